@@ -1,0 +1,75 @@
+#include "buf.h"
+
+#include "alloc.h"
+#include "error.h"
+
+#include <string.h>
+
+int lh_buf_reserve(lh_buf *b, size_t n)
+{
+    if (b->cap - b->end >= n)
+        return 0;
+    size_t live = b->end - b->start;
+    /* Reclaim consumed space first: cheaper than growing. */
+    if (b->start > 0 && b->cap - live >= n && b->start >= live) {
+        memmove(b->data, b->data + b->start, live);
+        b->start = 0;
+        b->end = live;
+        return 0;
+    }
+    if (n > SIZE_MAX - live)
+        return LH_ENOMEM;
+    size_t need = live + n;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return LH_ENOMEM;
+        cap *= 2;
+    }
+    uint8_t *data = lh_malloc(cap);
+    if (data == NULL)
+        return LH_ENOMEM;
+    if (live)
+        memcpy(data, b->data + b->start, live);
+    lh_free(b->data);
+    b->data = data;
+    b->start = 0;
+    b->end = live;
+    b->cap = cap;
+    return 0;
+}
+
+int lh_buf_append(lh_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int rc = lh_buf_reserve(b, n);
+    if (rc < 0)
+        return rc;
+    memcpy(b->data + b->end, p, n);
+    b->end += n;
+    return 0;
+}
+
+void lh_buf_consume(lh_buf *b, size_t n)
+{
+    if (n >= b->end - b->start) {
+        b->start = b->end = 0;
+        return;
+    }
+    b->start += n;
+}
+
+void lh_buf_reset(lh_buf *b)
+{
+    b->start = b->end = 0;
+}
+
+void lh_buf_free(lh_buf *b)
+{
+    if (b == NULL)
+        return;
+    lh_free(b->data);
+    b->data = NULL;
+    b->start = b->end = b->cap = 0;
+}

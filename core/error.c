@@ -1,0 +1,31 @@
+#include "error.h"
+
+const char *lh_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "success";
+#define LH_ERR_MSG_(name, msg)                                                 \
+    case LH_E##name:                                                           \
+        return msg;
+        LH_ERRNO_MAP(LH_ERR_MSG_)
+#undef LH_ERR_MSG_
+    default:
+        return "unknown error";
+    }
+}
+
+const char *lh_errname(int err)
+{
+    switch (err) {
+    case 0:
+        return "OK";
+#define LH_ERR_NAME_(name, msg)                                                \
+    case LH_E##name:                                                           \
+        return #name;
+        LH_ERRNO_MAP(LH_ERR_NAME_)
+#undef LH_ERR_NAME_
+    default:
+        return "UNKNOWN";
+    }
+}

@@ -1,0 +1,109 @@
+/*
+ * kafka.h - the pipeline's use of librdkafka: the embedded broker (the mock
+ * cluster of rdkafka_mock.h), a keyed producer, and a consumer-group member
+ * that consumes in batches, pauses and resumes its partitions, and commits
+ * only offsets the pipeline has finished with.
+ *
+ * Facts about the mock cluster that shape this module: it keeps at most
+ * about 5 MB or 100,000 batches per partition and silently drops older data
+ * (so producers are paced and keys spread over partitions); a group's first
+ * join takes about 3 s and a rejoin waits session.timeout.ms minus 1 s (we
+ * use a short session timeout); commits during a rebalance fail with
+ * REBALANCE_IN_PROGRESS (retried on the next commit).
+ *
+ * Errors are lh error codes; every failure also logs one line naming the
+ * librdkafka error to stderr.
+ */
+#ifndef LH_KAFKA_H
+#define LH_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LH_KAFKA_DEFAULT_TOPIC "changes"
+#define LH_KAFKA_DEFAULT_PARTITIONS 8
+
+/* The embedded broker. */
+typedef struct lh_kbroker lh_kbroker;
+
+/* Starts a mock cluster of `brokers` brokers (>= 1) with `topic` created
+ * with `partitions` partitions, listening on loopback.  Writes the
+ * bootstrap servers ("127.0.0.1:port,...") into bootstrap[0..cap). */
+int lh_kbroker_start(int brokers, const char *topic, int partitions,
+                     lh_kbroker **out, char *bootstrap, size_t cap);
+void lh_kbroker_stop(lh_kbroker *b); /* accepts NULL */
+
+/* Error injection for fault tests: the next `count` requests of the Kafka
+ * API `api_key` fail with `error` (an rd_kafka_resp_err_t value), and
+ * brokers going down and up. */
+int lh_kbroker_inject_errors(lh_kbroker *b, int api_key, int count, int error);
+int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down);
+
+/* Keyed producer: one key always maps to one partition. */
+typedef struct lh_kproducer lh_kproducer;
+
+int lh_kproducer_new(const char *brokers, const char *topic,
+                     lh_kproducer **out);
+
+/* Queues one message (copied).  0, LH_EFULL (local queue full: call
+ * lh_kproducer_poll and retry), or LH_EIO. */
+int lh_kproducer_send(lh_kproducer *p, const void *key, size_t key_len,
+                      const void *value, size_t value_len);
+
+/* Serves delivery reports for up to timeout_ms.  Returns reports served. */
+int lh_kproducer_poll(lh_kproducer *p, int timeout_ms);
+
+/* Waits until everything queued is delivered or failed.  0 or
+ * LH_ETIMEOUT. */
+int lh_kproducer_flush(lh_kproducer *p, int timeout_ms);
+
+/* Messages acknowledged by the broker, and failed permanently. */
+uint64_t lh_kproducer_delivered(const lh_kproducer *p);
+uint64_t lh_kproducer_failed(const lh_kproducer *p);
+
+/* Flushes (bounded) and frees.  Accepts NULL. */
+void lh_kproducer_free(lh_kproducer *p);
+
+/* Consumer-group member. */
+typedef struct lh_kconsumer lh_kconsumer;
+
+typedef struct lh_kmsg {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+    int32_t partition;
+    int64_t offset;
+    void *handle_; /* the librdkafka message; released by
+                      lh_kconsumer_release */
+} lh_kmsg;
+
+/* Joins `group` and subscribes to `topic`, with auto-commit of *stored*
+ * offsets only (offsets are stored by lh_kconsumer_done). */
+int lh_kconsumer_new(const char *brokers, const char *group, const char *topic,
+                     lh_kconsumer **out);
+
+/* Takes up to `max` messages, waiting at most timeout_ms for the first.
+ * Returns how many (0: none yet), or LH_EIO on a fatal consumer error.
+ * Partition EOFs and transient errors are not returned. */
+int lh_kconsumer_poll(lh_kconsumer *c, lh_kmsg *msgs, size_t max,
+                      int timeout_ms);
+
+/* Releases messages returned by lh_kconsumer_poll (their bytes become
+ * invalid). */
+void lh_kconsumer_release(lh_kconsumer *c, lh_kmsg *msgs, size_t n);
+
+/* Marks everything up to and including `offset` on `partition` finished:
+ * its offset (offset + 1) is stored and committed by the next auto-commit.
+ * Callers mark offsets in order per partition. */
+int lh_kconsumer_done(lh_kconsumer *c, int32_t partition, int64_t offset);
+
+/* Pauses / resumes all currently assigned partitions (backpressure). */
+int lh_kconsumer_pause(lh_kconsumer *c);
+int lh_kconsumer_resume(lh_kconsumer *c);
+
+/* Commits stored offsets synchronously, leaves the group, frees.  Accepts
+ * NULL. */
+void lh_kconsumer_free(lh_kconsumer *c);
+
+#endif
