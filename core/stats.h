@@ -42,7 +42,9 @@ typedef struct lh_stats_line {
 
 /*
  * Formats a line, with its '\n', into buf[0..cap) and NUL-terminates it.
- * Returns its length, LH_EINVAL (role with bad characters), or LH_ETRUNC.
+ * Returns its length, LH_EINVAL (a line the parser would refuse: role with
+ * bad characters, a value over 2^63-1, a negative pid), or LH_ETRUNC.
+ * Fields are written in the order work, queue, heap, pid, role.
  */
 int lh_stats_format(const lh_stats_line *line, char *buf, size_t cap);
 
