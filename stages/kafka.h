@@ -22,6 +22,7 @@
 
 #define LH_KAFKA_DEFAULT_TOPIC "changes"
 #define LH_KAFKA_DEFAULT_PARTITIONS 8
+#define LH_KAFKA_DEFAULT_GROUP "selfheal"
 
 /* The embedded broker. */
 typedef struct lh_kbroker lh_kbroker;
@@ -102,8 +103,27 @@ int lh_kconsumer_done(lh_kconsumer *c, int32_t partition, int64_t offset);
 int lh_kconsumer_pause(lh_kconsumer *c);
 int lh_kconsumer_resume(lh_kconsumer *c);
 
+/* Number of partitions currently assigned to this member (0 before the
+ * first join completes).  Never fails. */
+int lh_kconsumer_assigned(lh_kconsumer *c);
+
 /* Commits stored offsets synchronously, leaves the group, frees.  Accepts
  * NULL. */
 void lh_kconsumer_free(lh_kconsumer *c);
+
+/* Consumer lag of a group, for producers that pace themselves to what the
+ * pipeline keeps up with.  Reads committed offsets and watermarks; joins
+ * nothing and consumes nothing. */
+typedef struct lh_klag lh_klag;
+
+int lh_klag_new(const char *brokers, const char *group, const char *topic,
+                lh_klag **out);
+
+/* Sets *lag to the sum over the topic's partitions of (high watermark -
+ * committed offset), with a partition the group never committed counted
+ * from its low watermark.  0, LH_ETIMEOUT or LH_EIO (*lag unchanged). */
+int lh_klag_get(lh_klag *l, int timeout_ms, int64_t *lag);
+
+void lh_klag_free(lh_klag *l); /* accepts NULL */
 
 #endif

@@ -1,0 +1,954 @@
+/*
+ * kafka.c - the pipeline's Kafka layer on librdkafka (see kafka.h).
+ *
+ * Design notes.
+ *
+ * Broker: the mock cluster lives on a dedicated rd_kafka_t of its own (a
+ * producer handle that never produces); it runs its own thread, so
+ * lh_kbroker_start returns at once and the cluster serves until stopped.
+ *
+ * Producer: tuned for many small keyed messages.  linger.ms 5 and batches of
+ * up to 10,000 messages / 1 MB keep the number of batches low, which matters
+ * twice over on the mock: fewer requests, and the mock's per-partition cap
+ * of 100,000 batches is then never the binding one (its ~5 MB cap is).
+ * Idempotence is on, so a Produce error that librdkafka retries can neither
+ * duplicate nor reorder messages of one partition (one key stays on one
+ * partition: murmur2_random, the Java client's partitioner).  Delivery
+ * reports only count; the caller drives them with lh_kproducer_poll.
+ *
+ * Consumer: one group member with a short session timeout (6 s: the mock
+ * makes a rejoin wait session.timeout.ms - 1 s).  Offsets are stored only
+ * by lh_kconsumer_done, and auto-commit commits stored offsets every 200 ms.
+ * lh_kconsumer_done only records the offset in a per-partition slot under a
+ * mutex (it may be called from another thread, and per event); the slots go
+ * to rd_kafka_offsets_store on the next poll, before a revoke, and on free.
+ *
+ * Rebalancing is eager ("range,roundrobin"): on revoke we store and commit
+ * what is done, then unassign; on assign we assign and, when the member is
+ * paused, pause the new partitions at once, so a pause survives rebalances.
+ * The callback also handles the cooperative protocol, should the strategy
+ * be changed, through rd_kafka_rebalance_protocol.  Messages still in the
+ * pipeline for a revoked partition are redelivered to its next owner:
+ * delivery is at least once.
+ *
+ * Polling: rd_kafka_consume_batch_queue waits for a *full* batch until its
+ * timeout, which would add latency, so lh_kconsumer_poll waits for the first
+ * message with rd_kafka_consumer_poll and then drains what is already
+ * fetched with a zero-timeout batch call.  Rebalance, error and commit
+ * callbacks are served by these calls on the polling thread.
+ *
+ * Commits that fail with REBALANCE_IN_PROGRESS (the mock answers so while a
+ * group rejoins) or ILLEGAL_GENERATION are not logged: the offsets stay
+ * stored and the next auto-commit sends them again.
+ *
+ * Logging: librdkafka's warnings and errors go to stderr with a "kafka:"
+ * prefix; a transient error is logged when it differs from the previous
+ * one, so a broker that stays down does not flood the log.
+ */
+#include "kafka.h"
+
+#include "alloc.h"
+#include "error.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+/* Shared helpers. */
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    (void)rk;
+    if (level <= LOG_WARNING)
+        fprintf(stderr, "kafka: %s: %s\n", fac, buf);
+}
+
+/* Sets one property; logs and returns LH_EINVAL on failure. */
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *val)
+{
+    char errstr[256];
+
+    if (rd_kafka_conf_set(conf, name, val, errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "kafka: cannot set %s=%s: %s\n", name, val, errstr);
+        return LH_EINVAL;
+    }
+    return 0;
+}
+
+/* Sets a NULL-terminated list of name, value pairs. */
+static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv)
+{
+    for (size_t i = 0; kv[i]; i += 2) {
+        int rc = conf_set(conf, kv[i], kv[i + 1]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static rd_kafka_conf_t *conf_base(void)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+    if (!conf)
+        return NULL;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    return conf;
+}
+
+/* Creates a handle; takes ownership of conf in every case. */
+static rd_kafka_t *handle_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                              const char *what)
+{
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+
+    if (!rk) {
+        fprintf(stderr, "kafka: cannot create %s: %s\n", what, errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
+/* The embedded broker. */
+
+struct lh_kbroker {
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mc;
+};
+
+int lh_kbroker_start(int brokers, const char *topic, int partitions,
+                     lh_kbroker **out, char *bootstrap, size_t cap)
+{
+    static const char *const kv[] = {"log_level", "3", NULL};
+    lh_kbroker *b = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_resp_err_t err;
+    const char *servers;
+    int rc;
+
+    if (brokers < 1 || !topic || !*topic || partitions < 1 || !out ||
+        !bootstrap || cap == 0)
+        return LH_EINVAL;
+    b = lh_calloc(1, sizeof *b);
+    conf = conf_base();
+    if (!b || !conf) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    rc = conf_set_all(conf, kv);
+    if (rc < 0)
+        goto out;
+    b->rk = handle_new(RD_KAFKA_PRODUCER, conf, "the mock cluster's handle");
+    conf = NULL;
+    if (!b->rk) {
+        rc = LH_EIO;
+        goto out;
+    }
+    b->mc = rd_kafka_mock_cluster_new(b->rk, brokers);
+    if (!b->mc) {
+        fprintf(stderr, "kafka: cannot start the mock cluster\n");
+        rc = LH_EIO;
+        goto out;
+    }
+    err = rd_kafka_mock_topic_create(b->mc, topic, partitions, 1);
+    if (err) {
+        fprintf(stderr, "kafka: cannot create topic %s: %s\n", topic,
+                rd_kafka_err2str(err));
+        rc = LH_EIO;
+        goto out;
+    }
+    servers = rd_kafka_mock_cluster_bootstraps(b->mc);
+    if (strlen(servers) >= cap) {
+        rc = LH_ETRUNC;
+        goto out;
+    }
+    memcpy(bootstrap, servers, strlen(servers) + 1);
+    *out = b;
+    b = NULL;
+    rc = 0;
+out:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    lh_kbroker_stop(b);
+    return rc;
+}
+
+void lh_kbroker_stop(lh_kbroker *b)
+{
+    if (!b)
+        return;
+    if (b->mc)
+        rd_kafka_mock_cluster_destroy(b->mc);
+    if (b->rk)
+        rd_kafka_destroy(b->rk);
+    lh_free(b);
+}
+
+int lh_kbroker_inject_errors(lh_kbroker *b, int api_key, int count, int error)
+{
+    if (!b || api_key < 0 || api_key > INT16_MAX || count < 0)
+        return LH_EINVAL;
+    for (int i = 0; i < count; i++)
+        rd_kafka_mock_push_request_errors(b->mc, (int16_t)api_key, 1,
+                                          (rd_kafka_resp_err_t)error);
+    return 0;
+}
+
+int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down)
+{
+    rd_kafka_resp_err_t err;
+
+    if (!b)
+        return LH_EINVAL;
+    err = down ? rd_kafka_mock_broker_set_down(b->mc, broker_id)
+               : rd_kafka_mock_broker_set_up(b->mc, broker_id);
+    if (err) {
+        fprintf(stderr, "kafka: cannot set broker %d %s: %s\n", broker_id,
+                down ? "down" : "up", rd_kafka_err2str(err));
+        return err == RD_KAFKA_RESP_ERR__UNKNOWN_BROKER ? LH_ENOTFOUND
+                                                         : LH_EIO;
+    }
+    return 0;
+}
+
+/* Producer. */
+
+struct lh_kproducer {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    _Atomic uint64_t delivered;
+    _Atomic uint64_t failed;
+    rd_kafka_resp_err_t last_err; /* last delivery error logged */
+};
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                      void *opaque)
+{
+    lh_kproducer *p = opaque;
+
+    (void)rk;
+    if (!m->err) {
+        atomic_fetch_add_explicit(&p->delivered, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
+    if (m->err != p->last_err) {
+        fprintf(stderr, "kafka: delivery failed: %s\n",
+                rd_kafka_err2str(m->err));
+        p->last_err = m->err;
+    }
+}
+
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+    lh_kproducer *p = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[256];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+        fprintf(stderr, "kafka: producer fatal error: %s: %s\n",
+                rd_kafka_err2name(orig), why);
+        return;
+    }
+    if ((rd_kafka_resp_err_t)err != p->last_err) {
+        fprintf(stderr, "kafka: producer: %s\n", reason);
+        p->last_err = (rd_kafka_resp_err_t)err;
+    }
+}
+
+int lh_kproducer_new(const char *brokers, const char *topic,
+                     lh_kproducer **out)
+{
+    static const char *const kv[] = {
+        "linger.ms", "5",
+        "batch.num.messages", "10000",
+        "batch.size", "1000000",
+        "compression.codec", "none",
+        "partitioner", "murmur2_random",
+        "queue.buffering.max.messages", "1000000",
+        "queue.buffering.max.kbytes", "1048576",
+        "enable.idempotence", "true",
+        "message.timeout.ms", "60000",
+        "retry.backoff.ms", "50",
+        "socket.nagle.disable", "true",
+        NULL,
+    };
+    lh_kproducer *p = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    int rc;
+
+    if (!brokers || !*brokers || !topic || !*topic || !out)
+        return LH_EINVAL;
+    p = lh_calloc(1, sizeof *p);
+    conf = conf_base();
+    if (!p || !conf) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    rc = conf_set(conf, "bootstrap.servers", brokers);
+    if (rc == 0)
+        rc = conf_set_all(conf, kv);
+    if (rc < 0)
+        goto out;
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_error_cb(conf, producer_error_cb);
+    p->rk = handle_new(RD_KAFKA_PRODUCER, conf, "producer");
+    conf = NULL;
+    if (!p->rk) {
+        rc = LH_EIO;
+        goto out;
+    }
+    p->rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (!p->rkt) {
+        fprintf(stderr, "kafka: cannot create topic handle %s: %s\n", topic,
+                rd_kafka_err2str(rd_kafka_last_error()));
+        rc = LH_EIO;
+        goto out;
+    }
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (p) {
+        if (p->rk)
+            rd_kafka_destroy(p->rk);
+        lh_free(p);
+    }
+    return rc;
+}
+
+int lh_kproducer_send(lh_kproducer *p, const void *key, size_t key_len,
+                      const void *value, size_t value_len)
+{
+    rd_kafka_resp_err_t err;
+
+    if (!p || (!key && key_len) || (!value && value_len))
+        return LH_EINVAL;
+    if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                         (void *)value, value_len, key, key_len, NULL) == 0)
+        return 0;
+    err = rd_kafka_last_error();
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return LH_EFULL;
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        return LH_ETOOBIG;
+    fprintf(stderr, "kafka: cannot produce: %s\n", rd_kafka_err2str(err));
+    return LH_EIO;
+}
+
+int lh_kproducer_poll(lh_kproducer *p, int timeout_ms)
+{
+    if (!p)
+        return LH_EINVAL;
+    return rd_kafka_poll(p->rk, timeout_ms);
+}
+
+int lh_kproducer_flush(lh_kproducer *p, int timeout_ms)
+{
+    if (!p)
+        return LH_EINVAL;
+    if (rd_kafka_flush(p->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return LH_ETIMEOUT;
+    return 0;
+}
+
+uint64_t lh_kproducer_delivered(const lh_kproducer *p)
+{
+    return atomic_load_explicit(&((lh_kproducer *)p)->delivered,
+                                memory_order_relaxed);
+}
+
+uint64_t lh_kproducer_failed(const lh_kproducer *p)
+{
+    return atomic_load_explicit(&((lh_kproducer *)p)->failed,
+                                memory_order_relaxed);
+}
+
+void lh_kproducer_free(lh_kproducer *p)
+{
+    if (!p)
+        return;
+    if (rd_kafka_flush(p->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fprintf(stderr, "kafka: producer closed with %d messages undelivered\n",
+                rd_kafka_outq_len(p->rk));
+    rd_kafka_topic_destroy(p->rkt);
+    rd_kafka_destroy(p->rk);
+    lh_free(p);
+}
+
+/* Consumer. */
+
+struct lh_kconsumer {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q; /* the consumer queue */
+    char *topic;
+    pthread_mutex_t lock; /* guards done[], ndone, dirty, paused, assigned */
+    int64_t *done;        /* per partition: next offset to store, or -1 */
+    size_t ndone;
+    int dirty;
+    int paused;
+    int assigned;
+    rd_kafka_resp_err_t last_err; /* last transient error logged */
+};
+
+/* Hands recorded offsets to librdkafka.  Called with c->lock held.
+ * Partitions no longer assigned fail individually; that is expected after
+ * a revoke and not reported. */
+static void store_done_locked(lh_kconsumer *c)
+{
+    rd_kafka_topic_partition_list_t *l;
+    int n = 0;
+
+    if (!c->dirty)
+        return;
+    for (size_t i = 0; i < c->ndone; i++)
+        n += c->done[i] >= 0;
+    l = rd_kafka_topic_partition_list_new(n);
+    if (!l)
+        return; /* stays dirty: retried on the next poll */
+    for (size_t i = 0; i < c->ndone; i++) {
+        if (c->done[i] < 0)
+            continue;
+        rd_kafka_topic_partition_list_add(l, c->topic, (int32_t)i)->offset =
+            c->done[i];
+        c->done[i] = -1;
+    }
+    (void)rd_kafka_offsets_store(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    c->dirty = 0;
+}
+
+static int quiet_commit_err(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+           err == RD_KAFKA_RESP_ERR__NO_OFFSET ||
+           err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
+static void commit_now(lh_kconsumer *c)
+{
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
+
+    if (!quiet_commit_err(err))
+        fprintf(stderr, "kafka: commit failed: %s\n", rd_kafka_err2str(err));
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    lh_kconsumer *c = opaque;
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *e = NULL;
+    rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int paused;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (coop)
+            e = rd_kafka_incremental_assign(rk, parts);
+        else
+            rerr = rd_kafka_assign(rk, parts);
+        pthread_mutex_lock(&c->lock);
+        paused = c->paused;
+        c->assigned = coop ? c->assigned + parts->cnt : parts->cnt;
+        pthread_mutex_unlock(&c->lock);
+        if (paused)
+            (void)rd_kafka_pause_partitions(rk, parts);
+    } else {
+        pthread_mutex_lock(&c->lock);
+        store_done_locked(c);
+        pthread_mutex_unlock(&c->lock);
+        if (!rd_kafka_assignment_lost(rk))
+            commit_now(c);
+        if (coop)
+            e = rd_kafka_incremental_unassign(rk, parts);
+        else
+            rerr = rd_kafka_assign(rk, NULL);
+        pthread_mutex_lock(&c->lock);
+        c->assigned = coop ? c->assigned - parts->cnt : 0;
+        if (c->assigned < 0)
+            c->assigned = 0;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (e) {
+        fprintf(stderr, "kafka: rebalance failed: %s\n",
+                rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else if (rerr) {
+        fprintf(stderr, "kafka: rebalance failed: %s\n",
+                rd_kafka_err2str(rerr));
+    }
+}
+
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)offsets;
+    (void)opaque;
+    if (!quiet_commit_err(err))
+        fprintf(stderr, "kafka: auto-commit failed: %s\n",
+                rd_kafka_err2str(err));
+}
+
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+    lh_kconsumer *c = opaque;
+
+    (void)rk;
+    if ((rd_kafka_resp_err_t)err == c->last_err)
+        return;
+    c->last_err = (rd_kafka_resp_err_t)err;
+    fprintf(stderr, "kafka: consumer: %s\n", reason);
+}
+
+int lh_kconsumer_new(const char *brokers, const char *group, const char *topic,
+                     lh_kconsumer **out)
+{
+    static const char *const kv[] = {
+        "session.timeout.ms", "6000",
+        "heartbeat.interval.ms", "500",
+        "partition.assignment.strategy", "range,roundrobin",
+        "enable.auto.commit", "true",
+        "auto.commit.interval.ms", "200",
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",
+        "enable.partition.eof", "false",
+        "fetch.wait.max.ms", "100",
+        "fetch.min.bytes", "1",
+        "fetch.message.max.bytes", "4194304",
+        "queued.min.messages", "200000",
+        "queued.max.messages.kbytes", "131072",
+        "socket.nagle.disable", "true",
+        NULL,
+    };
+    lh_kconsumer *c = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *subs = NULL;
+    rd_kafka_resp_err_t err;
+    int rc, locked = 0;
+
+    if (!brokers || !*brokers || !group || !*group || !topic || !*topic ||
+        !out)
+        return LH_EINVAL;
+    c = lh_calloc(1, sizeof *c);
+    if (!c)
+        return LH_ENOMEM;
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        lh_free(c);
+        return LH_ESYS;
+    }
+    locked = 1;
+    c->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    c->topic = lh_strdup(topic);
+    conf = conf_base();
+    if (!c->topic || !conf) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    rc = conf_set(conf, "bootstrap.servers", brokers);
+    if (rc == 0)
+        rc = conf_set(conf, "group.id", group);
+    if (rc == 0)
+        rc = conf_set_all(conf, kv);
+    if (rc < 0)
+        goto out;
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
+    c->rk = handle_new(RD_KAFKA_CONSUMER, conf, "consumer");
+    conf = NULL;
+    if (!c->rk) {
+        rc = LH_EIO;
+        goto out;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    c->q = rd_kafka_queue_get_consumer(c->rk);
+    subs = rd_kafka_topic_partition_list_new(1);
+    if (!c->q || !subs) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    err = rd_kafka_subscribe(c->rk, subs);
+    if (err) {
+        fprintf(stderr, "kafka: cannot subscribe to %s: %s\n", topic,
+                rd_kafka_err2str(err));
+        rc = LH_EIO;
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+    rc = 0;
+out:
+    if (subs)
+        rd_kafka_topic_partition_list_destroy(subs);
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (c) {
+        if (c->q)
+            rd_kafka_queue_destroy(c->q);
+        if (c->rk) {
+            rd_kafka_consumer_close(c->rk);
+            rd_kafka_destroy(c->rk);
+        }
+        if (locked)
+            pthread_mutex_destroy(&c->lock);
+        lh_free(c->topic);
+        lh_free(c);
+    }
+    return rc;
+}
+
+/* Fills *m from a librdkafka message (which it then owns). */
+static void fill_msg(lh_kmsg *m, rd_kafka_message_t *rm)
+{
+    m->key = rm->key;
+    m->key_len = rm->key_len;
+    m->value = rm->payload;
+    m->value_len = rm->len;
+    m->partition = rm->partition;
+    m->offset = rm->offset;
+    m->handle_ = rm;
+}
+
+/* Deals with an error message from the queue.  LH_EIO when fatal. */
+static int msg_error(lh_kconsumer *c, rd_kafka_message_t *rm)
+{
+    rd_kafka_resp_err_t err = rm->err;
+    char why[256];
+
+    rd_kafka_message_destroy(rm);
+    if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return 0;
+    if (err == RD_KAFKA_RESP_ERR__FATAL ||
+        rd_kafka_fatal_error(c->rk, why, sizeof why)) {
+        fprintf(stderr, "kafka: consumer fatal error: %s\n",
+                rd_kafka_err2str(err));
+        return LH_EIO;
+    }
+    if (err != c->last_err) {
+        c->last_err = err;
+        fprintf(stderr, "kafka: consume: %s\n", rd_kafka_err2str(err));
+    }
+    return 0;
+}
+
+int lh_kconsumer_poll(lh_kconsumer *c, lh_kmsg *msgs, size_t max,
+                      int timeout_ms)
+{
+    rd_kafka_message_t *batch[256];
+    rd_kafka_message_t *rm;
+    size_t n = 0;
+    int rc;
+
+    if (!c || !msgs || max == 0)
+        return LH_EINVAL;
+    pthread_mutex_lock(&c->lock);
+    store_done_locked(c);
+    pthread_mutex_unlock(&c->lock);
+
+    rm = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (!rm)
+        return 0;
+    if (rm->err) {
+        rc = msg_error(c, rm);
+        return rc < 0 ? rc : 0;
+    }
+    fill_msg(&msgs[n++], rm);
+    while (n < max) {
+        size_t want = max - n;
+        ssize_t got;
+
+        if (want > sizeof batch / sizeof batch[0])
+            want = sizeof batch / sizeof batch[0];
+        got = rd_kafka_consume_batch_queue(c->q, 0, batch, want);
+        if (got <= 0)
+            break;
+        for (ssize_t i = 0; i < got; i++) {
+            if (batch[i]->err) {
+                rc = msg_error(c, batch[i]);
+                if (rc < 0) {
+                    for (ssize_t j = i + 1; j < got; j++)
+                        rd_kafka_message_destroy(batch[j]);
+                    lh_kconsumer_release(c, msgs, n);
+                    return rc;
+                }
+                continue;
+            }
+            fill_msg(&msgs[n++], batch[i]);
+        }
+        if ((size_t)got < want)
+            break;
+    }
+    return (int)n;
+}
+
+void lh_kconsumer_release(lh_kconsumer *c, lh_kmsg *msgs, size_t n)
+{
+    (void)c;
+    if (!msgs)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].handle_)
+            rd_kafka_message_destroy(msgs[i].handle_);
+        msgs[i].handle_ = NULL;
+        msgs[i].key = NULL;
+        msgs[i].value = NULL;
+    }
+}
+
+int lh_kconsumer_done(lh_kconsumer *c, int32_t partition, int64_t offset)
+{
+    int rc = 0;
+
+    if (!c || partition < 0 || offset < 0)
+        return LH_EINVAL;
+    pthread_mutex_lock(&c->lock);
+    if ((size_t)partition >= c->ndone) {
+        size_t n = (size_t)partition + 1;
+        int64_t *d;
+
+        if (n < 2 * c->ndone)
+            n = 2 * c->ndone;
+        d = lh_realloc(c->done, n * sizeof *d);
+        if (!d) {
+            rc = LH_ENOMEM;
+            goto out;
+        }
+        for (size_t i = c->ndone; i < n; i++)
+            d[i] = -1;
+        c->done = d;
+        c->ndone = n;
+    }
+    c->done[partition] = offset + 1;
+    c->dirty = 1;
+out:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* Pauses or resumes the current assignment and records the state. */
+static int set_paused(lh_kconsumer *c, int paused)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    rd_kafka_resp_err_t err;
+
+    if (!c)
+        return LH_EINVAL;
+    pthread_mutex_lock(&c->lock);
+    c->paused = paused;
+    pthread_mutex_unlock(&c->lock);
+    err = rd_kafka_assignment(c->rk, &l);
+    if (err) {
+        fprintf(stderr, "kafka: cannot read the assignment: %s\n",
+                rd_kafka_err2str(err));
+        return LH_EIO;
+    }
+    err = paused ? rd_kafka_pause_partitions(c->rk, l)
+                 : rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        fprintf(stderr, "kafka: cannot %s partitions: %s\n",
+                paused ? "pause" : "resume", rd_kafka_err2str(err));
+        return LH_EIO;
+    }
+    return 0;
+}
+
+int lh_kconsumer_pause(lh_kconsumer *c)
+{
+    return set_paused(c, 1);
+}
+
+int lh_kconsumer_resume(lh_kconsumer *c)
+{
+    return set_paused(c, 0);
+}
+
+int lh_kconsumer_assigned(lh_kconsumer *c)
+{
+    int n;
+
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->lock);
+    n = c->assigned;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+void lh_kconsumer_free(lh_kconsumer *c)
+{
+    rd_kafka_resp_err_t err;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    store_done_locked(c);
+    pthread_mutex_unlock(&c->lock);
+    commit_now(c);
+    err = rd_kafka_consumer_close(c->rk);
+    if (err)
+        fprintf(stderr, "kafka: consumer close: %s\n", rd_kafka_err2str(err));
+    rd_kafka_queue_destroy(c->q);
+    rd_kafka_destroy(c->rk);
+    pthread_mutex_destroy(&c->lock);
+    lh_free(c->done);
+    lh_free(c->topic);
+    lh_free(c);
+}
+
+/* Group lag. */
+
+struct lh_klag {
+    rd_kafka_t *rk;
+    char *topic;
+    rd_kafka_topic_partition_list_t *parts; /* every partition of topic */
+};
+
+/* Fills l->parts from the topic's metadata. */
+static int lag_load_partitions(lh_klag *l, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(l->rk, l->topic, NULL);
+    rd_kafka_resp_err_t err;
+    int rc = 0;
+
+    if (!rkt)
+        return LH_EIO;
+    err = rd_kafka_metadata(l->rk, 0, rkt, &md, timeout_ms);
+    if (err) {
+        fprintf(stderr, "kafka: cannot read metadata of %s: %s\n", l->topic,
+                rd_kafka_err2str(err));
+        rc = err == RD_KAFKA_RESP_ERR__TIMED_OUT ? LH_ETIMEOUT : LH_EIO;
+        goto out;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err ||
+        md->topics[0].partition_cnt < 1) {
+        fprintf(stderr, "kafka: topic %s has no partitions\n", l->topic);
+        rc = LH_ENOTFOUND;
+        goto out;
+    }
+    l->parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    if (!l->parts) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(l->parts, l->topic,
+                                          md->topics[0].partitions[i].id);
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+int lh_klag_new(const char *brokers, const char *group, const char *topic,
+                lh_klag **out)
+{
+    lh_klag *l = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    int rc;
+
+    if (!brokers || !*brokers || !group || !*group || !topic || !*topic ||
+        !out)
+        return LH_EINVAL;
+    l = lh_calloc(1, sizeof *l);
+    conf = conf_base();
+    if (!l || !conf) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    l->topic = lh_strdup(topic);
+    if (!l->topic) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    rc = conf_set(conf, "bootstrap.servers", brokers);
+    if (rc == 0)
+        rc = conf_set(conf, "group.id", group);
+    if (rc == 0)
+        rc = conf_set(conf, "enable.auto.commit", "false");
+    if (rc < 0)
+        goto out;
+    l->rk = handle_new(RD_KAFKA_CONSUMER, conf, "lag reader");
+    conf = NULL;
+    if (!l->rk) {
+        rc = LH_EIO;
+        goto out;
+    }
+    rc = lag_load_partitions(l, 10000);
+    if (rc < 0)
+        goto out;
+    *out = l;
+    l = NULL;
+out:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    lh_klag_free(l);
+    return rc;
+}
+
+int lh_klag_get(lh_klag *l, int timeout_ms, int64_t *lag)
+{
+    rd_kafka_resp_err_t err;
+    int64_t sum = 0;
+
+    if (!l || !lag)
+        return LH_EINVAL;
+    for (int i = 0; i < l->parts->cnt; i++)
+        l->parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    err = rd_kafka_committed(l->rk, l->parts, timeout_ms);
+    if (err)
+        goto fail;
+    for (int i = 0; i < l->parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &l->parts->elems[i];
+        int64_t lo, hi;
+
+        err = rd_kafka_query_watermark_offsets(l->rk, tp->topic, tp->partition,
+                                               &lo, &hi, timeout_ms);
+        if (err)
+            goto fail;
+        int64_t from = tp->offset >= lo ? tp->offset : lo;
+
+        if (hi > from)
+            sum += hi - from;
+    }
+    *lag = sum;
+    return 0;
+fail:
+    fprintf(stderr, "kafka: cannot read the lag of %s: %s\n", l->topic,
+            rd_kafka_err2str(err));
+    return err == RD_KAFKA_RESP_ERR__TIMED_OUT ? LH_ETIMEOUT : LH_EIO;
+}
+
+void lh_klag_free(lh_klag *l)
+{
+    if (!l)
+        return;
+    if (l->parts)
+        rd_kafka_topic_partition_list_destroy(l->parts);
+    if (l->rk) {
+        rd_kafka_consumer_close(l->rk);
+        rd_kafka_destroy(l->rk);
+    }
+    lh_free(l->topic);
+    lh_free(l);
+}

@@ -1,0 +1,360 @@
+/*
+ * test_kafka.c - the Kafka layer against a real librdkafka mock cluster
+ * started in this process.  Every test starts its own cluster, so groups
+ * and offsets never leak from one test into another.  A group's first join
+ * takes about 3 s on the mock; the suite stays well under a minute.
+ */
+#include "cu_main.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "error.h"
+#include "kafka.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOPIC "t"
+#define PARTS 4
+#define NKEYS 37
+
+static lh_kbroker *broker;
+static char servers[256];
+
+static void start_broker(void)
+{
+    broker = NULL;
+    CU_ASSERT_FATAL(lh_kbroker_start(1, TOPIC, PARTS, &broker, servers,
+                                     sizeof servers) == 0);
+    CU_ASSERT(strncmp(servers, "127.0.0.1:", 10) == 0);
+}
+
+static void stop_broker(void)
+{
+    lh_kbroker_stop(broker);
+    broker = NULL;
+}
+
+/* Produces messages [first, first + n): key "k<i % NKEYS>", value
+ * "<i>", and waits until all are delivered. */
+static void produce_range(int first, int n)
+{
+    lh_kproducer *p = NULL;
+    char key[16], val[16];
+
+    CU_ASSERT_FATAL(lh_kproducer_new(servers, TOPIC, &p) == 0);
+    for (int i = first; i < first + n; i++) {
+        int kl = snprintf(key, sizeof key, "k%d", i % NKEYS);
+        int vl = snprintf(val, sizeof val, "%d", i);
+        int rc;
+
+        for (;;) {
+            rc = lh_kproducer_send(p, key, (size_t)kl, val, (size_t)vl);
+            if (rc != LH_EFULL)
+                break;
+            lh_kproducer_poll(p, 10);
+        }
+        CU_ASSERT_FATAL(rc == 0);
+    }
+    CU_ASSERT(lh_kproducer_flush(p, 30000) == 0);
+    CU_ASSERT(lh_kproducer_delivered(p) == (uint64_t)n);
+    CU_ASSERT(lh_kproducer_failed(p) == 0);
+    lh_kproducer_free(p);
+}
+
+typedef struct seen {
+    int n;              /* messages received */
+    int count[4096];    /* per value */
+    int key_part[NKEYS]; /* partition of each key, -1 unknown */
+    int key_moved;       /* a key seen on two partitions */
+    int bad;             /* unparsable message */
+} seen;
+
+static void seen_init(seen *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < NKEYS; i++)
+        s->key_part[i] = -1;
+}
+
+/* Polls until `want` messages arrived in total or timeout_ms passed; marks
+ * each one done when `done` is set.  Returns messages received. */
+static int consume(lh_kconsumer *c, seen *s, int want, int timeout_ms,
+                   int done)
+{
+    lh_kmsg msgs[64];
+    int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
+    int got = 0;
+
+    while (s->n < want && lh_now_us() < end) {
+        int n = lh_kconsumer_poll(c, msgs, 64, 100);
+
+        CU_ASSERT_FATAL(n >= 0);
+        for (int i = 0; i < n; i++) {
+            char kb[16] = {0}, vb[16] = {0};
+            int k, v;
+
+            if (msgs[i].key_len >= sizeof kb || msgs[i].value_len >= sizeof vb) {
+                s->bad++;
+                continue;
+            }
+            memcpy(kb, msgs[i].key, msgs[i].key_len);
+            memcpy(vb, msgs[i].value, msgs[i].value_len);
+            k = atoi(kb + 1);
+            v = atoi(vb);
+            if (k < 0 || k >= NKEYS || v < 0 || v >= 4096) {
+                s->bad++;
+                continue;
+            }
+            s->count[v]++;
+            if (s->key_part[k] >= 0 && s->key_part[k] != msgs[i].partition)
+                s->key_moved = 1;
+            s->key_part[k] = msgs[i].partition;
+            if (done)
+                CU_ASSERT(lh_kconsumer_done(c, msgs[i].partition,
+                                            msgs[i].offset) == 0);
+            s->n++;
+            got++;
+        }
+        lh_kconsumer_release(c, msgs, (size_t)n);
+    }
+    return got;
+}
+
+/* Polls (serving the rebalance) until the member has partitions. */
+static void wait_assigned(lh_kconsumer *c, seen *s)
+{
+    int64_t end = lh_now_us() + 20 * 1000000;
+
+    while (lh_kconsumer_assigned(c) == 0 && lh_now_us() < end)
+        consume(c, s, s->n + 1, 100, 0);
+    CU_ASSERT_FATAL(lh_kconsumer_assigned(c) > 0);
+}
+
+static void test_kafka_group_member_gets_every_message_once_key_on_one_partition(void)
+{
+    enum { N = 1000 };
+    lh_kconsumer *c = NULL;
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    start_broker();
+    produce_range(0, N);
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    consume(c, s, N, 30000, 1);
+    CU_ASSERT(s->n == N);
+    CU_ASSERT(s->bad == 0);
+    for (int v = 0; v < N; v++)
+        CU_ASSERT(s->count[v] == 1);
+    CU_ASSERT(s->key_moved == 0);
+    /* The keys really were spread: more than one partition was used. */
+    int used[PARTS] = {0}, nused = 0;
+    for (int k = 0; k < NKEYS; k++)
+        if (s->key_part[k] >= 0 && s->key_part[k] < PARTS)
+            used[s->key_part[k]] = 1;
+    for (int p = 0; p < PARTS; p++)
+        nused += used[p];
+    CU_ASSERT(nused > 1);
+    CU_ASSERT(lh_kconsumer_assigned(c) == PARTS);
+    lh_kconsumer_free(c);
+    stop_broker();
+    lh_free(s);
+}
+
+static void test_kafka_pause_stops_delivery_and_resume_restarts_it(void)
+{
+    lh_kconsumer *c = NULL;
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    start_broker();
+    produce_range(0, 100);
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    consume(c, s, 100, 30000, 1);
+    CU_ASSERT_FATAL(s->n == 100);
+
+    CU_ASSERT(lh_kconsumer_pause(c) == 0);
+    produce_range(100, 100);
+    CU_ASSERT(consume(c, s, 200, 1500, 1) == 0);
+
+    CU_ASSERT(lh_kconsumer_resume(c) == 0);
+    CU_ASSERT(consume(c, s, 200, 20000, 1) == 100);
+    for (int v = 0; v < 200; v++)
+        CU_ASSERT(s->count[v] == 1);
+    lh_kconsumer_free(c);
+    stop_broker();
+    lh_free(s);
+}
+
+static void test_kafka_pause_before_join_holds_after_assignment(void)
+{
+    lh_kconsumer *c = NULL;
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    start_broker();
+    produce_range(0, 50);
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    CU_ASSERT(lh_kconsumer_pause(c) == 0);
+    wait_assigned(c, s);
+    CU_ASSERT(consume(c, s, 50, 1500, 1) == 0);
+    CU_ASSERT(s->n == 0);
+    CU_ASSERT(lh_kconsumer_resume(c) == 0);
+    consume(c, s, 50, 20000, 1);
+    CU_ASSERT(s->n == 50);
+    lh_kconsumer_free(c);
+    stop_broker();
+    lh_free(s);
+}
+
+static void test_kafka_new_member_starts_after_committed_offset(void)
+{
+    lh_kconsumer *c = NULL;
+    lh_klag *lag = NULL;
+    int64_t l = -1;
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    start_broker();
+    produce_range(0, 150);
+    CU_ASSERT_FATAL(lh_klag_new(servers, "g", TOPIC, &lag) == 0);
+    CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
+    CU_ASSERT(l == 150); /* nothing committed: counted from the start */
+
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    consume(c, s, 150, 30000, 1);
+    CU_ASSERT_FATAL(s->n == 150);
+    lh_kconsumer_free(c); /* commits what was marked done */
+    c = NULL;
+    CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
+    CU_ASSERT(l == 0);
+
+    produce_range(150, 80);
+    CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
+    CU_ASSERT(l == 80);
+
+    seen_init(s);
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    consume(c, s, 80, 30000, 1);
+    CU_ASSERT(s->n == 80);
+    /* Nothing more comes: the old messages are not redelivered. */
+    CU_ASSERT(consume(c, s, 81, 1000, 1) == 0);
+    for (int v = 0; v < 150; v++)
+        CU_ASSERT(s->count[v] == 0);
+    for (int v = 150; v < 230; v++)
+        CU_ASSERT(s->count[v] == 1);
+    lh_kconsumer_free(c);
+    lh_klag_free(lag);
+    stop_broker();
+    lh_free(s);
+}
+
+static void test_kafka_produce_errors_are_retried_without_loss(void)
+{
+    enum { N = 500 };
+    lh_kconsumer *c = NULL;
+    lh_klag *lag = NULL;
+    int64_t l = -1;
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    start_broker();
+    /* Produce is API key 0; both errors are retriable. */
+    CU_ASSERT(lh_kbroker_inject_errors(broker, 0, 3,
+                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION) == 0);
+    CU_ASSERT(lh_kbroker_inject_errors(broker, 0, 2,
+                                       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT) == 0);
+    produce_range(0, N); /* asserts delivered == N, failed == 0 */
+    CU_ASSERT_FATAL(lh_klag_new(servers, "g", TOPIC, &lag) == 0);
+    CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
+    CU_ASSERT(l == N); /* no duplicates in the log either */
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    consume(c, s, N, 30000, 1);
+    CU_ASSERT(s->n == N);
+    for (int v = 0; v < N; v++)
+        CU_ASSERT(s->count[v] == 1);
+    lh_kconsumer_free(c);
+    lh_klag_free(lag);
+    stop_broker();
+    lh_free(s);
+}
+
+static void test_kafka_bad_arguments_are_rejected(void)
+{
+    lh_kbroker *b = (lh_kbroker *)&servers;
+    lh_kproducer *p = NULL;
+    lh_kconsumer *c = NULL;
+    char buf[8];
+
+    CU_ASSERT(lh_kbroker_start(0, TOPIC, 1, &b, buf, sizeof buf) == LH_EINVAL);
+    CU_ASSERT(lh_kbroker_start(1, "", 1, &b, buf, sizeof buf) == LH_EINVAL);
+    CU_ASSERT(lh_kbroker_start(1, TOPIC, 0, &b, buf, sizeof buf) == LH_EINVAL);
+    CU_ASSERT(b == (lh_kbroker *)&servers);
+    /* A bootstrap buffer too small for "127.0.0.1:port". */
+    CU_ASSERT(lh_kbroker_start(1, TOPIC, 1, &b, buf, sizeof buf) == LH_ETRUNC);
+    CU_ASSERT(b == (lh_kbroker *)&servers);
+    CU_ASSERT(lh_kproducer_new(NULL, TOPIC, &p) == LH_EINVAL);
+    CU_ASSERT(lh_kproducer_new("127.0.0.1:1", "", &p) == LH_EINVAL);
+    CU_ASSERT(lh_kconsumer_new("127.0.0.1:1", NULL, TOPIC, &c) == LH_EINVAL);
+    CU_ASSERT(p == NULL && c == NULL);
+    CU_ASSERT(lh_kproducer_send(NULL, "k", 1, "v", 1) == LH_EINVAL);
+    CU_ASSERT(lh_kconsumer_done(NULL, 0, 0) == LH_EINVAL);
+    CU_ASSERT(lh_kbroker_inject_errors(NULL, 0, 1, 1) == LH_EINVAL);
+    lh_kproducer_free(NULL);
+    lh_kconsumer_free(NULL);
+    lh_kbroker_stop(NULL);
+    lh_klag_free(NULL);
+}
+
+static void test_kafka_allocation_failures_leave_nothing_behind(void)
+{
+    lh_kbroker *b = NULL;
+    lh_kproducer *p = NULL;
+    lh_kconsumer *c = NULL;
+    lh_klag *l = NULL;
+
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT(lh_kbroker_start(1, TOPIC, 1, &b, servers, sizeof servers) ==
+              LH_ENOMEM);
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT(lh_kproducer_new("127.0.0.1:1", TOPIC, &p) == LH_ENOMEM);
+    /* The consumer allocates its struct, then its topic name. */
+    for (long n = 0; n < 2; n++) {
+        lh_alloc_fail_after(n, 0);
+        CU_ASSERT(lh_kconsumer_new("127.0.0.1:1", "g", TOPIC, &c) ==
+                  LH_ENOMEM);
+    }
+    for (long n = 0; n < 2; n++) {
+        lh_alloc_fail_after(n, 0);
+        CU_ASSERT(lh_klag_new("127.0.0.1:1", "g", TOPIC, &l) == LH_ENOMEM);
+    }
+    lh_alloc_fail_after(-1, 0);
+    CU_ASSERT(b == NULL && p == NULL && c == NULL && l == NULL);
+}
+
+static CU_TestInfo tests[] = {
+    {"group member gets every message once, a key stays on one partition",
+     test_kafka_group_member_gets_every_message_once_key_on_one_partition},
+    {"pause stops delivery and resume restarts it",
+     test_kafka_pause_stops_delivery_and_resume_restarts_it},
+    {"pause before the join holds after the assignment",
+     test_kafka_pause_before_join_holds_after_assignment},
+    {"a new member starts after the committed offset",
+     test_kafka_new_member_starts_after_committed_offset},
+    {"produce errors are retried without loss",
+     test_kafka_produce_errors_are_retried_without_loss},
+    {"bad arguments are rejected", test_kafka_bad_arguments_are_rejected},
+    {"allocation failures leave nothing behind",
+     test_kafka_allocation_failures_leave_nothing_behind},
+    CU_TEST_INFO_NULL,
+};
+
+LH_CU_MAIN("kafka", tests)
