@@ -31,14 +31,15 @@ static int should_fail(void)
 {
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
     long c = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
-    if (c < 0)
-        return 0;
-    if (c == 0) {
-        if (!atomic_load(&fail_sticky))
-            atomic_store(&fail_countdown, -1);
-        return 1;
+    /* Compare-and-swap so that two threads cannot both take the last step
+     * of the countdown (which would skip the injected failure). */
+    while (c >= 0) {
+        long next = c - 1;
+        if (c == 0)
+            next = atomic_load(&fail_sticky) ? 0 : -1;
+        if (atomic_compare_exchange_weak(&fail_countdown, &c, next))
+            return c == 0;
     }
-    atomic_fetch_sub(&fail_countdown, 1);
     return 0;
 }
 

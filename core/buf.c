@@ -1,3 +1,12 @@
+/*
+ * Design: data[start..end) holds the unread bytes.  Consumed space at the
+ * front is reclaimed only when an append needs room and at least half the
+ * buffer is dead (by moving the live bytes down); otherwise the buffer grows
+ * to at least twice its size, copying only the live bytes.  A buffer that
+ * becomes empty restarts at offset 0, so a queue that is drained regularly
+ * stays within its capacity.  Every failure happens before the buffer is
+ * touched.
+ */
 #include "buf.h"
 
 #include "alloc.h"
@@ -10,7 +19,8 @@ int lh_buf_reserve(lh_buf *b, size_t n)
     if (b->cap - b->end >= n)
         return 0;
     size_t live = b->end - b->start;
-    /* Reclaim consumed space first: cheaper than growing. */
+    /* Reclaim consumed space first when at least half the buffer is dead
+     * (so each byte moved paid for a byte freed: amortised O(1)). */
     if (b->start > 0 && b->cap - live >= n && b->start >= live) {
         memmove(b->data, b->data + b->start, live);
         b->start = 0;
@@ -21,7 +31,9 @@ int lh_buf_reserve(lh_buf *b, size_t n)
         return LH_ENOMEM;
     size_t need = live + n;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) {
+    /* Otherwise grow, and by at least double: a new block of the same
+     * size would cost a copy and gain nothing over a memmove. */
+    while (cap < need || cap == b->cap) {
         if (cap > SIZE_MAX / 2)
             return LH_ENOMEM;
         cap *= 2;
