@@ -36,6 +36,9 @@ enum {
     RPC_METHOD_GET = 1, /* body: key bytes.  reply: rpc_value or status NOTFOUND */
     RPC_METHOD_PUT = 2, /* body: rpc_value encoding.  reply: empty */
     RPC_METHOD_PING = 3,
+    /* Reserved by the framework: the auth token (body), sent first by a
+     * client whose opts carry one.  Never reaches the handler. */
+    RPC_METHOD_AUTH = 255,
 };
 
 /* Reply statuses. */
@@ -44,12 +47,25 @@ enum {
     RPC_STATUS_NOTFOUND = 1,
     RPC_STATUS_BADREQ = 2,
     RPC_STATUS_ERROR = 3,
+    RPC_STATUS_DENIED = 4, /* auth refused (reply id 0), then the server closes */
+};
+
+/* Which library-A API carries message bodies (rpc_opts.a_api).  Both are
+ * used per call on each side; the choice selects which ABI break of A v2
+ * a v1-compiled framework runs into (repro/liba/v2/a.h). */
+enum {
+    RPC_A_BUF = 0, /* a_buf + inline a_buf_release (variant 1: grown struct) */
+    RPC_A_MSG = 1, /* a_msg + inline a_msg_ref/unref (variant 2: swapped members) */
 };
 
 typedef struct rpc_opts {
     int timeout_ms;      /* per request; 0: RPC_DEFAULT_TIMEOUT_MS */
     unsigned max_inflight; /* 0: RPC_DEFAULT_MAX_INFLIGHT */
-    const char *auth_token; /* sent on connect; NULL: none */
+    const char *auth_token; /* sent on connect; NULL: none.  Server: when
+                               set, a connection's first message must be
+                               RPC_METHOD_AUTH carrying it, else the
+                               connection is refused and closed */
+    unsigned a_api;        /* RPC_A_BUF (0, default) or RPC_A_MSG */
 } rpc_opts;
 
 /* A reply handed to a completion callback; body valid only during it. */
@@ -59,7 +75,9 @@ typedef struct rpc_reply {
     uint32_t body_len;
 } rpc_reply;
 
-/* err is 0 with a reply, or LH_ETIMEOUT / LH_ECLOSED with reply NULL. */
+/* err is 0 with a reply, or LH_ETIMEOUT / LH_ECLOSED with reply NULL
+ * (LH_EAUTH when the server refused the auth token).  A callback may queue
+ * new calls; it must not free the client. */
 typedef void (*rpc_done_fn)(void *arg, int err, const rpc_reply *reply);
 
 typedef struct rpc_client rpc_client;
@@ -96,7 +114,10 @@ unsigned rpc_client_inflight(const rpc_client *c);
 
 /* Blocking call: sends, waits up to the timeout, copies the reply body into
  * out[0..cap) (*out_len set).  Returns the reply status (>= 0) or an lh
- * error code. */
+ * error code: those of rpc_client_call, LH_ETIMEOUT, LH_ECLOSED, LH_EAUTH,
+ * or LH_ETRUNC when the body was longer than cap (*out_len is then the full
+ * length and out holds its first cap bytes).  Other requests in flight
+ * complete normally while it waits. */
 int rpc_client_call_sync(rpc_client *c, uint8_t method, const void *body,
                          uint32_t len, void *out, uint32_t cap,
                          uint32_t *out_len);
@@ -107,23 +128,32 @@ typedef struct rpc_server rpc_server;
 /* Handler: fills the reply body (an a_buf-backed writer) and returns a
  * status.  Called on the server's thread, one request at a time. */
 typedef struct rpc_out rpc_out;
+/* 0, LH_ETOOBIG (body would exceed RPC_MAX_BODY) or LH_ENOMEM; after a
+ * failure the reply is sent with RPC_STATUS_ERROR and an empty body. */
 int rpc_out_append(rpc_out *out, const void *data, uint32_t len);
 
 typedef uint8_t (*rpc_handler_fn)(void *arg, uint8_t method,
                                   const uint8_t *body, uint32_t len,
                                   rpc_out *out);
 
-/* Listens on host:port (0: kernel picks; *port_out set). */
+/* Listens on host:port (0: kernel picks; *port_out set when not NULL).
+ * opts may be NULL.  0 and *out, or LH_EINVAL / LH_ESYS / LH_ENOMEM. */
 int rpc_server_new(const char *host, uint16_t port, const rpc_opts *opts,
                    rpc_handler_fn handler, void *arg, rpc_server **out,
                    uint16_t *port_out);
 
-/* Serves until *stop becomes non-zero (checked at least every 100 ms). */
+/* Serves until *stop becomes non-zero (checked at least every 100 ms).
+ * A connection that sends a bad frame (wrong magic or version, not a
+ * request, body over RPC_MAX_BODY) is closed and counted in bad_frames;
+ * the others are served on.  0, or LH_ESYS when poll fails. */
 int rpc_server_run(rpc_server *s, volatile int *stop);
 
+/* Closes the listener and every connection.  Accepts NULL. */
 void rpc_server_free(rpc_server *s);
 
-/* Counters. */
+/* Counters (safe to read from another thread while the server runs):
+ * requests handled, bad frames seen, connections accepted, connections
+ * refused for a missing or wrong auth token. */
 typedef struct rpc_server_stats {
     uint64_t requests, bad_frames, connections, refused;
 } rpc_server_stats;
@@ -141,8 +171,19 @@ typedef struct rpc_value {
     uint64_t version;
 } rpc_value;
 
+#define RPC_VALUE_HEADER_SIZE 20u
+
+/* Encoded size of v. */
 size_t rpc_value_size(const rpc_value *v);
+
+/* Writes v into buf.  Returns the bytes written (rpc_value_size), LH_EINVAL
+ * (NULL pointer with a non-zero length) or LH_ERANGE (cap too small,
+ * nothing written). */
 int rpc_value_encode(const rpc_value *v, uint8_t *buf, size_t cap);
+
+/* Parses an encoding; out's pointers point into buf.  0, LH_ETRUNC (shorter
+ * than its header or its lengths), LH_EBADLEN (bytes left over after the
+ * value), LH_EPARSE (reserved field not zero).  out unchanged on failure. */
 int rpc_value_decode(const uint8_t *buf, size_t len, rpc_value *out);
 
 #endif
