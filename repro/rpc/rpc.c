@@ -936,6 +936,23 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
     return 0;
 }
 
+/* ---- library A as seen from here ---------------------------------------- */
+
+int rpc_liba_header_version(void)
+{
+    return A_VERSION;
+}
+
+int rpc_liba_runtime_version(void)
+{
+    return a_version();
+}
+
+void rpc_liba_live(size_t *count, size_t *bytes)
+{
+    a_live_stats(count, bytes);
+}
+
 /* ---- store value encoding ---------------------------------------------- */
 
 size_t rpc_value_size(const rpc_value *v)

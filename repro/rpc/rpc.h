@@ -159,6 +159,15 @@ typedef struct rpc_server_stats {
 } rpc_server_stats;
 void rpc_server_get_stats(const rpc_server *s, rpc_server_stats *out);
 
+/* Library A as this framework sees it: the A_VERSION of the a.h it was
+ * compiled against, the version of the A actually linked or loaded
+ * (a_version()), and A's registry of live objects (count and bytes; either
+ * pointer may be NULL).  When the two versions differ, the process has the
+ * article's ABI mismatch. */
+int rpc_liba_header_version(void);
+int rpc_liba_runtime_version(void);
+void rpc_liba_live(size_t *count, size_t *bytes);
+
 /* The store's value encoding used by GET replies and PUT requests:
  *   version u64, checksum u32, key_len u16, reserved u16, value_len u32,
  *   key, value. */
