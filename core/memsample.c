@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,14 +163,24 @@ int lh_mem_rollup_read(pid_t pid, lh_mem_rollup *out)
     return lh_mem_rollup_parse(buf, out);
 }
 
-static numeric_property_fn tcmalloc_property(void)
+static numeric_property_fn tcmalloc_fn;
+static pthread_once_t tcmalloc_once = PTHREAD_ONCE_INIT;
+
+static void find_tcmalloc(void)
 {
     void *sym = dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty");
-    numeric_property_fn fn = NULL;
     /* ISO C has no cast from object to function pointer; copy the bits. */
     if (sym != NULL)
-        memcpy(&fn, &sym, sizeof fn);
-    return fn;
+        memcpy(&tcmalloc_fn, &sym, sizeof tcmalloc_fn);
+}
+
+/* Looked up once: a failed dlsym allocates its error message, which would
+ * disturb the heap on every sample, and the allocator of a process does not
+ * change once it runs. */
+static numeric_property_fn tcmalloc_property(void)
+{
+    pthread_once(&tcmalloc_once, find_tcmalloc);
+    return tcmalloc_fn;
 }
 
 int lh_mem_tcmalloc_loaded(void)

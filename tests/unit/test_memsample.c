@@ -245,6 +245,10 @@ static void test_mem_heap_live_grows_by_allocation_under_glibc(void)
     }
     CU_ASSERT_FATAL(!lh_mem_tcmalloc_loaded()); /* this binary uses glibc */
     CU_ASSERT_EQUAL_FATAL(lh_mem_heap_live(&before), 0);
+    /* Sampling itself does not move the figure. */
+    uint64_t again = 0;
+    CU_ASSERT_EQUAL(lh_mem_heap_live(&again), 0);
+    CU_ASSERT_EQUAL(again, before);
     size_t count = 0;
     void **blocks = allocate(n, &count);
     CU_ASSERT_PTR_NOT_NULL_FATAL(blocks);

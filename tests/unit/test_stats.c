@@ -336,6 +336,15 @@ static void test_stats_writer_from_env_follows_leakhunt_stats(void)
     unlink(path);
 }
 
+static void test_stats_writer_put_failed_write_is_eio(void)
+{
+    lh_stats_writer *w = NULL;
+    CU_ASSERT_EQUAL_FATAL(lh_stats_writer_open("/dev/full", &w), 0);
+    lh_stats_line line = {.work = 1};
+    CU_ASSERT_EQUAL(lh_stats_writer_put(w, &line), LH_EIO); /* ENOSPC */
+    lh_stats_writer_close(w);
+}
+
 enum { WRITERS = 4, LINES_PER_WRITER = 3000 };
 
 static void writer_child(const char *path, int id)
@@ -437,6 +446,8 @@ static CU_TestInfo tests[] = {
      test_stats_writer_open_out_of_memory_is_enomem},
     {"writer_from_env_follows_leakhunt_stats",
      test_stats_writer_from_env_follows_leakhunt_stats},
+    {"writer_put_failed_write_is_eio",
+     test_stats_writer_put_failed_write_is_eio},
     {"concurrent_forked_writers_produce_whole_lines",
      test_stats_concurrent_forked_writers_produce_whole_lines},
     CU_TEST_INFO_NULL,
