@@ -1,14 +1,749 @@
 /*
- * role_b.c - placeholder until the role is written.
+ * role_b.c - a B node: receives events from A (and from peer B nodes),
+ * runs them through the stages, acknowledges them upstream when finished.
+ *
+ * Design:
+ * - One thread, one poll loop.  The stages take part through their
+ *   prepare/dispatch hooks (the delay queue's timer, the store's RPC
+ *   socket); items move between stages by lh_node_resume.
+ * - Inbound connections (from A, or from a peer B that forwards by hash)
+ *   start with a HELLO frame, then carry EVENTS one way and ACKS back.
+ *   An item remembers its inbound connection by slot and generation, so an
+ *   item that outlives its connection is not acknowledged to a stranger.
+ * - Outbound connections go to every peer B (only with hash on).  An item
+ *   sent to its owner stays here in a slot table until the owner acks it;
+ *   the slot number is the tag.  When a peer connection dies, its items go
+ *   on locally (they are not lost, and A's acks still come).
+ * - Bounded everything: at most max_items live items (inbound sockets are
+ *   not read beyond that: TCP pushes back to A, whose window is the real
+ *   bound), a peer window of PEER_WINDOW items, a fixed number of
+ *   connections, a delay queue of queue_cap.
+ * - Every 100 ms: a stats line (DESIGN section 4) when LEAKHUNT_STATS is
+ *   set, and the counters file with --counters.
  */
 #include "roles.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "counters.h"
+#include "error.h"
+#include "frame.h"
+#include "inject.h"
+#include "memsample.h"
+#include "net.h"
+#include "proto.h"
+#include "registry.h"
+#include "roleutil.h"
+#include "stage.h"
+#include "stats.h"
+
+#define MAX_CONNS 64
+#define PEER_WINDOW 65536u
+#define PEER_RETRY_US 300000
+#define DEFAULT_MAX_ITEMS 1000000u
+#define DEFAULT_QUEUE_CAP 1000000u
+
+typedef struct conn {
+    int fd;
+    uint8_t kind; /* 0 until HELLO, then LH_PROTO_FROM_A or _FROM_B */
+    uint32_t gen;
+    uint32_t sender;
+    lh_frame_reader rd;
+    lh_frame_writer wr;
+    lh_buf acks;
+} conn;
+
+typedef struct peer {
+    char *addr;
+    int fd; /* -1 while down */
+    int64_t retry_at;
+    int warned;
+    lh_frame_reader rd;
+    lh_frame_writer wr;
+    lh_proto_batch batch;
+    int batching;
+    lh_item **slots;
+    uint32_t *free_slots;
+    uint32_t nfree;
+} peer;
+
+struct lh_node {
+    lh_node_cfg cfg;
+    lh_counters c;
+    void *st[LH_STAGE_COUNT];
+    int opened[LH_STAGE_COUNT];
+    conn *in[MAX_CONNS];
+    uint32_t next_gen;
+    peer *peers; /* cfg.nodes entries; the self entry stays unused */
+    int listen_fd;
+    size_t live;
+    size_t max_items;
+    char role[16];
+};
+
+/* ---- node services for the stages ---- */
+
+const lh_node_cfg *lh_node_config(const lh_node *n)
+{
+    return &n->cfg;
+}
+
+lh_counters *lh_node_counters(lh_node *n)
+{
+    return &n->c;
+}
+
+int lh_node_stage_on(const lh_node *n, int id)
+{
+    return (n->cfg.stages & LH_STAGE_BIT(id)) != 0;
+}
+
+int lh_item_decode(lh_item *it)
+{
+    if (it->decoded)
+        return 0;
+    int rc = lh_event_decode(it->data, it->len, &it->ev);
+    if (rc < 0)
+        return rc;
+    it->decoded = 1;
+    return 0;
+}
+
+static void run_from(lh_node *n, lh_item *it, int from)
+{
+    for (int i = from; i < LH_STAGE_COUNT; i++) {
+        it->at = (uint8_t)i;
+        int r = lh_stage_registry[i].ops->handle(n, n->st[i], it,
+                                                 lh_node_stage_on(n, i));
+        if (r != LH_STEP_NEXT)
+            return;
+    }
+    lh_node_finish(n, it);
+}
+
+void lh_node_resume(lh_node *n, lh_item *it)
+{
+    run_from(n, it, it->at + 1);
+}
+
+static void ack_upstream(lh_node *n, lh_item *it)
+{
+    uint32_t slot = (uint32_t)(it->origin & 0xffffffffu);
+    uint32_t gen = (uint32_t)(it->origin >> 32);
+    conn *c = slot < MAX_CONNS ? n->in[slot] : NULL;
+    if (c == NULL || c->gen != gen)
+        return;
+    if (lh_proto_ack_add(&c->acks, it->tag) != 0)
+        fprintf(stderr, "selfheal %s: out of memory queueing an ack\n",
+                n->role);
+}
+
+void lh_node_drop(lh_node *n, lh_item *it)
+{
+    n->live--;
+    lh_free(it);
+}
+
+void lh_node_finish(lh_node *n, lh_item *it)
+{
+    if (!it->failed)
+        n->c.v[LH_C_finished]++;
+    ack_upstream(n, it);
+    lh_node_drop(n, it);
+}
+
+int lh_node_send_peer(lh_node *n, uint32_t id, lh_item *it)
+{
+    if (id >= n->cfg.nodes || id == n->cfg.self || n->peers == NULL)
+        return LH_ECLOSED;
+    peer *p = &n->peers[id];
+    if (p->fd < 0)
+        return LH_ECLOSED;
+    if (p->nfree == 0)
+        return LH_EFULL;
+    if (!p->batching) {
+        if (lh_proto_batch_begin(&p->batch, &p->wr) != 0)
+            return LH_ENOMEM;
+        p->batching = 1;
+    }
+    uint32_t slot = p->free_slots[p->nfree - 1];
+    int rc = lh_proto_batch_add(&p->batch, slot, it->data, it->len);
+    if (rc == LH_ETOOBIG) {
+        lh_proto_batch_end(&p->batch);
+        p->batching = 0;
+        if (lh_proto_batch_begin(&p->batch, &p->wr) != 0)
+            return LH_ENOMEM;
+        p->batching = 1;
+        rc = lh_proto_batch_add(&p->batch, slot, it->data, it->len);
+    }
+    if (rc != 0)
+        return rc;
+    p->nfree--;
+    p->slots[slot] = it;
+    return 0;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(lh_node *n, uint32_t slot)
+{
+    conn *c = n->in[slot];
+    if (c == NULL)
+        return;
+    close(c->fd);
+    lh_frame_reader_free(&c->rd);
+    lh_frame_writer_free(&c->wr);
+    lh_buf_free(&c->acks);
+    lh_free(c);
+    n->in[slot] = NULL;
+}
+
+static void accept_all(lh_node *n)
+{
+    for (;;) {
+        int fd = lh_net_accept(n->listen_fd);
+        if (fd < 0)
+            return;
+        uint32_t slot = 0;
+        while (slot < MAX_CONNS && n->in[slot] != NULL)
+            slot++;
+        conn *c = slot < MAX_CONNS ? lh_calloc(1, sizeof *c) : NULL;
+        if (c == NULL) {
+            fprintf(stderr, "selfheal %s: refusing a connection (%s)\n",
+                    n->role, slot < MAX_CONNS ? "out of memory"
+                                              : "too many connections");
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->gen = ++n->next_gen;
+        lh_frame_reader_init(&c->rd, 0);
+        lh_frame_writer_init(&c->wr);
+        n->in[slot] = c;
+    }
+}
+
+static int take_events(lh_node *n, uint32_t slot, const uint8_t *p,
+                       uint32_t len)
+{
+    conn *c = n->in[slot];
+    uint32_t pos = 0;
+    uint64_t tag;
+    const uint8_t *ev;
+    uint32_t ev_len;
+    int rc;
+
+    while ((rc = lh_proto_next_event(p, len, &pos, &tag, &ev, &ev_len)) == 1) {
+        lh_item *it = lh_malloc(sizeof *it + ev_len);
+        if (it == NULL)
+            return LH_ENOMEM;
+        memset(it, 0, sizeof *it);
+        memcpy(it->data, ev, ev_len);
+        it->len = ev_len;
+        it->tag = tag;
+        it->origin = (uint64_t)c->gen << 32 | slot;
+        it->from_peer = c->kind == LH_PROTO_FROM_B;
+        n->live++;
+        if (it->from_peer) {
+            n->c.v[LH_C_hash_received]++;
+            run_from(n, it, LH_STAGE_ENQUEUE);
+        } else {
+            n->c.v[LH_C_received]++;
+            run_from(n, it, LH_STAGE_FORWARD);
+        }
+        /* The pipeline may not close connections, so c is still valid. */
+    }
+    return rc;
+}
+
+/* Reads what an inbound connection has and handles its frames.  Returns
+ * 0, or an error after which the connection is closed. */
+static int read_inbound(lh_node *n, uint32_t slot)
+{
+    conn *c = n->in[slot];
+    uint8_t type;
+    const uint8_t *p;
+    uint32_t len;
+    int rc = lh_frame_reader_fill(&c->rd, c->fd);
+
+    if (rc < 0 && rc != LH_EAGAIN)
+        return rc;
+    while ((rc = lh_frame_reader_next(&c->rd, &type, &p, &len)) == 1) {
+        if (c->kind == 0) {
+            uint8_t kind;
+            if (type != LH_PROTO_HELLO ||
+                lh_proto_parse_hello(p, len, &kind, &c->sender) != 0)
+                return LH_EPARSE;
+            c->kind = kind;
+            continue;
+        }
+        if (type != LH_PROTO_EVENTS)
+            return LH_EPARSE;
+        rc = take_events(n, slot, p, len);
+        if (rc < 0)
+            return rc;
+    }
+    return rc;
+}
+
+static void peer_down(lh_node *n, uint32_t id)
+{
+    peer *p = &n->peers[id];
+    if (p->fd < 0)
+        return;
+    if (p->batching)
+        lh_proto_batch_end(&p->batch);
+    p->batching = 0;
+    close(p->fd);
+    p->fd = -1;
+    p->retry_at = lh_now_us() + PEER_RETRY_US;
+    lh_frame_reader_free(&p->rd);
+    lh_frame_writer_free(&p->wr);
+    fprintf(stderr, "selfheal %s: lost peer b%u (its events go on here)\n",
+            n->role, id);
+    /* Items the peer had not acknowledged go on locally. */
+    for (uint32_t s = 0; s < PEER_WINDOW; s++) {
+        lh_item *it = p->slots[s];
+        if (it == NULL)
+            continue;
+        p->slots[s] = NULL;
+        p->free_slots[p->nfree++] = s;
+        lh_node_resume(n, it);
+    }
+}
+
+static void peer_connect(lh_node *n, uint32_t id, int64_t now)
+{
+    peer *p = &n->peers[id];
+    int fd = lh_net_connect(p->addr, 200);
+    if (fd < 0) {
+        p->retry_at = now + PEER_RETRY_US;
+        return;
+    }
+    p->fd = fd;
+    lh_frame_reader_init(&p->rd, 0);
+    lh_frame_writer_init(&p->wr);
+    if (lh_proto_put_hello(&p->wr, LH_PROTO_FROM_B, n->cfg.self) != 0) {
+        peer_down(n, id);
+        return;
+    }
+    if (p->warned)
+        fprintf(stderr, "selfheal %s: peer b%u connected\n", n->role, id);
+    p->warned = 1;
+}
+
+static int read_peer(lh_node *n, uint32_t id)
+{
+    peer *p = &n->peers[id];
+    uint8_t type;
+    const uint8_t *d;
+    uint32_t len;
+    int rc = lh_frame_reader_fill(&p->rd, p->fd);
+
+    if (rc < 0 && rc != LH_EAGAIN)
+        return rc;
+    while ((rc = lh_frame_reader_next(&p->rd, &type, &d, &len)) == 1) {
+        uint32_t pos = 0;
+        uint64_t tag;
+        if (type != LH_PROTO_ACKS)
+            return LH_EPARSE;
+        while ((rc = lh_proto_next_ack(d, len, &pos, &tag)) == 1) {
+            if (tag >= PEER_WINDOW || p->slots[tag] == NULL)
+                return LH_EPARSE;
+            lh_item *it = p->slots[tag];
+            p->slots[tag] = NULL;
+            p->free_slots[p->nfree++] = (uint32_t)tag;
+            /* The owner finished it: acknowledge upstream, not counted
+             * here as finished work. */
+            ack_upstream(n, it);
+            lh_node_drop(n, it);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return rc;
+}
+
+/* ---- setup and teardown ---- */
+
+typedef struct b_opts {
+    uint64_t id;
+    const char *peers;
+    const char *listen;
+    const char *port_file;
+    const char *store;
+    const char *stages;
+    const char *counters;
+    uint64_t delay_ms;
+    uint64_t queue_cap;
+    uint64_t max_items;
+    uint64_t rpc_timeout_ms;
+} b_opts;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: selfheal b [--id N] [--peers ADDR,...] [--listen ADDR]\n"
+            "                  [--port-file FILE] [--store ADDR] "
+            "[--stages LIST]\n"
+            "                  [--delay-ms MS] [--queue-cap N] "
+            "[--max-items N]\n"
+            "                  [--rpc-timeout-ms MS] [--inject "
+            "STAGE:KIND:BYTES[:EVERY]]...\n"
+            "                  [--counters FILE]\n"
+            "--peers lists every B node's address, index = id; the node "
+            "listens on its own\n"
+            "entry (or on --listen, default 127.0.0.1:0).  Stages default "
+            "to LEAKHUNT_STAGES,\n"
+            "else all.\n");
+}
+
+static void node_free(lh_node *n, char **peer_addrs)
+{
+    for (int i = LH_STAGE_COUNT - 1; i >= 0; i--)
+        if (n->opened[i] && lh_stage_registry[i].ops->close)
+            lh_stage_registry[i].ops->close(n, n->st[i]);
+    if (n->peers != NULL) {
+        for (uint32_t id = 0; id < n->cfg.nodes; id++) {
+            peer *p = &n->peers[id];
+            if (p->fd >= 0) {
+                close(p->fd);
+                lh_frame_reader_free(&p->rd);
+                lh_frame_writer_free(&p->wr);
+            }
+            if (p->slots != NULL)
+                for (uint32_t s = 0; s < PEER_WINDOW; s++)
+                    if (p->slots[s] != NULL)
+                        lh_node_drop(n, p->slots[s]);
+            lh_free(p->slots);
+            lh_free(p->free_slots);
+        }
+        lh_free(n->peers);
+    }
+    for (uint32_t s = 0; s < MAX_CONNS; s++)
+        conn_close(n, s);
+    if (n->listen_fd >= 0)
+        close(n->listen_fd);
+    lh_inject_free(n->cfg.inject);
+    lh_strv_free(peer_addrs);
+}
+
+static void write_stats(lh_node *n, lh_stats_writer *w)
+{
+    lh_stats_line line = {0};
+    uint64_t heap = 0;
+    if (w == NULL)
+        return;
+    line.work = n->c.v[LH_C_finished];
+    line.queue = n->live;
+    line.pid = (int64_t)getpid();
+    line.has = LH_STATS_HAS_QUEUE | LH_STATS_HAS_PID | LH_STATS_HAS_ROLE;
+    if (lh_mem_heap_live(&heap) == 0) {
+        line.heap = heap;
+        line.has |= LH_STATS_HAS_HEAP;
+    }
+    snprintf(line.role, sizeof line.role, "%s", n->role);
+    lh_stats_writer_put(w, &line);
+}
+
+static int serve(lh_node *n, const char *counters_path)
+{
+    enum { NPFD = 1 + MAX_CONNS + 64 + LH_STAGE_COUNT };
+    struct pollfd pfd[NPFD];
+    int kind[NPFD];
+    uint32_t idx[NPFD];
+    lh_stats_writer *sw = NULL;
+    int64_t last_stats = 0, last_counters = 0;
+    int rc = lh_stats_writer_from_env(&sw);
+
+    if (rc != 0)
+        fprintf(stderr, "selfheal %s: cannot open LEAKHUNT_STATS file: %s\n",
+                n->role, lh_strerror(rc));
+    while (!lh_role_stop) {
+        int np = 0, timeout = 100;
+        int64_t now = lh_now_us();
+        int reading = n->live < n->max_items;
+
+        pfd[np] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
+        kind[np++] = 0;
+        for (uint32_t s = 0; s < MAX_CONNS; s++) {
+            conn *c = n->in[s];
+            if (c == NULL)
+                continue;
+            short ev = reading ? POLLIN : 0;
+            if (lh_frame_writer_pending(&c->wr) > 0)
+                ev |= POLLOUT;
+            pfd[np] = (struct pollfd){.fd = c->fd, .events = ev};
+            kind[np] = 1;
+            idx[np++] = s;
+        }
+        for (uint32_t id = 0; n->peers && id < n->cfg.nodes && id < 64; id++) {
+            peer *p = &n->peers[id];
+            if (id == n->cfg.self)
+                continue;
+            if (p->fd < 0) {
+                if (now >= p->retry_at)
+                    peer_connect(n, id, now);
+                if (p->fd < 0) {
+                    lh_timeout_min(&timeout,
+                                   (int)((p->retry_at - now) / 1000) + 1);
+                    continue;
+                }
+            }
+            short ev = POLLIN;
+            if (lh_frame_writer_pending(&p->wr) > 0)
+                ev |= POLLOUT;
+            pfd[np] = (struct pollfd){.fd = p->fd, .events = ev};
+            kind[np] = 2;
+            idx[np++] = id;
+        }
+        int stage_pfd[LH_STAGE_COUNT];
+        for (int i = 0; i < LH_STAGE_COUNT; i++) {
+            stage_pfd[i] = -1;
+            pfd[np] = (struct pollfd){.fd = -1};
+            if (lh_stage_prepare(lh_stage_registry[i].ops, n, n->st[i],
+                                 &pfd[np], &timeout)) {
+                stage_pfd[i] = np;
+                kind[np++] = 3;
+            }
+        }
+        int ready = poll(pfd, (nfds_t)np, timeout);
+        if (ready < 0 && errno != EINTR) {
+            fprintf(stderr, "selfheal %s: poll: %s\n", n->role,
+                    strerror(errno));
+            rc = LH_ESYS;
+            break;
+        }
+        if (ready < 0)
+            continue;
+        for (int k = 0; k < np; k++) {
+            short re = pfd[k].revents;
+            if (re == 0)
+                continue;
+            if (kind[k] == 0) {
+                accept_all(n);
+            } else if (kind[k] == 1 && n->in[idx[k]] != NULL) {
+                int r = 0;
+                if (re & (POLLIN | POLLHUP | POLLERR))
+                    r = read_inbound(n, idx[k]);
+                if (r < 0 && r != LH_EAGAIN)
+                    conn_close(n, idx[k]);
+            } else if (kind[k] == 2 && n->peers[idx[k]].fd >= 0) {
+                int r = 0;
+                if (re & (POLLIN | POLLHUP | POLLERR))
+                    r = read_peer(n, idx[k]);
+                if (r < 0 && r != LH_EAGAIN)
+                    peer_down(n, idx[k]);
+            }
+        }
+        now = lh_now_us();
+        for (int i = 0; i < LH_STAGE_COUNT; i++)
+            lh_stage_dispatch(lh_stage_registry[i].ops, n, n->st[i],
+                              stage_pfd[i] >= 0 ? pfd[stage_pfd[i]].revents
+                                                : 0,
+                              now);
+        /* Close batches, queue acks, write what the sockets take. */
+        for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
+            peer *p = &n->peers[id];
+            if (p->batching) {
+                lh_proto_batch_end(&p->batch);
+                p->batching = 0;
+            }
+            if (p->fd >= 0 && lh_frame_writer_pending(&p->wr) > 0 &&
+                lh_frame_writer_flush(&p->wr, p->fd) < 0)
+                peer_down(n, id);
+        }
+        for (uint32_t s = 0; s < MAX_CONNS; s++) {
+            conn *c = n->in[s];
+            if (c == NULL)
+                continue;
+            if (lh_buf_len(&c->acks) > 0 &&
+                lh_proto_ack_flush(&c->acks, &c->wr) != 0)
+                continue;
+            if (lh_frame_writer_pending(&c->wr) > 0 &&
+                lh_frame_writer_flush(&c->wr, c->fd) < 0)
+                conn_close(n, s);
+        }
+        now = lh_now_us();
+        if (now - last_stats >= 100000) {
+            last_stats = now;
+            write_stats(n, sw);
+        }
+        lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 0);
+    }
+    write_stats(n, sw);
+    lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 1);
+    lh_stats_writer_close(sw);
+    return rc;
+}
 
 int lh_role_b(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "selfheal: role b not built yet\n");
-    return 2;
+    b_opts o = {.delay_ms = 1000,
+                .queue_cap = DEFAULT_QUEUE_CAP,
+                .max_items = DEFAULT_MAX_ITEMS,
+                .rpc_timeout_ms = 2000};
+    lh_node n;
+    char **peer_addrs = NULL;
+    size_t npeers = 0;
+    char err[256];
+    int rc, status = 1;
+
+    memset(&n, 0, sizeof n);
+    n.listen_fd = -1;
+    if (lh_inject_new(&n.cfg.inject) != 0)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = NULL;
+        uint64_t *num = NULL;
+        const char **str = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            status = 0;
+            goto out;
+        }
+        if (strcmp(a, "--id") == 0)
+            num = &o.id;
+        else if (strcmp(a, "--delay-ms") == 0)
+            num = &o.delay_ms;
+        else if (strcmp(a, "--queue-cap") == 0)
+            num = &o.queue_cap;
+        else if (strcmp(a, "--max-items") == 0)
+            num = &o.max_items;
+        else if (strcmp(a, "--rpc-timeout-ms") == 0)
+            num = &o.rpc_timeout_ms;
+        else if (strcmp(a, "--peers") == 0)
+            str = &o.peers;
+        else if (strcmp(a, "--listen") == 0)
+            str = &o.listen;
+        else if (strcmp(a, "--port-file") == 0)
+            str = &o.port_file;
+        else if (strcmp(a, "--store") == 0)
+            str = &o.store;
+        else if (strcmp(a, "--stages") == 0)
+            str = &o.stages;
+        else if (strcmp(a, "--counters") == 0)
+            str = &o.counters;
+        else if (strcmp(a, "--inject") != 0) {
+            fprintf(stderr, "selfheal b: unknown option '%s'\n", a);
+            usage(stderr);
+            status = 2;
+            goto out;
+        }
+        v = lh_opt_value("b", argc, argv, &i);
+        if (v == NULL) {
+            status = 2;
+            goto out;
+        }
+        if (num != NULL && lh_opt_u64("b", a, v, num) != 0) {
+            status = 2;
+            goto out;
+        }
+        if (str != NULL)
+            *str = v;
+        if (num == NULL && str == NULL &&
+            lh_inject_add(n.cfg.inject, v, err, sizeof err) != 0) {
+            fprintf(stderr, "selfheal b: %s\n", err);
+            status = 2;
+            goto out;
+        }
+    }
+    rc = lh_stages_select(o.stages, &n.cfg.stages, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal b: %s\n", err);
+        status = 2;
+        goto out;
+    }
+    if (o.peers != NULL && lh_strv_split(o.peers, ',', &peer_addrs,
+                                         &npeers) != 0)
+        goto out;
+    if (npeers == 0)
+        npeers = 1;
+    if (o.id >= npeers || o.queue_cap == 0 || o.max_items == 0) {
+        fprintf(stderr, "selfheal b: --id %" PRIu64 " out of range for %zu "
+                "node(s), or a zero capacity\n", o.id, npeers);
+        status = 2;
+        goto out;
+    }
+    n.cfg.self = (uint32_t)o.id;
+    n.cfg.nodes = (uint32_t)npeers;
+    n.cfg.delay_us = (int64_t)o.delay_ms * 1000;
+    n.cfg.queue_cap = (size_t)o.queue_cap;
+    n.cfg.store = o.store;
+    n.cfg.rpc_timeout_ms = (int)o.rpc_timeout_ms;
+    n.max_items = (size_t)o.max_items;
+    snprintf(n.role, sizeof n.role, "b%u", n.cfg.self);
+
+    /* Listen. */
+    {
+        const char *addr = o.listen ? o.listen
+                           : peer_addrs ? peer_addrs[o.id]
+                                        : "127.0.0.1:0";
+        char host[256];
+        uint16_t port = 0, bound = 0;
+        if (lh_net_split(addr, host, sizeof host, &port) != 0) {
+            fprintf(stderr, "selfheal b: bad address '%s'\n", addr);
+            status = 2;
+            goto out;
+        }
+        n.listen_fd = lh_net_listen(host, port, &bound);
+        if (n.listen_fd < 0) {
+            fprintf(stderr, "selfheal b: cannot listen on %s: %s\n", addr,
+                    strerror(errno));
+            n.listen_fd = -1;
+            goto out;
+        }
+        if (o.port_file != NULL &&
+            lh_port_file_write(o.port_file, bound) != 0) {
+            fprintf(stderr, "selfheal b: cannot write %s: %s\n", o.port_file,
+                    strerror(errno));
+            goto out;
+        }
+    }
+    if (lh_node_stage_on(&n, LH_STAGE_HASH) && n.cfg.nodes > 1) {
+        n.peers = lh_calloc(n.cfg.nodes, sizeof *n.peers);
+        if (n.peers == NULL)
+            goto out;
+        for (uint32_t id = 0; id < n.cfg.nodes; id++) {
+            peer *p = &n.peers[id];
+            p->fd = -1;
+            p->addr = peer_addrs[id];
+            if (id == n.cfg.self)
+                continue;
+            p->slots = lh_calloc(PEER_WINDOW, sizeof *p->slots);
+            p->free_slots = lh_calloc(PEER_WINDOW, sizeof *p->free_slots);
+            if (p->slots == NULL || p->free_slots == NULL)
+                goto out;
+            for (uint32_t s = 0; s < PEER_WINDOW; s++)
+                p->free_slots[s] = PEER_WINDOW - 1 - s;
+            p->nfree = PEER_WINDOW;
+        }
+    }
+    for (int i = 0; i < LH_STAGE_COUNT; i++) {
+        const lh_stage_ops *ops = lh_stage_registry[i].ops;
+        n.st[i] = NULL;
+        if (ops->open != NULL) {
+            rc = ops->open(&n, lh_node_stage_on(&n, i), &n.st[i]);
+            if (rc != 0) {
+                fprintf(stderr, "selfheal b: cannot start stage %s: %s\n",
+                        ops->name, lh_strerror(rc));
+                goto out;
+            }
+        }
+        n.opened[i] = 1;
+    }
+    lh_role_signals();
+    rc = serve(&n, o.counters);
+    status = rc == 0 ? 0 : 1;
+out:
+    node_free(&n, peer_addrs);
+    return status;
 }

@@ -1,0 +1,127 @@
+/*
+ * proto.c - HELLO, EVENTS and ACKS frames.
+ *
+ * Batches are written straight into the frame writer's queue: begin
+ * reserves the frame header, records are appended after it, end patches
+ * the header's length.  Offsets are kept relative to the queue's front,
+ * which stays valid if the buffer is reallocated or compacted.
+ */
+#include "proto.h"
+
+#include <string.h>
+
+#include "error.h"
+
+int lh_proto_put_hello(lh_frame_writer *w, uint8_t kind, uint32_t id)
+{
+    uint8_t p[8] = {kind, 0, 0, 0};
+    lh_put_le32(p + 4, id);
+    return lh_frame_writer_put(w, LH_PROTO_HELLO, p, sizeof p);
+}
+
+int lh_proto_parse_hello(const uint8_t *p, uint32_t len, uint8_t *kind,
+                         uint32_t *id)
+{
+    if (len != 8 || (p[0] != LH_PROTO_FROM_A && p[0] != LH_PROTO_FROM_B) ||
+        p[1] || p[2] || p[3])
+        return LH_EPARSE;
+    *kind = p[0];
+    *id = lh_get_le32(p + 4);
+    return 0;
+}
+
+int lh_proto_batch_begin(lh_proto_batch *b, lh_frame_writer *w)
+{
+    uint8_t hdr[LH_FRAME_HEADER_SIZE];
+    lh_frame_header(hdr, LH_PROTO_EVENTS, 0);
+    b->w = w;
+    b->at = lh_buf_len(&w->out);
+    b->bytes = 0;
+    b->count = 0;
+    return lh_buf_append(&w->out, hdr, sizeof hdr);
+}
+
+int lh_proto_batch_add(lh_proto_batch *b, uint64_t tag, const void *ev,
+                       uint32_t len)
+{
+    size_t need = LH_PROTO_RECORD_HEADER + (size_t)len;
+    if (b->bytes + need > LH_PROTO_MAX_BATCH)
+        return LH_ETOOBIG;
+    if (lh_buf_reserve(&b->w->out, need) != 0)
+        return LH_ENOMEM;
+    uint8_t *t = lh_buf_tail(&b->w->out);
+    lh_put_le64(t, tag);
+    lh_put_le32(t + 8, len);
+    memcpy(t + LH_PROTO_RECORD_HEADER, ev, len);
+    lh_buf_commit(&b->w->out, need);
+    b->bytes += (uint32_t)need;
+    b->count++;
+    return 0;
+}
+
+void lh_proto_batch_end(lh_proto_batch *b)
+{
+    lh_buf *out = &b->w->out;
+    if (b->count == 0) {
+        /* Withdraw the empty frame's header. */
+        out->end = out->start + b->at;
+        return;
+    }
+    uint8_t *hdr = out->data + out->start + b->at;
+    lh_frame_header(hdr, LH_PROTO_EVENTS, b->bytes);
+}
+
+int lh_proto_next_event(const uint8_t *p, uint32_t len, uint32_t *pos,
+                        uint64_t *tag, const uint8_t **ev, uint32_t *ev_len)
+{
+    if (*pos == len)
+        return 0;
+    if (*pos > len || len - *pos < LH_PROTO_RECORD_HEADER)
+        return LH_EPARSE;
+    const uint8_t *r = p + *pos;
+    uint32_t n = lh_get_le32(r + 8);
+    if (n > len - *pos - LH_PROTO_RECORD_HEADER)
+        return LH_EPARSE;
+    *tag = lh_get_le64(r);
+    *ev = r + LH_PROTO_RECORD_HEADER;
+    *ev_len = n;
+    *pos += LH_PROTO_RECORD_HEADER + n;
+    return 1;
+}
+
+int lh_proto_ack_add(lh_buf *acks, uint64_t tag)
+{
+    uint8_t t[8];
+    lh_put_le64(t, tag);
+    return lh_buf_append(acks, t, sizeof t);
+}
+
+int lh_proto_ack_flush(lh_buf *acks, lh_frame_writer *w)
+{
+    size_t len = lh_buf_len(acks);
+    const size_t max = LH_PROTO_MAX_BATCH / 8 * 8;
+
+    while (len > 0) {
+        size_t n = len < max ? len : max;
+        int rc = lh_frame_writer_put(w, LH_PROTO_ACKS, lh_buf_peek(acks),
+                                     (uint32_t)n);
+        if (rc != 0)
+            return rc;
+        lh_buf_consume(acks, n);
+        len -= n;
+    }
+    lh_buf_reset(acks);
+    return 0;
+}
+
+int lh_proto_next_ack(const uint8_t *p, uint32_t len, uint32_t *pos,
+                      uint64_t *tag)
+{
+    if (len % 8 != 0)
+        return LH_EPARSE;
+    if (*pos >= len)
+        return 0;
+    *tag = lh_get_le64(p + *pos);
+    *pos += 8;
+    return 1;
+}

@@ -1,0 +1,148 @@
+/*
+ * roleutil.c - signals, port files, option values and lists for the roles.
+ */
+#include "roleutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "error.h"
+
+volatile sig_atomic_t lh_role_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    lh_role_stop = 1;
+}
+
+void lh_role_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+int lh_port_file_write(const char *path, unsigned port)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return LH_EINVAL;
+    FILE *f = fopen(tmp, "we");
+    if (f == NULL)
+        return LH_ESYS;
+    int bad = fprintf(f, "%u\n", port) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return LH_ESYS;
+    }
+    return 0;
+}
+
+int lh_port_file_read(const char *path, unsigned *port)
+{
+    unsigned p = 0;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return LH_ENOTFOUND;
+    int n = fscanf(f, "%u", &p);
+    fclose(f);
+    if (n != 1 || p == 0 || p > 65535)
+        return LH_EPARSE;
+    *port = p;
+    return 0;
+}
+
+int lh_opt_u64(const char *role, const char *opt, const char *val,
+               uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (val[0] == '-' || val[0] == '\0')
+        goto bad;
+    unsigned long long v = strtoull(val, &end, 10);
+    if (errno != 0 || *end != '\0')
+        goto bad;
+    *out = (uint64_t)v;
+    return 0;
+bad:
+    fprintf(stderr, "selfheal %s: bad value '%s' for %s (want a whole "
+            "number)\n", role, val, opt);
+    return LH_EINVAL;
+}
+
+int lh_opt_double(const char *role, const char *opt, const char *val,
+                  double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno != 0 || end == val || *end != '\0' || !isfinite(v) || v < 0) {
+        fprintf(stderr, "selfheal %s: bad value '%s' for %s (want a "
+                "non-negative number)\n", role, val, opt);
+        return LH_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+int lh_strv_split(const char *list, char sep, char ***out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == sep;
+    char **v = lh_calloc(cap + 1, sizeof *v);
+    size_t k = 0;
+    if (v == NULL)
+        return LH_ENOMEM;
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, sep);
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > 0) {
+            v[k] = lh_strndup(p, len);
+            if (v[k] == NULL) {
+                lh_strv_free(v);
+                return LH_ENOMEM;
+            }
+            k++;
+        }
+        p += len;
+        if (*p == sep)
+            p++;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void lh_strv_free(char **v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; v[i]; i++)
+        lh_free(v[i]);
+    lh_free(v);
+}
+
+const char *lh_opt_value(const char *role, int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "selfheal %s: option %s needs a value\n", role,
+                argv[*i]);
+        return NULL;
+    }
+    (*i)++;
+    return argv[*i];
+}

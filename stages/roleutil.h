@@ -1,0 +1,43 @@
+/*
+ * roleutil.h - small things every selfheal role needs: stop signals, port
+ * files, option values, comma lists.
+ */
+#ifndef LH_ROLEUTIL_H
+#define LH_ROLEUTIL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Set by SIGTERM / SIGINT once lh_role_signals ran. */
+extern volatile sig_atomic_t lh_role_stop;
+
+/* Installs SIGTERM and SIGINT handlers that set lh_role_stop (without
+ * SA_RESTART, so poll returns EINTR) and ignores SIGPIPE. */
+void lh_role_signals(void);
+
+/* Writes "PORT\n" to path atomically (path.tmp + rename).  0 or LH_ESYS. */
+int lh_port_file_write(const char *path, unsigned port);
+
+/* Reads a port file written by lh_port_file_write.  0 and *port, or
+ * LH_ENOTFOUND (not there yet) / LH_EPARSE. */
+int lh_port_file_read(const char *path, unsigned *port);
+
+/* Option values: 0 or LH_EINVAL (with a one-line message on stderr naming
+ * the role and option). */
+int lh_opt_u64(const char *role, const char *opt, const char *val,
+               uint64_t *out);
+int lh_opt_double(const char *role, const char *opt, const char *val,
+                  double *out);
+
+/* Splits a comma list into a NULL-terminated array of lh_strdup'ed
+ * strings (empty elements skipped); *n set.  0 or LH_ENOMEM.  Free with
+ * lh_strv_free. */
+int lh_strv_split(const char *list, char sep, char ***out, size_t *n);
+void lh_strv_free(char **v);
+
+/* Takes the value of option argv[*i] (advancing *i), printing
+ * "selfheal ROLE: option OPT needs a value" when missing.  NULL then. */
+const char *lh_opt_value(const char *role, int argc, char **argv, int *i);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * stage.h - the stage interface of the selfheal pipeline (DESIGN section 3)
+ * and the services of a B node that stages use.
+ *
+ * A stage is a const struct of function pointers (lh_stage_ops), one file
+ * per stage (stage_<name>.c), listed once in registry.c.  Every stage
+ * implements both its ON and its OFF behaviour in its handle function, so
+ * the table of DESIGN section 3 lives in the stage files:
+ *
+ *   forward  ON: A sends the event to a B node (role_a.c); on the B side
+ *                handle marks the arrival from A.  OFF: A consumes and drops.
+ *   hash     ON: send the event to its owner by consistent hash (possibly
+ *                itself).  OFF: the receiving node keeps it.
+ *   enqueue  ON: hold the event in the delay queue until due.  OFF: due now.
+ *   verify   ON: decode + checksum (+ store compare by rpc).  OFF: passed.
+ *   rpc      ON: read the store by RPC, heal a mismatch.  OFF: local only.
+ *
+ * The pipeline is asynchronous.  A B node runs one poll loop; an item (one
+ * event) goes through the stages in order until a stage holds it
+ * (LH_STEP_HELD): the stage later hands it back with lh_node_resume, which
+ * runs the stages after it, or ends it with lh_node_finish.  Stages that
+ * wait on time or sockets take part in the loop through the optional
+ * prepare (what to poll, how long to sleep) and dispatch hooks.
+ *
+ * Ownership: the node owns items; a stage that holds an item must hand it
+ * back (resume or finish) or give it up in its close function by calling
+ * lh_node_drop (shutdown: not acknowledged, so upstream sends them again).
+ */
+#ifndef LH_STAGE_H
+#define LH_STAGE_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "counters.h"
+#include "event.h"
+
+/* Stage ids, in pipeline order. */
+enum lh_stage_id {
+    LH_STAGE_FORWARD,
+    LH_STAGE_HASH,
+    LH_STAGE_ENQUEUE,
+    LH_STAGE_VERIFY,
+    LH_STAGE_RPC,
+    LH_STAGE_COUNT
+};
+
+#define LH_STAGE_BIT(id) (1u << (id))
+#define LH_STAGES_ALL ((1u << LH_STAGE_COUNT) - 1u)
+
+/* One event travelling through a B node. */
+typedef struct lh_item {
+    struct lh_item *next; /* for the holder's lists */
+    void *ctx;            /* for the holding stage (e.g. callback state) */
+    uint64_t tag;         /* upstream's tag, echoed in the ack */
+    uint64_t origin;      /* upstream connection (the node's business) */
+    int64_t due_us;       /* used by the enqueue stage */
+    lh_event ev;          /* decoded view of data, once decoded != 0 */
+    uint8_t at;           /* stage holding or last handling the item */
+    uint8_t decoded;
+    uint8_t from_peer;    /* came from a peer B: hash already applied */
+    uint8_t failed;       /* counted as a bad or failed event */
+    uint8_t tries;        /* store calls tried (rpc stage) */
+    uint8_t phase;        /* the holding stage's step (rpc: get/heal) */
+    uint32_t len;
+    uint8_t data[];       /* the encoded event (core/event.h) */
+} lh_item;
+
+typedef struct lh_node lh_node;
+typedef struct lh_inject lh_inject;
+
+/* What the node knows and the stages read. */
+typedef struct lh_node_cfg {
+    uint32_t self;       /* this node's id */
+    uint32_t nodes;      /* the B nodes are ids 0 .. nodes-1 */
+    unsigned stages;     /* enabled stages, LH_STAGE_BIT mask */
+    int64_t delay_us;    /* enqueue delay (default 1 s) */
+    size_t queue_cap;    /* delay queue capacity */
+    const char *store;   /* store address host:port (rpc stage) */
+    int rpc_timeout_ms;  /* per store call */
+    lh_inject *inject;   /* leak injection, NULL: none */
+} lh_node_cfg;
+
+/* Results of a stage's handle. */
+enum lh_step {
+    LH_STEP_NEXT = 0, /* go on with the next stage */
+    LH_STEP_HELD = 1, /* the stage keeps the item (resume or finish later) */
+    LH_STEP_DONE = 2, /* the stage called lh_node_finish already */
+};
+
+typedef struct lh_stage_ops {
+    const char *name;
+    /* Optional: sets up the stage's state (*state, NULL if none).  Called
+     * for every stage, ON or OFF.  0 or an lh error (the node fails). */
+    int (*open)(lh_node *node, int on, void **state);
+    /* Optional: releases the state, giving up held items. */
+    void (*close)(lh_node *node, void *state);
+    /* Required: one item, ON or OFF behaviour.  Returns an lh_step. */
+    int (*handle)(lh_node *node, void *state, lh_item *it, int on);
+    /* Optional: before each poll, fills *pfd and returns 1 when the stage
+     * has a socket to watch (else 0), and lowers *timeout_ms (-1: none)
+     * to when it next needs to run. */
+    int (*prepare)(lh_node *node, void *state, struct pollfd *pfd,
+                   int *timeout_ms);
+    /* Optional: after each poll, with the revents of the prepared socket
+     * (0 if none or not ready); runs timers due at now_us. */
+    void (*dispatch)(lh_node *node, void *state, short revents,
+                     int64_t now_us);
+    /* Optional: items the stage holds now (the stats line's queue=). */
+    size_t (*held)(const lh_node *node, const void *state);
+} lh_stage_ops;
+
+/* Calls through the ops, with the defaults stated once: a NULL hook does
+ * nothing (handle is required). */
+static inline int lh_stage_prepare(const lh_stage_ops *ops, lh_node *n,
+                                   void *st, struct pollfd *pfd, int *tmo)
+{
+    return ops->prepare ? ops->prepare(n, st, pfd, tmo) : 0;
+}
+static inline void lh_stage_dispatch(const lh_stage_ops *ops, lh_node *n,
+                                     void *st, short revents, int64_t now)
+{
+    if (ops->dispatch)
+        ops->dispatch(n, st, revents, now);
+}
+static inline size_t lh_stage_held(const lh_stage_ops *ops, const lh_node *n,
+                                   const void *st)
+{
+    return ops->held ? ops->held(n, st) : 0;
+}
+
+/* The stages, one per file. */
+extern const lh_stage_ops lh_stage_forward;
+extern const lh_stage_ops lh_stage_hash;
+extern const lh_stage_ops lh_stage_enqueue;
+extern const lh_stage_ops lh_stage_verify;
+extern const lh_stage_ops lh_stage_rpc;
+
+/* Lowers *timeout_ms to `ms` (>= 0) when that is sooner; -1 means none. */
+static inline void lh_timeout_min(int *timeout_ms, int ms)
+{
+    if (ms < 0)
+        return;
+    if (*timeout_ms < 0 || ms < *timeout_ms)
+        *timeout_ms = ms;
+}
+
+/*
+ * Node services (role_b.c).
+ */
+
+const lh_node_cfg *lh_node_config(const lh_node *n);
+
+/* The node's counters (the stages count their work here). */
+lh_counters *lh_node_counters(lh_node *n);
+
+/* 1 when stage `id` is enabled on this node. */
+int lh_node_stage_on(const lh_node *n, int id);
+
+/* Runs the stages after it->at. */
+void lh_node_resume(lh_node *n, lh_item *it);
+
+/* Ends the item: acknowledges it upstream, counts it finished (unless
+ * it->failed), frees it. */
+void lh_node_finish(lh_node *n, lh_item *it);
+
+/* Frees the item without acknowledging it (shutdown: the upstream sends
+ * it again). */
+void lh_node_drop(lh_node *n, lh_item *it);
+
+/* Sends the item to peer B `node` and holds it until the peer acknowledges
+ * it (then finishes it).  0 when sent, LH_ECLOSED when the peer is not
+ * connected or LH_EFULL when its window is full (the caller keeps the
+ * item and goes on locally). */
+int lh_node_send_peer(lh_node *n, uint32_t node, lh_item *it);
+
+/* Decodes it->data into it->ev once.  0 or the lh_event_decode error. */
+int lh_item_decode(lh_item *it);
+
+#endif

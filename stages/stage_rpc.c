@@ -1,0 +1,356 @@
+/*
+ * stage_rpc.c - rpc: verification reads the store through the RPC
+ * framework (repro/rpc/rpc.h) and heals a mismatch.
+ *
+ * ON: for each verified-so-far event a GET of its key goes to the store,
+ * asynchronously and pipelined (many in flight on one connection; replies
+ * complete in the node's poll loop).  The reply is compared with the event:
+ *   - store holds the same version with the same bytes: verified;
+ *   - store holds a newer version: verified (stale event, nothing to do);
+ *   - key missing, an older version, or different bytes for this version:
+ *     mismatch, and the event's value is written back (PUT = heal).
+ * The store answers a PUT with one byte: 0 repaired a corrupted write
+ * (counted healed), 1 ignored as older than what it holds, 2 applied
+ * without repairing anything.  Failed calls (timeout, connection lost) are
+ * counted in rpc_errors and retried up to MAX_TRIES times; a lost
+ * connection is reopened after RECONNECT_US.
+ * OFF: verification stays local (stage_verify.c).
+ *
+ * Completion callbacks only record the outcome: a heal is queued and sent
+ * after rpc_client_process returns, never from inside the framework.
+ */
+#include "inject.h"
+#include "rpc.h"
+#include "stage.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "clock.h"
+#include "error.h"
+
+#define MAX_TRIES 3
+#define RECONNECT_US 200000
+
+enum { PHASE_GET = 0, PHASE_HEAL = 1 };
+
+typedef struct rpc_stage {
+    lh_node *node;
+    rpc_client *client;
+    int64_t reconnect_at;
+    lh_item *wait_head; /* items waiting to be (re)sent, FIFO */
+    lh_item *wait_tail;
+    size_t waiting;
+    size_t inflight;
+    int closing;
+    int warned;
+    lh_buf scratch;
+} rpc_stage;
+
+static void wait_push(rpc_stage *st, lh_item *it)
+{
+    it->next = NULL;
+    if (st->wait_tail)
+        st->wait_tail->next = it;
+    else
+        st->wait_head = it;
+    st->wait_tail = it;
+    st->waiting++;
+}
+
+static void wait_push_front(rpc_stage *st, lh_item *it)
+{
+    it->next = st->wait_head;
+    st->wait_head = it;
+    if (st->wait_tail == NULL)
+        st->wait_tail = it;
+    st->waiting++;
+}
+
+static lh_item *wait_pop(rpc_stage *st)
+{
+    lh_item *it = st->wait_head;
+    if (it == NULL)
+        return NULL;
+    st->wait_head = it->next;
+    if (st->wait_head == NULL)
+        st->wait_tail = NULL;
+    it->next = NULL;
+    st->waiting--;
+    return it;
+}
+
+static void try_connect(rpc_stage *st)
+{
+    const lh_node_cfg *cfg = lh_node_config(st->node);
+    rpc_opts opts = {.timeout_ms = cfg->rpc_timeout_ms};
+    rpc_client *c = NULL;
+
+    int rc = rpc_client_connect(cfg->store, &opts, &c);
+    if (rc != 0) {
+        if (!st->warned)
+            fprintf(stderr, "selfheal b%u: cannot reach store %s: %s "
+                    "(retrying)\n", cfg->self, cfg->store, lh_strerror(rc));
+        st->warned = 1;
+        st->reconnect_at = lh_now_us() + RECONNECT_US;
+        return;
+    }
+    st->warned = 0;
+    st->client = c;
+}
+
+static void failed_call(rpc_stage *st, lh_item *it)
+{
+    lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    it->tries++;
+    if (it->tries < MAX_TRIES) {
+        wait_push(st, it);
+        return;
+    }
+    it->failed = 1;
+    lh_node_finish(st->node, it);
+}
+
+static void verified(rpc_stage *st, lh_item *it)
+{
+    lh_node_counters(st->node)->v[LH_C_verified]++;
+    lh_node_resume(st->node, it);
+}
+
+static void get_done(void *arg, int err, const rpc_reply *reply)
+{
+    lh_item *it = arg;
+    rpc_stage *st = it->ctx;
+    lh_counters *c = lh_node_counters(st->node);
+    rpc_value v;
+
+    st->inflight--;
+    if (st->closing) {
+        lh_node_drop(st->node, it);
+        return;
+    }
+    if (err != 0) {
+        failed_call(st, it);
+        return;
+    }
+    if (reply->status == RPC_STATUS_OK) {
+        if (rpc_value_decode(reply->body, reply->body_len, &v) < 0) {
+            failed_call(st, it);
+            return;
+        }
+        if (v.version > it->ev.version) {
+            c->v[LH_C_stale]++;
+            verified(st, it);
+            return;
+        }
+        if (v.version == it->ev.version && v.value_len == it->ev.payload_len &&
+            lh_checksum(v.value, v.value_len) == it->ev.checksum &&
+            memcmp(v.value, it->ev.payload, v.value_len) == 0) {
+            verified(st, it);
+            return;
+        }
+    } else if (reply->status != RPC_STATUS_NOTFOUND) {
+        failed_call(st, it);
+        return;
+    }
+    /* Missing, older or different: heal with the event's value. */
+    c->v[LH_C_mismatched]++;
+    it->phase = PHASE_HEAL;
+    it->tries = 0;
+    wait_push(st, it);
+}
+
+static void put_done(void *arg, int err, const rpc_reply *reply)
+{
+    lh_item *it = arg;
+    rpc_stage *st = it->ctx;
+    lh_counters *c = lh_node_counters(st->node);
+
+    st->inflight--;
+    if (st->closing) {
+        lh_node_drop(st->node, it);
+        return;
+    }
+    if (err != 0 || reply->status != RPC_STATUS_OK) {
+        failed_call(st, it);
+        return;
+    }
+    if (reply->body_len >= 1 && reply->body[0] == 0)
+        c->v[LH_C_healed]++;
+    else if (reply->body_len >= 1 && reply->body[0] == 1)
+        c->v[LH_C_heal_ignored]++;
+    verified(st, it);
+}
+
+/* Sends the item's current call.  0 sent, LH_EFULL / LH_ECLOSED: not sent
+ * (the caller keeps the item), other errors: the item was finished. */
+static int submit(rpc_stage *st, lh_item *it)
+{
+    int rc;
+
+    if (st->client == NULL)
+        return LH_ECLOSED;
+    it->ctx = st;
+    if (it->phase == PHASE_GET) {
+        rc = rpc_client_call(st->client, RPC_METHOD_GET, it->ev.key,
+                             it->ev.key_len, get_done, it);
+    } else {
+        rpc_value v = {
+            .key = it->ev.key,
+            .key_len = it->ev.key_len,
+            .value = it->ev.payload,
+            .value_len = it->ev.payload_len,
+            .checksum = it->ev.checksum,
+            .version = it->ev.version,
+        };
+        size_t need = rpc_value_size(&v);
+        lh_buf_reset(&st->scratch);
+        rc = lh_buf_reserve(&st->scratch, need);
+        if (rc == 0)
+            rc = rpc_value_encode(&v, lh_buf_tail(&st->scratch), need);
+        if (rc >= 0)
+            rc = rpc_client_call(st->client, RPC_METHOD_PUT,
+                                 lh_buf_tail(&st->scratch), (uint32_t)need,
+                                 put_done, it);
+    }
+    if (rc == 0) {
+        st->inflight++;
+        return 0;
+    }
+    if (rc == LH_EFULL || rc == LH_ECLOSED)
+        return rc;
+    lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    it->failed = 1;
+    lh_node_finish(st->node, it);
+    return rc;
+}
+
+static int rpc_open(lh_node *node, int on, void **state)
+{
+    *state = NULL;
+    if (!on)
+        return 0;
+    rpc_stage *st = lh_calloc(1, sizeof *st);
+    if (st == NULL)
+        return LH_ENOMEM;
+    st->node = node;
+    if (lh_node_config(node)->store == NULL) {
+        fprintf(stderr, "selfheal b%u: stage rpc needs --store\n",
+                lh_node_config(node)->self);
+        lh_free(st);
+        return LH_EINVAL;
+    }
+    try_connect(st);
+    *state = st;
+    return 0;
+}
+
+static void rpc_close(lh_node *node, void *state)
+{
+    rpc_stage *st = state;
+    lh_item *it;
+
+    if (st == NULL)
+        return;
+    st->closing = 1;
+    rpc_client_free(st->client); /* in-flight items come back: dropped */
+    while ((it = wait_pop(st)) != NULL)
+        lh_node_drop(node, it);
+    lh_buf_free(&st->scratch);
+    lh_free(st);
+}
+
+static int rpc_handle(lh_node *node, void *state, lh_item *it, int on)
+{
+    rpc_stage *st = state;
+
+    if (!on)
+        return LH_STEP_NEXT;
+    LH_INJECT(lh_node_config(node)->inject, LH_STAGE_RPC);
+    if (lh_item_decode(it) != 0) {
+        lh_node_counters(node)->v[LH_C_bad_events]++;
+        it->failed = 1;
+        lh_node_finish(node, it);
+        return LH_STEP_DONE;
+    }
+    it->phase = PHASE_GET;
+    it->tries = 0;
+    if (st->wait_head != NULL) {
+        wait_push(st, it); /* keep order behind earlier waiters */
+        return LH_STEP_HELD;
+    }
+    int rc = submit(st, it);
+    if (rc == LH_EFULL || rc == LH_ECLOSED)
+        wait_push(st, it);
+    return rc == 0 || rc == LH_EFULL || rc == LH_ECLOSED ? LH_STEP_HELD
+                                                         : LH_STEP_DONE;
+}
+
+static int rpc_prepare(lh_node *node, void *state, struct pollfd *pfd,
+                       int *timeout_ms)
+{
+    rpc_stage *st = state;
+    (void)node;
+
+    if (st == NULL)
+        return 0;
+    if (st->client == NULL) {
+        int64_t wait = st->reconnect_at - lh_now_us();
+        lh_timeout_min(timeout_ms, wait <= 0 ? 0 : (int)(wait / 1000) + 1);
+        return 0;
+    }
+    pfd->fd = rpc_client_fd(st->client);
+    pfd->events = rpc_client_events(st->client);
+    lh_timeout_min(timeout_ms, rpc_client_next_timeout_ms(st->client));
+    if (st->waiting > 0 && rpc_client_inflight(st->client) <
+                               RPC_DEFAULT_MAX_INFLIGHT)
+        lh_timeout_min(timeout_ms, 0);
+    return 1;
+}
+
+static void rpc_dispatch(lh_node *node, void *state, short revents,
+                         int64_t now_us)
+{
+    rpc_stage *st = state;
+    (void)node;
+
+    if (st == NULL)
+        return;
+    if (st->client != NULL && rpc_client_process(st->client, revents) != 0) {
+        rpc_client *dead = st->client;
+        st->client = NULL;
+        st->reconnect_at = now_us + RECONNECT_US;
+        fprintf(stderr, "selfheal b%u: store connection lost (reconnecting)\n",
+                lh_node_config(node)->self);
+        rpc_client_free(dead); /* pending calls fail: retried */
+    }
+    if (st->client == NULL && now_us >= st->reconnect_at)
+        try_connect(st);
+    while (st->client != NULL && st->wait_head != NULL) {
+        lh_item *it = wait_pop(st);
+        int rc = submit(st, it);
+        if (rc == LH_EFULL || rc == LH_ECLOSED) {
+            wait_push_front(st, it);
+            break;
+        }
+    }
+}
+
+static size_t rpc_held(const lh_node *node, const void *state)
+{
+    const rpc_stage *st = state;
+    (void)node;
+    return st ? st->waiting + st->inflight : 0;
+}
+
+const lh_stage_ops lh_stage_rpc = {
+    .name = "rpc",
+    .open = rpc_open,
+    .close = rpc_close,
+    .handle = rpc_handle,
+    .prepare = rpc_prepare,
+    .dispatch = rpc_dispatch,
+    .held = rpc_held,
+};
