@@ -392,6 +392,113 @@ static void test_rpc_request_times_out_when_server_never_replies(void)
     close(lfd);
 }
 
+typedef struct late_peer {
+    int lfd;
+    int ok;
+} late_peer;
+
+/* Answers request 1 only once request 2 is in - and the client sends that
+ * only after request 1 timed out - then request 2. */
+static void *late_main(void *arg)
+{
+    late_peer *lp = arg;
+    int fd = fake_accept(lp->lfd);
+    if (fd < 0)
+        return NULL;
+    uint8_t hdr[2][16], body[2][1];
+    for (int i = 0; i < 2; i++)
+        if (read_full(fd, hdr[i], 16, 5000) < 0 ||
+            read_full(fd, body[i], 1, 5000) < 0)
+            goto out;
+    for (int i = 0; i < 2; i++) {
+        uint8_t h[16];
+        uint32_t id;
+        memcpy(&id, hdr[i] + 4, 4);
+        put_header(h, 0x5250, 1, 2, id, hdr[i][8], 0, 1);
+        if (write_full(fd, h, 16) < 0 || write_full(fd, body[i], 1) < 0)
+            goto out;
+    }
+    lp->ok = 1;
+    peer_closed(fd, 5000);
+out:
+    close(fd);
+    return NULL;
+}
+
+static int two_done(void *arg)
+{
+    result *r = arg;
+    return r[0].calls > 0 && r[1].calls > 0;
+}
+
+static void test_rpc_late_reply_after_timeout_is_dropped(void)
+{
+    uint16_t port;
+    char addr[32];
+    late_peer lp = {fake_listen(&port, addr, sizeof(addr)), 0};
+    CU_ASSERT_FATAL(lp.lfd >= 0);
+    pthread_t th;
+    CU_ASSERT_FATAL(pthread_create(&th, NULL, late_main, &lp) == 0);
+    rpc_opts o = {.timeout_ms = 150};
+    rpc_client *c = NULL;
+    CU_ASSERT_FATAL(rpc_client_connect(addr, &o, &c) == 0);
+    result r[2];
+    memset(r, 0, sizeof(r));
+    CU_ASSERT_FATAL(rpc_client_call(c, M_ECHO, "a", 1, on_done, &r[0]) == 0);
+    drive(c, one_done, &r[0], 3000);
+    CU_ASSERT_EQUAL(r[0].err, LH_ETIMEOUT);
+    /* The second call is sent after the first timed out; the peer answers
+     * both, the first one late. */
+    CU_ASSERT_FATAL(rpc_client_call(c, M_ECHO, "b", 1, on_done, &r[1]) == 0);
+    drive(c, two_done, r, 3000);
+    CU_ASSERT_EQUAL(r[0].calls, 1); /* not called again by the late reply */
+    CU_ASSERT_EQUAL(r[1].calls, 1);
+    CU_ASSERT_EQUAL(r[1].err, 0);
+    CU_ASSERT_EQUAL(r[1].body[0], 'b');
+    rpc_client_free(c);
+    pthread_join(th, NULL);
+    CU_ASSERT(lp.ok);
+    close(lp.lfd);
+}
+
+static void test_rpc_server_serves_others_while_one_peer_does_not_read(void)
+{
+    server sv;
+    CU_ASSERT_FATAL(server_start(&sv, NULL) == 0);
+    /* A raw peer floods echo requests and never reads its replies. */
+    int fd = lh_net_connect(sv.addr, 2000);
+    CU_ASSERT_FATAL(fd >= 0);
+    static uint8_t frame[16 + 65536];
+    put_header(frame, 0x5250, 1, 1, 1, M_ECHO, 0, 65536);
+    size_t sent = 0;
+    int64_t end = lh_now_us() + 5000000;
+    while (sent < (size_t)64 << 20 && lh_now_us() < end) {
+        size_t off = sent % sizeof(frame);
+        ssize_t n = send(fd, frame + off, sizeof(frame) - off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sent += (size_t)n;
+            continue;
+        }
+        if (wait_fd(fd, POLLOUT, 500) == 0)
+            break; /* the server stopped reading us */
+    }
+    /* Well over the server's high-water mark went out... */
+    CU_ASSERT(sent > (size_t)4 << 20);
+    CU_ASSERT(sent < (size_t)64 << 20); /* ...and then it stopped reading */
+    /* ...and another client is served all the same. */
+    rpc_client *c = NULL;
+    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, NULL, &c) == 0);
+    char out[8];
+    uint32_t n = 0;
+    CU_ASSERT_EQUAL(rpc_client_call_sync(c, M_ECHO, "ok", 2, out, sizeof(out),
+                                         &n),
+                    RPC_STATUS_OK);
+    rpc_client_free(c);
+    close(fd);
+    server_stop(&sv);
+}
+
 static void test_rpc_call_over_max_inflight_is_full(void)
 {
     uint16_t port;
@@ -732,6 +839,10 @@ static CU_TestInfo tests[] = {
      test_rpc_replies_out_of_order_are_matched_by_id},
     {"request times out when server never replies",
      test_rpc_request_times_out_when_server_never_replies},
+    {"late reply after timeout is dropped",
+     test_rpc_late_reply_after_timeout_is_dropped},
+    {"server serves others while one peer does not read",
+     test_rpc_server_serves_others_while_one_peer_does_not_read},
     {"call over max inflight is full", test_rpc_call_over_max_inflight_is_full},
     {"call rejects oversize body", test_rpc_call_rejects_oversize_body},
     {"server closes bad frames and serves others",
