@@ -199,6 +199,9 @@ static void body_drop(body *b)
     b->msg = NULL;
 }
 
+/* What an empty body points at: callers never see a NULL body. */
+static const uint8_t empty[1];
+
 /* ---- socket helpers --------------------------------------------------- */
 
 /* Writes what the socket takes.  0 (maybe some left) or LH_ECLOSED. */
@@ -486,11 +489,12 @@ static void client_reply(rpc_client *c, const header *h, const uint8_t *p)
          * rather than leave it hanging. */
         if (rep.buf || rep.msg)
             body_drop(&rep);
-        rpc_reply r = {RPC_STATUS_ERROR, NULL, 0};
+        rpc_reply r = {RPC_STATUS_ERROR, empty, 0};
         slot_complete(c, i, 0, &r);
         return;
     }
-    rpc_reply r = {h->status, body_data(&rep), body_len(&rep)};
+    const uint8_t *bp = body_data(&rep);
+    rpc_reply r = {h->status, bp ? bp : empty, body_len(&rep)};
     slot_complete(c, i, 0, &r);
     body_drop(&rep);
 }
@@ -792,8 +796,9 @@ static int server_request(rpc_server *s, conn *c, const header *h,
         goto out_req;
     out.err = 0;
     count(&s->stats.requests);
-    uint8_t status =
-        s->handler(s->arg, h->method, body_data(&req), body_len(&req), &out);
+    const uint8_t *bp = body_data(&req);
+    uint8_t status = s->handler(s->arg, h->method, bp ? bp : empty,
+                                body_len(&req), &out);
     uint8_t hdr[HEADER_SIZE];
     if (out.err) {
         body_drop(&out.b);

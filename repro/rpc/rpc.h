@@ -68,7 +68,8 @@ typedef struct rpc_opts {
     unsigned a_api;        /* RPC_A_BUF (0, default) or RPC_A_MSG */
 } rpc_opts;
 
-/* A reply handed to a completion callback; body valid only during it. */
+/* A reply handed to a completion callback; body valid only during it (never
+ * NULL, even when body_len is 0). */
 typedef struct rpc_reply {
     uint8_t status;
     const uint8_t *body;
