@@ -9,10 +9,14 @@
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
+#include "event.h"
 #include "kafka.h"
+#include "roles.h"
+#include "rpc.h"
 
 #include <librdkafka/rdkafka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,7 +344,146 @@ static void test_kafka_allocation_failures_leave_nothing_behind(void)
     CU_ASSERT(b == NULL && p == NULL && c == NULL && l == NULL);
 }
 
+/* The produce role against a store served by the real RPC framework. */
+#define PKEYS 50
+#define PEVENTS 2000
+
+typedef struct store_state {
+    uint64_t version[PKEYS];
+    uint32_t checksum[PKEYS];
+    int puts, bad, out_of_order;
+} store_state;
+
+static uint8_t store_handler(void *arg, uint8_t method, const uint8_t *body,
+                             uint32_t len, rpc_out *out)
+{
+    store_state *st = arg;
+    rpc_value v;
+    int k;
+
+    (void)out;
+    if (method != RPC_METHOD_PUT || rpc_value_decode(body, len, &v) < 0 ||
+        v.key_len != 9 || v.key[0] != 'k' ||
+        v.checksum != lh_checksum(v.value, v.value_len)) {
+        st->bad++;
+        return RPC_STATUS_BADREQ;
+    }
+    k = 0;
+    for (int i = 1; i < 9; i++)
+        k = k * 10 + (v.key[i] - '0');
+    if (k < 0 || k >= PKEYS) {
+        st->bad++;
+        return RPC_STATUS_BADREQ;
+    }
+    if (v.version != st->version[k] + 1)
+        st->out_of_order++;
+    st->version[k] = v.version;
+    st->checksum[k] = v.checksum;
+    st->puts++;
+    return RPC_STATUS_OK;
+}
+
+typedef struct server_run {
+    rpc_server *srv;
+    volatile int stop;
+} server_run;
+
+static void *server_main(void *arg)
+{
+    server_run *r = arg;
+
+    rpc_server_run(r->srv, &r->stop);
+    return NULL;
+}
+
+static void test_kafka_produce_role_writes_store_then_publishes_each_change(void)
+{
+    store_state *st = lh_calloc(1, sizeof *st);
+    server_run sr = {0};
+    pthread_t th;
+    uint16_t port = 0;
+    char store_addr[32], events[16], keys[16];
+    lh_kconsumer *c = NULL;
+    lh_kmsg msgs[64];
+    uint64_t seen_version[PKEYS] = {0};
+    uint32_t seen_checksum[PKEYS] = {0};
+    int seen_part[PKEYS], n = 0, bad = 0, order = 0, moved = 0, rc;
+
+    CU_ASSERT_FATAL(st != NULL);
+    for (int k = 0; k < PKEYS; k++)
+        seen_part[k] = -1;
+    start_broker();
+    CU_ASSERT_FATAL(rpc_server_new("127.0.0.1", 0, NULL, store_handler, st,
+                                   &sr.srv, &port) == 0);
+    CU_ASSERT_FATAL(pthread_create(&th, NULL, server_main, &sr) == 0);
+    snprintf(store_addr, sizeof store_addr, "127.0.0.1:%u", port);
+    snprintf(events, sizeof events, "%d", PEVENTS);
+    snprintf(keys, sizeof keys, "%d", PKEYS);
+    {
+        char *argv[] = {"produce", "--brokers", servers, "--store",
+                        store_addr, "--events", events, "--keys", keys,
+                        "--max-lag", "0", "--value-size", "40", "--topic",
+                        TOPIC, NULL};
+        rc = lh_role_produce((int)(sizeof argv / sizeof argv[0]) - 1, argv);
+    }
+    CU_ASSERT(rc == 0);
+    sr.stop = 1;
+    pthread_join(th, NULL);
+    rpc_server_free(sr.srv);
+    CU_ASSERT(st->puts == PEVENTS);
+    CU_ASSERT(st->bad == 0);
+    CU_ASSERT(st->out_of_order == 0);
+
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
+    for (int64_t end = lh_now_us() + 30000000; n < PEVENTS && lh_now_us() < end;) {
+        int got = lh_kconsumer_poll(c, msgs, 64, 100);
+
+        CU_ASSERT_FATAL(got >= 0);
+        for (int i = 0; i < got; i++) {
+            lh_event ev;
+            int k = 0;
+
+            if (lh_event_decode(msgs[i].value, msgs[i].value_len, &ev) < 0 ||
+                !lh_event_checksum_ok(&ev) || ev.key_len != 9 ||
+                msgs[i].key_len != 9 ||
+                memcmp(msgs[i].key, ev.key, 9) != 0 || ev.payload_len != 40) {
+                bad++;
+                continue;
+            }
+            for (int j = 1; j < 9; j++)
+                k = k * 10 + (ev.key[j] - '0');
+            if (k < 0 || k >= PKEYS) {
+                bad++;
+                continue;
+            }
+            if (ev.version != seen_version[k] + 1)
+                order++;
+            if (seen_part[k] >= 0 && seen_part[k] != msgs[i].partition)
+                moved++;
+            seen_part[k] = msgs[i].partition;
+            seen_version[k] = ev.version;
+            seen_checksum[k] = ev.checksum;
+            n++;
+        }
+        lh_kconsumer_release(c, msgs, (size_t)got);
+    }
+    CU_ASSERT(n == PEVENTS);
+    CU_ASSERT(bad == 0);
+    CU_ASSERT(order == 0);
+    CU_ASSERT(moved == 0);
+    /* The last event of each key is what the store holds. */
+    for (int k = 0; k < PKEYS; k++) {
+        CU_ASSERT(seen_version[k] == st->version[k]);
+        CU_ASSERT(seen_checksum[k] == st->checksum[k]);
+    }
+    lh_kconsumer_free(c);
+    stop_broker();
+    lh_free(st);
+}
+
 static CU_TestInfo tests[] = {
+    {"produce role writes the store, then publishes each change",
+     test_kafka_produce_role_writes_store_then_publishes_each_change},
     {"group member gets every message once, a key stays on one partition",
      test_kafka_group_member_gets_every_message_once_key_on_one_partition},
     {"pause stops delivery and resume restarts it",
