@@ -150,6 +150,8 @@ static char *buf_strdup(const lh_buf *b)
 /* Records a message in *list; a message that cannot be stored for lack of
  * memory is dropped (the caller returns LH_ENOMEM anyway). */
 static void add_msg(char ***list, size_t *n, size_t *cap, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 4, 0)));
+static void add_msg(char ***list, size_t *n, size_t *cap, const char *fmt,
                     va_list ap)
 {
     char tmp[1024];

@@ -3,8 +3,9 @@
  *
  * Each row names a subcommand, its entry point (NULL while its file
  * harness/cmd_<name>.c does not exist yet; CMake defines LH_HAVE_CMD_<NAME>
- * for each file present) and a one-line summary for --help.  Dispatch is a
- * linear search: five rows.  Usage errors exit with status 2 (DESIGN
+ * for each file present) and a one-line summary for --help (NULL for an
+ * internal command, which --help does not list).  Dispatch is a linear
+ * search over a handful of rows.  Usage errors exit with status 2 (DESIGN
  * section 5).
  */
 #include "commands.h"

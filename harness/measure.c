@@ -1,0 +1,340 @@
+/*
+ * Design: one loop at 10 Hz samples the target (sampler.c), lets the tool
+ * tick at its own pace, and prints progress.  The decision runs when the
+ * budget is spent; an inconclusive answer extends the same run instead of
+ * starting again, so the warm-up (consumer-group join, allocator arenas
+ * filling) is paid once.  The signal is the live heap the processes report
+ * when they report one (exact, and unaffected by allocator caching), RSS
+ * otherwise; the memcheck tool supplies its own series (bytes in use at
+ * each leak search) because heap figures are not meaningful under valgrind.
+ */
+#include "measure.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "error.h"
+#include "slope.h"
+#include "target.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SAMPLE_US 100000
+
+static int mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return LH_ESYS;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return LH_ESYS;
+    return 0;
+}
+
+void lh_measure_attribute(const char *stage_map, const char *function,
+                          const char *file, char *stage, size_t cap)
+{
+    stage[0] = '\0';
+    if (stage_map && *stage_map) {
+        const char *p = stage_map;
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            const char *eq = memchr(p, '=', len);
+            if (eq && eq > p) {
+                char pat[256];
+                size_t plen = (size_t)(eq - p);
+                if (plen >= sizeof pat)
+                    plen = sizeof pat - 1;
+                memcpy(pat, p, plen);
+                pat[plen] = '\0';
+                if ((file && strstr(file, pat)) ||
+                    (function && strstr(function, pat))) {
+                    size_t slen = len - plen - 1;
+                    if (slen >= cap)
+                        slen = cap - 1;
+                    memcpy(stage, eq + 1, slen);
+                    stage[slen] = '\0';
+                    return;
+                }
+            }
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+        return;
+    }
+    if (file == NULL)
+        return;
+    const char *s = strstr(file, "stages/");
+    if (s == NULL)
+        return;
+    s += strlen("stages/");
+    if (strncmp(s, "stage_", 6) == 0)
+        s += 6;
+    size_t len = strcspn(s, ".");
+    if (strcmp(s + len, ".c") != 0 || len == 0 || len >= cap)
+        return;
+    memcpy(stage, s, len);
+    stage[len] = '\0';
+}
+
+/* Decides on the series: the tool's own when given, else heap when
+ * reported, else RSS. */
+static void decide(const lh_measure_opts *o, lh_run_result *res,
+                   const lh_series *s, int use_heap, int has_queue,
+                   const lh_series *tool_series)
+{
+    const lh_series *src = tool_series ? tool_series : s;
+    size_t n = src->n;
+    lh_slope_sample *v = lh_calloc(n ? n : 1, sizeof *v);
+    if (v == NULL) {
+        res->verdict = LH_RUN_INCONCLUSIVE;
+        snprintf(res->reason, sizeof res->reason, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i].work = src->v[i].work;
+        if (src == tool_series)
+            v[i].bytes = src->v[i].heap;
+        else
+            v[i].bytes = use_heap ? src->v[i].heap : src->v[i].rss;
+        v[i].queue = has_queue && src != tool_series ? src->v[i].queue : -1;
+    }
+    res->signal = src == tool_series ? res->tool : use_heap ? "heap" : "rss";
+    lh_decide_opts opts;
+    lh_decide_opts_init(&opts);
+    if (o->threshold >= 0)
+        opts.threshold = o->threshold;
+    lh_decision d;
+    if (lh_decide(v, n, &opts, &d) < 0) {
+        res->verdict = LH_RUN_INCONCLUSIVE;
+        snprintf(res->reason, sizeof res->reason, "series cannot be judged");
+        lh_free(v);
+        return;
+    }
+    lh_free(v);
+    res->slope = d.slope;
+    res->ci_low = d.ci_low;
+    res->ci_high = d.ci_high;
+    res->threshold = d.threshold;
+    switch (d.verdict) {
+    case LH_VERDICT_LEAK:
+        res->verdict = LH_RUN_LEAK;
+        break;
+    case LH_VERDICT_CLEAN:
+    case LH_VERDICT_BACKLOG:
+        res->verdict = LH_RUN_CLEAN;
+        break;
+    default:
+        res->verdict = LH_RUN_INCONCLUSIVE;
+        break;
+    }
+    snprintf(res->reason, sizeof res->reason, "%s",
+             lh_decide_reason_name(d.reason));
+}
+
+static void progress(const lh_measure_opts *o, const lh_run_result *res,
+                     double elapsed, double work, double budget, int final)
+{
+    if (o->quiet)
+        return;
+    int tty = isatty(2);
+    if (!tty && !final)
+        return;
+    if (final)
+        fprintf(stderr, "%s[%s] %-28s %-8s %6.1fs %10.0f units  %s%s",
+                tty ? "\r\033[K" : "", res->tool, o->label ? o->label : "",
+                lh_run_verdict_name(res->verdict), elapsed, work,
+                res->verdict == LH_RUN_ERROR ? "" : "slope ",
+                res->verdict == LH_RUN_ERROR ? "" : "");
+    else
+        fprintf(stderr, "\r\033[K[%s] %-28s %6.1fs %10.0f / %.0f units",
+                res->tool, o->label ? o->label : "", elapsed, work, budget);
+    if (final) {
+        if (res->verdict != LH_RUN_ERROR)
+            fprintf(stderr, "%+.2f B/unit (%s)", res->slope, res->reason);
+        fputc('\n', stderr);
+    }
+    fflush(stderr);
+}
+
+int lh_measure(const lh_measure_opts *o, lh_run_result *res)
+{
+    lh_tool_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    lh_target *t = NULL;
+    lh_sampler *smp = NULL;
+    char stats[1100], log[1100], csv[1100];
+    int rc = 0;
+
+    snprintf(res->enabled, sizeof res->enabled, "%s", o->enabled);
+    snprintf(res->dir, sizeof res->dir, "%s", o->dir);
+    res->tool = o->tool->name;
+    res->verdict = LH_RUN_ERROR;
+
+    if (mkdir_p(o->dir) < 0) {
+        snprintf(res->error, sizeof res->error,
+                 "cannot create report directory %.900s: %s", o->dir,
+                 strerror(errno));
+        return LH_EIO;
+    }
+    snprintf(stats, sizeof stats, "%s/stats.log", o->dir);
+    snprintf(log, sizeof log, "%s/target.log", o->dir);
+    snprintf(csv, sizeof csv, "%s/samples.csv", o->dir);
+    unlink(stats);
+    unlink(log);
+
+    ctx.dir = o->dir;
+    ctx.bindir = o->bindir;
+    ctx.supp = o->supp;
+    ctx.stage_map = o->stage_map;
+    ctx.res = res;
+    ctx.grace_ms = 5000;
+    if (o->tool->prepare) {
+        rc = o->tool->prepare(&ctx);
+        if (rc < 0)
+            goto out;
+    }
+
+    lh_target_opts to = {
+        .argv = o->argv,
+        .stages = o->enabled,
+        .stats_path = stats,
+        .wrap = ctx.wrap[0] ? ctx.wrap : NULL,
+        .wrap_self = !o->target_wraps,
+        .log_path = log,
+        .env = ctx.nenv ? ctx.env : NULL,
+    };
+    rc = lh_target_start(&to, &t);
+    if (rc < 0) {
+        snprintf(res->error, sizeof res->error, "cannot start target %.900s: %s",
+                 o->argv[0], lh_strerror(rc));
+        rc = LH_EIO;
+        goto out;
+    }
+    rc = lh_sampler_new(stats, lh_target_pid(t), &smp);
+    if (rc < 0)
+        goto out;
+
+    int64_t start = lh_now_us();
+    int64_t next_tick = start;
+    double budget_work = o->work, budget_time = o->duration;
+    int extensions = 0, status = 0, exited = 0;
+    for (;;) {
+        lh_sleep_us(SAMPLE_US);
+        rc = lh_sampler_take(smp, &res->series);
+        if (rc < 0)
+            goto out;
+        double elapsed = (double)(lh_now_us() - start) / 1e6;
+        double work = lh_sampler_work(smp);
+        if (!lh_sampler_reported(smp))
+            work = elapsed;
+        if (lh_target_exited(t, &status)) {
+            exited = 1;
+            break;
+        }
+        if (o->tool->tick && ctx.tick_seconds > 0 && lh_now_us() >= next_tick) {
+            ctx.npids = lh_sampler_pids(smp, ctx.pids, 64);
+            ctx.work = work;
+            o->tool->tick(&ctx);
+            next_tick = lh_now_us() + (int64_t)(ctx.tick_seconds * 1e6);
+        }
+        progress(o, res, elapsed, work, budget_work > 0 ? budget_work
+                                                        : budget_time, 0);
+        int spent = budget_work > 0 ? work >= budget_work
+                                    : elapsed >= budget_time;
+        if (o->timeout > 0 && elapsed >= o->timeout) {
+            if (!spent) {
+                res->verdict = LH_RUN_INCONCLUSIVE;
+                snprintf(res->reason, sizeof res->reason,
+                         "timed out after %.0f s with %.0f of %.0f units",
+                         elapsed, work, budget_work);
+            }
+            spent = 1;
+            extensions = o->max_extend; /* no more extensions */
+        }
+        if (!spent)
+            continue;
+        decide(o, res, &res->series, lh_sampler_has_heap(smp),
+               lh_sampler_has_queue(smp), NULL);
+        if (res->verdict != LH_RUN_INCONCLUSIVE ||
+            extensions >= o->max_extend)
+            break;
+        extensions++;
+        budget_work *= 2;
+        budget_time *= 2;
+        if (!o->quiet)
+            fprintf(stderr, "%s[%s] %s: inconclusive (%+.2f B/unit, CI "
+                    "%.2f..%.2f): running twice as long\n",
+                    isatty(2) ? "\r\033[K" : "", res->tool,
+                    o->label ? o->label : "", res->slope, res->ci_low,
+                    res->ci_high);
+    }
+    res->seconds = (double)(lh_now_us() - start) / 1e6;
+    res->work = lh_sampler_reported(smp) ? lh_sampler_work(smp) : res->seconds;
+    res->rate = res->seconds > 0 ? res->work / res->seconds : 0;
+    ctx.npids = lh_sampler_pids(smp, ctx.pids, 64);
+    ctx.work = res->work;
+    if (o->tool->tick && !exited) {
+        o->tool->tick(&ctx); /* a last leak search / dump at the end */
+    }
+
+    int stop_status = 0;
+    lh_target_stop(t, ctx.grace_ms, &stop_status);
+    if (exited) {
+        char how[128], tail[1024];
+        lh_target_describe_status(status, how, sizeof how);
+        lh_target_log_tail(log, 8, tail, sizeof tail);
+        res->verdict = LH_RUN_ERROR;
+        snprintf(res->error, sizeof res->error,
+                 "target exited before the measurement finished (%s) after "
+                 "%.0f units; last lines of %.300s:\n%.1000s",
+                 how, res->work, log, tail);
+        rc = LH_EIO;
+        goto write;
+    }
+    if (o->tool->finish) {
+        ctx.work = res->work;
+        o->tool->finish(&ctx);
+    }
+    /* A tool with its own signal (memcheck) decides on it. */
+    if (ctx.series.n >= 4)
+        decide(o, res, &res->series, 0, 0, &ctx.series);
+    for (size_t i = 0; i < res->nsites; i++)
+        if (res->sites[i].stage[0] == '\0')
+            lh_measure_attribute(o->stage_map, res->sites[i].function,
+                                 res->sites[i].file, res->sites[i].stage,
+                                 sizeof res->sites[i].stage);
+    lh_run_result_sort_sites(res);
+    rc = 0;
+write:
+    progress(o, res, res->seconds, res->work, 0, 1);
+    {
+        FILE *f = fopen(csv, "w");
+        if (f) {
+            lh_series_write_csv(&res->series, f);
+            fclose(f);
+        }
+    }
+out:
+    if (o->tool->cleanup)
+        o->tool->cleanup(&ctx);
+    for (size_t i = 0; i < ctx.nenv; i++)
+        lh_free(ctx.env[i]);
+    lh_series_free(&ctx.series);
+    lh_sampler_free(smp);
+    lh_target_free(t);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * measure.h - measure one stage configuration of a target (leak-hunt run).
+ *
+ * Starts the target with the chosen tool, samples it until the work or
+ * duration budget is spent, decides leak / clean / inconclusive from the
+ * growth per work unit, and when inconclusive keeps the same run going for
+ * twice the budget (up to max_extend times) before stopping it.  Raw data
+ * (samples.csv, stats.log, target.log, the tool's files) stays in `dir`.
+ */
+#ifndef LH_MEASURE_H
+#define LH_MEASURE_H
+
+#include "result.h"
+#include "tool.h"
+
+typedef struct lh_measure_opts {
+    char *const *argv;     /* target command; "{stages}" is substituted */
+    int target_wraps;      /* 1: the target applies LEAKHUNT_WRAP itself
+                              (multi-process, like selfheal); 0: leak-hunt
+                              wraps the whole command */
+    const char *enabled;   /* comma list of enabled stages */
+    const lh_tool *tool;
+    double work;           /* budget in work units (0: by duration) */
+    double duration;       /* budget in seconds (0: by work) */
+    double timeout;        /* hard limit in seconds for the whole run */
+    double threshold;      /* bytes per unit */
+    int max_extend;        /* doublings allowed when inconclusive */
+    const char *dir;       /* raw-data directory (created) */
+    const char *bindir;
+    const char *supp;      /* valgrind suppressions, or NULL */
+    const char *stage_map; /* "PATTERN=stage,..." or NULL: stages/<s>.c */
+    int quiet;
+    const char *label;     /* for progress lines */
+} lh_measure_opts;
+
+/*
+ * Runs the measurement into *res (which the caller zeroes first and frees
+ * with lh_run_result_free).  Returns 0 with res->verdict set (CLEAN, LEAK,
+ * INCONCLUSIVE), LH_TOOL when the tool could not run (res->error says why
+ * and how to fix it), or LH_EIO when the target failed (res->error has its
+ * status and the last lines of its log; verdict ERROR).
+ */
+int lh_measure(const lh_measure_opts *o, lh_run_result *res);
+
+/* Attributes a source file / function to a stage: with a stage map the
+ * first pattern that is a substring of file or function wins; without one,
+ * a file named stages/<stage>.c or stages/stage_<stage>.c.  Writes "" when
+ * nothing matches. */
+void lh_measure_attribute(const char *stage_map, const char *function,
+                          const char *file, char *stage, size_t cap);
+
+#endif

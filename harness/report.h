@@ -1,0 +1,46 @@
+/*
+ * report.h - what leak-hunt tells its user: the verdict paragraph on
+ * stdout, report.json (DESIGN section 5's fields), and report.html.
+ */
+#ifndef LH_REPORT_H
+#define LH_REPORT_H
+
+#include <stdio.h>
+
+#include "result.h"
+
+typedef struct lh_stage_share {
+    char stage[32];
+    double bytes_per_unit; /* added by enabling this stage */
+    double ci_low, ci_high;
+    int leaks;
+} lh_stage_share;
+
+typedef struct lh_report {
+    const char *command;   /* "run", "hunt", "soak" */
+    const char *verdict;   /* "leak", "clean", "inconclusive", "error" */
+    const char *strategy;
+    char culprit[8][32];
+    int nculprit;
+    double elapsed_seconds;
+    const char *target;    /* description of the target */
+    const char *unit;      /* "event", "unit", "second" */
+    lh_run_result *runs;
+    size_t nruns;
+    lh_stage_share *shares; /* per-stage breakdown, or NULL */
+    size_t nshares;
+    char error[2048];
+    const char *memcheck_kind; /* "still reachable", "definitely lost", ... */
+    int runs_by_strategy;
+} lh_report;
+
+/* Writes the verdict paragraph (DESIGN section 5) to f. */
+void lh_report_verdict(const lh_report *r, FILE *f);
+
+/* Writes report.json to `path`.  0, or LH_EIO. */
+int lh_report_write_json(const lh_report *r, const char *path);
+
+/* Writes report.html to `path` (self-contained, inline SVG).  0, or LH_EIO. */
+int lh_report_write_html(const lh_report *r, const char *path);
+
+#endif

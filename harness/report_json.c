@@ -1,0 +1,192 @@
+#include "report.h"
+
+#include "error.h"
+#include "json.h"
+
+#include <string.h>
+
+static void write_run(lh_json *j, const lh_run_result *r)
+{
+    lh_json_begin_object(j);
+    lh_json_key(j, "enabled");
+    lh_json_begin_array(j);
+    char buf[sizeof r->enabled];
+    snprintf(buf, sizeof buf, "%s", r->enabled);
+    char *save = NULL;
+    for (char *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save))
+        lh_json_string(j, s);
+    lh_json_end_array(j);
+    lh_json_kv_string(j, "tool", r->tool);
+    lh_json_kv_number(j, "work", r->work);
+    lh_json_kv_number(j, "seconds", r->seconds);
+    lh_json_kv_number(j, "rate", r->rate);
+    lh_json_kv_string(j, "signal", r->signal ? r->signal : "");
+    lh_json_kv_number(j, "slope_bytes_per_unit", r->slope);
+    lh_json_key(j, "ci95");
+    lh_json_begin_array(j);
+    lh_json_number(j, r->ci_low);
+    lh_json_number(j, r->ci_high);
+    lh_json_end_array(j);
+    lh_json_kv_number(j, "threshold", r->threshold);
+    lh_json_kv_string(j, "verdict", lh_run_verdict_name(r->verdict));
+    lh_json_kv_string(j, "reason", r->reason);
+    if (r->error[0])
+        lh_json_kv_string(j, "error", r->error);
+    lh_json_key(j, "sites");
+    lh_json_begin_array(j);
+    for (size_t i = 0; i < r->nsites; i++) {
+        const lh_site *s = &r->sites[i];
+        lh_json_begin_object(j);
+        lh_json_kv_string(j, "function", s->function);
+        lh_json_kv_string(j, "caller", s->caller);
+        lh_json_kv_string(j, "file", s->file);
+        lh_json_kv_int(j, "line", s->line);
+        lh_json_kv_string(j, "stage", s->stage);
+        if (s->kind[0])
+            lh_json_kv_string(j, "kind", s->kind);
+        lh_json_kv_number(j, "bytes", s->bytes);
+        lh_json_kv_number(j, "bytes_per_unit", s->bytes_per_unit);
+        lh_json_end_object(j);
+    }
+    lh_json_end_array(j);
+    if (r->tool && r->tool[0] == 'm') {
+        lh_json_key(j, "memcheck");
+        lh_json_begin_object(j);
+        lh_json_kv_number(j, "definitely_lost_bytes", r->definitely_lost);
+        lh_json_kv_number(j, "reachable_growth_bytes", r->reachable_growth);
+        lh_json_kv_int(j, "other_errors", (long long)r->other_errors);
+        lh_json_kv_string(j, "first_error", r->first_error);
+        lh_json_end_object(j);
+    }
+    lh_json_kv_string(j, "dir", r->dir);
+    lh_json_end_object(j);
+}
+
+int lh_report_write_json(const lh_report *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return LH_EIO;
+    lh_json j;
+    lh_json_init(&j, f, 1);
+    lh_json_begin_object(&j);
+    lh_json_kv_string(&j, "command", r->command);
+    lh_json_kv_string(&j, "verdict", r->verdict);
+    lh_json_key(&j, "culprit");
+    lh_json_begin_array(&j);
+    for (int i = 0; i < r->nculprit; i++)
+        lh_json_string(&j, r->culprit[i]);
+    lh_json_end_array(&j);
+    if (r->strategy)
+        lh_json_kv_string(&j, "strategy", r->strategy);
+    lh_json_kv_number(&j, "elapsed_seconds", r->elapsed_seconds);
+    lh_json_kv_string(&j, "target", r->target ? r->target : "");
+    lh_json_kv_string(&j, "unit", r->unit ? r->unit : "unit");
+    if (r->memcheck_kind)
+        lh_json_kv_string(&j, "memcheck_kind", r->memcheck_kind);
+    if (r->error[0])
+        lh_json_kv_string(&j, "error", r->error);
+    lh_json_kv_int(&j, "run_count", (long long)r->nruns);
+    if (r->nshares) {
+        lh_json_key(&j, "breakdown");
+        lh_json_begin_array(&j);
+        for (size_t i = 0; i < r->nshares; i++) {
+            lh_json_begin_object(&j);
+            lh_json_kv_string(&j, "stage", r->shares[i].stage);
+            lh_json_kv_number(&j, "bytes_per_unit", r->shares[i].bytes_per_unit);
+            lh_json_key(&j, "ci95");
+            lh_json_begin_array(&j);
+            lh_json_number(&j, r->shares[i].ci_low);
+            lh_json_number(&j, r->shares[i].ci_high);
+            lh_json_end_array(&j);
+            lh_json_key(&j, "leaks");
+            lh_json_bool(&j, r->shares[i].leaks);
+            lh_json_end_object(&j);
+        }
+        lh_json_end_array(&j);
+    }
+    lh_json_key(&j, "runs");
+    lh_json_begin_array(&j);
+    for (size_t i = 0; i < r->nruns; i++)
+        write_run(&j, &r->runs[i]);
+    lh_json_end_array(&j);
+    lh_json_end_object(&j);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        return LH_EIO;
+    return 0;
+}
+
+static const lh_site *top_site(const lh_report *r, const char *stage)
+{
+    const lh_site *best = NULL;
+    for (size_t i = 0; i < r->nruns; i++)
+        for (size_t k = 0; k < r->runs[i].nsites; k++) {
+            const lh_site *s = &r->runs[i].sites[k];
+            if (stage && s->stage[0] && strcmp(s->stage, stage) != 0)
+                continue;
+            if (strcmp(r->runs[i].tool, "heap") != 0 && best)
+                continue;
+            if (best == NULL || s->bytes_per_unit > best->bytes_per_unit)
+                best = s;
+        }
+    return best;
+}
+
+void lh_report_verdict(const lh_report *r, FILE *f)
+{
+    const char *unit = r->unit ? r->unit : "unit";
+    if (strcmp(r->verdict, "error") == 0) {
+        fprintf(f, "error: %s\n", r->error);
+        return;
+    }
+    /* The run the verdict rests on: the last leaking run with the heap
+     * tool, else the last leaking run, else the last run. */
+    const lh_run_result *best = NULL;
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        if (x->verdict == LH_RUN_LEAK &&
+            (best == NULL || strcmp(x->tool, "heap") == 0 ||
+             strcmp(best->tool, "heap") != 0))
+            best = x;
+    }
+    if (strcmp(r->verdict, "leak") != 0) {
+        const lh_run_result *last = r->nruns ? &r->runs[r->nruns - 1] : NULL;
+        fprintf(f, "%s", r->verdict);
+        if (last)
+            fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f, %s) with %s on",
+                    last->slope, unit, last->ci_low, last->ci_high,
+                    last->reason, last->enabled[0] ? last->enabled : "nothing");
+        fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+        return;
+    }
+    if (r->nculprit > 0) {
+        fprintf(f, "leak in stage%s ", r->nculprit > 1 ? "s" : "");
+        for (int i = 0; i < r->nculprit; i++)
+            fprintf(f, "%s%s", i ? " and " : "", r->culprit[i]);
+    } else {
+        fprintf(f, "leak");
+    }
+    if (r->nshares > 1 && r->nculprit > 1) {
+        fprintf(f, ":");
+        for (size_t i = 0; i < r->nshares; i++)
+            if (r->shares[i].leaks)
+                fprintf(f, " %s %+.1f B/%s (95%% CI %.1f-%.1f);",
+                        r->shares[i].stage, r->shares[i].bytes_per_unit, unit,
+                        r->shares[i].ci_low, r->shares[i].ci_high);
+    } else if (best) {
+        fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f)", best->slope, unit,
+                best->ci_low, best->ci_high);
+    }
+    const lh_site *site = top_site(r, r->nculprit == 1 ? r->culprit[0] : NULL);
+    if (site) {
+        fprintf(f, "; top site %s", site->function);
+        if (site->caller[0])
+            fprintf(f, " <- %s", site->caller);
+        if (site->file[0])
+            fprintf(f, " (%s:%d)", site->file, site->line);
+    }
+    if (r->memcheck_kind)
+        fprintf(f, "; memcheck: %s", r->memcheck_kind);
+    fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+}

@@ -1,0 +1,60 @@
+/*
+ * result.h - what one measured configuration produced.
+ */
+#ifndef LH_RESULT_H
+#define LH_RESULT_H
+
+#include <stddef.h>
+
+#include "sampler.h"
+
+typedef enum lh_run_verdict {
+    LH_RUN_CLEAN = 0,
+    LH_RUN_LEAK = 1,
+    LH_RUN_INCONCLUSIVE = 2,
+    LH_RUN_ERROR = 3,
+} lh_run_verdict;
+
+const char *lh_run_verdict_name(lh_run_verdict v);
+
+/* An allocation site and what it retained. */
+typedef struct lh_site {
+    char function[128];
+    char caller[128];   /* first caller outside the site's own function */
+    char file[256];
+    int line;
+    char stage[32];     /* attributed stage, "" when none */
+    char kind[32];      /* memcheck kind ("reachable", "definitely lost") */
+    double bytes;       /* growth over the measured span */
+    double bytes_per_unit;
+} lh_site;
+
+typedef struct lh_run_result {
+    char enabled[512];  /* comma list */
+    const char *tool;
+    double work, seconds, rate; /* rate: work units per second */
+    const char *signal; /* "heap" or "rss" or "memcheck" */
+    double slope, ci_low, ci_high, threshold;
+    lh_run_verdict verdict;
+    char reason[160];   /* "steady growth", "plateau", "backlog", ... */
+    lh_series series;
+    lh_site *sites;
+    size_t nsites;
+    /* memcheck */
+    double definitely_lost, reachable_growth;
+    unsigned long other_errors;
+    char first_error[256];
+    /* failure */
+    char error[2048];
+    char dir[1024];
+} lh_run_result;
+
+void lh_run_result_free(lh_run_result *r);
+
+/* Appends a site (copied).  0 or LH_ENOMEM. */
+int lh_run_result_add_site(lh_run_result *r, const lh_site *s);
+
+/* Sorts sites by bytes_per_unit, largest first. */
+void lh_run_result_sort_sites(lh_run_result *r);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * Design: every measured configuration gets a directory of its own under
+ * the report directory (runs/NN-tool-stages/), so the raw data of a hunt
+ * is laid out in the order it was taken.  Without --report the runs go to
+ * a temporary directory that is removed at the end.  SIGINT and SIGTERM
+ * kill the target's process group at once (the measurement then sees its
+ * target gone) and mark the runner interrupted; an atexit hook kills any
+ * group still alive, so no process is ever left behind.
+ */
+#include "runner.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "error.h"
+#include "measure.h"
+#include "target.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+    lh_target_kill_all();
+}
+
+int lh_runner_interrupted(void)
+{
+    return got_signal != 0;
+}
+
+static void install_handlers(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    atexit(lh_target_kill_all);
+}
+
+int lh_runner_init(lh_runner *r, const lh_cli *cli)
+{
+    memset(r, 0, sizeof *r);
+    r->cli = cli;
+    r->start = (double)lh_now_us() / 1e6;
+    install_handlers();
+    r->argv = lh_cli_target_argv(cli);
+    if (r->argv == NULL) {
+        fprintf(stderr, "leak-hunt: out of memory\n");
+        return 2;
+    }
+    if (cli->report_dir) {
+        snprintf(r->dir, sizeof r->dir, "%s", cli->report_dir);
+        if (mkdir(r->dir, 0755) < 0 && errno != EEXIST) {
+            fprintf(stderr, "leak-hunt: cannot create report directory %s: "
+                            "%s\n", r->dir, strerror(errno));
+            return 2;
+        }
+        char probe[1100];
+        snprintf(probe, sizeof probe, "%s/.write-test", r->dir);
+        FILE *f = fopen(probe, "w");
+        if (f == NULL) {
+            fprintf(stderr, "leak-hunt: cannot write to report directory "
+                            "%s: %s\n", r->dir, strerror(errno));
+            return 2;
+        }
+        fclose(f);
+        unlink(probe);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(r->dir, sizeof r->dir, "%s/leak-hunt.XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(r->dir) == NULL) {
+            fprintf(stderr, "leak-hunt: cannot create a temporary directory "
+                            "in %s: %s\n", tmp && *tmp ? tmp : "/tmp",
+                    strerror(errno));
+            return 2;
+        }
+        r->own_dir = 1;
+    }
+    return 0;
+}
+
+lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
+                                 const lh_tool *tool)
+{
+    if (r->nruns == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        lh_run_result *v = lh_realloc(r->runs, cap * sizeof *v);
+        if (v == NULL)
+            return NULL;
+        r->runs = v;
+        r->cap = cap;
+    }
+    lh_run_result *res = &r->runs[r->nruns++];
+    memset(res, 0, sizeof *res);
+    const lh_cli *c = r->cli;
+    char dir[1100], label[600];
+    snprintf(dir, sizeof dir, "%s/runs/%02zu-%s-%s", r->dir, r->nruns,
+             tool->name, enabled[0] ? enabled : "none");
+    for (char *p = dir + strlen(r->dir); *p; p++)
+        if (*p == ',')
+            *p = '+';
+    snprintf(label, sizeof label, "%s", enabled[0] ? enabled : "(none)");
+    double work = c->work, duration = c->duration;
+    if (work <= 0 && duration <= 0) {
+        if (c->builtin)
+            work = 100000;
+        else
+            duration = 20;
+    }
+    if (tool == &lh_tool_memcheck && c->builtin && c->work <= 0 &&
+        c->duration <= 0)
+        work = 6000; /* valgrind runs the pipeline ~50x slower */
+    lh_measure_opts o = {
+        .argv = r->argv,
+        .target_wraps = c->target_wraps,
+        .enabled = enabled,
+        .tool = tool,
+        .work = work,
+        .duration = work > 0 ? 0 : duration,
+        .timeout = c->timeout,
+        .threshold = c->threshold,
+        .max_extend = c->max_extend,
+        .dir = dir,
+        .bindir = c->bindir,
+        .supp = c->supp[0] ? c->supp : NULL,
+        .stage_map = c->stage_map,
+        .quiet = c->quiet,
+        .label = label,
+    };
+    int rc = lh_measure(&o, res);
+    if (rc == LH_ETOOL) {
+        r->tool_failed = 1;
+        res->verdict = LH_RUN_ERROR;
+        fprintf(stderr, "leak-hunt: %s\n", res->error);
+    } else if (rc < 0 || res->verdict == LH_RUN_ERROR) {
+        res->verdict = LH_RUN_ERROR;
+        if (got_signal)
+            snprintf(res->error, sizeof res->error, "interrupted by signal %d",
+                     (int)got_signal);
+        fprintf(stderr, "leak-hunt: %s\n", res->error);
+    }
+    if (got_signal)
+        r->interrupted = 1;
+    return res;
+}
+
+void lh_runner_report(const lh_runner *r, lh_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->command = r->cli->cmd;
+    rep->verdict = "inconclusive";
+    rep->runs = r->runs;
+    rep->nruns = r->nruns;
+    rep->elapsed_seconds = (double)lh_now_us() / 1e6 - r->start;
+    rep->target = r->cli->builtin ? "selfheal up (built-in pipeline)"
+                                  : r->argv[0];
+    rep->unit = r->cli->builtin ? "event" : "unit";
+    if (r->nruns && strcmp(r->runs[0].signal ? r->runs[0].signal : "", "") &&
+        !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)
+        rep->unit = "second";
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    return remove(path);
+}
+
+int lh_runner_write(lh_runner *r, const lh_report *rep)
+{
+    int rc = 0;
+    if (r->cli->json_path &&
+        lh_report_write_json(rep, r->cli->json_path) < 0) {
+        fprintf(stderr, "leak-hunt: cannot write %s: %s\n", r->cli->json_path,
+                strerror(errno));
+        rc = LH_EIO;
+    }
+    if (!r->own_dir) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/report.json", r->dir);
+        if (lh_report_write_json(rep, path) < 0) {
+            fprintf(stderr, "leak-hunt: cannot write %s: %s\n", path,
+                    strerror(errno));
+            rc = LH_EIO;
+        }
+        snprintf(path, sizeof path, "%s/report.html", r->dir);
+        if (lh_report_write_html(rep, path) < 0) {
+            fprintf(stderr, "leak-hunt: cannot write %s: %s\n", path,
+                    strerror(errno));
+            rc = LH_EIO;
+        }
+    }
+    return rc;
+}
+
+void lh_runner_free(lh_runner *r)
+{
+    for (size_t i = 0; i < r->nruns; i++)
+        lh_run_result_free(&r->runs[i]);
+    lh_free(r->runs);
+    lh_cli_free_argv(r->argv);
+    if (r->own_dir && r->dir[0])
+        nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    memset(r, 0, sizeof *r);
+}

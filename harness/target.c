@@ -1,0 +1,392 @@
+/*
+ * Design: the child puts itself in a new process group before exec, so one
+ * kill(-pgid) reaches the target and everything it starts (unless a child
+ * of the target leaves the group on purpose; selfheal's `up` does not).
+ * Live groups sit in a small fixed table that a signal handler can walk
+ * without locks or allocation.
+ *
+ * The environment is built in the parent (malloc is not safe between fork
+ * and exec in a threaded parent); the child only calls async-signal-safe
+ * functions before execvpe.
+ */
+#include "target.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define MAX_GROUPS 64
+
+static volatile sig_atomic_t live_groups[MAX_GROUPS];
+
+static void register_group(pid_t pgid)
+{
+    for (int i = 0; i < MAX_GROUPS; i++)
+        if (live_groups[i] == 0) {
+            live_groups[i] = pgid;
+            return;
+        }
+}
+
+static void unregister_group(pid_t pgid)
+{
+    for (int i = 0; i < MAX_GROUPS; i++)
+        if (live_groups[i] == pgid)
+            live_groups[i] = 0;
+}
+
+void lh_target_kill_all(void)
+{
+    for (int i = 0; i < MAX_GROUPS; i++)
+        if (live_groups[i] > 0)
+            kill(-(pid_t)live_groups[i], SIGKILL);
+}
+
+struct lh_target {
+    pid_t pid;
+    int exited; /* main process reaped */
+    int status;
+    int stopped; /* group confirmed empty */
+};
+
+/* A NULL-terminated vector of strings, owned. */
+typedef struct strvec {
+    char **v;
+    size_t n, cap;
+} strvec;
+
+static int strvec_push(strvec *s, const char *str)
+{
+    if (s->n + 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **v = lh_realloc(s->v, cap * sizeof *v);
+        if (v == NULL)
+            return LH_ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    char *copy = lh_strdup(str);
+    if (copy == NULL)
+        return LH_ENOMEM;
+    s->v[s->n++] = copy;
+    s->v[s->n] = NULL;
+    return 0;
+}
+
+static void strvec_free(strvec *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        lh_free(s->v[i]);
+    lh_free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+/* Replaces every "{stages}" in arg with stages. */
+static char *substitute(const char *arg, const char *stages)
+{
+    static const char pat[] = "{stages}";
+    size_t plen = sizeof pat - 1, slen = strlen(stages), count = 0;
+    for (const char *p = strstr(arg, pat); p; p = strstr(p + plen, pat))
+        count++;
+    size_t len = strlen(arg) + count * slen + 1;
+    char *out = lh_malloc(len);
+    if (out == NULL)
+        return NULL;
+    char *w = out;
+    const char *r = arg;
+    for (const char *p = strstr(r, pat); p; p = strstr(r, pat)) {
+        memcpy(w, r, (size_t)(p - r));
+        w += p - r;
+        memcpy(w, stages, slen);
+        w += slen;
+        r = p + plen;
+    }
+    strcpy(w, r);
+    return out;
+}
+
+static int push_words(strvec *s, const char *words)
+{
+    char *copy = lh_strdup(words);
+    if (copy == NULL)
+        return LH_ENOMEM;
+    int rc = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(copy, " \t", &save); w;
+         w = strtok_r(NULL, " \t", &save)) {
+        rc = strvec_push(s, w);
+        if (rc < 0)
+            break;
+    }
+    lh_free(copy);
+    return rc;
+}
+
+static int env_overridden(const char *entry, char *const *extra)
+{
+    size_t len = strcspn(entry, "=");
+    static const char *ours[] = {"LEAKHUNT_STAGES=", "LEAKHUNT_STATS=",
+                                 "LEAKHUNT_WRAP="};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strncmp(entry, ours[i], len + 1) == 0)
+            return 1;
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strncmp(entry, extra[i], len + 1) == 0)
+            return 1;
+    return 0;
+}
+
+static int build_env(const lh_target_opts *o, strvec *env)
+{
+    int rc = 0;
+    char line[4096];
+    for (char **e = environ; *e && rc == 0; e++)
+        if (!env_overridden(*e, o->env))
+            rc = strvec_push(env, *e);
+    if (rc == 0 && o->stages) {
+        snprintf(line, sizeof line, "LEAKHUNT_STAGES=%s", o->stages);
+        rc = strvec_push(env, line);
+    }
+    if (rc == 0 && o->stats_path) {
+        snprintf(line, sizeof line, "LEAKHUNT_STATS=%s", o->stats_path);
+        rc = strvec_push(env, line);
+    }
+    if (rc == 0 && o->wrap && !o->wrap_self) {
+        snprintf(line, sizeof line, "LEAKHUNT_WRAP=%s", o->wrap);
+        rc = strvec_push(env, line);
+    }
+    for (size_t i = 0; rc == 0 && o->env && o->env[i]; i++)
+        rc = strvec_push(env, o->env[i]);
+    return rc;
+}
+
+static int build_argv(const lh_target_opts *o, strvec *argv)
+{
+    int rc = 0;
+    if (o->wrap && o->wrap_self)
+        rc = push_words(argv, o->wrap);
+    for (size_t i = 0; rc == 0 && o->argv[i]; i++) {
+        char *arg = substitute(o->argv[i], o->stages ? o->stages : "");
+        if (arg == NULL)
+            return LH_ENOMEM;
+        rc = strvec_push(argv, arg);
+        lh_free(arg);
+    }
+    return rc;
+}
+
+/* Child side, between fork and exec: async-signal-safe calls only. */
+static void child_exec(char **argv, char **envp, int logfd, pid_t parent)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        close(devnull);
+    }
+    dup2(logfd, 1);
+    dup2(logfd, 2);
+    if (logfd > 2)
+        close(logfd);
+    environ = envp;
+    execvp(argv[0], argv);
+    int err = errno;
+    static const char msg[] = "leak-hunt: cannot execute target ";
+    (void)!write(2, msg, sizeof msg - 1);
+    (void)!write(2, argv[0], strlen(argv[0]));
+    (void)!write(2, ": ", 2);
+    const char *reason = strerror(err);
+    (void)!write(2, reason, strlen(reason));
+    (void)!write(2, "\n", 1);
+    _exit(127);
+}
+
+int lh_target_start(const lh_target_opts *o, lh_target **out)
+{
+    if (o == NULL || o->argv == NULL || o->argv[0] == NULL)
+        return LH_EINVAL;
+    strvec argv = {0}, env = {0};
+    lh_target *t = NULL;
+    int logfd = -1;
+    int rc = build_argv(o, &argv);
+    if (rc == 0)
+        rc = build_env(o, &env);
+    if (rc < 0)
+        goto out;
+    if (argv.n == 0) {
+        rc = LH_EINVAL;
+        goto out;
+    }
+    t = lh_calloc(1, sizeof *t);
+    if (t == NULL) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    logfd = open(o->log_path ? o->log_path : "/dev/null",
+                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        rc = LH_ESYS;
+        goto out;
+    }
+    /* The child clears O_CLOEXEC on the log by dup2 onto 1 and 2. */
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = LH_ESYS;
+        goto out;
+    }
+    if (pid == 0)
+        child_exec(argv.v, env.v, logfd, parent);
+    /* Also set the group from the parent: whichever runs first wins, and
+     * kill(-pid) works as soon as we return. */
+    setpgid(pid, pid);
+    register_group(pid);
+    t->pid = pid;
+    *out = t;
+    t = NULL;
+out:
+    if (logfd >= 0)
+        close(logfd);
+    lh_free(t);
+    strvec_free(&argv);
+    strvec_free(&env);
+    return rc;
+}
+
+pid_t lh_target_pid(const lh_target *t)
+{
+    return t->pid;
+}
+
+int lh_target_exited(lh_target *t, int *status)
+{
+    if (!t->exited) {
+        int st;
+        pid_t r = waitpid(t->pid, &st, WNOHANG);
+        if (r == t->pid) {
+            t->exited = 1;
+            t->status = st;
+        } else if (r < 0 && errno == ECHILD) {
+            t->exited = 1;
+            t->status = -1;
+        }
+    }
+    if (t->exited && status)
+        *status = t->status;
+    return t->exited;
+}
+
+static int group_empty(pid_t pgid)
+{
+    return kill(-pgid, 0) < 0 && errno == ESRCH;
+}
+
+int lh_target_stop(lh_target *t, int grace_ms, int *status)
+{
+    int rc = 0;
+    if (t->stopped)
+        goto done;
+    if (!group_empty(t->pid) || !lh_target_exited(t, NULL)) {
+        kill(-t->pid, SIGTERM);
+        int64_t deadline = lh_now_us() + (int64_t)grace_ms * 1000;
+        /* Wait for the whole group, not just the main process: B nodes
+         * under valgrind write their reports after `up` has gone. */
+        while (lh_now_us() < deadline) {
+            lh_target_exited(t, NULL);
+            if (t->exited && group_empty(t->pid))
+                break;
+            lh_sleep_us(20000);
+        }
+    }
+    kill(-t->pid, SIGKILL);
+    int64_t deadline = lh_now_us() + 10 * 1000000;
+    for (;;) {
+        lh_target_exited(t, NULL);
+        /* Zombies of our direct child count as group members until
+         * reaped, which lh_target_exited just did. */
+        if (t->exited && group_empty(t->pid))
+            break;
+        if (lh_now_us() > deadline) {
+            rc = LH_ETIMEOUT;
+            break;
+        }
+        kill(-t->pid, SIGKILL);
+        lh_sleep_us(10000);
+    }
+    if (rc == 0) {
+        t->stopped = 1;
+        unregister_group(t->pid);
+    }
+done:
+    if (status)
+        *status = t->exited ? t->status : -1;
+    return rc;
+}
+
+void lh_target_free(lh_target *t)
+{
+    if (t == NULL)
+        return;
+    lh_target_stop(t, 0, NULL);
+    lh_free(t);
+}
+
+void lh_target_describe_status(int status, char *buf, size_t cap)
+{
+    if (status == -1)
+        snprintf(buf, cap, "status unknown");
+    else if (WIFEXITED(status))
+        snprintf(buf, cap, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, cap, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, cap, "wait status %#x", (unsigned)status);
+}
+
+void lh_target_log_tail(const char *path, int lines, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return;
+    long want = (long)cap - 1;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        long from = size > want ? size - want : 0;
+        fseek(f, from, SEEK_SET);
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Keep only the last `lines` lines. */
+    int seen = 0;
+    for (size_t i = n; i > 0; i--) {
+        if (buf[i - 1] == '\n' && i != n && ++seen == lines) {
+            memmove(buf, buf + i, n - i + 1);
+            return;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+#include "tool.h"
+
+#include "alloc.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* rss: sampling only; everything it needs the runner does already. */
+const lh_tool lh_tool_rss = {
+    .name = "rss",
+};
+
+static const lh_tool *const tools[] = {&lh_tool_rss, &lh_tool_heap,
+                                       &lh_tool_memcheck};
+
+const lh_tool *lh_tool_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
+        if (strcmp(tools[i]->name, name) == 0)
+            return tools[i];
+    return NULL;
+}
+
+int lh_tool_setenv(lh_tool_ctx *c, const char *name, const char *value)
+{
+    if (c->nenv == LH_TOOL_MAX_ENV)
+        return LH_EFULL;
+    size_t len = strlen(name) + strlen(value) + 2;
+    char *e = lh_malloc(len);
+    if (e == NULL)
+        return LH_ENOMEM;
+    snprintf(e, len, "%s=%s", name, value);
+    c->env[c->nenv++] = e;
+    c->env[c->nenv] = NULL;
+    return 0;
+}

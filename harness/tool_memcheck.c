@@ -1,0 +1,297 @@
+/*
+ * memcheck: valgrind with XML output, plus leak searches during the run.
+ *
+ * The final XML report alone misses memory that leaks while staying
+ * reachable (the story's bug: valgrind's default summary was silent), so
+ * every few seconds the tool asks each process under test for
+ * `leak_check full reachable increased` through vgdb.  Each answer gives
+ * the bytes in use (the LEAK SUMMARY, summed over processes: this tool's
+ * signal against work) and the loss records that grew since the previous
+ * search (the allocation sites, with their kind).  The first search is the
+ * baseline; growth is summed from the second on and divided by the work
+ * done between them.  At the end the XML files give what was lost for good
+ * and memcheck's other errors, which the report lists apart from leaks.
+ */
+#include "tool.h"
+
+#include "alloc.h"
+#include "error.h"
+#include "vgxml.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SEARCH_EVERY_S 3.0
+#define MAX_TRACKED 512
+
+typedef struct grown {
+    lh_site site;
+    double bytes; /* summed increases after the baseline */
+} grown;
+
+typedef struct mc_state {
+    grown sites[MAX_TRACKED];
+    size_t nsites;
+    int searches;      /* completed rounds over all pids */
+    double base_work;  /* work at the baseline search */
+    double last_work;
+    int vgdb_failed;
+} mc_state;
+
+static int valgrind_works(lh_tool_ctx *c)
+{
+    char cmd[512], out[1024] = "";
+    snprintf(cmd, sizeof cmd, "valgrind --tool=memcheck --version 2>&1; "
+                              "valgrind --tool=memcheck -q true 2>&1");
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return 0;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    if (st == 0 && strstr(out, "valgrind-") != NULL)
+        return 1;
+    if (strstr(out, "failed to start tool"))
+        snprintf(c->res->error, sizeof c->res->error,
+                 "cannot start valgrind: its tool directory is not where the "
+                 "launcher looks (%.200s); reinstall valgrind (apt-get install "
+                 "--reinstall valgrind) or set VALGRIND_LIB to the directory "
+                 "holding memcheck-amd64-linux; 'leak-hunt doctor' checks it",
+                 strtok(out, "\n"));
+    else
+        snprintf(c->res->error, sizeof c->res->error,
+                 "cannot start valgrind (%s): apt-get install valgrind; "
+                 "'leak-hunt doctor' checks it",
+                 n ? strtok(out, "\n") : "not found");
+    return 0;
+}
+
+static int mc_prepare(lh_tool_ctx *c)
+{
+    if (!valgrind_works(c))
+        return LH_ETOOL;
+    mc_state *s = lh_calloc(1, sizeof *s);
+    if (s == NULL)
+        return LH_ENOMEM;
+    c->state = s;
+    char supp[1200] = "";
+    if (c->supp)
+        snprintf(supp, sizeof supp, " --suppressions=%s", c->supp);
+    snprintf(c->wrap, sizeof c->wrap,
+             "valgrind --tool=memcheck --xml=yes --xml-file=%s/memcheck.%%p.xml"
+             " --log-file=%s/valgrind.%%p.log --vgdb=yes --vgdb-error=999999999"
+             " --vgdb-prefix=%s/vgdb --leak-check=full --show-leak-kinds=all"
+             " --num-callers=16%s",
+             c->dir, c->dir, c->dir, supp);
+    c->grace_ms = 60000;
+    c->tick_seconds = SEARCH_EVERY_S;
+    return 0;
+}
+
+static grown *find_site(mc_state *s, const lh_site *key)
+{
+    for (size_t i = 0; i < s->nsites; i++)
+        if (strcmp(s->sites[i].site.function, key->function) == 0 &&
+            strcmp(s->sites[i].site.file, key->file) == 0 &&
+            s->sites[i].site.line == key->line &&
+            strcmp(s->sites[i].site.kind, key->kind) == 0)
+            return &s->sites[i];
+    if (s->nsites == MAX_TRACKED)
+        return NULL;
+    grown *g = &s->sites[s->nsites++];
+    memset(g, 0, sizeof *g);
+    g->site = *key;
+    return g;
+}
+
+static const char *kind_text(lh_vgxml_kind k)
+{
+    switch (k) {
+    case LH_VG_LEAK_DEFINITELY_LOST:
+        return "definitely lost";
+    case LH_VG_LEAK_INDIRECTLY_LOST:
+        return "indirectly lost";
+    case LH_VG_LEAK_POSSIBLY_LOST:
+        return "possibly lost";
+    default:
+        return "still reachable";
+    }
+}
+
+/* One leak search on one process: returns bytes in use, or -1. */
+static double search(lh_tool_ctx *c, mc_state *s, pid_t pid, int baseline)
+{
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "timeout 60 vgdb --vgdb-prefix=%s/vgdb --pid=%d leak_check full "
+             "reachable increased 2>&1",
+             c->dir, (int)pid);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t cap = 1 << 16, len = 0;
+    char *text = lh_malloc(cap);
+    if (text == NULL) {
+        pclose(p);
+        return -1;
+    }
+    for (;;) {
+        if (len + 4096 > cap) {
+            char *t = lh_realloc(text, cap * 2);
+            if (t == NULL)
+                break;
+            text = t;
+            cap *= 2;
+        }
+        size_t n = fread(text + len, 1, cap - len - 1, p);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    pclose(p);
+    /* Keep what vgdb said, for the raw data. */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/leak-search.%d.txt", c->dir, (int)pid);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "# work=%.0f\n", c->work);
+        fwrite(text, 1, len, f);
+        fclose(f);
+    }
+    lh_vgxml_report *r = NULL;
+    double in_use = -1;
+    if (lh_vgxml_parse_leak_text(text, len, &r, NULL, 0) == 0 &&
+        r->has_summary) {
+        in_use = (double)(r->definitely_lost.bytes + r->indirectly_lost.bytes +
+                          r->possibly_lost.bytes + r->still_reachable.bytes);
+        for (size_t i = 0; !baseline && i < r->nerrors; i++) {
+            const lh_vgxml_error *e = &r->errors[i];
+            if (!e->is_leak || e->delta_bytes <= 0)
+                continue;
+            const lh_vgxml_frame *fr = lh_vgxml_site(&e->stack);
+            lh_site key;
+            memset(&key, 0, sizeof key);
+            snprintf(key.function, sizeof key.function, "%s",
+                     fr && fr->fn ? fr->fn : "???");
+            snprintf(key.file, sizeof key.file, "%s",
+                     fr && fr->file ? fr->file : "");
+            key.line = fr ? (int)fr->line : 0;
+            snprintf(key.kind, sizeof key.kind, "%s", kind_text(e->kind));
+            /* the caller: the frame after the site */
+            if (fr) {
+                const lh_vgxml_frame *end = e->stack.frames + e->stack.nframes;
+                if (fr + 1 < end && fr[1].fn)
+                    snprintf(key.caller, sizeof key.caller, "%s", fr[1].fn);
+            }
+            grown *g = find_site(s, &key);
+            if (g)
+                g->bytes += (double)e->delta_bytes;
+        }
+    }
+    lh_vgxml_report_free(r);
+    lh_free(text);
+    return in_use;
+}
+
+static int mc_tick(lh_tool_ctx *c)
+{
+    mc_state *s = c->state;
+    if (s == NULL || c->npids == 0 || s->vgdb_failed)
+        return 0;
+    double total = 0;
+    int ok = 0;
+    int baseline = s->searches == 0;
+    for (size_t i = 0; i < c->npids; i++) {
+        double b = search(c, s, c->pids[i], baseline);
+        if (b >= 0) {
+            total += b;
+            ok++;
+        }
+    }
+    if (ok == 0) {
+        if (++s->vgdb_failed && s->searches == 0)
+            fprintf(stderr, "leak-hunt: vgdb leak searches failed; is ptrace "
+                            "allowed? ('leak-hunt doctor' checks it)\n");
+        return 0;
+    }
+    if (baseline)
+        s->base_work = c->work;
+    s->last_work = c->work;
+    s->searches++;
+    lh_sample x = {.work = c->work, .heap = total};
+    return lh_series_push(&c->series, &x);
+}
+
+static void read_final_xml(lh_tool_ctx *c)
+{
+    DIR *d = opendir(c->dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "memcheck.", 9) != 0 ||
+            strstr(e->d_name, ".xml") == NULL)
+            continue;
+        char path[1300], why[256];
+        snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name);
+        lh_vgxml_report *r = NULL;
+        if (lh_vgxml_load(path, &r, why, sizeof why) < 0) {
+            fprintf(stderr, "leak-hunt: cannot read %s: %s\n", path, why);
+            continue;
+        }
+        for (size_t i = 0; i < r->nerrors; i++) {
+            const lh_vgxml_error *x = &r->errors[i];
+            if (x->kind == LH_VG_LEAK_DEFINITELY_LOST)
+                c->res->definitely_lost += (double)x->leaked_bytes;
+            else if (!x->is_leak) {
+                c->res->other_errors++;
+                if (c->res->first_error[0] == '\0') {
+                    const char *aux = x->naux ? x->aux[0].text : "";
+                    snprintf(c->res->first_error,
+                             sizeof c->res->first_error, "%s%s%s",
+                             x->what ? x->what : x->kind_name,
+                             aux && *aux ? "; " : "", aux ? aux : "");
+                }
+            }
+        }
+        lh_vgxml_report_free(r);
+    }
+    closedir(d);
+}
+
+static int mc_finish(lh_tool_ctx *c)
+{
+    mc_state *s = c->state;
+    if (s == NULL)
+        return 0;
+    double span = s->last_work - s->base_work;
+    for (size_t i = 0; i < s->nsites; i++) {
+        grown *g = &s->sites[i];
+        g->site.bytes = g->bytes;
+        g->site.bytes_per_unit = span > 0 ? g->bytes / span : 0;
+        c->res->reachable_growth +=
+            strcmp(g->site.kind, "still reachable") == 0 ? g->bytes : 0;
+        if (lh_run_result_add_site(c->res, &g->site) < 0)
+            return LH_ENOMEM;
+    }
+    read_final_xml(c);
+    return 0;
+}
+
+static void mc_cleanup(lh_tool_ctx *c)
+{
+    lh_free(c->state);
+    c->state = NULL;
+}
+
+const lh_tool lh_tool_memcheck = {
+    .name = "memcheck",
+    .prepare = mc_prepare,
+    .tick = mc_tick,
+    .finish = mc_finish,
+    .cleanup = mc_cleanup,
+};
