@@ -1,3 +1,7 @@
+/*
+ * Design: both functions are switches generated from LH_ERRNO_MAP, so a
+ * code added to the table gets its message and name with no other edit.
+ */
 #include "error.h"
 
 const char *lh_strerror(int err)

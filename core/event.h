@@ -57,8 +57,9 @@ size_t lh_event_encoded_size(const lh_event *ev);
 
 /*
  * Encodes `ev` into buf[0..cap).  Returns the number of bytes written, or
- * LH_EINVAL (key empty or NULL with a length), LH_EBADLEN (key or payload
- * over its limit), LH_ETRUNC (cap too small; nothing written).
+ * LH_EINVAL (key empty or NULL with a length, payload NULL with a length),
+ * LH_EBADLEN (key or payload over its limit), LH_ETRUNC (cap too small;
+ * nothing written).  ev->checksum is written as given, not recomputed.
  */
 int lh_event_encode(const lh_event *ev, uint8_t *buf, size_t cap);
 

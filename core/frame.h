@@ -54,8 +54,9 @@ int lh_frame_reader_feed(lh_frame_reader *r, const void *data, size_t len);
 /*
  * Reads what the non-blocking socket `fd` has (up to a bounded amount per
  * call).  Returns the number of bytes read (> 0), LH_EAGAIN when nothing was
- * available, LH_ECLOSED on orderly EOF, LH_EIO on a socket error, LH_ENOMEM,
- * or the sticky error.
+ * available, LH_ECLOSED on orderly EOF or a reset (ECONNRESET), LH_EIO on
+ * another socket error, LH_ENOMEM, or the sticky error.  Only header errors
+ * are sticky: frames buffered before an EOF can still be taken.
  */
 int lh_frame_reader_fill(lh_frame_reader *r, int fd);
 
@@ -75,8 +76,8 @@ typedef struct lh_frame_writer {
 void lh_frame_writer_init(lh_frame_writer *w);
 void lh_frame_writer_free(lh_frame_writer *w); /* accepts NULL */
 
-/* Queues one frame.  0, LH_ETOOBIG (len over LH_FRAME_DEFAULT_MAX), or
- * LH_ENOMEM (nothing queued). */
+/* Queues one frame.  0, LH_ETOOBIG (len over LH_FRAME_DEFAULT_MAX),
+ * LH_EINVAL (payload NULL with len > 0) or LH_ENOMEM (nothing queued). */
 int lh_frame_writer_put(lh_frame_writer *w, uint8_t type, const void *payload,
                         uint32_t len);
 

@@ -11,9 +11,12 @@
 #include <stdint.h>
 
 /*
- * Listens on host:port (port 0: the kernel picks one).  Returns the
- * listening fd and sets *port_out (if not NULL) to the bound port, or
- * LH_EINVAL (bad address) / LH_ESYS.
+ * Listens on host:port (port 0: the kernel picks one; host NULL, "" or "*":
+ * every interface).  Returns the listening fd and sets *port_out (if not
+ * NULL) to the bound port, or LH_EINVAL (bad address) / LH_ESYS.
+ *
+ * Every function here that returns LH_ESYS leaves errno set to the cause
+ * (EADDRINUSE, ECONNREFUSED...), for the caller's message.
  */
 int lh_net_listen(const char *host, uint16_t port, uint16_t *port_out);
 
@@ -21,8 +24,10 @@ int lh_net_listen(const char *host, uint16_t port, uint16_t *port_out);
 int lh_net_accept(int listen_fd);
 
 /*
- * Connects to "host:port", waiting up to timeout_ms for the connection.
- * Returns the connected non-blocking fd, LH_EINVAL, LH_ETIMEOUT or LH_ESYS.
+ * Connects to "host:port", waiting up to timeout_ms for the connection
+ * (negative: as long as the kernel tries).  Returns the connected
+ * non-blocking fd, LH_EINVAL (bad address, port 0), LH_ETIMEOUT or LH_ESYS
+ * (refused: errno ECONNREFUSED).
  */
 int lh_net_connect(const char *addr, int timeout_ms);
 
