@@ -1,14 +1,497 @@
 /*
- * role_a.c - placeholder until the role is written.
+ * role_a.c - `selfheal a`: a consumer-group member that forwards events to
+ * the B nodes over TCP, with backpressure and at-least-once delivery.
+ *
+ * Design:
+ * - Each poll of the consumer (up to --batch messages) becomes one EVENTS
+ *   frame to the B connection with the fewest unacknowledged events; the
+ *   tag of an event is its sequence number in A.
+ * - Every event in flight has an entry in a ring indexed by sequence
+ *   number (consumption order).  B acks by tag when it has finished the
+ *   event; the ring's head advances over acked entries and the offsets it
+ *   passes are marked done (lh_kconsumer_done), in order per partition, so
+ *   the committed offset never passes an unfinished event (at-least-once).
+ * - Backpressure: each B connection has a window of --window
+ *   unacknowledged events.  When the total reaches the sum of the windows
+ *   (or the ring has no room for another batch) A pauses its partitions,
+ *   and resumes when half of it has drained: A never buffers without bound.
+ * - forward OFF: A consumes, drops each event and marks it done at once.
+ * - A lost B connection with unacknowledged events ends A with status 3:
+ *   those events exist only in Kafka now, so the supervisor (up) starts A
+ *   again, which consumes them again from the committed offsets.
  */
 #include "roles.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "counters.h"
+#include "error.h"
+#include "kafka.h"
+#include "memsample.h"
+#include "net.h"
+#include "proto.h"
+#include "registry.h"
+#include "roleutil.h"
+#include "stats.h"
+
+#define RETRY_US 300000
+#define MAX_PARTITIONS_TRACKED 1024
+
+typedef struct bconn {
+    const char *addr;
+    int fd; /* -1 while down */
+    int64_t retry_at;
+    int warned;
+    uint64_t outstanding;
+    lh_frame_reader rd;
+    lh_frame_writer wr;
+} bconn;
+
+typedef struct entry {
+    int64_t offset;
+    int32_t partition;
+    uint16_t conn;
+    uint8_t acked;
+} entry;
+
+typedef struct a_state {
+    lh_kconsumer *kc;
+    bconn *conns;
+    size_t nconns;
+    entry *ring;
+    uint64_t cap, head, tail;
+    uint64_t window; /* per connection */
+    uint64_t outstanding;
+    int paused;
+    int forward;
+    lh_counters c;
+    int64_t done_off[MAX_PARTITIONS_TRACKED];
+    uint8_t done_set[MAX_PARTITIONS_TRACKED];
+} a_state;
+
+static void note_done(a_state *a, int32_t partition, int64_t offset)
+{
+    if (partition >= 0 && partition < MAX_PARTITIONS_TRACKED) {
+        a->done_off[partition] = offset;
+        a->done_set[partition] = 1;
+        return;
+    }
+    lh_kconsumer_done(a->kc, partition, offset);
+}
+
+static void flush_done(a_state *a)
+{
+    for (int p = 0; p < MAX_PARTITIONS_TRACKED; p++) {
+        if (!a->done_set[p])
+            continue;
+        a->done_set[p] = 0;
+        lh_kconsumer_done(a->kc, p, a->done_off[p]);
+    }
+}
+
+static void conn_down(bconn *b)
+{
+    if (b->fd < 0)
+        return;
+    close(b->fd);
+    b->fd = -1;
+    b->retry_at = lh_now_us() + RETRY_US;
+    lh_frame_reader_free(&b->rd);
+    lh_frame_writer_free(&b->wr);
+}
+
+static void conn_try(bconn *b, int64_t now)
+{
+    int fd = lh_net_connect(b->addr, 200);
+    if (fd < 0) {
+        if (!b->warned)
+            fprintf(stderr, "selfheal a: cannot reach B node %s yet "
+                    "(retrying)\n", b->addr);
+        b->warned = 1;
+        b->retry_at = now + RETRY_US;
+        return;
+    }
+    b->fd = fd;
+    lh_frame_reader_init(&b->rd, 0);
+    lh_frame_writer_init(&b->wr);
+    if (lh_proto_put_hello(&b->wr, LH_PROTO_FROM_A, 0) != 0) {
+        conn_down(b);
+        return;
+    }
+    if (b->warned)
+        fprintf(stderr, "selfheal a: connected to B node %s\n", b->addr);
+    b->warned = 0;
+}
+
+static int pick_conn(const a_state *a)
+{
+    int best = -1;
+    for (size_t i = 0; i < a->nconns; i++) {
+        const bconn *b = &a->conns[i];
+        if (b->fd < 0)
+            continue;
+        if (best < 0 || b->outstanding < a->conns[best].outstanding)
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Handles the ACKS frames a B connection has.  0, or an error (the
+ * connection is then lost). */
+static int read_acks(a_state *a, size_t ci)
+{
+    bconn *b = &a->conns[ci];
+    uint8_t type;
+    const uint8_t *p;
+    uint32_t len;
+    int rc = lh_frame_reader_fill(&b->rd, b->fd);
+
+    if (rc < 0 && rc != LH_EAGAIN)
+        return rc;
+    while ((rc = lh_frame_reader_next(&b->rd, &type, &p, &len)) == 1) {
+        uint32_t pos = 0;
+        uint64_t tag;
+        if (type != LH_PROTO_ACKS)
+            return LH_EPARSE;
+        while ((rc = lh_proto_next_ack(p, len, &pos, &tag)) == 1) {
+            if (tag < a->head || tag >= a->tail)
+                return LH_EPARSE;
+            entry *e = &a->ring[tag % a->cap];
+            if (e->acked || e->conn != ci)
+                return LH_EPARSE;
+            e->acked = 1;
+            b->outstanding--;
+            a->outstanding--;
+            a->c.v[LH_C_acked]++;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return rc == LH_EAGAIN ? 0 : rc;
+}
+
+static void advance_head(a_state *a)
+{
+    while (a->head < a->tail) {
+        entry *e = &a->ring[a->head % a->cap];
+        if (!e->acked)
+            break;
+        note_done(a, e->partition, e->offset);
+        a->head++;
+    }
+    flush_done(a);
+}
+
+static int take(a_state *a, lh_kmsg *msgs, int n)
+{
+    int ci = a->forward ? pick_conn(a) : -1;
+    lh_proto_batch batch;
+    int batching = 0;
+
+    for (int i = 0; i < n; i++) {
+        lh_kmsg *m = &msgs[i];
+        a->c.v[LH_C_consumed]++;
+        if (!a->forward || ci < 0) {
+            /* forward OFF: consumed and dropped. */
+            a->c.v[LH_C_dropped]++;
+            note_done(a, m->partition, m->offset);
+            continue;
+        }
+        bconn *b = &a->conns[ci];
+        if (!batching) {
+            if (lh_proto_batch_begin(&batch, &b->wr) != 0)
+                return LH_ENOMEM;
+            batching = 1;
+        }
+        int rc = lh_proto_batch_add(&batch, a->tail, m->value,
+                                    (uint32_t)m->value_len);
+        if (rc == LH_ETOOBIG) {
+            lh_proto_batch_end(&batch);
+            if (lh_proto_batch_begin(&batch, &b->wr) != 0)
+                return LH_ENOMEM;
+            rc = lh_proto_batch_add(&batch, a->tail, m->value,
+                                    (uint32_t)m->value_len);
+        }
+        if (rc != 0) {
+            lh_proto_batch_end(&batch);
+            return rc;
+        }
+        entry *e = &a->ring[a->tail % a->cap];
+        e->partition = m->partition;
+        e->offset = m->offset;
+        e->conn = (uint16_t)ci;
+        e->acked = 0;
+        a->tail++;
+        b->outstanding++;
+        a->outstanding++;
+        a->c.v[LH_C_forwarded]++;
+    }
+    if (batching)
+        lh_proto_batch_end(&batch);
+    flush_done(a);
+    return 0;
+}
+
+static void write_stats(a_state *a, lh_stats_writer *w)
+{
+    lh_stats_line line = {0};
+    uint64_t heap = 0;
+    if (w == NULL)
+        return;
+    line.work = a->c.v[LH_C_acked] + a->c.v[LH_C_dropped];
+    line.queue = a->outstanding;
+    line.pid = (int64_t)getpid();
+    line.has = LH_STATS_HAS_QUEUE | LH_STATS_HAS_PID | LH_STATS_HAS_ROLE;
+    if (lh_mem_heap_live(&heap) == 0) {
+        line.heap = heap;
+        line.has |= LH_STATS_HAS_HEAP;
+    }
+    snprintf(line.role, sizeof line.role, "a");
+    lh_stats_writer_put(w, &line);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: selfheal a --brokers LIST [--nodes ADDR,...] "
+            "[--topic T] [--group G]\n"
+            "                  [--stages LIST] [--window N] [--batch N] "
+            "[--counters FILE]\n"
+            "  --nodes   the B nodes to forward to (needed with forward on)\n"
+            "  --window  unacknowledged events per B connection (default "
+            "65536)\n"
+            "  --batch   events per consumer poll and frame (default "
+            "4096)\n");
+}
 
 int lh_role_a(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "selfheal: role a not built yet\n");
-    return 2;
+    const char *brokers = NULL, *nodes = NULL, *stages = NULL;
+    const char *topic = LH_KAFKA_DEFAULT_TOPIC, *group = LH_KAFKA_DEFAULT_GROUP;
+    const char *counters = NULL;
+    uint64_t window = 65536, batch = 4096;
+    char **addrs = NULL;
+    size_t naddrs = 0;
+    unsigned mask = 0;
+    a_state a;
+    lh_kmsg *msgs = NULL;
+    struct pollfd *pfd = NULL;
+    lh_stats_writer *sw = NULL;
+    int64_t last_stats = 0, last_counters = 0;
+    char err[256];
+    int status = 1, rc;
+
+    memset(&a, 0, sizeof a);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v;
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(o, "--brokers") && strcmp(o, "--nodes") &&
+            strcmp(o, "--topic") && strcmp(o, "--group") &&
+            strcmp(o, "--stages") && strcmp(o, "--window") &&
+            strcmp(o, "--batch") && strcmp(o, "--counters")) {
+            fprintf(stderr, "selfheal a: unknown option '%s'\n", o);
+            usage(stderr);
+            return 2;
+        }
+        v = lh_opt_value("a", argc, argv, &i);
+        if (v == NULL)
+            return 2;
+        if (strcmp(o, "--brokers") == 0)
+            brokers = v;
+        else if (strcmp(o, "--nodes") == 0)
+            nodes = v;
+        else if (strcmp(o, "--topic") == 0)
+            topic = v;
+        else if (strcmp(o, "--group") == 0)
+            group = v;
+        else if (strcmp(o, "--stages") == 0)
+            stages = v;
+        else if (strcmp(o, "--counters") == 0)
+            counters = v;
+        else if (lh_opt_u64("a", o, v, strcmp(o, "--window") == 0 ? &window
+                                                                  : &batch))
+            return 2;
+    }
+    rc = lh_stages_select(stages, &mask, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal a: %s\n", err);
+        return 2;
+    }
+    a.forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    if (brokers == NULL || window == 0 || batch == 0 || batch > 65536) {
+        fprintf(stderr, "selfheal a: --brokers is required; --window and "
+                "--batch must be 1.. (batch <= 65536)\n");
+        return 2;
+    }
+    if (nodes != NULL && lh_strv_split(nodes, ',', &addrs, &naddrs) != 0)
+        return 1;
+    if (a.forward && naddrs == 0) {
+        fprintf(stderr, "selfheal a: forward is on: --nodes is required\n");
+        status = 2;
+        goto out;
+    }
+    if (naddrs > 60000) {
+        fprintf(stderr, "selfheal a: too many B nodes\n");
+        status = 2;
+        goto out;
+    }
+    a.window = window;
+    a.nconns = a.forward ? naddrs : 0;
+    a.cap = window * (a.nconns ? a.nconns : 1) + 4 * batch;
+    a.ring = lh_calloc(a.cap, sizeof *a.ring);
+    a.conns = lh_calloc(a.nconns + 1, sizeof *a.conns);
+    msgs = lh_calloc(batch, sizeof *msgs);
+    pfd = lh_calloc(a.nconns + 1, sizeof *pfd);
+    if (a.ring == NULL || a.conns == NULL || msgs == NULL || pfd == NULL)
+        goto out;
+    for (size_t i = 0; i < a.nconns; i++) {
+        a.conns[i].addr = addrs[i];
+        a.conns[i].fd = -1;
+    }
+    lh_role_signals();
+    rc = lh_kconsumer_new(brokers, group, topic, &a.kc);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal a: cannot join group %s on %s: %s\n",
+                group, brokers, lh_strerror(rc));
+        goto out;
+    }
+    rc = lh_stats_writer_from_env(&sw);
+    if (rc != 0)
+        fprintf(stderr, "selfheal a: cannot open LEAKHUNT_STATS file: %s\n",
+                lh_strerror(rc));
+    status = 0;
+    while (!lh_role_stop) {
+        int64_t now = lh_now_us();
+        int live = 0, n = 0;
+        for (size_t i = 0; i < a.nconns; i++) {
+            if (a.conns[i].fd < 0 && now >= a.conns[i].retry_at)
+                conn_try(&a.conns[i], now);
+            live += a.conns[i].fd >= 0;
+        }
+        uint64_t limit = a.window * (a.nconns ? a.nconns : 1);
+        int room = a.tail - a.head + batch <= a.cap &&
+                   a.outstanding < limit && (!a.forward || live > 0);
+        if (!a.paused && !room) {
+            if (lh_kconsumer_pause(a.kc) == 0) {
+                a.paused = 1;
+                a.c.v[LH_C_paused]++;
+            }
+        } else if (a.paused && room && a.outstanding <= limit / 2) {
+            if (lh_kconsumer_resume(a.kc) == 0)
+                a.paused = 0;
+        }
+        int pending_out = 0;
+        for (size_t i = 0; i < a.nconns; i++)
+            pending_out |= a.conns[i].fd >= 0 &&
+                           lh_frame_writer_pending(&a.conns[i].wr) > 0;
+        if (room) {
+            n = lh_kconsumer_poll(a.kc, msgs, batch,
+                                  a.paused || pending_out ? 0 : 5);
+            if (n < 0) {
+                fprintf(stderr, "selfheal a: consumer failed: %s\n",
+                        lh_strerror(n));
+                status = 1;
+                break;
+            }
+            if (n > 0) {
+                rc = take(&a, msgs, n);
+                lh_kconsumer_release(a.kc, msgs, (size_t)n);
+                if (rc != 0) {
+                    fprintf(stderr, "selfheal a: cannot queue events: %s\n",
+                            lh_strerror(rc));
+                    status = 1;
+                    break;
+                }
+            }
+        }
+        /* Sockets: write what is queued, read acks. */
+        int np = 0;
+        for (size_t i = 0; i < a.nconns; i++) {
+            bconn *b = &a.conns[i];
+            pfd[i] = (struct pollfd){.fd = -1};
+            if (b->fd < 0)
+                continue;
+            if (lh_frame_writer_pending(&b->wr) > 0 &&
+                lh_frame_writer_flush(&b->wr, b->fd) < 0) {
+                rc = LH_ECLOSED;
+                goto lost;
+            }
+            pfd[i].fd = b->fd;
+            pfd[i].events = POLLIN;
+            if (lh_frame_writer_pending(&b->wr) > 0)
+                pfd[i].events |= POLLOUT;
+            np++;
+            continue;
+        lost:
+            if (b->outstanding > 0) {
+                fprintf(stderr, "selfheal a: lost B node %s with %" PRIu64
+                        " events unacknowledged; exiting so that they are "
+                        "consumed again\n", b->addr, b->outstanding);
+                status = 3;
+                goto done;
+            }
+            conn_down(b);
+        }
+        int timeout = n > 0 ? 0 : (room ? 0 : 10);
+        if (np > 0 && poll(pfd, (nfds_t)a.nconns, timeout) < 0 &&
+            errno != EINTR) {
+            fprintf(stderr, "selfheal a: poll: %s\n", strerror(errno));
+            status = 1;
+            break;
+        }
+        if (np == 0 && !room)
+            lh_sleep_us(10000);
+        for (size_t i = 0; np > 0 && i < a.nconns; i++) {
+            bconn *b = &a.conns[i];
+            if (b->fd < 0 || pfd[i].revents == 0)
+                continue;
+            if (pfd[i].revents & POLLOUT &&
+                lh_frame_writer_flush(&b->wr, b->fd) < 0)
+                rc = LH_ECLOSED;
+            else
+                rc = read_acks(&a, i);
+            if (rc != 0) {
+                if (b->outstanding > 0) {
+                    fprintf(stderr, "selfheal a: lost B node %s with %" PRIu64
+                            " events unacknowledged; exiting so that they "
+                            "are consumed again\n", b->addr, b->outstanding);
+                    status = 3;
+                    goto done;
+                }
+                fprintf(stderr, "selfheal a: lost B node %s\n", b->addr);
+                conn_down(b);
+            }
+        }
+        advance_head(&a);
+        now = lh_now_us();
+        if (now - last_stats >= 100000) {
+            last_stats = now;
+            write_stats(&a, sw);
+        }
+        lh_counters_tick(&a.c, "a", counters, &last_counters, 0);
+    }
+done:
+    write_stats(&a, sw);
+out:
+    lh_counters_tick(&a.c, "a", counters, &last_counters, 1);
+    lh_kconsumer_free(a.kc);
+    lh_stats_writer_close(sw);
+    for (size_t i = 0; a.conns && i < a.nconns; i++)
+        conn_down(&a.conns[i]);
+    lh_free(a.conns);
+    lh_free(a.ring);
+    lh_free(msgs);
+    lh_free(pfd);
+    lh_strv_free(addrs);
+    return status;
 }

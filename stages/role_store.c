@@ -1,14 +1,422 @@
 /*
- * role_store.c - placeholder until the role is written.
+ * role_store.c - `selfheal store`: the downstream key-value store that the
+ * pipeline verifies and heals, served through the RPC framework
+ * (repro/rpc/rpc.h): GET key -> rpc_value (or NOTFOUND), PUT rpc_value.
+ *
+ * Versions: a PUT older than the stored version is ignored.  The store can
+ * be told to damage a fraction of writes (--corrupt-rate F): the first PUT
+ * of each (key, version) - the producer's write - is, with probability F,
+ * either dropped (not applied) or applied with one byte of the value
+ * flipped, and counted in `corrupted`.  A later PUT of the same version is
+ * a heal and is never damaged.
+ *
+ * Accounting (exact, so tests can check healing): each damaged write stays
+ * outstanding on its key until either a heal PUT of that version is applied
+ * (store_healed) or a write of a newer version replaces it (superseded:
+ * the damage disappeared before anyone healed it).  So at exit
+ *   corrupted == store_healed + superseded + unhealed.
+ * The store also remembers, per key, the latest version any PUT carried and
+ * that value's checksum; at exit it counts the keys whose stored value is
+ * not that latest value (store_keys_wrong): zero means every key holds its
+ * latest value.
+ *
+ * PUT replies carry one byte: 0 applied and repaired a damaged write, 1
+ * ignored (older than stored), 2 applied (or dropped on purpose) without
+ * repairing anything.
+ *
+ * Storage: an open-addressing hash table (linear probing, power-of-two
+ * size, grown at 70% load), keys and values in separate allocations.
  */
 #include "roles.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "clock.h"
+#include "counters.h"
+#include "error.h"
+#include "event.h"
+#include "net.h"
+#include "roleutil.h"
+#include "rpc.h"
+
+#define MAX_DAMAGED 4
+
+typedef struct entry {
+    uint8_t *key; /* NULL: empty slot */
+    uint8_t *value;
+    uint64_t version;   /* stored version (0 with nothing stored) */
+    uint64_t attempted; /* newest version any PUT carried */
+    uint32_t checksum;  /* stored checksum field */
+    uint32_t latest_checksum; /* checksum of the `attempted` value */
+    uint32_t value_len;
+    uint32_t hash;
+    uint16_t key_len;
+    uint8_t stored;     /* a value is stored */
+    uint8_t ndamaged;
+    uint64_t damaged[MAX_DAMAGED]; /* damaged versions still outstanding */
+} entry;
+
+typedef struct store {
+    entry *tab;
+    size_t cap; /* power of two */
+    size_t len;
+    double corrupt_rate;
+    uint64_t rng;
+    lh_counters c;       /* guarded by lock */
+    const char *counters_path;
+    pthread_mutex_t lock;
+    volatile int writer_stop;
+    lh_buf scratch;
+} store;
+
+static uint64_t rng_next(store *s)
+{
+    /* xorshift64* */
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return s->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static double rng_unit(store *s)
+{
+    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
+}
+
+static entry *find(store *s, const uint8_t *key, uint16_t len, uint32_t h)
+{
+    size_t mask = s->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        entry *e = &s->tab[i];
+        if (e->key == NULL)
+            return e;
+        if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)
+            return e;
+    }
+}
+
+static int grow(store *s)
+{
+    size_t ncap = s->cap ? s->cap * 2 : 1024;
+    entry *old = s->tab;
+    size_t ocap = s->cap;
+    entry *tab = lh_calloc(ncap, sizeof *tab);
+    if (tab == NULL)
+        return LH_ENOMEM;
+    s->tab = tab;
+    s->cap = ncap;
+    for (size_t i = 0; i < ocap; i++) {
+        if (old[i].key == NULL)
+            continue;
+        entry *e = find(s, old[i].key, old[i].key_len, old[i].hash);
+        *e = old[i];
+    }
+    lh_free(old);
+    return 0;
+}
+
+/* The entry for key, created (empty) when missing.  NULL on ENOMEM. */
+static entry *lookup(store *s, const uint8_t *key, uint16_t len, int create)
+{
+    uint32_t h = lh_checksum(key, len);
+    if (s->cap == 0) {
+        if (!create || grow(s) != 0)
+            return NULL;
+    }
+    entry *e = find(s, key, len, h);
+    if (e->key != NULL || !create)
+        return e->key ? e : NULL;
+    if ((s->len + 1) * 10 > s->cap * 7) {
+        if (grow(s) != 0)
+            return NULL;
+        e = find(s, key, len, h);
+    }
+    e->key = lh_malloc(len);
+    if (e->key == NULL)
+        return NULL;
+    memcpy(e->key, key, len);
+    e->key_len = len;
+    e->hash = h;
+    s->len++;
+    s->c.v[LH_C_store_keys] = s->len;
+    return e;
+}
+
+static uint8_t reply_get(store *s, const uint8_t *body, uint32_t len,
+                         rpc_out *out)
+{
+    s->c.v[LH_C_store_gets]++;
+    if (len == 0 || len > LH_EVENT_MAX_KEY)
+        return RPC_STATUS_BADREQ;
+    entry *e = lookup(s, body, (uint16_t)len, 0);
+    if (e == NULL || !e->stored)
+        return RPC_STATUS_NOTFOUND;
+    rpc_value v = {.key = e->key,
+                   .key_len = e->key_len,
+                   .value = e->value,
+                   .value_len = e->value_len,
+                   .checksum = e->checksum,
+                   .version = e->version};
+    size_t need = rpc_value_size(&v);
+    lh_buf_reset(&s->scratch);
+    if (lh_buf_reserve(&s->scratch, need) != 0 ||
+        rpc_value_encode(&v, lh_buf_tail(&s->scratch), need) < 0 ||
+        rpc_out_append(out, lh_buf_tail(&s->scratch), (uint32_t)need) != 0)
+        return RPC_STATUS_ERROR;
+    return RPC_STATUS_OK;
+}
+
+/* Stores v in e; `flip` damages one byte.  Resolves outstanding damage:
+ * older versions are superseded, this version (on a heal) is repaired.
+ * Returns 1 when it repaired, 0 otherwise, LH_ENOMEM (e unchanged). */
+static int apply(store *s, entry *e, const rpc_value *v, int heal, int flip)
+{
+    uint8_t *val = NULL;
+    int repaired = 0;
+
+    if (v->value_len > 0) {
+        val = lh_malloc(v->value_len);
+        if (val == NULL)
+            return LH_ENOMEM;
+        memcpy(val, v->value, v->value_len);
+        if (flip)
+            val[rng_next(s) % v->value_len] ^= 0x5a;
+    }
+    lh_free(e->value);
+    e->value = val;
+    e->value_len = v->value_len;
+    e->version = v->version;
+    e->checksum = v->checksum;
+    e->stored = 1;
+    s->c.v[LH_C_store_puts]++;
+    uint8_t kept = 0;
+    for (uint8_t i = 0; i < e->ndamaged; i++) {
+        if (e->damaged[i] < v->version) {
+            s->c.v[LH_C_superseded]++;
+        } else if (e->damaged[i] == v->version && heal && !flip) {
+            s->c.v[LH_C_store_healed]++;
+            repaired = 1;
+        } else {
+            e->damaged[kept++] = e->damaged[i];
+        }
+    }
+    e->ndamaged = kept;
+    return repaired;
+}
+
+static void add_damaged(store *s, entry *e, uint64_t version)
+{
+    s->c.v[LH_C_corrupted]++;
+    if (e->ndamaged == MAX_DAMAGED) {
+        /* Oldest gives way; it can only be superseded by now. */
+        s->c.v[LH_C_superseded]++;
+        memmove(e->damaged, e->damaged + 1,
+                (MAX_DAMAGED - 1) * sizeof e->damaged[0]);
+        e->ndamaged--;
+    }
+    e->damaged[e->ndamaged++] = version;
+}
+
+static uint8_t reply_put(store *s, const uint8_t *body, uint32_t len,
+                         rpc_out *out)
+{
+    rpc_value v;
+    uint8_t answer = 2;
+
+    if (rpc_value_decode(body, len, &v) < 0 || v.key_len == 0)
+        return RPC_STATUS_BADREQ;
+    entry *e = lookup(s, v.key, v.key_len, 1);
+    if (e == NULL)
+        return RPC_STATUS_ERROR;
+    int first = v.version > e->attempted;
+    if (first) {
+        e->attempted = v.version;
+        e->latest_checksum = v.checksum;
+    }
+    if (e->stored && v.version < e->version) {
+        answer = 1;
+    } else if (first && s->corrupt_rate > 0 &&
+               rng_unit(s) < s->corrupt_rate) {
+        int drop = (int)(rng_next(s) & 1);
+        if (!drop && v.value_len > 0) {
+            if (apply(s, e, &v, 0, 1) < 0)
+                return RPC_STATUS_ERROR;
+        }
+        add_damaged(s, e, v.version);
+    } else {
+        int rc = apply(s, e, &v, !first, 0);
+        if (rc < 0)
+            return RPC_STATUS_ERROR;
+        answer = rc == 1 ? 0 : 2;
+    }
+    if (rpc_out_append(out, &answer, 1) != 0)
+        return RPC_STATUS_ERROR;
+    return RPC_STATUS_OK;
+}
+
+static uint8_t handle(void *arg, uint8_t method, const uint8_t *body,
+                      uint32_t len, rpc_out *out)
+{
+    store *s = arg;
+    uint8_t status;
+
+    pthread_mutex_lock(&s->lock);
+    switch (method) {
+    case RPC_METHOD_GET:
+        status = reply_get(s, body, len, out);
+        break;
+    case RPC_METHOD_PUT:
+        status = reply_put(s, body, len, out);
+        break;
+    case RPC_METHOD_PING:
+        status = RPC_STATUS_OK;
+        break;
+    default:
+        status = RPC_STATUS_BADREQ;
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return status;
+}
+
+/* The exit check: keys not holding their latest value, damage left. */
+static void final_check(store *s)
+{
+    uint64_t wrong = 0, unhealed = 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        entry *e = &s->tab[i];
+        if (e->key == NULL)
+            continue;
+        unhealed += e->ndamaged;
+        if (!e->stored || e->version != e->attempted ||
+            lh_checksum(e->value, e->value_len) != e->latest_checksum)
+            wrong++;
+    }
+    s->c.v[LH_C_store_keys_wrong] = wrong;
+    s->c.v[LH_C_unhealed] = unhealed;
+}
+
+/* The counters file is written by a thread every 100 ms, so it is fresh
+ * even while no request comes in. */
+static void *counters_writer(void *arg)
+{
+    store *s = arg;
+    lh_counters snap;
+    while (!s->writer_stop) {
+        pthread_mutex_lock(&s->lock);
+        snap = s->c;
+        pthread_mutex_unlock(&s->lock);
+        lh_counters_write(&snap, "store", s->counters_path);
+        lh_sleep_us(100000);
+    }
+    return NULL;
+}
+
+static void store_free(store *s)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        lh_free(s->tab[i].key);
+        lh_free(s->tab[i].value);
+    }
+    lh_free(s->tab);
+    lh_buf_free(&s->scratch);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: selfheal store [--listen HOST:PORT] [--port-file FILE]\n"
+            "                      [--corrupt-rate F] [--seed N] "
+            "[--counters FILE]\n"
+            "  --corrupt-rate F  drop or corrupt that fraction of first "
+            "writes (default 0)\n");
+}
 
 int lh_role_store(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "selfheal: role store not built yet\n");
-    return 2;
+    const char *listen = "127.0.0.1:0", *port_file = NULL;
+    store s;
+    rpc_server *srv = NULL;
+    uint64_t seed = 1;
+    char host[256];
+    uint16_t port = 0, bound = 0;
+    int status = 1;
+
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--listen") != 0 && strcmp(a, "--port-file") != 0 &&
+            strcmp(a, "--corrupt-rate") != 0 && strcmp(a, "--seed") != 0 &&
+            strcmp(a, "--counters") != 0) {
+            fprintf(stderr, "selfheal store: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        v = lh_opt_value("store", argc, argv, &i);
+        if (v == NULL)
+            return 2;
+        if (strcmp(a, "--listen") == 0)
+            listen = v;
+        else if (strcmp(a, "--port-file") == 0)
+            port_file = v;
+        else if (strcmp(a, "--counters") == 0)
+            s.counters_path = v;
+        else if (strcmp(a, "--seed") == 0) {
+            if (lh_opt_u64("store", a, v, &seed) != 0)
+                return 2;
+        } else if (lh_opt_double("store", a, v, &s.corrupt_rate) != 0 ||
+                   s.corrupt_rate > 1) {
+            fprintf(stderr, "selfheal store: --corrupt-rate must be 0..1\n");
+            return 2;
+        }
+    }
+    s.rng = seed ? seed : 1;
+    if (lh_net_split(listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "selfheal store: bad address '%s'\n", listen);
+        return 2;
+    }
+    int rc = rpc_server_new(host, port, NULL, handle, &s, &srv, &bound);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal store: cannot listen on %s: %s\n", listen,
+                lh_strerror(rc));
+        goto out;
+    }
+    if (port_file != NULL && lh_port_file_write(port_file, bound) != 0) {
+        fprintf(stderr, "selfheal store: cannot write %s: %s\n", port_file,
+                strerror(errno));
+        goto out;
+    }
+    lh_role_signals();
+    pthread_t writer;
+    int writing = s.counters_path != NULL &&
+                  pthread_create(&writer, NULL, counters_writer, &s) == 0;
+    rc = rpc_server_run(srv, (volatile int *)&lh_role_stop);
+    if (writing) {
+        s.writer_stop = 1;
+        pthread_join(writer, NULL);
+    }
+    if (rc != 0)
+        fprintf(stderr, "selfheal store: serving failed: %s\n",
+                lh_strerror(rc));
+    final_check(&s);
+    if (s.counters_path != NULL)
+        lh_counters_write(&s.c, "store", s.counters_path);
+    status = rc == 0 ? 0 : 1;
+out:
+    rpc_server_free(srv);
+    store_free(&s);
+    pthread_mutex_destroy(&s.lock);
+    return status;
 }

@@ -1,14 +1,899 @@
 /*
- * role_up.c - placeholder until the role is written.
+ * role_up.c - `selfheal up`: starts the whole local topology, supervises
+ * it, sums its counters, stops it cleanly.
+ *
+ * Design:
+ * - Children are this same binary (/proc/self/exe) in their roles, in the
+ *   same process group (so a SIGTERM to the group reaches all of them),
+ *   with PR_SET_PDEATHSIG so none outlives a killed launcher, and their
+ *   stdout sent to stderr (up's stdout carries only the summary).
+ * - Start order: broker (unless --brokers), store, the B nodes, A, the
+ *   producer; each waits for the port file of what it needs.  B nodes get
+ *   ports up picks in advance (bound at once, then released), because each
+ *   B must know every peer's address at start; a restarted B takes the
+ *   same port again.
+ * - B nodes run under LEAKHUNT_WRAP (a command prefix split on spaces),
+ *   and, with --scenario abi-mismatch, with LD_LIBRARY_PATH at library A
+ *   v2.  LEAKHUNT_STAGES and LEAKHUNT_STATS pass through the environment;
+ *   --stages sets LEAKHUNT_STAGES.
+ * - Supervision every 50 ms: a B or A that dies is started again (its
+ *   counters so far are kept and added to the new instance's); a broker
+ *   or store that dies ends the run with an error.
+ * - The run ends when --events N events were produced and every consumed
+ *   event was finished (A's acked + dropped reach N), or after
+ *   --duration S, or on SIGTERM/SIGINT, or when nothing moved for
+ *   --stall-timeout seconds (an error).  Children are stopped in order:
+ *   producer, A, B nodes, store, broker; each gets SIGTERM and a grace
+ *   period (longer under a wrapper such as valgrind), then SIGKILL.
  */
 #include "roles.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "counters.h"
+#include "error.h"
+#include "inject.h"
+#include "net.h"
+#include "registry.h"
+#include "roleutil.h"
+
+#ifndef LH_LIBA_V2_DIR
+#define LH_LIBA_V2_DIR ""
+#endif
+
+#define MAX_NODES 64
+#define MAX_ARGS 96
+#define MAX_INJECT 8
+
+enum kind { K_BROKER, K_STORE, K_B, K_A, K_PRODUCE };
+
+typedef struct child {
+    enum kind kind;
+    char name[16];
+    char *argv[MAX_ARGS];
+    int argc;
+    int wrap;     /* start under LEAKHUNT_WRAP (B nodes) */
+    int v2;       /* run with library A v2 (abi-mismatch) */
+    pid_t pid;    /* 0: not running */
+    int status;   /* last exit status */
+    int exited;
+    int restarts;
+    char counters_path[PATH_MAX];
+    lh_counters base; /* counters of earlier instances */
+    lh_counters last; /* last read from the running instance */
+} child;
+
+typedef struct up_opts {
+    uint64_t events, nodes, keys, value_size, rate, max_lag, delay_ms;
+    uint64_t window, partitions, stall_s, grace_s;
+    double duration, corrupt_rate;
+    const char *brokers, *stages, *json, *dir, *scenario;
+    const char *inject[MAX_INJECT];
+    int ninject;
+    int keep;
+} up_opts;
+
+typedef struct up {
+    up_opts o;
+    char dir[2048];
+    int made_dir;
+    char self[PATH_MAX];
+    char brokers[1024];
+    char store_addr[64];
+    char peers[MAX_NODES * 24];
+    char **wrap;
+    size_t nwrap;
+    child kids[MAX_NODES + 4];
+    int nkids;
+    unsigned stages;
+} up;
+
+/* ---- children ---- */
+
+static int add_arg(child *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int add_arg(child *c, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    if (c->argc >= MAX_ARGS - 1)
+        return LH_ETOOBIG;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    c->argv[c->argc] = lh_strdup(buf);
+    if (c->argv[c->argc] == NULL)
+        return LH_ENOMEM;
+    c->argc++;
+    c->argv[c->argc] = NULL;
+    return 0;
+}
+
+static void child_free(child *c)
+{
+    for (int i = 0; i < c->argc; i++)
+        lh_free(c->argv[i]);
+    c->argc = 0;
+}
+
+static int spawn(up *u, child *c)
+{
+    char *argv[MAX_ARGS + 32];
+    int n = 0;
+
+    if (c->wrap)
+        for (size_t i = 0; i < u->nwrap && n < 32; i++)
+            argv[n++] = u->wrap[i];
+    for (int i = 0; i < c->argc; i++)
+        argv[n++] = c->argv[i];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "selfheal up: cannot start %s: %s\n", c->name,
+                strerror(errno));
+        return LH_ESYS;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() == 1)
+            _exit(127);
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        if (c->v2)
+            setenv("LD_LIBRARY_PATH", LH_LIBA_V2_DIR, 1);
+        execvp(argv[0], argv);
+        fprintf(stderr, "selfheal up: cannot run %s: %s\n", argv[0],
+                strerror(errno));
+        _exit(127);
+    }
+    c->pid = pid;
+    c->exited = 0;
+    return 0;
+}
+
+static child *new_child(up *u, enum kind k, const char *name)
+{
+    child *c = &u->kids[u->nkids++];
+    memset(c, 0, sizeof *c);
+    c->kind = k;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    return c;
+}
+
+/* Waits up to timeout_ms for a port file; 0 and *port, or LH_ETIMEOUT.
+ * Fails early when `c` exits meanwhile. */
+static int wait_port(child *c, const char *path, int timeout_ms,
+                     unsigned *port)
+{
+    int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
+    while (lh_now_us() < end && !lh_role_stop) {
+        if (lh_port_file_read(path, port) == 0)
+            return 0;
+        int st;
+        if (c != NULL && c->pid > 0 && waitpid(c->pid, &st, WNOHANG) == c->pid) {
+            c->pid = 0;
+            c->exited = 1;
+            c->status = st;
+            fprintf(stderr, "selfheal up: %s exited during start-up\n",
+                    c->name);
+            return LH_ECLOSED;
+        }
+        lh_sleep_us(10000);
+    }
+    fprintf(stderr, "selfheal up: %s did not start in time (%s)\n",
+            c ? c->name : "child", path);
+    return LH_ETIMEOUT;
+}
+
+static int wait_text_file(child *c, const char *path, int timeout_ms,
+                          char *out, size_t cap)
+{
+    int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
+    while (lh_now_us() < end && !lh_role_stop) {
+        FILE *f = fopen(path, "re");
+        if (f != NULL) {
+            int ok = fgets(out, (int)cap, f) != NULL;
+            fclose(f);
+            if (ok) {
+                out[strcspn(out, "\r\n")] = '\0';
+                if (out[0])
+                    return 0;
+            }
+        }
+        int st;
+        if (c->pid > 0 && waitpid(c->pid, &st, WNOHANG) == c->pid) {
+            c->pid = 0;
+            c->exited = 1;
+            fprintf(stderr, "selfheal up: %s exited during start-up\n",
+                    c->name);
+            return LH_ECLOSED;
+        }
+        lh_sleep_us(10000);
+    }
+    fprintf(stderr, "selfheal up: %s did not start in time\n", c->name);
+    return LH_ETIMEOUT;
+}
+
+static void read_counters(child *c)
+{
+    lh_counters now;
+    if (c->counters_path[0] &&
+        lh_counters_read(c->counters_path, &now, NULL, 0) == 0)
+        c->last = now;
+}
+
+static void total_of(const child *c, lh_counters *out)
+{
+    *out = c->base;
+    lh_counters_add(out, &c->last);
+}
+
+static void sum_all(up *u, lh_counters *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    for (int i = 0; i < u->nkids; i++) {
+        lh_counters t;
+        total_of(&u->kids[i], &t);
+        lh_counters_add(sum, &t);
+    }
+}
+
+/* Stops a child: SIGTERM, grace, SIGKILL. */
+static void stop_child(child *c, int grace_ms)
+{
+    int st;
+    if (c->pid <= 0)
+        return;
+    kill(c->pid, SIGTERM);
+    int64_t end = lh_now_us() + (int64_t)grace_ms * 1000;
+    for (;;) {
+        pid_t r = waitpid(c->pid, &st, WNOHANG);
+        if (r == c->pid || (r < 0 && errno == ECHILD))
+            break;
+        if (lh_now_us() >= end) {
+            fprintf(stderr, "selfheal up: %s did not stop in %d ms; "
+                    "killing it\n", c->name, grace_ms);
+            kill(c->pid, SIGKILL);
+            waitpid(c->pid, &st, 0);
+            break;
+        }
+        lh_sleep_us(5000);
+    }
+    c->pid = 0;
+    c->exited = 1;
+    c->status = st;
+}
+
+/* ---- building the topology ---- */
+
+static int pick_ports(up *u)
+{
+    int fds[MAX_NODES];
+    size_t len = 0;
+    int rc = 0;
+    uint64_t n = u->o.nodes;
+
+    for (uint64_t i = 0; i < n; i++)
+        fds[i] = -1;
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t port = 0;
+        fds[i] = lh_net_listen("127.0.0.1", 0, &port);
+        if (fds[i] < 0) {
+            rc = fds[i];
+            fds[i] = -1;
+            break;
+        }
+        len += (size_t)snprintf(u->peers + len, sizeof u->peers - len,
+                                "%s127.0.0.1:%u", i ? "," : "", port);
+    }
+    for (uint64_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return rc;
+}
+
+static int build_b(up *u, uint32_t id)
+{
+    char name[16];
+    snprintf(name, sizeof name, "b%u", id);
+    child *c = new_child(u, K_B, name);
+    c->wrap = 1;
+    c->v2 = u->o.scenario != NULL;
+    snprintf(c->counters_path, sizeof c->counters_path, "%s/b%u.cnt", u->dir,
+             id);
+    int rc = add_arg(c, "%s", u->self);
+    rc |= add_arg(c, "b");
+    rc |= add_arg(c, "--id");
+    rc |= add_arg(c, "%u", id);
+    rc |= add_arg(c, "--peers");
+    rc |= add_arg(c, "%s", u->peers);
+    rc |= add_arg(c, "--store");
+    rc |= add_arg(c, "%s", u->store_addr);
+    rc |= add_arg(c, "--delay-ms");
+    rc |= add_arg(c, "%" PRIu64, u->o.delay_ms);
+    rc |= add_arg(c, "--counters");
+    rc |= add_arg(c, "%s", c->counters_path);
+    rc |= add_arg(c, "--port-file");
+    rc |= add_arg(c, "%s/b%u.port", u->dir, id);
+    for (int i = 0; i < u->o.ninject; i++) {
+        rc |= add_arg(c, "--inject");
+        rc |= add_arg(c, "%s", u->o.inject[i]);
+    }
+    return rc ? LH_ENOMEM : 0;
+}
+
+static int start_all(up *u)
+{
+    char path[PATH_MAX + 32];
+    unsigned port;
+    int rc = 0;
+    int startup_ms = u->nwrap > 0 ? 120000 : 20000;
+
+    if (u->o.brokers == NULL) {
+        child *c = new_child(u, K_BROKER, "broker");
+        rc |= add_arg(c, "%s", u->self);
+        rc |= add_arg(c, "broker");
+        rc |= add_arg(c, "--partitions");
+        rc |= add_arg(c, "%" PRIu64, u->o.partitions);
+        rc |= add_arg(c, "--port-file");
+        rc |= add_arg(c, "%s/broker.addr", u->dir);
+        if (rc || spawn(u, c) != 0)
+            return LH_ESYS;
+        snprintf(path, sizeof path, "%s/broker.addr", u->dir);
+        rc = wait_text_file(c, path, 20000, u->brokers, sizeof u->brokers);
+        if (rc != 0)
+            return rc;
+    } else {
+        snprintf(u->brokers, sizeof u->brokers, "%s", u->o.brokers);
+    }
+
+    child *s = new_child(u, K_STORE, "store");
+    snprintf(s->counters_path, sizeof s->counters_path, "%s/store.cnt",
+             u->dir);
+    rc |= add_arg(s, "%s", u->self);
+    rc |= add_arg(s, "store");
+    rc |= add_arg(s, "--port-file");
+    rc |= add_arg(s, "%s/store.port", u->dir);
+    rc |= add_arg(s, "--counters");
+    rc |= add_arg(s, "%s", s->counters_path);
+    rc |= add_arg(s, "--corrupt-rate");
+    rc |= add_arg(s, "%g", u->o.corrupt_rate);
+    if (rc || spawn(u, s) != 0)
+        return LH_ESYS;
+    snprintf(path, sizeof path, "%s/store.port", u->dir);
+    rc = wait_port(s, path, 20000, &port);
+    if (rc != 0)
+        return rc;
+    snprintf(u->store_addr, sizeof u->store_addr, "127.0.0.1:%u", port);
+
+    int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    if (forward) {
+        rc = pick_ports(u);
+        if (rc != 0) {
+            fprintf(stderr, "selfheal up: cannot pick ports: %s\n",
+                    lh_strerror(rc));
+            return rc;
+        }
+        int first_b = u->nkids;
+        for (uint32_t id = 0; id < u->o.nodes; id++) {
+            rc = build_b(u, id);
+            if (rc != 0 || spawn(u, &u->kids[u->nkids - 1]) != 0)
+                return LH_ESYS;
+        }
+        for (uint32_t id = 0; id < u->o.nodes; id++) {
+            snprintf(path, sizeof path, "%s/b%u.port", u->dir, id);
+            rc = wait_port(&u->kids[first_b + (int)id], path, startup_ms,
+                           &port);
+            if (rc != 0)
+                return rc;
+        }
+    }
+
+    child *a = new_child(u, K_A, "a");
+    snprintf(a->counters_path, sizeof a->counters_path, "%s/a.cnt", u->dir);
+    rc |= add_arg(a, "%s", u->self);
+    rc |= add_arg(a, "a");
+    rc |= add_arg(a, "--brokers");
+    rc |= add_arg(a, "%s", u->brokers);
+    if (forward) {
+        rc |= add_arg(a, "--nodes");
+        rc |= add_arg(a, "%s", u->peers);
+    }
+    rc |= add_arg(a, "--window");
+    rc |= add_arg(a, "%" PRIu64, u->o.window);
+    rc |= add_arg(a, "--counters");
+    rc |= add_arg(a, "%s", a->counters_path);
+    if (rc || spawn(u, a) != 0)
+        return LH_ESYS;
+
+    child *p = new_child(u, K_PRODUCE, "produce");
+    snprintf(p->counters_path, sizeof p->counters_path, "%s/produce.cnt",
+             u->dir);
+    rc |= add_arg(p, "%s", u->self);
+    rc |= add_arg(p, "produce");
+    rc |= add_arg(p, "--brokers");
+    rc |= add_arg(p, "%s", u->brokers);
+    rc |= add_arg(p, "--store");
+    rc |= add_arg(p, "%s", u->store_addr);
+    rc |= add_arg(p, "--events");
+    rc |= add_arg(p, "%" PRIu64, u->o.events ? u->o.events : (uint64_t)1000000000000);
+    rc |= add_arg(p, "--keys");
+    rc |= add_arg(p, "%" PRIu64, u->o.keys);
+    rc |= add_arg(p, "--value-size");
+    rc |= add_arg(p, "%" PRIu64, u->o.value_size);
+    rc |= add_arg(p, "--rate");
+    rc |= add_arg(p, "%" PRIu64, u->o.rate);
+    rc |= add_arg(p, "--max-lag");
+    rc |= add_arg(p, "%" PRIu64, u->o.max_lag);
+    rc |= add_arg(p, "--counters");
+    rc |= add_arg(p, "%s", p->counters_path);
+    if (rc || spawn(u, p) != 0)
+        return LH_ESYS;
+    return 0;
+}
+
+/* ---- supervision ---- */
+
+static child *find_pid(up *u, pid_t pid)
+{
+    for (int i = 0; i < u->nkids; i++)
+        if (u->kids[i].pid == pid)
+            return &u->kids[i];
+    return NULL;
+}
+
+/* Reaps exited children; restarts A and B nodes.  0, or LH_EIO when a
+ * child we cannot do without died. */
+static int reap(up *u)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        child *c = find_pid(u, pid);
+        if (c == NULL)
+            continue;
+        c->pid = 0;
+        c->exited = 1;
+        c->status = st;
+        read_counters(c);
+        if (c->kind == K_PRODUCE) {
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                fprintf(stderr, "selfheal up: the producer failed (status "
+                        "%d)\n", st);
+                return LH_EIO;
+            }
+            continue;
+        }
+        if (c->kind == K_BROKER || c->kind == K_STORE) {
+            fprintf(stderr, "selfheal up: %s died (status %d)\n", c->name, st);
+            return LH_EIO;
+        }
+        fprintf(stderr, "selfheal up: %s died (status %d); starting it "
+                "again\n", c->name, st);
+        lh_counters_add(&c->base, &c->last);
+        memset(&c->last, 0, sizeof c->last);
+        unlink(c->counters_path);
+        c->restarts++;
+        if (spawn(u, c) != 0)
+            return LH_EIO;
+    }
+    return 0;
+}
+
+/* ---- summary ---- */
+
+static const struct {
+    const char *label;
+    const char *key;
+    int id;
+} summary_rows[] = {
+    {"produced", "produced", LH_C_produced},
+    {"consumed", "consumed", LH_C_consumed},
+    {"forwarded", "forwarded", LH_C_forwarded},
+    {"hash-forwarded", "hash_forwarded", LH_C_hash_forwarded},
+    {"enqueued", "enqueued", LH_C_enqueued},
+    {"verified", "verified", LH_C_verified},
+    {"passed-without-check", "passed_unchecked", LH_C_passed_unchecked},
+    {"healed", "healed", LH_C_healed},
+    {"corrupted", "corrupted", LH_C_corrupted},
+    {"RPC errors", "rpc_errors", LH_C_rpc_errors},
+};
+
+static void print_summary(up *u, const lh_counters *sum, double secs,
+                          double rate, const char *stages)
+{
+    printf("selfheal up: %.2f s, stages '%s', %" PRIu64 " B node(s)%s\n",
+           secs, stages, u->o.nodes,
+           u->o.scenario ? ", scenario abi-mismatch" : "");
+    for (size_t i = 0; i < sizeof summary_rows / sizeof summary_rows[0]; i++)
+        printf("  %-22s %" PRIu64 "\n", summary_rows[i].label,
+               sum->v[summary_rows[i].id]);
+    printf("  %-22s %" PRIu64 " superseded, %" PRIu64 " unhealed, %" PRIu64
+           " heals ignored\n", "corrupted writes:", sum->v[LH_C_superseded],
+           sum->v[LH_C_unhealed], sum->v[LH_C_heal_ignored]);
+    printf("  %-22s %" PRIu64 " keys, %" PRIu64 " not at their latest "
+           "value\n", "store:", sum->v[LH_C_store_keys],
+           sum->v[LH_C_store_keys_wrong]);
+    printf("  %-22s %" PRIu64 " dropped by A, %" PRIu64 " bad, %" PRIu64
+           " restarts\n", "other:", sum->v[LH_C_dropped],
+           sum->v[LH_C_bad_events], sum->v[LH_C_restarts]);
+    if (rate > 0)
+        printf("  %-22s %.0f events/s (steady, 10%%..90%% of the run)\n",
+               "throughput:", rate);
+    printf("  per node:\n");
+    for (int i = 0; i < u->nkids; i++) {
+        const child *c = &u->kids[i];
+        lh_counters t;
+        if (c->kind != K_B)
+            continue;
+        total_of(c, &t);
+        printf("    %-4s received %" PRIu64 ", hash-forwarded %" PRIu64
+               ", hash-received %" PRIu64 ", enqueued %" PRIu64
+               ", verified %" PRIu64 ", passed %" PRIu64 ", healed %" PRIu64
+               ", rpc errors %" PRIu64 ", finished %" PRIu64
+               ", restarts %d\n",
+               c->name, t.v[LH_C_received], t.v[LH_C_hash_forwarded],
+               t.v[LH_C_hash_received], t.v[LH_C_enqueued],
+               t.v[LH_C_verified], t.v[LH_C_passed_unchecked],
+               t.v[LH_C_healed], t.v[LH_C_rpc_errors], t.v[LH_C_finished],
+               c->restarts);
+    }
+    fflush(stdout);
+}
+
+static int write_json(up *u, const lh_counters *sum, double secs,
+                      double rate, const char *stages, int ok)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", u->o.json);
+    FILE *f = fopen(tmp, "we");
+    if (f == NULL) {
+        fprintf(stderr, "selfheal up: cannot write %s: %s\n", u->o.json,
+                strerror(errno));
+        return LH_ESYS;
+    }
+    fprintf(f, "{\n");
+    for (size_t i = 0; i < sizeof summary_rows / sizeof summary_rows[0]; i++)
+        fprintf(f, "  \"%s\": %" PRIu64 ",\n", summary_rows[i].key,
+                sum->v[summary_rows[i].id]);
+    fprintf(f, "  \"seconds\": %.3f,\n", secs);
+    fprintf(f, "  \"events_per_second\": %.1f,\n", rate);
+    fprintf(f, "  \"stages\": \"%s\",\n", stages);
+    fprintf(f, "  \"ok\": %s,\n", ok ? "true" : "false");
+    fprintf(f, "  \"totals\": {");
+    for (int i = 0; i < LH_C_COUNT; i++)
+        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", lh_counter_name(i),
+                sum->v[i]);
+    fprintf(f, "},\n  \"nodes\": [");
+    int first = 1;
+    for (int k = 0; k < u->nkids; k++) {
+        const child *c = &u->kids[k];
+        lh_counters t;
+        if (c->kind != K_B && c->kind != K_A && c->kind != K_STORE &&
+            c->kind != K_PRODUCE)
+            continue;
+        total_of(c, &t);
+        fprintf(f, "%s\n    {\"role\": \"%s\", \"restarts\": %d", first ? ""
+                : ",", c->name, c->restarts);
+        for (int i = 0; i < LH_C_COUNT; i++)
+            if (t.v[i] != 0 || c->kind == K_B)
+                fprintf(f, ", \"%s\": %" PRIu64, lh_counter_name(i), t.v[i]);
+        fprintf(f, "}");
+        first = 0;
+    }
+    fprintf(f, "\n  ]\n}\n");
+    int bad = ferror(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, u->o.json) != 0) {
+        fprintf(stderr, "selfheal up: cannot write %s: %s\n", u->o.json,
+                strerror(errno));
+        unlink(tmp);
+        return LH_ESYS;
+    }
+    return 0;
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: selfheal up [--events N | --duration S] [--nodes N] "
+        "[--stages LIST]\n"
+        "                   [--inject STAGE:KIND:BYTES[:EVERY]]... "
+        "[--scenario abi-mismatch]\n"
+        "                   [--brokers LIST] [--json FILE] "
+        "[--corrupt-rate F] [--keys K]\n"
+        "                   [--value-size S] [--rate R] [--max-lag L] "
+        "[--delay-ms MS]\n"
+        "                   [--window N] [--partitions P] [--stall-timeout "
+        "S] [--grace S]\n"
+        "                   [--dir DIR] [--keep]\n"
+        "Starts broker (unless --brokers), store, producer, A and N B "
+        "nodes (default 3),\n"
+        "stops after N events (all produced and finished) or S seconds, "
+        "and prints\n"
+        "the summary.  Defaults: --events 100000 (when neither is given), "
+        "--corrupt-rate\n"
+        "0.01, --keys 100000, --value-size 64, --delay-ms 1000, --window "
+        "65536,\n"
+        "--partitions 32, --max-lag 400000, --stall-timeout 60.\n"
+        "LEAKHUNT_WRAP prefixes the B nodes' command; LEAKHUNT_STAGES and "
+        "LEAKHUNT_STATS\n"
+        "pass through to the children.\n");
+}
+
+static int parse(int argc, char **argv, up_opts *o)
+{
+    *o = (up_opts){.nodes = 3, .keys = 100000, .value_size = 64,
+                   .max_lag = 400000, .delay_ms = 1000, .window = 65536,
+                   .partitions = 32, .stall_s = 60, .grace_s = 0,
+                   .corrupt_rate = 0.01};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        uint64_t *num = NULL;
+        double *dbl = NULL;
+        const char **str = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--keep") == 0) {
+            o->keep = 1;
+            continue;
+        }
+        if (strcmp(a, "--events") == 0) num = &o->events;
+        else if (strcmp(a, "--nodes") == 0) num = &o->nodes;
+        else if (strcmp(a, "--keys") == 0) num = &o->keys;
+        else if (strcmp(a, "--value-size") == 0) num = &o->value_size;
+        else if (strcmp(a, "--rate") == 0) num = &o->rate;
+        else if (strcmp(a, "--max-lag") == 0) num = &o->max_lag;
+        else if (strcmp(a, "--delay-ms") == 0) num = &o->delay_ms;
+        else if (strcmp(a, "--window") == 0) num = &o->window;
+        else if (strcmp(a, "--partitions") == 0) num = &o->partitions;
+        else if (strcmp(a, "--stall-timeout") == 0) num = &o->stall_s;
+        else if (strcmp(a, "--grace") == 0) num = &o->grace_s;
+        else if (strcmp(a, "--duration") == 0) dbl = &o->duration;
+        else if (strcmp(a, "--corrupt-rate") == 0) dbl = &o->corrupt_rate;
+        else if (strcmp(a, "--brokers") == 0) str = &o->brokers;
+        else if (strcmp(a, "--stages") == 0) str = &o->stages;
+        else if (strcmp(a, "--json") == 0) str = &o->json;
+        else if (strcmp(a, "--dir") == 0) str = &o->dir;
+        else if (strcmp(a, "--scenario") == 0) str = &o->scenario;
+        else if (strcmp(a, "--inject") != 0) {
+            fprintf(stderr, "selfheal up: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        v = lh_opt_value("up", argc, argv, &i);
+        if (v == NULL)
+            return 2;
+        if (num && lh_opt_u64("up", a, v, num) != 0)
+            return 2;
+        if (dbl && lh_opt_double("up", a, v, dbl) != 0)
+            return 2;
+        if (str)
+            *str = v;
+        if (!num && !dbl && !str) {
+            if (o->ninject == MAX_INJECT) {
+                fprintf(stderr, "selfheal up: at most %d --inject\n",
+                        MAX_INJECT);
+                return 2;
+            }
+            o->inject[o->ninject++] = v;
+        }
+    }
+    if (o->events == 0 && o->duration <= 0)
+        o->events = 100000;
+    if (o->nodes == 0 || o->nodes > MAX_NODES) {
+        fprintf(stderr, "selfheal up: --nodes must be 1..%d\n", MAX_NODES);
+        return 2;
+    }
+    if (o->corrupt_rate > 1) {
+        fprintf(stderr, "selfheal up: --corrupt-rate must be 0..1\n");
+        return 2;
+    }
+    if (o->scenario && strcmp(o->scenario, "abi-mismatch") != 0) {
+        fprintf(stderr, "selfheal up: unknown scenario '%s' (known: "
+                "abi-mismatch)\n", o->scenario);
+        return 2;
+    }
+    if (o->scenario && LH_LIBA_V2_DIR[0] == '\0') {
+        fprintf(stderr, "selfheal up: scenario abi-mismatch: this build has "
+                "no library A v2\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int check_injects(const up_opts *o)
+{
+    /* Parsed here too, so a bad spec fails before anything starts. */
+    char err[256];
+    lh_inject *inj = NULL;
+    int rc = lh_inject_new(&inj);
+    for (int i = 0; rc == 0 && i < o->ninject; i++) {
+        rc = lh_inject_add(inj, o->inject[i], err, sizeof err);
+        if (rc == LH_EINVAL)
+            fprintf(stderr, "selfheal up: %s\n", err);
+    }
+    lh_inject_free(inj);
+    return rc == 0 ? 0 : 2;
+}
+
+static void remove_dir(const char *dir)
+{
+    static const char *const names[] = {"broker.addr", "store.port",
+                                        "store.cnt", "a.cnt", "produce.cnt"};
+    char path[PATH_MAX + 32];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    for (int id = 0; id < MAX_NODES; id++) {
+        snprintf(path, sizeof path, "%s/b%d.cnt", dir, id);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/b%d.port", dir, id);
+        unlink(path);
+    }
+    rmdir(dir);
+}
 
 int lh_role_up(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "selfheal: role up not built yet\n");
-    return 2;
+    up *u = lh_calloc(1, sizeof *u);
+    char err[256], stages[128];
+    int status = 1, rc;
+    double rate = 0;
+
+    if (u == NULL)
+        return 1;
+    rc = parse(argc, argv, &u->o);
+    if (rc != 0) {
+        lh_free(u);
+        return rc == 1 ? 0 : rc;
+    }
+    if (check_injects(&u->o) != 0) {
+        lh_free(u);
+        return 2;
+    }
+    if (u->o.stages != NULL)
+        setenv("LEAKHUNT_STAGES", u->o.stages, 1);
+    rc = lh_stages_select(NULL, &u->stages, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal up: %s\n", err);
+        lh_free(u);
+        return 2;
+    }
+    lh_stages_format(u->stages, stages, sizeof stages);
+    const char *wrap = getenv("LEAKHUNT_WRAP");
+    if (wrap != NULL && wrap[0] &&
+        lh_strv_split(wrap, ' ', &u->wrap, &u->nwrap) != 0)
+        goto out;
+    ssize_t sl = readlink("/proc/self/exe", u->self, sizeof u->self - 1);
+    if (sl <= 0) {
+        fprintf(stderr, "selfheal up: cannot find my own binary: %s\n",
+                strerror(errno));
+        goto out;
+    }
+    u->self[sl] = '\0';
+    if (u->o.dir != NULL) {
+        snprintf(u->dir, sizeof u->dir, "%s", u->o.dir);
+        if (mkdir(u->dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "selfheal up: cannot create %s: %s\n", u->dir,
+                    strerror(errno));
+            goto out;
+        }
+    } else {
+        const char *t = getenv("TMPDIR");
+        snprintf(u->dir, sizeof u->dir, "%s/selfheal-up.XXXXXX",
+                 t && t[0] ? t : "/tmp");
+        if (mkdtemp(u->dir) == NULL) {
+            fprintf(stderr, "selfheal up: cannot create a work directory: "
+                    "%s\n", strerror(errno));
+            goto out;
+        }
+        u->made_dir = 1;
+    }
+    lh_role_signals();
+    int64_t t0 = lh_now_us();
+    rc = start_all(u);
+    int failed = rc != 0;
+    int64_t t_start = lh_now_us();
+    int64_t last_move = t_start, t10 = 0, t90 = 0;
+    uint64_t last_work = 0, target = u->o.events;
+    int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    lh_counters sum;
+    memset(&sum, 0, sizeof sum);
+    while (!failed && !lh_role_stop) {
+        lh_sleep_us(50000);
+        if (reap(u) != 0) {
+            failed = 1;
+            break;
+        }
+        for (int i = 0; i < u->nkids; i++)
+            if (u->kids[i].pid > 0)
+                read_counters(&u->kids[i]);
+        sum_all(u, &sum);
+        int64_t now = lh_now_us();
+        uint64_t done = sum.v[LH_C_acked] + sum.v[LH_C_dropped];
+        uint64_t work = done + sum.v[LH_C_produced] + sum.v[LH_C_consumed];
+        if (work != last_work) {
+            last_work = work;
+            last_move = now;
+        }
+        uint64_t measure = forward ? sum.v[LH_C_finished] : done;
+        if (target > 0) {
+            if (t10 == 0 && measure >= target / 10)
+                t10 = now;
+            if (t90 == 0 && measure >= target - target / 10)
+                t90 = now;
+        }
+        if (target > 0 && sum.v[LH_C_produced] >= target && done >= target)
+            break;
+        if (u->o.duration > 0 && now - t_start >= (int64_t)(u->o.duration *
+                                                            1e6))
+            break;
+        if (u->o.stall_s > 0 &&
+            now - last_move > (int64_t)u->o.stall_s * 1000000) {
+            fprintf(stderr, "selfheal up: nothing moved for %" PRIu64
+                    " s; stopping\n", u->o.stall_s);
+            failed = 1;
+            break;
+        }
+    }
+    double secs = (double)(lh_now_us() - t_start) / 1e6;
+    if (t10 > 0 && t90 > t10)
+        rate = (double)(target - target / 10 - target / 10) /
+               ((double)(t90 - t10) / 1e6);
+    /* Stop in order. */
+    int grace = (int)(u->o.grace_s ? u->o.grace_s * 1000
+                                   : (u->nwrap ? 60000 : 10000));
+    static const enum kind order[] = {K_PRODUCE, K_A, K_B, K_STORE, K_BROKER};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        for (int i = 0; i < u->nkids; i++)
+            if (u->kids[i].kind == order[k] && u->kids[i].pid > 0)
+                kill(u->kids[i].pid, SIGTERM);
+        for (int i = 0; i < u->nkids; i++)
+            if (u->kids[i].kind == order[k]) {
+                stop_child(&u->kids[i], grace);
+                read_counters(&u->kids[i]);
+            }
+    }
+    sum_all(u, &sum);
+    for (int i = 0; i < u->nkids; i++)
+        sum.v[LH_C_restarts] += (uint64_t)u->kids[i].restarts;
+    (void)t0;
+    print_summary(u, &sum, secs, rate, stages);
+    int ok = !failed && (target == 0 || lh_role_stop ||
+                         (sum.v[LH_C_produced] >= target));
+    if (u->o.json != NULL && write_json(u, &sum, secs, rate, stages, ok) != 0)
+        ok = 0;
+    status = ok ? 0 : 1;
+out:
+    for (int i = 0; i < u->nkids; i++)
+        child_free(&u->kids[i]);
+    if (u->made_dir && !u->o.keep)
+        remove_dir(u->dir);
+    lh_strv_free(u->wrap);
+    lh_free(u);
+    return status;
 }
