@@ -465,6 +465,41 @@ static void test_frame_reader_eof_is_closed_after_buffered_frames(void)
     close(sv[0]);
 }
 
+static void test_frame_reader_fill_reads_a_bounded_amount_per_call(void)
+{
+    int sv[2];
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int big = 1 << 20;
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    CU_ASSERT_EQUAL_FATAL(lh_net_nonblock(sv[1]), 0);
+    static uint8_t junk[256 * 1024];
+    size_t sent = 0;
+    for (;;) {
+        ssize_t n = send(sv[1], junk + sent, sizeof junk - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    CU_ASSERT_FATAL(sent > 64 * 1024);
+    lh_frame_reader r;
+    lh_frame_reader_init(&r, 0);
+    size_t got = 0;
+    int calls = 0;
+    for (;;) {
+        int n = lh_frame_reader_fill(&r, sv[0]);
+        if (n <= 0)
+            break;
+        CU_ASSERT(n <= 64 * 1024);
+        got += (size_t)n;
+        calls++;
+    }
+    CU_ASSERT_EQUAL(got, sent);
+    CU_ASSERT(calls >= 2);
+    lh_frame_reader_free(&r);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_frame_reader_fill_on_a_bad_fd_is_io(void)
 {
     lh_frame_reader r;
@@ -589,6 +624,8 @@ static CU_TestInfo tests[] = {
      test_frame_reader_fill_on_empty_socket_is_again},
     {"reader EOF is CLOSED after buffered frames",
      test_frame_reader_eof_is_closed_after_buffered_frames},
+    {"reader fill reads a bounded amount per call",
+     test_frame_reader_fill_reads_a_bounded_amount_per_call},
     {"reader fill on a bad fd is IO", test_frame_reader_fill_on_a_bad_fd_is_io},
     {"stream over TCP round trips", test_frame_stream_over_tcp_round_trips},
     {"TCP peer reset is CLOSED for reader and writer",

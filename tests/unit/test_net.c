@@ -205,6 +205,20 @@ static void test_net_connect_by_name_resolves_localhost(void)
     close(l);
 }
 
+static void test_net_connect_with_negative_timeout_waits_for_the_kernel(void)
+{
+    uint16_t port = 0;
+    int l = lh_net_listen("127.0.0.1", 0, &port);
+    CU_ASSERT_FATAL(l >= 0);
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    int c = lh_net_connect(addr, -1);
+    CU_ASSERT(c >= 0);
+    if (c >= 0)
+        close(c);
+    close(l);
+}
+
 static void test_net_accept_with_nothing_pending_is_again(void)
 {
     int l = lh_net_listen("127.0.0.1", 0, NULL);
@@ -311,6 +325,8 @@ static CU_TestInfo tests[] = {
      test_net_connect_and_accept_on_loopback_carry_bytes},
     {"connect by name resolves localhost",
      test_net_connect_by_name_resolves_localhost},
+    {"connect with negative timeout waits for the kernel",
+     test_net_connect_with_negative_timeout_waits_for_the_kernel},
     {"accept with nothing pending is AGAIN",
      test_net_accept_with_nothing_pending_is_again},
     {"accept on a non-listener is SYS", test_net_accept_on_a_non_listener_is_sys},
