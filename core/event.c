@@ -75,8 +75,7 @@ static uint64_t get_le64(const uint8_t *p)
 
 size_t lh_event_encoded_size(const lh_event *ev)
 {
-    return LH_EVENT_HEADER_SIZE + (size_t)ev->key_len +
-           (size_t)ev->payload_len;
+    return LH_EVENT_HEADER_SIZE + (size_t)ev->key_len + (size_t)ev->payload_len;
 }
 
 int lh_event_encode(const lh_event *ev, uint8_t *buf, size_t cap)

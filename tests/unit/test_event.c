@@ -149,6 +149,7 @@ static void test_event_encode_writes_the_documented_layout(void)
     ev.version = 0x1122334455667788ull;
     ev.time_us = 0x0102030405060708LL;
     CU_ASSERT_EQUAL_FATAL(lh_event_encode(&ev, wire, sizeof wire), 37);
+    /* clang-format off */
     static const uint8_t expect[37] = {
         0x56, 0x45, 1, 0, 3, 0, 0, 0, 2, 0, 0, 0,
         0xd4, 0xc3, 0xb2, 0xa1,
@@ -156,6 +157,7 @@ static void test_event_encode_writes_the_documented_layout(void)
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
         'a', 'b', 'c', 7, 38,
     };
+    /* clang-format on */
     CU_ASSERT(memcmp(wire, expect, sizeof expect) == 0);
 }
 
@@ -194,7 +196,8 @@ static void test_event_encode_rejects_key_or_payload_over_limit(void)
     CU_ASSERT_EQUAL(lh_event_encode(&ev, wire, sizeof wire), LH_EBADLEN);
 }
 
-static void test_event_encode_into_short_buffer_is_trunc_and_writes_nothing(void)
+static void
+test_event_encode_into_short_buffer_is_trunc_and_writes_nothing(void)
 {
     lh_event ev = sample_event(5, 11);
     size_t need = lh_event_encoded_size(&ev);
@@ -273,8 +276,7 @@ static void test_event_decode_key_length_zero_or_over_max_is_badlen(void)
 static void test_event_decode_payload_over_max_is_badlen(void)
 {
     size_t n = encode_sample();
-    const uint32_t bad[] = {LH_EVENT_MAX_PAYLOAD + 1, 0x7fffffffu,
-                            0xffffffffu};
+    const uint32_t bad[] = {LH_EVENT_MAX_PAYLOAD + 1, 0x7fffffffu, 0xffffffffu};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         put32(wire + 8, bad[i]);
         CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_EBADLEN);

@@ -41,8 +41,8 @@ static void queue_stream(lh_frame_writer *w)
 }
 
 /* Takes every whole frame from r and checks it against the test stream
- * (repeated); *seen counts frames so far.  Returns the last lh_frame_reader_next
- * result (0 when it ran out of bytes). */
+ * (repeated); *seen counts frames so far.  Returns the last
+ * lh_frame_reader_next result (0 when it ran out of bytes). */
 static int drain_and_check(lh_frame_reader *r, unsigned *seen)
 {
     static uint8_t expect[4096];
@@ -242,13 +242,11 @@ static void test_frame_reader_bad_version_is_sticky(void)
     uint8_t type;
     const uint8_t *p;
     uint32_t len;
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len),
-                    LH_EBADVERSION);
+    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_EBADVERSION);
     lh_frame_header(frame, 1, 0);
     CU_ASSERT_EQUAL(lh_frame_reader_feed(&r, frame, sizeof frame),
                     LH_EBADVERSION);
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len),
-                    LH_EBADVERSION);
+    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_EBADVERSION);
     lh_frame_reader_free(&r);
 }
 

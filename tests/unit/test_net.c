@@ -60,9 +60,9 @@ static void test_net_split_parses_host_and_port(void)
 
 static void test_net_split_rejects_malformed_and_leaves_outputs_alone(void)
 {
-    const char *bad[] = {"",          "nohost",   ":80",       "host:",
-                         "host:8x",   "host:-1",  "host:65536", "host: 80",
-                         "host:99999999999999999999"};
+    const char *bad[] = {"",           "nohost",   ":80",
+                         "host:",      "host:8x",  "host:-1",
+                         "host:65536", "host: 80", "host:99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char host[16] = "unchanged";
         uint16_t port = 4242;
@@ -329,7 +329,8 @@ static CU_TestInfo tests[] = {
      test_net_connect_with_negative_timeout_waits_for_the_kernel},
     {"accept with nothing pending is AGAIN",
      test_net_accept_with_nothing_pending_is_again},
-    {"accept on a non-listener is SYS", test_net_accept_on_a_non_listener_is_sys},
+    {"accept on a non-listener is SYS",
+     test_net_accept_on_a_non_listener_is_sys},
     {"connect to a closed port is refused",
      test_net_connect_to_a_closed_port_is_refused},
     {"connect times out when the backlog is full",
