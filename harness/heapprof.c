@@ -423,8 +423,7 @@ int lh_heapprof_parse(const char *data, size_t len, lh_heapprof **out,
         if (rc == LH_EPARSE) {
             if (last_unterminated)
                 rc = LH_ETRUNC;
-            snprintf(s.why, sizeof s.why, "line %u: %s mapping line",
-                     s.lineno,
+            snprintf(s.why, sizeof s.why, "line %u: %s mapping line", s.lineno,
                      rc == LH_ETRUNC ? "input ends inside a" : "malformed");
         }
         if (rc != 0)
@@ -535,8 +534,7 @@ static int stack_eq(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
     return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
 }
 
-static int stack_cmp(const uint64_t *a, size_t na, const uint64_t *b,
-                     size_t nb)
+static int stack_cmp(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
     for (size_t i = 0; i < na && i < nb; i++) {
         if (a[i] != b[i])
@@ -585,7 +583,7 @@ int lh_heapprof_diff(const lh_heapprof *old, const lh_heapprof *cur,
     }
     for (size_t i = 0; i < cur->nrecords; i++) {
         const lh_heapprof_record *r = &cur->records[i];
-        lh_heapprof_delta x = {r->addrs, r->naddrs, r->inuse_objs,
+        lh_heapprof_delta x = {r->addrs,       r->naddrs,     r->inuse_objs,
                                r->inuse_bytes, r->alloc_objs, r->alloc_bytes};
         size_t h = (size_t)stack_hash(r->addrs, r->naddrs) & (cap - 1);
         for (; table[h] != 0; h = (h + 1) & (cap - 1)) {
@@ -607,9 +605,9 @@ int lh_heapprof_diff(const lh_heapprof *old, const lh_heapprof *cur,
         const lh_heapprof_record *o = &old->records[i];
         if (seen[i])
             continue;
-        lh_heapprof_delta x = {o->addrs, o->naddrs, -o->inuse_objs,
-                               -o->inuse_bytes, -o->alloc_objs,
-                               -o->alloc_bytes};
+        lh_heapprof_delta x = {o->addrs,       o->naddrs,
+                               -o->inuse_objs, -o->inuse_bytes,
+                               -o->alloc_objs, -o->alloc_bytes};
         if (x.inuse_objs || x.inuse_bytes || x.alloc_objs || x.alloc_bytes)
             d[nd++] = x;
     }
@@ -806,8 +804,8 @@ static size_t lookup(lh_heapprof_symtab *st, Dwfl_Module *mod, uint64_t addr,
 {
     Dwarf_Addr pc = addr - 1, bias = 0;
     const char *sym = dwfl_module_addrname(mod, pc);
-    const char *obj = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
-                                       NULL, NULL);
+    const char *obj =
+        dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
     const char *file = NULL;
     int line = 0;
@@ -841,9 +839,12 @@ static size_t lookup(lh_heapprof_symtab *st, Dwfl_Module *mod, uint64_t addr,
         }
     }
     if (nf == 0) {
-        frames[0] = (lh_heapprof_frame){addr, intern(st, sym, err),
+        frames[0] = (lh_heapprof_frame){addr,
+                                        intern(st, sym, err),
                                         intern(st, file, err),
-                                        line > 0 ? (unsigned)line : 0, obj, 0};
+                                        line > 0 ? (unsigned)line : 0,
+                                        obj,
+                                        0};
         free(scopes);
         return 1;
     }
@@ -868,9 +869,8 @@ static size_t lookup(lh_heapprof_symtab *st, Dwfl_Module *mod, uint64_t addr,
             if (die_udata(&funcs[n - 1], DW_AT_call_line, &cl) == 0)
                 l = (unsigned)cl;
         }
-        frames[n] = (lh_heapprof_frame){addr, intern(st, fn, err),
-                                        intern(st, f, err), l, obj,
-                                        n + 1 < nf};
+        frames[n] = (lh_heapprof_frame){
+            addr, intern(st, fn, err), intern(st, f, err), l, obj, n + 1 < nf};
     }
     free(scopes);
     return nf;
@@ -914,8 +914,8 @@ int lh_heapprof_symbolise(lh_heapprof_symtab *st, uint64_t addr,
         st->cache_cap = ncap;
     }
     {
-        Dwfl_Module *mod = addr > 0 ? dwfl_addrmodule(st->dwfl, addr - 1)
-                                    : NULL;
+        Dwfl_Module *mod =
+            addr > 0 ? dwfl_addrmodule(st->dwfl, addr - 1) : NULL;
         if (mod != NULL)
             k = lookup(st, mod, addr, tmp, &err);
         else
@@ -942,19 +942,19 @@ int lh_heapprof_symbolise(lh_heapprof_symtab *st, uint64_t addr,
 /* ------------------------------------------------------------------------ */
 /* Sites                                                                    */
 
-static int is_allocator(const lh_heapprof_frame *f,
-                        const char *const *extra)
+static int is_allocator(const lh_heapprof_frame *f, const char *const *extra)
 {
     static const char *const exact[] = {
-        "malloc", "calloc", "realloc", "free", "memalign", "posix_memalign",
-        "aligned_alloc", "valloc", "pvalloc", "reallocarray", "strdup",
-        "strndup", "__strdup", "__strndup", "__libc_malloc", "__libc_calloc",
-        "__libc_realloc", "__libc_memalign", "__libc_valloc",
-        "__libc_pvalloc", "lh_malloc", "lh_calloc", "lh_realloc",
-        "lh_strdup", "lh_strndup",
+        "malloc",         "calloc",          "realloc",       "free",
+        "memalign",       "posix_memalign",  "aligned_alloc", "valloc",
+        "pvalloc",        "reallocarray",    "strdup",        "strndup",
+        "__strdup",       "__strndup",       "__libc_malloc", "__libc_calloc",
+        "__libc_realloc", "__libc_memalign", "__libc_valloc", "__libc_pvalloc",
+        "lh_malloc",      "lh_calloc",       "lh_realloc",    "lh_strdup",
+        "lh_strndup",
     };
-    static const char *const prefix[] = {"tc_", "_Znw", "_Zna", "_ZN8tcmalloc",
-                                         "operator new", "tcmalloc::"};
+    static const char *const prefix[] = {
+        "tc_", "_Znw", "_Zna", "_ZN8tcmalloc", "operator new", "tcmalloc::"};
 
     if (f->obj != NULL && strstr(f->obj, "/libtcmalloc") != NULL)
         return 1;

@@ -206,9 +206,9 @@ static int parse_hex(const char *s, uint64_t *out)
 static int is_allocator_fn(const char *fn)
 {
     static const char *const names[] = {
-        "malloc", "calloc", "realloc", "reallocarray", "free", "memalign",
-        "posix_memalign", "aligned_alloc", "valloc", "pvalloc", "strdup",
-        "strndup",
+        "malloc", "calloc",   "realloc",        "reallocarray",
+        "free",   "memalign", "posix_memalign", "aligned_alloc",
+        "valloc", "pvalloc",  "strdup",         "strndup",
     };
     if (fn == NULL)
         return 0;
@@ -327,13 +327,13 @@ struct xstate {
     XML_Parser xp;
     lh_vgxml_report *r;
     enum el path[MAX_DEPTH];
-    int depth;    /* entries used in path */
-    long skip;    /* >0: inside an unknown subtree */
+    int depth; /* entries used in path */
+    long skip; /* >0: inside an unknown subtree */
     int root_seen, root_closed, saw_version, saw_tool;
     lh_buf text;
-    lh_vgxml_error cur;          /* the <error> being read */
-    lh_vgxml_stack *cur_stack;   /* the <stack> being read */
-    lh_vgxml_frame cur_frame;    /* the <frame> being read */
+    lh_vgxml_error cur;        /* the <error> being read */
+    lh_vgxml_stack *cur_stack; /* the <stack> being read */
+    lh_vgxml_frame cur_frame;  /* the <frame> being read */
     int frame_has_ip;
     uint64_t pair_count, pair_unique;
     char *pair_name;
@@ -371,8 +371,8 @@ static void fail(struct xstate *s, int err, const char *fmt, ...)
 /* The collected text as a new string, or NULL (failure recorded). */
 static char *take_text(struct xstate *s)
 {
-    char *t = lh_strndup((const char *)lh_buf_peek(&s->text),
-                         lh_buf_len(&s->text));
+    char *t =
+        lh_strndup((const char *)lh_buf_peek(&s->text), lh_buf_len(&s->text));
     if (t == NULL)
         fail(s, LH_ENOMEM, "out of memory");
     return t;
@@ -1024,7 +1024,8 @@ static int scan_record(const char *s, lh_vgxml_error *e)
     }
     if (scan_lit(&p, " bytes in ") != 0 ||
         scan_count(&p, &e->leaked_blocks) != 0 ||
-        scan_delta(&p, &e->delta_blocks) != 0 || scan_lit(&p, " blocks are ") != 0)
+        scan_delta(&p, &e->delta_blocks) != 0 ||
+        scan_lit(&p, " blocks are ") != 0)
         return -1;
     for (size_t i = 0; i < sizeof leak_phrases / sizeof leak_phrases[0]; i++) {
         if (scan_lit(&p, leak_phrases[i].phrase) == 0) {

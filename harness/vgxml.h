@@ -55,7 +55,7 @@ typedef enum lh_vgxml_kind {
 #define LH_VG_KIND_ENUM_(name, str) LH_VG_##name,
     LH_VG_KIND_MAP(LH_VG_KIND_ENUM_)
 #undef LH_VG_KIND_ENUM_
-    LH_VG_KIND_COUNT_
+        LH_VG_KIND_COUNT_
 } lh_vgxml_kind;
 
 /* The XML name of a kind ("Leak_StillReachable"); "other" for LH_VG_OTHER
@@ -101,11 +101,11 @@ typedef struct lh_vgxml_error {
     unsigned tid;    /* 0 when absent (leak errors have none in text) */
     char *what;      /* <what>, or <xwhat><text>, or the text record line */
     int is_leak;     /* kind is one of the Leak_* kinds */
-    uint64_t leaked_bytes;  /* direct + indirect, as valgrind counts them */
+    uint64_t leaked_bytes; /* direct + indirect, as valgrind counts them */
     uint64_t leaked_blocks;
-    int64_t delta_bytes;    /* text: change since the previous search */
-    int64_t delta_blocks;   /* text */
-    uint64_t direct_bytes;  /* text: the "(N direct, M indirect)" split, */
+    int64_t delta_bytes;     /* text: change since the previous search */
+    int64_t delta_blocks;    /* text */
+    uint64_t direct_bytes;   /* text: the "(N direct, M indirect)" split, */
     uint64_t indirect_bytes; /* or leaked_bytes and 0 when not printed */
     lh_vgxml_stack stack;
     lh_vgxml_aux *aux;
@@ -132,12 +132,12 @@ typedef enum lh_vgxml_status {
 } lh_vgxml_status;
 
 typedef struct lh_vgxml_report {
-    unsigned protocol; /* 4 from XML; 0 for text */
-    char *tool;        /* "memcheck" from XML; NULL for text */
-    long pid, ppid;    /* 0 when not seen (text: the ==PID== prefix) */
+    unsigned protocol;      /* 4 from XML; 0 for text */
+    char *tool;             /* "memcheck" from XML; NULL for text */
+    long pid, ppid;         /* 0 when not seen (text: the ==PID== prefix) */
     lh_vgxml_status status; /* the last <status><state> seen */
-    int truncated;     /* input ended before </valgrindoutput> (XML), or
-                          before the end of a LEAK SUMMARY (text) */
+    int truncated;          /* input ended before </valgrindoutput> (XML), or
+                               before the end of a LEAK SUMMARY (text) */
     lh_vgxml_error *errors; /* in file order */
     size_t nerrors;
     lh_vgxml_suppcount *supps;

@@ -219,7 +219,8 @@ static void test_heapprof_diff_reports_frees_and_vanished_stacks(void)
 
 /* ---- corrupt and truncated ---------------------------------------------- */
 
-#define MAPS "\nMAPPED_LIBRARIES:\n00400000-00401000 r-xp 00000000 08:01 1 /bin/x\n"
+#define MAPS                                                                   \
+    "\nMAPPED_LIBRARIES:\n00400000-00401000 r-xp 00000000 08:01 1 /bin/x\n"
 
 static void test_heapprof_bad_header_is_refused(void)
 {
@@ -229,8 +230,7 @@ static void test_heapprof_bad_header_is_refused(void)
     } cases[] = {
         {"%PDF-1.4\n", LH_EBADMAGIC},
         {"heap  profile: 1: 2 [ 1: 2] @ heapprofile\n" MAPS, LH_EBADMAGIC},
-        {"heap profile: 1: 2 [ 1: 2] @ heap_v2/524288\n" MAPS,
-         LH_EUNSUPPORTED},
+        {"heap profile: 1: 2 [ 1: 2] @ heap_v2/524288\n" MAPS, LH_EUNSUPPORTED},
         {"heap profile: 1: 2 [ 1: 2] @ growthz\n" MAPS, LH_EUNSUPPORTED},
         {"heap profile: 1: 2 [ 1: 2] @\n" MAPS, LH_EUNSUPPORTED},
         {"heap profile: 1: 2 [ 1: 2 @ heapprofile\n" MAPS, LH_EPARSE},
@@ -276,8 +276,7 @@ static void test_heapprof_bad_counts_and_addresses_are_refused(void)
         char why[200] = "";
         int rc;
         snprintf(text, sizeof text,
-                 "heap profile: 1: 64 [ 1: 64] @ heapprofile\n%s" MAPS,
-                 bad[i]);
+                 "heap profile: 1: 64 [ 1: 64] @ heapprofile\n%s" MAPS, bad[i]);
         rc = parse_str(text, &p, why, sizeof why);
         if (rc != LH_EPARSE)
             fprintf(stderr, "case %zu: rc %d (%s)\n", i, rc, why);
@@ -377,9 +376,8 @@ static void test_heapprof_empty_and_record_free_profiles(void)
     lh_heapprof_free(p);
     CU_ASSERT_EQUAL(lh_heapprof_parse(NULL, 1, &p, NULL, 0), LH_EINVAL);
     CU_ASSERT_EQUAL(lh_heapprof_parse("x", 1, NULL, NULL, 0), LH_EINVAL);
-    CU_ASSERT_EQUAL(lh_heapprof_load(HEAPDIR "missing.heap", &p, why,
-                                     sizeof why),
-                    LH_EIO);
+    CU_ASSERT_EQUAL(
+        lh_heapprof_load(HEAPDIR "missing.heap", &p, why, sizeof why), LH_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "missing.heap"));
     lh_heapprof_free(NULL);
 }
@@ -623,11 +621,10 @@ static void test_heapprof_symbolise_caches_and_handles_unknown(void)
     size_t n1, n2;
 
     /* mappings of files that do not exist: unknown frames, no failure */
-    CU_ASSERT_EQUAL_FATAL(
-        parse_str("heap profile: 1: 8 [ 1: 8] @ heapprofile\n"
-                  "1: 8 [1: 8] @ 0x400123 0x900000\n" MAPS,
-                  &p, NULL, 0),
-        0);
+    CU_ASSERT_EQUAL_FATAL(parse_str("heap profile: 1: 8 [ 1: 8] @ heapprofile\n"
+                                    "1: 8 [1: 8] @ 0x400123 0x900000\n" MAPS,
+                                    &p, NULL, 0),
+                          0);
     CU_ASSERT_EQUAL_FATAL(lh_heapprof_symtab_new(p, &st), 0);
     CU_ASSERT_EQUAL_FATAL(lh_heapprof_symbolise(st, 0x900000, &f1, &n1), 0);
     CU_ASSERT_EQUAL(n1, 1);

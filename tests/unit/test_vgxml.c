@@ -237,8 +237,8 @@ static void test_vgxml_suppcounts_name_the_suppression(void)
     CU_ASSERT_STRING_EQUAL(r->supps[0].name, "lose_one_is_known");
     CU_ASSERT_EQUAL(r->supps[0].count, 1);
     CU_ASSERT_PTR_NULL(find_site(r, LH_VG_LEAK_DEFINITELY_LOST, "lose_one"));
-    CU_ASSERT_PTR_NOT_NULL(find_site(r, LH_VG_LEAK_STILL_REACHABLE,
-                                     "keep_one"));
+    CU_ASSERT_PTR_NOT_NULL(
+        find_site(r, LH_VG_LEAK_STILL_REACHABLE, "keep_one"));
     lh_vgxml_report_free(r);
 }
 
@@ -338,8 +338,7 @@ static void test_vgxml_other_tool_is_refused(void)
     lh_vgxml_report *r = NULL;
 
     snprintf(path, sizeof path, VGDIR "helgrind.xml");
-    CU_ASSERT_EQUAL(lh_vgxml_load(path, &r, why, sizeof why),
-                    LH_EUNSUPPORTED);
+    CU_ASSERT_EQUAL(lh_vgxml_load(path, &r, why, sizeof why), LH_EUNSUPPORTED);
     CU_ASSERT_PTR_NULL(r);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "helgrind"));
 }
@@ -458,9 +457,8 @@ static void test_vgxml_invalid_arguments_are_refused(void)
     CU_ASSERT_EQUAL(lh_vgxml_parse(NULL, 3, &r, NULL, 0), LH_EINVAL);
     CU_ASSERT_EQUAL(lh_vgxml_parse("x", 1, NULL, NULL, 0), LH_EINVAL);
     CU_ASSERT_EQUAL(lh_vgxml_parse_leak_text(NULL, 3, &r, NULL, 0), LH_EINVAL);
-    CU_ASSERT_EQUAL(lh_vgxml_load(VGDIR "no-such-file.xml", &r, why,
-                                  sizeof why),
-                    LH_EIO);
+    CU_ASSERT_EQUAL(
+        lh_vgxml_load(VGDIR "no-such-file.xml", &r, why, sizeof why), LH_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "no-such-file.xml"));
     CU_ASSERT_PTR_NULL(r);
     lh_vgxml_report_free(NULL);
@@ -554,8 +552,8 @@ static void test_vgxml_text_first_search_reads_records_and_summary(void)
 static void test_vgxml_text_increased_reports_reachable_growth(void)
 {
     lh_vgxml_report *r = load_text("vgdb-increased.txt");
-    const lh_vgxml_error *e = find_site(r, LH_VG_LEAK_STILL_REACHABLE,
-                                        "keep_one");
+    const lh_vgxml_error *e =
+        find_site(r, LH_VG_LEAK_STILL_REACHABLE, "keep_one");
     const lh_vgxml_frame *site;
 
     CU_ASSERT_EQUAL(r->nerrors, 4);
