@@ -81,7 +81,7 @@ typedef struct up_opts {
     uint64_t events, nodes, keys, value_size, rate, max_lag, delay_ms;
     uint64_t window, partitions, stall_s, grace_s;
     double duration, corrupt_rate;
-    const char *brokers, *stages, *json, *dir, *scenario;
+    const char *brokers, *stages, *json, *dir, *scenario, *wrap_roles;
     const char *inject[MAX_INJECT];
     int ninject;
     int keep;
@@ -169,12 +169,32 @@ static int spawn(up *u, child *c)
     return 0;
 }
 
+/* 1 when role `role` is in the comma list (default "b"). */
+static int in_list(const char *list, const char *role)
+{
+    size_t len = strlen(role);
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == len && memcmp(p, role, n) == 0)
+            return 1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 static child *new_child(up *u, enum kind k, const char *name)
 {
+    static const char *const roles[] = {"broker", "store", "b", "a",
+                                        "produce"};
     child *c = &u->kids[u->nkids++];
     memset(c, 0, sizeof *c);
     c->kind = k;
     snprintf(c->name, sizeof c->name, "%s", name);
+    c->wrap = in_list(u->o.wrap_roles ? u->o.wrap_roles : "b", roles[k]);
     return c;
 }
 
@@ -315,7 +335,6 @@ static int build_b(up *u, uint32_t id)
     char name[16];
     snprintf(name, sizeof name, "b%u", id);
     child *c = new_child(u, K_B, name);
-    c->wrap = 1;
     c->v2 = u->o.scenario != NULL;
     snprintf(c->counters_path, sizeof c->counters_path, "%s/b%u.cnt", u->dir,
              id);
@@ -358,7 +377,7 @@ static int start_all(up *u)
         if (rc || spawn(u, c) != 0)
             return LH_ESYS;
         snprintf(path, sizeof path, "%s/broker.addr", u->dir);
-        rc = wait_text_file(c, path, 20000, u->brokers, sizeof u->brokers);
+        rc = wait_text_file(c, path, startup_ms, u->brokers, sizeof u->brokers);
         if (rc != 0)
             return rc;
     } else {
@@ -379,7 +398,7 @@ static int start_all(up *u)
     if (rc || spawn(u, s) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/store.port", u->dir);
-    rc = wait_port(s, path, 20000, &port);
+    rc = wait_port(s, path, startup_ms, &port);
     if (rc != 0)
         return rc;
     snprintf(u->store_addr, sizeof u->store_addr, "127.0.0.1:%u", port);
@@ -626,7 +645,7 @@ static void usage(FILE *out)
         "[--delay-ms MS]\n"
         "                   [--window N] [--partitions P] [--stall-timeout "
         "S] [--grace S]\n"
-        "                   [--dir DIR] [--keep]\n"
+        "                   [--dir DIR] [--keep] [--wrap-roles LIST]\n"
         "Starts broker (unless --brokers), store, producer, A and N B "
         "nodes (default 3),\n"
         "stops after N events (all produced and finished) or S seconds, "
@@ -636,9 +655,11 @@ static void usage(FILE *out)
         "0.01, --keys 100000, --value-size 64, --delay-ms 1000, --window "
         "65536,\n"
         "--partitions 32, --max-lag 400000, --stall-timeout 60.\n"
-        "LEAKHUNT_WRAP prefixes the B nodes' command; LEAKHUNT_STAGES and "
-        "LEAKHUNT_STATS\n"
-        "pass through to the children.\n");
+        "LEAKHUNT_WRAP prefixes the B nodes' command (--wrap-roles: the "
+        "roles it\n"
+        "prefixes, of broker,store,b,a,produce; default b); "
+        "LEAKHUNT_STAGES and\n"
+        "LEAKHUNT_STATS pass through to the children.\n");
 }
 
 static int parse(int argc, char **argv, up_opts *o)
@@ -678,6 +699,7 @@ static int parse(int argc, char **argv, up_opts *o)
         else if (strcmp(a, "--json") == 0) str = &o->json;
         else if (strcmp(a, "--dir") == 0) str = &o->dir;
         else if (strcmp(a, "--scenario") == 0) str = &o->scenario;
+        else if (strcmp(a, "--wrap-roles") == 0) str = &o->wrap_roles;
         else if (strcmp(a, "--inject") != 0) {
             fprintf(stderr, "selfheal up: unknown option '%s'\n", a);
             usage(stderr);
