@@ -21,10 +21,11 @@ typedef struct lh_buf {
 
 #define LH_BUF_INIT {NULL, 0, 0, 0}
 
-/* Unread bytes and their count. */
+/* Unread bytes and their count.  NULL for a buffer never allocated (no
+ * arithmetic on a null pointer, which UBSan rejects). */
 static inline const uint8_t *lh_buf_peek(const lh_buf *b)
 {
-    return b->data + b->start;
+    return b->data ? b->data + b->start : NULL;
 }
 static inline size_t lh_buf_len(const lh_buf *b)
 {
@@ -42,7 +43,7 @@ int lh_buf_append(lh_buf *b, const void *p, size_t n);
  * commit of `n` bytes written there. */
 static inline uint8_t *lh_buf_tail(lh_buf *b)
 {
-    return b->data + b->end;
+    return b->data ? b->data + b->end : NULL;
 }
 static inline void lh_buf_commit(lh_buf *b, size_t n)
 {

@@ -27,6 +27,17 @@ static void test_buf_append_then_peek_returns_bytes_in_order(void)
     lh_buf_free(&b);
 }
 
+static void test_buf_peek_and_tail_of_an_unused_buffer_are_null(void)
+{
+    /* No offset is applied to the NULL storage (clang UBSan aborts on
+     * that in the sanitizer builds). */
+    lh_buf b = LH_BUF_INIT;
+    CU_ASSERT_PTR_NULL(lh_buf_peek(&b));
+    CU_ASSERT_PTR_NULL(lh_buf_tail(&b));
+    CU_ASSERT_EQUAL(lh_buf_reserve(&b, 0), 0);
+    CU_ASSERT_PTR_NULL(lh_buf_tail(&b));
+}
+
 static void test_buf_append_zero_bytes_allocates_nothing(void)
 {
     lh_buf b = LH_BUF_INIT;
@@ -246,6 +257,8 @@ static void test_buf_free_releases_and_leaves_a_reusable_buffer(void)
 static CU_TestInfo tests[] = {
     {"append then peek returns bytes in order",
      test_buf_append_then_peek_returns_bytes_in_order},
+    {"peek and tail of an unused buffer are NULL",
+     test_buf_peek_and_tail_of_an_unused_buffer_are_null},
     {"append of zero bytes allocates nothing",
      test_buf_append_zero_bytes_allocates_nothing},
     {"consume drops from the front", test_buf_consume_drops_from_the_front},
