@@ -939,6 +939,11 @@ fail:
     return err == RD_KAFKA_RESP_ERR__TIMED_OUT ? LH_ETIMEOUT : LH_EIO;
 }
 
+int lh_klag_partitions(const lh_klag *l)
+{
+    return l && l->parts ? l->parts->cnt : 0;
+}
+
 void lh_klag_free(lh_klag *l)
 {
     if (!l)

@@ -124,6 +124,9 @@ int lh_klag_new(const char *brokers, const char *group, const char *topic,
  * from its low watermark.  0, LH_ETIMEOUT or LH_EIO (*lag unchanged). */
 int lh_klag_get(lh_klag *l, int timeout_ms, int64_t *lag);
 
+/* Partitions of the topic (read once by lh_klag_new). */
+int lh_klag_partitions(const lh_klag *l);
+
 void lh_klag_free(lh_klag *l); /* accepts NULL */
 
 #endif

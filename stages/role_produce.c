@@ -24,11 +24,16 @@
  *               consumer group --group (0: no limit).  This is "as fast as
  *               the pipeline keeps up": the lag is read from the broker
  *               every 100 ms (lh_klag), and published-since-then is added.
- * The defaults are --rate 0 --max-lag 100000: the mock broker keeps only
- * about 5 MB per partition and drops older data silently, i.e. roughly
- * 8 x 5 MB / ~140 B = 290,000 events of 64 bytes with 8 partitions, so the
- * lag must stay well under that.  A run without any consumer needs
- * --max-lag 0 (and then --events small enough for the broker to keep).
+ * The defaults are --rate 0 --max-lag auto.  The mock broker keeps only the
+ * last 5 MiB of each partition and drops older data silently (measured: it
+ * is a byte limit; a record costs its key and value plus ~20 bytes), so
+ * "auto" keeps the lag under 3/4 of what the topic holds:
+ *   partitions * 3/4 * 5 MiB / (value-size + 32 + 2 * 9 + 20)
+ * = 242,000 events of 64 bytes with 8 partitions.  The group commits
+ * offsets of events the pipeline has *finished*, so with B's 1 s delay
+ * queue the lag in steady state is about rate x 1.3 s: more partitions
+ * (broker --partitions) raise the ceiling.  A run without any consumer
+ * needs --max-lag 0 (and --events small enough for the broker to keep).
  *
  * The run ends when --events changes were made and Kafka has acknowledged
  * or failed every event (or on SIGTERM/SIGINT: no new changes, in-flight
@@ -58,6 +63,8 @@
 
 #define KEY_LEN 9 /* "k%08u" */
 #define LAG_PERIOD_US 100000
+#define MAX_LAG_AUTO UINT64_MAX
+#define MOCK_PARTITION_BYTES (5u << 20)
 
 static volatile sig_atomic_t stop_flag;
 
@@ -117,7 +124,8 @@ static void usage(FILE *out)
             "(default 0)\n"
             "  --max-lag L       max events not yet committed by --group, "
             "0 = unlimited\n"
-            "                    (default 100000)\n"
+            "                    (default auto: 3/4 of what the mock broker "
+            "keeps)\n"
             "  --group G         consumer group whose lag paces us "
             "(default %s)\n"
             "  --keys K          distinct keys (default 10000)\n"
@@ -149,7 +157,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->topic = LH_KAFKA_DEFAULT_TOPIC;
     o->group = LH_KAFKA_DEFAULT_GROUP;
     o->events = 100000;
-    o->max_lag = 100000;
+    o->max_lag = MAX_LAG_AUTO;
     o->keys = 10000;
     o->value_size = 64;
     o->inflight = 4096;
@@ -177,8 +185,10 @@ static int parse_args(int argc, char **argv, opts *o)
             rc = parse_u64(v, 1, UINT64_MAX / 2, &o->events);
         else if (strcmp(a, "--rate") == 0)
             rc = parse_u64(v, 0, 100000000, &o->rate);
+        else if (strcmp(a, "--max-lag") == 0 && strcmp(v, "auto") == 0)
+            o->max_lag = MAX_LAG_AUTO;
         else if (strcmp(a, "--max-lag") == 0)
-            rc = parse_u64(v, 0, INT64_MAX, &o->max_lag);
+            rc = parse_u64(v, 0, INT64_MAX / 2, &o->max_lag);
         else if (strcmp(a, "--keys") == 0)
             rc = parse_u64(v, 1, 100000000, &o->keys);
         else if (strcmp(a, "--value-size") == 0)
@@ -446,6 +456,15 @@ static int setup(producer *p)
             fprintf(stderr, "selfheal produce: cannot read the lag of group "
                             "%s: %s\n", p->o.group, lh_strerror(rc));
             return rc;
+        }
+        if (p->o.max_lag == MAX_LAG_AUTO) {
+            uint64_t per = p->o.value_size + LH_EVENT_HEADER_SIZE +
+                           2 * KEY_LEN + 20;
+
+            p->o.max_lag = (uint64_t)lh_klag_partitions(p->lag) *
+                           (MOCK_PARTITION_BYTES / 4 * 3) / per;
+            if (p->o.max_lag == 0)
+                p->o.max_lag = 1;
         }
     }
     if (p->o.store) {

@@ -195,26 +195,73 @@ static void test_kafka_pause_stops_delivery_and_resume_restarts_it(void)
     lh_free(s);
 }
 
-static void test_kafka_pause_before_join_holds_after_assignment(void)
+/* Polls both members until each has partitions and they hold all of them
+ * between them, or 30 s. */
+static void wait_split(lh_kconsumer *a, lh_kconsumer *b, seen *sa, seen *sb)
 {
-    lh_kconsumer *c = NULL;
-    seen *s = lh_calloc(1, sizeof *s);
+    int64_t end = lh_now_us() + 30 * 1000000;
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
+    while (lh_now_us() < end &&
+           !(lh_kconsumer_assigned(a) > 0 && lh_kconsumer_assigned(b) > 0 &&
+             lh_kconsumer_assigned(a) + lh_kconsumer_assigned(b) == PARTS)) {
+        consume(a, sa, sa->n + 1, 50, 1);
+        consume(b, sb, sb->n + 1, 50, 1);
+    }
+}
+
+static void test_kafka_pause_before_join_survives_rebalances(void)
+{
+    lh_kconsumer *a = NULL, *b = NULL;
+    seen *sa = lh_calloc(1, sizeof *sa), *sb = lh_calloc(1, sizeof *sb);
+    int64_t end;
+
+    CU_ASSERT_FATAL(sa != NULL && sb != NULL);
+    seen_init(sa);
+    seen_init(sb);
     start_broker();
-    produce_range(0, 50);
-    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
-    CU_ASSERT(lh_kconsumer_pause(c) == 0);
-    wait_assigned(c, s);
-    CU_ASSERT(consume(c, s, 50, 1500, 1) == 0);
-    CU_ASSERT(s->n == 0);
-    CU_ASSERT(lh_kconsumer_resume(c) == 0);
-    consume(c, s, 50, 20000, 1);
-    CU_ASSERT(s->n == 50);
-    lh_kconsumer_free(c);
+    produce_range(0, 200);
+
+    /* Paused before its first assignment, a gets every partition and
+     * still reads nothing. */
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &a) == 0);
+    CU_ASSERT(lh_kconsumer_pause(a) == 0);
+    wait_assigned(a, sa);
+    CU_ASSERT(lh_kconsumer_assigned(a) == PARTS);
+    CU_ASSERT(consume(a, sa, 1000, 1000, 1) == 0);
+
+    /* A second member joins: the group rebalances, a keeps fewer
+     * partitions and stays paused; b reads only its own share. */
+    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &b) == 0);
+    wait_split(a, b, sa, sb);
+    CU_ASSERT_FATAL(lh_kconsumer_assigned(a) > 0);
+    CU_ASSERT_FATAL(lh_kconsumer_assigned(b) > 0);
+    end = lh_now_us() + 2000000;
+    while (lh_now_us() < end) {
+        consume(a, sa, 1000, 50, 1);
+        consume(b, sb, 1000, 50, 1);
+    }
+    CU_ASSERT(sa->n == 0);
+    CU_ASSERT(sb->n > 0 && sb->n < 200);
+
+    /* b leaves: a gets every partition back, still paused. */
+    lh_kconsumer_free(b);
+    b = NULL;
+    end = lh_now_us() + 30000000;
+    while (lh_kconsumer_assigned(a) != PARTS && lh_now_us() < end)
+        consume(a, sa, 1000, 50, 1);
+    CU_ASSERT(lh_kconsumer_assigned(a) == PARTS);
+    CU_ASSERT(consume(a, sa, 1000, 1000, 1) == 0);
+
+    /* Resumed, a reads what b did not finish: the rest of the 200. */
+    CU_ASSERT(lh_kconsumer_resume(a) == 0);
+    consume(a, sa, 200 - sb->n, 20000, 1);
+    CU_ASSERT(sa->n + sb->n == 200);
+    for (int v = 0; v < 200; v++)
+        CU_ASSERT(sa->count[v] + sb->count[v] == 1);
+    lh_kconsumer_free(a);
     stop_broker();
-    lh_free(s);
+    lh_free(sa);
+    lh_free(sb);
 }
 
 static void test_kafka_new_member_starts_after_committed_offset(void)
@@ -488,8 +535,8 @@ static CU_TestInfo tests[] = {
      test_kafka_group_member_gets_every_message_once_key_on_one_partition},
     {"pause stops delivery and resume restarts it",
      test_kafka_pause_stops_delivery_and_resume_restarts_it},
-    {"pause before the join holds after the assignment",
-     test_kafka_pause_before_join_holds_after_assignment},
+    {"pause before the join survives rebalances",
+     test_kafka_pause_before_join_survives_rebalances},
     {"a new member starts after the committed offset",
      test_kafka_new_member_starts_after_committed_offset},
     {"produce errors are retried without loss",
