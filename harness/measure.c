@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #define SAMPLE_US 100000
+/* Leak searches a decision on the memcheck signal needs (slope.h's
+ * LH_DECIDE_MIN_SAMPLES after its warm-up cut). */
+#define MIN_TOOL_POINTS 16
 
 static int mkdir_p(const char *path)
 {
@@ -129,6 +132,15 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
     res->ci_low = d.ci_low;
     res->ci_high = d.ci_high;
     res->threshold = d.threshold;
+    /* Leak searches are few (one a second), so the late-segment test that
+     * guards against plateaus has few points and a wide interval: with
+     * the whole interval over the floor and the late part still growing
+     * at the same pace, the memcheck signal is a leak. */
+    if (src == tool_series && d.verdict == LH_VERDICT_INCONCLUSIVE &&
+        d.ci_low > d.threshold && d.late_slope > 0.5 * d.slope) {
+        d.verdict = LH_VERDICT_LEAK;
+        d.reason = LH_REASON_GROWTH;
+    }
     switch (d.verdict) {
     case LH_VERDICT_LEAK:
         res->verdict = LH_RUN_LEAK;
@@ -265,10 +277,15 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
             spent = 1;
             extensions = o->max_extend; /* no more extensions */
         }
+        /* A tool with its own signal needs enough points to judge. */
+        if (spent && ctx.tick_seconds > 0 && ctx.series.n < MIN_TOOL_POINTS &&
+            elapsed < o->timeout && ctx.series.n > 0)
+            spent = 0;
         if (!spent)
             continue;
         decide(o, res, &res->series, lh_sampler_has_heap(smp),
-               lh_sampler_has_queue(smp), NULL);
+               lh_sampler_has_queue(smp),
+               ctx.series.n >= MIN_TOOL_POINTS ? &ctx.series : NULL);
         if (res->verdict != LH_RUN_INCONCLUSIVE ||
             extensions >= o->max_extend)
             break;
@@ -310,7 +327,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
         o->tool->finish(&ctx);
     }
     /* A tool with its own signal (memcheck) decides on it. */
-    if (ctx.series.n >= 4)
+    if (ctx.series.n >= MIN_TOOL_POINTS)
         decide(o, res, &res->series, 0, 0, &ctx.series);
     for (size_t i = 0; i < res->nsites; i++)
         if (res->sites[i].stage[0] == '\0')

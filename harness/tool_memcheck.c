@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SEARCH_EVERY_S 3.0
+#define SEARCH_EVERY_S 1.0
 #define MAX_TRACKED 512
 
 typedef struct grown {

@@ -1,0 +1,172 @@
+/*
+ * toyprog - a small staged program that speaks the target protocol, for
+ * testing leak-hunt on something other than selfheal.
+ *
+ *   toyprog --enable=parse,filter,emit [--leak STAGE:BYTES]... [--units N]
+ *
+ * Each unit of work runs the enabled stages in order: parse builds a record
+ * from a line of text, filter keeps or drops it, emit formats it into a
+ * buffer.  Every stage allocates and frees working memory, so a clean run
+ * has allocator churn but no growth.  --leak STAGE:BYTES makes that stage
+ * keep BYTES per unit on a list that is never freed (reachable).  Stats
+ * lines go to LEAKHUNT_STATS every 100 ms; SIGTERM ends the run cleanly.
+ */
+#include "clock.h"
+#include "memsample.h"
+#include "stats.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { PARSE, FILTER, EMIT, NSTAGES };
+static const char *const names[NSTAGES] = {"parse", "filter", "emit"};
+
+typedef struct kept {
+    struct kept *next;
+} kept;
+
+static volatile sig_atomic_t stop;
+static int enabled[NSTAGES];
+static size_t leak_bytes[NSTAGES];
+static kept *kept_list;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void keep(size_t bytes)
+{
+    kept *k = malloc(bytes < sizeof *k ? sizeof *k : bytes);
+    if (k == NULL)
+        return;
+    k->next = kept_list;
+    kept_list = k;
+}
+
+static char *stage_parse(unsigned long i)
+{
+    char *rec = malloc(96);
+    if (rec)
+        snprintf(rec, 96, "record-%lu:%lu", i, i * 2654435761u % 1000);
+    if (leak_bytes[PARSE])
+        keep(leak_bytes[PARSE]);
+    return rec;
+}
+
+static int stage_filter(const char *rec)
+{
+    char *tmp = malloc(64);
+    int keep_it = rec && tmp && strlen(rec) % 3 != 0;
+    free(tmp);
+    if (leak_bytes[FILTER])
+        keep(leak_bytes[FILTER]);
+    return keep_it;
+}
+
+static size_t stage_emit(const char *rec)
+{
+    char *out = malloc(160);
+    size_t n = 0;
+    if (out)
+        n = (size_t)snprintf(out, 160, "{\"rec\":\"%s\"}", rec ? rec : "");
+    free(out);
+    if (leak_bytes[EMIT])
+        keep(leak_bytes[EMIT]);
+    return n;
+}
+
+static int stage_index(const char *name, size_t len)
+{
+    for (int s = 0; s < NSTAGES; s++)
+        if (strlen(names[s]) == len && strncmp(names[s], name, len) == 0)
+            return s;
+    return -1;
+}
+
+static int parse_enable(const char *list)
+{
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        int s = stage_index(list, len);
+        if (s < 0) {
+            fprintf(stderr, "toyprog: unknown stage '%.*s'\n", (int)len, list);
+            return -1;
+        }
+        enabled[s] = 1;
+        list += len;
+        if (*list == ',')
+            list++;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long units = 0; /* 0: until SIGTERM */
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--enable=", 9) == 0) {
+            if (parse_enable(argv[i] + 9) < 0)
+                return 2;
+        } else if (strcmp(argv[i], "--leak") == 0 && i + 1 < argc) {
+            const char *spec = argv[++i];
+            const char *colon = strchr(spec, ':');
+            int s = colon ? stage_index(spec, (size_t)(colon - spec)) : -1;
+            if (s < 0 || atol(colon + 1) <= 0) {
+                fprintf(stderr, "toyprog: bad --leak '%s'\n", spec);
+                return 2;
+            }
+            leak_bytes[s] = (size_t)atol(colon + 1);
+        } else if (strcmp(argv[i], "--units") == 0 && i + 1 < argc) {
+            units = strtoul(argv[++i], NULL, 10);
+        } else {
+            fprintf(stderr, "usage: toyprog --enable=LIST [--leak STAGE:BYTES]"
+                            " [--units N]\n");
+            return 2;
+        }
+    }
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    lh_stats_writer *w = NULL;
+    if (lh_stats_writer_from_env(&w) < 0) {
+        fprintf(stderr, "toyprog: cannot open LEAKHUNT_STATS\n");
+        return 1;
+    }
+    unsigned long done = 0;
+    size_t sink = 0;
+    int64_t next = lh_now_us();
+    while (!stop && (units == 0 || done < units)) {
+        for (int k = 0; k < 64; k++, done++) {
+            char *rec = enabled[PARSE] ? stage_parse(done) : NULL;
+            int pass = enabled[FILTER] ? stage_filter(rec) : 1;
+            if (pass && enabled[EMIT])
+                sink += stage_emit(rec);
+            free(rec);
+        }
+        lh_sleep_us(200); /* about 250k units/s: a service, not a spin */
+        if (w && lh_now_us() >= next) {
+            lh_stats_line line = {.work = done,
+                                  .pid = getpid(),
+                                  .has = LH_STATS_HAS_PID};
+            uint64_t heap;
+            if (lh_mem_heap_live(&heap) == 0) {
+                line.heap = heap;
+                line.has |= LH_STATS_HAS_HEAP;
+            }
+            lh_stats_writer_put(w, &line);
+            next += 100000;
+        }
+    }
+    lh_stats_writer_close(w);
+    while (kept_list) {
+        kept *k = kept_list;
+        kept_list = k->next;
+        free(k);
+    }
+    printf("toyprog: %lu units, %zu bytes emitted\n", done, sink);
+    return 0;
+}
