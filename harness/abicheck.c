@@ -144,6 +144,8 @@ static int buf_printf(lh_buf *b, const char *fmt, ...)
 /* A NUL-terminated copy of the buffer's bytes, or NULL. */
 static char *buf_strdup(const lh_buf *b)
 {
+    if (lh_buf_len(b) == 0)
+        return lh_strdup(""); /* lh_buf_peek: no storage before an append */
     return lh_strndup((const char *)lh_buf_peek(b), lh_buf_len(b));
 }
 

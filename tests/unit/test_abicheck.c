@@ -1,0 +1,635 @@
+/*
+ * test_abicheck.c - abi-check on inputs built to be awkward.
+ *
+ * The inputs are compiled at build time by tests/abicheck/CMakeLists.txt
+ * (LH_ABI_FIXTURES is that build directory): one header change per object,
+ * DWARF 4 and 5, split DWARF with and without its .dwo, archives, linked
+ * programs, an object without -g, a truncated object.  Text files and
+ * truncations at every length are made here.
+ */
+#include "abicheck.h"
+
+#include "alloc.h"
+#include "cu_main.h"
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LH_ABI_FIXTURES
+#error "LH_ABI_FIXTURES must name the fixture build directory"
+#endif
+
+static int add_fx(lh_abicheck *ac, const char *name)
+{
+    char path[1024];
+
+    snprintf(path, sizeof path, "%s/%s", LH_ABI_FIXTURES, name);
+    return lh_abicheck_add_file(ac, path);
+}
+
+static lh_abicheck *check2(const char *a, const char *b)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(add_fx(ac, a), 0);
+    if (b)
+        CU_ASSERT_EQUAL(add_fx(ac, b), 0);
+    return ac;
+}
+
+/* Reads a whole fixture into malloc'd memory. */
+static unsigned char *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    unsigned char *p;
+    FILE *f;
+    long n;
+
+    snprintf(path, sizeof path, "%s/%s", LH_ABI_FIXTURES, name);
+    f = fopen(path, "rb");
+    CU_ASSERT_FATAL(f != NULL);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    p = malloc((size_t)n);
+    CU_ASSERT_FATAL(p != NULL);
+    CU_ASSERT_FATAL(fread(p, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static const lh_abi_member *member(const lh_abi_layout *l, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < l->nmembers; i++)
+        if (strcmp(l->members[i].name, name) == 0)
+            return &l->members[i];
+    return NULL;
+}
+
+static int64_t enumerator(const lh_abi_layout *l, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < l->nenumerators; i++)
+        if (strcmp(l->enumerators[i].name, name) == 0)
+            return l->enumerators[i].value;
+    return INT64_MIN;
+}
+
+static const char *unit_file(const lh_abicheck *ac, const lh_abi_layout *l,
+                             size_t i)
+{
+    return lh_abicheck_unit(ac, l->units[i])->file;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int error_contains(const lh_abicheck *ac, const char *needle)
+{
+    size_t i;
+
+    for (i = 0; i < lh_abicheck_error_count(ac); i++)
+        if (strstr(lh_abicheck_error(ac, i), needle))
+            return 1;
+    return 0;
+}
+
+static void test_abicheck_grown_header_field_is_a_conflict(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_shape.o");
+    const lh_abi_type *t = lh_abicheck_find(ac, "shape");
+    const lh_abi_type *u = lh_abicheck_find(ac, "value");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 1);
+    CU_ASSERT_FATAL(t != NULL && u != NULL);
+    CU_ASSERT_STRING_EQUAL(t->header, "shape.h");
+    CU_ASSERT_FALSE(t->is_local);
+    CU_ASSERT_FATAL(t->nlayouts == 2);
+    CU_ASSERT_STRING_EQUAL(t->layouts[0].kind, "struct");
+    CU_ASSERT_EQUAL(t->layouts[0].nmembers, 2);
+    CU_ASSERT_EQUAL(t->layouts[1].nmembers, 3);
+    CU_ASSERT_PTR_NULL(member(&t->layouts[0], "extra"));
+    CU_ASSERT_FATAL(member(&t->layouts[1], "extra") != NULL);
+    CU_ASSERT_EQUAL(member(&t->layouts[1], "extra")->offset, 4);
+    CU_ASSERT_STRING_EQUAL(member(&t->layouts[1], "extra")->type, "int");
+    CU_ASSERT_EQUAL(member(&t->layouts[0], "width")->offset, 8);
+    CU_ASSERT_TRUE(has_suffix(unit_file(ac, &t->layouts[0], 0), "user_base.o"));
+    CU_ASSERT_TRUE(has_suffix(unit_file(ac, &t->layouts[1], 0), "user_shape.o"));
+    CU_ASSERT_TRUE(has_suffix(lh_abicheck_unit(ac, 0)->cu, "user.c"));
+    CU_ASSERT_TRUE(has_suffix(t->layouts[0].decl_files[0], "include/shape.h"));
+    /* The union grew from 4 to 8 bytes. */
+    CU_ASSERT_FATAL(u->nlayouts == 2);
+    CU_ASSERT_STRING_EQUAL(u->layouts[0].kind, "union");
+    CU_ASSERT_EQUAL(u->layouts[0].size, 4);
+    CU_ASSERT_EQUAL(u->layouts[1].size, 8);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_swapped_members_same_size_conflict_by_offsets(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_swap.o");
+    const lh_abi_type *t = lh_abicheck_find(ac, "obj");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
+    CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+    CU_ASSERT_EQUAL(t->layouts[0].size, t->layouts[1].size);
+    CU_ASSERT_EQUAL(member(&t->layouts[0], "refcount")->offset, 0);
+    CU_ASSERT_EQUAL(member(&t->layouts[1], "refcount")->offset, 4);
+    CU_ASSERT_EQUAL(member(&t->layouts[0], "flags")->offset, 4);
+    CU_ASSERT_EQUAL(member(&t->layouts[1], "flags")->offset, 0);
+    CU_ASSERT_STRING_EQUAL(member(&t->layouts[0], "data")->type, "void *");
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_same_named_local_structs_do_not_conflict(void)
+{
+    lh_abicheck *ac = check2("local_a.o", "local_b.o");
+    size_t i, states = 0, utils = 0;
+
+    /* Same base name (util.c), different directories. */
+    CU_ASSERT_EQUAL(add_fx(ac, "dira/util.o"), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "dirb/util.o"), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    for (i = 0; i < lh_abicheck_type_count(ac); i++) {
+        const lh_abi_type *t = lh_abicheck_type(ac, i);
+
+        if (strcmp(t->name, "state") == 0) {
+            states++;
+            CU_ASSERT_TRUE(t->is_local);
+            CU_ASSERT_TRUE(has_suffix(t->header, states == 1 ? "/local_a.c"
+                                                             : "/local_b.c"));
+        }
+        if (strcmp(t->name, "util_state") == 0) {
+            utils++;
+            CU_ASSERT_TRUE(t->is_local);
+            CU_ASSERT_TRUE(has_suffix(t->header, utils == 1 ? "dira/util.c"
+                                                            : "dirb/util.c"));
+        }
+    }
+    CU_ASSERT_EQUAL(states, 2);
+    CU_ASSERT_EQUAL(utils, 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_typedef_anonymous_struct_is_named_by_typedef(void)
+{
+    lh_abicheck *ac = check2("user_base.o", NULL);
+    const lh_abi_type *t = lh_abicheck_find(ac, "point_t");
+    const lh_abi_type *r;
+
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_TRUE(t->is_typedef);
+    CU_ASSERT_STRING_EQUAL(t->header, "point.h");
+    CU_ASSERT_EQUAL(t->nlayouts, 1);
+    CU_ASSERT_EQUAL(t->layouts[0].size, 8);
+    CU_ASSERT_EQUAL(t->layouts[0].nmembers, 2);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "user_point.o"), 0);
+    t = lh_abicheck_find(ac, "point_t");
+    CU_ASSERT_EQUAL(t->nlayouts, 2);
+    CU_ASSERT_EQUAL(member(&t->layouts[1], "y")->offset, 8);
+    /* The nested anonymous struct's swap shows in its parent's layout. */
+    r = lh_abicheck_find(ac, "range_holder");
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(r->nlayouts, 2);
+    CU_ASSERT_EQUAL(r->layouts[0].size, r->layouts[1].size);
+    CU_ASSERT_PTR_NOT_NULL(strstr(member(&r->layouts[0], "range")->type,
+                                  "int lo@0; int hi@32;"));
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_enum_value_change_is_a_conflict(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_color.o");
+    const lh_abi_type *t = lh_abicheck_find(ac, "color");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
+    CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+    CU_ASSERT_STRING_EQUAL(t->layouts[0].kind, "enum");
+    CU_ASSERT_EQUAL(t->layouts[0].size, t->layouts[1].size);
+    CU_ASSERT_EQUAL(enumerator(&t->layouts[0], "COLOR_BLUE"), 2);
+    CU_ASSERT_EQUAL(enumerator(&t->layouts[1], "COLOR_BLUE"), 3);
+    CU_ASSERT_EQUAL(enumerator(&t->layouts[0], "COLOR_NEGATIVE"), -7);
+    CU_ASSERT_EQUAL(enumerator(&t->layouts[1], "COLOR_YELLOW"), 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_bitfield_width_change_is_a_conflict(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_bits.o");
+    const lh_abi_type *t = lh_abicheck_find(ac, "bits");
+    const lh_abi_member *m0, *m1;
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
+    CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+    CU_ASSERT_EQUAL(t->layouts[0].size, t->layouts[1].size);
+    m0 = member(&t->layouts[0], "mode");
+    m1 = member(&t->layouts[1], "mode");
+    CU_ASSERT_EQUAL(m0->offset, 0);
+    CU_ASSERT_EQUAL(m0->bit_offset, 1);
+    CU_ASSERT_EQUAL(m0->bit_size, 4);
+    CU_ASSERT_EQUAL(m1->bit_size, 5);
+    CU_ASSERT_EQUAL(member(&t->layouts[0], "level")->bit_offset, 5);
+    CU_ASSERT_EQUAL(member(&t->layouts[1], "level")->bit_offset, 6);
+    CU_ASSERT_EQUAL(member(&t->layouts[0], "tail")->bit_size, 0);
+    CU_ASSERT_EQUAL(member(&t->layouts[0], "tail")->offset, 4);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_declaration_only_struct_is_not_a_layout(void)
+{
+    lh_abicheck *ac = check2("decl_only.o", NULL);
+    const lh_abi_type *t;
+
+    CU_ASSERT_PTR_NULL(lh_abicheck_find(ac, "obj"));
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 1);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "user_base.o"), 0);
+    t = lh_abicheck_find(ac, "obj");
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_EQUAL(t->nlayouts, 1);
+    CU_ASSERT_EQUAL(t->layouts[0].size, 16);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_dwarf4_and_dwarf5_of_one_header_agree(void)
+{
+    lh_abicheck *ac = check2("user_base_d4.o", "user_base_d5.o");
+
+    CU_ASSERT_EQUAL(add_fx(ac, "user_base.o"), 0);
+    /* DWARF 4 bit-fields (DW_AT_bit_offset) and 5 (data_bit_offset). */
+    CU_ASSERT_EQUAL(add_fx(ac, "user_bits.o"), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "user_bits_d4.o"), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 5);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "bits")->nlayouts, 2);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "bits")->layouts[1].nunits, 2);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->nlayouts, 1);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->layouts[0].nunits, 5);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_dwarf4_against_dwarf5_finds_the_change(void)
+{
+    lh_abicheck *ac = check2("user_base_d5.o", "user_shape_d4.o");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->nlayouts, 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_split_dwarf_is_read_through_dwo_files(void)
+{
+    static const char *const pairs[][2] = {
+        {"split/user_base.o", "split/user_shape.o"},
+        {"split4/user_base.o", "split4/user_shape.o"},
+        {"prog_split", NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        lh_abicheck *ac = check2(pairs[i][0], pairs[i][1]);
+        const lh_abi_type *t = lh_abicheck_find(ac, "shape");
+
+        CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 0);
+        CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+        CU_ASSERT_FATAL(t != NULL);
+        CU_ASSERT_EQUAL(t->nlayouts, 2);
+        CU_ASSERT_STRING_EQUAL(t->header, "shape.h");
+        CU_ASSERT_TRUE(has_suffix(
+            lh_abicheck_unit(ac, t->layouts[1].units[0])->cu, "user.c"));
+        CU_ASSERT_EQUAL(lh_abicheck_status(ac), 1);
+        lh_abicheck_free(ac);
+    }
+}
+
+static void test_abicheck_missing_dwo_is_an_error_naming_it(void)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "split/user_base.o"), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "split_missing/user_shape.o"), LH_ENOTFOUND);
+    CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 1);
+    CU_ASSERT_TRUE(error_contains(ac, "split_missing/user_shape.dwo not found"));
+    CU_ASSERT_TRUE(error_contains(ac, "split_missing/user_shape.o: "));
+    /* The file that could be read still was. */
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->nlayouts, 1);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_archive_members_are_read_and_named(void)
+{
+    lh_abicheck *ac = check2("libmix.a", NULL);
+    const lh_abi_type *t = lh_abicheck_find(ac, "obj");
+
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
+    CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+    CU_ASSERT_TRUE(has_suffix(unit_file(ac, &t->layouts[0], 0),
+                              "libmix.a(user_base.o)"));
+    CU_ASSERT_TRUE(has_suffix(unit_file(ac, &t->layouts[1], 0),
+                              "libmix.a(user_swap.o)"));
+    /* Member names come out relocated: right names, right files. */
+    CU_ASSERT_PTR_NOT_NULL(member(&t->layouts[0], "refcount"));
+    lh_abicheck_free(ac);
+
+    ac = check2("libclean.a", NULL);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_linked_program_shows_both_units(void)
+{
+    lh_abicheck *ac = check2("prog_mix", NULL);
+    const lh_abi_type *t = lh_abicheck_find(ac, "shape");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+    CU_ASSERT_EQUAL(t->layouts[0].nunits, 1);
+    CU_ASSERT_EQUAL(t->layouts[1].nunits, 1);
+    CU_ASSERT_NOT_EQUAL(t->layouts[0].units[0], t->layouts[1].units[0]);
+    lh_abicheck_free(ac);
+
+    ac = check2("prog_clean", NULL);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 4);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_file_without_debug_info_is_a_warning(void)
+{
+    lh_abicheck *ac = check2("user_nog.o", NULL);
+
+    CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_warning_count(ac), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lh_abicheck_warning(ac, 0),
+                                  "user_nog.o: no debug info"));
+    /* Nothing had debug info: nothing was checked. */
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    CU_ASSERT_EQUAL(add_fx(ac, "user_base.o"), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    lh_abicheck_free(ac);
+
+    ac = check2("libnog.a", NULL);
+    CU_ASSERT_EQUAL(lh_abicheck_warning_count(ac), 1);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_truncated_elf_is_an_error_at_every_length(void)
+{
+    lh_abicheck *ac = NULL;
+    unsigned char *img;
+    size_t len, cut, step;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "truncated.o"), LH_EPARSE);
+    CU_ASSERT_TRUE(error_contains(ac, "truncated.o: truncated ELF"));
+    lh_abicheck_free(ac);
+
+    img = slurp("user_base.o", &len);
+    step = getenv("LH_UNDER_VALGRIND") ? 211 : 13;
+    for (cut = 0; cut < len; cut += step) {
+        int rc;
+
+        CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+        rc = lh_abicheck_add_memory(ac, "cut.o", img, cut);
+        CU_ASSERT_TRUE(rc == LH_EPARSE || rc == LH_EBADMAGIC);
+        CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 1);
+        CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+        lh_abicheck_free(ac);
+    }
+    /* The whole image, from memory, reads like the file. */
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_memory(ac, "whole.o", img, len), 0);
+    CU_ASSERT_PTR_NOT_NULL(lh_abicheck_find(ac, "shape"));
+    CU_ASSERT_EQUAL(add_fx(ac, "user_shape.o"), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    lh_abicheck_free(ac);
+    free(img);
+}
+
+static void test_abicheck_corrupt_bytes_inside_elf_never_crash(void)
+{
+    lh_abicheck *ac = NULL;
+    unsigned char *img;
+    size_t len, i;
+    unsigned seed = 12345;
+    int rounds = getenv("LH_UNDER_VALGRIND") ? 20 : 300;
+
+    img = slurp("user_base.o", &len);
+    for (i = 0; i < (size_t)rounds; i++) {
+        unsigned char *bad = malloc(len);
+        int k;
+
+        CU_ASSERT_FATAL(bad != NULL);
+        memcpy(bad, img, len);
+        for (k = 0; k < 8; k++) {
+            seed = seed * 1103515245u + 12345u;
+            bad[(seed >> 8) % len] ^= (unsigned char)(1u << (seed % 8u));
+        }
+        CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+        lh_abicheck_add_memory(ac, "flipped.o", bad, len);
+        CU_ASSERT_TRUE(lh_abicheck_status(ac) >= 0);
+        lh_abicheck_free(ac);
+        free(bad);
+    }
+    free(img);
+}
+
+static void test_abicheck_text_file_and_missing_file_are_errors(void)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_file(ac, LH_ABI_SOURCES "/user.c"),
+                    LH_EBADMAGIC);
+    CU_ASSERT_TRUE(error_contains(ac, "user.c: not an ELF file"));
+    CU_ASSERT_EQUAL(add_fx(ac, "no-such-file.o"), LH_EIO);
+    CU_ASSERT_TRUE(error_contains(ac, "no-such-file.o: cannot open"));
+    CU_ASSERT_EQUAL(lh_abicheck_add_file(ac, LH_ABI_FIXTURES), LH_EIO);
+    CU_ASSERT_TRUE(error_contains(ac, "not a regular file"));
+    CU_ASSERT_EQUAL(lh_abicheck_add_memory(ac, "empty", "", 0), LH_EBADMAGIC);
+    CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 4);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_errors_win_over_conflicts_in_status(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_shape.o");
+
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 1);
+    CU_ASSERT_EQUAL(lh_abicheck_add_file(ac, LH_ABI_SOURCES "/user.c"),
+                    LH_EBADMAGIC);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2); /* nothing read */
+    lh_abicheck_free(ac);
+}
+
+static char *render(lh_abicheck *ac, int json)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_EQUAL(json ? lh_abicheck_write_json(ac, f)
+                         : lh_abicheck_write_text(ac, f),
+                    0);
+    fclose(f);
+    return text;
+}
+
+static void test_abicheck_json_lists_conflicts_files_and_errors(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_swap.o");
+    char *json;
+
+    CU_ASSERT_EQUAL(add_fx(ac, "user_nog.o"), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_file(ac, LH_ABI_SOURCES "/user.c"),
+                    LH_EBADMAGIC);
+    json = render(ac, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"conflicts\":[{\"kind\":\"struct\","
+                                        "\"name\":\"obj\",\"header\":\"swap.h\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"name\":\"refcount\",\"offset\":4,"
+                                        "\"bit_offset\":0,\"bit_size\":0,"
+                                        "\"type\":\"int\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"status\":\"no-debug-info\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"status\":\"error\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"errors\":[\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "user_swap.o\"}]}]}],\"files\":["));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"status\":2}\n"));
+    free(json);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_text_marks_what_differs(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_swap.o");
+    char *text = render(ac, 0);
+
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "struct obj (header swap.h): 2 layouts"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "* offset 0              int refcount"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  offset 8              void * data"));
+    CU_ASSERT_PTR_NULL(strstr(text, "* offset 8"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "abi-check: 1 type with more than one "
+                                        "layout"));
+    free(text);
+    lh_abicheck_free(ac);
+
+    ac = check2("user_base.o", NULL);
+    text = render(ac, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "abi-check: no conflicting layouts"));
+    free(text);
+    lh_abicheck_free(ac);
+}
+
+/* Every allocation, failed in turn, gives LH_ENOMEM and a checker that
+ * frees cleanly (valgrind checks the "cleanly"). */
+static void test_abicheck_allocation_failures_are_reported_and_clean(void)
+{
+    long n, stride = getenv("LH_UNDER_VALGRIND") ? 37 : 1;
+    int done = 0, sticky;
+
+    {
+        lh_abicheck *ac = NULL;
+
+        lh_alloc_fail_after(0, 0);
+        CU_ASSERT_EQUAL(lh_abicheck_new(&ac), LH_ENOMEM);
+        lh_alloc_fail_after(-1, 0);
+    }
+    for (sticky = 0; sticky <= 1; sticky++) {
+        done = 0;
+        for (n = 0; !done && n < 100000; n += stride) {
+            lh_abicheck *ac = NULL;
+            int rc1, rc2;
+
+            if (lh_abicheck_new(&ac) != 0) {
+                CU_FAIL("lh_abicheck_new without injected failure");
+                return;
+            }
+            lh_alloc_fail_after(n, sticky);
+            rc1 = lh_abicheck_add_file(ac, LH_ABI_FIXTURES "/libmix.a");
+            rc2 = lh_abicheck_add_file(ac, LH_ABI_FIXTURES "/user_shape.o");
+            lh_alloc_fail_after(-1, 0);
+            CU_ASSERT_TRUE(rc1 == 0 || rc1 == LH_ENOMEM);
+            CU_ASSERT_TRUE(rc2 == 0 || rc2 == LH_ENOMEM);
+            if (rc1 == 0 && rc2 == 0) {
+                /* Past the last allocation: the full result. */
+                if (lh_abicheck_conflict_count(ac) == 3)
+                    done = 1;
+            }
+            lh_abicheck_free(ac);
+        }
+        CU_ASSERT_TRUE(done);
+    }
+}
+
+static CU_TestInfo tests[] = {
+    {"grown header field is a conflict",
+     test_abicheck_grown_header_field_is_a_conflict},
+    {"swapped members, same size: conflict by offsets",
+     test_abicheck_swapped_members_same_size_conflict_by_offsets},
+    {"same-named local structs do not conflict",
+     test_abicheck_same_named_local_structs_do_not_conflict},
+    {"typedef'd anonymous struct is named by its typedef",
+     test_abicheck_typedef_anonymous_struct_is_named_by_typedef},
+    {"enum value change is a conflict",
+     test_abicheck_enum_value_change_is_a_conflict},
+    {"bit-field width change is a conflict",
+     test_abicheck_bitfield_width_change_is_a_conflict},
+    {"declaration-only struct is not a layout",
+     test_abicheck_declaration_only_struct_is_not_a_layout},
+    {"DWARF 4 and 5 of one header agree",
+     test_abicheck_dwarf4_and_dwarf5_of_one_header_agree},
+    {"DWARF 4 against 5 finds the change",
+     test_abicheck_dwarf4_against_dwarf5_finds_the_change},
+    {"split DWARF is read through .dwo files",
+     test_abicheck_split_dwarf_is_read_through_dwo_files},
+    {"missing .dwo is an error naming it",
+     test_abicheck_missing_dwo_is_an_error_naming_it},
+    {"archive members are read and named",
+     test_abicheck_archive_members_are_read_and_named},
+    {"linked program shows both units",
+     test_abicheck_linked_program_shows_both_units},
+    {"file without debug info is a warning",
+     test_abicheck_file_without_debug_info_is_a_warning},
+    {"truncated ELF is an error at every length",
+     test_abicheck_truncated_elf_is_an_error_at_every_length},
+    {"corrupt bytes inside an ELF never crash",
+     test_abicheck_corrupt_bytes_inside_elf_never_crash},
+    {"text file and missing file are errors",
+     test_abicheck_text_file_and_missing_file_are_errors},
+    {"errors win over conflicts in the status",
+     test_abicheck_errors_win_over_conflicts_in_status},
+    {"JSON lists conflicts, files and errors",
+     test_abicheck_json_lists_conflicts_files_and_errors},
+    {"text marks what differs", test_abicheck_text_marks_what_differs},
+    {"allocation failures are reported and clean",
+     test_abicheck_allocation_failures_are_reported_and_clean},
+    CU_TEST_INFO_NULL,
+};
+
+LH_CU_MAIN("abicheck", tests)
