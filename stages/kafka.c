@@ -19,9 +19,11 @@
  * Consumer: one group member with a short session timeout (6 s: the mock
  * makes a rejoin wait session.timeout.ms - 1 s).  Offsets are stored only
  * by lh_kconsumer_done, and auto-commit commits stored offsets every 200 ms.
- * lh_kconsumer_done only records the offset in a per-partition slot under a
+ * lh_kconsumer_done records the offset in a per-partition slot under a
  * mutex (it may be called from another thread, and per event); the slots go
- * to rd_kafka_offsets_store on the next poll, before a revoke, and on free.
+ * to rd_kafka_offsets_store on the next poll, from lh_kconsumer_done itself
+ * when 50 ms passed since the last time (a paused caller may not poll),
+ * before a revoke, and on free.
  *
  * Rebalancing is eager ("range,roundrobin"): on revoke we store and commit
  * what is done, then unassign; on assign we assign and, when the member is
@@ -48,6 +50,7 @@
 #include "kafka.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "error.h"
 
 #include <librdkafka/rdkafka.h>
@@ -58,6 +61,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+
+/* lh_kconsumer_done hands offsets to librdkafka at least this often. */
+#define STORE_PERIOD_US 50000
 
 /* Shared helpers. */
 
@@ -400,6 +406,7 @@ struct lh_kconsumer {
     int dirty;
     int paused;
     int assigned;
+    int64_t stored_us; /* when done[] last went to librdkafka */
     rd_kafka_resp_err_t last_err; /* last transient error logged */
 };
 
@@ -715,6 +722,7 @@ void lh_kconsumer_release(lh_kconsumer *c, lh_kmsg *msgs, size_t n)
 
 int lh_kconsumer_done(lh_kconsumer *c, int32_t partition, int64_t offset)
 {
+    int64_t now;
     int rc = 0;
 
     if (!c || partition < 0 || offset < 0)
@@ -738,6 +746,11 @@ int lh_kconsumer_done(lh_kconsumer *c, int32_t partition, int64_t offset)
     }
     c->done[partition] = offset + 1;
     c->dirty = 1;
+    now = lh_now_us();
+    if (now - c->stored_us >= STORE_PERIOD_US) {
+        store_done_locked(c); /* a paused caller may not poll for a while */
+        c->stored_us = now;
+    }
 out:
     pthread_mutex_unlock(&c->lock);
     return rc;

@@ -99,7 +99,12 @@ void lh_kconsumer_release(lh_kconsumer *c, lh_kmsg *msgs, size_t n);
  * Callers mark offsets in order per partition. */
 int lh_kconsumer_done(lh_kconsumer *c, int32_t partition, int64_t offset);
 
-/* Pauses / resumes all currently assigned partitions (backpressure). */
+/* Pauses / resumes all currently assigned partitions (backpressure).  The
+ * state survives rebalances: partitions assigned while paused start
+ * paused.  Pausing drops what was fetched but not yet returned (it is
+ * fetched again after the resume).  Keep calling lh_kconsumer_poll while
+ * paused (it returns 0): rebalance callbacks are served from it, and a
+ * member that stops polling holds up a rebalance of the whole group. */
 int lh_kconsumer_pause(lh_kconsumer *c);
 int lh_kconsumer_resume(lh_kconsumer *c);
 
