@@ -121,13 +121,13 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
     double work = c->work, duration = c->duration;
     if (work <= 0 && duration <= 0) {
         if (c->builtin)
-            work = 100000;
+            work = 1500000; /* about 6 s of the pipeline here */
         else
             duration = 20;
     }
     if (tool == &lh_tool_memcheck && c->builtin && c->work <= 0 &&
         c->duration <= 0)
-        work = 6000; /* valgrind runs the pipeline ~50x slower */
+        work = 30000; /* valgrind runs the pipeline ~50x slower */
     lh_measure_opts o = {
         .argv = r->argv,
         .target_wraps = c->target_wraps,
