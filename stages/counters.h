@@ -30,6 +30,7 @@
     X(acked)             /* a: events B acknowledged as finished */           \
     X(resent)            /* a: events sent again after a B connection died */ \
     X(paused)            /* a: times A paused its partitions */               \
+    X(assigned)          /* a: partitions assigned now (a gauge) */           \
     X(received)          /* b: events received from A */                      \
     X(hash_forwarded)    /* b: events sent to their owner B (not itself) */   \
     X(hash_received)     /* b: events received from a peer B */               \

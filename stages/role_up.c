@@ -3,10 +3,11 @@
  * it, sums its counters, stops it cleanly.
  *
  * Design:
- * - Children are this same binary (/proc/self/exe) in their roles, in the
- *   same process group (so a SIGTERM to the group reaches all of them),
- *   with PR_SET_PDEATHSIG so none outlives a killed launcher, and their
- *   stdout sent to stderr (up's stdout carries only the summary).
+ * - Children are this same binary (/proc/self/exe) in their roles, each
+ *   in a process group of its own (a SIGTERM to up's group reaches up
+ *   only, which then stops the children in order), with PR_SET_PDEATHSIG
+ *   so none outlives a killed launcher, and their stdout sent to stderr
+ *   (up's stdout carries only the summary).
  * - Start order: broker (unless --brokers), store, the B nodes, A, the
  *   producer; each waits for the port file of what it needs.  B nodes get
  *   ports up picks in advance (bound at once, then released), because each
@@ -150,6 +151,11 @@ static int spawn(up *u, child *c)
         return LH_ESYS;
     }
     if (pid == 0) {
+        /* A process group of its own: a SIGTERM to up's group (how
+         * leak-hunt stops a target) reaches up alone, which then stops the
+         * children in order (the broker last, so A can commit and the
+         * producer can flush).  If up dies, the children get SIGTERM. */
+        setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
             _exit(127);
@@ -442,6 +448,23 @@ static int start_all(up *u)
     rc |= add_arg(a, "%s", a->counters_path);
     if (rc || spawn(u, a) != 0)
         return LH_ESYS;
+    /* The producer starts once A has joined its group (the first join
+     * takes seconds), so that events flow at the producer's pace instead
+     * of piling up in Kafka and arriving in one burst. */
+    int64_t until = lh_now_us() + (int64_t)startup_ms * 1000;
+    while (!lh_role_stop && lh_now_us() < until) {
+        read_counters(a);
+        if (a->last.v[LH_C_assigned] > 0)
+            break;
+        int st;
+        if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
+            a->pid = 0;
+            a->exited = 1;
+            fprintf(stderr, "selfheal up: a exited during start-up\n");
+            return LH_ECLOSED;
+        }
+        lh_sleep_us(20000);
+    }
 
     child *p = new_child(u, K_PRODUCE, "produce");
     snprintf(p->counters_path, sizeof p->counters_path, "%s/produce.cnt",
@@ -493,6 +516,8 @@ static int reap(up *u)
         c->exited = 1;
         c->status = st;
         read_counters(c);
+        if (lh_role_stop)
+            continue; /* stopping anyway: no restarts, no alarm */
         if (c->kind == K_PRODUCE) {
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
                 fprintf(stderr, "selfheal up: the producer failed (status "
@@ -847,6 +872,8 @@ int lh_role_up(int argc, char **argv)
     memset(&sum, 0, sizeof sum);
     while (!failed && !lh_role_stop) {
         lh_sleep_us(50000);
+        if (lh_role_stop)
+            break;
         if (reap(u) != 0) {
             failed = 1;
             break;
