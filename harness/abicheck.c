@@ -943,9 +943,10 @@ static const char *die_string(Dwarf_Die *die, unsigned name)
 }
 
 /* Registers a unit and walks it.  `top` is the unit DIE to walk (the split
- * unit for a skeleton), `outer` the unit DIE in the main file. */
+ * unit for a skeleton), `outer` the unit DIE in the main file, `label` the
+ * unit's name when its DIE has none (type units), else NULL. */
 static int read_unit(lh_abicheck *ac, Dwarf_Die *top, Dwarf_Die *outer,
-                     const char *display, int big_endian)
+                     const char *label, const char *display, int big_endian)
 {
     struct walk w;
     lh_abi_unit *u;
@@ -965,7 +966,7 @@ static int read_unit(lh_abicheck *ac, Dwarf_Die *top, Dwarf_Die *outer,
     if (rc)
         return rc;
     u = &ac->units[ac->nunits];
-    u->cu = lh_strdup(cu_name ? cu_name : "?");
+    u->cu = lh_strdup(label ? label : cu_name ? cu_name : "?");
     u->file = lh_strdup(display);
     if (!u->cu || !u->file) {
         lh_free(u->cu);
@@ -996,6 +997,8 @@ static int read_dwarf(lh_abicheck *ac, Dwarf *dw, const char *display,
                       int big_endian, size_t *nunits)
 {
     Dwarf_CU *cu = NULL, *next = NULL;
+    char type_label[64];
+    const char *label;
     int rc = 0, ret = 0;
 
     for (;;) {
@@ -1038,7 +1041,18 @@ static int read_dwarf(lh_abicheck *ac, Dwarf *dw, const char *display,
                    unit_type != DW_UT_split_type) {
             continue; /* unknown unit kind: nothing we can read */
         }
-        rc = read_unit(ac, top, &cudie, display, big_endian);
+        label = NULL;
+        if (unit_type == DW_UT_type || unit_type == DW_UT_split_type) {
+            /* Type units (-fdebug-types-section) have no name: the
+             * signature names them. */
+            uint64_t id = 0;
+
+            dwarf_cu_info(cu, NULL, NULL, NULL, NULL, &id, NULL, NULL);
+            snprintf(type_label, sizeof type_label,
+                     "type unit 0x%016" PRIx64, id);
+            label = type_label;
+        }
+        rc = read_unit(ac, top, &cudie, label, display, big_endian);
         if (rc)
             return rc;
         (*nunits)++;
@@ -1068,6 +1082,37 @@ static int has_debug_section(Elf *elf)
         if (n && (strcmp(n, ".debug_info") == 0 ||
                   strcmp(n, ".zdebug_info") == 0 ||
                   strcmp(n, ".debug_info.dwo") == 0))
+            return 1;
+    }
+}
+
+/*
+ * Does a relocatable object keep DWARF units in COMDAT section groups?
+ * GCC's -fdebug-types-section puts each type unit in its own group; libdw
+ * reads only the ungrouped sections of an object (the linker merges the
+ * groups, so linked programs and libraries are complete).
+ */
+static int has_grouped_debug(Elf *elf)
+{
+    GElf_Ehdr eh;
+    Elf_Scn *scn = NULL;
+    size_t shstrndx;
+
+    if (!gelf_getehdr(elf, &eh) || eh.e_type != ET_REL ||
+        elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    for (;;) {
+        GElf_Shdr sh;
+        const char *n;
+
+        scn = elf_nextscn(elf, scn);
+        if (!scn)
+            return 0;
+        if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_GROUP))
+            continue;
+        n = elf_strptr(elf, shstrndx, sh.sh_name);
+        if (n && (strcmp(n, ".debug_info") == 0 ||
+                  strcmp(n, ".debug_types") == 0))
             return 1;
     }
 }
@@ -1189,6 +1234,15 @@ static int read_image(lh_abicheck *ac, Elf *elf, const char *display,
     ident = elf_getident(elf, NULL);
     rc = read_dwarf(ac, dw, display, ident && ident[EI_DATA] == ELFDATA2MSB,
                     nunits);
+    if (rc != LH_ENOMEM && has_grouped_debug(elf)) {
+        error_msg(ac,
+                  "%s: type units in COMDAT section groups "
+                  "(-fdebug-types-section) cannot be read in an object file; "
+                  "check the linked program or library instead",
+                  display);
+        if (!rc)
+            rc = LH_EUNSUPPORTED;
+    }
 out:
     dwfl_end(dwfl);
     return rc;

@@ -28,7 +28,10 @@
  *
  * Inputs: split DWARF (-gsplit-dwarf) is followed to its .dwo files (next to
  * the input or under the unit's DW_AT_comp_dir); a missing .dwo is an error
- * that names it, the other units are still read.  A file without debug
+ * that names it, the other units are still read.  Type units
+ * (-fdebug-types-section) are read in linked files and named by signature
+ * ("type unit 0x..."); in object files they sit in COMDAT groups that libdw
+ * does not read, which is an error.  A file without debug
  * info is a warning, not an error.  A file that is not ELF, or is truncated
  * or corrupt, is an error naming the file; the checker never crashes on it.
  *
@@ -115,7 +118,9 @@ void lh_abicheck_free(lh_abicheck *ac);
  * the file recorded in the error list: LH_EIO (cannot open or read it),
  * LH_EBADMAGIC (not ELF and not an archive), LH_EPARSE (truncated or
  * corrupt ELF, or DWARF that libdw rejects), LH_ENOTFOUND (a split-DWARF
- * .dwo file is missing; the file's other units were read), LH_ENOMEM (the
+ * .dwo file is missing; the file's other units were read), LH_EUNSUPPORTED
+ * (an object file keeps type units in COMDAT groups, -fdebug-types-section:
+ * libdw reads none of them there; linked files are fine), LH_ENOMEM (the
  * checker holds part of the file's types; free it).
  */
 int lh_abicheck_add_file(lh_abicheck *ac, const char *path);

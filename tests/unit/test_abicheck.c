@@ -317,6 +317,39 @@ static void test_abicheck_split_dwarf_is_read_through_dwo_files(void)
     }
 }
 
+static void test_abicheck_type_units_read_in_linked_programs(void)
+{
+    static const char *const progs[] = {"prog_types5", "prog_types4"};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        lh_abicheck *ac = check2(progs[i], NULL);
+        const lh_abi_type *t = lh_abicheck_find(ac, "shape");
+
+        CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 0);
+        CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+        CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+        CU_ASSERT_STRING_EQUAL(t->header, "shape.h");
+        CU_ASSERT_PTR_NOT_NULL(strstr(
+            lh_abicheck_unit(ac, t->layouts[0].units[0])->cu, "type unit 0x"));
+        /* Members are read through the type unit's own tables. */
+        CU_ASSERT_PTR_NOT_NULL(member(&t->layouts[1], "extra"));
+        lh_abicheck_free(ac);
+    }
+}
+
+static void test_abicheck_type_units_in_object_files_are_an_error(void)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "types5/user_base.o"), LH_EUNSUPPORTED);
+    CU_ASSERT_TRUE(error_contains(ac, "types5/user_base.o: type units in "
+                                      "COMDAT section groups"));
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+}
+
 static void test_abicheck_missing_dwo_is_an_error_naming_it(void)
 {
     lh_abicheck *ac = NULL;
@@ -608,6 +641,10 @@ static CU_TestInfo tests[] = {
      test_abicheck_dwarf4_against_dwarf5_finds_the_change},
     {"split DWARF is read through .dwo files",
      test_abicheck_split_dwarf_is_read_through_dwo_files},
+    {"type units are read in linked programs",
+     test_abicheck_type_units_read_in_linked_programs},
+    {"type units in object files are an error",
+     test_abicheck_type_units_in_object_files_are_an_error},
     {"missing .dwo is an error naming it",
      test_abicheck_missing_dwo_is_an_error_naming_it},
     {"archive members are read and named",
