@@ -18,6 +18,9 @@
  * not, the report is marked truncated.  A valgrind killed mid-write leaves
  * exactly that shape (no </valgrindoutput>, often a partial tag).
  *
+ * The encoding is fixed to UTF-8: valgrind writes nothing else, and a file
+ * that declares another encoding is not valgrind's.
+ *
  * expat allocates through lh_malloc/lh_realloc/lh_free (XML_ParserCreate_MM),
  * so allocation-failure tests reach inside the XML parser too.  DOCTYPE and
  * entity declarations are refused: valgrind writes neither, and refusing
@@ -818,7 +821,7 @@ int lh_vgxml_parse(const char *data, size_t len, lh_vgxml_report **out,
         snprintf(s.why, sizeof s.why, "out of memory");
         goto out;
     }
-    s.xp = XML_ParserCreate_MM(NULL, &mm, NULL);
+    s.xp = XML_ParserCreate_MM("UTF-8", &mm, NULL);
     if (s.xp == NULL) {
         rc = LH_ENOMEM;
         snprintf(s.why, sizeof s.why, "out of memory");
