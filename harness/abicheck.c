@@ -85,7 +85,7 @@ struct walk {
     Dwarf_Files *files;   /* the unit's file table, or NULL */
     size_t nfiles;
     int big_endian;
-    int err; /* first LH_ENOMEM */
+    int resolve; /* type_str looks through typedefs (the canonical form) */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -256,6 +256,21 @@ static char *path_norm(const char *dir, const char *name)
     out[o] = '\0';
     lh_free(in);
     return out;
+}
+
+/* Does the path name a C or C++ source file (not a header)? */
+static int is_source_file(const char *path)
+{
+    static const char *const exts[] = {".c", ".cc", ".cpp", ".cxx", ".C"};
+    const char *dot = strrchr(path, '.');
+    size_t i;
+
+    if (!dot || strchr(dot, '/'))
+        return 0;
+    for (i = 0; i < sizeof exts / sizeof exts[0]; i++)
+        if (strcmp(dot, exts[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static const char *base_name(const char *path)
@@ -611,8 +626,15 @@ static int type_str(struct walk *w, Dwarf_Die *type, lh_buf *b, int depth)
         return buf_puts(b, "...");
     has_target = die_type(type, &target) == 0;
     switch (tag) {
-    case DW_TAG_base_type:
     case DW_TAG_typedef:
+        /* The canonical form sees through typedefs (size_t and __size_t
+         * are one type), except to an anonymous aggregate, which the
+         * typedef's name stands for (it is checked as a type of its own). */
+        if (w->resolve && has_target &&
+            !(tag_kind(dwarf_tag(&target)) && !dwarf_diename(&target)))
+            return type_str(w, &target, b, depth + 1);
+        return buf_puts(b, name ? name : "?");
+    case DW_TAG_base_type:
     case DW_TAG_unspecified_type:
         return buf_puts(b, name ? name : "?");
     case DW_TAG_structure_type:
@@ -769,6 +791,7 @@ static int collect_layout(struct walk *w, Dwarf_Die *die, lh_abi_layout *l)
 
         if (ctag == DW_TAG_member || ctag == DW_TAG_inheritance) {
             lh_abi_member *m;
+            int has_type;
 
             rc = grow((void **)&l->members, &mcap, l->nmembers,
                       sizeof *l->members);
@@ -786,12 +809,19 @@ static int collect_layout(struct walk *w, Dwarf_Die *die, lh_abi_layout *l)
                 m->bit_offset = bits ? (unsigned)(pos % 8u) : 0u;
                 m->bit_size = bits;
             }
+            has_type = die_type(&child, &mt) == 0;
             lh_buf_reset(&tb);
-            rc = die_type(&child, &mt) == 0 ? type_str(w, &mt, &tb, 0)
-                                            : buf_puts(&tb, "void");
+            w->resolve = 0;
+            rc = has_type ? type_str(w, &mt, &tb, 0) : buf_puts(&tb, "void");
             if (rc)
                 goto out;
             m->type = buf_strdup(&tb);
+            lh_buf_reset(&tb);
+            w->resolve = 1;
+            rc = has_type ? type_str(w, &mt, &tb, 0) : buf_puts(&tb, "void");
+            w->resolve = 0;
+            if (rc)
+                goto out;
             m->name = lh_strdup(ctag == DW_TAG_inheritance ? "<base>"
                                 : n                        ? n
                                                            : "");
@@ -800,8 +830,8 @@ static int collect_layout(struct walk *w, Dwarf_Die *die, lh_abi_layout *l)
                 goto out;
             }
             rc = buf_printf(&canon, "%s:", m->name);
-            if (!rc)
-                rc = buf_puts(&canon, m->type);
+            if (!rc && lh_buf_len(&tb))
+                rc = lh_buf_append(&canon, lh_buf_peek(&tb), lh_buf_len(&tb));
             if (!rc)
                 rc = buf_printf(&canon, "@%" PRIu64 ".%u:%u;", m->offset,
                                 m->bit_offset, m->bit_size);
@@ -855,8 +885,8 @@ static int add_def(struct walk *w, Dwarf_Die *def, Dwarf_Die *namer,
 {
     lh_abi_layout l;
     lh_abi_type *t;
-    char *decl;
-    const char *header;
+    lh_buf hb = LH_BUF_INIT;
+    char *decl, *header = NULL;
     int is_local, rc;
     size_t i;
 
@@ -864,8 +894,26 @@ static int add_def(struct walk *w, Dwarf_Die *def, Dwarf_Die *namer,
     decl = decl_path(w, def);
     if (!decl && namer != def)
         decl = decl_path(w, namer);
-    is_local = decl && w->cu_path && strcmp(decl, w->cu_path) == 0;
-    header = !decl ? "?" : is_local ? decl : base_name(decl);
+    is_local = decl && ((w->cu_path && strcmp(decl, w->cu_path) == 0) ||
+                        is_source_file(decl));
+    /* A header is keyed by base name; a source file's types are the unit's
+     * own, keyed by path (and by the including unit for a .c file that
+     * another includes, like glibc's vfprintf-internal.c). */
+    rc = buf_puts(&hb, !decl ? "?" : is_local ? decl : base_name(decl));
+    if (!rc && is_local && w->cu_path && strcmp(decl, w->cu_path) != 0) {
+        rc = buf_puts(&hb, " (included in ");
+        if (!rc)
+            rc = buf_puts(&hb, w->cu_path);
+        if (!rc)
+            rc = buf_puts(&hb, ")");
+    }
+    if (rc)
+        goto out;
+    header = buf_strdup(&hb);
+    if (!header) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
     rc = collect_layout(w, def, &l);
     if (rc)
         goto out;
@@ -895,6 +943,8 @@ static int add_def(struct walk *w, Dwarf_Die *def, Dwarf_Die *namer,
 out:
     layout_release(&l);
     lh_free(decl);
+    lh_free(header);
+    lh_buf_free(&hb);
     return rc;
 }
 

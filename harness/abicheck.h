@@ -14,14 +14,20 @@
  *     header installed in two places (v1/include/a.h, v2/include/a.h) is one
  *     key - that is exactly the mismatch we look for;
  *   - declared in the unit's own .c file: the full path of that file, so
- *     same-named local structs of different .c files never meet.
+ *     same-named local structs of different .c files never meet; in a .c
+ *     file that another .c file includes: that path plus the including
+ *     unit's ("x.c (included in y.c)"), since each includer may build it
+ *     differently on purpose.
  * Declarations without a definition (DW_AT_declaration) and anonymous types
  * without a typedef are skipped (an anonymous type nested in a member is
  * part of its parent's layout, rendered inline in the member's type).
  *
  * A layout is: kind (struct, union, enum, class), byte size, members (name,
  * type spelled C-like, byte offset, and for bit-fields the bit offset within
- * that byte and the width), enumerators (name, value).  Bit-field positions
+ * that byte and the width), enumerators (name, value).  Two layouts are the
+ * same when all of that matches with member types seen through typedefs
+ * (`size_t` and `__size_t` are one type); the spelling shown is the
+ * declared one.  Bit-field positions
  * are normalised (DWARF 2-4 DW_AT_bit_offset and DWARF 4/5
  * DW_AT_data_bit_offset give the same numbers), so DWARF 4 and 5 units of
  * one header agree.
@@ -94,7 +100,8 @@ typedef struct lh_abi_layout {
 typedef struct lh_abi_type {
     char *name;
     char *header;   /* the key's file: base name of a header, or the full
-                       path of a .c file for a local type */
+                       path of a .c file for a local type (plus "(included
+                       in UNIT)" for a .c file included by another) */
     int is_typedef; /* named through `typedef struct {...} name` */
     int is_local;   /* declared in the unit's own source file */
     lh_abi_layout *layouts;
