@@ -1,6 +1,7 @@
 /* user.c - fixture: one unit that uses every fixture header.  The build
  * compiles it several times with different -D flags (and -g variants);
  * USER_FN gives each object its own symbol so they link together. */
+#include "alias.h"
 #include "bits.h"
 #include "color.h"
 #include "point.h"
@@ -17,13 +18,15 @@ struct user_local {
 };
 
 int USER_FN(struct shape *s, union value *v, struct obj *o, point_t *p,
-            struct range_holder *r, enum color c, struct bits *b);
+            struct range_holder *r, enum color c, struct bits *b,
+            struct span *sp);
 
 int USER_FN(struct shape *s, union value *v, struct obj *o, point_t *p,
-            struct range_holder *r, enum color c, struct bits *b)
+            struct range_holder *r, enum color c, struct bits *b,
+            struct span *sp)
 {
     struct user_local l = {(int)c};
 
     return l.counter + s->kind + v->i + o->refcount + p->x + r->range.lo +
-           (int)b->mode;
+           (int)b->mode + (int)sp->len;
 }

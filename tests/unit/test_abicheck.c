@@ -183,6 +183,41 @@ static void test_abicheck_same_named_local_structs_do_not_conflict(void)
     lh_abicheck_free(ac);
 }
 
+static void test_abicheck_member_spelled_through_other_typedef_agrees(void)
+{
+    lh_abicheck *ac = check2("user_base.o", "user_alias.o");
+    const lh_abi_type *t = lh_abicheck_find(ac, "span");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_EQUAL(t->nlayouts, 1);
+    CU_ASSERT_EQUAL(t->layouts[0].nunits, 2);
+    /* The spelling shown is the declared one. */
+    CU_ASSERT_STRING_EQUAL(member(&t->layouts[0], "len")->type, "alias_len_t");
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_included_source_file_types_stay_local(void)
+{
+    lh_abicheck *ac = check2("inc_narrow.o", "inc_wide.o");
+    size_t i, n = 0;
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    for (i = 0; i < lh_abicheck_type_count(ac); i++) {
+        const lh_abi_type *t = lh_abicheck_type(ac, i);
+
+        if (strcmp(t->name, "impl_state") != 0)
+            continue;
+        n++;
+        CU_ASSERT_TRUE(t->is_local);
+        CU_ASSERT_PTR_NOT_NULL(strstr(t->header, "inc_impl.c (included in "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(t->header, n == 1 ? "inc_narrow.c)"
+                                                        : "inc_wide.c)"));
+    }
+    CU_ASSERT_EQUAL(n, 2);
+    lh_abicheck_free(ac);
+}
+
 static void test_abicheck_typedef_anonymous_struct_is_named_by_typedef(void)
 {
     lh_abicheck *ac = check2("user_base.o", NULL);
@@ -627,6 +662,10 @@ static CU_TestInfo tests[] = {
      test_abicheck_swapped_members_same_size_conflict_by_offsets},
     {"same-named local structs do not conflict",
      test_abicheck_same_named_local_structs_do_not_conflict},
+    {"member spelled through another typedef agrees",
+     test_abicheck_member_spelled_through_other_typedef_agrees},
+    {"included source file's types stay local",
+     test_abicheck_included_source_file_types_stay_local},
     {"typedef'd anonymous struct is named by its typedef",
      test_abicheck_typedef_anonymous_struct_is_named_by_typedef},
     {"enum value change is a conflict",
