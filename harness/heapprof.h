@@ -124,6 +124,14 @@ typedef struct lh_heapprof_symtab lh_heapprof_symtab;
  * /usr/lib/debug).  Objects that are missing or have no symbols simply give
  * unknown frames.  0, LH_EINVAL, LH_ENOMEM, or LH_ETOOL when libdwfl cannot
  * start.  The profile may be freed afterwards.
+ *
+ * Cost (measured here): building is cheap; each new address costs a symbol
+ * search and a DWARF scope walk, ~45 ms for the 24 addresses of the test
+ * program's profile, ~1.5 s for 1,678 stacks in a python3 profile (libdwfl
+ * searches a module's symbol table linearly).  Dumps of one process share
+ * their mappings: keep one symtab for all of them so the cache carries
+ * over, and symbolise only the top deltas (they come sorted) when a profile
+ * is large.
  */
 int lh_heapprof_symtab_new(const lh_heapprof *p, lh_heapprof_symtab **out);
 

@@ -206,12 +206,15 @@ static int parse_hex(const char *s, uint64_t *out)
     return 0;
 }
 
-static int is_allocator_fn(const char *fn)
+static int is_allocator_fn(const char *fn, const char *const *extra)
 {
     static const char *const names[] = {
-        "malloc", "calloc",   "realloc",        "reallocarray",
-        "free",   "memalign", "posix_memalign", "aligned_alloc",
-        "valloc", "pvalloc",  "strdup",         "strndup",
+        "malloc",         "calloc",          "realloc",        "reallocarray",
+        "free",           "memalign",        "posix_memalign", "aligned_alloc",
+        "valloc",         "pvalloc",         "strdup",         "strndup",
+        "__strdup",       "__strndup",       "__libc_malloc",  "__libc_calloc",
+        "__libc_realloc", "__libc_memalign", "lh_malloc",      "lh_calloc",
+        "lh_realloc",     "lh_strdup",       "lh_strndup",
     };
     if (fn == NULL)
         return 0;
@@ -219,21 +222,31 @@ static int is_allocator_fn(const char *fn)
         if (strcmp(fn, names[i]) == 0)
             return 1;
     }
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+        if (strcmp(fn, extra[i]) == 0)
+            return 1;
+    }
     return strncmp(fn, "operator new", 12) == 0 ||
            strncmp(fn, "operator delete", 15) == 0;
 }
 
-const lh_vgxml_frame *lh_vgxml_site(const lh_vgxml_stack *stack)
+const lh_vgxml_frame *lh_vgxml_site_ex(const lh_vgxml_stack *stack,
+                                       const char *const *extra_allocators)
 {
     if (stack == NULL || stack->nframes == 0)
         return NULL;
     for (size_t i = 0; i < stack->nframes; i++) {
         const lh_vgxml_frame *f = &stack->frames[i];
         int preload = f->obj != NULL && strstr(f->obj, "/vgpreload_") != NULL;
-        if (!preload && !is_allocator_fn(f->fn))
+        if (!preload && !is_allocator_fn(f->fn, extra_allocators))
             return f;
     }
     return &stack->frames[stack->nframes - 1];
+}
+
+const lh_vgxml_frame *lh_vgxml_site(const lh_vgxml_stack *stack)
+{
+    return lh_vgxml_site_ex(stack, NULL);
 }
 
 /* ------------------------------------------------------------------------ */

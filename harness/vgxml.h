@@ -189,9 +189,21 @@ int lh_vgxml_parse_leak_text(const char *text, size_t len,
 /* Releases a report; NULL is fine. */
 void lh_vgxml_report_free(lh_vgxml_report *r);
 
-/* The first frame of a stack that is not inside the allocator or valgrind's
- * preload object (malloc, calloc, realloc, operator new, ... in
- * vgpreload_*.so): the allocation site.  NULL for an empty stack. */
+/* The first frame of a stack that is not inside the allocator: not in
+ * valgrind's preload object (vgpreload_*.so, where memcheck's malloc,
+ * calloc, realloc, operator new ... live) and not one of the allocation
+ * functions malloc, calloc, realloc, reallocarray, free, memalign,
+ * posix_memalign, aligned_alloc, valloc, pvalloc, strdup, strndup (and
+ * their __ / __libc_ names), operator new/delete, or our own wrappers
+ * lh_malloc, lh_calloc, lh_realloc, lh_strdup, lh_strndup (core/alloc.h).
+ * That frame is the allocation site; the frames after it are its callers.
+ * A stack of allocator frames only gives its last frame; an empty stack
+ * (or NULL) gives NULL. */
 const lh_vgxml_frame *lh_vgxml_site(const lh_vgxml_stack *stack);
+
+/* lh_vgxml_site, also skipping the functions named in extra_allocators
+ * (NULL-terminated, may be NULL): a target's own xmalloc, say. */
+const lh_vgxml_frame *lh_vgxml_site_ex(const lh_vgxml_stack *stack,
+                                       const char *const *extra_allocators);
 
 #endif

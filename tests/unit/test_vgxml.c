@@ -640,6 +640,32 @@ static void test_vgxml_text_frame_shapes_and_plain_records(void)
     lh_vgxml_report_free(r);
 }
 
+static void test_vgxml_site_skips_our_wrappers_and_named_allocators(void)
+{
+    static const char text[] =
+        "==9== 64 (+64) bytes in 1 (+1) blocks are still reachable in loss "
+        "record 1 of 1\n"
+        "==9==    at 0x483877F: malloc (in /usr/libexec/valgrind/"
+        "vgpreload_memcheck-amd64-linux.so)\n"
+        "==9==    by 0x10A1B2: lh_malloc (alloc.c:40)\n"
+        "==9==    by 0x10A2C3: xmalloc (util.c:7)\n"
+        "==9==    by 0x10A3D4: a_buf_new (buf.c:12)\n"
+        "==9==    by 0x10A4E5: rpc_call (rpc.c:88)\n"
+        "==9== \n";
+    static const char *const extra[] = {"xmalloc", NULL};
+    lh_vgxml_report *r = NULL;
+    const lh_vgxml_stack *st;
+
+    CU_ASSERT_EQUAL_FATAL(
+        lh_vgxml_parse_leak_text(text, sizeof text - 1, &r, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(r->nerrors, 1);
+    st = &r->errors[0].stack;
+    CU_ASSERT_STRING_EQUAL(lh_vgxml_site(st)->fn, "xmalloc");
+    CU_ASSERT_STRING_EQUAL(lh_vgxml_site_ex(st, extra)->fn, "a_buf_new");
+    CU_ASSERT_EQUAL(lh_vgxml_site_ex(st, extra)[1].line, 88);
+    lh_vgxml_report_free(r);
+}
+
 static void test_vgxml_text_malformed_record_is_refused(void)
 {
     static const char *const bad[] = {
@@ -731,6 +757,8 @@ static CU_TestInfo tests[] = {
      test_vgxml_text_idle_search_has_summary_only},
     {"text frame shapes and plain records",
      test_vgxml_text_frame_shapes_and_plain_records},
+    {"site skips our wrappers and named allocators",
+     test_vgxml_site_skips_our_wrappers_and_named_allocators},
     {"text malformed record is refused",
      test_vgxml_text_malformed_record_is_refused},
     {"text cut short is truncated", test_vgxml_text_cut_short_is_truncated},
