@@ -289,6 +289,7 @@ static void layout_release(lh_abi_layout *l)
     for (i = 0; i < l->nmembers; i++) {
         lh_free(l->members[i].name);
         lh_free(l->members[i].type);
+        lh_free(l->members[i].canon_type);
     }
     lh_free(l->members);
     for (i = 0; i < l->nenumerators; i++)
@@ -562,6 +563,31 @@ static void member_pos(struct walk *w, Dwarf_Die *m, uint64_t *bitpos,
 
 static int type_str(struct walk *w, Dwarf_Die *type, lh_buf *b, int depth);
 
+/* Short names of base-type encodings, for the canonical form. */
+static const char *encoding_name(Dwarf_Word enc)
+{
+    switch (enc) {
+    case DW_ATE_boolean:
+        return "bool";
+    case DW_ATE_float:
+        return "float";
+    case DW_ATE_complex_float:
+        return "complex";
+    case DW_ATE_signed:
+        return "int";
+    case DW_ATE_signed_char:
+        return "schar";
+    case DW_ATE_unsigned:
+        return "uint";
+    case DW_ATE_unsigned_char:
+        return "uchar";
+    case DW_ATE_UTF:
+        return "utf";
+    default:
+        return "enc?";
+    }
+}
+
 /* "struct {int a@0; unsigned int b:3@32;}" for an anonymous aggregate. */
 static int anon_body(struct walk *w, Dwarf_Die *die, lh_buf *b, int depth)
 {
@@ -635,6 +661,17 @@ static int type_str(struct walk *w, Dwarf_Die *type, lh_buf *b, int depth)
             return type_str(w, &target, b, depth + 1);
         return buf_puts(b, name ? name : "?");
     case DW_TAG_base_type:
+        /* Compilers spell base types differently ("long unsigned int",
+         * "unsigned long"): the canonical form is encoding and size. */
+        if (w->resolve) {
+            Dwarf_Word enc = 0, size = 0;
+
+            if (die_udata(type, DW_AT_encoding, &enc) == 0 &&
+                die_udata(type, DW_AT_byte_size, &size) == 0)
+                return buf_printf(b, "<%s%" PRIu64 ">", encoding_name(enc),
+                                  (uint64_t)size);
+        }
+        return buf_puts(b, name ? name : "?");
     case DW_TAG_unspecified_type:
         return buf_puts(b, name ? name : "?");
     case DW_TAG_structure_type:
@@ -822,6 +859,11 @@ static int collect_layout(struct walk *w, Dwarf_Die *die, lh_abi_layout *l)
             w->resolve = 0;
             if (rc)
                 goto out;
+            m->canon_type = buf_strdup(&tb);
+            if (!m->canon_type) {
+                rc = LH_ENOMEM;
+                goto out;
+            }
             m->name = lh_strdup(ctag == DW_TAG_inheritance ? "<base>"
                                 : n                        ? n
                                                            : "");
@@ -1617,7 +1659,7 @@ static int member_common(const lh_abi_type *t, const lh_abi_member *m)
             found = x->offset == m->offset && x->bit_offset == m->bit_offset &&
                     x->bit_size == m->bit_size &&
                     strcmp(x->name, m->name) == 0 &&
-                    strcmp(x->type, m->type) == 0;
+                    strcmp(x->canon_type, m->canon_type) == 0;
         }
         if (!found)
             return 0;

@@ -26,8 +26,9 @@
  * type spelled C-like, byte offset, and for bit-fields the bit offset within
  * that byte and the width), enumerators (name, value).  Two layouts are the
  * same when all of that matches with member types seen through typedefs
- * (`size_t` and `__size_t` are one type); the spelling shown is the
- * declared one.  Bit-field positions
+ * (`size_t` and `__size_t` are one type) and base types taken as encoding
+ * and size (GCC's "long unsigned int" is clang's "unsigned long"); the
+ * spelling shown is the declared one.  Bit-field positions
  * are normalised (DWARF 2-4 DW_AT_bit_offset and DWARF 4/5
  * DW_AT_data_bit_offset give the same numbers), so DWARF 4 and 5 units of
  * one header agree.
@@ -64,6 +65,9 @@ typedef struct lh_abi_member {
     uint64_t offset;
     unsigned bit_offset;
     unsigned bit_size;
+    /* private: the type as compared - through typedefs, base types as
+     * encoding and size */
+    char *canon_type;
 } lh_abi_member;
 
 typedef struct lh_abi_enumerator {
