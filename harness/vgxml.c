@@ -135,6 +135,7 @@ void lh_vgxml_report_free(lh_vgxml_report *r)
         lh_free(r->supps[i].name);
     lh_free(r->supps);
     lh_free(r->tool);
+    lh_free(r->fatal_signame);
     lh_free(r);
 }
 
@@ -286,6 +287,9 @@ enum el {
     EL_PAIR,
     EL_COUNT,
     EL_NAME,
+    EL_FATAL,
+    EL_SIGNO,
+    EL_SIGNAME,
 };
 
 /* Which element is known under which parent, and whether it is a leaf whose
@@ -331,6 +335,9 @@ static const struct {
     {EL_PAIR, "count", EL_COUNT, 1},
     {EL_PAIR, "unique", EL_UNIQUE, 1},
     {EL_PAIR, "name", EL_NAME, 1},
+    {EL_ROOT, "fatal_signal", EL_FATAL, 0},
+    {EL_FATAL, "signo", EL_SIGNO, 1},
+    {EL_FATAL, "signame", EL_SIGNAME, 1},
 };
 
 #define MAX_DEPTH 8
@@ -640,6 +647,14 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     }
     case EL_TOOL:
         set_text(s, &r->tool);
+        break;
+    case EL_SIGNO:
+        if (text_u64(s, "signo", &v) != 0)
+            break;
+        r->fatal_signo = v > INT_MAX ? INT_MAX : (int)v;
+        break;
+    case EL_SIGNAME:
+        set_text(s, &r->fatal_signame);
         break;
     case EL_PID:
     case EL_PPID:

@@ -136,6 +136,8 @@ typedef struct lh_vgxml_report {
     char *tool;             /* "memcheck" from XML; NULL for text */
     long pid, ppid;         /* 0 when not seen (text: the ==PID== prefix) */
     lh_vgxml_status status; /* the last <status><state> seen */
+    int fatal_signo;        /* XML <fatal_signal>: the signal that ended the */
+    char *fatal_signame;    /* target ("SIGTERM"); 0 and NULL when none */
     int truncated;          /* input ended before </valgrindoutput> (XML), or
                                before the end of a LEAK SUMMARY (text) */
     lh_vgxml_error *errors; /* in file order */

@@ -255,6 +255,25 @@ static void test_vgxml_killed_run_is_truncated_with_complete_errors(void)
     lh_vgxml_report_free(r);
 }
 
+static void test_vgxml_sigterm_run_names_the_signal_and_keeps_leaks(void)
+{
+    lh_vgxml_report *r = load_xml("sigterm.xml");
+
+    CU_ASSERT_EQUAL(r->fatal_signo, 15);
+    CU_ASSERT_STRING_EQUAL(r->fatal_signame, "SIGTERM");
+    CU_ASSERT_EQUAL(r->status, LH_VG_STATUS_FINISHED);
+    CU_ASSERT_FALSE(r->truncated);
+    CU_ASSERT_EQUAL(r->nerrors, 7);
+    CU_ASSERT_PTR_NOT_NULL(
+        find_site(r, LH_VG_LEAK_STILL_REACHABLE, "keep_one"));
+    lh_vgxml_report_free(r);
+
+    r = load_xml("full.xml");
+    CU_ASSERT_EQUAL(r->fatal_signo, 0);
+    CU_ASSERT_PTR_NULL(r->fatal_signame);
+    lh_vgxml_report_free(r);
+}
+
 static void test_vgxml_every_prefix_parses_as_truncated(void)
 {
     size_t len = 0;
@@ -731,6 +750,8 @@ static CU_TestInfo tests[] = {
      test_vgxml_suppcounts_name_the_suppression},
     {"killed run is truncated with complete errors",
      test_vgxml_killed_run_is_truncated_with_complete_errors},
+    {"sigterm run names the signal and keeps leaks",
+     test_vgxml_sigterm_run_names_the_signal_and_keeps_leaks},
     {"every prefix parses as truncated",
      test_vgxml_every_prefix_parses_as_truncated},
     {"cut inside an error drops only that error",
