@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -54,9 +55,21 @@ int lh_counters_write(const lh_counters *c, const char *role, const char *path)
         return LH_EINVAL;
     len += (size_t)snprintf(buf + len, sizeof buf - len, "role %s\npid %ld\n",
                             role, (long)getpid());
-    for (int i = 0; i < LH_C_COUNT && len < sizeof buf; i++)
+    struct rusage ru;
+    uint64_t cpu_user = 0, cpu_sys = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        cpu_user = (uint64_t)ru.ru_utime.tv_sec * 1000 +
+                   (uint64_t)ru.ru_utime.tv_usec / 1000;
+        cpu_sys = (uint64_t)ru.ru_stime.tv_sec * 1000 +
+                  (uint64_t)ru.ru_stime.tv_usec / 1000;
+    }
+    for (int i = 0; i < LH_C_COUNT && len < sizeof buf; i++) {
+        uint64_t v = i == LH_C_cpu_user_ms ? cpu_user
+                     : i == LH_C_cpu_sys_ms ? cpu_sys
+                                            : c->v[i];
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s %" PRIu64 "\n",
-                                names[i], c->v[i]);
+                                names[i], v);
+    }
     if (len >= sizeof buf)
         return LH_EINVAL;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -55,7 +55,9 @@
     X(store_keys)        /* store: keys held */                               \
     X(store_keys_wrong)  /* store: keys whose value is not the latest written \
                             (checked at exit) */                              \
-    X(restarts)          /* up: children restarted */
+    X(restarts)          /* up: children restarted */                         \
+    X(cpu_user_ms)       /* every role: its user CPU time (set on write) */   \
+    X(cpu_sys_ms)        /* every role: its system CPU time (set on write) */
 
 enum lh_counter_id {
 #define LH_COUNTER_ENUM_(name) LH_C_##name,
@@ -75,7 +77,7 @@ const char *lh_counter_name(int id);
 int lh_counter_id(const char *name);
 
 /* Writes the counters of `role` (e.g. "b0") to path atomically (path.tmp
- * then rename).  0, LH_EINVAL, or LH_ESYS (errno kept; no file left
+ * then rename), with cpu_user_ms / cpu_sys_ms taken from getrusage now.  0, LH_EINVAL, or LH_ESYS (errno kept; no file left
  * half-written). */
 int lh_counters_write(const lh_counters *c, const char *role, const char *path);
 

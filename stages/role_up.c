@@ -582,7 +582,17 @@ static void print_summary(up *u, const lh_counters *sum, double secs,
     if (rate > 0)
         printf("  %-22s %.0f events/s (steady, 10%%..90%% of the run)\n",
                "throughput:", rate);
-    printf("  per node:\n");
+    printf("  %-22s", "cpu seconds:");
+    for (int i = 0; i < u->nkids; i++) {
+        const child *c = &u->kids[i];
+        lh_counters t;
+        total_of(c, &t);
+        if (t.v[LH_C_cpu_user_ms] + t.v[LH_C_cpu_sys_ms] == 0)
+            continue;
+        printf(" %s %.2f", c->name,
+               (double)(t.v[LH_C_cpu_user_ms] + t.v[LH_C_cpu_sys_ms]) / 1e3);
+    }
+    printf("\n  per node:\n");
     for (int i = 0; i < u->nkids; i++) {
         const child *c = &u->kids[i];
         lh_counters t;
@@ -678,7 +688,7 @@ static void usage(FILE *out)
         "the summary.  Defaults: --events 100000 (when neither is given), "
         "--corrupt-rate\n"
         "0.01, --keys 100000, --value-size 64, --delay-ms 1000, --window "
-        "65536,\n"
+        "131072,\n"
         "--partitions 32, --max-lag 400000, --stall-timeout 60.\n"
         "LEAKHUNT_WRAP prefixes the B nodes' command (--wrap-roles: the "
         "roles it\n"
@@ -690,7 +700,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, up_opts *o)
 {
     *o = (up_opts){.nodes = 3, .keys = 100000, .value_size = 64,
-                   .max_lag = 400000, .delay_ms = 1000, .window = 65536,
+                   .max_lag = 400000, .delay_ms = 1000, .window = 131072,
                    .partitions = 32, .stall_s = 60, .grace_s = 0,
                    .corrupt_rate = 0.01};
     for (int i = 1; i < argc; i++) {
