@@ -352,6 +352,7 @@ static void test_abicheck_split_dwarf_is_read_through_dwo_files(void)
     }
 }
 
+#ifdef LH_ABI_TYPE_UNITS
 static void test_abicheck_type_units_read_in_linked_programs(void)
 {
     static const char *const progs[] = {"prog_types5", "prog_types4"};
@@ -384,6 +385,7 @@ static void test_abicheck_type_units_in_object_files_are_an_error(void)
     CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
     lh_abicheck_free(ac);
 }
+#endif
 
 static void test_abicheck_missing_dwo_is_an_error_naming_it(void)
 {
@@ -680,10 +682,12 @@ static CU_TestInfo tests[] = {
      test_abicheck_dwarf4_against_dwarf5_finds_the_change},
     {"split DWARF is read through .dwo files",
      test_abicheck_split_dwarf_is_read_through_dwo_files},
+#ifdef LH_ABI_TYPE_UNITS
     {"type units are read in linked programs",
      test_abicheck_type_units_read_in_linked_programs},
     {"type units in object files are an error",
      test_abicheck_type_units_in_object_files_are_an_error},
+#endif
     {"missing .dwo is an error naming it",
      test_abicheck_missing_dwo_is_an_error_naming_it},
     {"archive members are read and named",
