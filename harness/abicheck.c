@@ -1448,10 +1448,22 @@ static int read_any(lh_abicheck *ac, Elf *elf, int fd, Elf_Cmd cmd,
     case ELF_K_AR:
         rc = read_archive(ac, elf, fd, cmd, display, &nunits);
         break;
-    default:
-        error_msg(ac, "%s: not an ELF file or ar archive", display);
-        rc = LH_EBADMAGIC;
+    default: {
+        size_t size = 0;
+        const char *raw = elf_rawfile(elf, &size);
+
+        if (raw && size >= 8 && memcmp(raw, "!<thin>\n", 8) == 0) {
+            error_msg(ac,
+                      "%s: thin archive: libelf cannot read it; pass its "
+                      "members instead (ar t lists them)",
+                      display);
+            rc = LH_EUNSUPPORTED;
+        } else {
+            error_msg(ac, "%s: not an ELF file or ar archive", display);
+            rc = LH_EBADMAGIC;
+        }
         break;
+    }
     }
     f->units = nunits;
     if (rc || ac->nerrors != nerr)

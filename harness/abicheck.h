@@ -131,7 +131,8 @@ void lh_abicheck_free(lh_abicheck *ac);
  * corrupt ELF, or DWARF that libdw rejects), LH_ENOTFOUND (a split-DWARF
  * .dwo file is missing; the file's other units were read), LH_EUNSUPPORTED
  * (an object file keeps type units in COMDAT groups, -fdebug-types-section:
- * libdw reads none of them there; linked files are fine), LH_ENOMEM (the
+ * libdw reads none of them there; linked files are fine; or a thin
+ * archive, which libelf cannot read), LH_ENOMEM (the
  * checker holds part of the file's types; free it).
  */
 int lh_abicheck_add_file(lh_abicheck *ac, const char *path);

@@ -425,6 +425,33 @@ static void test_abicheck_archive_members_are_read_and_named(void)
     lh_abicheck_free(ac);
 }
 
+static void test_abicheck_archive_from_memory_reads_every_member(void)
+{
+    lh_abicheck *ac = NULL;
+    unsigned char *img;
+    size_t len;
+
+    img = slurp("libmix.a", &len);
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_memory(ac, "mem.a", img, len), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 2);
+    CU_ASSERT_STRING_EQUAL(lh_abicheck_unit(ac, 1)->file, "mem.a(user_swap.o)");
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
+    lh_abicheck_free(ac);
+    free(img);
+}
+
+static void test_abicheck_thin_archive_is_an_error_with_a_hint(void)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "libthin.a"), LH_EUNSUPPORTED);
+    CU_ASSERT_TRUE(error_contains(ac, "libthin.a: thin archive"));
+    CU_ASSERT_TRUE(error_contains(ac, "pass its members instead"));
+    lh_abicheck_free(ac);
+}
+
 static void test_abicheck_linked_program_shows_both_units(void)
 {
     lh_abicheck *ac = check2("prog_mix", NULL);
@@ -692,6 +719,10 @@ static CU_TestInfo tests[] = {
      test_abicheck_missing_dwo_is_an_error_naming_it},
     {"archive members are read and named",
      test_abicheck_archive_members_are_read_and_named},
+    {"archive from memory reads every member",
+     test_abicheck_archive_from_memory_reads_every_member},
+    {"thin archive is an error with a hint",
+     test_abicheck_thin_archive_is_an_error_with_a_hint},
     {"linked program shows both units",
      test_abicheck_linked_program_shows_both_units},
     {"file without debug info is a warning",
