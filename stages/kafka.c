@@ -43,9 +43,10 @@
  * group rejoins) or ILLEGAL_GENERATION are not logged: the offsets stay
  * stored and the next auto-commit sends them again.
  *
- * Logging: librdkafka's warnings and errors go to stderr with a "kafka:"
- * prefix; a transient error is logged when it differs from the previous
- * one, so a broker that stays down does not flood the log.
+ * Logging: librdkafka's log lines of level error and worse, and its error
+ * callbacks, go to stderr with a "kafka:" prefix; a transient error is
+ * logged when it differs from the previous one, so a broker that stays down
+ * does not flood the log.
  */
 #include "kafka.h"
 
@@ -71,7 +72,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
     (void)rk;
-    if (level <= LOG_WARNING)
+    /* Warnings, and FAIL lines, repeat what the error callbacks say. */
+    if (level <= LOG_ERR && strcmp(fac, "FAIL") != 0)
         fprintf(stderr, "kafka: %s: %s\n", fac, buf);
 }
 
@@ -219,8 +221,10 @@ int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down)
     if (err) {
         fprintf(stderr, "kafka: cannot set broker %d %s: %s\n", broker_id,
                 down ? "down" : "up", rd_kafka_err2str(err));
-        return err == RD_KAFKA_RESP_ERR__UNKNOWN_BROKER ? LH_ENOTFOUND
-                                                         : LH_EIO;
+        return err == RD_KAFKA_RESP_ERR__UNKNOWN_BROKER ||
+                       err == RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE
+                   ? LH_ENOTFOUND
+                   : LH_EIO;
     }
     return 0;
 }

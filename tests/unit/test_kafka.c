@@ -184,7 +184,7 @@ static void test_kafka_pause_stops_delivery_and_resume_restarts_it(void)
 
     CU_ASSERT(lh_kconsumer_pause(c) == 0);
     produce_range(100, 100);
-    CU_ASSERT(consume(c, s, 200, 1500, 1) == 0);
+    CU_ASSERT(consume(c, s, 200, 1000, 1) == 0);
 
     CU_ASSERT(lh_kconsumer_resume(c) == 0);
     CU_ASSERT(consume(c, s, 200, 20000, 1) == 100);
@@ -235,7 +235,7 @@ static void test_kafka_pause_before_join_survives_rebalances(void)
     wait_split(a, b, sa, sb);
     CU_ASSERT_FATAL(lh_kconsumer_assigned(a) > 0);
     CU_ASSERT_FATAL(lh_kconsumer_assigned(b) > 0);
-    end = lh_now_us() + 2000000;
+    end = lh_now_us() + 1000000;
     while (lh_now_us() < end) {
         consume(a, sa, 1000, 50, 1);
         consume(b, sb, 1000, 50, 1);
@@ -310,13 +310,9 @@ static void test_kafka_new_member_starts_after_committed_offset(void)
 static void test_kafka_produce_errors_are_retried_without_loss(void)
 {
     enum { N = 500 };
-    lh_kconsumer *c = NULL;
     lh_klag *lag = NULL;
     int64_t l = -1;
-    seen *s = lh_calloc(1, sizeof *s);
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
     start_broker();
     /* Produce is API key 0; both errors are retriable. */
     CU_ASSERT(lh_kbroker_inject_errors(broker, 0, 3,
@@ -324,18 +320,43 @@ static void test_kafka_produce_errors_are_retried_without_loss(void)
     CU_ASSERT(lh_kbroker_inject_errors(broker, 0, 2,
                                        RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT) == 0);
     produce_range(0, N); /* asserts delivered == N, failed == 0 */
+    /* The topic holds exactly N messages: none lost, none written twice
+     * by a retry (a group that never committed counts them all). */
     CU_ASSERT_FATAL(lh_klag_new(servers, "g", TOPIC, &lag) == 0);
+    CU_ASSERT(lh_klag_partitions(lag) == PARTS);
     CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
-    CU_ASSERT(l == N); /* no duplicates in the log either */
-    CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
-    consume(c, s, N, 30000, 1);
-    CU_ASSERT(s->n == N);
-    for (int v = 0; v < N; v++)
-        CU_ASSERT(s->count[v] == 1);
-    lh_kconsumer_free(c);
+    CU_ASSERT(l == N);
     lh_klag_free(lag);
     stop_broker();
-    lh_free(s);
+}
+
+static void test_kafka_broker_down_holds_delivery_until_it_is_up(void)
+{
+    lh_kproducer *p = NULL;
+    int64_t end;
+
+    start_broker();
+    CU_ASSERT(lh_kbroker_set_down(broker, 999, 1) == LH_ENOTFOUND);
+    CU_ASSERT_FATAL(lh_kproducer_new(servers, TOPIC, &p) == 0);
+    /* Connected and delivering first, so the outage hits a live client. */
+    CU_ASSERT(lh_kproducer_send(p, "k", 1, "v0", 2) == 0);
+    CU_ASSERT(lh_kproducer_flush(p, 10000) == 0);
+    CU_ASSERT(lh_kproducer_delivered(p) == 1);
+
+    CU_ASSERT(lh_kbroker_set_down(broker, 1, 1) == 0);
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT(lh_kproducer_send(p, "k", 1, "v", 1) == 0);
+    end = lh_now_us() + 1000000;
+    while (lh_now_us() < end)
+        lh_kproducer_poll(p, 50);
+    CU_ASSERT(lh_kproducer_delivered(p) == 1);
+
+    CU_ASSERT(lh_kbroker_set_down(broker, 1, 0) == 0);
+    CU_ASSERT(lh_kproducer_flush(p, 20000) == 0);
+    CU_ASSERT(lh_kproducer_delivered(p) == 101);
+    CU_ASSERT(lh_kproducer_failed(p) == 0);
+    lh_kproducer_free(p);
+    stop_broker();
 }
 
 static void test_kafka_bad_arguments_are_rejected(void)
@@ -541,6 +562,8 @@ static CU_TestInfo tests[] = {
      test_kafka_new_member_starts_after_committed_offset},
     {"produce errors are retried without loss",
      test_kafka_produce_errors_are_retried_without_loss},
+    {"broker down holds delivery until it is up",
+     test_kafka_broker_down_holds_delivery_until_it_is_up},
     {"bad arguments are rejected", test_kafka_bad_arguments_are_rejected},
     {"allocation failures leave nothing behind",
      test_kafka_allocation_failures_leave_nothing_behind},
