@@ -942,6 +942,14 @@ int lh_heapprof_symbolise(lh_heapprof_symtab *st, uint64_t addr,
 /* ------------------------------------------------------------------------ */
 /* Sites                                                                    */
 
+/* fn is `name`, or a compiler clone of it ("xmalloc.constprop.0",
+ * "lh_malloc.part.0", "f.cold"). */
+static int same_fn(const char *fn, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(fn, name, n) == 0 && (fn[n] == '\0' || fn[n] == '.');
+}
+
 static int is_allocator(const lh_heapprof_frame *f, const char *const *extra)
 {
     static const char *const exact[] = {
@@ -961,7 +969,7 @@ static int is_allocator(const lh_heapprof_frame *f, const char *const *extra)
     if (f->fn == NULL)
         return 0;
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
-        if (strcmp(f->fn, exact[i]) == 0)
+        if (same_fn(f->fn, exact[i]))
             return 1;
     }
     for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
@@ -969,7 +977,7 @@ static int is_allocator(const lh_heapprof_frame *f, const char *const *extra)
             return 1;
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-        if (strcmp(f->fn, extra[i]) == 0)
+        if (same_fn(f->fn, extra[i]))
             return 1;
     }
     return 0;

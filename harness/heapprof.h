@@ -169,7 +169,8 @@ typedef struct lh_heapprof_site {
  * tcmalloc internals, anything in a libtcmalloc object, our own wrappers
  * lh_malloc, lh_calloc, lh_realloc, lh_strdup, lh_strndup, and the
  * functions named in `extra_allocators` (NULL-terminated; may be NULL),
- * e.g. a target's xmalloc.  A stack made only of allocator frames keeps its
+ * e.g. a target's xmalloc; a name also matches its compiler clones
+ * ("xmalloc.constprop.0").  A stack made only of allocator frames keeps its
  * last frame.
  * On success *out is a new array sorted by inuse_bytes (largest first),
  * *n its length; free it with lh_heapprof_sites_free.  Chains keep pointing

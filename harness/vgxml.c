@@ -207,6 +207,14 @@ static int parse_hex(const char *s, uint64_t *out)
     return 0;
 }
 
+/* fn is `name`, or a compiler clone of it ("xmalloc.constprop.0",
+ * "lh_malloc.part.0", "f.cold"). */
+static int same_fn(const char *fn, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(fn, name, n) == 0 && (fn[n] == '\0' || fn[n] == '.');
+}
+
 static int is_allocator_fn(const char *fn, const char *const *extra)
 {
     static const char *const names[] = {
@@ -220,11 +228,11 @@ static int is_allocator_fn(const char *fn, const char *const *extra)
     if (fn == NULL)
         return 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(fn, names[i]) == 0)
+        if (same_fn(fn, names[i]))
             return 1;
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-        if (strcmp(fn, extra[i]) == 0)
+        if (same_fn(fn, extra[i]))
             return 1;
     }
     return strncmp(fn, "operator new", 12) == 0 ||

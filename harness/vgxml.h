@@ -197,7 +197,8 @@ void lh_vgxml_report_free(lh_vgxml_report *r);
  * functions malloc, calloc, realloc, reallocarray, free, memalign,
  * posix_memalign, aligned_alloc, valloc, pvalloc, strdup, strndup (and
  * their __ / __libc_ names), operator new/delete, or our own wrappers
- * lh_malloc, lh_calloc, lh_realloc, lh_strdup, lh_strndup (core/alloc.h).
+ * lh_malloc, lh_calloc, lh_realloc, lh_strdup, lh_strndup (core/alloc.h),
+ * compiler clones included ("lh_malloc.part.0").
  * That frame is the allocation site; the frames after it are its callers.
  * A stack of allocator frames only gives its last frame; an empty stack
  * (or NULL) gives NULL. */
