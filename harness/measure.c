@@ -108,7 +108,11 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
         return;
     }
     for (size_t i = 0; i < n; i++) {
+        /* A restarted process starts its count again; the sum may dip
+         * for a sample.  Work done never decreases. */
         v[i].work = src->v[i].work;
+        if (i > 0 && v[i].work < v[i - 1].work)
+            v[i].work = v[i - 1].work;
         if (src == tool_series)
             v[i].bytes = src->v[i].heap;
         else
