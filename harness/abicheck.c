@@ -18,16 +18,20 @@
  * a truncated file is reported as such instead of being half-read.  libdw's
  * dwarf_decl_file asserts on split units in elfutils 0.188, so the
  * declaring file is looked up through dwarf_getsrcfiles/dwarf_filesrc
- * instead.  Recursion over DIEs and over type references is bounded, and so
- * is the length of a rendered type name, so cyclic or deep DWARF from a
- * corrupt file cannot run away.
+ * instead.  Recursion over DIEs and over type references is bounded, so is
+ * the length of a rendered type name, and sibling walks must move forward
+ * (a corrupt DW_AT_sibling may point back), so cyclic or deep DWARF from a
+ * corrupt file cannot run away.  libFuzzer (tests/fuzz/fuzz_abicheck.c)
+ * drives arbitrary bytes through lh_abicheck_add_memory.
  *
  * Data.  Types live in a table keyed by (typedef-or-tag, name, key file),
  * see abicheck.h.  Each type keeps its distinct layouts; a layout is
  * compared through a canonical string (kind, size, members with bit
- * positions and type names, enumerators), hashed with FNV-1a.  A layout
- * seen again only gains a unit index, so a header included by a thousand
- * units costs one layout and a thousand indexes.
+ * positions and canonical types - through typedefs, base types as encoding
+ * and size - and enumerators), hashed with FNV-1a.  A layout seen again
+ * only gains a unit index, so a header included by a thousand units costs
+ * one layout and a thousand indexes.  Each member keeps its declared
+ * spelling for display.
  */
 #include "abicheck.h"
 
@@ -435,6 +439,18 @@ static int layout_add_decl(lh_abi_layout *l, const char *path)
 
 /* ------------------------------------------------------- DIE attributes */
 
+/*
+ * The next sibling, 0 when there is one further on.  DW_AT_sibling can
+ * point anywhere in a corrupt file; requiring forward progress keeps every
+ * loop over siblings finite.
+ */
+static int next_sibling(Dwarf_Die *die, Dwarf_Die *next)
+{
+    if (dwarf_siblingof(die, next) != 0)
+        return -1;
+    return dwarf_dieoffset(next) > dwarf_dieoffset(die) ? 0 : -1;
+}
+
 static int die_udata(Dwarf_Die *die, unsigned name, Dwarf_Word *out)
 {
     Dwarf_Attribute a;
@@ -588,7 +604,11 @@ static const char *encoding_name(Dwarf_Word enc)
     }
 }
 
-/* "struct {int a@0; unsigned int b:3@32;}" for an anonymous aggregate. */
+static int enum_signed(Dwarf_Die *en);
+static int64_t enumerator_value(Dwarf_Attribute *a, int is_signed);
+
+/* "struct {int a@0; unsigned int b:3@4.0; }" for an anonymous aggregate:
+ * members with byte offsets (and bit-fields' width and first bit). */
 static int anon_body(struct walk *w, Dwarf_Die *die, lh_buf *b, int depth)
 {
     Dwarf_Die child, next, mt;
@@ -615,20 +635,21 @@ static int anon_body(struct walk *w, Dwarf_Die *die, lh_buf *b, int depth)
             if (!rc)
                 rc = buf_printf(b, " %s", n ? n : "");
             if (!rc && bits)
-                rc = buf_printf(b, ":%u", bits);
-            if (!rc)
-                rc = buf_printf(b, "@%" PRIu64 "; ", pos);
+                rc = buf_printf(b, ":%u@%" PRIu64 ".%u; ", bits, pos / 8u,
+                                (unsigned)(pos % 8u));
+            else if (!rc)
+                rc = buf_printf(b, "@%" PRIu64 "; ", pos / 8u);
         } else if (ctag == DW_TAG_enumerator && tag == DW_TAG_enumeration_type) {
             Dwarf_Attribute a;
-            Dwarf_Sword v = 0;
+            int64_t v = 0;
 
             if (dwarf_attr(&child, DW_AT_const_value, &a))
-                dwarf_formsdata(&a, &v);
-            rc = buf_printf(b, "%s=%" PRId64 "; ", n ? n : "", (int64_t)v);
+                v = enumerator_value(&a, enum_signed(die));
+            rc = buf_printf(b, "%s=%" PRId64 "; ", n ? n : "", v);
         }
         if (rc)
             return rc;
-        if (dwarf_siblingof(&child, &next) != 0)
+        if (next_sibling(&child, &next) != 0)
             break;
         child = next;
     }
@@ -725,7 +746,7 @@ static int type_str(struct walk *w, Dwarf_Die *type, lh_buf *b, int depth)
                 if (rc || lh_buf_len(b) > MAX_TYPE_NAME)
                     return rc;
             }
-            if (dwarf_siblingof(&child, &next) != 0)
+            if (next_sibling(&child, &next) != 0)
                 break;
             child = next;
         }
@@ -752,7 +773,7 @@ static int type_str(struct walk *w, Dwarf_Die *type, lh_buf *b, int depth)
                     if (rc || lh_buf_len(b) > MAX_TYPE_NAME)
                         break;
                 }
-                if (dwarf_siblingof(&child, &next) != 0)
+                if (next_sibling(&child, &next) != 0)
                     break;
                 child = next;
             }
@@ -899,7 +920,7 @@ static int collect_layout(struct walk *w, Dwarf_Die *die, lh_abi_layout *l)
         }
         if (rc)
             goto out;
-        if (dwarf_siblingof(&child, &next) != 0)
+        if (next_sibling(&child, &next) != 0)
             break;
         child = next;
     }
@@ -1018,7 +1039,7 @@ static int walk_children(struct walk *w, Dwarf_Die *parent, int depth)
             if (rc)
                 return rc;
         }
-        if (dwarf_siblingof(&child, &next) != 0)
+        if (next_sibling(&child, &next) != 0)
             break;
         child = next;
     }

@@ -241,7 +241,7 @@ static void test_abicheck_typedef_anonymous_struct_is_named_by_typedef(void)
     CU_ASSERT_EQUAL(r->nlayouts, 2);
     CU_ASSERT_EQUAL(r->layouts[0].size, r->layouts[1].size);
     CU_ASSERT_PTR_NOT_NULL(strstr(member(&r->layouts[0], "range")->type,
-                                  "int lo@0; int hi@32;"));
+                                  "int lo@0; int hi@4;"));
     CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
     lh_abicheck_free(ac);
 }
