@@ -61,7 +61,7 @@ int lh_inject_add(lh_inject *inj, const char *spec, char *err, size_t errcap)
             break;
         p = colon + 1;
     }
-    if (nf < 3 || strchr(p, ':') != NULL) {
+    if (nf < 3 || f[nf - 1][flen[nf - 1]] != '\0') {
         snprintf(err, errcap, "bad inject spec '%s' (want STAGE:KIND:BYTES"
                  "[:EVERY])", spec);
         return LH_EINVAL;

@@ -1,0 +1,196 @@
+/*
+ * test_proto.c - HELLO, EVENTS and ACKS frames between A and B nodes.
+ */
+#include "cu_main.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "frame.h"
+#include "proto.h"
+
+/* Moves everything queued in w into a reader. */
+static void pipe_to(lh_frame_writer *w, lh_frame_reader *r)
+{
+    CU_ASSERT_EQUAL(lh_frame_reader_feed(r, lh_buf_peek(&w->out),
+                                         lh_frame_writer_pending(w)), 0);
+    lh_buf_consume(&w->out, lh_frame_writer_pending(w));
+}
+
+static void test_proto_batch_round_trips_tags_and_bytes(void)
+{
+    lh_frame_writer w;
+    lh_frame_reader r;
+    lh_proto_batch b;
+    const char *ev[3] = {"first", "", "third event"};
+    uint8_t type;
+    const uint8_t *p, *e;
+    uint32_t len, pos = 0, elen;
+    uint64_t tag;
+
+    lh_frame_writer_init(&w);
+    lh_frame_reader_init(&r, 0);
+    CU_ASSERT_EQUAL(lh_proto_batch_begin(&b, &w), 0);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(lh_proto_batch_add(&b, 100 + (uint64_t)i, ev[i],
+                                           (uint32_t)strlen(ev[i])), 0);
+    lh_proto_batch_end(&b);
+    pipe_to(&w, &r);
+    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
+    CU_ASSERT_EQUAL(type, LH_PROTO_EVENTS);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(lh_proto_next_event(p, len, &pos, &tag, &e, &elen), 1);
+        CU_ASSERT_EQUAL(tag, 100 + (uint64_t)i);
+        CU_ASSERT_EQUAL(elen, strlen(ev[i]));
+        CU_ASSERT(memcmp(e, ev[i], elen) == 0);
+    }
+    CU_ASSERT_EQUAL(lh_proto_next_event(p, len, &pos, &tag, &e, &elen), 0);
+    lh_frame_writer_free(&w);
+    lh_frame_reader_free(&r);
+}
+
+static void test_proto_empty_batch_leaves_nothing_queued(void)
+{
+    lh_frame_writer w;
+    lh_proto_batch b;
+
+    lh_frame_writer_init(&w);
+    CU_ASSERT_EQUAL(lh_frame_writer_put(&w, LH_PROTO_ACKS, "12345678", 8), 0);
+    size_t before = lh_frame_writer_pending(&w);
+    CU_ASSERT_EQUAL(lh_proto_batch_begin(&b, &w), 0);
+    lh_proto_batch_end(&b);
+    CU_ASSERT_EQUAL(lh_frame_writer_pending(&w), before);
+    lh_frame_writer_free(&w);
+}
+
+static void test_proto_batch_refuses_records_past_its_limit(void)
+{
+    lh_frame_writer w;
+    lh_proto_batch b;
+    static uint8_t big[60000];
+    int rc = 0, n = 0;
+
+    lh_frame_writer_init(&w);
+    CU_ASSERT_EQUAL(lh_proto_batch_begin(&b, &w), 0);
+    while (rc == 0 && n < 100) {
+        rc = lh_proto_batch_add(&b, (uint64_t)n, big, sizeof big);
+        n += rc == 0;
+    }
+    CU_ASSERT_EQUAL(rc, LH_ETOOBIG);
+    CU_ASSERT(b.bytes <= LH_PROTO_MAX_BATCH);
+    CU_ASSERT_EQUAL((uint32_t)n, b.count);
+    lh_proto_batch_end(&b);
+    CU_ASSERT_EQUAL(lh_frame_writer_pending(&w),
+                    LH_FRAME_HEADER_SIZE + b.bytes);
+    lh_frame_writer_free(&w);
+}
+
+static void test_proto_batch_begin_out_of_memory_queues_nothing(void)
+{
+    lh_frame_writer w;
+    lh_proto_batch b;
+
+    lh_frame_writer_init(&w);
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT_EQUAL(lh_proto_batch_begin(&b, &w), LH_ENOMEM);
+    lh_alloc_fail_after(-1, 0);
+    CU_ASSERT_EQUAL(lh_frame_writer_pending(&w), 0);
+    lh_frame_writer_free(&w);
+}
+
+static void test_proto_next_event_rejects_a_record_longer_than_the_frame(void)
+{
+    uint8_t p[LH_PROTO_RECORD_HEADER + 4];
+    uint32_t pos = 0, elen = 0;
+    uint64_t tag = 0;
+    const uint8_t *e = NULL;
+
+    lh_put_le64(p, 7);
+    lh_put_le32(p + 8, 5); /* says 5, 4 present */
+    CU_ASSERT_EQUAL(lh_proto_next_event(p, sizeof p, &pos, &tag, &e, &elen),
+                    LH_EPARSE);
+    CU_ASSERT_EQUAL(pos, 0);
+    CU_ASSERT_EQUAL(lh_proto_next_event(p, 5, &pos, &tag, &e, &elen),
+                    LH_EPARSE); /* header itself cut */
+}
+
+static void test_proto_acks_round_trip_in_one_frame(void)
+{
+    lh_buf acks = LH_BUF_INIT;
+    lh_frame_writer w;
+    lh_frame_reader r;
+    uint8_t type;
+    const uint8_t *p;
+    uint32_t len, pos = 0;
+    uint64_t tag;
+
+    lh_frame_writer_init(&w);
+    lh_frame_reader_init(&r, 0);
+    for (uint64_t t = 0; t < 1000; t++)
+        CU_ASSERT_EQUAL(lh_proto_ack_add(&acks, t * 3), 0);
+    CU_ASSERT_EQUAL(lh_proto_ack_flush(&acks, &w), 0);
+    CU_ASSERT_EQUAL(lh_buf_len(&acks), 0);
+    pipe_to(&w, &r);
+    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
+    CU_ASSERT_EQUAL(type, LH_PROTO_ACKS);
+    for (uint64_t t = 0; t < 1000; t++) {
+        CU_ASSERT_EQUAL(lh_proto_next_ack(p, len, &pos, &tag), 1);
+        CU_ASSERT_EQUAL(tag, t * 3);
+    }
+    CU_ASSERT_EQUAL(lh_proto_next_ack(p, len, &pos, &tag), 0);
+    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 0);
+    lh_buf_free(&acks);
+    lh_frame_writer_free(&w);
+    lh_frame_reader_free(&r);
+}
+
+static void test_proto_ack_payload_of_partial_tag_is_an_error(void)
+{
+    uint8_t p[12] = {0};
+    uint32_t pos = 0;
+    uint64_t tag = 99;
+    CU_ASSERT_EQUAL(lh_proto_next_ack(p, sizeof p, &pos, &tag), LH_EPARSE);
+    CU_ASSERT_EQUAL(tag, 99);
+}
+
+static void test_proto_hello_round_trips_and_refuses_unknown_kinds(void)
+{
+    lh_frame_writer w;
+    uint8_t kind = 0;
+    uint32_t id = 0;
+
+    lh_frame_writer_init(&w);
+    CU_ASSERT_EQUAL(lh_proto_put_hello(&w, LH_PROTO_FROM_B, 42), 0);
+    const uint8_t *p = lh_buf_peek(&w.out) + LH_FRAME_HEADER_SIZE;
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(p, 8, &kind, &id), 0);
+    CU_ASSERT_EQUAL(kind, LH_PROTO_FROM_B);
+    CU_ASSERT_EQUAL(id, 42);
+    uint8_t bad[8] = {9, 0, 0, 0, 1, 0, 0, 0};
+    kind = 0;
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(bad, 8, &kind, &id), LH_EPARSE);
+    CU_ASSERT_EQUAL(kind, 0);
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(p, 7, &kind, &id), LH_EPARSE);
+    lh_frame_writer_free(&w);
+}
+
+static CU_TestInfo tests[] = {
+    {"batch round-trips tags and bytes",
+     test_proto_batch_round_trips_tags_and_bytes},
+    {"empty batch leaves nothing queued",
+     test_proto_empty_batch_leaves_nothing_queued},
+    {"batch refuses records past its limit",
+     test_proto_batch_refuses_records_past_its_limit},
+    {"batch begin out of memory queues nothing",
+     test_proto_batch_begin_out_of_memory_queues_nothing},
+    {"next event rejects a record longer than the frame",
+     test_proto_next_event_rejects_a_record_longer_than_the_frame},
+    {"acks round-trip in one frame", test_proto_acks_round_trip_in_one_frame},
+    {"ack payload of a partial tag is an error",
+     test_proto_ack_payload_of_partial_tag_is_an_error},
+    {"hello round-trips and refuses unknown kinds",
+     test_proto_hello_round_trips_and_refuses_unknown_kinds},
+    CU_TEST_INFO_NULL,
+};
+
+LH_CU_MAIN("proto", tests)
