@@ -301,20 +301,24 @@ static void test_abicheck_declaration_only_struct_is_not_a_layout(void)
     lh_abicheck_free(ac);
 }
 
-static void test_abicheck_dwarf4_and_dwarf5_of_one_header_agree(void)
+static void test_abicheck_dwarf2_to_dwarf5_of_one_header_agree(void)
 {
     lh_abicheck *ac = check2("user_base_d4.o", "user_base_d5.o");
 
     CU_ASSERT_EQUAL(add_fx(ac, "user_base.o"), 0);
+    /* DWARF 2 and 3: member offsets as DW_OP_plus_uconst blocks. */
+    CU_ASSERT_EQUAL(add_fx(ac, "user_base_d3.o"), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, "user_base_d2.o"), 0);
     /* DWARF 4 bit-fields (DW_AT_bit_offset) and 5 (data_bit_offset). */
     CU_ASSERT_EQUAL(add_fx(ac, "user_bits.o"), 0);
     CU_ASSERT_EQUAL(add_fx(ac, "user_bits_d4.o"), 0);
-    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 5);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 7);
     CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 1);
     CU_ASSERT_EQUAL(lh_abicheck_find(ac, "bits")->nlayouts, 2);
     CU_ASSERT_EQUAL(lh_abicheck_find(ac, "bits")->layouts[1].nunits, 2);
     CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->nlayouts, 1);
-    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->layouts[0].nunits, 5);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->layouts[0].nunits, 7);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "obj")->layouts[0].nunits, 7);
     lh_abicheck_free(ac);
 }
 
@@ -703,8 +707,8 @@ static CU_TestInfo tests[] = {
      test_abicheck_bitfield_width_change_is_a_conflict},
     {"declaration-only struct is not a layout",
      test_abicheck_declaration_only_struct_is_not_a_layout},
-    {"DWARF 4 and 5 of one header agree",
-     test_abicheck_dwarf4_and_dwarf5_of_one_header_agree},
+    {"DWARF 2 to 5 of one header agree",
+     test_abicheck_dwarf2_to_dwarf5_of_one_header_agree},
     {"DWARF 4 against 5 finds the change",
      test_abicheck_dwarf4_against_dwarf5_finds_the_change},
     {"split DWARF is read through .dwo files",
