@@ -773,10 +773,15 @@ static int parse(int argc, char **argv, up_opts *o)
                 "abi-mismatch)\n", o->scenario);
         return 2;
     }
-    if (o->scenario && LH_LIBA_V2_DIR[0] == '\0') {
-        fprintf(stderr, "selfheal up: scenario abi-mismatch: this build has "
-                "no library A v2\n");
-        return 2;
+    if (o->scenario) {
+        char lib[sizeof LH_LIBA_V2_DIR + 16];
+        snprintf(lib, sizeof lib, "%s/liba.so.1", LH_LIBA_V2_DIR);
+        if (LH_LIBA_V2_DIR[0] == '\0' || access(lib, R_OK) != 0) {
+            fprintf(stderr, "selfheal up: scenario abi-mismatch: library A "
+                    "v2 not found (%s); build target a_v2\n",
+                    LH_LIBA_V2_DIR[0] ? lib : "this build has none");
+            return 2;
+        }
     }
     return 0;
 }
