@@ -31,36 +31,43 @@ static const char usage_text[] =
     "exit status: 0 no conflict, 1 conflicts, 2 errors (a file could not be\n"
     "read, a split-DWARF .dwo is missing, or no file had debug info)\n";
 
+/* Is argv[i] an option (and not a file)?  `dashdash` is the index of "--",
+ * after which everything is a file. */
+static int is_option(char **argv, int i, int dashdash)
+{
+    return i < dashdash && argv[i][0] == '-' && argv[i][1] != '\0';
+}
+
 int lh_cmd_abicheck(int argc, char **argv)
 {
     lh_abicheck *ac = NULL;
-    int json = 0, first = argc, status, rc, i;
+    int json = 0, nfiles = 0, dashdash = argc, status, rc, i;
     size_t k;
 
+    /* Options may come anywhere before "--" (GNU style). */
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
-            first = i + 1;
+            dashdash = i;
+            nfiles += argc - i - 1;
             break;
         }
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        if (!is_option(argv, i, argc)) {
+            nfiles++;
+        } else if (strcmp(argv[i], "--help") == 0 ||
+                   strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
-        }
-        if (strcmp(argv[i], "--json") == 0) {
+        } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
-            continue;
-        }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+        } else {
             fprintf(stderr,
                     "leak-hunt: abi-check: unknown option '%s' (see leak-hunt "
                     "abi-check --help)\n",
                     argv[i]);
             return 2;
         }
-        first = i;
-        break;
     }
-    if (first >= argc) {
+    if (nfiles == 0) {
         fputs("leak-hunt: abi-check: no file given\n", stderr);
         fputs(usage_text, stderr);
         return 2;
@@ -70,7 +77,9 @@ int lh_cmd_abicheck(int argc, char **argv)
         fprintf(stderr, "leak-hunt: abi-check: %s\n", lh_strerror(rc));
         return 2;
     }
-    for (i = first; i < argc; i++) {
+    for (i = 1; i < argc; i++) {
+        if (i == dashdash || is_option(argv, i, dashdash))
+            continue;
         rc = lh_abicheck_add_file(ac, argv[i]);
         if (rc == LH_ENOMEM) {
             fprintf(stderr, "leak-hunt: abi-check: %s: %s\n", argv[i],
