@@ -1199,6 +1199,35 @@ static int has_debug_section(Elf *elf)
     }
 }
 
+/* The file name in a stripped file's .gnu_debuglink, or NULL. */
+static const char *debuglink(Elf *elf)
+{
+    Elf_Scn *scn = NULL;
+    size_t shstrndx;
+
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return NULL;
+    for (;;) {
+        GElf_Shdr sh;
+        Elf_Data *d;
+        const char *n;
+
+        scn = elf_nextscn(elf, scn);
+        if (!scn)
+            return NULL;
+        if (!gelf_getshdr(scn, &sh))
+            continue;
+        n = elf_strptr(elf, shstrndx, sh.sh_name);
+        if (!n || strcmp(n, ".gnu_debuglink") != 0)
+            continue;
+        d = elf_getdata(scn, NULL);
+        if (!d || !d->d_buf || d->d_size < 2 ||
+            !memchr(d->d_buf, '\0', d->d_size) || !((char *)d->d_buf)[0])
+            return NULL;
+        return d->d_buf;
+    }
+}
+
 /*
  * Does a relocatable object keep DWARF units in COMDAT section groups?
  * GCC's -fdebug-types-section puts each type unit in its own group; libdw
@@ -1493,9 +1522,19 @@ static int read_any(lh_abicheck *ac, Elf *elf, int fd, Elf_Cmd cmd,
         f->status = FILE_NO_DEBUG;
     else
         f->status = FILE_OK;
-    if (rc == 0 && nunits == 0 && ac->nerrors == nerr)
-        warning_msg(ac, "%s: no debug info (built without -g?); skipped",
-                    display);
+    if (rc == 0 && nunits == 0 && ac->nerrors == nerr) {
+        const char *link = elf_kind(elf) == ELF_K_ELF ? debuglink(elf) : NULL;
+
+        if (link)
+            warning_msg(ac,
+                        "%s: no debug info, and its separate debug file %s "
+                        "(.gnu_debuglink) was not found beside it, in .debug/ "
+                        "or under /usr/lib/debug; skipped",
+                        display, link);
+        else
+            warning_msg(ac, "%s: no debug info (built without -g?); skipped",
+                        display);
+    }
     return rc;
 }
 
