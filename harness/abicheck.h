@@ -28,19 +28,21 @@
  * same when all of that matches with member types seen through typedefs
  * (`size_t` and `__size_t` are one type) and base types taken as encoding
  * and size (GCC's "long unsigned int" is clang's "unsigned long"); the
- * spelling shown is the declared one.  Bit-field positions
- * are normalised (DWARF 2-4 DW_AT_bit_offset and DWARF 4/5
- * DW_AT_data_bit_offset give the same numbers), so DWARF 4 and 5 units of
- * one header agree.
+ * spelling shown is the declared one.  Member positions are normalised
+ * (DWARF 2/3 location blocks, DWARF 2-4 DW_AT_bit_offset, DWARF 4/5
+ * DW_AT_data_bit_offset), so units of one header built with any DWARF
+ * version agree.
  *
  * Inputs: split DWARF (-gsplit-dwarf) is followed to its .dwo files (next to
  * the input or under the unit's DW_AT_comp_dir); a missing .dwo is an error
- * that names it, the other units are still read.  Type units
- * (-fdebug-types-section) are read in linked files and named by signature
- * ("type unit 0x..."); in object files they sit in COMDAT groups that libdw
- * does not read, which is an error.  A file without debug
- * info is a warning, not an error.  A file that is not ELF, or is truncated
- * or corrupt, is an error naming the file; the checker never crashes on it.
+ * that names it, the other units are still read.  A stripped file is read
+ * through its separate debug file (.gnu_debuglink or build id, the libdwfl
+ * standard search).  Type units (-fdebug-types-section) are read in linked
+ * files and named by signature ("type unit 0x..."); in object files they
+ * sit in COMDAT groups that libdw does not read, which is an error, as is a
+ * thin archive.  A file without debug info is a warning, not an error.  A
+ * file that is not ELF, or is truncated or corrupt, is an error naming the
+ * file; the checker never crashes on it.
  *
  * Memory: the checker owns everything it returns.  A type pointer stays
  * valid until lh_abicheck_free; layout and unit pointers until the next
