@@ -17,6 +17,9 @@
  * --inflight); replies come back in order, so the events of one key are
  * published in version order, and Kafka keeps that order (one key, one
  * partition, idempotent producer).  Without --store the PUT is skipped.
+ * When the store connection dies, the PUTs in flight count as failed (their
+ * events are still published) and no new change is made until a new
+ * connection is up (retried every 300 ms: `up` restarts a dead store).
  *
  * Pacing: two independent brakes.
  *  --rate R     at most R changes per second (0: no rate limit).
@@ -63,6 +66,7 @@
 
 #define KEY_LEN 9 /* "k%08u" */
 #define LAG_PERIOD_US 100000
+#define RECONNECT_US 300000
 #define MAX_LAG_AUTO UINT64_MAX
 #define MOCK_PARTITION_BYTES (5u << 20)
 
@@ -108,6 +112,7 @@ typedef struct producer {
     int64_t lag_est_base;   /* lag read last time */
     uint64_t lag_pub_base;  /* published when it was read */
     int64_t lag_read_us;
+    int64_t reconnect_at; /* store connection lost: when to try again */
     lh_counters counters;
     int64_t counters_us;
 } producer;
@@ -294,6 +299,8 @@ static int make_change(producer *p)
     int64_t now = lh_wall_us();
 
 #ifdef LH_HAVE_RPC
+    if (p->o.store && !p->rpc)
+        return LH_EFULL; /* store connection down: wait for it */
     if (p->rpc) {
         char kname[KEY_LEN + 1];
         rpc_value v;
@@ -404,10 +411,30 @@ static int serve_store(producer *p, int timeout_ms)
             return LH_ESYS;
         rc = rpc_client_process(p->rpc, rc > 0 ? pfd.revents : 0);
         if (rc == LH_ECLOSED) {
-            fprintf(stderr, "selfheal produce: store connection closed\n");
-            return rc;
+            /* Pending PUTs were completed (failed) by the framework. */
+            fprintf(stderr, "selfheal produce: store connection closed, "
+                            "reconnecting\n");
+            rpc_client_free(p->rpc);
+            p->rpc = NULL;
+            p->reconnect_at = lh_now_us() + RECONNECT_US;
         }
         return 0;
+    }
+    if (p->o.store) { /* down: reconnect when due */
+        int64_t now = lh_now_us();
+
+        if (now >= p->reconnect_at) {
+            rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight};
+
+            if (rpc_client_connect(p->o.store, &ro, &p->rpc) < 0) {
+                p->rpc = NULL;
+                p->reconnect_at = now + RECONNECT_US;
+            } else {
+                fprintf(stderr, "selfheal produce: store reconnected\n");
+            }
+        }
+        if (timeout_ms < 50)
+            timeout_ms = 50;
     }
 #endif
     if (timeout_ms > 0)
@@ -505,7 +532,6 @@ static void teardown(producer *p)
 static int run(producer *p)
 {
     const int64_t t0 = lh_now_us();
-    int store_ok = 1;
 
     for (;;) {
         uint64_t allowed = 0;
@@ -516,7 +542,10 @@ static int run(producer *p)
             if (p->o.rate) {
                 uint64_t due = (uint64_t)((double)(lh_now_us() - t0) *
                                           (double)p->o.rate / 1e6) + 1;
-                allowed = due > p->issued ? due - p->issued : 0;
+                uint64_t by_rate = due > p->issued ? due - p->issued : 0;
+
+                if (by_rate < allowed)
+                    allowed = by_rate;
                 if (allowed == 0)
                     wait_ms = 1;
             }
@@ -536,15 +565,15 @@ static int run(producer *p)
         } else if (inflight(p) > 0) {
             wait_ms = 10;
         }
-        if (store_ok && serve_store(p, wait_ms) < 0)
-            store_ok = 0;
+        int rc = serve_store(p, wait_ms);
+
+        if (rc < 0)
+            return rc;
         lh_kproducer_poll(p->kp, 0);
         tick_counters(p, 0);
 
         if ((stop_flag || p->issued >= p->o.events) && inflight(p) == 0)
             break;
-        if (!store_ok && inflight(p) > 0)
-            break; /* rpc_client_free completes the rest */
     }
     return 0;
 }
