@@ -101,6 +101,7 @@
 #define MAX_STEPS 3
 #define SLOWING_RATIO 0.5
 #define STEP_SIGMAS 5.0
+#define STEP_WINDOW 8
 #define STEP_FLOOR_SHARE 0.25
 #define QUEUE_MIN_GROWTH 8.0
 #define QUEUE_REL_GROWTH 0.25
@@ -403,9 +404,9 @@ static int fit_segment(work_area *w, const double *x, const double *y,
 }
 
 /*
- * Finds the best single level shift in y[0..k) (least squares, common
- * slope) and removes it when it is a one-off jump by the rules of the
- * design note.  Returns the jump removed, 0 when none.
+ * Finds the best single level shift in y[0..k) (least squares with a common
+ * slope, O(k) with suffix sums) and removes it when it is a one-off jump by
+ * the rules of the design note.  Returns the jump removed, 0 when none.
  */
 static double remove_one_step(work_area *w, const double *x, double *y,
                               size_t k, double threshold)
@@ -435,7 +436,6 @@ static double remove_one_step(work_area *w, const double *x, double *y,
 
     /* Suffix sums, from the end down to the split. */
     double sum_r = 0, sum_u = 0, best_score = -1, best_d = 0;
-    double best_szu = 0, best_nz = 0;
     size_t best_k = 0;
     for (size_t split = k - 1; split >= 2; split--) {
         sum_r += w->r[split];
@@ -449,39 +449,42 @@ static double remove_one_step(work_area *w, const double *x, double *y,
             best_score = score;
             best_d = sum_r / den;
             best_k = split;
-            best_szu = sum_u;
-            best_nz = nz;
         }
     }
     if (best_k == 0 || best_d <= 0)
         return 0;
 
-    /* Noise scale from the first differences of the residuals under the
-     * step model (MAD / sqrt 2): a level shift or a slow wander does not
-     * inflate it, the jump itself is one outlier among k - 1. */
-    double prev = 0;
-    for (size_t i = 0; i < k; i++) {
-        double z = (i >= best_k ? 1.0 : 0.0) - best_nz / (double)k -
-                   best_szu / suu * w->rs[i];
-        double e = w->r[i] - best_d * z;
-        if (i > 0)
-            w->tmp[i - 1] = e - prev;
-        prev = e;
-    }
+    /* The size of the jump from the levels just before and just after it,
+     * detrended with the slope inside those two windows (pairs on the same
+     * side only): the slope of the whole series would be inflated by the
+     * jumps themselves, and least squares shares a jump with the slope. */
+    size_t before = best_k < STEP_WINDOW ? best_k : STEP_WINDOW;
+    size_t after = k - best_k < STEP_WINDOW ? k - best_k : STEP_WINDOW;
+    size_t lo = best_k - before, hi = best_k + after, np = 0;
+    for (size_t i = lo; i < hi; i++)
+        for (size_t j = i + 1; j < hi; j++)
+            if ((i < best_k) == (j < best_k) && x[j] > x[i])
+                w->pairs[np++] = (y[j] - y[i]) / (x[j] - x[i]);
+    double b = np > 0 ? median_inplace(w->pairs, np) : 0;
+    for (size_t i = 0; i < before; i++)
+        w->tmp[i] = y[lo + i] - b * x[lo + i];
+    double level_before = median_inplace(w->tmp, before);
+    for (size_t i = 0; i < after; i++)
+        w->tmp[i] = y[best_k + i] - b * x[best_k + i];
+    best_d = median_inplace(w->tmp, after) - level_before;
+
+    /* Noise scale from the detrended first differences (MAD / sqrt 2): a
+     * level shift or a slow wander does not inflate it, and the jump itself
+     * is one outlier among k - 1. */
+    for (size_t i = 0; i + 1 < k; i++)
+        w->tmp[i] = (y[i + 1] - y[i]) - b * (x[i + 1] - x[i]);
     double med = median_inplace(w->tmp, k - 1);
-    prev = 0;
-    for (size_t i = 0; i < k; i++) {
-        double z = (i >= best_k ? 1.0 : 0.0) - best_nz / (double)k -
-                   best_szu / suu * w->rs[i];
-        double e = w->r[i] - best_d * z;
-        if (i > 0)
-            w->tmp[i - 1] = fabs(e - prev - med);
-        prev = e;
-    }
+    for (size_t i = 0; i + 1 < k; i++)
+        w->tmp[i] = fabs((y[i + 1] - y[i]) - b * (x[i + 1] - x[i]) - med);
     double sigma = MAD_TO_SIGMA * median_inplace(w->tmp, k - 1) / sqrt(2.0);
     double span = x[k - 1] - x[0];
 
-    if (best_d < STEP_SIGMAS * sigma ||
+    if (best_d <= 0 || best_d < STEP_SIGMAS * sigma ||
         best_d < STEP_FLOOR_SHARE * threshold * span)
         return 0;
     for (size_t i = best_k; i < k; i++)
