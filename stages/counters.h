@@ -31,6 +31,7 @@
     X(resent)            /* a: events sent again after a B connection died */ \
     X(paused)            /* a: times A paused its partitions */               \
     X(assigned)          /* a: partitions assigned now (a gauge) */           \
+    X(outstanding)       /* a: events sent and not yet acked (a gauge) */     \
     X(received)          /* b: events received from A */                      \
     X(hash_forwarded)    /* b: events sent to their owner B (not itself) */   \
     X(hash_received)     /* b: events received from a peer B */               \

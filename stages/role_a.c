@@ -454,6 +454,7 @@ int lh_role_a(int argc, char **argv)
         }
         advance_head(&a);
         a.c.v[LH_C_assigned] = (uint64_t)lh_kconsumer_assigned(a.kc);
+        a.c.v[LH_C_outstanding] = a.outstanding;
         lh_counters_tick(&a.c, "a", counters, &last_counters, 0);
     }
 done:

@@ -48,6 +48,7 @@
 #include "counters.h"
 #include "error.h"
 #include "inject.h"
+#include "kafka.h"
 #include "net.h"
 #include "registry.h"
 #include "roleutil.h"
@@ -101,6 +102,7 @@ typedef struct up {
     child kids[MAX_NODES + 4];
     int nkids;
     unsigned stages;
+    lh_klag *klag;
 } up;
 
 /* ---- children ---- */
@@ -542,6 +544,26 @@ static int reap(up *u)
     return 0;
 }
 
+/* 1 when the consumer group has committed everything in the topic (A
+ * commits only what B nodes finished). */
+static int group_caught_up(up *u)
+{
+    int64_t lag = -1;
+    if (u->klag == NULL &&
+        lh_klag_new(u->brokers, LH_KAFKA_DEFAULT_GROUP, LH_KAFKA_DEFAULT_TOPIC,
+                    &u->klag) != 0)
+        return 0;
+    return lh_klag_get(u->klag, 1000, &lag) == 0 && lag == 0;
+}
+
+static child *a_now(up *u)
+{
+    for (int i = 0; i < u->nkids; i++)
+        if (u->kids[i].kind == K_A)
+            return &u->kids[i];
+    return &u->kids[0]; /* not reached: A always exists once started */
+}
+
 /* ---- summary ---- */
 
 static const struct {
@@ -911,7 +933,12 @@ int lh_role_up(int argc, char **argv)
             if (t90 == 0 && measure >= target - target / 10)
                 t90 = now;
         }
-        if (target > 0 && sum.v[LH_C_produced] >= target && done >= target)
+        /* Done: all produced, as many finished, and the group's committed
+         * offsets at the end of the topic (acks count an event consumed
+         * again after a restart twice; the committed offsets do not). */
+        if (target > 0 && sum.v[LH_C_produced] >= target && done >= target &&
+            a_now(u)->pid > 0 && a_now(u)->last.v[LH_C_outstanding] == 0 &&
+            group_caught_up(u))
             break;
         if (u->o.duration > 0 && now - t_start >= (int64_t)(u->o.duration *
                                                             1e6))
@@ -925,6 +952,8 @@ int lh_role_up(int argc, char **argv)
         }
     }
     double secs = (double)(lh_now_us() - t_start) / 1e6;
+    lh_klag_free(u->klag); /* before the broker goes */
+    u->klag = NULL;
     if (t10 > 0 && t90 > t10)
         rate = (double)(target - target / 10 - target / 10) /
                ((double)(t90 - t10) / 1e6);
@@ -957,6 +986,7 @@ out:
         child_free(&u->kids[i]);
     if (u->made_dir && !u->o.keep)
         remove_dir(u->dir);
+    lh_klag_free(u->klag);
     lh_strv_free(u->wrap);
     lh_free(u);
     return status;

@@ -29,10 +29,12 @@ wait "$pid" || st=$?
 expect "up exit status" "$st" -eq 0
 grep -q "^  verified" "$dir/out" || fail "no summary printed"
 expect "verified" "$(jnum "$dir/run.json" verified)" -gt 0
-# Every child's command line names the run directory.
-if pgrep -f "$dir/run/" >/dev/null 2>&1; then
-    pgrep -a -f "$dir/run/" >&2
-    pkill -KILL -f "$dir/run/"
-    fail "processes left behind"
-fi
+# Every child that writes counters names its pid there: none may be left.
+for f in "$dir"/run/*.cnt; do
+    p=$(sed -n 's/^pid //p' "$f")
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+        kill -KILL "$p"
+        fail "$(basename "$f" .cnt) (pid $p) left behind"
+    fi
+done
 echo "PASS"
