@@ -411,8 +411,11 @@ static int start_all(up *u)
         return rc;
     snprintf(u->store_addr, sizeof u->store_addr, "127.0.0.1:%u", port);
 
+    /* B nodes run even with forward off (they then receive nothing: the
+     * article's "B doing nothing"), so a wrapper sees the same processes
+     * in every configuration. */
     int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
-    if (forward) {
+    {
         rc = pick_ports(u);
         if (rc != 0) {
             fprintf(stderr, "selfheal up: cannot pick ports: %s\n",
