@@ -315,6 +315,69 @@ static void detection(rng *g, lh_slope_sample *s, int reps,
         }
         printf("  %g\n", smallest);
     }
+
+    /* The caller doubles an inconclusive run (same sampling rate), here up
+     * to twice: 4x the work at most. */
+    printf("\nsame, the caller doubling an inconclusive run up to twice "
+           "(<= 4x work):\n  %-44s",
+           "condition \\ leak B/unit");
+    for (size_t k = 0; k < ns; k++)
+        printf(" %5g", slopes[k]);
+    printf("  smallest>=95%%\n");
+    for (size_t c = 0; c < sizeof(conds) / sizeof(conds[0]); c++) {
+        double smallest = NAN;
+        printf("  %-44s", conds[c].label);
+        for (size_t k = 0; k < ns; k++) {
+            int hits = 0;
+            for (int r = 0; r < reps; r++) {
+                condition longer = conds[c];
+                lh_decision d;
+                for (int round = 0; round < 3; round++) {
+                    make_leak(g, s, &longer, slopes[k]);
+                    if (lh_decide(s, longer.n, o, &d) < 0 ||
+                        d.verdict != LH_VERDICT_INCONCLUSIVE)
+                        break;
+                    longer.n *= 2;
+                    longer.work *= 2;
+                }
+                if (d.verdict == LH_VERDICT_LEAK)
+                    hits++;
+            }
+            double rate = 100.0 * hits / reps;
+            printf(" %5.0f", rate);
+            if (rate >= 95 && isnan(smallest))
+                smallest = slopes[k];
+        }
+        printf("  %g\n", smallest);
+    }
+}
+
+/* The harness may call lh_decide live, while the run grows.  Acting on the
+ * first LEAK of many looks inflates the false-positive rate; measure it. */
+static void live_looks(rng *g, lh_slope_sample *s, int per_shape,
+                       const lh_decide_opts *o)
+{
+    int any = 0, final = 0, total = 0;
+    for (int sh = 0; sh < NSHAPES; sh++)
+        for (int k = 0; k < per_shape / 4; k++) {
+            size_t n = (size_t)uniform(g, 200, 1001);
+            make_clean(g, s, n, loguniform(g, 1e5, 1e6), sh);
+            int hit = 0;
+            lh_decision d;
+            for (int look = 3; look <= 10; look++) {
+                size_t upto = n * (size_t)look / 10;
+                if (lh_decide(s, upto, o, &d) == 0 &&
+                    d.verdict == LH_VERDICT_LEAK)
+                    hit = 1;
+            }
+            any += hit;
+            final += d.verdict == LH_VERDICT_LEAK;
+            total++;
+        }
+    printf("\nlive looks on %d clean series (decide at 30%%, 40%% .. 100%% of "
+           "the run):\n  leak at the last look %.2f%%, leak at any look "
+           "%.2f%%\n",
+           total, 100.0 * final / total, 100.0 * any / total);
 }
 
 /* CPU time of this process: the machine may be busy with other work. */
@@ -368,6 +431,7 @@ int main(int argc, char **argv)
         per_shape = 1000;
     false_positives(&g, s, per_shape, &o);
     detection(&g, s, per_shape / 5 > 20 ? per_shape / 5 : 20, &o);
+    live_looks(&g, s, per_shape, &o);
     cost(&g, s, &o);
     free(s);
     return 0;
