@@ -712,7 +712,7 @@ static void usage(FILE *out)
         "and prints\n"
         "the summary.  Defaults: --events 100000 (when neither is given), "
         "--corrupt-rate\n"
-        "0.01, --keys 100000, --value-size 64, --delay-ms 1000, --window "
+        "0.01, --keys 1000000, --value-size 64, --delay-ms 1000, --window "
         "131072,\n"
         "--partitions 32, --max-lag 400000, --stall-timeout 60.\n"
         "LEAKHUNT_WRAP prefixes the B nodes' command (--wrap-roles: the "
@@ -724,7 +724,7 @@ static void usage(FILE *out)
 
 static int parse(int argc, char **argv, up_opts *o)
 {
-    *o = (up_opts){.nodes = 3, .keys = 100000, .value_size = 64,
+    *o = (up_opts){.nodes = 3, .keys = 1000000, .value_size = 64,
                    .max_lag = 400000, .delay_ms = 1000, .window = 131072,
                    .partitions = 32, .stall_s = 60, .grace_s = 0,
                    .corrupt_rate = 0.01};
