@@ -78,6 +78,7 @@ struct lh_abicheck {
     size_t nwarnings, warnings_cap;
     struct file_rec *files;
     size_t nfiles, files_cap;
+    char *search_dir; /* directory of the file being read, or NULL */
 };
 
 /* What we know while walking one unit. */
@@ -1102,6 +1103,60 @@ static int read_unit(lh_abicheck *ac, Dwarf_Die *top, Dwarf_Die *outer,
 }
 
 /*
+ * The fallback for a skeleton unit whose .dwo libdw did not find: a build
+ * tree moved with its .dwo files has them beside the input file (or the
+ * archive), under the base name of DW_AT_dwo_name.  Reads the split unit
+ * whose id matches the skeleton's.  0 when it was read, LH_ENOTFOUND, or
+ * LH_ENOMEM.
+ */
+static int read_moved_dwo(lh_abicheck *ac, Dwarf_CU *skel, Dwarf_Die *skel_die,
+                          const char *dwo, const char *display, int big_endian)
+{
+    char *path = NULL;
+    Dwarf *dd = NULL;
+    Dwarf_CU *cu = NULL, *next = NULL;
+    uint64_t want = 0;
+    int fd = -1, rc = LH_ENOTFOUND;
+
+    if (!dwo || !ac->search_dir ||
+        dwarf_cu_info(skel, NULL, NULL, NULL, NULL, &want, NULL, NULL) != 0)
+        return LH_ENOTFOUND;
+    path = path_norm(ac->search_dir, base_name(dwo));
+    if (!path)
+        return LH_ENOMEM;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        goto out;
+    dd = dwarf_begin(fd, DWARF_C_READ);
+    if (!dd)
+        goto out;
+    for (;;) {
+        Dwarf_Half version;
+        uint8_t unit_type;
+        Dwarf_Die cudie, subdie;
+        uint64_t id = 0;
+
+        if (dwarf_get_units(dd, cu, &next, &version, &unit_type, &cudie,
+                            &subdie) != 0)
+            break;
+        cu = next;
+        if (unit_type != DW_UT_split_compile ||
+            dwarf_cu_info(cu, NULL, NULL, NULL, NULL, &id, NULL, NULL) != 0 ||
+            id != want)
+            continue;
+        rc = read_unit(ac, &cudie, skel_die, NULL, display, big_endian);
+        break;
+    }
+out:
+    if (dd)
+        dwarf_end(dd);
+    if (fd >= 0)
+        close(fd);
+    lh_free(path);
+    return rc;
+}
+
+/*
  * Reads every unit of a Dwarf.  *nunits counts the units read.  Missing
  * .dwo files are errors (LH_ENOTFOUND after the other units); LH_ENOMEM
  * stops at once.
@@ -1138,10 +1193,18 @@ static int read_dwarf(lh_abicheck *ac, Dwarf *dw, const char *display,
 
                 if (!dwo)
                     dwo = die_string(&cudie, DW_AT_GNU_dwo_name);
+                rc = read_moved_dwo(ac, cu, &cudie, dwo, display, big_endian);
+                if (rc == 0) {
+                    (*nunits)++;
+                    continue;
+                }
+                if (rc == LH_ENOMEM)
+                    return rc;
                 error_msg(ac,
-                          "%s: split DWARF file %s not found (looked beside "
-                          "the file and under %s); keep the .dwo files of a "
-                          "-gsplit-dwarf build where the compiler wrote them",
+                          "%s: split DWARF file %s not found (looked where "
+                          "the compiler wrote it, under %s, and beside the "
+                          "file); keep the .dwo files of a -gsplit-dwarf "
+                          "build with their objects",
                           display, dwo ? dwo : "(unnamed)",
                           dir ? dir : "(no DW_AT_comp_dir)");
                 ret = LH_ENOTFOUND;
@@ -1582,6 +1645,7 @@ int lh_abicheck_add_file(lh_abicheck *ac, const char *path)
 {
     struct stat st;
     Elf *elf = NULL;
+    char *slash;
     int fd = -1, rc;
 
     rc = add_file_rec(ac, path);
@@ -1604,8 +1668,20 @@ int lh_abicheck_add_file(lh_abicheck *ac, const char *path)
         rc = st.st_size == 0 ? LH_EBADMAGIC : LH_EIO;
         goto out;
     }
+    ac->search_dir = path_norm(NULL, path);
+    if (!ac->search_dir) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
+    slash = strrchr(ac->search_dir, '/');
+    if (slash)
+        slash[slash == ac->search_dir ? 1 : 0] = '\0';
+    else
+        strcpy(ac->search_dir, ".");
     rc = read_any(ac, elf, fd, ELF_C_READ_MMAP, path, path);
 out:
+    lh_free(ac->search_dir);
+    ac->search_dir = NULL;
     if (elf)
         elf_end(elf);
     if (fd >= 0)

@@ -391,6 +391,20 @@ static void test_abicheck_type_units_in_object_files_are_an_error(void)
 }
 #endif
 
+static void test_abicheck_moved_dwo_is_found_beside_the_object(void)
+{
+    lh_abicheck *ac = check2("split/user_base.o", "split_moved/user_shape.o");
+    const lh_abi_type *t = lh_abicheck_find(ac, "shape");
+
+    CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 2);
+    CU_ASSERT_FATAL(t != NULL && t->nlayouts == 2);
+    CU_ASSERT_TRUE(has_suffix(unit_file(ac, &t->layouts[1], 0),
+                              "split_moved/user_shape.o"));
+    CU_ASSERT_TRUE(has_suffix(t->layouts[1].decl_files[0], "include/shape.h"));
+    lh_abicheck_free(ac);
+}
+
 static void test_abicheck_missing_dwo_is_an_error_naming_it(void)
 {
     lh_abicheck *ac = NULL;
@@ -719,6 +733,8 @@ static CU_TestInfo tests[] = {
     {"type units in object files are an error",
      test_abicheck_type_units_in_object_files_are_an_error},
 #endif
+    {"moved .dwo is found beside the object",
+     test_abicheck_moved_dwo_is_found_beside_the_object},
     {"missing .dwo is an error naming it",
      test_abicheck_missing_dwo_is_an_error_naming_it},
     {"archive members are read and named",
