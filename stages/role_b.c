@@ -159,6 +159,13 @@ void lh_node_finish(lh_node *n, lh_item *it)
     lh_node_drop(n, it);
 }
 
+int lh_node_peer_up(const lh_node *n, uint32_t id)
+{
+    if (id == n->cfg.self)
+        return 1;
+    return n->peers != NULL && id < n->cfg.nodes && n->peers[id].fd >= 0;
+}
+
 int lh_node_send_peer(lh_node *n, uint32_t id, lh_item *it)
 {
     if (id >= n->cfg.nodes || id == n->cfg.self || n->peers == NULL)

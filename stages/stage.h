@@ -175,6 +175,9 @@ void lh_node_drop(lh_node *n, lh_item *it);
  * item and goes on locally). */
 int lh_node_send_peer(lh_node *n, uint32_t node, lh_item *it);
 
+/* 1 when the connection to peer B `node` is up (this node itself: 1). */
+int lh_node_peer_up(const lh_node *n, uint32_t node);
+
 /* Decodes it->data into it->ev once.  0 or the lh_event_decode error. */
 int lh_item_decode(lh_item *it);
 
