@@ -129,6 +129,23 @@ static void conn_try(bconn *b, int64_t now)
     b->warned = 0;
 }
 
+/* A B connection failed.  Its unacknowledged events exist only in Kafka
+ * now: returns LH_ECLOSED when there are any (A must exit so that they are
+ * consumed again), else closes the connection (retried later) and
+ * returns 0. */
+static int conn_lost(bconn *b)
+{
+    if (b->outstanding > 0) {
+        fprintf(stderr, "selfheal a: lost B node %s with %" PRIu64 " events "
+                "unacknowledged; exiting so that they are consumed again\n",
+                b->addr, b->outstanding);
+        return LH_ECLOSED;
+    }
+    fprintf(stderr, "selfheal a: lost B node %s\n", b->addr);
+    conn_down(b);
+    return 0;
+}
+
 static int pick_conn(const a_state *a)
 {
     int best = -1;
@@ -154,12 +171,18 @@ static int read_acks(a_state *a, size_t ci)
 
     if (rc < 0 && rc != LH_EAGAIN)
         return rc;
-    while ((rc = lh_frame_reader_next(&b->rd, &type, &p, &len)) == 1) {
+    for (;;) {
+        rc = lh_frame_reader_next(&b->rd, &type, &p, &len);
+        if (rc != 1)
+            break;
         uint32_t pos = 0;
         uint64_t tag;
         if (type != LH_PROTO_ACKS)
             return LH_EPARSE;
-        while ((rc = lh_proto_next_ack(p, len, &pos, &tag)) == 1) {
+        for (;;) {
+            rc = lh_proto_next_ack(p, len, &pos, &tag);
+            if (rc != 1)
+                break;
             if (tag < a->head || tag >= a->tail)
                 return LH_EPARSE;
             entry *e = &a->ring[tag % a->cap];
@@ -403,24 +426,17 @@ int lh_role_a(int argc, char **argv)
                 continue;
             if (lh_frame_writer_pending(&b->wr) > 0 &&
                 lh_frame_writer_flush(&b->wr, b->fd) < 0) {
-                rc = LH_ECLOSED;
-                goto lost;
+                if (conn_lost(b) != 0) {
+                    status = 3;
+                    goto done;
+                }
+                continue;
             }
             pfd[i].fd = b->fd;
             pfd[i].events = POLLIN;
             if (lh_frame_writer_pending(&b->wr) > 0)
                 pfd[i].events |= POLLOUT;
             np++;
-            continue;
-        lost:
-            if (b->outstanding > 0) {
-                fprintf(stderr, "selfheal a: lost B node %s with %" PRIu64
-                        " events unacknowledged; exiting so that they are "
-                        "consumed again\n", b->addr, b->outstanding);
-                status = 3;
-                goto done;
-            }
-            conn_down(b);
         }
         int timeout = n > 0 ? 0 : (room ? 0 : 10);
         if (np > 0 && poll(pfd, (nfds_t)a.nconns, timeout) < 0 &&
@@ -435,21 +451,15 @@ int lh_role_a(int argc, char **argv)
             bconn *b = &a.conns[i];
             if (b->fd < 0 || pfd[i].revents == 0)
                 continue;
-            if (pfd[i].revents & POLLOUT &&
+            rc = 0;
+            if ((pfd[i].revents & POLLOUT) &&
                 lh_frame_writer_flush(&b->wr, b->fd) < 0)
                 rc = LH_ECLOSED;
-            else
+            if (rc == 0 && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 rc = read_acks(&a, i);
-            if (rc != 0) {
-                if (b->outstanding > 0) {
-                    fprintf(stderr, "selfheal a: lost B node %s with %" PRIu64
-                            " events unacknowledged; exiting so that they "
-                            "are consumed again\n", b->addr, b->outstanding);
-                    status = 3;
-                    goto done;
-                }
-                fprintf(stderr, "selfheal a: lost B node %s\n", b->addr);
-                conn_down(b);
+            if (rc != 0 && conn_lost(b) != 0) {
+                status = 3;
+                goto done;
             }
         }
         advance_head(&a);

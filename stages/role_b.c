@@ -247,7 +247,10 @@ static int take_events(lh_node *n, uint32_t slot, const uint8_t *p,
     uint32_t ev_len;
     int rc;
 
-    while ((rc = lh_proto_next_event(p, len, &pos, &tag, &ev, &ev_len)) == 1) {
+    for (;;) {
+        rc = lh_proto_next_event(p, len, &pos, &tag, &ev, &ev_len);
+        if (rc != 1)
+            break;
         lh_item *it = lh_malloc(sizeof *it + ev_len);
         if (it == NULL)
             return LH_ENOMEM;
@@ -282,7 +285,10 @@ static int read_inbound(lh_node *n, uint32_t slot)
 
     if (rc < 0 && rc != LH_EAGAIN)
         return rc;
-    while ((rc = lh_frame_reader_next(&c->rd, &type, &p, &len)) == 1) {
+    for (;;) {
+        rc = lh_frame_reader_next(&c->rd, &type, &p, &len);
+        if (rc != 1)
+            break;
         if (c->kind == 0) {
             uint8_t kind;
             if (type != LH_PROTO_HELLO ||
@@ -356,12 +362,18 @@ static int read_peer(lh_node *n, uint32_t id)
 
     if (rc < 0 && rc != LH_EAGAIN)
         return rc;
-    while ((rc = lh_frame_reader_next(&p->rd, &type, &d, &len)) == 1) {
+    for (;;) {
+        rc = lh_frame_reader_next(&p->rd, &type, &d, &len);
+        if (rc != 1)
+            break;
         uint32_t pos = 0;
         uint64_t tag;
         if (type != LH_PROTO_ACKS)
             return LH_EPARSE;
-        while ((rc = lh_proto_next_ack(d, len, &pos, &tag)) == 1) {
+        for (;;) {
+            rc = lh_proto_next_ack(d, len, &pos, &tag);
+            if (rc != 1)
+                break;
             if (tag >= PEER_WINDOW || p->slots[tag] == NULL)
                 return LH_EPARSE;
             lh_item *it = p->slots[tag];

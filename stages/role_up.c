@@ -415,26 +415,23 @@ static int start_all(up *u)
      * article's "B doing nothing"), so a wrapper sees the same processes
      * in every configuration. */
     int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
-    {
-        rc = pick_ports(u);
-        if (rc != 0) {
-            fprintf(stderr, "selfheal up: cannot pick ports: %s\n",
-                    lh_strerror(rc));
+    rc = pick_ports(u);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal up: cannot pick ports: %s\n",
+                lh_strerror(rc));
+        return rc;
+    }
+    int first_b = u->nkids;
+    for (uint32_t id = 0; id < u->o.nodes; id++) {
+        rc = build_b(u, id);
+        if (rc != 0 || spawn(u, &u->kids[u->nkids - 1]) != 0)
+            return LH_ESYS;
+    }
+    for (uint32_t id = 0; id < u->o.nodes; id++) {
+        snprintf(path, sizeof path, "%s/b%u.port", u->dir, id);
+        rc = wait_port(&u->kids[first_b + (int)id], path, startup_ms, &port);
+        if (rc != 0)
             return rc;
-        }
-        int first_b = u->nkids;
-        for (uint32_t id = 0; id < u->o.nodes; id++) {
-            rc = build_b(u, id);
-            if (rc != 0 || spawn(u, &u->kids[u->nkids - 1]) != 0)
-                return LH_ESYS;
-        }
-        for (uint32_t id = 0; id < u->o.nodes; id++) {
-            snprintf(path, sizeof path, "%s/b%u.port", u->dir, id);
-            rc = wait_port(&u->kids[first_b + (int)id], path, startup_ms,
-                           &port);
-            if (rc != 0)
-                return rc;
-        }
     }
 
     child *a = new_child(u, K_A, "a");
@@ -513,7 +510,10 @@ static int reap(up *u)
 {
     int st;
     pid_t pid;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    for (;;) {
+        pid = waitpid(-1, &st, WNOHANG);
+        if (pid <= 0)
+            break;
         child *c = find_pid(u, pid);
         if (c == NULL)
             continue;

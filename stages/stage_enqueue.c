@@ -38,9 +38,13 @@ static void enqueue_close(lh_node *node, void *state)
 
     if (state == NULL)
         return;
-    while ((n = lh_dqueue_pop_due(state, INT64_MAX, items, RELEASE_BATCH)) > 0)
+    for (;;) {
+        n = lh_dqueue_pop_due(state, INT64_MAX, items, RELEASE_BATCH);
+        if (n == 0)
+            break;
         for (size_t i = 0; i < n; i++)
             lh_node_drop(node, items[i]);
+    }
     lh_dqueue_free(state, NULL);
 }
 
@@ -78,9 +82,13 @@ static void enqueue_dispatch(lh_node *node, void *state, short revents,
 
     if (state == NULL)
         return;
-    while ((n = lh_dqueue_pop_due(state, now_us, items, RELEASE_BATCH)) > 0)
+    for (;;) {
+        n = lh_dqueue_pop_due(state, now_us, items, RELEASE_BATCH);
+        if (n == 0)
+            break;
         for (size_t i = 0; i < n; i++)
             lh_node_resume(node, items[i]);
+    }
 }
 
 static size_t enqueue_held(const lh_node *node, const void *state)

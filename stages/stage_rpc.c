@@ -256,8 +256,12 @@ static void rpc_close(lh_node *node, void *state)
         return;
     st->closing = 1;
     rpc_client_free(st->client); /* in-flight items come back: dropped */
-    while ((it = wait_pop(st)) != NULL)
+    for (;;) {
+        it = wait_pop(st);
+        if (it == NULL)
+            break;
         lh_node_drop(node, it);
+    }
     lh_buf_free(&st->scratch);
     lh_free(st);
 }
