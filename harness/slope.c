@@ -550,8 +550,14 @@ static void judge(work_area *w, const double *y, double threshold,
     const double *x = w->x;
 
     memset(j, 0, sizeof(*j));
-    /* x spans more than one value (checked by the caller), so this fits. */
-    (void)fit_segment(w, x, y, k, &j->raw);
+    if (fit_segment(w, x, y, k, &j->raw) != 0) {
+        /* All the work happened within one condensed group. */
+        j->verdict = LH_VERDICT_INCONCLUSIVE;
+        j->reason = LH_REASON_TOO_FEW;
+        j->raw.slope = j->raw.ci_low = j->raw.ci_high = NAN;
+        j->adj = j->raw;
+        return;
+    }
     j->adj = j->raw;
     if (j->raw.ci_high < threshold) {
         j->verdict = LH_VERDICT_CLEAN;
@@ -736,7 +742,12 @@ static void describe(lh_decision *d, const judgement *j)
     rate(hi, sizeof(hi), d->ci_high);
     switch (d->reason) {
     case LH_REASON_TOO_FEW:
-        if (d->work_span <= 0)
+        if (d->points > 0)
+            used = snprintf(d->text, len,
+                            "inconclusive: the work of %zu samples after "
+                            "warm-up happened in a burst; run longer",
+                            d->n_used);
+        else if (d->work_span <= 0)
             used = snprintf(d->text, len,
                             "inconclusive: no work done after warm-up "
                             "(%zu samples); run longer",
@@ -787,6 +798,12 @@ static void describe(lh_decision *d, const judgement *j)
             used += snprintf(d->text + used, len - (size_t)used,
                              "; queue flat near %.0f items, not a backlog",
                              d->queue_level);
+        if (used > 0 && (size_t)used < len && d->queue_growing)
+            used += snprintf(d->text + used, len - (size_t)used,
+                             "; the queue grows too (%s items/unit), its "
+                             "share (~%.0f B per item) set aside",
+                             rate(qs, sizeof(qs), d->queue_slope),
+                             d->bytes_per_item);
         break;
     case LH_REASON_BACKLOG:
         used = snprintf(d->text, len,

@@ -432,6 +432,25 @@ static void test_decide_too_few_samples_is_inconclusive(void)
     free(s);
 }
 
+/* Work stalled until the last sample: there is no slope to judge. */
+static void test_decide_work_in_one_burst_is_inconclusive(void)
+{
+    size_t n = 400;
+    lh_slope_sample *s = calloc(n, sizeof(*s));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (size_t i = 0; i < n; i++) {
+        s[i].work = i == 0 ? 0 : i + 1 < n ? 1000 : 1001;
+        s[i].bytes = BASE + (i + 1 < n ? 0 : 10 * MIB);
+        s[i].queue = -1;
+    }
+    lh_decision d = decide(s, n);
+    CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_INCONCLUSIVE);
+    CU_ASSERT_EQUAL(d.reason, LH_REASON_TOO_FEW);
+    CU_ASSERT_EQUAL(d.run_longer, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "burst"));
+    free(s);
+}
+
 /* A slope at the floor itself, in noise: neither leak nor clean. */
 static void test_decide_slope_at_the_floor_is_inconclusive(void)
 {
@@ -701,6 +720,8 @@ static CU_TestInfo tests[] = {
      test_decide_growth_with_a_flat_queue_is_a_leak},
     {"too_few_samples_is_inconclusive",
      test_decide_too_few_samples_is_inconclusive},
+    {"work_in_one_burst_is_inconclusive",
+     test_decide_work_in_one_burst_is_inconclusive},
     {"slope_at_the_floor_is_inconclusive",
      test_decide_slope_at_the_floor_is_inconclusive},
     {"discards_warm_up_growth", test_decide_discards_warm_up_growth},
