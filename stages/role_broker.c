@@ -87,7 +87,7 @@ int lh_role_broker(int argc, char **argv)
     struct sigaction sa;
     int rc;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -119,7 +119,6 @@ int lh_role_broker(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        i++;
     }
 
     memset(&sa, 0, sizeof sa);

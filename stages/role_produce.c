@@ -167,7 +167,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->value_size = 64;
     o->inflight = 4096;
     o->seed = 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -209,7 +209,6 @@ static int parse_args(int argc, char **argv, opts *o)
                     v ? " " : "", v ? v : "");
             return LH_EINVAL;
         }
-        i++;
     }
     if (!o->brokers) {
         fprintf(stderr, "selfheal produce: --brokers is required\n");

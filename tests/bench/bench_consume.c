@@ -231,7 +231,7 @@ int main(int argc, char **argv)
     result raw = {0}, lh = {0};
     int ok = 1;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (strcmp(argv[i], "--help") == 0) {
@@ -262,7 +262,6 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        i++;
     }
 
     if (!brokers) {
