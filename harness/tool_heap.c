@@ -14,6 +14,7 @@
 #include "tool.h"
 
 #include "alloc.h"
+#include "doctor.h"
 #include "error.h"
 #include "heapprof.h"
 #include "measure.h"
@@ -48,10 +49,11 @@ typedef struct heap_state {
 static int heap_prepare(lh_tool_ctx *c)
 {
     if (access(LH_TCMALLOC_SO, R_OK) != 0) {
+        lh_doctor_check chk; /* the doctor's check words problem and fix */
+        lh_doctor_tcmalloc(LH_TCMALLOC_SO, &chk);
         snprintf(c->res->error, sizeof c->res->error,
-                 "cannot use the heap tool: %s not found (apt-get install "
-                 "libgoogle-perftools-dev; 'leak-hunt doctor' checks it)",
-                 LH_TCMALLOC_SO);
+                 "cannot use the heap tool: %s; fix: %s ('leak-hunt doctor' "
+                 "checks every tool)", chk.text, chk.fix);
         return LH_ETOOL;
     }
     heap_state *s = lh_calloc(1, sizeof *s);

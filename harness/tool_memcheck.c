@@ -15,6 +15,7 @@
 #include "tool.h"
 
 #include "alloc.h"
+#include "doctor.h"
 #include "error.h"
 #include "vgxml.h"
 
@@ -55,18 +56,15 @@ static int valgrind_works(lh_tool_ctx *c)
     int st = pclose(p);
     if (st == 0 && strstr(out, "valgrind-") != NULL)
         return 1;
-    if (strstr(out, "failed to start tool"))
+    lh_doctor_check chk; /* the doctor's check words the problem and fix */
+    if (lh_doctor_valgrind(&chk) != 0)
         snprintf(c->res->error, sizeof c->res->error,
-                 "cannot start valgrind: its tool directory is not where the "
-                 "launcher looks (%.200s); reinstall valgrind (apt-get install "
-                 "--reinstall valgrind) or set VALGRIND_LIB to the directory "
-                 "holding memcheck-amd64-linux; 'leak-hunt doctor' checks it",
-                 strtok(out, "\n"));
+                 "%s; fix: %s ('leak-hunt doctor' checks every tool)",
+                 chk.text, chk.fix);
     else
         snprintf(c->res->error, sizeof c->res->error,
-                 "cannot start valgrind (%s): apt-get install valgrind; "
-                 "'leak-hunt doctor' checks it",
-                 n ? strtok(out, "\n") : "not found");
+                 "cannot start valgrind (%s); 'leak-hunt doctor' checks it",
+                 n ? strtok(out, "\n") : "no output");
     return 0;
 }
 
