@@ -45,6 +45,7 @@
 #include "stats.h"
 
 #define MAX_CONNS 64
+#define MAX_PEERS 64
 #define PEER_WINDOW 65536u
 #define PEER_RETRY_US 300000
 #define DEFAULT_MAX_ITEMS 1000000u
@@ -474,7 +475,7 @@ static void write_stats(lh_node *n, lh_stats_writer *w)
 
 static int serve(lh_node *n, const char *counters_path)
 {
-    enum { NPFD = 1 + MAX_CONNS + 64 + LH_STAGE_COUNT };
+    enum { NPFD = 1 + MAX_CONNS + MAX_PEERS + LH_STAGE_COUNT };
     struct pollfd pfd[NPFD];
     int kind[NPFD];
     uint32_t idx[NPFD];
@@ -503,7 +504,7 @@ static int serve(lh_node *n, const char *counters_path)
             kind[np] = 1;
             idx[np++] = s;
         }
-        for (uint32_t id = 0; n->peers && id < n->cfg.nodes && id < 64; id++) {
+        for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
             peer *p = &n->peers[id];
             if (id == n->cfg.self)
                 continue;
@@ -686,6 +687,12 @@ int lh_role_b(int argc, char **argv)
         goto out;
     if (npeers == 0)
         npeers = 1;
+    if (npeers > MAX_PEERS) {
+        fprintf(stderr, "selfheal b: at most %d B nodes in --peers\n",
+                MAX_PEERS);
+        status = 2;
+        goto out;
+    }
     if (o.id >= npeers || o.queue_cap == 0 || o.max_items == 0) {
         fprintf(stderr, "selfheal b: --id %" PRIu64 " out of range for %zu "
                 "node(s), or a zero capacity\n", o.id, npeers);
