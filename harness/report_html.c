@@ -1,16 +1,47 @@
 /*
- * report.html: one self-contained page (no script, no external files):
- * the verdict, the per-stage breakdown as a bar chart, one line chart of
- * memory against work for every configuration run (inline SVG), the runs
- * table with links to each run's raw data, and the allocation sites.
+ * report.html: one self-contained page that opens offline (no script, no
+ * external file, no web font): inline CSS and inline SVG only.
+ *
+ * Top to bottom:
+ *   - the verdict paragraph (the same text as stdout) and a short summary;
+ *   - the per-stage breakdown (hunt): a bar per stage, bytes per unit
+ *     with its 95% interval as a whisker and the floor as a dashed line;
+ *   - memory against work: one overlay of every run's growth after its
+ *     warm-up, then one chart per run with axes, ticks and units, the
+ *     warm-up shaded and the fitted line (slope through the median
+ *     intercept, as Theil-Sen defines it) over the part that was fitted;
+ *   - the runs table, each run with links to the raw files present in its
+ *     directory (relative links when the run lies under the report);
+ *   - allocation sites; memcheck's findings, with its other errors listed
+ *     apart from the leak verdict (they do not change it); run errors.
+ *
+ * Every string that came from outside (stage names, paths, functions,
+ * error text) goes through esc(); every href through url().  A number
+ * that is not finite is never written into SVG coordinates.
+ *
+ * Charts plot what the verdict was decided on: the live heap for the
+ * "heap" signal, RSS for "rss".  For a memcheck run the decision rests on
+ * the leak searches' in-use bytes, which the run result does not keep, so
+ * its chart shows the sampled memory and draws no fitted line.
  */
 #include "report.h"
 
+#include "alloc.h"
 #include "error.h"
+#include "slope.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* Charts: at most this many points per polyline. */
+#define MAX_POINTS 600
+/* Sites listed per run. */
+#define MAX_SITES 10
+
+/* ---- escaping ----------------------------------------------------------- */
 
 static void esc(FILE *f, const char *s)
 {
@@ -28,10 +59,260 @@ static void esc(FILE *f, const char *s)
         case '"':
             fputs("&quot;", f);
             break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
         default:
             fputc(*s, f);
         }
     }
+}
+
+/* A path as a URL: unreserved characters and '/' as they are, the rest
+ * percent-encoded (so the result needs no HTML escaping either). */
+static void url(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || strchr("-._~/+,=:@", c) != NULL)
+            fputc(c, f);
+        else
+            fprintf(f, "%%%02X", c);
+    }
+}
+
+/* ---- chart geometry ----------------------------------------------------- */
+
+typedef struct chart {
+    double w, h;                 /* SVG size in px */
+    double left, right, top, bottom; /* margins in px */
+    double x0, x1, y0, y1;       /* data range shown */
+} chart;
+
+static double px(const chart *c, double x)
+{
+    return c->left + (x - c->x0) / (c->x1 - c->x0) * (c->w - c->left - c->right);
+}
+
+static double py(const chart *c, double y)
+{
+    return c->h - c->bottom -
+           (y - c->y0) / (c->y1 - c->y0) * (c->h - c->top - c->bottom);
+}
+
+/* A tick step of 1, 2 or 5 times a power of ten, giving about `n` ticks. */
+static double nice_step(double span, int n)
+{
+    if (!(span > 0) || !isfinite(span))
+        return 1;
+    double raw = span / n;
+    double p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+/* Widens [*lo, *hi] to whole steps; returns the step. */
+static double nice_range(double *lo, double *hi, int n)
+{
+    if (!(*hi > *lo)) {
+        double pad = fabs(*lo) > 0 ? fabs(*lo) * 0.05 : 1;
+        *lo -= pad;
+        *hi += pad;
+    }
+    double step = nice_step(*hi - *lo, n);
+    *lo = floor(*lo / step) * step;
+    *hi = ceil(*hi / step) * step;
+    return step;
+}
+
+/* Decimals that show a tick step exactly (0 for steps >= 1). */
+static int decimals(double step)
+{
+    int d = (int)ceil(-log10(step) - 1e-9);
+    return d < 0 ? 0 : d > 6 ? 6 : d;
+}
+
+/* Work tick labels: 1.5M, 250k, 40. */
+static void work_label(char *buf, size_t cap, double v, double step)
+{
+    if (fabs(v) < step * 1e-6)
+        snprintf(buf, cap, "0");
+    else if (step >= 1e5)
+        snprintf(buf, cap, "%.*fM", decimals(step / 1e6), v / 1e6);
+    else if (step >= 1e3)
+        snprintf(buf, cap, "%.*fk", decimals(step / 1e3), v / 1e3);
+    else
+        snprintf(buf, cap, "%.*f", decimals(step), v);
+}
+
+/* The unit a byte axis is labelled in: B, KB or MB (powers of 1000). */
+static double byte_scale(const chart *c, const char **name)
+{
+    double m = fmax(fabs(c->y0), fabs(c->y1));
+    *name = m >= 1e6 ? "MB" : m >= 1e3 ? "KB" : "B";
+    return m >= 1e6 ? 1e6 : m >= 1e3 ? 1e3 : 1;
+}
+
+/* A flat series gets a y span of at least 10% of its level (4 KB at
+ * least), so allocator noise does not fill the chart. */
+static void min_span(chart *c)
+{
+    double level = fmax(fabs(c->y0), fabs(c->y1));
+    double want = fmax(0.1 * level, 4000);
+    if (c->y1 - c->y0 < want) {
+        double mid = (c->y0 + c->y1) / 2;
+        c->y0 = mid - want / 2;
+        c->y1 = mid + want / 2;
+        if (c->y0 < 0 && mid >= 0) {
+            c->y1 -= c->y0;
+            c->y0 = 0;
+        }
+    }
+}
+
+/* "event" -> "events"; the work axis title. */
+static const char *units_word(const lh_report *r)
+{
+    const char *u = r->unit ? r->unit : "unit";
+    if (strcmp(u, "event") == 0)
+        return "events";
+    if (strcmp(u, "second") == 0)
+        return "seconds";
+    return "work units";
+}
+
+/* Frame, grid, tick labels and axis titles; y in bytes, labelled in B,
+ * KB or MB, the unit appended to `ytitle`. */
+static void axes(FILE *f, const chart *c, double xstep, double ystep,
+                 const char *xtitle, const char *ytitle)
+{
+    const char *uname;
+    double scale = byte_scale(c, &uname);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+               "fill=\"#fcfcfc\" stroke=\"#888\"/>\n",
+            c->left, c->top, c->w - c->left - c->right,
+            c->h - c->top - c->bottom);
+    char lab[32];
+    for (double y = c->y0; y <= c->y1 + ystep * 1e-6; y += ystep) {
+        double yy = py(c, y);
+        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\"/>",
+                c->left, yy, c->w - c->right, yy);
+        if (fabs(y) < ystep * 1e-6)
+            snprintf(lab, sizeof lab, "0");
+        else
+            snprintf(lab, sizeof lab, "%.*f", decimals(ystep / scale),
+                     y / scale);
+        fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"end\">%s</text>\n",
+                c->left - 5, yy + 4, lab);
+    }
+    for (double x = c->x0; x <= c->x1 + xstep * 1e-6; x += xstep) {
+        double xx = px(c, x);
+        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\"/>",
+                xx, c->top, xx, c->h - c->bottom);
+        work_label(lab, sizeof lab, x, xstep);
+        fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"middle\">%s</text>\n",
+                xx, c->h - c->bottom + 15, lab);
+    }
+    fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" "
+               "text-anchor=\"middle\">%s</text>\n",
+            (c->left + c->w - c->right) / 2, c->h - 6, xtitle);
+    fprintf(f, "<text class=\"title\" transform=\"translate(14 %.1f) "
+               "rotate(-90)\" text-anchor=\"middle\">%s (%s)</text>\n",
+            (c->top + c->h - c->bottom) / 2, ytitle, uname);
+}
+
+/* ---- what a run's chart shows ------------------------------------------ */
+
+/* 1: plot the live heap; 0: plot RSS. */
+static int plots_heap(const lh_run_result *r)
+{
+    if (r->signal && strcmp(r->signal, "heap") == 0)
+        return 1;
+    if (r->signal && strcmp(r->signal, "rss") == 0)
+        return 0;
+    for (size_t i = 0; i < r->series.n; i++)
+        if (r->series.v[i].heap > 0)
+            return 1;
+    return 0;
+}
+
+static double yval(const lh_sample *s, int heap)
+{
+    return heap ? s->heap : s->rss;
+}
+
+/* 1 when the run's slope was fitted on what its chart plots. */
+static int fit_matches(const lh_run_result *r)
+{
+    return r->signal &&
+           (strcmp(r->signal, "heap") == 0 || strcmp(r->signal, "rss") == 0) &&
+           isfinite(r->slope);
+}
+
+/* Index of the first sample after the warm-up (slope.h's default: the
+ * first 20% of the work), as lh_decide cuts it. */
+static size_t warmup_cut(const lh_series *s)
+{
+    if (s->n == 0)
+        return 0;
+    double start = s->v[0].work;
+    double cut = start + LH_DECIDE_DEFAULT_WARMUP * (s->v[s->n - 1].work - start);
+    size_t i = 0;
+    while (i < s->n && s->v[i].work < cut)
+        i++;
+    return i < s->n ? i : s->n - 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Theil-Sen's intercept for a given slope: the median of y - slope * x
+ * over samples [from, n).  0, or LH_ENOMEM / LH_EINVAL (no samples). */
+static int median_intercept(const lh_series *s, size_t from, int heap,
+                            double slope, double *out)
+{
+    size_t n = s->n - from;
+    if (s->n <= from)
+        return LH_EINVAL;
+    double *d = lh_malloc(n * sizeof *d);
+    if (d == NULL)
+        return LH_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        d[i] = yval(&s->v[from + i], heap) - slope * s->v[from + i].work;
+    qsort(d, n, sizeof *d, cmp_double);
+    *out = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+    lh_free(d);
+    return 0;
+}
+
+/* A run's polyline: samples [from, n), y shifted down by `base`. */
+static void polyline(FILE *f, const chart *c, const lh_series *s, size_t from,
+                     int heap, double base, const char *colour, int idx)
+{
+    size_t n = s->n - from;
+    size_t step = n > MAX_POINTS ? (n + MAX_POINTS - 1) / MAX_POINTS : 1;
+    fprintf(f, "<polyline class=\"series\" data-run=\"%d\" fill=\"none\" "
+               "stroke=\"%s\" stroke-width=\"1.6\" points=\"",
+            idx, colour);
+    for (size_t i = from; i < s->n; i += step) {
+        double y = yval(&s->v[i], heap) - base;
+        if (isfinite(y) && isfinite(s->v[i].work))
+            fprintf(f, "%.1f,%.1f ", px(c, s->v[i].work), py(c, y));
+    }
+    if ((n - 1) % step != 0) {
+        const lh_sample *last = &s->v[s->n - 1];
+        fprintf(f, "%.1f,%.1f", px(c, last->work),
+                py(c, yval(last, heap) - base));
+    }
+    fprintf(f, "\"/>\n");
 }
 
 static const char *colour(size_t i)
@@ -41,85 +322,533 @@ static const char *colour(size_t i)
     return c[i % (sizeof c / sizeof c[0])];
 }
 
-/* Memory (heap when reported, else RSS) against work, one chart per run. */
-static void run_chart(FILE *f, const lh_run_result *r, size_t idx)
+static const char *verdict_class(lh_run_verdict v)
 {
-    const double W = 420, H = 220, L = 70, B = 30, T = 10, R = 10;
-    const lh_series *s = &r->series;
-    int heap = r->signal && strcmp(r->signal, "rss") != 0;
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (size_t i = 0; i < s->n; i++) {
-        double x = s->v[i].work, y = heap ? s->v[i].heap : s->v[i].rss;
-        if (heap && s->v[i].heap == 0 && s->v[i].rss > 0)
-            y = s->v[i].rss;
-        x0 = fmin(x0, x);
-        x1 = fmax(x1, x);
-        y0 = fmin(y0, y);
-        y1 = fmax(y1, y);
+    switch (v) {
+    case LH_RUN_LEAK:
+        return "leak";
+    case LH_RUN_CLEAN:
+        return "clean";
+    case LH_RUN_ERROR:
+        return "error";
+    default:
+        return "inconclusive";
     }
-    fprintf(f, "<figure class=\"chart\" id=\"chart-%zu\"><svg xmlns=\"http://"
-               "www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "role=\"img\">", idx, W, H);
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
-               "fill=\"#fafafa\" stroke=\"#999\"/>", L, T, W - L - R,
-            H - T - B);
-    if (s->n >= 2 && x1 > x0) {
-        if (y1 <= y0)
-            y1 = y0 + 1;
-        fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" "
-                   "stroke-width=\"1.5\" points=\"", colour(idx));
-        size_t step = s->n > 800 ? s->n / 800 : 1;
-        for (size_t i = 0; i < s->n; i += step) {
-            double x = s->v[i].work, y = heap ? s->v[i].heap : s->v[i].rss;
-            double px = L + (x - x0) / (x1 - x0) * (W - L - R);
-            double py = H - B - (y - y0) / (y1 - y0) * (H - T - B);
-            fprintf(f, "%.1f,%.1f ", px, py);
-        }
-        fprintf(f, "\"/>");
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">%.0f</text>",
-                L, H - 12, x0);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" "
-                   "text-anchor=\"end\">%.0f units</text>", W - R, H - 12, x1);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" "
-                   "text-anchor=\"end\">%.1f MB</text>", L - 4, T + 10,
-                y1 / 1e6);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" "
-                   "text-anchor=\"end\">%.1f MB</text>", L - 4, H - B,
-                y0 / 1e6);
-    } else {
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">no samples</text>", L + 10,
-                H / 2);
-    }
-    fprintf(f, "</svg><figcaption>#%zu %s on: <b>", idx + 1, r->tool);
-    esc(f, r->enabled[0] ? r->enabled : "(none)");
-    fprintf(f, "</b> &mdash; %s, %+.2f B/unit (%s)</figcaption></figure>\n",
-            lh_run_verdict_name(r->verdict), r->slope, heap ? "heap" : "rss");
 }
 
+/* ---- charts -------------------------------------------------------------- */
+
+/* Memory against work for one run. */
+static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
+                      size_t idx)
+{
+    const lh_series *s = &r->series;
+    int heap = plots_heap(r);
+    chart c = {.w = 560, .h = 300, .left = 62, .right = 16, .top = 14,
+               .bottom = 44, .x0 = INFINITY, .x1 = -INFINITY,
+               .y0 = INFINITY, .y1 = -INFINITY};
+    for (size_t i = 0; i < s->n; i++) {
+        double x = s->v[i].work, y = yval(&s->v[i], heap);
+        if (!isfinite(x) || !isfinite(y))
+            continue;
+        c.x0 = fmin(c.x0, x);
+        c.x1 = fmax(c.x1, x);
+        c.y0 = fmin(c.y0, y);
+        c.y1 = fmax(c.y1, y);
+    }
+    /* The fitted line, from the warm-up cut to the end. */
+    size_t cut = warmup_cut(s);
+    int fit = 0;
+    double b = 0, fx0 = 0, fx1 = 0;
+    if (s->n >= 2 && fit_matches(r) &&
+        median_intercept(s, cut, heap, r->slope, &b) == 0) {
+        fit = 1;
+        fx0 = s->v[cut].work;
+        fx1 = s->v[s->n - 1].work;
+        c.y0 = fmin(c.y0, fmin(r->slope * fx0 + b, r->slope * fx1 + b));
+        c.y1 = fmax(c.y1, fmax(r->slope * fx0 + b, r->slope * fx1 + b));
+    }
+
+    const char *sig = heap ? "live heap" : "RSS";
+    fprintf(f, "<figure class=\"chart\" id=\"run-%zu\">\n", idx + 1);
+    if (s->n < 2 || !(c.x1 > c.x0)) {
+        fprintf(f, "<svg class=\"run-chart\" xmlns=\"http://www.w3.org/2000/"
+                   "svg\" width=\"%.0f\" height=\"%.0f\"><rect x=\"0\" y=\"0\" "
+                   "width=\"%.0f\" height=\"%.0f\" fill=\"#fcfcfc\" "
+                   "stroke=\"#888\"/><text x=\"%.0f\" y=\"%.0f\" "
+                   "text-anchor=\"middle\">no samples with work to plot</text>"
+                   "</svg>\n",
+                c.w, c.h, c.w, c.h, c.w / 2, c.h / 2);
+    } else {
+        min_span(&c);
+        double xstep = nice_range(&c.x0, &c.x1, 5);
+        double ystep = nice_range(&c.y0, &c.y1, 5);
+        fprintf(f, "<svg class=\"run-chart\" xmlns=\"http://www.w3.org/2000/"
+                   "svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
+                   "%.0f\" role=\"img\" aria-label=\"%s against work, run "
+                   "%zu\">\n",
+                c.w, c.h, c.w, c.h, sig, idx + 1);
+        axes(f, &c, xstep, ystep, units_word(rep), sig);
+        if (cut > 0) {
+            double wx = px(&c, s->v[cut].work) - px(&c, c.x0);
+            fprintf(f, "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" "
+                       "width=\"%.1f\" height=\"%.1f\"/><text class=\"note\" "
+                       "x=\"%.1f\" y=\"%.1f\">warm-up</text>\n",
+                    c.left, c.top, wx, c.h - c.top - c.bottom, c.left + 4,
+                    c.top + 12);
+        }
+        polyline(f, &c, s, 0, heap, 0, colour(idx), (int)idx + 1);
+        if (fit)
+            fprintf(f, "<line class=\"fit\" x1=\"%.1f\" y1=\"%.1f\" "
+                       "x2=\"%.1f\" y2=\"%.1f\"/>\n",
+                    px(&c, fx0), py(&c, r->slope * fx0 + b), px(&c, fx1),
+                    py(&c, r->slope * fx1 + b));
+        fprintf(f, "</svg>\n");
+    }
+    fprintf(f, "<figcaption><span class=\"v %s\">%s</span> <b>#%zu %s</b> "
+               "on <b>",
+            verdict_class(r->verdict), lh_run_verdict_name(r->verdict),
+            idx + 1, r->tool ? r->tool : "?");
+    esc(f, r->enabled[0] ? r->enabled : "(none)");
+    fprintf(f, "</b>: %+.2f B/%s (95%% CI %.2f&ndash;%.2f), ", r->slope,
+            rep->unit ? rep->unit : "unit", r->ci_low, r->ci_high);
+    esc(f, r->reason);
+    if (r->signal && strcmp(r->signal, "memcheck") == 0)
+        fprintf(f, "; decided on memcheck's leak searches (not plotted); "
+                   "chart: sampled %s", sig);
+    else
+        fprintf(f, "; signal: %s%s", sig, fit ? "; dashed: the fitted slope"
+                                                 : "");
+    fprintf(f, "</figcaption></figure>\n");
+}
+
+/* Runs the overlay shows: those whose chart plots what was fitted
+ * (memcheck runs decide on leak searches, and valgrind inflates RSS). */
+static int in_overlay(const lh_run_result *r)
+{
+    return r->series.n >= 2 && fit_matches(r);
+}
+
+/* Every run's growth after its warm-up, on one chart: x and y both start
+ * at the warm-up cut, so leaking runs rise and clean runs stay at 0. */
+static void overlay_chart(FILE *f, const lh_report *rep)
+{
+    chart c = {.w = 1100, .h = 340, .left = 62, .right = 340, .top = 14,
+               .bottom = 44, .x0 = 0, .x1 = -INFINITY, .y0 = 0, .y1 = 0};
+    size_t shown = 0;
+    for (size_t k = 0; k < rep->nruns; k++) {
+        const lh_run_result *r = &rep->runs[k];
+        if (!in_overlay(r))
+            continue;
+        int heap = plots_heap(r);
+        size_t cut = warmup_cut(&r->series);
+        const lh_sample *v = r->series.v;
+        for (size_t i = cut; i < r->series.n; i++) {
+            double x = v[i].work - v[cut].work;
+            double y = yval(&v[i], heap) - yval(&v[cut], heap);
+            if (!isfinite(x) || !isfinite(y))
+                continue;
+            c.x1 = fmax(c.x1, x);
+            c.y0 = fmin(c.y0, y);
+            c.y1 = fmax(c.y1, y);
+        }
+        shown++;
+    }
+    if (shown < 2 || !(c.x1 > 0))
+        return;
+    min_span(&c);
+    double xstep = nice_range(&c.x0, &c.x1, 8);
+    double ystep = nice_range(&c.y0, &c.y1, 5);
+    char xtitle[64];
+    snprintf(xtitle, sizeof xtitle, "%s after warm-up", units_word(rep));
+    fprintf(f, "<h3>All runs: growth after warm-up</h3>\n<figure "
+               "class=\"wide\"><svg id=\"overlay\" xmlns=\"http://www.w3.org/"
+               "2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
+               "%.0f\" role=\"img\" aria-label=\"memory growth of every "
+               "run\">\n",
+            c.w, c.h, c.w, c.h);
+    axes(f, &c, xstep, ystep, xtitle, "growth");
+    double ly = c.top + 10;
+    for (size_t k = 0; k < rep->nruns; k++) {
+        const lh_run_result *r = &rep->runs[k];
+        if (!in_overlay(r))
+            continue;
+        int heap = plots_heap(r);
+        size_t cut = warmup_cut(&r->series);
+        double x0 = r->series.v[cut].work;
+        chart ck = c; /* shifted so this run starts at its cut */
+        ck.x0 = c.x0 + x0;
+        ck.x1 = c.x1 + x0;
+        polyline(f, &ck, &r->series, cut, heap,
+                 yval(&r->series.v[cut], heap), colour(k), (int)k + 1);
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"4\" "
+                   "fill=\"%s\"/><text class=\"legend\" x=\"%.1f\" "
+                   "y=\"%.1f\">#%zu %s, %s, %+.1f B/%s: ",
+                c.w - c.right + 12, ly - 4, colour(k), c.w - c.right + 34, ly,
+                k + 1, r->tool ? r->tool : "?", heap ? "heap" : "rss",
+                r->slope, rep->unit ? rep->unit : "unit");
+        esc(f, r->enabled[0] ? r->enabled : "(none)");
+        fprintf(f, "</text>\n");
+        ly += 18;
+    }
+    fprintf(f, "</svg>");
+    if (shown < rep->nruns)
+        fprintf(f, "<figcaption>Not shown: runs decided on another signal "
+                   "(memcheck) or with too few samples; see each run "
+                   "below.</figcaption>");
+    fprintf(f, "</figure>\n");
+}
+
+/* The per-stage breakdown: bars with 95% whiskers, the floor dashed. */
 static void breakdown_chart(FILE *f, const lh_report *r)
 {
     if (r->nshares == 0)
         return;
-    double max = 1;
-    for (size_t i = 0; i < r->nshares; i++)
-        max = fmax(max, fabs(r->shares[i].ci_high));
-    const double W = 520, row = 26, L = 90;
-    fprintf(f, "<h2>Per-stage breakdown</h2><svg id=\"breakdown\" "
-               "xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-               "height=\"%.0f\">", W, row * (double)r->nshares + 10);
+    double floor_ = r->nruns ? r->runs[0].threshold : 0;
+    double lo = 0, hi = isfinite(floor_) ? floor_ : 0;
     for (size_t i = 0; i < r->nshares; i++) {
         const lh_stage_share *s = &r->shares[i];
-        double y = 5 + row * (double)i;
-        double w = fmax(0, s->bytes_per_unit) / max * (W - L - 120);
-        fprintf(f, "<text x=\"0\" y=\"%.0f\" font-size=\"13\">", y + 16);
-        esc(f, s->stage);
-        fprintf(f, "</text><rect class=\"bar\" x=\"%.0f\" y=\"%.0f\" "
-                   "width=\"%.1f\" height=\"18\" fill=\"%s\"/>", L, y, w,
-                s->leaks ? "#d62728" : "#7f7f7f");
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"12\">%+.1f "
-                   "B/unit</text>", L + w + 6, y + 14, s->bytes_per_unit);
+        double v[3] = {s->bytes_per_unit, s->ci_low, s->ci_high};
+        for (int k = 0; k < 3; k++)
+            if (isfinite(v[k])) {
+                lo = fmin(lo, v[k]);
+                hi = fmax(hi, v[k]);
+            }
     }
+    double step = nice_range(&lo, &hi, 6);
+    const double row = 30;
+    chart c = {.w = 760, .left = 110, .right = 130, .top = 10, .bottom = 40,
+               .x0 = lo, .x1 = hi, .y0 = 0, .y1 = 1};
+    c.h = c.top + c.bottom + row * (double)r->nshares;
+    const char *unit = r->unit ? r->unit : "unit";
+    fprintf(f, "<h2>Per-stage breakdown</h2>\n<p class=\"note\">Bytes each "
+               "stage adds per %s when it is switched on (95%% interval as a "
+               "whisker; dashed: the floor a leak must clear).</p>\n",
+            unit);
+    fprintf(f, "<svg id=\"breakdown\" xmlns=\"http://www.w3.org/2000/svg\" "
+               "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               "role=\"img\" aria-label=\"per-stage breakdown\">\n",
+            c.w, c.h, c.w, c.h);
+    double bottom = c.h - c.bottom;
+    for (double x = lo; x <= hi + step * 1e-6; x += step) {
+        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"middle\">%.*f</text>\n",
+                px(&c, x), c.top, px(&c, x), bottom, px(&c, x), bottom + 15,
+                decimals(step), x);
+    }
+    fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" "
+               "text-anchor=\"middle\">bytes per %s</text>\n",
+            (c.left + c.w - c.right) / 2, c.h - 6, unit);
+    double zero = px(&c, 0);
+    for (size_t i = 0; i < r->nshares; i++) {
+        const lh_stage_share *s = &r->shares[i];
+        double y = c.top + row * (double)i + 5;
+        double v = isfinite(s->bytes_per_unit) ? s->bytes_per_unit : 0;
+        double xa = fmin(zero, px(&c, v)), xb = fmax(zero, px(&c, v));
+        fprintf(f, "<text class=\"stage\" x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"end\">",
+                c.left - 8, y + 14);
+        esc(f, s->stage);
+        fprintf(f, "</text><rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" "
+                   "width=\"%.1f\" height=\"20\" fill=\"%s\"/>",
+                xa, y, fmax(xb - xa, 1), s->leaks ? "#d62728" : "#9a9a9a");
+        if (isfinite(s->ci_low) && isfinite(s->ci_high))
+            fprintf(f, "<line class=\"whisker\" x1=\"%.1f\" y1=\"%.1f\" "
+                       "x2=\"%.1f\" y2=\"%.1f\"/><line class=\"whisker\" "
+                       "x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                       "<line class=\"whisker\" x1=\"%.1f\" y1=\"%.1f\" "
+                       "x2=\"%.1f\" y2=\"%.1f\"/>",
+                    px(&c, s->ci_low), y + 10, px(&c, s->ci_high), y + 10,
+                    px(&c, s->ci_low), y + 5, px(&c, s->ci_low), y + 15,
+                    px(&c, s->ci_high), y + 5, px(&c, s->ci_high), y + 15);
+        fprintf(f, "<text class=\"value\" x=\"%.1f\" y=\"%.1f\">%+.1f B/%s%s"
+                   "</text>\n",
+                c.w - c.right + 8, y + 14, v, unit,
+                s->leaks ? " leak" : "");
+    }
+    fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+               "y2=\"%.1f\"/>\n",
+            zero, c.top, zero, bottom);
+    if (floor_ > 0 && isfinite(floor_))
+        fprintf(f, "<line class=\"floor\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\"/>\n",
+                px(&c, floor_), c.top, px(&c, floor_), bottom);
     fprintf(f, "</svg>\n");
+}
+
+/* ---- tables -------------------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Links to the files in a run's directory, sorted by name.  `base` is the
+ * report's directory: runs under it get relative links. */
+static void raw_links(FILE *f, const char *base, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(f, "<span class=\"note\">(directory gone)</span>");
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nn = lh_realloc(names, ncap * sizeof *nn);
+            if (nn == NULL)
+                break;
+            names = nn;
+            cap = ncap;
+        }
+        names[n] = lh_malloc(strlen(e->d_name) + 1);
+        if (names[n] == NULL)
+            break;
+        strcpy(names[n], e->d_name);
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_name);
+    size_t blen = strlen(base);
+    const char *rel = dir;
+    if (blen > 0 && strncmp(dir, base, blen) == 0 && dir[blen] == '/')
+        rel = dir + blen + 1;
+    for (size_t i = 0; i < n; i++) {
+        char path[2048];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        double kb = stat(path, &st) == 0 ? (double)st.st_size / 1024 : 0;
+        fprintf(f, "<a href=\"");
+        url(f, rel);
+        fputc('/', f);
+        url(f, names[i]);
+        fprintf(f, "\">");
+        esc(f, names[i]);
+        fprintf(f, "</a>&nbsp;<span class=\"size\">%.*f&nbsp;KB</span>%s",
+                kb < 10 ? 1 : 0, kb, i + 1 < n ? "<br>" : "");
+        lh_free(names[i]);
+    }
+    lh_free(names);
+}
+
+static void runs_table(FILE *f, const lh_report *r, const char *base)
+{
+    const char *unit = r->unit ? r->unit : "unit";
+    fprintf(f, "<h2>Runs</h2>\n<table id=\"runs\"><tr><th>#</th><th "
+               "class=\"l\">stages on</th><th class=\"l\">tool</th><th "
+               "class=\"l\">signal</th><th>work</th><th>seconds</th>"
+               "<th>rate (%s/s)</th><th>slope (B/%s)</th><th>95%% CI</th>"
+               "<th class=\"l\">verdict</th><th class=\"l\">reason</th>"
+               "<th class=\"l\">raw files</th></tr>\n",
+            unit, unit);
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        fprintf(f, "<tr><td><a href=\"#run-%zu\">%zu</a></td><td class=\"l\">",
+                i + 1, i + 1);
+        esc(f, x->enabled[0] ? x->enabled : "(none)");
+        fprintf(f, "</td><td class=\"l\">");
+        esc(f, x->tool);
+        fprintf(f, "</td><td class=\"l\">");
+        esc(f, x->signal);
+        fprintf(f, "</td><td>%.0f</td><td>%.1f</td><td>%.0f</td><td>%+.2f</td>"
+                   "<td>%.2f&ndash;%.2f</td><td class=\"l\"><span class=\"v "
+                   "%s\">%s</span></td><td class=\"l\">",
+                x->work, x->seconds, x->rate, x->slope, x->ci_low, x->ci_high,
+                verdict_class(x->verdict), lh_run_verdict_name(x->verdict));
+        esc(f, x->reason);
+        fprintf(f, "</td><td class=\"l files\">");
+        if (x->dir[0])
+            raw_links(f, base, x->dir);
+        fprintf(f, "</td></tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
+static void sites_table(FILE *f, const lh_report *r)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < r->nruns; i++)
+        total += r->runs[i].nsites;
+    fprintf(f, "<h2>Allocation sites</h2>\n");
+    if (total == 0) {
+        fprintf(f, "<p class=\"note\">No run collected allocation sites (the "
+                   "heap and memcheck tools do).</p>\n");
+        return;
+    }
+    const char *unit = r->unit ? r->unit : "unit";
+    fprintf(f, "<table id=\"sites\"><tr><th>run</th><th class=\"l\">tool</th>"
+               "<th class=\"l\">function</th><th class=\"l\">caller</th>"
+               "<th class=\"l\">file:line</th><th class=\"l\">stage</th>"
+               "<th class=\"l\">kind</th><th>bytes</th><th>B/%s</th></tr>\n",
+            unit);
+    for (size_t i = 0; i < r->nruns; i++)
+        for (size_t k = 0; k < r->runs[i].nsites && k < MAX_SITES; k++) {
+            const lh_site *s = &r->runs[i].sites[k];
+            fprintf(f, "<tr><td><a href=\"#run-%zu\">%zu</a></td><td "
+                       "class=\"l\">",
+                    i + 1, i + 1);
+            esc(f, r->runs[i].tool);
+            fprintf(f, "</td><td class=\"l code\">");
+            esc(f, s->function);
+            fprintf(f, "</td><td class=\"l code\">");
+            esc(f, s->caller);
+            fprintf(f, "</td><td class=\"l code\">");
+            if (s->file[0]) {
+                esc(f, s->file);
+                fprintf(f, ":%d", s->line);
+            }
+            fprintf(f, "</td><td class=\"l\">");
+            esc(f, s->stage);
+            fprintf(f, "</td><td class=\"l\">");
+            esc(f, s->kind);
+            fprintf(f, "</td><td>%.0f</td><td>%.2f</td></tr>\n", s->bytes,
+                    s->bytes_per_unit);
+        }
+    fprintf(f, "</table>\n");
+}
+
+/* memcheck's view of each memcheck run; its other errors apart. */
+static void memcheck_section(FILE *f, const lh_report *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nruns; i++)
+        if (r->runs[i].tool && strcmp(r->runs[i].tool, "memcheck") == 0)
+            n++;
+    if (n == 0)
+        return;
+    fprintf(f, "<h2>memcheck</h2>\n");
+    if (r->memcheck_kind) {
+        fprintf(f, "<p>Leak kind: <b>");
+        esc(f, r->memcheck_kind);
+        fprintf(f, "</b>.</p>\n");
+    }
+    fprintf(f, "<table id=\"memcheck\"><tr><th>run</th><th class=\"l\">stages "
+               "on</th><th>definitely lost (B)</th><th>reachable growth (B)"
+               "</th></tr>\n");
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        if (!x->tool || strcmp(x->tool, "memcheck") != 0)
+            continue;
+        fprintf(f, "<tr><td><a href=\"#run-%zu\">%zu</a></td><td class=\"l\">",
+                i + 1, i + 1);
+        esc(f, x->enabled);
+        fprintf(f, "</td><td>%.0f</td><td>%.0f</td></tr>\n",
+                x->definitely_lost, x->reachable_growth);
+    }
+    fprintf(f, "</table>\n<h3>Other memcheck errors</h3>\n<p class=\"note\">"
+               "Errors that are not leaks (uninitialised values, invalid "
+               "reads, ...).  They are worth fixing but do not change the "
+               "leak verdict.</p>\n");
+    size_t shown = 0;
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        if (!x->tool || strcmp(x->tool, "memcheck") != 0)
+            continue;
+        if (x->other_errors == 0 && x->first_error[0] == '\0')
+            continue;
+        if (shown++ == 0)
+            fprintf(f, "<ul id=\"other-errors\">\n");
+        fprintf(f, "<li>run %zu (", i + 1);
+        esc(f, x->enabled);
+        fprintf(f, "): %lu error%s; first: <span class=\"code\">",
+                x->other_errors, x->other_errors == 1 ? "" : "s");
+        esc(f, x->first_error[0] ? x->first_error : "(not recorded)");
+        fprintf(f, "</span></li>\n");
+    }
+    if (shown)
+        fprintf(f, "</ul>\n");
+    else
+        fprintf(f, "<p id=\"other-errors\">None.</p>\n");
+}
+
+static void errors_section(FILE *f, const lh_report *r)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        if (x->error[0] == '\0')
+            continue;
+        if (shown++ == 0)
+            fprintf(f, "<h2>Run errors</h2>\n");
+        fprintf(f, "<p>Run %zu (", i + 1);
+        esc(f, x->enabled);
+        fprintf(f, "):</p><pre>");
+        esc(f, x->error);
+        fprintf(f, "</pre>\n");
+    }
+}
+
+/* ---- the page ------------------------------------------------------------ */
+
+static const char STYLE[] =
+    "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:1.5em auto;"
+    "max-width:1180px;padding:0 1em;color:#222}"
+    "h1{font-size:1.5em;margin-bottom:.3em}h2{margin-top:1.6em;border-bottom:"
+    "1px solid #ddd}h3{margin:1em 0 .3em}"
+    ".verdict{font-size:1.15em;padding:.7em 1em;border-left:8px solid #999;"
+    "background:#f6f6f6}"
+    ".verdict.leak{border-color:#d62728;background:#fff3f3}"
+    ".verdict.clean{border-color:#2ca02c;background:#f2fbf2}"
+    ".verdict.inconclusive{border-color:#e6a700;background:#fff9e6}"
+    ".verdict.error{border-color:#7f0000;background:#fbe9e9}"
+    ".summary{color:#444}.note{color:#666;font-size:.9em}"
+    "figure{display:inline-block;vertical-align:top;margin:.4em;width:560px}"
+    "figure.wide{width:auto}"
+    "figcaption{font-size:.85em;color:#333;margin-top:.2em}"
+    "svg text{font-family:'DejaVu Sans',Arial,sans-serif}"
+    "svg .tick{font-size:11px;fill:#444}svg .title{font-size:12px;fill:#222}"
+    "svg .note,svg .legend{font-size:11px;fill:#555}svg .legend{fill:#222}"
+    "svg .stage{font-size:13px}svg .value{font-size:12px}"
+    "svg .grid{stroke:#e4e4e4;stroke-width:1}"
+    "svg .warmup{fill:#eeeeee}"
+    "svg .fit{stroke:#000;stroke-width:1.5;stroke-dasharray:6 4}"
+    "svg .axis{stroke:#333;stroke-width:1}"
+    "svg .floor{stroke:#d62728;stroke-width:1.2;stroke-dasharray:5 4}"
+    "svg .whisker{stroke:#222;stroke-width:1.4}"
+    "table{border-collapse:collapse;font-size:.9em;margin:.5em 0}"
+    "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right;"
+    "vertical-align:top}th{background:#f0f0f0}td.l,th.l{text-align:left}"
+    ".code{font-family:'DejaVu Sans Mono',monospace}"
+    "td.files{font-size:.85em;white-space:nowrap}.size{color:#888}"
+    ".v{font-weight:bold}.v.leak{color:#c00}.v.clean{color:#1a7f1a}"
+    ".v.inconclusive{color:#a67800}.v.error{color:#7f0000}"
+    "pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}";
+
+/* The directory part of `path` ("" for a bare name). */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, path, n);
+    out[n] = '\0';
+}
+
+static void verdict_paragraph(FILE *f, const lh_report *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    fprintf(f, "<p class=\"verdict ");
+    esc(f, r->verdict);
+    fprintf(f, "\" id=\"verdict\">");
+    if (m) {
+        lh_report_verdict(r, m);
+        fclose(m);
+        esc(f, buf);
+    } else {
+        esc(f, r->verdict);
+    }
+    free(buf); /* open_memstream's buffer comes from the C library */
+    fprintf(f, "</p>\n");
 }
 
 int lh_report_write_html(const lh_report *r, const char *path)
@@ -127,81 +856,53 @@ int lh_report_write_html(const lh_report *r, const char *path)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return LH_EIO;
-    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-               "<title>leak-hunt report</title><style>"
-               "body{font-family:sans-serif;margin:2em;max-width:1200px}"
-               ".verdict{font-size:1.2em;padding:.6em;border-left:6px solid "
-               "#d62728;background:#fff4f4}.clean{border-color:#2ca02c;"
-               "background:#f4fff4}figure{display:inline-block;margin:.5em}"
-               "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-               "padding:.2em .5em;text-align:right}td.l,th.l{text-align:left}"
-               "</style></head><body>\n");
-    fprintf(f, "<h1>leak-hunt %s</h1>\n", r->command);
-    fprintf(f, "<p class=\"verdict %s\" id=\"verdict\">", strcmp(r->verdict,
-                                                             "leak") == 0
-                                                          ? ""
-                                                          : "clean");
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    if (m) {
-        lh_report_verdict(r, m);
-        fclose(m);
-        esc(f, buf);
-        free(buf);
+    char base[1024];
+    dir_of(path, base, sizeof base);
+
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+               "charset=\"utf-8\"><title>leak-hunt %s: ",
+            r->command ? r->command : "");
+    esc(f, r->verdict);
+    fprintf(f, "</title>\n<style>%s</style></head><body>\n", STYLE);
+    fprintf(f, "<h1>leak-hunt ");
+    esc(f, r->command);
+    fprintf(f, "</h1>\n");
+    verdict_paragraph(f, r);
+    fprintf(f, "<p class=\"summary\">Target: <span class=\"code\">");
+    esc(f, r->target ? r->target : "?");
+    fprintf(f, "</span>. %zu run%s in %.1f s", r->nruns,
+            r->nruns == 1 ? "" : "s", r->elapsed_seconds);
+    if (r->strategy) {
+        fprintf(f, ", strategy ");
+        esc(f, r->strategy);
     }
-    fprintf(f, "</p>\n<p>Target: ");
-    esc(f, r->target);
-    fprintf(f, "; %zu runs in %.1f s.</p>\n", r->nruns, r->elapsed_seconds);
+    fprintf(f, ". Growth is in bytes per %s of work.</p>\n",
+            r->unit ? r->unit : "unit");
+    if (r->error[0]) {
+        fprintf(f, "<pre class=\"error\">");
+        esc(f, r->error);
+        fprintf(f, "</pre>\n");
+    }
+
     breakdown_chart(f, r);
-    fprintf(f, "<h2>Memory against work</h2>\n");
-    for (size_t i = 0; i < r->nruns; i++)
-        run_chart(f, &r->runs[i], i);
-    fprintf(f, "<h2>Runs</h2><table><tr><th>#</th><th class=\"l\">stages "
-               "on</th><th>tool</th><th>work</th><th>s</th><th>B/unit</th>"
-               "<th>95%% CI</th><th class=\"l\">verdict</th><th class=\"l\">"
-               "raw data</th></tr>\n");
-    for (size_t i = 0; i < r->nruns; i++) {
-        const lh_run_result *x = &r->runs[i];
-        fprintf(f, "<tr><td>%zu</td><td class=\"l\">", i + 1);
-        esc(f, x->enabled);
-        fprintf(f, "</td><td>%s</td><td>%.0f</td><td>%.1f</td><td>%+.2f</td>"
-                   "<td>%.2f .. %.2f</td><td class=\"l\">%s (%s)</td><td "
-                   "class=\"l\">", x->tool, x->work, x->seconds, x->slope,
-                x->ci_low, x->ci_high, lh_run_verdict_name(x->verdict),
-                x->reason);
-        const char *rel = strstr(x->dir, "/runs/");
-        if (rel) {
-            fprintf(f, "<a href=\"");
-            esc(f, rel + 1);
-            fprintf(f, "/\">files</a> <a href=\"");
-            esc(f, rel + 1);
-            fprintf(f, "/samples.csv\">samples</a> <a href=\"");
-            esc(f, rel + 1);
-            fprintf(f, "/target.log\">log</a>");
-        }
-        fprintf(f, "</td></tr>\n");
+    if (r->nruns > 0) {
+        fprintf(f, "<h2>Memory against work</h2>\n");
+        overlay_chart(f, r);
+        fprintf(f, "<h3>Each run</h3>\n<p class=\"note\">Grey: the warm-up, "
+                   "left out of the fit.  Dashed: the fitted slope over the "
+                   "rest.</p>\n<div class=\"charts\">\n");
+        for (size_t i = 0; i < r->nruns; i++)
+            run_chart(f, r, &r->runs[i], i);
+        fprintf(f, "</div>\n");
     }
-    fprintf(f, "</table>\n<h2>Allocation sites</h2><table><tr><th>run</th>"
-               "<th class=\"l\">function</th><th class=\"l\">caller</th>"
-               "<th class=\"l\">file:line</th><th class=\"l\">stage</th>"
-               "<th class=\"l\">kind</th><th>B/unit</th></tr>\n");
-    for (size_t i = 0; i < r->nruns; i++)
-        for (size_t k = 0; k < r->runs[i].nsites && k < 10; k++) {
-            const lh_site *s = &r->runs[i].sites[k];
-            fprintf(f, "<tr><td>%zu</td><td class=\"l\">", i + 1);
-            esc(f, s->function);
-            fprintf(f, "</td><td class=\"l\">");
-            esc(f, s->caller);
-            fprintf(f, "</td><td class=\"l\">");
-            esc(f, s->file);
-            fprintf(f, ":%d</td><td class=\"l\">", s->line);
-            esc(f, s->stage);
-            fprintf(f, "</td><td class=\"l\">");
-            esc(f, s->kind);
-            fprintf(f, "</td><td>%.2f</td></tr>\n", s->bytes_per_unit);
-        }
-    fprintf(f, "</table></body></html>\n");
+    runs_table(f, r, base);
+    sites_table(f, r);
+    memcheck_section(f, r);
+    errors_section(f, r);
+    fprintf(f, "<p class=\"note\">Written by leak-hunt.  Raw data of each run "
+               "is in its directory: samples.csv (t, work, heap, rss, queue), "
+               "stats.log, target.log and the tool's files.</p>\n"
+               "</body></html>\n");
     int bad = ferror(f);
     if (fclose(f) != 0 || bad)
         return LH_EIO;
