@@ -152,7 +152,7 @@ typedef struct work_area {
     size_t m; /* condensed points */
     double *x, *y, *q, *adj, *yq;
     double *r, *rs; /* residuals of a segment, one resample of them */
-    double *tmp;    /* m or group-size doubles */
+    double *tmp;    /* max(m, largest condensing group) doubles */
     double *pairs;  /* m(m-1)/2 slopes */
     double *inv;    /* m(m-1)/2 inverse work gaps */
     unsigned *pi, *pj;
@@ -173,7 +173,8 @@ typedef struct judgement {
 
 static uint64_t next_rand(uint64_t *state)
 {
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    *state += UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t z = *state;
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return z ^ (z >> 31);
@@ -959,7 +960,7 @@ int lh_decide(const lh_slope_sample *s, size_t n, const lh_decide_opts *opts,
     const lh_slope_sample *used = s + cut;
     size_t m = d.n_used < LH_SLOPE_POINTS ? d.n_used : LH_SLOPE_POINTS;
     size_t group = (d.n_used + m - 1) / m;
-    rc = area_alloc(&w, m, group > 2 * m ? group : 2 * m, opts->resamples,
+    rc = area_alloc(&w, m, group > m ? group : m, opts->resamples,
                     opts->seed);
     if (rc < 0)
         goto out;
@@ -1029,7 +1030,7 @@ int lh_slope_fit_xy(const double *x, const double *y, size_t n,
 
     size_t m = n < LH_SLOPE_POINTS ? n : LH_SLOPE_POINTS;
     size_t group = (n + m - 1) / m;
-    rc = area_alloc(&w, m, group > 2 * m ? group : 2 * m, resamples, seed);
+    rc = area_alloc(&w, m, group > m ? group : m, resamples, seed);
     if (rc < 0)
         goto out;
     condense(x, sizeof(double), n, m, w.x, w.tmp);
