@@ -423,6 +423,7 @@ int main(int argc, char **argv)
 
     if (!s)
         return 1;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows when redirected */
     verbose = getenv("BENCH_SLOPE_VERBOSE") != NULL;
     lh_decide_opts_init(&o);
     if (argc > 2)
