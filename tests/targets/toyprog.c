@@ -3,6 +3,8 @@
  * testing leak-hunt on something other than selfheal.
  *
  *   toyprog --enable=parse,filter,emit [--leak STAGE:BYTES]... [--units N]
+ *           [--crash-after N] [--hang-after N] [--exit-after N]
+ *           [--ignore-term] [--spawn-child] [--no-heap] [--tag TEXT]
  *
  * Each unit of work runs the enabled stages in order: parse builds a record
  * from a line of text, filter keeps or drops it, emit formats it into a
@@ -10,6 +12,23 @@
  * has allocator churn but no growth.  --leak STAGE:BYTES makes that stage
  * keep BYTES per unit on a list that is never freed (reachable).  Stats
  * lines go to LEAKHUNT_STATS every 100 ms; SIGTERM ends the run cleanly.
+ *
+ * Faults, for testing the harness (each counts units done, checked every
+ * batch of 64):
+ *   --crash-after N  raise SIGSEGV (no core file) after N units;
+ *   --hang-after N   stop working and stop writing stats after N units, but
+ *                    stay alive until SIGTERM (or SIGKILL);
+ *   --exit-after N   exit 0 early after N units (like --units, but says so);
+ *   --ignore-term    ignore SIGTERM: only SIGKILL (or SIGINT) ends it;
+ *   --spawn-child    fork a child that stays in the process group, does no
+ *                    work and lives until a signal kills it (it ignores
+ *                    SIGTERM too with --ignore-term);
+ *   --no-heap        leave heap= out of the stats lines, so the harness
+ *                    measures RSS;
+ *   --tag TEXT       ignored: a unique word for `pgrep -f` to find every
+ *                    process of a test (children share the argv).
+ * The program logs its start and each fault on stderr, so the harness has
+ * lines to quote from its log.
  */
 #include "clock.h"
 #include "memsample.h"
@@ -19,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 enum { PARSE, FILTER, EMIT, NSTAGES };
@@ -80,6 +100,49 @@ static size_t stage_emit(const char *rec)
     return n;
 }
 
+/* --crash-after: a segfault, as a real bug would give, without a core
+ * file to clean up. */
+static void crash(unsigned long done)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    fprintf(stderr, "toyprog: crashing on purpose after %lu units\n", done);
+    fflush(stderr);
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+}
+
+/* --hang-after: alive, silent and idle until a signal ends it (or for
+ * good, with SIGTERM ignored). */
+static void hang(unsigned long done)
+{
+    fprintf(stderr, "toyprog: hanging on purpose after %lu units\n", done);
+    fflush(stderr);
+    while (!stop)
+        lh_sleep_us(50000);
+}
+
+/* --spawn-child: a child in the same process group that does nothing and
+ * outlives nothing on its own: only a signal ends it. */
+static int start_child(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("toyprog: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        if (signal(SIGTERM, SIG_IGN) != SIG_IGN)
+            signal(SIGTERM, SIG_DFL);
+        for (;;)
+            pause();
+    }
+    fprintf(stderr, "toyprog: child pid %ld started\n", (long)pid);
+    return 0;
+}
+
 static int stage_index(const char *name, size_t len)
 {
     for (int s = 0; s < NSTAGES; s++)
@@ -108,6 +171,8 @@ static int parse_enable(const char *list)
 int main(int argc, char **argv)
 {
     unsigned long units = 0; /* 0: until SIGTERM */
+    unsigned long crash_after = 0, hang_after = 0, exit_after = 0;
+    int ignore_term = 0, spawn_child = 0, no_heap = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--enable=", 9) == 0) {
             if (parse_enable(argv[i] + 9) < 0)
@@ -123,14 +188,35 @@ int main(int argc, char **argv)
             leak_bytes[s] = (size_t)atol(colon + 1);
         } else if (strcmp(argv[i], "--units") == 0 && i + 1 < argc) {
             units = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--crash-after") == 0 && i + 1 < argc) {
+            crash_after = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--hang-after") == 0 && i + 1 < argc) {
+            hang_after = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--exit-after") == 0 && i + 1 < argc) {
+            exit_after = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--ignore-term") == 0) {
+            ignore_term = 1;
+        } else if (strcmp(argv[i], "--spawn-child") == 0) {
+            spawn_child = 1;
+        } else if (strcmp(argv[i], "--no-heap") == 0) {
+            no_heap = 1;
+        } else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc) {
+            i++;
         } else {
             fprintf(stderr, "usage: toyprog --enable=LIST [--leak STAGE:BYTES]"
-                            " [--units N]\n");
+                            " [--units N] [--crash-after N] [--hang-after N]"
+                            " [--exit-after N] [--ignore-term] [--spawn-child]"
+                            " [--no-heap] [--tag TEXT]\n");
             return 2;
         }
     }
-    signal(SIGTERM, on_term);
+    signal(SIGTERM, ignore_term ? SIG_IGN : on_term);
     signal(SIGINT, on_term);
+    fprintf(stderr, "toyprog: pid %ld started%s%s\n", (long)getpid(),
+            ignore_term ? ", ignoring SIGTERM" : "",
+            spawn_child ? ", with a child" : "");
+    if (spawn_child && start_child() < 0)
+        return 1;
     lh_stats_writer *w = NULL;
     if (lh_stats_writer_from_env(&w) < 0) {
         fprintf(stderr, "toyprog: cannot open LEAKHUNT_STATS\n");
@@ -147,13 +233,21 @@ int main(int argc, char **argv)
                 sink += stage_emit(rec);
             free(rec);
         }
+        if (crash_after && done >= crash_after)
+            crash(done);
+        if (hang_after && done >= hang_after)
+            hang(done);
+        if (exit_after && done >= exit_after) {
+            fprintf(stderr, "toyprog: exiting early after %lu units\n", done);
+            break;
+        }
         lh_sleep_us(200); /* about 250k units/s: a service, not a spin */
         if (w && lh_now_us() >= next) {
             lh_stats_line line = {.work = done,
                                   .pid = getpid(),
                                   .has = LH_STATS_HAS_PID};
             uint64_t heap;
-            if (lh_mem_heap_live(&heap) == 0) {
+            if (!no_heap && lh_mem_heap_live(&heap) == 0) {
                 line.heap = heap;
                 line.has |= LH_STATS_HAS_HEAP;
             }

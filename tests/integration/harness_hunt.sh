@@ -1,0 +1,63 @@
+#!/bin/sh
+# leak-hunt hunt on toyprog (stages parse,filter,emit): a leak planted with
+# toyprog --leak STAGE:64 (the generic target's --inject) is found in
+# exactly that stage by the linear strategy, for each stage (exit 1); the
+# clean program gives exit 0; bisect, isolate and ddmin each name the right
+# stage and say how many runs they used, the count the strategy implies.
+#
+# usage: harness_hunt.sh LEAK_HUNT TOYPROG
+set -eu
+LH=$1
+TOY=$2
+. "$(dirname "$0")/harness_lib.sh"
+
+# hunt NAME STRATEGY TOYPROG_ARGS... -> rc in $rc, files $WORK/NAME.*
+hunt() {
+    name=$1 strategy=$2
+    shift 2
+    rc=0
+    "$LH" hunt --strategy "$strategy" --tool rss --stages parse,filter,emit \
+        --duration 2 --timeout 60 --json "$WORK/$name.json" -- \
+        "$TOY" --enable='{stages}' --tag "$MARK" "$@" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    note "$name: exit $rc, $(cat "$WORK/$name.out")"
+    no_leftovers "$name"
+}
+
+# expect_hunt NAME RC CULPRIT_JSON RUNS
+expect_hunt() {
+    expect_rc "$1" "$rc" "$2"
+    got=$(jget "$WORK/$1.json" "d['culprit']")
+    [ "$got" = "$3" ] || fail "$1: culprit $got, want $3"
+    n=$(jget "$WORK/$1.json" "len(d['runs'])")
+    [ "$n" -eq "$4" ] || fail "$1: $n runs, want $4"
+    expect_in "$1" "$WORK/$1.err" "used $4 run"
+}
+
+# linear: growing prefixes, stops at the first that leaks.
+hunt linear-parse linear --leak parse:64
+expect_hunt linear-parse 1 '["parse"]' 1
+expect_in linear-parse "$WORK/linear-parse.out" "leak in stage parse"
+hunt linear-filter linear --leak filter:64
+expect_hunt linear-filter 1 '["filter"]' 2
+hunt linear-emit linear --leak emit:64
+expect_hunt linear-emit 1 '["emit"]' 3
+hunt linear-clean linear
+expect_hunt linear-clean 0 '[]' 3
+[ "$(jget "$WORK/linear-clean.json" "d['verdict']")" = clean ] ||
+    fail "linear-clean: verdict is not clean"
+
+# bisect: the full set, then prefix 1 (clean), then prefix 2 (leaks).
+hunt bisect-filter bisect --leak filter:64
+expect_hunt bisect-filter 1 '["filter"]' 3
+# isolate: each stage alone.
+hunt isolate-emit isolate --leak emit:64
+expect_hunt isolate-emit 1 '["emit"]' 3
+# ddmin: full, drop emit (leaks), drop filter (clean), drop parse (leaks):
+# {filter} is 1-minimal.
+hunt ddmin-filter ddmin --leak filter:64
+expect_hunt ddmin-filter 1 '["filter"]' 4
+# parse leaks in every set that has it: drop emit, drop filter, done.
+hunt ddmin-parse ddmin --leak parse:64
+expect_hunt ddmin-parse 1 '["parse"]' 3
+echo "PASS"
