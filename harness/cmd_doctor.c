@@ -84,7 +84,8 @@ int lh_cmd_doctor(int argc, char **argv)
         }
         fprintf(stderr,
                 "leak-hunt: doctor: unknown argument '%s' (usage: leak-hunt "
-                "doctor [-- TARGET ARGS...])\n", argv[i]);
+                "doctor [-- TARGET ARGS...])\n",
+                argv[i]);
         return 2;
     }
 

@@ -47,7 +47,11 @@
 extern char **environ;
 
 #define CAP_SYS_PTRACE_BIT 19
-#define RUN_TIMEOUT_MS 4000
+/* Deadlines only bound a hang: a healthy check takes well under a second,
+ * but a loaded machine (two cores, valgrind suites beside us) can take
+ * seconds to start valgrind. */
+#define RUN_TIMEOUT_MS 10000
+#define WAIT_US 8000000
 
 __attribute__((format(printf, 4, 5))) static int
 set(lh_doctor_check *out, int ok, const char *fix, const char *fmt, ...)
@@ -158,8 +162,7 @@ static char **make_env(const char *const *setv)
 /* Starts path with argv and env in its own process group; its stdout and
  * stderr go to *outfd (a pipe) or, if outfd is NULL, to /dev/null.
  * Returns the pid, or -1. */
-static pid_t spawn(const char *path, char *const argv[], char **env,
-                   int *outfd)
+static pid_t spawn(const char *path, char *const argv[], char **env, int *outfd)
 {
     int fd[2] = {-1, -1};
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -248,8 +251,8 @@ static int run_capture(const char *path, char *const argv[],
         if (got <= 0)
             break;
         if (len + 1 < cap) {
-            size_t take = (size_t)got < cap - 1 - len ? (size_t)got
-                                                      : cap - 1 - len;
+            size_t take =
+                (size_t)got < cap - 1 - len ? (size_t)got : cap - 1 - len;
             memcpy(buf + len, chunk, take);
             len += take;
             buf[len] = '\0';
@@ -305,7 +308,7 @@ static void remove_tmpdir(const char *dir)
 
     if (d == NULL)
         return;
-    while ((e = readdir(d)) != NULL) {
+    for (e = readdir(d); e != NULL; e = readdir(d)) {
         char path[PATH_MAX + 300];
 
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -326,11 +329,12 @@ static int dir_has(const char *dir, const char *prefix, char *name, size_t n)
 
     if (d == NULL)
         return 0;
-    while (!found && (e = readdir(d)) != NULL) {
+    for (e = readdir(d); e != NULL; e = readdir(d)) {
         if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
             found = 1;
             if (name)
                 snprintf(name, n, "%s", e->d_name);
+            break;
         }
     }
     closedir(d);
@@ -423,26 +427,30 @@ void lh_doctor_ptrace_policy(int scope, int cap_sys_ptrace,
 
     switch (scope) {
     case -1:
-        set(out, 1, NULL, "ptrace: no Yama restriction, vgdb may ptrace the "
-                          "processes of its user");
+        set(out, 1, NULL,
+            "ptrace: no Yama restriction, vgdb may ptrace the "
+            "processes of its user");
         return;
     case 0:
-        set(out, 1, NULL, "ptrace: kernel.yama.ptrace_scope is 0, vgdb may "
-                          "ptrace the processes of its user");
+        set(out, 1, NULL,
+            "ptrace: kernel.yama.ptrace_scope is 0, vgdb may "
+            "ptrace the processes of its user");
         return;
     case 1:
     case 2:
         if (cap_sys_ptrace) {
             set(out, 1, NULL,
                 "ptrace: kernel.yama.ptrace_scope is %d, but CAP_SYS_PTRACE "
-                "lets vgdb ptrace the processes under test", scope);
+                "lets vgdb ptrace the processes under test",
+                scope);
             return;
         }
         set(out, 0, relax,
             "ptrace: kernel.yama.ptrace_scope is %d: %s, and vgdb is not the "
             "ancestor of the valgrind'd process (leak-hunt starts both), so "
             "vgdb cannot wake a process blocked in a system call and the "
-            "leak searches during a run hang", scope,
+            "leak searches during a run get no answer",
+            scope,
             scope == 1 ? "only a process's ancestors may ptrace it"
                        : "only CAP_SYS_PTRACE may ptrace");
         return;
@@ -507,31 +515,41 @@ static int start_failure(lh_doctor_check *out, const char *launcher,
                          const char *name, const char *output)
 {
     char tool[64], platform[64], file[160], dir[PATH_MAX + 64], line[300];
-    char fix[sizeof out->fix];
+    char fix[sizeof out->fix], where[PATH_MAX + 80];
     const char *lib = getenv("VALGRIND_LIB");
+    int found;
 
-    lh_doctor_parse_start_failure(output, tool, sizeof tool, platform,
-                                  sizeof platform);
+    if (lh_doctor_parse_start_failure(output, tool, sizeof tool, platform,
+                                      sizeof platform) == 0)
+        snprintf(file, sizeof file, "%s-%s", tool, platform);
+    else
+        snprintf(file, sizeof file, "memcheck-amd64-linux");
     line_with(output, "failed to start tool", line, sizeof line);
-    snprintf(file, sizeof file, "%s-%s", tool, platform);
-    if (find_tool_dir(launcher, file, dir, sizeof dir) == 0 && lib && *lib)
+    found = find_tool_dir(launcher, file, dir, sizeof dir) == 0;
+    if (found && lib)
         snprintf(fix, sizeof fix,
-                 "VALGRIND_LIB=%s holds no %s: unset VALGRIND_LIB, or set "
-                 "VALGRIND_LIB=%s (where %s is)", lib, file, dir, file);
-    else if (dir[0])
+                 "VALGRIND_LIB='%s' holds no %s: unset VALGRIND_LIB, or set "
+                 "VALGRIND_LIB=%s (where %s is)",
+                 lib, file, dir, file);
+    else if (found)
         snprintf(fix, sizeof fix,
                  "export VALGRIND_LIB=%s (%s is there), or reinstall "
-                 "valgrind: apt-get install --reinstall valgrind", dir, file);
+                 "valgrind: apt-get install --reinstall valgrind",
+                 dir, file);
     else
         snprintf(fix, sizeof fix,
                  "reinstall valgrind (apt-get install --reinstall valgrind), "
-                 "or set VALGRIND_LIB to the directory holding %s", file);
+                 "or set VALGRIND_LIB to the directory holding %s",
+                 file);
+    if (lib)
+        snprintf(where, sizeof where, "VALGRIND_LIB='%s'", lib);
+    else
+        snprintf(where, sizeof where, "its built-in directory");
     return set(out, 0, fix,
-               "%s cannot start memcheck: %s (the tool directory is "
-               "not where the launcher looks%s%s%s)", name, line,
-               lib ? ": VALGRIND_LIB=" : "", lib ? lib : "",
-               lib && !dir[0] ? ", and no directory holding it was found"
-                              : "");
+               "%s cannot start memcheck: %s (the tool directory is not "
+               "where the launcher looks: %s is not in %s%s)",
+               name, line, file, where,
+               found ? "" : ", nor in any usual valgrind directory");
 }
 
 int lh_doctor_valgrind(lh_doctor_check *out)
@@ -556,13 +574,13 @@ int lh_doctor_valgrind(lh_doctor_check *out)
         return set(out, 0,
                    "reinstall valgrind: apt-get install --reinstall valgrind",
                    "%s: 'valgrind --tool=memcheck -q /bin/true' did "
-                   "not finish in %d s", name, RUN_TIMEOUT_MS / 1000);
+                   "not finish in %d s",
+                   name, RUN_TIMEOUT_MS / 1000);
     if (rc != 0)
-        return set(out, 0, "apt-get install valgrind",
-                   "cannot run %s: %s", path, lh_strerror(rc));
+        return set(out, 0, "apt-get install valgrind", "cannot run %s: %s",
+                   path, lh_strerror(rc));
     if (exited_zero(st))
-        return set(out, 1, NULL, "%s starts memcheck (%s)", name,
-                   path);
+        return set(out, 1, NULL, "%s starts memcheck (%s)", name, path);
     if (strstr(buf, "failed to start tool"))
         return start_failure(out, path, name, buf);
     first_line(buf, line, sizeof line);
@@ -624,8 +642,9 @@ static int vgdb_live(char *why, size_t n)
     snprintf(prefix, sizeof prefix, "%s/vgdb", dir);
     snprintf(popt, sizeof popt, "--vgdb-prefix=%s", prefix);
     {
-        char *const vargv[] = {"valgrind", "--tool=memcheck", "-q",
-                               "--vgdb=yes", popt, "/bin/sleep", "30", NULL};
+        char *const vargv[] = {
+            "valgrind", "--tool=memcheck", "-q", "--vgdb=yes",
+            popt,       "/bin/sleep",      "30", NULL};
         char *const gargv[] = {"vgdb", popt, "v.info", "n_errs_found", NULL};
 
         env = make_env(NULL);
@@ -639,34 +658,41 @@ static int vgdb_live(char *why, size_t n)
             goto out;
         }
         /* valgrind's gdbserver makes its FIFOs at start-up */
-        deadline = lh_now_us() + 3000000;
+        deadline = lh_now_us() + WAIT_US;
         while (!dir_has(dir, "vgdb-from-vgdb-to-", NULL, 0)) {
             if (waitpid(vg, &st, WNOHANG) == vg) {
                 vg = -1;
-                snprintf(why, n, "valgrind --vgdb=yes /bin/sleep exited "
-                                 "at once");
+                snprintf(why, n,
+                         "valgrind --vgdb=yes /bin/sleep exited "
+                         "at once");
                 goto out;
             }
             if (lh_now_us() > deadline) {
-                snprintf(why, n, "valgrind --vgdb=yes made no vgdb FIFO in "
-                                 "3 s");
+                snprintf(why, n,
+                         "valgrind --vgdb=yes made no vgdb FIFO in "
+                         "%d s",
+                         WAIT_US / 1000000);
                 goto out;
             }
             lh_sleep_us(20000);
         }
         lh_sleep_us(50000); /* let sleep block in nanosleep */
-        rc = run_capture(vgdb, gargv, NULL, buf, sizeof buf, 3000, &st);
+        rc = run_capture(vgdb, gargv, NULL, buf, sizeof buf, WAIT_US / 1000,
+                         &st);
         if (rc == 0 && exited_zero(st) && strstr(buf, "n_errs_found")) {
             rc = 0;
             goto out;
         }
         if (rc == LH_ETIMEOUT)
-            snprintf(why, n, "vgdb got no answer in 3 s from a valgrind'd "
-                             "process blocked in a system call");
+            snprintf(why, n,
+                     "vgdb got no answer in %d s from a valgrind'd "
+                     "process blocked in a system call",
+                     WAIT_US / 1000000);
         else {
             line_with(buf, "rror", line, sizeof line);
-            snprintf(why, n, "vgdb could not reach a valgrind'd process "
-                             "blocked in a system call (%s)",
+            snprintf(why, n,
+                     "vgdb could not reach a valgrind'd process "
+                     "blocked in a system call (%s)",
                      line[0] ? line : "no output");
         }
         rc = LH_ETOOL;
@@ -702,7 +728,8 @@ int lh_doctor_ptrace(int live, lh_doctor_check *out)
                      scope > 0 && cap ? ", CAP_SYS_PTRACE" : "");
         return set(out, 1, NULL,
                    "ptrace: vgdb reached a valgrind'd process blocked in a "
-                   "system call (%s)", why);
+                   "system call (%s)",
+                   why);
     }
     if (!out->ok) {
         /* the policy explains it; add what the live test saw */
@@ -720,8 +747,7 @@ int lh_doctor_ptrace(int live, lh_doctor_check *out)
                      "seccomp or LSM rule against ptrace; in a container: "
                      "--cap-add=SYS_PTRACE)",
                "ptrace: %s%s", why,
-               root && !cap ? " (running as root without CAP_SYS_PTRACE)"
-                            : "");
+               root && !cap ? " (running as root without CAP_SYS_PTRACE)" : "");
 }
 
 /* ---- gperftools ------------------------------------------------------ */
@@ -740,8 +766,8 @@ int lh_doctor_tcmalloc(const char *so, lh_doctor_check *out)
                    "tcmalloc: %s not found (the heap tool preloads it)",
                    so && *so ? so : "(no path compiled in)");
     snprintf(pre, sizeof pre, "LD_PRELOAD=%s", so);
-    rc = run_capture("/bin/true", argv, setv, buf, sizeof buf,
-                     RUN_TIMEOUT_MS, &st);
+    rc = run_capture("/bin/true", argv, setv, buf, sizeof buf, RUN_TIMEOUT_MS,
+                     &st);
     if (rc != 0)
         return set(out, 0, "check that /bin/true runs",
                    "tcmalloc: cannot run /bin/true: %s", lh_strerror(rc));
@@ -768,16 +794,19 @@ static int catches(pid_t pid, int sig)
     p = strstr(text, "SigCgt:");
     if (p == NULL)
         return 0;
-    return (int)((strtoull(p + strlen("SigCgt:"), NULL, 16) >> (sig - 1)) &
-                 1);
+    return (int)((strtoull(p + strlen("SigCgt:"), NULL, 16) >> (sig - 1)) & 1);
 }
 
 int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
 {
     char dir[PATH_MAX], pre[PATH_MAX + 20], hp[PATH_MAX + 20], sig[40];
     char name[300], path[PATH_MAX * 2], head[64];
-    const char *setv[] = {pre, hp, sig, "HEAP_PROFILE_ALLOCATION_INTERVAL=0",
-                          "HEAP_PROFILE_INUSE_INTERVAL=0", NULL};
+    const char *setv[] = {pre,
+                          hp,
+                          sig,
+                          "HEAP_PROFILE_ALLOCATION_INTERVAL=0",
+                          "HEAP_PROFILE_INUSE_INTERVAL=0",
+                          NULL};
     char *const argv[] = {"sleep", "30", NULL};
     char **env = NULL;
     pid_t pid = -1;
@@ -806,31 +835,31 @@ int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
         goto out;
     }
     /* signal only once gperftools has its handler, or sleep would die */
-    deadline = lh_now_us() + 3000000;
+    deadline = lh_now_us() + WAIT_US;
     while (!catches(pid, SIGUSR2)) {
         if (waitpid(pid, &st, WNOHANG) == pid || lh_now_us() > deadline) {
             set(out, 0,
                 "use gperftools 2.10 or later (Debian 12: "
                 "libgoogle-perftools4)",
                 "heap profiler: HEAPPROFILESIGNAL=%d installs no handler in "
-                "a process with %s preloaded", SIGUSR2, so);
+                "a process with %s preloaded",
+                SIGUSR2, so);
             goto out;
         }
         lh_sleep_us(5000);
     }
     /* gperftools drops a signal that arrives while its lock is held (at
      * start-up, for one), so ask again until a profile appears */
-    deadline = lh_now_us() + 3000000;
-    for (int tries = 0; !dir_has(dir, "doctor.", name, sizeof name);
-         tries++) {
+    deadline = lh_now_us() + WAIT_US;
+    for (int tries = 0; !dir_has(dir, "doctor.", name, sizeof name); tries++) {
         if (tries % 20 == 0)
             kill(pid, SIGUSR2);
         if (lh_now_us() > deadline) {
             set(out, 0,
                 "check that the directory of HEAPPROFILE is writable and "
                 "gperftools is 2.10 or later",
-                "heap profiler: no profile written on signal %d in 3 s",
-                SIGUSR2);
+                "heap profiler: no profile written on signal %d in %d s",
+                SIGUSR2, WAIT_US / 1000000);
             goto out;
         }
         lh_sleep_us(10000);
@@ -839,13 +868,14 @@ int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     read_small(path, head, sizeof head);
     if (strncmp(head, "heap profile:", strlen("heap profile:")) != 0) {
-        set(out, 0, "reinstall gperftools: apt-get install --reinstall "
-                    "libgoogle-perftools4",
+        set(out, 0,
+            "reinstall gperftools: apt-get install --reinstall "
+            "libgoogle-perftools4",
             "heap profiler: %s does not look like a heap profile", name);
         goto out;
     }
-    set(out, 1, NULL,
-        "heap profiler dumps a profile on HEAPPROFILESIGNAL=%d", SIGUSR2);
+    set(out, 1, NULL, "heap profiler dumps a profile on HEAPPROFILESIGNAL=%d",
+        SIGUSR2);
 out:
     lh_free(env);
     if (pid > 0)
@@ -873,7 +903,9 @@ int lh_doctor_pprof(lh_doctor_check *out)
                    "google-perftools (google-pprof is a perl script: perl "
                    "must be on PATH)",
                    "%s --version fails (%s)", path,
-                   rc ? lh_strerror(rc) : line[0] ? line : "no output");
+                   rc        ? lh_strerror(rc)
+                   : line[0] ? line
+                             : "no output");
     }
     first_line(buf, line, sizeof line);
     return set(out, 1, NULL, "google-pprof runs: %s (%s)", line, path);
@@ -943,7 +975,7 @@ static int scan_elf(Elf *e, int *dwarf, char *link, size_t ln, char *id,
     id[0] = '\0';
     if (elf_getshdrstrndx(e, &shstrndx) != 0)
         return LH_EPARSE;
-    while ((scn = elf_nextscn(e, scn)) != NULL) {
+    for (scn = elf_nextscn(e, NULL); scn != NULL; scn = elf_nextscn(e, scn)) {
         GElf_Shdr sh;
         const char *name;
         Elf_Data *d;
@@ -963,11 +995,14 @@ static int scan_elf(Elf *e, int *dwarf, char *link, size_t ln, char *id,
                 memchr(d->d_buf, '\0', d->d_size))
                 snprintf(link, ln, "%s", (const char *)d->d_buf);
         } else if (sh.sh_type == SHT_NOTE) {
-            size_t off = 0, noff, doff;
+            size_t off, noff, doff;
             GElf_Nhdr nh;
 
             d = elf_getdata(scn, NULL);
-            while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+            if (d == NULL)
+                continue;
+            for (off = gelf_getnote(d, 0, &nh, &noff, &doff); off > 0;
+                 off = gelf_getnote(d, off, &nh, &noff, &doff)) {
                 const unsigned char *b = (const unsigned char *)d->d_buf;
 
                 if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
@@ -995,13 +1030,14 @@ int lh_doctor_debuginfo(const char *target, lh_doctor_check *out)
                    "debug info: %s not found (or not executable)", target);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return set(out, 0, "make it readable",
-                   "debug info: cannot open %s: %s", path, strerror(errno));
+        return set(out, 0, "make it readable", "debug info: cannot open %s: %s",
+                   path, strerror(errno));
     got = read(fd, magic, sizeof magic);
     if (got >= 2 && magic[0] == '#' && magic[1] == '!') {
         set(out, 1, NULL,
             "debug info: %s is a script, not checked (check the programs it "
-            "runs: leak-hunt doctor -- PROGRAM)", path);
+            "runs: leak-hunt doctor -- PROGRAM)",
+            path);
         goto out;
     }
     if (elf_version(EV_CURRENT) == EV_NONE) {
@@ -1015,8 +1051,10 @@ int lh_doctor_debuginfo(const char *target, lh_doctor_check *out)
         goto out;
     }
     if (scan_elf(e, &dwarf, link, sizeof link, id, sizeof id) != 0) {
-        set(out, 0, "rebuild it", "debug info: cannot read the sections of "
-                                  "%s: %s", path, elf_errmsg(-1));
+        set(out, 0, "rebuild it",
+            "debug info: cannot read the sections of "
+            "%s: %s",
+            path, elf_errmsg(-1));
         goto out;
     }
     if (dwarf) {
@@ -1030,11 +1068,13 @@ int lh_doctor_debuginfo(const char *target, lh_doctor_check *out)
     if (link[0])
         set(out, 0, no_g_fix,
             "debug info: %s has no .debug_info, and the debug file its "
-            ".gnu_debuglink names (%s) is not found", path, link);
+            ".gnu_debuglink names (%s) is not found",
+            path, link);
     else
         set(out, 0, no_g_fix,
             "debug info: %s has no DWARF (no .debug_info section, no "
-            "separate debug file)", path);
+            "separate debug file)",
+            path);
 out:
     if (e)
         elf_end(e);

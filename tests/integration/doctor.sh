@@ -56,7 +56,8 @@ rc=$?
 check valgrind_lib 2 "$tmp/lib.out" $rc
 want valgrind_lib "$tmp/lib.out" \
     "FAIL valgrind cannot start memcheck: valgrind: failed to start tool 'memcheck' for platform 'amd64-linux': No such file or directory"
-want valgrind_lib "$tmp/lib.out" "     fix: VALGRIND_LIB=/nonexistent holds no memcheck-amd64-linux"
+want valgrind_lib "$tmp/lib.out" "the tool directory is not where the launcher looks"
+want valgrind_lib "$tmp/lib.out" "     fix: VALGRIND_LIB='/nonexistent' holds no memcheck-amd64-linux"
 dir=$(sed -n "s/.*or set VALGRIND_LIB=\([^ ]*\) (where.*/\1/p" "$tmp/lib.out")
 if [ -z "$dir" ] || [ ! -x "$dir/memcheck-amd64-linux" ]; then
     echo "FAIL valgrind_lib: the fix names no directory holding memcheck-amd64-linux ('$dir')"

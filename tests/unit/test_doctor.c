@@ -29,11 +29,11 @@ static void test_doctor_parse_version_reads_valgrind_dash_version(void)
 {
     char ver[32];
 
-    CU_ASSERT_EQUAL(lh_doctor_parse_version("valgrind-3.19.0\n", ver,
-                                            sizeof ver), 0);
+    CU_ASSERT_EQUAL(
+        lh_doctor_parse_version("valgrind-3.19.0\n", ver, sizeof ver), 0);
     CU_ASSERT_STRING_EQUAL(ver, "3.19.0");
-    CU_ASSERT_EQUAL(lh_doctor_parse_version("valgrind-3.22.0.GIT\n", ver,
-                                            sizeof ver), 0);
+    CU_ASSERT_EQUAL(
+        lh_doctor_parse_version("valgrind-3.22.0.GIT\n", ver, sizeof ver), 0);
     CU_ASSERT_STRING_EQUAL(ver, "3.22.0.GIT");
     CU_ASSERT_EQUAL(lh_doctor_parse_version(story, ver, sizeof ver),
                     LH_ENOTFOUND);
@@ -46,8 +46,8 @@ static void test_doctor_parse_version_truncates_to_buffer(void)
 {
     char ver[4];
 
-    CU_ASSERT_EQUAL(lh_doctor_parse_version("valgrind-3.19.0", ver,
-                                            sizeof ver), 0);
+    CU_ASSERT_EQUAL(lh_doctor_parse_version("valgrind-3.19.0", ver, sizeof ver),
+                    0);
     CU_ASSERT_STRING_EQUAL(ver, "3.1");
 }
 
