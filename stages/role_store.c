@@ -24,8 +24,12 @@
  * ignored (older than stored), 2 applied (or dropped on purpose) without
  * repairing anything.
  *
- * Storage: an open-addressing hash table (linear probing, power-of-two
- * size, grown at 70% load), keys and values in separate allocations.
+ * Storage: a dense array of entries and an open-addressing index over it
+ * (linear probing on 8-byte slots holding the key's 32-bit hash and the
+ * entry's number, power-of-two size, grown at 50% load), so a probe
+ * touches a key only when the hashes match; keys of up to INLINE_KEY bytes
+ * inside the entry, longer keys and values in allocations of their own;
+ * a PUT of a value of the same size reuses the value's allocation.
  */
 #include "roles.h"
 
@@ -48,8 +52,13 @@
 
 #define MAX_DAMAGED 4
 
+#define INLINE_KEY 16
+
 typedef struct entry {
-    uint8_t *key; /* NULL: empty slot */
+    union {
+        uint8_t *ptr;              /* key_len > INLINE_KEY */
+        uint8_t in[INLINE_KEY];    /* short keys live in the entry */
+    } key;
     uint8_t *value;
     uint64_t version;   /* stored version (0 with nothing stored) */
     uint64_t attempted; /* newest version any PUT carried */
@@ -63,10 +72,16 @@ typedef struct entry {
     uint64_t damaged[MAX_DAMAGED]; /* damaged versions still outstanding */
 } entry;
 
+static const uint8_t *key_of(const entry *e)
+{
+    return e->key_len > INLINE_KEY ? e->key.ptr : e->key.in;
+}
+
 typedef struct store {
-    entry *tab;
-    size_t cap; /* power of two */
-    size_t len;
+    uint64_t *index; /* hash << 32 | (entry number + 1); 0: empty slot */
+    size_t icap;     /* power of two */
+    entry *ents;     /* dense, in insertion order */
+    size_t len, ecap;
     double corrupt_rate;
     uint64_t rng;
     lh_counters c;       /* guarded by lock */
@@ -90,60 +105,101 @@ static double rng_unit(store *s)
     return (double)(rng_next(s) >> 11) / 9007199254740992.0;
 }
 
-static entry *find(store *s, const uint8_t *key, uint16_t len, uint32_t h)
+/* FNV-1a of the key, finalised (murmur3's fmix32) so that keys differing
+ * only in their last characters spread over the low bits the table uses. */
+static uint32_t key_hash(const uint8_t *key, uint16_t len)
 {
-    size_t mask = s->cap - 1;
+    uint32_t h = lh_checksum(key, len);
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* The index slot holding key, or the empty slot where it would go
+ * (*found 0). */
+static size_t slot_of(const store *s, const uint8_t *key, uint16_t len,
+                      uint32_t h, int *found)
+{
+    size_t mask = s->icap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        entry *e = &s->tab[i];
-        if (e->key == NULL)
-            return e;
-        if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)
-            return e;
+        uint64_t v = s->index[i];
+        if (v == 0) {
+            *found = 0;
+            return i;
+        }
+        if ((uint32_t)(v >> 32) == h) {
+            const entry *e = &s->ents[(uint32_t)v - 1];
+            if (e->key_len == len && memcmp(key_of(e), key, len) == 0) {
+                *found = 1;
+                return i;
+            }
+        }
     }
 }
 
-static int grow(store *s)
+static int grow_index(store *s)
 {
-    size_t ncap = s->cap ? s->cap * 2 : 1024;
-    entry *old = s->tab;
-    size_t ocap = s->cap;
-    entry *tab = lh_calloc(ncap, sizeof *tab);
-    if (tab == NULL)
+    size_t ncap = s->icap ? s->icap * 2 : 1024;
+    uint64_t *idx = lh_calloc(ncap, sizeof *idx);
+    if (idx == NULL)
         return LH_ENOMEM;
-    s->tab = tab;
-    s->cap = ncap;
-    for (size_t i = 0; i < ocap; i++) {
-        if (old[i].key == NULL)
-            continue;
-        entry *e = find(s, old[i].key, old[i].key_len, old[i].hash);
-        *e = old[i];
+    for (size_t k = 0; k < s->len; k++) {
+        uint32_t h = s->ents[k].hash;
+        size_t i = h & (ncap - 1);
+        while (idx[i] != 0)
+            i = (i + 1) & (ncap - 1);
+        idx[i] = (uint64_t)h << 32 | (uint64_t)(k + 1);
     }
-    lh_free(old);
+    lh_free(s->index);
+    s->index = idx;
+    s->icap = ncap;
     return 0;
 }
 
-/* The entry for key, created (empty) when missing.  NULL on ENOMEM. */
+/* The entry for key, created (empty) when missing and `create`.  NULL when
+ * missing, or on ENOMEM.  Valid until the next lookup. */
 static entry *lookup(store *s, const uint8_t *key, uint16_t len, int create)
 {
-    uint32_t h = lh_checksum(key, len);
-    if (s->cap == 0) {
-        if (!create || grow(s) != 0)
-            return NULL;
+    uint32_t h = key_hash(key, len);
+    int found = 0;
+    size_t i = 0;
+
+    if (s->icap > 0) {
+        i = slot_of(s, key, len, h, &found);
+        if (found)
+            return &s->ents[(uint32_t)s->index[i] - 1];
     }
-    entry *e = find(s, key, len, h);
-    if (e->key != NULL || !create)
-        return e->key ? e : NULL;
-    if ((s->len + 1) * 10 > s->cap * 7) {
-        if (grow(s) != 0)
-            return NULL;
-        e = find(s, key, len, h);
-    }
-    e->key = lh_malloc(len);
-    if (e->key == NULL)
+    if (!create || s->len >= UINT32_MAX - 1)
         return NULL;
-    memcpy(e->key, key, len);
+    if ((s->len + 1) * 2 > s->icap) {
+        if (grow_index(s) != 0)
+            return NULL;
+        i = slot_of(s, key, len, h, &found);
+    }
+    if (s->len == s->ecap) {
+        size_t ncap = s->ecap ? s->ecap * 2 : 1024;
+        entry *ne = lh_realloc(s->ents, ncap * sizeof *ne);
+        if (ne == NULL)
+            return NULL;
+        s->ents = ne;
+        s->ecap = ncap;
+    }
+    entry *e = &s->ents[s->len];
+    memset(e, 0, sizeof *e);
+    if (len > INLINE_KEY) {
+        e->key.ptr = lh_malloc(len);
+        if (e->key.ptr == NULL)
+            return NULL;
+        memcpy(e->key.ptr, key, len);
+    } else {
+        memcpy(e->key.in, key, len);
+    }
     e->key_len = len;
     e->hash = h;
+    s->index[i] = (uint64_t)h << 32 | (uint64_t)(s->len + 1);
     s->len++;
     s->c.v[LH_C_store_keys] = s->len;
     return e;
@@ -158,7 +214,7 @@ static uint8_t reply_get(store *s, const uint8_t *body, uint32_t len,
     entry *e = lookup(s, body, (uint16_t)len, 0);
     if (e == NULL || !e->stored)
         return RPC_STATUS_NOTFOUND;
-    rpc_value v = {.key = e->key,
+    rpc_value v = {.key = key_of(e),
                    .key_len = e->key_len,
                    .value = e->value,
                    .value_len = e->value_len,
@@ -181,15 +237,20 @@ static int apply(store *s, entry *e, const rpc_value *v, int heal, int flip)
     uint8_t *val = NULL;
     int repaired = 0;
 
-    if (v->value_len > 0) {
+    if (v->value_len > 0 && e->value != NULL && e->value_len == v->value_len) {
+        val = e->value; /* same size: overwrite in place */
+    } else if (v->value_len > 0) {
         val = lh_malloc(v->value_len);
         if (val == NULL)
             return LH_ENOMEM;
+    }
+    if (v->value_len > 0) {
         memcpy(val, v->value, v->value_len);
         if (flip)
             val[rng_next(s) % v->value_len] ^= 0x5a;
     }
-    lh_free(e->value);
+    if (e->value != val)
+        lh_free(e->value);
     e->value = val;
     e->value_len = v->value_len;
     e->version = v->version;
@@ -290,10 +351,8 @@ static uint8_t handle(void *arg, uint8_t method, const uint8_t *body,
 static void final_check(store *s)
 {
     uint64_t wrong = 0, unhealed = 0;
-    for (size_t i = 0; i < s->cap; i++) {
-        entry *e = &s->tab[i];
-        if (e->key == NULL)
-            continue;
+    for (size_t i = 0; i < s->len; i++) {
+        entry *e = &s->ents[i];
         unhealed += e->ndamaged;
         if (!e->stored || e->version != e->attempted ||
             lh_checksum(e->value, e->value_len) != e->latest_checksum)
@@ -321,11 +380,13 @@ static void *counters_writer(void *arg)
 
 static void store_free(store *s)
 {
-    for (size_t i = 0; i < s->cap; i++) {
-        lh_free(s->tab[i].key);
-        lh_free(s->tab[i].value);
+    for (size_t i = 0; i < s->len; i++) {
+        if (s->ents[i].key_len > INLINE_KEY)
+            lh_free(s->ents[i].key.ptr);
+        lh_free(s->ents[i].value);
     }
-    lh_free(s->tab);
+    lh_free(s->ents);
+    lh_free(s->index);
     lh_buf_free(&s->scratch);
 }
 
