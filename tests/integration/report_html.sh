@@ -1,0 +1,106 @@
+#!/bin/sh
+# report_html.sh LEAK_HUNT TOYPROG [KEEPDIR] - leak-hunt's report, looked at
+# by a browser (issue 6).
+#
+# 1. A hunt on toyprog with a 64 B/unit leak in `filter` (--duration 3):
+#    report.json has DESIGN section 5's fields and names filter; headless
+#    Chromium loads report.html from disk (no network, no script) and its
+#    DOM has one chart per run with long polylines, axes with units, a
+#    fitted line, the breakdown with filter's bar longest, the overlay, a
+#    runs table that links every raw file of every run (and the links
+#    resolve), the allocation sites and memcheck's other errors; a
+#    screenshot shows the chart colours drawn.
+# 2. One clean rss run of a target whose path holds markup characters,
+#    into a report directory with a space and '#': verdict clean, the name
+#    shown as text (escaped), the links still resolve.
+# With KEEPDIR, the reports and the screenshot are copied there to look at.
+# Exit 77 (skipped) when chromium is not installed; ci/setup installs it.
+set -eu
+
+lh=${1:?usage: report_html.sh LEAK_HUNT TOYPROG [KEEPDIR]}
+toy=${2:?usage: report_html.sh LEAK_HUNT TOYPROG [KEEPDIR]}
+keep=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+command -v python3 >/dev/null || fail "python3 is needed to read the report"
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$browser" ]; then
+    echo "SKIP: chromium not installed (ci/setup installs it)"
+    exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lh-report-test.XXXXXX")
+cleanup() {
+    status=$?
+    if [ "$status" -eq 0 ]; then
+        rm -rf "$work"
+    else
+        echo "report_html: kept $work for a look" >&2
+    fi
+}
+trap cleanup EXIT
+
+check() {
+    python3 "$here/report_check.py" "$@"
+}
+
+# browser OUT_OPTION... URL: headless Chromium, offline, bounded in time.
+browser() {
+    profile=$(mktemp -d "$work/profile.XXXXXX")
+    timeout -k 5 90 "$browser" --headless --no-sandbox --disable-gpu \
+        --disable-quic --no-first-run --disable-background-networking \
+        --disable-component-update --disable-sync --hide-scrollbars \
+        --user-data-dir="$profile" "$@" 2>"$work/chromium.log"
+}
+
+# --- 1. a hunt that finds a leak in filter ----------------------------------
+hunt="$work/hunt"
+status=0
+timeout -k 10 240 "$lh" hunt --stages parse,filter,emit \
+    --requires filter:parse,emit:parse --duration 3 --report "$hunt" \
+    -- "$toy" --enable='{stages}' --leak filter:64 >"$work/hunt.out" \
+    2>"$work/hunt.err" || status=$?
+cat "$work/hunt.out"
+[ "$status" -eq 1 ] || fail "hunt exited $status, not 1 (leak): $(tail -5 "$work/hunt.err")"
+[ -s "$hunt/report.html" ] || fail "no report.html"
+check json "$hunt" leak:filter
+
+browser --dump-dom "file://$hunt/report.html" >"$work/hunt.dom" ||
+    fail "chromium could not load report.html: $(tail -3 "$work/chromium.log")"
+check dom "$hunt" "$work/hunt.dom" leak:filter
+
+browser --screenshot="$work/hunt.png" --window-size=1400,2000 \
+    "file://$hunt/report.html" >/dev/null ||
+    fail "chromium could not take a screenshot: $(tail -3 "$work/chromium.log")"
+check png "$work/hunt.png" 1400 2000
+
+# --- 2. a clean run; markup in the target's name ----------------------------
+odd="$work/toy<b>&'x\"prog"
+ln -s "$toy" "$odd"
+run="$work/run r#1"
+status=0
+timeout -k 10 60 "$lh" run --enable parse,filter,emit --tool rss \
+    --duration 2 --report "$run" -- "$odd" --enable='{stages}' \
+    >"$work/run.out" 2>"$work/run.err" || status=$?
+cat "$work/run.out"
+[ "$status" -eq 0 ] || fail "clean run exited $status, not 0: $(tail -5 "$work/run.err")"
+check json "$run" clean
+browser --dump-dom "file://$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$run")/report.html" \
+    >"$work/run.dom" ||
+    fail "chromium could not load the clean report: $(tail -3 "$work/chromium.log")"
+check dom "$run" "$work/run.dom" clean "$odd"
+
+if [ -n "$keep" ]; then
+    rm -rf "$keep"
+    mkdir -p "$keep"
+    cp -r "$hunt" "$keep/hunt"
+    cp -r "$run" "$keep/run"
+    cp "$work/hunt.png" "$keep/hunt.png"
+    echo "report_html: reports and screenshot in $keep"
+fi
+echo "PASS"
