@@ -618,6 +618,45 @@ static int read_small(const char *path, char *buf, size_t n)
     return 0;
 }
 
+/* State letter and CPU ticks (utime + stime) of pid from /proc/PID/stat.
+ * 0 or LH_ENOTFOUND. */
+static int proc_state(pid_t pid, char *state, unsigned long long *ticks)
+{
+    char path[64], text[1024];
+    const char *p;
+    unsigned long long utime, stime;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_small(path, text, sizeof text) != 0)
+        return LH_ENOTFOUND;
+    p = strrchr(text, ')'); /* the command name may hold spaces */
+    if (p == NULL ||
+        sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu",
+               state, &utime, &stime) != 3)
+        return LH_ENOTFOUND;
+    *ticks = utime + stime;
+    return 0;
+}
+
+/* 1 once pid sleeps and uses no CPU over 100 ms, 0 at the deadline. */
+static int wait_blocked(pid_t pid)
+{
+    int64_t deadline = lh_now_us() + WAIT_US;
+    unsigned long long before, after;
+    char s1, s2;
+
+    while (lh_now_us() < deadline) {
+        if (proc_state(pid, &s1, &before) != 0)
+            return 0;
+        lh_sleep_us(100000);
+        if (proc_state(pid, &s2, &after) != 0)
+            return 0;
+        if (s1 == 'S' && s2 == 'S' && before == after)
+            return 1;
+    }
+    return 0;
+}
+
 /* Has vgdb send a monitor command to a valgrind'd /bin/sleep.  0, or
  * LH_ETOOL with the reason in why. */
 static int vgdb_live(char *why, size_t n)
@@ -676,14 +715,24 @@ static int vgdb_live(char *why, size_t n)
             }
             lh_sleep_us(20000);
         }
-        lh_sleep_us(50000); /* let sleep block in nanosleep */
+        /* vgdb needs ptrace only to wake a process blocked in a system
+         * call (a running one polls its FIFO), so test exactly that */
+        if (!wait_blocked(vg)) {
+            snprintf(why, n,
+                     "the valgrind'd /bin/sleep did not settle into its "
+                     "system call in %d s",
+                     WAIT_US / 1000000);
+            goto out;
+        }
         rc = run_capture(vgdb, gargv, NULL, buf, sizeof buf, WAIT_US / 1000,
                          &st);
         if (rc == 0 && exited_zero(st) && strstr(buf, "n_errs_found")) {
             rc = 0;
             goto out;
         }
-        if (rc == LH_ETIMEOUT)
+        if (rc != 0 && rc != LH_ETIMEOUT)
+            snprintf(why, n, "cannot run vgdb: %s", lh_strerror(rc));
+        else if (rc == LH_ETIMEOUT)
             snprintf(why, n,
                      "vgdb got no answer in %d s from a valgrind'd "
                      "process blocked in a system call",
