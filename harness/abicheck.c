@@ -48,6 +48,7 @@
 #include <inttypes.h>
 #include <libelf.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,7 +83,25 @@ struct lh_abicheck {
 };
 
 /* What we know while walking one unit. */
+/*
+ * Type units of one Dwarf and the references into them (DW_FORM_ref_sig8),
+ * so that a layout read from a type unit can also name the compilation
+ * units that refer to it.
+ */
+struct tu_ref {
+    size_t from;    /* unit index (ac->units) of the referring unit */
+    Dwarf_CU *to;   /* the type unit referred to */
+};
+struct tu_track {
+    struct tu_ref *refs;
+    size_t nrefs, refs_cap;
+    Dwarf_CU **tu_cu; /* type units read, in reading order ... */
+    size_t *tu_unit;  /* ... and their unit indexes (ascending) */
+    size_t ntus, tus_cap;
+};
+
 struct walk {
+    struct tu_track *track; /* NULL: no type units to attribute */
     lh_abicheck *ac;
     size_t unit;          /* index in ac->units */
     const char *comp_dir; /* may be NULL */
@@ -1012,6 +1031,30 @@ out:
     return rc;
 }
 
+/* Notes a DW_AT_type that refers into a type unit by signature. */
+static int track_ref(struct walk *w, Dwarf_Die *die)
+{
+    struct tu_track *t = w->track;
+    Dwarf_Attribute a;
+    Dwarf_Die target;
+    int rc;
+
+    if (!dwarf_attr(die, DW_AT_type, &a) ||
+        dwarf_whatform(&a) != DW_FORM_ref_sig8 ||
+        !dwarf_formref_die(&a, &target) || target.cu == die->cu)
+        return 0;
+    if (t->nrefs && t->refs[t->nrefs - 1].from == w->unit &&
+        t->refs[t->nrefs - 1].to == target.cu)
+        return 0;
+    rc = grow((void **)&t->refs, &t->refs_cap, t->nrefs, sizeof *t->refs);
+    if (rc)
+        return rc;
+    t->refs[t->nrefs].from = w->unit;
+    t->refs[t->nrefs].to = target.cu;
+    t->nrefs++;
+    return 0;
+}
+
 /* Visits every DIE under `parent`, recording type definitions. */
 static int walk_children(struct walk *w, Dwarf_Die *parent, int depth)
 {
@@ -1033,6 +1076,8 @@ static int walk_children(struct walk *w, Dwarf_Die *parent, int depth)
                    !die_flag(&target, DW_AT_declaration)) {
             rc = add_def(w, &target, &child, name, 1);
         }
+        if (!rc && w->track)
+            rc = track_ref(w, &child);
         if (rc)
             return rc;
         if (dwarf_haschildren(&child) > 0) {
@@ -1060,7 +1105,8 @@ static const char *die_string(Dwarf_Die *die, unsigned name)
  * unit for a skeleton), `outer` the unit DIE in the main file, `label` the
  * unit's name when its DIE has none (type units), else NULL. */
 static int read_unit(lh_abicheck *ac, Dwarf_Die *top, Dwarf_Die *outer,
-                     const char *label, const char *display, int big_endian)
+                     const char *label, const char *display, int big_endian,
+                     struct tu_track *track)
 {
     struct walk w;
     lh_abi_unit *u;
@@ -1069,6 +1115,7 @@ static int read_unit(lh_abicheck *ac, Dwarf_Die *top, Dwarf_Die *outer,
 
     memset(&w, 0, sizeof w);
     w.ac = ac;
+    w.track = track;
     w.big_endian = big_endian;
     w.comp_dir = die_string(top, DW_AT_comp_dir);
     if (!w.comp_dir)
@@ -1099,6 +1146,119 @@ static int read_unit(lh_abicheck *ac, Dwarf_Die *top, Dwarf_Die *outer,
     }
     rc = walk_children(&w, top, 0);
     lh_free(w.cu_path);
+    return rc;
+}
+
+/* Keeps a parallel array at the capacity `cap` its sibling just grew to. */
+static int grow_same(void **arr, size_t cap, size_t elem)
+{
+    void *p = lh_realloc(*arr, cap * elem);
+
+    if (!p)
+        return LH_ENOMEM;
+    *arr = p;
+    return 0;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct tu_ref *x = a, *y = b;
+
+    if (x->from != y->from)
+        return x->from < y->from ? -1 : 1;
+    return 0;
+}
+
+/* Index of a type unit in the track, or ntus. */
+static size_t tu_index_of_cu(const struct tu_track *t, const Dwarf_CU *cu)
+{
+    size_t i;
+
+    for (i = 0; i < t->ntus; i++)
+        if (t->tu_cu[i] == cu)
+            return i;
+    return t->ntus;
+}
+
+/* Index of a type unit by its unit index (tu_unit ascends), or ntus. */
+static size_t tu_index_of_unit(const struct tu_track *t, size_t unit)
+{
+    size_t lo = 0, hi = t->ntus;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (t->tu_unit[mid] < unit)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->ntus && t->tu_unit[lo] == unit ? lo : t->ntus;
+}
+
+/*
+ * Adds to every layout read from a type unit the compilation units that
+ * refer to that type unit directly.  Only direct references: the linker
+ * keeps one copy of each type unit signature, and a C type's signature
+ * does not cover the types it points to, so the copy kept may point into
+ * another unit's version of them (a unit reaching a type through another
+ * type unit is not evidence of which version it was compiled with).
+ */
+static int attribute_type_units(lh_abicheck *ac, struct tu_track *t,
+                                size_t first_unit)
+{
+    lh_abi_layout ***by_tu = NULL;
+    size_t *nby_tu = NULL;
+    size_t i, r;
+    int rc = LH_ENOMEM;
+
+    qsort(t->refs, t->nrefs, sizeof *t->refs, cmp_ref);
+    by_tu = lh_calloc(t->ntus, sizeof *by_tu);
+    nby_tu = lh_calloc(t->ntus, sizeof *nby_tu);
+    if (!by_tu || !nby_tu)
+        goto out;
+    /* The layouts each type unit defines (units of this Dwarf only). */
+    for (i = 0; i < ac->ntypes; i++) {
+        lh_abi_type *ty = ac->types[i];
+        size_t j, k;
+
+        for (j = 0; j < ty->nlayouts; j++) {
+            lh_abi_layout *l = &ty->layouts[j];
+
+            for (k = l->nunits; k > 0 && l->units[k - 1] >= first_unit; k--) {
+                size_t tu = tu_index_of_unit(t, l->units[k - 1]);
+                lh_abi_layout **p;
+
+                if (tu == t->ntus)
+                    continue;
+                p = lh_realloc(by_tu[tu], (nby_tu[tu] + 1) * sizeof *p);
+                if (!p)
+                    goto out;
+                by_tu[tu] = p;
+                p[nby_tu[tu]++] = l;
+            }
+        }
+    }
+    /* Sorted by referring unit, so layout_add_unit's check of the last
+     * unit is enough to add each unit once. */
+    for (r = 0; r < t->nrefs; r++) {
+        size_t tu = tu_index_of_cu(t, t->refs[r].to), j;
+
+        if (tu == t->ntus || tu_index_of_unit(t, t->refs[r].from) != t->ntus)
+            continue; /* not into a type unit, or from one */
+        for (j = 0; j < nby_tu[tu]; j++) {
+            rc = layout_add_unit(by_tu[tu][j], t->refs[r].from);
+            if (rc)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (by_tu)
+        for (i = 0; i < t->ntus; i++)
+            lh_free(by_tu[i]);
+    lh_free(by_tu);
+    lh_free(nby_tu);
     return rc;
 }
 
@@ -1144,7 +1304,8 @@ static int read_moved_dwo(lh_abicheck *ac, Dwarf_CU *skel, Dwarf_Die *skel_die,
             dwarf_cu_info(cu, NULL, NULL, NULL, NULL, &id, NULL, NULL) != 0 ||
             id != want)
             continue;
-        rc = read_unit(ac, &cudie, skel_die, NULL, display, big_endian);
+        rc = read_unit(ac, &cudie, skel_die, NULL, display, big_endian,
+                       NULL);
         break;
     }
 out:
@@ -1165,9 +1326,13 @@ static int read_dwarf(lh_abicheck *ac, Dwarf *dw, const char *display,
                       int big_endian, size_t *nunits)
 {
     Dwarf_CU *cu = NULL, *next = NULL;
+    struct tu_track track;
+    size_t first_unit = ac->nunits;
     char type_label[64];
     const char *label;
     int rc = 0, ret = 0;
+
+    memset(&track, 0, sizeof track);
 
     for (;;) {
         Dwarf_Half version;
@@ -1199,7 +1364,8 @@ static int read_dwarf(lh_abicheck *ac, Dwarf *dw, const char *display,
                     continue;
                 }
                 if (rc == LH_ENOMEM)
-                    return rc;
+                    goto out;
+                rc = 0;
                 error_msg(ac,
                           "%s: split DWARF file %s not found (looked where "
                           "the compiler wrote it, under %s, and beside the "
@@ -1228,12 +1394,30 @@ static int read_dwarf(lh_abicheck *ac, Dwarf *dw, const char *display,
                      "type unit 0x%016" PRIx64, id);
             label = type_label;
         }
-        rc = read_unit(ac, top, &cudie, label, display, big_endian);
+        if (label) {
+            rc = grow((void **)&track.tu_cu, &track.tus_cap, track.ntus,
+                      sizeof *track.tu_cu);
+            if (!rc)
+                rc = grow_same((void **)&track.tu_unit, track.tus_cap,
+                               sizeof *track.tu_unit);
+            if (rc)
+                goto out;
+            track.tu_cu[track.ntus] = cu;
+            track.tu_unit[track.ntus] = ac->nunits;
+            track.ntus++;
+        }
+        rc = read_unit(ac, top, &cudie, label, display, big_endian, &track);
         if (rc)
-            return rc;
+            goto out;
         (*nunits)++;
     }
-    return ret;
+    if (track.ntus && track.nrefs)
+        rc = attribute_type_units(ac, &track, first_unit);
+out:
+    lh_free(track.refs);
+    lh_free(track.tu_cu);
+    lh_free(track.tu_unit);
+    return rc ? rc : ret;
 }
 
 /* ------------------------------------------------------------ ELF input */

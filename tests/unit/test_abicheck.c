@@ -357,6 +357,20 @@ static void test_abicheck_split_dwarf_is_read_through_dwo_files(void)
 }
 
 #ifdef LH_ABI_TYPE_UNITS
+/* The one unit of a layout that is a compilation unit of user.c (not a
+ * type unit), or SIZE_MAX when there is not exactly one. */
+static size_t cu_of_layout(const lh_abicheck *ac, const lh_abi_layout *l)
+{
+    size_t i, found = SIZE_MAX, n = 0;
+
+    for (i = 0; i < l->nunits; i++)
+        if (has_suffix(lh_abicheck_unit(ac, l->units[i])->cu, "/user.c")) {
+            found = l->units[i];
+            n++;
+        }
+    return n == 1 ? found : SIZE_MAX;
+}
+
 static void test_abicheck_type_units_read_in_linked_programs(void)
 {
     static const char *const progs[] = {"prog_types5", "prog_types4"};
@@ -374,6 +388,16 @@ static void test_abicheck_type_units_read_in_linked_programs(void)
             lh_abicheck_unit(ac, t->layouts[0].units[0])->cu, "type unit 0x"));
         /* Members are read through the type unit's own tables. */
         CU_ASSERT_PTR_NOT_NULL(member(&t->layouts[1], "extra"));
+        /* Each side also names the compilation unit that refers to its
+         * type unit: user.c built without, then with, SHAPE_V2. */
+        {
+            size_t cu0 = cu_of_layout(ac, &t->layouts[0]);
+            size_t cu1 = cu_of_layout(ac, &t->layouts[1]);
+
+            CU_ASSERT_NOT_EQUAL(cu0, SIZE_MAX);
+            CU_ASSERT_NOT_EQUAL(cu1, SIZE_MAX);
+            CU_ASSERT_TRUE(cu0 < cu1);
+        }
         lh_abicheck_free(ac);
     }
 }
@@ -661,45 +685,60 @@ static void test_abicheck_text_marks_what_differs(void)
     lh_abicheck_free(ac);
 }
 
-/* Every allocation, failed in turn, gives LH_ENOMEM and a checker that
- * frees cleanly (valgrind checks the "cleanly"). */
-static void test_abicheck_allocation_failures_are_reported_and_clean(void)
+/*
+ * Every allocation, failed in turn (once, then from there on), gives
+ * LH_ENOMEM and a checker that frees cleanly (valgrind checks the
+ * "cleanly"); past the last allocation the full result comes back.
+ */
+static void alloc_failures_on(const char *const *files, size_t nfiles,
+                              size_t conflicts)
 {
     long n, stride = getenv("LH_UNDER_VALGRIND") ? 37 : 1;
     int done = 0, sticky;
 
-    {
-        lh_abicheck *ac = NULL;
-
-        lh_alloc_fail_after(0, 0);
-        CU_ASSERT_EQUAL(lh_abicheck_new(&ac), LH_ENOMEM);
-        lh_alloc_fail_after(-1, 0);
-    }
     for (sticky = 0; sticky <= 1; sticky++) {
         done = 0;
         for (n = 0; !done && n < 100000; n += stride) {
             lh_abicheck *ac = NULL;
-            int rc1, rc2;
+            int ok = 1;
+            size_t i;
 
             if (lh_abicheck_new(&ac) != 0) {
                 CU_FAIL("lh_abicheck_new without injected failure");
                 return;
             }
             lh_alloc_fail_after(n, sticky);
-            rc1 = lh_abicheck_add_file(ac, LH_ABI_FIXTURES "/libmix.a");
-            rc2 = lh_abicheck_add_file(ac, LH_ABI_FIXTURES "/user_shape.o");
-            lh_alloc_fail_after(-1, 0);
-            CU_ASSERT_TRUE(rc1 == 0 || rc1 == LH_ENOMEM);
-            CU_ASSERT_TRUE(rc2 == 0 || rc2 == LH_ENOMEM);
-            if (rc1 == 0 && rc2 == 0) {
-                /* Past the last allocation: the full result. */
-                if (lh_abicheck_conflict_count(ac) == 3)
-                    done = 1;
+            for (i = 0; i < nfiles; i++) {
+                int rc = add_fx(ac, files[i]);
+
+                CU_ASSERT_TRUE(rc == 0 || rc == LH_ENOMEM);
+                ok = ok && rc == 0;
             }
+            lh_alloc_fail_after(-1, 0);
+            if (ok && lh_abicheck_conflict_count(ac) == conflicts)
+                done = 1;
             lh_abicheck_free(ac);
         }
         CU_ASSERT_TRUE(done);
     }
+}
+
+static void test_abicheck_allocation_failures_are_reported_and_clean(void)
+{
+    static const char *const files[] = {"libmix.a", "user_shape.o"};
+    lh_abicheck *ac = NULL;
+
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT_EQUAL(lh_abicheck_new(&ac), LH_ENOMEM);
+    lh_alloc_fail_after(-1, 0);
+    alloc_failures_on(files, 2, 3);
+#ifdef LH_ABI_TYPE_UNITS
+    {
+        static const char *const tu[] = {"prog_types5"};
+
+        alloc_failures_on(tu, 1, 2);
+    }
+#endif
 }
 
 static CU_TestInfo tests[] = {
