@@ -38,9 +38,12 @@
  * that names it, the other units are still read.  A stripped file is read
  * through its separate debug file (.gnu_debuglink or build id, the libdwfl
  * standard search).  Type units (-fdebug-types-section) are read in linked
- * files and named by signature ("type unit 0x..."); in object files they
- * sit in COMDAT groups that libdw does not read, which is an error, as is a
- * thin archive.  A file without debug info is a warning, not an error.  A
+ * files and named by signature ("type unit 0x..."); a layout from one also
+ * lists the compilation units that refer to it directly (a unit that
+ * reaches it only through another type unit is not listed: the linker keeps
+ * one copy per signature, which may point to another unit's version).  In
+ * object files type units sit in COMDAT groups that libdw does not read,
+ * which is an error, as is a thin archive.  A file without debug info is a warning, not an error.  A
  * file that is not ELF, or is truncated or corrupt, is an error naming the
  * file; the checker never crashes on it.
  *
