@@ -35,7 +35,12 @@ for log in "$dir"/vg.*.log; do
     echo "${role:-?}: $summary"
     case $summary in
     *"ERROR SUMMARY: 0 errors"*) ;;
-    *) cat "$log" >&2; fail "$log: memcheck found errors or leaks" ;;
+    *)
+        cat "$log" >&2
+        echo "--- up's stderr (tail):" >&2
+        tail -20 "$dir/err" >&2
+        fail "$log: memcheck found errors or leaks (or no summary: killed)"
+        ;;
     esac
     if grep -q "definitely lost: [1-9]\|indirectly lost: [1-9]" "$log"; then
         cat "$log" >&2
