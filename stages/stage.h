@@ -107,8 +107,6 @@ typedef struct lh_stage_ops {
      * (0 if none or not ready); runs timers due at now_us. */
     void (*dispatch)(lh_node *node, void *state, short revents,
                      int64_t now_us);
-    /* Optional: items the stage holds now (the stats line's queue=). */
-    size_t (*held)(const lh_node *node, const void *state);
 } lh_stage_ops;
 
 /* Calls through the ops, with the defaults stated once: a NULL hook does
@@ -123,11 +121,6 @@ static inline void lh_stage_dispatch(const lh_stage_ops *ops, lh_node *n,
 {
     if (ops->dispatch)
         ops->dispatch(n, st, revents, now);
-}
-static inline size_t lh_stage_held(const lh_stage_ops *ops, const lh_node *n,
-                                   const void *st)
-{
-    return ops->held ? ops->held(n, st) : 0;
 }
 
 /* The stages, one per file. */

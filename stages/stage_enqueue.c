@@ -91,12 +91,6 @@ static void enqueue_dispatch(lh_node *node, void *state, short revents,
     }
 }
 
-static size_t enqueue_held(const lh_node *node, const void *state)
-{
-    (void)node;
-    return state ? lh_dqueue_len(state) : 0;
-}
-
 const lh_stage_ops lh_stage_enqueue = {
     .name = "enqueue",
     .open = enqueue_open,
@@ -104,5 +98,4 @@ const lh_stage_ops lh_stage_enqueue = {
     .handle = enqueue_handle,
     .prepare = enqueue_prepare,
     .dispatch = enqueue_dispatch,
-    .held = enqueue_held,
 };

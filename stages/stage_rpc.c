@@ -342,13 +342,6 @@ static void rpc_dispatch(lh_node *node, void *state, short revents,
     }
 }
 
-static size_t rpc_held(const lh_node *node, const void *state)
-{
-    const rpc_stage *st = state;
-    (void)node;
-    return st ? st->waiting + st->inflight : 0;
-}
-
 const lh_stage_ops lh_stage_rpc = {
     .name = "rpc",
     .open = rpc_open,
@@ -356,5 +349,4 @@ const lh_stage_ops lh_stage_rpc = {
     .handle = rpc_handle,
     .prepare = rpc_prepare,
     .dispatch = rpc_dispatch,
-    .held = rpc_held,
 };
