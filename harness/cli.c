@@ -264,12 +264,14 @@ char **lh_cli_target_argv(const lh_cli *c)
         rc |= push(&v, &n, "86400");
         /* A paced load and a short delay keep the queues small and steady,
          * so that memory held for queued events does not drown the signal
-         * (the default, as fast as possible with a 1 s delay, holds up to
-         * 400k events in flight). */
+         * (the default, as fast as possible with a 1 s delay and a 64k
+         * window, holds up to 400k events in flight). */
         rc |= push(&v, &n, "--rate");
         rc |= push(&v, &n, "100000");
         rc |= push(&v, &n, "--delay-ms");
         rc |= push(&v, &n, "100");
+        rc |= push(&v, &n, "--window");
+        rc |= push(&v, &n, "4096");
         for (int i = 0; rc == 0 && i < c->ninject; i++) {
             rc |= push(&v, &n, "--inject");
             rc |= push(&v, &n, c->inject[i]);

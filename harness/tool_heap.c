@@ -198,18 +198,28 @@ static int heap_finish(lh_tool_ctx *c)
         /* base: this process's first dump after the first 20% of the work
          * its dumps span; last: its last dump. */
         const dump *first = NULL, *last = NULL, *base = NULL;
-        for (size_t i = 0; i < s->ndumps; i++)
-            if (s->dumps[i].pid == s->pids[p]) {
-                if (first == NULL)
-                    first = &s->dumps[i];
-                last = &s->dumps[i];
-            }
+        char path[1200];
+        for (size_t i = 0; i < s->ndumps; i++) {
+            if (s->dumps[i].pid != s->pids[p])
+                continue;
+            /* A dump asked for just before the stop may never have been
+             * written: use the dumps that exist. */
+            profile_path(c, &s->dumps[i], path, sizeof path);
+            if (access(path, R_OK) != 0)
+                continue;
+            if (first == NULL)
+                first = &s->dumps[i];
+            last = &s->dumps[i];
+        }
         if (first == NULL || first == last)
             continue;
         double cut = first->work + 0.2 * (last->work - first->work);
-        for (size_t i = 0; i < s->ndumps && base == NULL; i++)
-            if (s->dumps[i].pid == s->pids[p] && s->dumps[i].work >= cut)
+        for (size_t i = 0; i < s->ndumps && base == NULL; i++) {
+            profile_path(c, &s->dumps[i], path, sizeof path);
+            if (s->dumps[i].pid == s->pids[p] && s->dumps[i].work >= cut &&
+                access(path, R_OK) == 0)
                 base = &s->dumps[i];
+        }
         if (base == NULL || base == last || last->work <= base->work)
             continue;
         char a[1200], b[1200];
