@@ -26,7 +26,8 @@
  *  --max-lag L  at most L events published but not yet committed by the
  *               consumer group --group (0: no limit).  This is "as fast as
  *               the pipeline keeps up": the lag is read from the broker
- *               every 100 ms (lh_klag), and published-since-then is added.
+ *               every 100 ms (lh_klag), and every change made since, in
+ *               flight or not, is added.
  * The defaults are --rate 0 --max-lag auto.  The mock broker keeps only the
  * last 5 MiB of each partition and drops older data silently (measured: it
  * is a byte limit; a record costs its key and value plus ~20 bytes), so
@@ -110,7 +111,7 @@ typedef struct producer {
     uint64_t put_failed; /* store writes that failed */
     uint64_t kafka_refused; /* events Kafka would not queue */
     int64_t lag_est_base;   /* lag read last time */
-    uint64_t lag_pub_base;  /* published when it was read */
+    uint64_t lag_dlv_base;  /* delivered when it was read */
     int64_t lag_read_us;
     int64_t reconnect_at; /* store connection lost: when to try again */
     lh_counters counters;
@@ -373,11 +374,13 @@ static uint64_t lag_allowance(producer *p)
 
         if (lh_klag_get(p->lag, 1000, &l) == 0) {
             p->lag_est_base = l;
-            p->lag_pub_base = p->published;
+            p->lag_dlv_base = lh_kproducer_delivered(p->kp);
         }
         p->lag_read_us = now;
     }
-    est = p->lag_est_base + (int64_t)(p->published - p->lag_pub_base);
+    /* Everything made since the broker had lag_dlv_base events of ours
+     * counts: PUTs in flight, events queued, events in the topic. */
+    est = p->lag_est_base + (int64_t)p->issued - (int64_t)p->lag_dlv_base;
     if (est >= (int64_t)p->o.max_lag)
         return 0;
     return p->o.max_lag - (uint64_t)est;

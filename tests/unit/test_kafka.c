@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,18 +465,42 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static void test_kafka_produce_role_writes_store_then_publishes_each_change(void)
+typedef struct produce_run {
+    int argc;
+    char **argv;
+    int rc;
+} produce_run;
+
+static void *produce_main(void *arg)
+{
+    produce_run *r = arg;
+
+    r->rc = lh_role_produce(r->argc, r->argv);
+    return NULL;
+}
+
+/* One run of the produce role shows both its halves: each change goes to
+ * the store and then, as an event, to Kafka; and with nobody committing it
+ * stops at --max-lag events, going on as the group catches up. */
+static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(void)
 {
     store_state *st = lh_calloc(1, sizeof *st);
     server_run sr = {0};
-    pthread_t th;
+    pthread_t sth, pth;
     uint16_t port = 0;
     char store_addr[32], events[16], keys[16];
+    char *argv[] = {"produce", "--brokers", servers, "--store", store_addr,
+                    "--events", events, "--keys", keys, "--max-lag", "500",
+                    "--group", "g", "--value-size", "40", "--topic", TOPIC,
+                    NULL};
+    produce_run r = {(int)(sizeof argv / sizeof argv[0]) - 1, argv, -1};
     lh_kconsumer *c = NULL;
+    lh_klag *all = NULL;
     lh_kmsg msgs[64];
     uint64_t seen_version[PKEYS] = {0};
     uint32_t seen_checksum[PKEYS] = {0};
-    int seen_part[PKEYS], n = 0, bad = 0, order = 0, moved = 0, rc;
+    int64_t in_topic = -1;
+    int seen_part[PKEYS], n = 0, bad = 0, order = 0, moved = 0;
 
     CU_ASSERT_FATAL(st != NULL);
     for (int k = 0; k < PKEYS; k++)
@@ -483,25 +508,19 @@ static void test_kafka_produce_role_writes_store_then_publishes_each_change(void
     start_broker();
     CU_ASSERT_FATAL(rpc_server_new("127.0.0.1", 0, NULL, store_handler, st,
                                    &sr.srv, &port) == 0);
-    CU_ASSERT_FATAL(pthread_create(&th, NULL, server_main, &sr) == 0);
+    CU_ASSERT_FATAL(pthread_create(&sth, NULL, server_main, &sr) == 0);
     snprintf(store_addr, sizeof store_addr, "127.0.0.1:%u", port);
     snprintf(events, sizeof events, "%d", PEVENTS);
     snprintf(keys, sizeof keys, "%d", PKEYS);
-    {
-        char *argv[] = {"produce", "--brokers", servers, "--store",
-                        store_addr, "--events", events, "--keys", keys,
-                        "--max-lag", "0", "--value-size", "40", "--topic",
-                        TOPIC, NULL};
-        rc = lh_role_produce((int)(sizeof argv / sizeof argv[0]) - 1, argv);
-    }
-    CU_ASSERT(rc == 0);
-    sr.stop = 1;
-    pthread_join(th, NULL);
-    rpc_server_free(sr.srv);
-    CU_ASSERT(st->puts == PEVENTS);
-    CU_ASSERT(st->bad == 0);
-    CU_ASSERT(st->out_of_order == 0);
+    CU_ASSERT_FATAL(pthread_create(&pth, NULL, produce_main, &r) == 0);
 
+    /* Nobody consumes yet: the producer stops at 500 events. */
+    lh_sleep_us(1500000);
+    CU_ASSERT_FATAL(lh_klag_new(servers, "nobody", TOPIC, &all) == 0);
+    CU_ASSERT(lh_klag_get(all, 5000, &in_topic) == 0);
+    CU_ASSERT(in_topic == 500);
+
+    /* The group consumes and commits; the producer goes on to the end. */
     CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
     for (int64_t end = lh_now_us() + 30000000; n < PEVENTS && lh_now_us() < end;) {
         int got = lh_kconsumer_poll(c, msgs, 64, 100);
@@ -511,6 +530,7 @@ static void test_kafka_produce_role_writes_store_then_publishes_each_change(void
             lh_event ev;
             int k = 0;
 
+            lh_kconsumer_done(c, msgs[i].partition, msgs[i].offset);
             if (lh_event_decode(msgs[i].value, msgs[i].value_len, &ev) < 0 ||
                 !lh_event_checksum_ok(&ev) || ev.key_len != 9 ||
                 msgs[i].key_len != 9 ||
@@ -536,22 +556,36 @@ static void test_kafka_produce_role_writes_store_then_publishes_each_change(void
         lh_kconsumer_release(c, msgs, (size_t)got);
     }
     CU_ASSERT(n == PEVENTS);
+    if (n < PEVENTS)
+        raise(SIGTERM); /* the role stops on it: the join cannot hang */
+    pthread_join(pth, NULL);
+    CU_ASSERT(r.rc == 0);
+    sr.stop = 1;
+    pthread_join(sth, NULL);
+    rpc_server_free(sr.srv);
+
+    CU_ASSERT(st->puts == PEVENTS);
+    CU_ASSERT(st->bad == 0);
+    CU_ASSERT(st->out_of_order == 0);
     CU_ASSERT(bad == 0);
     CU_ASSERT(order == 0);
     CU_ASSERT(moved == 0);
+    CU_ASSERT(lh_klag_get(all, 5000, &in_topic) == 0);
+    CU_ASSERT(in_topic == PEVENTS);
     /* The last event of each key is what the store holds. */
     for (int k = 0; k < PKEYS; k++) {
         CU_ASSERT(seen_version[k] == st->version[k]);
         CU_ASSERT(seen_checksum[k] == st->checksum[k]);
     }
     lh_kconsumer_free(c);
+    lh_klag_free(all);
     stop_broker();
     lh_free(st);
 }
 
 static CU_TestInfo tests[] = {
-    {"produce role writes the store, then publishes each change",
-     test_kafka_produce_role_writes_store_then_publishes_each_change},
+    {"produce role writes the store, then publishes within --max-lag",
+     test_kafka_produce_role_writes_store_then_publishes_within_max_lag},
     {"group member gets every message once, a key stays on one partition",
      test_kafka_group_member_gets_every_message_once_key_on_one_partition},
     {"pause stops delivery and resume restarts it",
