@@ -12,7 +12,7 @@ TOY=$2
 . "$(dirname "$0")/harness_lib.sh"
 
 rc=0
-"$LH" hunt --stages parse,filter,emit --duration 2 --timeout 120 \
+"$LH" hunt --stages parse,filter,emit --duration 3 --timeout 120 \
     --report "$WORK/report" --json "$WORK/auto.json" -- \
     "$TOY" --enable='{stages}' --tag "$MARK" --leak emit:64 \
     >"$WORK/auto.out" 2>"$WORK/auto.err" || rc=$?

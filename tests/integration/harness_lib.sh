@@ -6,7 +6,8 @@
 # argv, so `pgrep -f $MARK` finds every process a test started.  The exit
 # trap kills what is left (by pid) and removes the work directory, so a
 # failing test leaves nothing behind either; `no_leftovers` is the
-# assertion that leak-hunt itself left nothing.
+# assertion that leak-hunt itself left nothing.  LH_KEEP=1 in the
+# environment keeps the work directory for a look after a failure.
 
 fail() {
     echo "FAIL: $*" >&2
@@ -29,6 +30,10 @@ cleanup() {
     for p in $(pgrep -f -- "$MARK" 2>/dev/null); do
         kill -9 "$p" 2>/dev/null || :
     done
+    if [ -n "${LH_KEEP:-}" ]; then # debugging: keep the files
+        echo "# files kept in $WORK" >&2
+        return
+    fi
     chmod -R u+w "$WORK" 2>/dev/null || :
     rm -rf "$WORK"
 }

@@ -1,0 +1,69 @@
+#!/bin/sh
+# A target that fails during the measurement: crashed by SIGSEGV, exited
+# early with status 0, or not executable at all.  leak-hunt run says so
+# (exit 3) with the status ("killed by signal 11") and the last lines of the
+# target's log, writes report.json with verdict "error" when --report is
+# given, and leaves nothing behind - not even the child the crashed
+# target had forked into its process group.  hunt stops at the failed run.
+#
+# usage: harness_crash.sh LEAK_HUNT TOYPROG
+set -eu
+LH=$1
+TOY=$2
+. "$(dirname "$0")/harness_lib.sh"
+
+# run_toy NAME TOYPROG_ARGS... -> rc in $rc, files $WORK/NAME.*
+run_toy() {
+    name=$1
+    shift
+    rc=0
+    "$LH" run --enable parse,filter,emit --duration 4 --timeout 60 \
+        --report "$WORK/$name" -- \
+        "$TOY" --enable='{stages}' --tag "$MARK" "$@" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    note "$name: exit $rc, $(head -n 1 "$WORK/$name.out")"
+    no_leftovers "$name"
+}
+
+run_toy segv --crash-after 100000 --spawn-child
+expect_rc segv "$rc" 3
+expect_in segv "$WORK/segv.err" "killed by signal 11"
+expect_in segv "$WORK/segv.err" "toyprog: crashing on purpose after"
+expect_in segv "$WORK/segv.out" "killed by signal 11"
+[ "$(jget "$WORK/segv/report.json" "d['verdict']")" = error ] ||
+    fail "segv: report.json verdict is not error"
+jget "$WORK/segv/report.json" "d['runs'][0]['error']" |
+    grep -q "killed by signal 11" || fail "segv: run error lacks the signal"
+# The log the message quotes is where the message says it is.
+log=$(sed -n 's/.*last lines of \(.*target\.log\):$/\1/p' "$WORK/segv.err" |
+    head -n 1)
+[ -s "$log" ] || fail "segv: the quoted log '$log' does not exist"
+
+run_toy early-exit --exit-after 100000
+expect_rc early-exit "$rc" 3
+expect_in early-exit "$WORK/early-exit.err" "exit status 0"
+expect_in early-exit "$WORK/early-exit.err" "toyprog: exiting early after"
+
+rc=0
+"$LH" run --enable parse --duration 2 -- "$WORK/no-such-program" \
+    >"$WORK/noexec.out" 2>"$WORK/noexec.err" || rc=$?
+note "noexec: exit $rc, $(head -n 1 "$WORK/noexec.out")"
+expect_rc noexec "$rc" 3
+expect_in noexec "$WORK/noexec.err" "exit status 127"
+expect_in noexec "$WORK/noexec.err" "cannot execute target"
+
+# hunt: the first configuration crashes; no further run is made.
+rc=0
+"$LH" hunt --strategy linear --stages parse,filter,emit --duration 3 \
+    --json "$WORK/hunt.json" -- \
+    "$TOY" --enable='{stages}' --tag "$MARK" --crash-after 50000 \
+    >"$WORK/hunt.out" 2>"$WORK/hunt.err" || rc=$?
+note "hunt: exit $rc, $(head -n 1 "$WORK/hunt.out")"
+no_leftovers hunt
+expect_rc hunt "$rc" 3
+expect_in hunt "$WORK/hunt.err" "killed by signal 11"
+[ "$(jget "$WORK/hunt.json" "len(d['runs'])")" -eq 1 ] ||
+    fail "hunt: went on after the crash"
+[ "$(jget "$WORK/hunt.json" "d['verdict']")" = error ] ||
+    fail "hunt: verdict is not error"
+echo "PASS"

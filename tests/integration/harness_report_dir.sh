@@ -1,0 +1,62 @@
+#!/bin/sh
+# A report directory (or --json file) that cannot be written is refused
+# before anything runs: exit 2, one clear message naming the path, and the
+# target is never started.  Cases: a path under a regular file, a regular
+# file as the directory, a missing parent, a read-only directory (only when
+# not root: root writes anyway), a directory on a file system that refuses
+# it (/proc), and --json under a regular file.
+#
+# usage: harness_report_dir.sh LEAK_HUNT TOYPROG
+set -eu
+LH=$1
+TOY=$2
+. "$(dirname "$0")/harness_lib.sh"
+mk_recording_target
+: >"$WORK/afile"
+
+# refused NAME PATH_IN_MESSAGE LEAK_HUNT_OUTPUT_OPTIONS...
+refused() {
+    name=$1 path=$2
+    shift 2
+    rc=0
+    "$LH" run --enable parse --duration 2 "$@" -- "$WORK/target.sh" \
+        --enable={stages} --tag "$MARK" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    note "$name: exit $rc: $(cat "$WORK/$name.err")"
+    expect_rc "$name" "$rc" 2
+    expect_not_started "$name"
+    [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] ||
+        fail "$name: the message is not one line"
+    expect_in "$name" "$WORK/$name.err" "leak-hunt: cannot"
+    expect_in "$name" "$WORK/$name.err" "$path"
+    no_leftovers "$name"
+}
+
+refused under-file "$WORK/afile/report" --report "$WORK/afile/report"
+refused is-file "$WORK/afile" --report "$WORK/afile"
+refused no-parent "$WORK/none/report" --report "$WORK/none/report"
+refused proc /proc/leak-hunt-report --report /proc/leak-hunt-report
+refused json-under-file "$WORK/afile/r.json" --json "$WORK/afile/r.json"
+if [ "$(id -u)" -ne 0 ]; then
+    mkdir "$WORK/ro"
+    chmod 555 "$WORK/ro"
+    refused read-only "$WORK/ro/report" --report "$WORK/ro/report"
+    mkdir "$WORK/ro2"
+    chmod 555 "$WORK/ro2"
+    refused read-only-existing "$WORK/ro2" --report "$WORK/ro2"
+else
+    note "read-only directory: skipped (running as root, which writes anyway)"
+fi
+# An existing --json file that cannot be written is not touched either.
+echo keep >"$WORK/old.json"
+chmod 444 "$WORK/old.json"
+if [ "$(id -u)" -ne 0 ]; then
+    refused json-read-only "$WORK/old.json" --json "$WORK/old.json"
+fi
+[ "$(cat "$WORK/old.json")" = keep ] || fail "old.json was changed"
+
+# The probe leaves no trace: a good --json path that is not written (the
+# run is refused for another reason) does not exist afterwards.
+refused probe-clean "$WORK/afile" --json "$WORK/new.json" --report "$WORK/afile"
+[ ! -e "$WORK/new.json" ] || fail "the --json probe left $WORK/new.json"
+echo "PASS"
