@@ -247,7 +247,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
     int64_t start = lh_now_us();
     int64_t next_tick = start;
     double budget_work = o->work, budget_time = o->duration;
-    int extensions = 0, status = 0, exited = 0;
+    int extensions = 0, status = 0, exited = 0, timed_out = 0;
     for (;;) {
         lh_sleep_us(SAMPLE_US);
         rc = lh_sampler_take(smp, &res->series);
@@ -272,12 +272,11 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
         int spent = budget_work > 0 ? work >= budget_work
                                     : elapsed >= budget_time;
         if (o->timeout > 0 && elapsed >= o->timeout) {
-            if (!spent) {
-                res->verdict = LH_RUN_INCONCLUSIVE;
-                snprintf(res->reason, sizeof res->reason,
-                         "timed out after %.0f s with %.0f of %.0f units",
-                         elapsed, work, budget_work);
-            }
+            /* A run cut short by the timeout (a hung or slow target) is
+             * inconclusive whatever its partial series looks like: a hung
+             * target's flat memory is not evidence of a clean one. */
+            if (!spent)
+                timed_out = 1;
             spent = 1;
             extensions = o->max_extend; /* no more extensions */
         }
@@ -290,6 +289,8 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
         decide(o, res, &res->series, lh_sampler_has_heap(smp),
                lh_sampler_has_queue(smp),
                ctx.series.n >= MIN_TOOL_POINTS ? &ctx.series : NULL);
+        if (timed_out)
+            break;
         if (res->verdict != LH_RUN_INCONCLUSIVE ||
             extensions >= o->max_extend)
             break;
@@ -333,6 +334,13 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
     /* A tool with its own signal (memcheck) decides on it. */
     if (ctx.series.n >= MIN_TOOL_POINTS)
         decide(o, res, &res->series, 0, 0, &ctx.series);
+    if (timed_out) {
+        res->verdict = LH_RUN_INCONCLUSIVE;
+        snprintf(res->reason, sizeof res->reason,
+                 "timed out after %.0f s with %.0f of %.0f %s", res->seconds,
+                 res->work, o->work > 0 ? o->work : o->duration,
+                 o->work > 0 ? "units" : "seconds");
+    }
     for (size_t i = 0; i < res->nsites; i++)
         if (res->sites[i].stage[0] == '\0')
             lh_measure_attribute(o->stage_map, res->sites[i].function,

@@ -16,6 +16,7 @@
 #include "target.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,15 +55,30 @@ static void install_handlers(void)
     atexit(lh_target_kill_all);
 }
 
+/* Fails (errno set) when the file at path could not be written later; a
+ * file created by the probe is removed again, an existing one is left as it
+ * is.  Checked before any target runs, so a bad --json path costs nothing. */
+static int probe_writable(const char *path)
+{
+    int existed = access(path, F_OK) == 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    if (!existed)
+        unlink(path);
+    return 0;
+}
+
 int lh_runner_init(lh_runner *r, const lh_cli *cli)
 {
     memset(r, 0, sizeof *r);
     r->cli = cli;
     r->start = (double)lh_now_us() / 1e6;
     install_handlers();
-    r->argv = lh_cli_target_argv(cli);
-    if (r->argv == NULL) {
-        fprintf(stderr, "leak-hunt: out of memory\n");
+    if (cli->json_path && probe_writable(cli->json_path) < 0) {
+        fprintf(stderr, "leak-hunt: cannot write %s: %s\n", cli->json_path,
+                strerror(errno));
         return 2;
     }
     if (cli->report_dir) {
@@ -82,7 +98,15 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
         }
         fclose(f);
         unlink(probe);
-    } else {
+    }
+    /* Last of the checks that can fail, so that no error path above has
+     * anything to free. */
+    r->argv = lh_cli_target_argv(cli);
+    if (r->argv == NULL) {
+        fprintf(stderr, "leak-hunt: out of memory\n");
+        return 2;
+    }
+    if (!cli->report_dir) {
         const char *tmp = getenv("TMPDIR");
         snprintf(r->dir, sizeof r->dir, "%s/leak-hunt.XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
@@ -90,6 +114,8 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
             fprintf(stderr, "leak-hunt: cannot create a temporary directory "
                             "in %s: %s\n", tmp && *tmp ? tmp : "/tmp",
                     strerror(errno));
+            lh_cli_free_argv(r->argv);
+            r->argv = NULL;
             return 2;
         }
         r->own_dir = 1;
@@ -145,16 +171,25 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
         .quiet = c->quiet,
         .label = label,
     };
-    int rc = lh_measure(&o, res);
-    if (rc == LH_ETOOL) {
+    int rc;
+    if (got_signal) { /* told to stop between two runs: start nothing */
+        snprintf(res->enabled, sizeof res->enabled, "%s", enabled);
+        res->tool = tool->name;
+        res->verdict = LH_RUN_ERROR;
+        rc = LH_EIO;
+    } else {
+        rc = lh_measure(&o, res);
+    }
+    if (rc == LH_ETOOL && !got_signal) {
         r->tool_failed = 1;
         res->verdict = LH_RUN_ERROR;
         fprintf(stderr, "leak-hunt: %s\n", res->error);
     } else if (rc < 0 || res->verdict == LH_RUN_ERROR) {
         res->verdict = LH_RUN_ERROR;
         if (got_signal)
-            snprintf(res->error, sizeof res->error, "interrupted by signal %d",
-                     (int)got_signal);
+            snprintf(res->error, sizeof res->error,
+                     "interrupted by signal %d (%s): target stopped",
+                     (int)got_signal, strsignal((int)got_signal));
         fprintf(stderr, "leak-hunt: %s\n", res->error);
     }
     if (got_signal)

@@ -30,6 +30,9 @@ extern char **environ;
 #define MAX_GROUPS 64
 
 static volatile sig_atomic_t live_groups[MAX_GROUPS];
+/* Set by lh_target_kill_all: a group registered afterwards (its start was
+ * under way when leak-hunt was told to stop) is killed at once. */
+static volatile sig_atomic_t killing;
 
 static void register_group(pid_t pgid)
 {
@@ -49,6 +52,7 @@ static void unregister_group(pid_t pgid)
 
 void lh_target_kill_all(void)
 {
+    killing = 1;
     for (int i = 0; i < MAX_GROUPS; i++)
         if (live_groups[i] > 0)
             kill(-(pid_t)live_groups[i], SIGKILL);
@@ -261,6 +265,8 @@ int lh_target_start(const lh_target_opts *o, lh_target **out)
      * kill(-pid) works as soon as we return. */
     setpgid(pid, pid);
     register_group(pid);
+    if (killing) /* after register_group: no window left */
+        kill(-pid, SIGKILL);
     t->pid = pid;
     *out = t;
     t = NULL;

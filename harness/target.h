@@ -57,7 +57,9 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status);
 /* Stops (if needed, with no grace) and frees.  Accepts NULL. */
 void lh_target_free(lh_target *t);
 
-/* SIGKILLs every process group still registered.  Async-signal-safe. */
+/* SIGKILLs every process group still registered, and from then on every
+ * group lh_target_start starts (so a start racing with leak-hunt's own
+ * SIGINT cannot outlive it).  Async-signal-safe. */
 void lh_target_kill_all(void);
 
 /* Describes a waitpid status: "exit status 3", "killed by signal 11
