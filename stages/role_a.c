@@ -220,7 +220,14 @@ static int take(a_state *a, lh_kmsg *msgs, int n)
     for (int i = 0; i < n; i++) {
         lh_kmsg *m = &msgs[i];
         a->c.v[LH_C_consumed]++;
-        if (!a->forward || ci < 0) {
+        if (a->forward && ci < 0) {
+            /* Nowhere to send it: not dropped (forward is on), but left to
+             * be consumed again after a restart. */
+            fprintf(stderr, "selfheal a: no B node connected for a "
+                    "consumed event; exiting so that it is consumed again\n");
+            return LH_ECLOSED;
+        }
+        if (!a->forward) {
             /* forward OFF: consumed and dropped. */
             a->c.v[LH_C_dropped]++;
             note_done(a, m->partition, m->offset);
@@ -397,8 +404,12 @@ int lh_role_a(int argc, char **argv)
         for (size_t i = 0; i < a.nconns; i++)
             pending_out |= a.conns[i].fd >= 0 &&
                            lh_frame_writer_pending(&a.conns[i].wr) > 0;
-        if (room) {
-            n = lh_kconsumer_poll(a.kc, msgs, batch,
+        /* Poll while paused too (kafka.h: rebalances are served from the
+         * poll); what it may still return fits in the ring's slack. */
+        uint64_t space = a.cap - (a.tail - a.head);
+        size_t want = room ? batch : (size_t)(space < batch ? space : batch);
+        if (want > 0) {
+            n = lh_kconsumer_poll(a.kc, msgs, want,
                                   a.paused || pending_out ? 0 : 5);
             if (n < 0) {
                 fprintf(stderr, "selfheal a: consumer failed: %s\n",
@@ -409,6 +420,10 @@ int lh_role_a(int argc, char **argv)
             if (n > 0) {
                 rc = take(&a, msgs, n);
                 lh_kconsumer_release(a.kc, msgs, (size_t)n);
+                if (rc == LH_ECLOSED) {
+                    status = 3;
+                    break;
+                }
                 if (rc != 0) {
                     fprintf(stderr, "selfheal a: cannot queue events: %s\n",
                             lh_strerror(rc));
