@@ -405,11 +405,17 @@ static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
                     py(&c, r->slope * fx1 + b));
         fprintf(f, "</svg>\n");
     }
-    fprintf(f, "<figcaption><span class=\"v %s\">%s</span> <b>#%zu %s</b> "
-               "on <b>",
+    fprintf(f, "<figcaption><span class=\"v %s\">%s</span> <b>#%zu ",
             verdict_class(r->verdict), lh_run_verdict_name(r->verdict),
-            idx + 1, r->tool ? r->tool : "?");
+            idx + 1);
+    esc(f, r->tool ? r->tool : "?");
+    fprintf(f, "</b> on <b>");
     esc(f, r->enabled[0] ? r->enabled : "(none)");
+    if (r->verdict == LH_RUN_ERROR) {
+        fprintf(f, "</b>: failed (see <a href=\"#errors\">run errors</a>)"
+                   "</figcaption></figure>\n");
+        return;
+    }
     fprintf(f, "</b>: %+.2f B/%s (95%% CI %.2f&ndash;%.2f), ", r->slope,
             rep->unit ? rep->unit : "unit", r->ci_low, r->ci_high);
     esc(f, r->reason);
@@ -483,10 +489,12 @@ static void overlay_chart(FILE *f, const lh_report *rep)
                  yval(&r->series.v[cut], heap), colour(k), (int)k + 1);
         fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"4\" "
                    "fill=\"%s\"/><text class=\"legend\" x=\"%.1f\" "
-                   "y=\"%.1f\">#%zu %s, %s, %+.1f B/%s: ",
+                   "y=\"%.1f\">#%zu ",
                 c.w - c.right + 12, ly - 4, colour(k), c.w - c.right + 34, ly,
-                k + 1, r->tool ? r->tool : "?", heap ? "heap" : "rss",
-                r->slope, rep->unit ? rep->unit : "unit");
+                k + 1);
+        esc(f, r->tool ? r->tool : "?");
+        fprintf(f, ", %s, %+.1f B/%s: ", heap ? "heap" : "rss", r->slope,
+                rep->unit ? rep->unit : "unit");
         esc(f, r->enabled[0] ? r->enabled : "(none)");
         fprintf(f, "</text>\n");
         ly += 18;
@@ -776,7 +784,7 @@ static void errors_section(FILE *f, const lh_report *r)
         if (x->error[0] == '\0')
             continue;
         if (shown++ == 0)
-            fprintf(f, "<h2>Run errors</h2>\n");
+            fprintf(f, "<h2 id=\"errors\">Run errors</h2>\n");
         fprintf(f, "<p>Run %zu (", i + 1);
         esc(f, x->enabled);
         fprintf(f, "):</p><pre>");
@@ -815,6 +823,7 @@ static const char STYLE[] =
     "table{border-collapse:collapse;font-size:.9em;margin:.5em 0}"
     "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right;"
     "vertical-align:top}th{background:#f0f0f0}td.l,th.l{text-align:left}"
+    "td{white-space:nowrap}td.code{white-space:normal;overflow-wrap:anywhere}"
     ".code{font-family:'DejaVu Sans Mono',monospace}"
     "td.files{font-size:.85em;white-space:nowrap}.size{color:#888}"
     ".v{font-weight:bold}.v.leak{color:#c00}.v.clean{color:#1a7f1a}"
@@ -860,8 +869,9 @@ int lh_report_write_html(const lh_report *r, const char *path)
     dir_of(path, base, sizeof base);
 
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-               "charset=\"utf-8\"><title>leak-hunt %s: ",
-            r->command ? r->command : "");
+               "charset=\"utf-8\"><title>leak-hunt ");
+    esc(f, r->command);
+    fprintf(f, ": ");
     esc(f, r->verdict);
     fprintf(f, "</title>\n<style>%s</style></head><body>\n", STYLE);
     fprintf(f, "<h1>leak-hunt ");
@@ -878,7 +888,8 @@ int lh_report_write_html(const lh_report *r, const char *path)
     }
     fprintf(f, ". Growth is in bytes per %s of work.</p>\n",
             r->unit ? r->unit : "unit");
-    if (r->error[0]) {
+    /* The verdict paragraph of an error already is the error. */
+    if (r->error[0] && strcmp(r->verdict, "error") != 0) {
         fprintf(f, "<pre class=\"error\">");
         esc(f, r->error);
         fprintf(f, "</pre>\n");

@@ -1,3 +1,17 @@
+/*
+ * report.json and the verdict paragraph.
+ *
+ * report.json carries DESIGN section 5's fields (verdict, culprit,
+ * elapsed_seconds, runs with enabled / tool / work / seconds /
+ * slope_bytes_per_unit / ci95 / verdict / sites) and a few more that the
+ * HTML report and people use: the per-stage breakdown, each run's signal,
+ * rate, reason, memcheck figures and raw-data directory.  Numbers that are
+ * not finite are written as null (json.c).
+ *
+ * The verdict paragraph is one line: the culprit stage(s), the slope with
+ * its interval, the top allocation site (the heap tool's when it has one)
+ * and memcheck's leak kind; the same text heads report.html.
+ */
 #include "report.h"
 
 #include "error.h"
@@ -117,20 +131,33 @@ int lh_report_write_json(const lh_report *r, const char *path)
     return 0;
 }
 
-static const lh_site *top_site(const lh_report *r, const char *stage)
+/* The site with the most bytes per unit in runs of `tool` (any tool when
+ * NULL), attributed to `stage` (or to none) when `stage` is given. */
+static const lh_site *best_site(const lh_report *r, const char *tool,
+                                const char *stage)
 {
     const lh_site *best = NULL;
-    for (size_t i = 0; i < r->nruns; i++)
-        for (size_t k = 0; k < r->runs[i].nsites; k++) {
-            const lh_site *s = &r->runs[i].sites[k];
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        if (tool && (x->tool == NULL || strcmp(x->tool, tool) != 0))
+            continue;
+        for (size_t k = 0; k < x->nsites; k++) {
+            const lh_site *s = &x->sites[k];
             if (stage && s->stage[0] && strcmp(s->stage, stage) != 0)
-                continue;
-            if (strcmp(r->runs[i].tool, "heap") != 0 && best)
                 continue;
             if (best == NULL || s->bytes_per_unit > best->bytes_per_unit)
                 best = s;
         }
+    }
     return best;
+}
+
+/* The top site: the heap tool's when it found one (symbolised, with the
+ * caller), else any tool's. */
+static const lh_site *top_site(const lh_report *r, const char *stage)
+{
+    const lh_site *s = best_site(r, "heap", stage);
+    return s ? s : best_site(r, NULL, stage);
 }
 
 void lh_report_verdict(const lh_report *r, FILE *f)
