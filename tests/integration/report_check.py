@@ -146,6 +146,33 @@ class Tree(html.parser.HTMLParser):
         self.cur.text += data
 
 
+class Balance(html.parser.HTMLParser):
+    """Every element report.html opens, it closes, in order."""
+    def __init__(self):
+        super().__init__()
+        self.open, self.bad = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+        else:
+            self.bad.append("</%s> at line %d, open: %r" %
+                            (tag, self.getpos()[0], self.open[-3:]))
+
+
+def check_balanced(path):
+    b = Balance()
+    with open(path, encoding="utf-8") as f:
+        b.feed(f.read())
+    b.close()
+    check(not b.bad, "%s: mismatched end tag %s" % (path, b.bad[:1]))
+    check(not b.open, "%s: elements left open: %r" % (path, b.open))
+
+
 def find(root, tag=None, cls=None, id_=None):
     return [n for n in root.walk()
             if (tag is None or n.tag == tag) and
@@ -180,6 +207,7 @@ def check_svg_coords(svg, what):
 def check_dom(rdir, dom_file, expect, target=None):
     with open(os.path.join(rdir, "report.json")) as f:
         d = json.load(f)
+    check_balanced(os.path.join(rdir, "report.html"))
     t = Tree()
     with open(dom_file, encoding="utf-8") as f:
         t.feed(f.read())
