@@ -26,7 +26,7 @@
 #define SAMPLE_US 100000
 /* Leak searches a decision on the memcheck signal needs (slope.h's
  * LH_DECIDE_MIN_SAMPLES after its warm-up cut). */
-#define MIN_TOOL_POINTS 16
+#define MIN_TOOL_POINTS 20
 
 static int mkdir_p(const char *path)
 {
@@ -78,18 +78,19 @@ void lh_measure_attribute(const char *stage_map, const char *function,
         }
         return;
     }
+    /* selfheal: one file per stage, stages/stage_<name>.c.  Valgrind
+     * prints base names only, so the base name decides. */
     if (file == NULL)
         return;
-    const char *s = strstr(file, "stages/");
-    if (s == NULL)
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (strncmp(base, "stage_", 6) != 0)
         return;
-    s += strlen("stages/");
-    if (strncmp(s, "stage_", 6) == 0)
-        s += 6;
-    size_t len = strcspn(s, ".");
-    if (strcmp(s + len, ".c") != 0 || len == 0 || len >= cap)
+    base += 6;
+    size_t len = strcspn(base, ".");
+    if (strcmp(base + len, ".c") != 0 || len == 0 || len >= cap)
         return;
-    memcpy(stage, s, len);
+    memcpy(stage, base, len);
     stage[len] = '\0';
 }
 

@@ -44,7 +44,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res);
 
 /* Attributes a source file / function to a stage: with a stage map the
  * first pattern that is a substring of file or function wins; without one,
- * a file named stages/<stage>.c or stages/stage_<stage>.c.  Writes "" when
+ * a file whose base name is stage_<stage>.c (selfheal's layout).  Writes "" when
  * nothing matches. */
 void lh_measure_attribute(const char *stage_map, const char *function,
                           const char *file, char *stage, size_t cap);

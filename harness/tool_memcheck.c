@@ -3,13 +3,15 @@
  *
  * The final XML report alone misses memory that leaks while staying
  * reachable (the story's bug: valgrind's default summary was silent), so
- * every few seconds the tool asks each process under test for
- * `leak_check full reachable increased` through vgdb.  Each answer gives
- * the bytes in use (the LEAK SUMMARY, summed over processes: this tool's
- * signal against work) and the loss records that grew since the previous
- * search (the allocation sites, with their kind).  The first search is the
- * baseline; growth is summed from the second on and divided by the work
- * done between them.  At the end the XML files give what was lost for good
+ * every second the tool asks each process under test for
+ * `leak_check full reachable changed` through vgdb (the `increased` search
+ * that also reports what shrank).  Each answer gives the bytes in use (the
+ * LEAK SUMMARY, summed over processes: this tool's signal against work)
+ * and the loss records that changed since the previous search, with their
+ * signed deltas.  The first search is the baseline; a site's net growth is
+ * the sum of its deltas from the second search on, divided by the work done
+ * between them, so a buffer that grows and shrinks with load nets out and
+ * only what keeps growing remains.  At the end the XML files give what was lost for good
  * and memcheck's other errors, which the report lists apart from leaks.
  */
 #include "tool.h"
@@ -31,7 +33,7 @@
 
 typedef struct grown {
     lh_site site;
-    double bytes; /* summed increases after the baseline */
+    double bytes; /* net change after the baseline */
 } grown;
 
 typedef struct mc_state {
@@ -126,7 +128,7 @@ static double search(lh_tool_ctx *c, mc_state *s, pid_t pid, int baseline)
     char cmd[1400];
     snprintf(cmd, sizeof cmd,
              "timeout 60 vgdb --vgdb-prefix=%s/vgdb --pid=%d leak_check full "
-             "reachable increased 2>&1",
+             "reachable changed 2>&1",
              c->dir, (int)pid);
     FILE *p = popen(cmd, "r");
     if (p == NULL)
@@ -168,7 +170,7 @@ static double search(lh_tool_ctx *c, mc_state *s, pid_t pid, int baseline)
                           r->possibly_lost.bytes + r->still_reachable.bytes);
         for (size_t i = 0; !baseline && i < r->nerrors; i++) {
             const lh_vgxml_error *e = &r->errors[i];
-            if (!e->is_leak || e->delta_bytes <= 0)
+            if (!e->is_leak || e->delta_bytes == 0)
                 continue;
             const lh_vgxml_frame *fr = lh_vgxml_site(&e->stack);
             lh_site key;
@@ -214,6 +216,11 @@ static int mc_tick(lh_tool_ctx *c)
         if (++s->vgdb_failed && s->searches == 0)
             fprintf(stderr, "leak-hunt: vgdb leak searches failed; is ptrace "
                             "allowed? ('leak-hunt doctor' checks it)\n");
+        return 0;
+    }
+    if (c->work <= 0) {
+        /* Nothing done yet: this is no baseline for growth per unit. */
+        s->searches = 0;
         return 0;
     }
     if (baseline)
@@ -269,6 +276,8 @@ static int mc_finish(lh_tool_ctx *c)
     double span = s->last_work - s->base_work;
     for (size_t i = 0; i < s->nsites; i++) {
         grown *g = &s->sites[i];
+        if (g->bytes <= 0)
+            continue;
         g->site.bytes = g->bytes;
         g->site.bytes_per_unit = span > 0 ? g->bytes / span : 0;
         c->res->reachable_growth +=
