@@ -22,7 +22,7 @@
  * Calling it live: the harness may call lh_decide on the growing series
  * every few hundred milliseconds (progress, or stopping early on a clear
  * CLEAN), but should act on LEAK only at the end of the planned run: with
- * eight looks per run, the first LEAK of any look is a false positive ~6%
+ * eight looks per run, the first LEAK of any look is a false positive 8.7%
  * of the time on clean series (a cache that is still filling), against
  * under 0.1% at the last look.
  *
@@ -33,7 +33,7 @@
  * Cost: the series is condensed to at most LH_SLOPE_POINTS points (medians
  * of consecutive groups), so one lh_decide costs about the same for 1,000
  * and 10,000 samples: ~3 ms of CPU for a clean series, ~5.5 ms for a leak
- * (measured by bench_slope).
+ * (measured by bench_slope on this 2-core machine).
  */
 #ifndef LH_SLOPE_H
 #define LH_SLOPE_H
@@ -49,7 +49,7 @@
  * tests are 4-6x over it, and on 7,000 synthetic clean series of realistic
  * RSS shapes (white, AR(1) and page-random-walk noise, one or two one-off
  * jumps, plateaus, saturating caches) 0.04% were called leaks.  Leaks from
- * 1.25 B/unit (quiet series) to 4 B/unit (noisy short runs, after the
+ * 1.25 B/unit (quiet series) to 6 B/unit (noisy short runs, after the
  * caller's doublings) are detected 95% of the time.  Callers pass
  * --threshold to change it.
  */
