@@ -39,6 +39,7 @@
 #include "proto.h"
 #include "registry.h"
 #include "roleutil.h"
+#include "stats.h"
 
 #define RETRY_US 300000
 #define MAX_PARTITIONS_TRACKED 1024
@@ -70,6 +71,7 @@ typedef struct a_state {
     uint64_t outstanding;
     int paused;
     int forward;
+    const char *name; /* role name in stats lines and counters */
     lh_counters c;
     int64_t done_off[MAX_PARTITIONS_TRACKED];
     uint8_t done_set[MAX_PARTITIONS_TRACKED];
@@ -275,18 +277,21 @@ static void usage(FILE *out)
             "[--topic T] [--group G]\n"
             "                  [--stages LIST] [--window N] [--batch N] "
             "[--counters FILE]\n"
+            "                  [--name NAME]\n"
             "  --nodes   the B nodes to forward to (needed with forward on)\n"
             "  --window  unacknowledged events per B connection (default "
             "65536)\n"
             "  --batch   events per consumer poll and frame (default "
-            "4096)\n");
+            "4096)\n"
+            "  --name    role name in stats lines and counters (default "
+            "a)\n");
 }
 
 int lh_role_a(int argc, char **argv)
 {
     const char *brokers = NULL, *nodes = NULL, *stages = NULL;
     const char *topic = LH_KAFKA_DEFAULT_TOPIC, *group = LH_KAFKA_DEFAULT_GROUP;
-    const char *counters = NULL;
+    const char *counters = NULL, *name = "a";
     uint64_t window = 65536, batch = 4096;
     char **addrs = NULL;
     size_t naddrs = 0;
@@ -308,7 +313,8 @@ int lh_role_a(int argc, char **argv)
         if (strcmp(o, "--brokers") && strcmp(o, "--nodes") &&
             strcmp(o, "--topic") && strcmp(o, "--group") &&
             strcmp(o, "--stages") && strcmp(o, "--window") &&
-            strcmp(o, "--batch") && strcmp(o, "--counters")) {
+            strcmp(o, "--batch") && strcmp(o, "--counters") &&
+            strcmp(o, "--name")) {
             fprintf(stderr, "selfheal a: unknown option '%s'\n", o);
             usage(stderr);
             return 2;
@@ -328,10 +334,20 @@ int lh_role_a(int argc, char **argv)
             stages = v;
         else if (strcmp(o, "--counters") == 0)
             counters = v;
+        else if (strcmp(o, "--name") == 0)
+            name = v;
         else if (lh_opt_u64("a", o, v, strcmp(o, "--window") == 0 ? &window
                                                                   : &batch))
             return 2;
     }
+    if (name[0] == '\0' || strlen(name) >= LH_STATS_ROLE_MAX ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_.-") != strlen(name)) {
+        fprintf(stderr, "selfheal a: bad --name '%s' (1..%d of "
+                "[A-Za-z0-9_.-])\n", name, LH_STATS_ROLE_MAX - 1);
+        return 2;
+    }
+    a.name = name;
     rc = lh_stages_select(stages, &mask, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "selfheal a: %s\n", err);
@@ -480,11 +496,12 @@ int lh_role_a(int argc, char **argv)
         advance_head(&a);
         a.c.v[LH_C_assigned] = (uint64_t)lh_kconsumer_assigned(a.kc);
         a.c.v[LH_C_outstanding] = a.outstanding;
-        lh_counters_tick(&a.c, "a", counters, &last_counters, 0);
+        lh_counters_tick(&a.c, a.name, counters, &last_counters, 0);
     }
 done:
 out:
-    lh_counters_tick(&a.c, "a", counters, &last_counters, 1);
+    lh_counters_tick(&a.c, a.name ? a.name : "a", counters, &last_counters,
+                     1);
     lh_kconsumer_free(a.kc);
     for (size_t i = 0; a.conns && i < a.nconns; i++)
         conn_down(&a.conns[i]);

@@ -60,6 +60,7 @@
 #define MAX_NODES 64
 #define MAX_ARGS 96
 #define MAX_INJECT 8
+#define MAX_CONSUMERS 16
 
 enum kind { K_BROKER, K_STORE, K_B, K_A, K_PRODUCE };
 
@@ -81,7 +82,7 @@ typedef struct child {
 
 typedef struct up_opts {
     uint64_t events, nodes, keys, value_size, rate, max_lag, delay_ms;
-    uint64_t window, partitions, stall_s, grace_s;
+    uint64_t window, partitions, stall_s, grace_s, consumers;
     double duration, corrupt_rate;
     const char *brokers, *stages, *json, *dir, *scenario, *wrap_roles;
     const char *inject[MAX_INJECT];
@@ -99,7 +100,7 @@ typedef struct up {
     char peers[MAX_NODES * 24];
     char **wrap;
     size_t nwrap;
-    child kids[MAX_NODES + 4];
+    child kids[MAX_NODES + MAX_CONSUMERS + 3];
     int nkids;
     unsigned stages;
     lh_klag *klag;
@@ -434,37 +435,56 @@ static int start_all(up *u)
             return rc;
     }
 
-    child *a = new_child(u, K_A, "a");
-    snprintf(a->counters_path, sizeof a->counters_path, "%s/a.cnt", u->dir);
-    rc |= add_arg(a, "%s", u->self);
-    rc |= add_arg(a, "a");
-    rc |= add_arg(a, "--brokers");
-    rc |= add_arg(a, "%s", u->brokers);
-    if (forward) {
-        rc |= add_arg(a, "--nodes");
-        rc |= add_arg(a, "%s", u->peers);
+    int first_a = u->nkids;
+    for (uint64_t k = 0; k < u->o.consumers; k++) {
+        char name[16];
+        if (u->o.consumers == 1)
+            snprintf(name, sizeof name, "a");
+        else
+            snprintf(name, sizeof name, "a%u", (unsigned)k);
+        child *a = new_child(u, K_A, name);
+        snprintf(a->counters_path, sizeof a->counters_path, "%s/%s.cnt",
+                 u->dir, name);
+        rc |= add_arg(a, "%s", u->self);
+        rc |= add_arg(a, "a");
+        rc |= add_arg(a, "--name");
+        rc |= add_arg(a, "%s", name);
+        rc |= add_arg(a, "--brokers");
+        rc |= add_arg(a, "%s", u->brokers);
+        if (forward) {
+            rc |= add_arg(a, "--nodes");
+            rc |= add_arg(a, "%s", u->peers);
+        }
+        rc |= add_arg(a, "--window");
+        rc |= add_arg(a, "%" PRIu64, u->o.window);
+        rc |= add_arg(a, "--counters");
+        rc |= add_arg(a, "%s", a->counters_path);
+        if (rc || spawn(u, a) != 0)
+            return LH_ESYS;
     }
-    rc |= add_arg(a, "--window");
-    rc |= add_arg(a, "%" PRIu64, u->o.window);
-    rc |= add_arg(a, "--counters");
-    rc |= add_arg(a, "%s", a->counters_path);
-    if (rc || spawn(u, a) != 0)
-        return LH_ESYS;
-    /* The producer starts once A has joined its group (the first join
-     * takes seconds), so that events flow at the producer's pace instead
-     * of piling up in Kafka and arriving in one burst. */
+    /* The producer starts once every A has joined the group and holds
+     * partitions (the first join takes seconds), so that events flow at
+     * the producer's pace instead of piling up in Kafka and arriving in
+     * one burst.  (More A's than partitions: some never get any; the wait
+     * then ends at its time limit.) */
     int64_t until = lh_now_us() + (int64_t)startup_ms * 1000;
     while (!lh_role_stop && lh_now_us() < until) {
-        read_counters(a);
-        if (a->last.v[LH_C_assigned] > 0)
-            break;
-        int st;
-        if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
-            a->pid = 0;
-            a->exited = 1;
-            fprintf(stderr, "selfheal up: a exited during start-up\n");
-            return LH_ECLOSED;
+        int joined = 0;
+        for (int k = first_a; k < u->nkids; k++) {
+            child *a = &u->kids[k];
+            int st;
+            read_counters(a);
+            joined += a->last.v[LH_C_assigned] > 0;
+            if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
+                a->pid = 0;
+                a->exited = 1;
+                fprintf(stderr, "selfheal up: %s exited during start-up\n",
+                        a->name);
+                return LH_ECLOSED;
+            }
         }
+        if (joined == u->nkids - first_a)
+            break;
         lh_sleep_us(20000);
     }
 
@@ -559,12 +579,15 @@ static int group_caught_up(up *u)
     return lh_klag_get(u->klag, 1000, &lag) == 0 && lag == 0;
 }
 
-static child *a_now(up *u)
+/* 1 when every A runs and has nothing in flight. */
+static int consumers_idle(const up *u)
 {
-    for (int i = 0; i < u->nkids; i++)
-        if (u->kids[i].kind == K_A)
-            return &u->kids[i];
-    return &u->kids[0]; /* not reached: A always exists once started */
+    for (int i = 0; i < u->nkids; i++) {
+        const child *c = &u->kids[i];
+        if (c->kind == K_A && (c->pid <= 0 || c->last.v[LH_C_outstanding]))
+            return 0;
+    }
+    return 1;
 }
 
 /* ---- summary ---- */
@@ -705,9 +728,11 @@ static void usage(FILE *out)
         "[--delay-ms MS]\n"
         "                   [--window N] [--partitions P] [--stall-timeout "
         "S] [--grace S]\n"
-        "                   [--dir DIR] [--keep] [--wrap-roles LIST]\n"
-        "Starts broker (unless --brokers), store, producer, A and N B "
-        "nodes (default 3),\n"
+        "                   [--dir DIR] [--keep] [--wrap-roles LIST] "
+        "[--consumers N]\n"
+        "Starts broker (unless --brokers), store, producer, A (--consumers "
+        "of them in one\n"
+        "consumer group, default 1) and N B nodes (default 3),\n"
         "stops after N events (all produced and finished) or S seconds, "
         "and prints\n"
         "the summary.  Defaults: --events 100000 (when neither is given), "
@@ -727,6 +752,7 @@ static int parse(int argc, char **argv, up_opts *o)
     *o = (up_opts){.nodes = 3, .keys = 1000000, .value_size = 64,
                    .max_lag = 400000, .delay_ms = 1000, .window = 131072,
                    .partitions = 32, .stall_s = 60, .grace_s = 0,
+                   .consumers = 1,
                    .corrupt_rate = 0.01};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -752,6 +778,7 @@ static int parse(int argc, char **argv, up_opts *o)
         else if (strcmp(a, "--partitions") == 0) num = &o->partitions;
         else if (strcmp(a, "--stall-timeout") == 0) num = &o->stall_s;
         else if (strcmp(a, "--grace") == 0) num = &o->grace_s;
+        else if (strcmp(a, "--consumers") == 0) num = &o->consumers;
         else if (strcmp(a, "--duration") == 0) dbl = &o->duration;
         else if (strcmp(a, "--corrupt-rate") == 0) dbl = &o->corrupt_rate;
         else if (strcmp(a, "--brokers") == 0) str = &o->brokers;
@@ -787,6 +814,11 @@ static int parse(int argc, char **argv, up_opts *o)
         o->events = 100000;
     if (o->nodes == 0 || o->nodes > MAX_NODES) {
         fprintf(stderr, "selfheal up: --nodes must be 1..%d\n", MAX_NODES);
+        return 2;
+    }
+    if (o->consumers == 0 || o->consumers > MAX_CONSUMERS) {
+        fprintf(stderr, "selfheal up: --consumers must be 1..%d\n",
+                MAX_CONSUMERS);
         return 2;
     }
     if (o->corrupt_rate > 1) {
@@ -833,6 +865,10 @@ static void remove_dir(const char *dir)
     char path[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    for (int id = 0; id < MAX_CONSUMERS; id++) {
+        snprintf(path, sizeof path, "%s/a%d.cnt", dir, id);
         unlink(path);
     }
     for (int id = 0; id < MAX_NODES; id++) {
@@ -940,8 +976,7 @@ int lh_role_up(int argc, char **argv)
          * offsets at the end of the topic (acks count an event consumed
          * again after a restart twice; the committed offsets do not). */
         if (target > 0 && sum.v[LH_C_produced] >= target && done >= target &&
-            a_now(u)->pid > 0 && a_now(u)->last.v[LH_C_outstanding] == 0 &&
-            group_caught_up(u))
+            consumers_idle(u) && group_caught_up(u))
             break;
         if (u->o.duration > 0 && now - t_start >= (int64_t)(u->o.duration *
                                                             1e6))

@@ -99,4 +99,16 @@ expect "rpc healed" "$(jnum "$j" healed)" -eq $((c - s))
 expect "rpc unhealed" "$(jtot "$j" unhealed)" -eq 0
 expect "rpc keys wrong" "$(jtot "$j" store_keys_wrong)" -eq 0
 expect "rpc errors" "$(jnum "$j" rpc_errors)" -eq 0
+# Several A's in one consumer group split the partitions; every event is
+# still consumed and verified exactly once.
+"$bin" up --events "$n" --consumers 2 --delay-ms 200 --json "$dir/two.json" \
+    >"$dir/two.out" 2>"$dir/two.err" ||
+    { cat "$dir/two.err" >&2; fail "two consumers: up failed"; }
+expect "two consumers consumed" "$(jnum "$dir/two.json" consumed)" -eq "$n"
+expect "two consumers verified" "$(jnum "$dir/two.json" verified)" -eq "$n"
+for a in a0 a1; do
+    c=$(grep -o "\"role\": \"$a\".*" "$dir/two.json" | grep -o '"consumed": [0-9]*' |
+        cut -d' ' -f2)
+    expect "$a consumed some" "${c:-0}" -gt 0
+done
 echo "PASS"
