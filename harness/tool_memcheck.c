@@ -85,7 +85,7 @@ static int mc_prepare(lh_tool_ctx *c)
              "valgrind --tool=memcheck --xml=yes --xml-file=%s/memcheck.%%p.xml"
              " --log-file=%s/valgrind.%%p.log --vgdb=yes --vgdb-error=999999999"
              " --vgdb-prefix=%s/vgdb --leak-check=full --show-leak-kinds=all"
-             " --num-callers=16%s",
+             " --num-callers=40%s",
              c->dir, c->dir, c->dir, supp);
     c->grace_ms = 60000;
     c->tick_seconds = SEARCH_EVERY_S;
