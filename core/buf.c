@@ -12,6 +12,8 @@
 #include "alloc.h"
 #include "error.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int lh_buf_reserve(lh_buf *b, size_t n)
@@ -61,6 +63,29 @@ int lh_buf_append(lh_buf *b, const void *p, size_t n)
     memcpy(b->data + b->end, p, n);
     b->end += n;
     return 0;
+}
+
+int lh_buf_read_file(lh_buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return LH_EIO;
+    int rc = 0;
+    for (;;) {
+        rc = lh_buf_reserve(b, 65536);
+        if (rc < 0)
+            break;
+        size_t n = fread(lh_buf_tail(b), 1, 65536, f);
+        lh_buf_commit(b, n);
+        if (n < 65536)
+            break;
+    }
+    if (rc == 0 && ferror(f))
+        rc = LH_EIO;
+    int saved = errno;
+    fclose(f);
+    errno = saved;
+    return rc;
 }
 
 void lh_buf_consume(lh_buf *b, size_t n)

@@ -50,6 +50,11 @@ static inline void lh_buf_commit(lh_buf *b, size_t n)
     b->end += n;
 }
 
+/* Appends the whole contents of the file at `path`.  0, LH_EIO (cannot
+ * open or read it; errno says why), or LH_ENOMEM.  On failure the buffer
+ * holds what it held before plus possibly part of the file. */
+int lh_buf_read_file(lh_buf *b, const char *path);
+
 /* Drops n unread bytes from the front (n <= lh_buf_len). */
 void lh_buf_consume(lh_buf *b, size_t n);
 

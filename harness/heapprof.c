@@ -477,40 +477,20 @@ out:
 int lh_heapprof_load(const char *path, lh_heapprof **out, char *why,
                      size_t whylen)
 {
-    FILE *f;
     lh_buf b = LH_BUF_INIT;
-    int rc = 0;
 
     if (path == NULL || out == NULL) {
         set_why(why, whylen, "invalid argument");
         return LH_EINVAL;
     }
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        set_why(why, whylen, "cannot open %s: %s", path, strerror(errno));
-        return LH_EIO;
-    }
-    for (;;) {
-        size_t n;
-        if (lh_buf_reserve(&b, 65536) != 0) {
-            rc = LH_ENOMEM;
-            set_why(why, whylen, "out of memory");
-            goto out;
-        }
-        n = fread(lh_buf_tail(&b), 1, 65536, f);
-        lh_buf_commit(&b, n);
-        if (n < 65536)
-            break;
-    }
-    if (ferror(f)) {
-        rc = LH_EIO;
-        set_why(why, whylen, "cannot read %s", path);
-        goto out;
-    }
-    rc = lh_heapprof_parse((const char *)lh_buf_peek(&b), lh_buf_len(&b), out,
-                           why, whylen);
-out:
-    fclose(f);
+    int rc = lh_buf_read_file(&b, path);
+    if (rc == LH_EIO)
+        set_why(why, whylen, "cannot read %s: %s", path, strerror(errno));
+    else if (rc < 0)
+        set_why(why, whylen, "out of memory");
+    else
+        rc = lh_heapprof_parse((const char *)lh_buf_peek(&b), lh_buf_len(&b),
+                               out, why, whylen);
     lh_buf_free(&b);
     return rc;
 }

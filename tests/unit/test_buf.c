@@ -7,8 +7,12 @@
 #include "buf.h"
 #include "error.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void fill_pattern(uint8_t *p, size_t n, unsigned seed)
 {
@@ -254,7 +258,55 @@ static void test_buf_free_releases_and_leaves_a_reusable_buffer(void)
     lh_buf_free(NULL);
 }
 
+static void test_buf_read_file_appends_the_whole_file(void)
+{
+    char path[] = "/tmp/lh-test-buf-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    /* bigger than one 64 KiB read, not a multiple of it */
+    size_t size = 200000;
+    uint8_t *data = malloc(size);
+    CU_ASSERT_FATAL(data != NULL);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    CU_ASSERT_EQUAL_FATAL(write(fd, data, size), (ssize_t)size);
+    close(fd);
+    lh_buf b = LH_BUF_INIT;
+    CU_ASSERT_EQUAL(lh_buf_append(&b, "x", 1), 0);
+    CU_ASSERT_EQUAL(lh_buf_read_file(&b, path), 0);
+    CU_ASSERT_EQUAL(lh_buf_len(&b), size + 1);
+    CU_ASSERT(memcmp(lh_buf_peek(&b) + 1, data, size) == 0);
+    lh_buf_free(&b);
+    unlink(path);
+    free(data);
+}
+
+static void test_buf_read_file_missing_is_eio_with_errno(void)
+{
+    lh_buf b = LH_BUF_INIT;
+    errno = 0;
+    CU_ASSERT_EQUAL(lh_buf_read_file(&b, "/nonexistent/lh-buf"), LH_EIO);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_EQUAL(lh_buf_len(&b), 0);
+    lh_buf_free(&b);
+}
+
+static void test_buf_read_file_allocation_failure_is_enomem(void)
+{
+    lh_buf b = LH_BUF_INIT;
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT_EQUAL(lh_buf_read_file(&b, "/proc/self/stat"), LH_ENOMEM);
+    lh_alloc_fail_after(-1, 0);
+    lh_buf_free(&b);
+}
+
 static CU_TestInfo tests[] = {
+    {"read_file appends the whole file",
+     test_buf_read_file_appends_the_whole_file},
+    {"read_file of a missing file is EIO with errno",
+     test_buf_read_file_missing_is_eio_with_errno},
+    {"read_file allocation failure is ENOMEM",
+     test_buf_read_file_allocation_failure_is_enomem},
     {"append then peek returns bytes in order",
      test_buf_append_then_peek_returns_bytes_in_order},
     {"peek and tail of an unused buffer are NULL",
