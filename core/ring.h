@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LH_RING_DEFAULT_VNODES 160u
+#define LH_RING_DEFAULT_VNODES 1024u
 
 typedef struct lh_ring lh_ring;
 
