@@ -30,6 +30,7 @@
 #include "error.h"
 #include "slope.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@
 #define MAX_POINTS 600
 /* Sites listed per run. */
 #define MAX_SITES 10
+/* A longer series of numbered files is shown by its first and last. */
+#define SERIES_LINKS 4
 
 /* ---- escaping ----------------------------------------------------------- */
 
@@ -79,6 +82,55 @@ static void url(FILE *f, const char *s)
             fputc(c, f);
         else
             fprintf(f, "%%%02X", c);
+    }
+}
+
+/* A number with `dec` decimals (and a sign when `plus`); "n/a" when it
+ * is not finite; a negative value that rounds to zero loses its '-'. */
+static void num(FILE *f, double v, int dec, int plus)
+{
+    char buf[64];
+    if (!isfinite(v)) {
+        fputs("n/a", f);
+        return;
+    }
+    if (plus)
+        snprintf(buf, sizeof buf, "%+.*f", dec, v);
+    else
+        snprintf(buf, sizeof buf, "%.*f", dec, v);
+    if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
+        buf[0] = plus ? '+' : ' ';
+    fputs(buf[0] == ' ' ? buf + 1 : buf, f);
+}
+
+/* "slope B/unit (95% CI low-high)" */
+static void slope_ci(FILE *f, double slope, double lo, double hi,
+                     const char *unit)
+{
+    if (!isfinite(slope)) {
+        fputs("no slope", f);
+        return;
+    }
+    num(f, slope, 2, 1);
+    fprintf(f, " B/%s (95%% CI ", unit);
+    num(f, lo, 2, 0);
+    fputs("&ndash;", f);
+    num(f, hi, 2, 0);
+    fputs(")", f);
+}
+
+/* A stage list that may wrap after its commas. */
+static void stages(FILE *f, const char *list)
+{
+    if (list == NULL || list[0] == '\0') {
+        fputs("(none)", f);
+        return;
+    }
+    for (const char *p = list; *p; p++) {
+        char one[2] = {*p, '\0'};
+        esc(f, one);
+        if (*p == ',')
+            fputs("<wbr>", f);
     }
 }
 
@@ -124,6 +176,14 @@ static double nice_range(double *lo, double *hi, int n)
     *lo = floor(*lo / step) * step;
     *hi = ceil(*hi / step) * step;
     return step;
+}
+
+/* Ticks from lo to hi by step: how many (at most 50, so a degenerate
+ * range cannot loop for long). */
+static int tick_count(double lo, double hi, double step)
+{
+    double n = floor((hi - lo) / step + 1e-6) + 1;
+    return isfinite(n) && n > 0 ? (n < 50 ? (int)n : 50) : 0;
 }
 
 /* Decimals that show a tick step exactly (0 for steps >= 1). */
@@ -194,7 +254,9 @@ static void axes(FILE *f, const chart *c, double xstep, double ystep,
             c->left, c->top, c->w - c->left - c->right,
             c->h - c->top - c->bottom);
     char lab[32];
-    for (double y = c->y0; y <= c->y1 + ystep * 1e-6; y += ystep) {
+    int ny = tick_count(c->y0, c->y1, ystep);
+    for (int i = 0; i < ny; i++) {
+        double y = c->y0 + i * ystep;
         double yy = py(c, y);
         fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                    "y2=\"%.1f\"/>",
@@ -208,7 +270,9 @@ static void axes(FILE *f, const chart *c, double xstep, double ystep,
                    "text-anchor=\"end\">%s</text>\n",
                 c->left - 5, yy + 4, lab);
     }
-    for (double x = c->x0; x <= c->x1 + xstep * 1e-6; x += xstep) {
+    int nx = tick_count(c->x0, c->x1, xstep);
+    for (int i = 0; i < nx; i++) {
+        double x = c->x0 + i * xstep;
         double xx = px(c, x);
         fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                    "y2=\"%.1f\"/>",
@@ -416,8 +480,10 @@ static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
                    "</figcaption></figure>\n");
         return;
     }
-    fprintf(f, "</b>: %+.2f B/%s (95%% CI %.2f&ndash;%.2f), ", r->slope,
-            rep->unit ? rep->unit : "unit", r->ci_low, r->ci_high);
+    fprintf(f, "</b>: ");
+    slope_ci(f, r->slope, r->ci_low, r->ci_high,
+             rep->unit ? rep->unit : "unit");
+    fprintf(f, ", ");
     esc(f, r->reason);
     if (r->signal && strcmp(r->signal, "memcheck") == 0)
         fprintf(f, "; decided on memcheck's leak searches (not plotted); "
@@ -439,7 +505,7 @@ static int in_overlay(const lh_run_result *r)
  * at the warm-up cut, so leaking runs rise and clean runs stay at 0. */
 static void overlay_chart(FILE *f, const lh_report *rep)
 {
-    chart c = {.w = 1100, .h = 340, .left = 62, .right = 340, .top = 14,
+    chart c = {.w = 1100, .h = 340, .left = 62, .right = 16, .top = 14,
                .bottom = 44, .x0 = 0, .x1 = -INFINITY, .y0 = 0, .y1 = 0};
     size_t shown = 0;
     for (size_t k = 0; k < rep->nruns; k++) {
@@ -474,7 +540,6 @@ static void overlay_chart(FILE *f, const lh_report *rep)
                "run\">\n",
             c.w, c.h, c.w, c.h);
     axes(f, &c, xstep, ystep, xtitle, "growth");
-    double ly = c.top + 10;
     for (size_t k = 0; k < rep->nruns; k++) {
         const lh_run_result *r = &rep->runs[k];
         if (!in_overlay(r))
@@ -487,19 +552,23 @@ static void overlay_chart(FILE *f, const lh_report *rep)
         ck.x1 = c.x1 + x0;
         polyline(f, &ck, &r->series, cut, heap,
                  yval(&r->series.v[cut], heap), colour(k), (int)k + 1);
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"4\" "
-                   "fill=\"%s\"/><text class=\"legend\" x=\"%.1f\" "
-                   "y=\"%.1f\">#%zu ",
-                c.w - c.right + 12, ly - 4, colour(k), c.w - c.right + 34, ly,
-                k + 1);
-        esc(f, r->tool ? r->tool : "?");
-        fprintf(f, ", %s, %+.1f B/%s: ", heap ? "heap" : "rss", r->slope,
-                rep->unit ? rep->unit : "unit");
-        esc(f, r->enabled[0] ? r->enabled : "(none)");
-        fprintf(f, "</text>\n");
-        ly += 18;
     }
-    fprintf(f, "</svg>");
+    fprintf(f, "</svg>\n<ul class=\"legend\">\n");
+    for (size_t k = 0; k < rep->nruns; k++) {
+        const lh_run_result *r = &rep->runs[k];
+        if (!in_overlay(r))
+            continue;
+        fprintf(f, "<li><span class=\"swatch\" style=\"background:%s\">"
+                   "</span><a href=\"#run-%zu\">#%zu</a> ",
+                colour(k), k + 1, k + 1);
+        esc(f, r->tool ? r->tool : "?");
+        fprintf(f, " on <b>");
+        stages(f, r->enabled);
+        fprintf(f, "</b> (%s): ", plots_heap(r) ? "live heap" : "RSS");
+        num(f, r->slope, 1, 1);
+        fprintf(f, " B/%s</li>\n", rep->unit ? rep->unit : "unit");
+    }
+    fprintf(f, "</ul>");
     if (shown < rep->nruns)
         fprintf(f, "<figcaption>Not shown: runs decided on another signal "
                    "(memcheck) or with too few samples; see each run "
@@ -525,7 +594,7 @@ static void breakdown_chart(FILE *f, const lh_report *r)
     }
     double step = nice_range(&lo, &hi, 6);
     const double row = 30;
-    chart c = {.w = 760, .left = 110, .right = 130, .top = 10, .bottom = 40,
+    chart c = {.w = 820, .left = 110, .right = 180, .top = 10, .bottom = 40,
                .x0 = lo, .x1 = hi, .y0 = 0, .y1 = 1};
     c.h = c.top + c.bottom + row * (double)r->nshares;
     const char *unit = r->unit ? r->unit : "unit";
@@ -538,7 +607,9 @@ static void breakdown_chart(FILE *f, const lh_report *r)
                "role=\"img\" aria-label=\"per-stage breakdown\">\n",
             c.w, c.h, c.w, c.h);
     double bottom = c.h - c.bottom;
-    for (double x = lo; x <= hi + step * 1e-6; x += step) {
+    int nx = tick_count(lo, hi, step);
+    for (int i = 0; i < nx; i++) {
+        double x = lo + i * step;
         fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                    "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
                    "text-anchor=\"middle\">%.*f</text>\n",
@@ -570,10 +641,10 @@ static void breakdown_chart(FILE *f, const lh_report *r)
                     px(&c, s->ci_low), y + 10, px(&c, s->ci_high), y + 10,
                     px(&c, s->ci_low), y + 5, px(&c, s->ci_low), y + 15,
                     px(&c, s->ci_high), y + 5, px(&c, s->ci_high), y + 15);
-        fprintf(f, "<text class=\"value\" x=\"%.1f\" y=\"%.1f\">%+.1f B/%s%s"
-                   "</text>\n",
-                c.w - c.right + 8, y + 14, v, unit,
-                s->leaks ? " leak" : "");
+        fprintf(f, "<text class=\"value\" x=\"%.1f\" y=\"%.1f\">",
+                c.w - c.right + 8, y + 14);
+        num(f, s->bytes_per_unit, 1, 1);
+        fprintf(f, " B/%s%s</text>\n", unit, s->leaks ? " leak" : "");
     }
     fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                "y2=\"%.1f\"/>\n",
@@ -592,8 +663,55 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Links to the files in a run's directory, sorted by name.  `base` is the
- * report's directory: runs under it get relative links. */
+/* Splits `s` around its last run of digits, [start, end).  0 if none. */
+static int last_digits(const char *s, size_t *start, size_t *end)
+{
+    size_t e = strlen(s);
+    while (e > 0 && !isdigit((unsigned char)s[e - 1]))
+        e--;
+    if (e == 0)
+        return 0;
+    size_t b = e;
+    while (b > 0 && isdigit((unsigned char)s[b - 1]))
+        b--;
+    *start = b;
+    *end = e;
+    return 1;
+}
+
+/* 1 when a and b differ only in their last number: heap.7.0001.heap and
+ * heap.7.0002.heap are one series of files. */
+static int same_series(const char *a, const char *b)
+{
+    size_t as, ae, bs, be;
+    if (!last_digits(a, &as, &ae) || !last_digits(b, &bs, &be))
+        return 0;
+    return as == bs && strncmp(a, b, as) == 0 && strcmp(a + ae, b + be) == 0;
+}
+
+/* One link to dir/name (href relative to the report when `rel` is), with
+ * the file's size. */
+static void file_link(FILE *f, const char *rel, const char *dir,
+                      const char *name)
+{
+    char path[2048];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    double kb = stat(path, &st) == 0 ? (double)st.st_size / 1024 : 0;
+    fprintf(f, "<a href=\"");
+    url(f, rel);
+    fputc('/', f);
+    url(f, name);
+    fprintf(f, "\">");
+    esc(f, name);
+    fprintf(f, "</a>&nbsp;<span class=\"size\">%.*f&nbsp;KB</span>",
+            kb < 10 ? 1 : 0, kb);
+}
+
+/* Links to the files in a run's directory, sorted by name; a series of
+ * more than SERIES_LINKS files (heap profiles) shows its first and last
+ * file and how many there are.  `base` is the report's directory: runs
+ * under it get relative links. */
 static void raw_links(FILE *f, const char *base, const char *dir)
 {
     DIR *d = opendir(dir);
@@ -628,21 +746,33 @@ static void raw_links(FILE *f, const char *base, const char *dir)
     const char *rel = dir;
     if (blen > 0 && strncmp(dir, base, blen) == 0 && dir[blen] == '/')
         rel = dir + blen + 1;
-    for (size_t i = 0; i < n; i++) {
-        char path[2048];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        double kb = stat(path, &st) == 0 ? (double)st.st_size / 1024 : 0;
-        fprintf(f, "<a href=\"");
-        url(f, rel);
-        fputc('/', f);
-        url(f, names[i]);
-        fprintf(f, "\">");
-        esc(f, names[i]);
-        fprintf(f, "</a>&nbsp;<span class=\"size\">%.*f&nbsp;KB</span>%s",
-                kb < 10 ? 1 : 0, kb, i + 1 < n ? "<br>" : "");
-        lh_free(names[i]);
+    fprintf(f, "<a class=\"dir\" href=\"");
+    url(f, rel);
+    fprintf(f, "/\">folder</a><br>");
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && same_series(names[i], names[j]))
+            j++;
+        if (j - i > SERIES_LINKS) {
+            file_link(f, rel, dir, names[i]);
+            fprintf(f, "<br>&hellip; ");
+            file_link(f, rel, dir, names[j - 1]);
+            fprintf(f, " <span class=\"series-count\" data-count=\"%zu\">"
+                       "(%zu files)</span>",
+                    j - i, j - i);
+        } else {
+            for (size_t k = i; k < j; k++) {
+                file_link(f, rel, dir, names[k]);
+                if (k + 1 < j)
+                    fprintf(f, "<br>");
+            }
+        }
+        if (j < n)
+            fprintf(f, "<br>");
+        i = j;
     }
+    for (size_t i = 0; i < n; i++)
+        lh_free(names[i]);
     lh_free(names);
 }
 
@@ -650,25 +780,43 @@ static void runs_table(FILE *f, const lh_report *r, const char *base)
 {
     const char *unit = r->unit ? r->unit : "unit";
     fprintf(f, "<h2>Runs</h2>\n<table id=\"runs\"><tr><th>#</th><th "
-               "class=\"l\">stages on</th><th class=\"l\">tool</th><th "
-               "class=\"l\">signal</th><th>work</th><th>seconds</th>"
+               "class=\"l\">stages on</th><th class=\"l\">tool (signal)</th>"
+               "<th>work</th><th>seconds</th>"
                "<th>rate (%s/s)</th><th>slope (B/%s)</th><th>95%% CI</th>"
                "<th class=\"l\">verdict</th><th class=\"l\">reason</th>"
                "<th class=\"l\">raw files</th></tr>\n",
             unit, unit);
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
-        fprintf(f, "<tr><td><a href=\"#run-%zu\">%zu</a></td><td class=\"l\">",
+        fprintf(f, "<tr><td><a href=\"#run-%zu\">%zu</a></td><td "
+                   "class=\"l stages\">",
                 i + 1, i + 1);
-        esc(f, x->enabled[0] ? x->enabled : "(none)");
+        stages(f, x->enabled);
         fprintf(f, "</td><td class=\"l\">");
         esc(f, x->tool);
-        fprintf(f, "</td><td class=\"l\">");
-        esc(f, x->signal);
-        fprintf(f, "</td><td>%.0f</td><td>%.1f</td><td>%.0f</td><td>%+.2f</td>"
-                   "<td>%.2f&ndash;%.2f</td><td class=\"l\"><span class=\"v "
-                   "%s\">%s</span></td><td class=\"l\">",
-                x->work, x->seconds, x->rate, x->slope, x->ci_low, x->ci_high,
+        if (x->signal && x->signal[0]) {
+            fprintf(f, "<br><span class=\"sub\">");
+            esc(f, x->signal);
+            fprintf(f, "</span>");
+        }
+        fprintf(f, "</td><td>");
+        num(f, x->work, 0, 0);
+        fprintf(f, "</td><td>");
+        num(f, x->seconds, 1, 0);
+        fprintf(f, "</td><td>");
+        num(f, x->rate, 0, 0);
+        fprintf(f, "</td><td>");
+        num(f, x->slope, 2, 1);
+        fprintf(f, "</td><td>");
+        if (isfinite(x->ci_low) || isfinite(x->ci_high)) {
+            num(f, x->ci_low, 2, 0);
+            fprintf(f, "&ndash;");
+            num(f, x->ci_high, 2, 0);
+        } else {
+            fprintf(f, "n/a");
+        }
+        fprintf(f, "</td><td class=\"l\"><span class=\"v %s\">%s</span></td>"
+                   "<td class=\"l\">",
                 verdict_class(x->verdict), lh_run_verdict_name(x->verdict));
         esc(f, x->reason);
         fprintf(f, "</td><td class=\"l files\">");
@@ -716,8 +864,11 @@ static void sites_table(FILE *f, const lh_report *r)
             esc(f, s->stage);
             fprintf(f, "</td><td class=\"l\">");
             esc(f, s->kind);
-            fprintf(f, "</td><td>%.0f</td><td>%.2f</td></tr>\n", s->bytes,
-                    s->bytes_per_unit);
+            fprintf(f, "</td><td>");
+            num(f, s->bytes, 0, 0);
+            fprintf(f, "</td><td>");
+            num(f, s->bytes_per_unit, 2, 0);
+            fprintf(f, "</td></tr>\n");
         }
     fprintf(f, "</table>\n");
 }
@@ -806,13 +957,17 @@ static const char STYLE[] =
     ".verdict.clean{border-color:#2ca02c;background:#f2fbf2}"
     ".verdict.inconclusive{border-color:#e6a700;background:#fff9e6}"
     ".verdict.error{border-color:#7f0000;background:#fbe9e9}"
+    "ul.legend{list-style:none;padding:0;margin:.3em 0 0 62px;"
+    "columns:2;font-size:.85em}ul.legend li{margin:.1em 0}"
+    ".swatch{display:inline-block;width:16px;height:4px;margin:0 .5em 3px 0;"
+    "vertical-align:middle}"
     ".summary{color:#444}.note{color:#666;font-size:.9em}"
     "figure{display:inline-block;vertical-align:top;margin:.4em;width:560px}"
     "figure.wide{width:auto}"
     "figcaption{font-size:.85em;color:#333;margin-top:.2em}"
     "svg text{font-family:'DejaVu Sans',Arial,sans-serif}"
     "svg .tick{font-size:11px;fill:#444}svg .title{font-size:12px;fill:#222}"
-    "svg .note,svg .legend{font-size:11px;fill:#555}svg .legend{fill:#222}"
+    "svg .note{font-size:11px;fill:#555}"
     "svg .stage{font-size:13px}svg .value{font-size:12px}"
     "svg .grid{stroke:#e4e4e4;stroke-width:1}"
     "svg .warmup{fill:#eeeeee}"
@@ -823,7 +978,10 @@ static const char STYLE[] =
     "table{border-collapse:collapse;font-size:.9em;margin:.5em 0}"
     "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right;"
     "vertical-align:top}th{background:#f0f0f0}td.l,th.l{text-align:left}"
-    "td{white-space:nowrap}td.code{white-space:normal;overflow-wrap:anywhere}"
+    "td{white-space:nowrap}td.code,td.stages{white-space:normal}"
+    "td.stages{min-width:9em}.sub{color:#777;font-size:.85em}"
+    "figure.wide figcaption{margin-top:.6em}"
+    "td.code{overflow-wrap:anywhere}"
     ".code{font-family:'DejaVu Sans Mono',monospace}"
     "td.files{font-size:.85em;white-space:nowrap}.size{color:#888}"
     ".v{font-weight:bold}.v.leak{color:#c00}.v.clean{color:#1a7f1a}"
@@ -886,8 +1044,17 @@ int lh_report_write_html(const lh_report *r, const char *path)
         fprintf(f, ", strategy ");
         esc(f, r->strategy);
     }
-    fprintf(f, ". Growth is in bytes per %s of work.</p>\n",
+    fprintf(f, ". Growth is in bytes per %s of work.",
             r->unit ? r->unit : "unit");
+    unsigned long others = 0;
+    for (size_t i = 0; i < r->nruns; i++)
+        others += r->runs[i].other_errors;
+    if (others)
+        fprintf(f, " memcheck also reported %lu error%s that %s not leaks "
+                   "(<a href=\"#other-errors\">listed below</a>; they do not "
+                   "change the verdict).",
+                others, others == 1 ? "" : "s", others == 1 ? "is" : "are");
+    fprintf(f, "</p>\n");
     /* The verdict paragraph of an error already is the error. */
     if (r->error[0] && strcmp(r->verdict, "error") != 0) {
         fprintf(f, "<pre class=\"error\">");

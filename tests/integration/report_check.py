@@ -60,13 +60,25 @@ def check_json(rdir, expect):
               "run %d: enabled is not a list of names" % i)
         check(r["tool"] in ("rss", "heap", "memcheck"),
               "run %d: tool %r" % (i, r["tool"]))
-        for k in ("work", "seconds", "slope_bytes_per_unit"):
+        for k in ("work", "seconds"):
             check(is_num(r[k]), "run %d: %s is not a number" % (i, k))
-        check(r["work"] > 0 and r["seconds"] > 0,
-              "run %d: no work or no time" % i)
+        check(r["seconds"] > 0, "run %d: no time" % i)
+        check(r["work"] > 0 or r["verdict"] == "error",
+              "run %d: no work" % i)
+        # No slope (null) only when the run could not fit one.
         ci = r["ci95"]
-        check(isinstance(ci, list) and len(ci) == 2 and all(map(is_num, ci))
-              and ci[0] <= ci[1], "run %d: ci95 is not [low, high]" % i)
+        check(isinstance(ci, list) and len(ci) == 2,
+              "run %d: ci95 is not a pair" % i)
+        if r["slope_bytes_per_unit"] is None:
+            check(r["verdict"] in ("inconclusive", "error") and
+                  ci == [None, None],
+                  "run %d: null slope with verdict %s, ci95 %r" %
+                  (i, r["verdict"], ci))
+        else:
+            check(is_num(r["slope_bytes_per_unit"]),
+                  "run %d: slope_bytes_per_unit is not a number" % i)
+            check(all(map(is_num, ci)) and ci[0] <= ci[1],
+                  "run %d: ci95 is not [low, high]" % i)
         check(r["verdict"] in ("leak", "clean", "inconclusive", "error"),
               "run %d: verdict %r" % (i, r["verdict"]))
         for s in r["sites"]:
@@ -264,19 +276,32 @@ def check_dom(rdir, dom_file, expect, target=None):
     check(len(rows) == nruns, "%d table rows for %d runs" %
           (len(rows), nruns))
     for i, (row, run) in enumerate(zip(rows, d["runs"]), 1):
-        hrefs = [a.attrs["href"] for a in find(row, tag="a")
+        links = [a for a in find(row, tag="a")
                  if not a.attrs["href"].startswith("#")]
+        folder = [a for a in links if "dir" in a.cls()]
+        check(len(folder) == 1, "run %d: %d folder links" % (i, len(folder)))
+        links = [a for a in links if "dir" not in a.cls()]
         files = sorted(f for f in os.listdir(run["dir"])
                        if not f.startswith("."))
-        linked = sorted(os.path.basename(urllib.parse.unquote(h))
-                        for h in hrefs)
-        check(linked == files, "run %d links %r, directory has %r" %
-              (i, linked, files))
-        for h in hrefs:
-            p = urllib.parse.unquote(h)
-            p = p if os.path.isabs(p) else os.path.join(rdir, p)
-            check(os.path.isfile(p), "run %d: link %r does not resolve" %
-                  (i, h))
+        for a in folder + links:
+            h = urllib.parse.unquote(a.attrs["href"])
+            p = h if os.path.isabs(h) else os.path.join(rdir, h)
+            check(os.path.exists(p), "run %d: link %r does not resolve" %
+                  (i, a.attrs["href"]))
+        check(os.path.samefile(os.path.join(
+            rdir, urllib.parse.unquote(folder[0].attrs["href"])), run["dir"]),
+            "run %d: the folder link is not the run's directory" % i)
+        linked = [os.path.basename(urllib.parse.unquote(a.attrs["href"]))
+                  for a in links]
+        check(len(set(linked)) == len(linked) and set(linked) <= set(files),
+              "run %d links %r, directory has %r" % (i, linked, files))
+        # A long series (heap profiles) shows its first and last file and
+        # how many there are: every file is accounted for.
+        hidden = sum(int(s.attrs["data-count"]) - 2
+                     for s in find(row, tag="span", cls="series-count"))
+        check(len(linked) + hidden == len(files),
+              "run %d: %d files linked and %d in series, directory has %d" %
+              (i, len(linked), hidden, len(files)))
         check("samples.csv" in files, "run %d: no samples.csv" % i)
 
     if expect == "clean":
