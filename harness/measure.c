@@ -247,6 +247,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
 
     int64_t start = lh_now_us();
     int64_t next_tick = start;
+    int64_t next_progress = start + (int64_t)(o->progress_every * 1e6);
     double budget_work = o->work, budget_time = o->duration;
     int extensions = 0, status = 0, exited = 0, timed_out = 0;
     for (;;) {
@@ -270,6 +271,11 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
         }
         progress(o, res, elapsed, work, budget_work > 0 ? budget_work
                                                         : budget_time, 0);
+        if (o->progress && o->progress_every > 0 &&
+            lh_now_us() >= next_progress) {
+            o->progress(o->progress_arg, res, elapsed, work);
+            next_progress = lh_now_us() + (int64_t)(o->progress_every * 1e6);
+        }
         int spent = budget_work > 0 ? work >= budget_work
                                     : elapsed >= budget_time;
         if (o->timeout > 0 && elapsed >= o->timeout) {

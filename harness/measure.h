@@ -13,6 +13,13 @@
 #include "result.h"
 #include "tool.h"
 
+/* Called from the measurement loop while the target runs (see
+ * lh_measure_opts.progress): `res` is the run so far (its series grows;
+ * verdict, slope, work and seconds are not final yet), `elapsed` and `work`
+ * the figures at this moment.  It must not keep `res`. */
+typedef void (*lh_measure_progress_fn)(void *arg, const lh_run_result *res,
+                                       double elapsed, double work);
+
 typedef struct lh_measure_opts {
     char *const *argv;     /* target command; "{stages}" is substituted */
     int target_wraps;      /* 1: the target applies LEAKHUNT_WRAP itself
@@ -31,6 +38,11 @@ typedef struct lh_measure_opts {
     const char *stage_map; /* "PATTERN=stage,..." or NULL: stages/<s>.c */
     int quiet;
     const char *label;     /* for progress lines */
+    lh_measure_progress_fn progress; /* or NULL: called every
+                                        progress_every seconds (soak writes
+                                        its partial report with it) */
+    void *progress_arg;
+    double progress_every;
 } lh_measure_opts;
 
 /*

@@ -170,6 +170,9 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
         .stage_map = c->stage_map,
         .quiet = c->quiet,
         .label = label,
+        .progress = r->progress,
+        .progress_arg = r->progress_arg,
+        .progress_every = r->progress_every,
     };
     int rc;
     if (got_signal) { /* told to stop between two runs: start nothing */

@@ -7,6 +7,7 @@
 #define LH_RUNNER_H
 
 #include "cli.h"
+#include "measure.h"
 #include "report.h"
 #include "result.h"
 
@@ -21,6 +22,11 @@ typedef struct lh_runner {
     double start;
     int tool_failed;      /* a tool could not run (exit 2) */
     int interrupted;
+    /* Passed to every measurement (lh_measure_opts.progress); set after
+     * lh_runner_init, NULL by default. */
+    lh_measure_progress_fn progress;
+    void *progress_arg;
+    double progress_every;
 } lh_runner;
 
 /* 0, or 2 after printing an error. */
