@@ -61,7 +61,7 @@ browser() {
 # --- 1. a hunt that finds a leak in filter ----------------------------------
 hunt="$work/hunt"
 status=0
-timeout -k 10 240 "$lh" hunt --stages parse,filter,emit \
+timeout -k 10 400 "$lh" hunt --stages parse,filter,emit \
     --requires filter:parse,emit:parse --duration 3 --report "$hunt" \
     -- "$toy" --enable='{stages}' --leak filter:64 >"$work/hunt.out" \
     2>"$work/hunt.err" || status=$?
