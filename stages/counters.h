@@ -56,6 +56,10 @@
     X(store_keys)        /* store: keys held */                               \
     X(store_keys_wrong)  /* store: keys whose value is not the latest written \
                             (checked at exit) */                              \
+    X(bad_frames)        /* b, store: connections closed for a bad frame   \
+                            (garbage, wrong magic/version, oversize) */     \
+    X(refused)           /* b, store: connections refused: missing or wrong \
+                            auth token */                                   \
     X(restarts)          /* up: children restarted */                         \
     X(cpu_user_ms)       /* every role: its user CPU time (set on write) */   \
     X(cpu_sys_ms)        /* every role: its system CPU time (set on write) */

@@ -30,6 +30,33 @@ int lh_proto_parse_hello(const uint8_t *p, uint32_t len, uint8_t *kind,
     return 0;
 }
 
+int lh_proto_put_hello_auth(lh_frame_writer *w, uint8_t kind, uint32_t id,
+                            const char *token)
+{
+    uint8_t p[LH_PROTO_MAX_HELLO] = {kind, 0, 0, 0};
+    size_t n = token ? strlen(token) : 0;
+    if (n > LH_PROTO_MAX_TOKEN)
+        return LH_ETOOBIG;
+    lh_put_le32(p + 4, id);
+    if (n > 0)
+        memcpy(p + 8, token, n);
+    return lh_frame_writer_put(w, LH_PROTO_HELLO, p, (uint32_t)(8 + n));
+}
+
+int lh_proto_parse_hello_auth(const uint8_t *p, uint32_t len, uint8_t *kind,
+                              uint32_t *id, const uint8_t **token,
+                              uint32_t *token_len)
+{
+    if (len < 8 || len > LH_PROTO_MAX_HELLO)
+        return LH_EPARSE;
+    int rc = lh_proto_parse_hello(p, 8, kind, id);
+    if (rc != 0)
+        return rc;
+    *token = p + 8;
+    *token_len = len - 8;
+    return 0;
+}
+
 int lh_proto_batch_begin(lh_proto_batch *b, lh_frame_writer *w)
 {
     uint8_t hdr[LH_FRAME_HEADER_SIZE];

@@ -4,7 +4,9 @@
  *
  *   LH_PROTO_HELLO   first frame on a connection, from the connecting side:
  *                    u8 kind (LH_PROTO_FROM_A / LH_PROTO_FROM_B), u8[3] 0,
- *                    u32 sender id.
+ *                    u32 sender id, then (only when the nodes share an
+ *                    auth token) the token's bytes, at most
+ *                    LH_PROTO_MAX_TOKEN.
  *   LH_PROTO_EVENTS  a batch of events: repeated { u64 tag, u32 len,
  *                    len bytes of encoded event (core/event.h) }.
  *   LH_PROTO_ACKS    events finished: repeated u64 tag (the sender's tags).
@@ -38,9 +40,24 @@ enum {
 /* Queues a HELLO frame.  0 or LH_ENOMEM. */
 int lh_proto_put_hello(lh_frame_writer *w, uint8_t kind, uint32_t id);
 
-/* Parses a HELLO payload.  0 or LH_EPARSE. */
+/* Parses a HELLO payload without a token.  0 or LH_EPARSE. */
 int lh_proto_parse_hello(const uint8_t *p, uint32_t len, uint8_t *kind,
                          uint32_t *id);
+
+#define LH_PROTO_MAX_TOKEN 256u
+#define LH_PROTO_MAX_HELLO (8u + LH_PROTO_MAX_TOKEN)
+
+/* Queues a HELLO frame carrying `token` (NULL: none, the same frame as
+ * lh_proto_put_hello).  0, LH_ETOOBIG (token over LH_PROTO_MAX_TOKEN) or
+ * LH_ENOMEM. */
+int lh_proto_put_hello_auth(lh_frame_writer *w, uint8_t kind, uint32_t id,
+                            const char *token);
+
+/* Parses a HELLO payload with or without a token: *token points into p
+ * (*token_len 0 when none).  0 or LH_EPARSE. */
+int lh_proto_parse_hello_auth(const uint8_t *p, uint32_t len, uint8_t *kind,
+                              uint32_t *id, const uint8_t **token,
+                              uint32_t *token_len);
 
 /*
  * Building an EVENTS frame in place in a writer's queue (no extra copy):

@@ -46,6 +46,7 @@
 
 typedef struct bconn {
     const char *addr;
+    const char *token; /* auth token for the HELLO, NULL: none */
     int fd; /* -1 while down */
     int64_t retry_at;
     int warned;
@@ -122,7 +123,7 @@ static void conn_try(bconn *b, int64_t now)
     b->fd = fd;
     lh_frame_reader_init(&b->rd, 0);
     lh_frame_writer_init(&b->wr);
-    if (lh_proto_put_hello(&b->wr, LH_PROTO_FROM_A, 0) != 0) {
+    if (lh_proto_put_hello_auth(&b->wr, LH_PROTO_FROM_A, 0, b->token) != 0) {
         conn_down(b);
         return;
     }
@@ -277,14 +278,15 @@ static void usage(FILE *out)
             "[--topic T] [--group G]\n"
             "                  [--stages LIST] [--window N] [--batch N] "
             "[--counters FILE]\n"
-            "                  [--name NAME]\n"
+            "                  [--name NAME] [--auth-token TOKEN]\n"
             "  --nodes   the B nodes to forward to (needed with forward on)\n"
             "  --window  unacknowledged events per B connection (default "
             "65536)\n"
             "  --batch   events per consumer poll and frame (default "
             "4096)\n"
             "  --name    role name in stats lines and counters (default "
-            "a)\n");
+            "a)\n"
+            "  --auth-token  sent to the B nodes (default: LH_AUTH_TOKEN)\n");
 }
 
 int lh_role_a(int argc, char **argv)
@@ -292,6 +294,7 @@ int lh_role_a(int argc, char **argv)
     const char *brokers = NULL, *nodes = NULL, *stages = NULL;
     const char *topic = LH_KAFKA_DEFAULT_TOPIC, *group = LH_KAFKA_DEFAULT_GROUP;
     const char *counters = NULL, *name = "a";
+    const char *token_opt = NULL, *token = NULL;
     uint64_t window = 65536, batch = 4096;
     char **addrs = NULL;
     size_t naddrs = 0;
@@ -314,9 +317,8 @@ int lh_role_a(int argc, char **argv)
             strcmp(o, "--topic") && strcmp(o, "--group") &&
             strcmp(o, "--stages") && strcmp(o, "--window") &&
             strcmp(o, "--batch") && strcmp(o, "--counters") &&
-            strcmp(o, "--name")) {
-            fprintf(stderr, "selfheal a: unknown option '%s'\n", o);
-            usage(stderr);
+            strcmp(o, "--name") && strcmp(o, "--auth-token")) {
+            lh_opt_unknown("a", o);
             return 2;
         }
         v = lh_opt_value("a", argc, argv, &i);
@@ -336,8 +338,12 @@ int lh_role_a(int argc, char **argv)
             counters = v;
         else if (strcmp(o, "--name") == 0)
             name = v;
-        else if (lh_opt_u64("a", o, v, strcmp(o, "--window") == 0 ? &window
-                                                                  : &batch))
+        else if (strcmp(o, "--auth-token") == 0)
+            token_opt = v;
+        else if (strcmp(o, "--window") == 0) {
+            if (lh_opt_u64_range("a", o, v, 1, 1u << 24, &window))
+                return 2;
+        } else if (lh_opt_u64_range("a", o, v, 1, 65536, &batch))
             return 2;
     }
     if (name[0] == '\0' || strlen(name) >= LH_STATS_ROLE_MAX ||
@@ -348,6 +354,8 @@ int lh_role_a(int argc, char **argv)
         return 2;
     }
     a.name = name;
+    if (lh_auth_token("a", token_opt, &token) != 0)
+        return 2;
     rc = lh_stages_select(stages, &mask, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "selfheal a: %s\n", err);
@@ -382,6 +390,7 @@ int lh_role_a(int argc, char **argv)
         goto out;
     for (size_t i = 0; i < a.nconns; i++) {
         a.conns[i].addr = addrs[i];
+        a.conns[i].token = token;
         a.conns[i].fd = -1;
     }
     lh_role_signals();

@@ -18,6 +18,13 @@
  *   not read beyond that: TCP pushes back to A, whose window is the real
  *   bound), a peer window of PEER_WINDOW items, a fixed number of
  *   connections, a delay queue of queue_cap.
+ * - Untrusted input: a connection whose frames are bad (garbage, a wrong
+ *   magic or version, an oversize length, a malformed HELLO or batch) is
+ *   closed and counted in bad_frames; one without the shared auth token
+ *   in its HELLO (--auth-token / LH_AUTH_TOKEN), or that sends no HELLO
+ *   within HELLO_TIMEOUT_US, is closed and counted in refused.  Before
+ *   its HELLO a connection may send LH_PROTO_MAX_HELLO bytes a frame.
+ *   The others are served on.
  * - Every 100 ms: a stats line (DESIGN section 4) when LEAKHUNT_STATS is
  *   set, and the counters file with --counters.
  */
@@ -50,12 +57,17 @@
 #define PEER_RETRY_US 300000
 #define DEFAULT_MAX_ITEMS 1000000u
 #define DEFAULT_QUEUE_CAP 1000000u
+#define HELLO_TIMEOUT_US 5000000
+
+_Static_assert(LH_AUTH_TOKEN_MAX == LH_PROTO_MAX_TOKEN, "one token limit");
+#define MAX_CLOSE_MESSAGES 20 /* then bad connections are only counted */
 
 typedef struct conn {
     int fd;
     uint8_t kind; /* 0 until HELLO, then LH_PROTO_FROM_A or _FROM_B */
     uint32_t gen;
     uint32_t sender;
+    int64_t hello_by; /* close it if no HELLO came by then */
     lh_frame_reader rd;
     lh_frame_writer wr;
     lh_buf acks;
@@ -86,6 +98,7 @@ struct lh_node {
     int listen_fd;
     size_t live;
     size_t max_items;
+    unsigned close_messages;
     char role[16];
 };
 
@@ -213,6 +226,31 @@ static void conn_close(lh_node *n, uint32_t slot)
     n->in[slot] = NULL;
 }
 
+/* Closes inbound connection `slot` after error `why`, counting a bad frame
+ * or a refusal.  An orderly EOF or a reset is neither. */
+static void conn_drop(lh_node *n, uint32_t slot, int why)
+{
+    const char *what = NULL;
+    if (why == LH_EAUTH) {
+        n->c.v[LH_C_refused]++;
+        what = "refused (missing or wrong auth token)";
+    } else if (why == LH_ETIMEOUT) {
+        n->c.v[LH_C_refused]++;
+        what = "refused (no HELLO in time)";
+    } else if (why == LH_EBADMAGIC || why == LH_EBADVERSION ||
+               why == LH_ETOOBIG || why == LH_EPARSE) {
+        n->c.v[LH_C_bad_frames]++;
+        what = lh_strerror(why);
+    }
+    if (what != NULL && n->close_messages < MAX_CLOSE_MESSAGES) {
+        n->close_messages++;
+        fprintf(stderr, "selfheal %s: closed a connection: %s%s\n", n->role,
+                what, n->close_messages == MAX_CLOSE_MESSAGES
+                          ? " (further ones are only counted)" : "");
+    }
+    conn_close(n, slot);
+}
+
 static void accept_all(lh_node *n)
 {
     for (;;) {
@@ -232,7 +270,8 @@ static void accept_all(lh_node *n)
         }
         c->fd = fd;
         c->gen = ++n->next_gen;
-        lh_frame_reader_init(&c->rd, 0);
+        c->hello_by = lh_now_us() + HELLO_TIMEOUT_US;
+        lh_frame_reader_init(&c->rd, LH_PROTO_MAX_HELLO);
         lh_frame_writer_init(&c->wr);
         n->in[slot] = c;
     }
@@ -292,10 +331,17 @@ static int read_inbound(lh_node *n, uint32_t slot)
             break;
         if (c->kind == 0) {
             uint8_t kind;
+            const uint8_t *tok;
+            uint32_t tok_len;
             if (type != LH_PROTO_HELLO ||
-                lh_proto_parse_hello(p, len, &kind, &c->sender) != 0)
+                lh_proto_parse_hello_auth(p, len, &kind, &c->sender, &tok,
+                                          &tok_len) != 0)
                 return LH_EPARSE;
+            if (n->cfg.auth_token != NULL &&
+                !lh_token_equal(tok, tok_len, n->cfg.auth_token))
+                return LH_EAUTH;
             c->kind = kind;
+            c->rd.max_payload = LH_FRAME_DEFAULT_MAX;
             continue;
         }
         if (type != LH_PROTO_EVENTS)
@@ -344,7 +390,8 @@ static void peer_connect(lh_node *n, uint32_t id, int64_t now)
     p->fd = fd;
     lh_frame_reader_init(&p->rd, 0);
     lh_frame_writer_init(&p->wr);
-    if (lh_proto_put_hello(&p->wr, LH_PROTO_FROM_B, n->cfg.self) != 0) {
+    if (lh_proto_put_hello_auth(&p->wr, LH_PROTO_FROM_B, n->cfg.self,
+                                n->cfg.auth_token) != 0) {
         peer_down(n, id);
         return;
     }
@@ -401,6 +448,7 @@ typedef struct b_opts {
     const char *store;
     const char *stages;
     const char *counters;
+    const char *auth_token;
     uint64_t delay_ms;
     uint64_t queue_cap;
     uint64_t max_items;
@@ -417,12 +465,14 @@ static void usage(FILE *out)
             "[--max-items N]\n"
             "                  [--rpc-timeout-ms MS] [--inject "
             "STAGE:KIND:BYTES[:EVERY]]...\n"
-            "                  [--counters FILE]\n"
+            "                  [--counters FILE] [--auth-token TOKEN]\n"
             "--peers lists every B node's address, index = id; the node "
             "listens on its own\n"
             "entry (or on --listen, default 127.0.0.1:0).  Stages default "
             "to LEAKHUNT_STAGES,\n"
-            "else all.\n");
+            "else all.  --auth-token (or LH_AUTH_TOKEN): peers must send "
+            "it, and it is\n"
+            "sent to peers and the store.\n");
 }
 
 static void node_free(lh_node *n, char **peer_addrs)
@@ -495,9 +545,16 @@ static int serve(lh_node *n, const char *counters_path)
         kind[np++] = 0;
         for (uint32_t s = 0; s < MAX_CONNS; s++) {
             conn *c = n->in[s];
+            if (c != NULL && c->kind == 0 && now >= c->hello_by) {
+                conn_drop(n, s, LH_ETIMEOUT);
+                continue;
+            }
             if (c == NULL)
                 continue;
-            short ev = reading ? POLLIN : 0;
+            if (c->kind == 0)
+                lh_timeout_min(&timeout,
+                               (int)((c->hello_by - now) / 1000) + 1);
+            short ev = reading || c->kind == 0 ? POLLIN : 0;
             if (lh_frame_writer_pending(&c->wr) > 0)
                 ev |= POLLOUT;
             pfd[np] = (struct pollfd){.fd = c->fd, .events = ev};
@@ -554,11 +611,14 @@ static int serve(lh_node *n, const char *counters_path)
                 if (re & (POLLIN | POLLHUP | POLLERR))
                     r = read_inbound(n, idx[k]);
                 if (r < 0 && r != LH_EAGAIN)
-                    conn_close(n, idx[k]);
+                    conn_drop(n, idx[k], r);
             } else if (kind[k] == 2 && n->peers[idx[k]].fd >= 0) {
                 int r = 0;
                 if (re & (POLLIN | POLLHUP | POLLERR))
                     r = read_peer(n, idx[k]);
+                if (r == LH_EBADMAGIC || r == LH_EBADVERSION ||
+                    r == LH_ETOOBIG || r == LH_EPARSE)
+                    n->c.v[LH_C_bad_frames]++;
                 if (r < 0 && r != LH_EAGAIN)
                     peer_down(n, idx[k]);
             }
@@ -625,21 +685,31 @@ int lh_role_b(int argc, char **argv)
         const char *v = NULL;
         uint64_t *num = NULL;
         const char **str = NULL;
+        uint64_t lo = 0, hi = 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             status = 0;
             goto out;
         }
-        if (strcmp(a, "--id") == 0)
+        if (strcmp(a, "--id") == 0) {
             num = &o.id;
-        else if (strcmp(a, "--delay-ms") == 0)
+            hi = MAX_PEERS - 1;
+        } else if (strcmp(a, "--delay-ms") == 0) {
             num = &o.delay_ms;
-        else if (strcmp(a, "--queue-cap") == 0)
+            hi = 86400000; /* a day */
+        } else if (strcmp(a, "--queue-cap") == 0) {
             num = &o.queue_cap;
-        else if (strcmp(a, "--max-items") == 0)
+            lo = 1;
+            hi = 1000000000;
+        } else if (strcmp(a, "--max-items") == 0) {
             num = &o.max_items;
-        else if (strcmp(a, "--rpc-timeout-ms") == 0)
+            lo = 1;
+            hi = 1000000000;
+        } else if (strcmp(a, "--rpc-timeout-ms") == 0) {
             num = &o.rpc_timeout_ms;
+            lo = 1;
+            hi = 3600000;
+        }
         else if (strcmp(a, "--peers") == 0)
             str = &o.peers;
         else if (strcmp(a, "--listen") == 0)
@@ -652,9 +722,10 @@ int lh_role_b(int argc, char **argv)
             str = &o.stages;
         else if (strcmp(a, "--counters") == 0)
             str = &o.counters;
+        else if (strcmp(a, "--auth-token") == 0)
+            str = &o.auth_token;
         else if (strcmp(a, "--inject") != 0) {
-            fprintf(stderr, "selfheal b: unknown option '%s'\n", a);
-            usage(stderr);
+            lh_opt_unknown("b", a);
             status = 2;
             goto out;
         }
@@ -663,7 +734,7 @@ int lh_role_b(int argc, char **argv)
             status = 2;
             goto out;
         }
-        if (num != NULL && lh_opt_u64("b", a, v, num) != 0) {
+        if (num != NULL && lh_opt_u64_range("b", a, v, lo, hi, num) != 0) {
             status = 2;
             goto out;
         }
@@ -675,6 +746,10 @@ int lh_role_b(int argc, char **argv)
             status = 2;
             goto out;
         }
+    }
+    if (lh_auth_token("b", o.auth_token, &n.cfg.auth_token) != 0) {
+        status = 2;
+        goto out;
     }
     rc = lh_stages_select(o.stages, &n.cfg.stages, err, sizeof err);
     if (rc != 0) {

@@ -98,7 +98,6 @@ int lh_role_broker(int argc, char **argv)
         if (!v) {
             fprintf(stderr, "selfheal broker: unknown option or missing "
                             "value: %s\n", a);
-            usage(stderr);
             return 2;
         }
         if (strcmp(a, "--partitions") == 0)
@@ -116,7 +115,6 @@ int lh_role_broker(int argc, char **argv)
         }
         if (rc < 0) {
             fprintf(stderr, "selfheal broker: bad option %s %s\n", a, v);
-            usage(stderr);
             return 2;
         }
     }

@@ -47,6 +47,7 @@
 #include "counters.h"
 #include "kafka.h"
 #include "roles.h"
+#include "roleutil.h"
 
 #include "alloc.h"
 #include "clock.h"
@@ -81,6 +82,7 @@ static void on_signal(int sig)
 
 typedef struct opts {
     const char *brokers, *store, *topic, *group, *counters;
+    const char *auth_token; /* for the store; NULL: none */
     uint64_t events, rate, max_lag, keys, value_size, inflight, seed;
 } opts;
 
@@ -139,7 +141,8 @@ static void usage(FILE *out)
             "  --inflight N      store writes in flight (default 4096)\n"
             "  --seed N          key choice seed (default 1)\n"
             "  --topic T         topic (default %s)\n"
-            "  --counters FILE   counters file (see counters.h)\n",
+            "  --counters FILE   counters file (see counters.h)\n"
+            "  --auth-token T    sent to the store (default: LH_AUTH_TOKEN)\n",
             LH_KAFKA_DEFAULT_GROUP, LH_KAFKA_DEFAULT_TOPIC);
 }
 
@@ -187,6 +190,8 @@ static int parse_args(int argc, char **argv, opts *o)
             o->group = v;
         else if (strcmp(a, "--counters") == 0)
             o->counters = v;
+        else if (strcmp(a, "--auth-token") == 0)
+            o->auth_token = v;
         else if (strcmp(a, "--events") == 0)
             rc = parse_u64(v, 1, UINT64_MAX / 2, &o->events);
         else if (strcmp(a, "--rate") == 0)
@@ -215,6 +220,8 @@ static int parse_args(int argc, char **argv, opts *o)
         fprintf(stderr, "selfheal produce: --brokers is required\n");
         return LH_EINVAL;
     }
+    if (lh_auth_token("produce", o->auth_token, &o->auth_token) != 0)
+        return LH_EINVAL;
     return 0;
 }
 
@@ -426,7 +433,8 @@ static int serve_store(producer *p, int timeout_ms)
         int64_t now = lh_now_us();
 
         if (now >= p->reconnect_at) {
-            rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight};
+            rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
+                          .auth_token = p->o.auth_token};
 
             if (rpc_client_connect(p->o.store, &ro, &p->rpc) < 0) {
                 p->rpc = NULL;
@@ -498,7 +506,8 @@ static int setup(producer *p)
     }
     if (p->o.store) {
 #ifdef LH_HAVE_RPC
-        rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight};
+        rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
+                          .auth_token = p->o.auth_token};
 
         rc = rpc_client_connect(p->o.store, &ro, &p->rpc);
         if (rc < 0) {
@@ -591,7 +600,8 @@ int lh_role_produce(int argc, char **argv)
     memset(&p, 0, sizeof p);
     rc = parse_args(argc, argv, &p.o);
     if (rc != 0) {
-        usage(rc > 0 ? stdout : stderr);
+        if (rc > 0)
+            usage(stdout); /* errors are one line, said already */
         return rc > 0 ? 0 : 2;
     }
     memset(&sa, 0, sizeof sa);

@@ -24,6 +24,10 @@
  * ignored (older than stored), 2 applied (or dropped on purpose) without
  * repairing anything.
  *
+ * Untrusted input is the RPC framework's business (a bad frame closes that
+ * connection; so does a missing or wrong --auth-token); its counts appear
+ * here as bad_frames and refused.
+ *
  * Storage: a dense array of entries and an open-addressing index over it
  * (linear probing on 8-byte slots holding the key's 32-bit hash and the
  * entry's number, power-of-two size, grown at 50% load), so a probe
@@ -51,6 +55,8 @@
 #include "rpc.h"
 
 #define MAX_DAMAGED 4
+
+_Static_assert(LH_AUTH_TOKEN_MAX == RPC_MAX_TOKEN, "one token limit");
 
 #define INLINE_KEY 16
 
@@ -88,6 +94,7 @@ typedef struct store {
     const char *counters_path;
     pthread_mutex_t lock;
     volatile int writer_stop;
+    rpc_server *srv; /* for its bad_frames / refused counts */
     lh_buf scratch;
 } store;
 
@@ -362,6 +369,19 @@ static void final_check(store *s)
     s->c.v[LH_C_unhealed] = unhealed;
 }
 
+/* s->c with the RPC server's counts of bad and refused connections (read
+ * atomically, so any thread may call this). */
+static void snapshot(store *s, lh_counters *out)
+{
+    rpc_server_stats st;
+    pthread_mutex_lock(&s->lock);
+    *out = s->c;
+    pthread_mutex_unlock(&s->lock);
+    rpc_server_get_stats(s->srv, &st);
+    out->v[LH_C_bad_frames] = st.bad_frames;
+    out->v[LH_C_refused] = st.refused;
+}
+
 /* The counters file is written by a thread every 100 ms, so it is fresh
  * even while no request comes in. */
 static void *counters_writer(void *arg)
@@ -369,9 +389,7 @@ static void *counters_writer(void *arg)
     store *s = arg;
     lh_counters snap;
     while (!s->writer_stop) {
-        pthread_mutex_lock(&s->lock);
-        snap = s->c;
-        pthread_mutex_unlock(&s->lock);
+        snapshot(s, &snap);
         lh_counters_write(&snap, "store", s->counters_path);
         lh_sleep_us(100000);
     }
@@ -396,13 +414,18 @@ static void usage(FILE *out)
             "usage: selfheal store [--listen HOST:PORT] [--port-file FILE]\n"
             "                      [--corrupt-rate F] [--seed N] "
             "[--counters FILE]\n"
+            "                      [--auth-token TOKEN]\n"
             "  --corrupt-rate F  drop or corrupt that fraction of first "
-            "writes (default 0)\n");
+            "writes (default 0)\n"
+            "  --auth-token T    clients must send T (default: LH_AUTH_TOKEN; "
+            "none: open)\n");
 }
 
 int lh_role_store(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:0", *port_file = NULL;
+    const char *token_opt = NULL;
+    rpc_opts ro = {0};
     store s;
     rpc_server *srv = NULL;
     uint64_t seed = 1;
@@ -420,9 +443,8 @@ int lh_role_store(int argc, char **argv)
         }
         if (strcmp(a, "--listen") != 0 && strcmp(a, "--port-file") != 0 &&
             strcmp(a, "--corrupt-rate") != 0 && strcmp(a, "--seed") != 0 &&
-            strcmp(a, "--counters") != 0) {
-            fprintf(stderr, "selfheal store: unknown option '%s'\n", a);
-            usage(stderr);
+            strcmp(a, "--counters") != 0 && strcmp(a, "--auth-token") != 0) {
+            lh_opt_unknown("store", a);
             return 2;
         }
         v = lh_opt_value("store", argc, argv, &i);
@@ -434,21 +456,26 @@ int lh_role_store(int argc, char **argv)
             port_file = v;
         else if (strcmp(a, "--counters") == 0)
             s.counters_path = v;
+        else if (strcmp(a, "--auth-token") == 0)
+            token_opt = v;
         else if (strcmp(a, "--seed") == 0) {
             if (lh_opt_u64("store", a, v, &seed) != 0)
                 return 2;
-        } else if (lh_opt_double("store", a, v, &s.corrupt_rate) != 0 ||
-                   s.corrupt_rate > 1) {
+        } else if (lh_opt_double("store", a, v, &s.corrupt_rate) != 0) {
+            return 2;
+        } else if (s.corrupt_rate > 1) {
             fprintf(stderr, "selfheal store: --corrupt-rate must be 0..1\n");
             return 2;
         }
     }
+    if (lh_auth_token("store", token_opt, &ro.auth_token) != 0)
+        return 2;
     s.rng = seed ? seed : 1;
     if (lh_net_split(listen, host, sizeof host, &port) != 0) {
         fprintf(stderr, "selfheal store: bad address '%s'\n", listen);
         return 2;
     }
-    int rc = rpc_server_new(host, port, NULL, handle, &s, &srv, &bound);
+    int rc = rpc_server_new(host, port, &ro, handle, &s, &srv, &bound);
     if (rc != 0) {
         fprintf(stderr, "selfheal store: cannot listen on %s: %s\n", listen,
                 lh_strerror(rc));
@@ -459,6 +486,7 @@ int lh_role_store(int argc, char **argv)
                 strerror(errno));
         goto out;
     }
+    s.srv = srv;
     lh_role_signals();
     pthread_t writer;
     int writing = s.counters_path != NULL &&
@@ -472,8 +500,11 @@ int lh_role_store(int argc, char **argv)
         fprintf(stderr, "selfheal store: serving failed: %s\n",
                 lh_strerror(rc));
     final_check(&s);
-    if (s.counters_path != NULL)
-        lh_counters_write(&s.c, "store", s.counters_path);
+    if (s.counters_path != NULL) {
+        lh_counters snap;
+        snapshot(&s, &snap);
+        lh_counters_write(&snap, "store", s.counters_path);
+    }
     status = rc == 0 ? 0 : 1;
 out:
     rpc_server_free(srv);

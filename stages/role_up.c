@@ -85,6 +85,7 @@ typedef struct up_opts {
     uint64_t window, partitions, stall_s, grace_s, consumers;
     double duration, corrupt_rate;
     const char *brokers, *stages, *json, *dir, *scenario, *wrap_roles;
+    const char *auth_token;
     const char *inject[MAX_INJECT];
     int ninject;
     int keep;
@@ -627,6 +628,9 @@ static void print_summary(up *u, const lh_counters *sum, double secs,
     printf("  %-22s %" PRIu64 " dropped by A, %" PRIu64 " bad, %" PRIu64
            " restarts\n", "other:", sum->v[LH_C_dropped],
            sum->v[LH_C_bad_events], sum->v[LH_C_restarts]);
+    printf("  %-22s %" PRIu64 " bad frames, %" PRIu64 " refused\n",
+           "connections closed:", sum->v[LH_C_bad_frames],
+           sum->v[LH_C_refused]);
     if (rate > 0)
         printf("  %-22s %.0f events/s (steady, 10%%..90%% of the run)\n",
                "throughput:", rate);
@@ -651,12 +655,13 @@ static void print_summary(up *u, const lh_counters *sum, double secs,
                ", hash-received %" PRIu64 ", enqueued %" PRIu64
                ", verified %" PRIu64 ", passed %" PRIu64 ", healed %" PRIu64
                ", rpc errors %" PRIu64 ", finished %" PRIu64
+               ", bad frames %" PRIu64 ", refused %" PRIu64
                ", restarts %d\n",
                c->name, t.v[LH_C_received], t.v[LH_C_hash_forwarded],
                t.v[LH_C_hash_received], t.v[LH_C_enqueued],
                t.v[LH_C_verified], t.v[LH_C_passed_unchecked],
                t.v[LH_C_healed], t.v[LH_C_rpc_errors], t.v[LH_C_finished],
-               c->restarts);
+               t.v[LH_C_bad_frames], t.v[LH_C_refused], c->restarts);
     }
     fflush(stdout);
 }
@@ -730,6 +735,7 @@ static void usage(FILE *out)
         "S] [--grace S]\n"
         "                   [--dir DIR] [--keep] [--wrap-roles LIST] "
         "[--consumers N]\n"
+        "                   [--auth-token TOKEN]\n"
         "Starts broker (unless --brokers), store, producer, A (--consumers "
         "of them in one\n"
         "consumer group, default 1) and N B nodes (default 3),\n"
@@ -744,7 +750,11 @@ static void usage(FILE *out)
         "roles it\n"
         "prefixes, of broker,store,b,a,produce; default b); "
         "LEAKHUNT_STAGES and\n"
-        "LEAKHUNT_STATS pass through to the children.\n");
+        "LEAKHUNT_STATS pass through to the children.  --auth-token (or "
+        "LH_AUTH_TOKEN):\n"
+        "a token every connection between the processes must carry (given "
+        "to the\n"
+        "children in LH_AUTH_TOKEN, not on their command lines).\n");
 }
 
 static int parse(int argc, char **argv, up_opts *o)
@@ -756,7 +766,7 @@ static int parse(int argc, char **argv, up_opts *o)
                    .corrupt_rate = 0.01};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        uint64_t *num = NULL;
+        uint64_t *num = NULL, lo = 0, hi = UINT64_MAX / 2;
         double *dbl = NULL;
         const char **str = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -768,17 +778,17 @@ static int parse(int argc, char **argv, up_opts *o)
             continue;
         }
         if (strcmp(a, "--events") == 0) num = &o->events;
-        else if (strcmp(a, "--nodes") == 0) num = &o->nodes;
-        else if (strcmp(a, "--keys") == 0) num = &o->keys;
-        else if (strcmp(a, "--value-size") == 0) num = &o->value_size;
-        else if (strcmp(a, "--rate") == 0) num = &o->rate;
+        else if (strcmp(a, "--nodes") == 0) num = &o->nodes, lo = 1, hi = MAX_NODES;
+        else if (strcmp(a, "--keys") == 0) num = &o->keys, lo = 1, hi = 100000000;
+        else if (strcmp(a, "--value-size") == 0) num = &o->value_size, hi = 65536;
+        else if (strcmp(a, "--rate") == 0) num = &o->rate, hi = 100000000;
         else if (strcmp(a, "--max-lag") == 0) num = &o->max_lag;
-        else if (strcmp(a, "--delay-ms") == 0) num = &o->delay_ms;
-        else if (strcmp(a, "--window") == 0) num = &o->window;
-        else if (strcmp(a, "--partitions") == 0) num = &o->partitions;
-        else if (strcmp(a, "--stall-timeout") == 0) num = &o->stall_s;
-        else if (strcmp(a, "--grace") == 0) num = &o->grace_s;
-        else if (strcmp(a, "--consumers") == 0) num = &o->consumers;
+        else if (strcmp(a, "--delay-ms") == 0) num = &o->delay_ms, hi = 86400000;
+        else if (strcmp(a, "--window") == 0) num = &o->window, lo = 1, hi = 1u << 24;
+        else if (strcmp(a, "--partitions") == 0) num = &o->partitions, lo = 1, hi = 10000;
+        else if (strcmp(a, "--stall-timeout") == 0) num = &o->stall_s, hi = 86400;
+        else if (strcmp(a, "--grace") == 0) num = &o->grace_s, hi = 3600;
+        else if (strcmp(a, "--consumers") == 0) num = &o->consumers, lo = 1, hi = MAX_CONSUMERS;
         else if (strcmp(a, "--duration") == 0) dbl = &o->duration;
         else if (strcmp(a, "--corrupt-rate") == 0) dbl = &o->corrupt_rate;
         else if (strcmp(a, "--brokers") == 0) str = &o->brokers;
@@ -787,15 +797,15 @@ static int parse(int argc, char **argv, up_opts *o)
         else if (strcmp(a, "--dir") == 0) str = &o->dir;
         else if (strcmp(a, "--scenario") == 0) str = &o->scenario;
         else if (strcmp(a, "--wrap-roles") == 0) str = &o->wrap_roles;
+        else if (strcmp(a, "--auth-token") == 0) str = &o->auth_token;
         else if (strcmp(a, "--inject") != 0) {
-            fprintf(stderr, "selfheal up: unknown option '%s'\n", a);
-            usage(stderr);
+            lh_opt_unknown("up", a);
             return 2;
         }
         v = lh_opt_value("up", argc, argv, &i);
         if (v == NULL)
             return 2;
-        if (num && lh_opt_u64("up", a, v, num) != 0)
+        if (num && lh_opt_u64_range("up", a, v, lo, hi, num) != 0)
             return 2;
         if (dbl && lh_opt_double("up", a, v, dbl) != 0)
             return 2;
@@ -825,6 +835,12 @@ static int parse(int argc, char **argv, up_opts *o)
         fprintf(stderr, "selfheal up: --corrupt-rate must be 0..1\n");
         return 2;
     }
+    if (o->duration > 1e7) {
+        fprintf(stderr, "selfheal up: --duration must be 0..10000000\n");
+        return 2;
+    }
+    if (lh_auth_token("up", o->auth_token, &o->auth_token) != 0)
+        return 2;
     if (o->scenario && strcmp(o->scenario, "abi-mismatch") != 0) {
         fprintf(stderr, "selfheal up: unknown scenario '%s' (known: "
                 "abi-mismatch)\n", o->scenario);
@@ -900,6 +916,8 @@ int lh_role_up(int argc, char **argv)
     }
     if (u->o.stages != NULL)
         setenv("LEAKHUNT_STAGES", u->o.stages, 1);
+    if (u->o.auth_token != NULL) /* the children take it from there */
+        setenv("LH_AUTH_TOKEN", u->o.auth_token, 1);
     rc = lh_stages_select(NULL, &u->stages, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "selfheal up: %s\n", err);

@@ -4,6 +4,7 @@
 #include "roleutil.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,4 +146,53 @@ const char *lh_opt_value(const char *role, int argc, char **argv, int *i)
     }
     (*i)++;
     return argv[*i];
+}
+
+int lh_opt_u64_range(const char *role, const char *opt, const char *val,
+                     uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (lh_opt_u64(role, opt, val, &v) != 0)
+        return LH_EINVAL;
+    if (v < min || v > max) {
+        fprintf(stderr, "selfheal %s: %s %s out of range (%" PRIu64
+                "..%" PRIu64 ")\n", role, opt, val, min, max);
+        return LH_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+void lh_opt_unknown(const char *role, const char *opt)
+{
+    fprintf(stderr, "selfheal %s: unknown option '%s' (see 'selfheal %s "
+            "--help')\n", role, opt, role);
+}
+
+int lh_auth_token(const char *role, const char *flag, const char **out)
+{
+    const char *t = flag;
+    const char *from = "--auth-token";
+    if (t == NULL) {
+        t = getenv("LH_AUTH_TOKEN");
+        from = "LH_AUTH_TOKEN";
+        if (t != NULL && t[0] == '\0')
+            t = NULL; /* set but empty: none */
+    }
+    if (t != NULL && (t[0] == '\0' || strlen(t) > LH_AUTH_TOKEN_MAX)) {
+        fprintf(stderr, "selfheal %s: %s must be 1..%u bytes\n", role, from,
+                LH_AUTH_TOKEN_MAX);
+        return LH_EINVAL;
+    }
+    *out = t;
+    return 0;
+}
+
+int lh_token_equal(const uint8_t *p, size_t n, const char *want)
+{
+    size_t wn = strlen(want);
+    unsigned diff = n != wn;
+    for (size_t i = 0; i < wn; i++)
+        diff |= (unsigned)(uint8_t)want[i] ^ (i < n ? p[i] : 0u);
+    return diff == 0;
 }

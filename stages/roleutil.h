@@ -40,4 +40,28 @@ void lh_strv_free(char **v);
  * "selfheal ROLE: option OPT needs a value" when missing.  NULL then. */
 const char *lh_opt_value(const char *role, int argc, char **argv, int *i);
 
+/* Like lh_opt_u64, and the value must lie in [min, max], else the
+ * one-line message says the range.  0 or LH_EINVAL. */
+int lh_opt_u64_range(const char *role, const char *opt, const char *val,
+                     uint64_t min, uint64_t max, uint64_t *out);
+
+/* The one-line message for an option a role does not know (with a pointer
+ * to --help), on stderr. */
+void lh_opt_unknown(const char *role, const char *opt);
+
+/* Longest auth token (the RPC framework's RPC_MAX_TOKEN too). */
+#define LH_AUTH_TOKEN_MAX 256u
+
+/* The shared auth token of --auth-token: `flag` when the option was given,
+ * else LH_AUTH_TOKEN from the environment (so the token need not show in
+ * ps; empty counts as unset), else none (*out NULL: connections are
+ * not authenticated).  0, or
+ * LH_EINVAL with a one-line message when the token is empty or longer
+ * than LH_AUTH_TOKEN_MAX. */
+int lh_auth_token(const char *role, const char *flag, const char **out);
+
+/* 1 when the n bytes at p equal the string want, compared in time that
+ * depends on strlen(want) only.  0 otherwise. */
+int lh_token_equal(const uint8_t *p, size_t n, const char *want);
+
 #endif

@@ -79,6 +79,7 @@ typedef struct lh_node_cfg {
     size_t queue_cap;    /* delay queue capacity */
     const char *store;   /* store address host:port (rpc stage) */
     int rpc_timeout_ms;  /* per store call */
+    const char *auth_token; /* shared token (store, peers), NULL: none */
     lh_inject *inject;   /* leak injection, NULL: none */
 } lh_node_cfg;
 

@@ -85,7 +85,8 @@ static lh_item *wait_pop(rpc_stage *st)
 static void try_connect(rpc_stage *st)
 {
     const lh_node_cfg *cfg = lh_node_config(st->node);
-    rpc_opts opts = {.timeout_ms = cfg->rpc_timeout_ms};
+    rpc_opts opts = {.timeout_ms = cfg->rpc_timeout_ms,
+                     .auth_token = cfg->auth_token};
     rpc_client *c = NULL;
 
     int rc = rpc_client_connect(cfg->store, &opts, &c);

@@ -368,7 +368,7 @@ int rpc_client_connect(const char *addr, const rpc_opts *opts,
     if (opts && opts->auth_token) {
         size_t n = strlen(opts->auth_token);
         uint8_t hdr[HEADER_SIZE];
-        if (n > RPC_MAX_BODY) {
+        if (n > RPC_MAX_TOKEN) {
             rc = LH_ETOOBIG;
             goto out;
         }
@@ -556,6 +556,19 @@ dead:
     return LH_ECLOSED;
 }
 
+int rpc_client_feed(rpc_client *c, const void *data, size_t len)
+{
+    if (c->closed)
+        return LH_ECLOSED;
+    if (lh_buf_append(&c->in, data, len) < 0)
+        return LH_ENOMEM;
+    if (client_parse(c) < 0 || c->closed) {
+        client_fail(c, LH_ECLOSED);
+        return LH_ECLOSED;
+    }
+    return 0;
+}
+
 int rpc_client_next_timeout_ms(const rpc_client *c)
 {
     if (c->head < 0)
@@ -681,6 +694,10 @@ int rpc_server_new(const char *host, uint16_t port, const rpc_opts *opts,
     s->arg = arg;
     s->a_api = opts ? opts->a_api : RPC_A_BUF;
     if (opts && opts->auth_token) {
+        if (strlen(opts->auth_token) > RPC_MAX_TOKEN) {
+            rc = LH_ETOOBIG;
+            goto out;
+        }
         s->token = lh_strdup(opts->auth_token);
         if (s->token == NULL)
             goto out;
@@ -771,10 +788,15 @@ static void server_refuse(rpc_server *s, conn *c)
     count(&s->stats.refused);
 }
 
+/* Compares in time that depends on the server's token length only, not on
+ * where the offered token differs. */
 static int token_matches(const rpc_server *s, const uint8_t *p, uint32_t n)
 {
     size_t want = strlen(s->token);
-    return n == want && memcmp(p, s->token, n) == 0;
+    unsigned diff = n != want;
+    for (size_t i = 0; i < want; i++)
+        diff |= (unsigned)(uint8_t)s->token[i] ^ (i < n ? p[i] : 0u);
+    return diff == 0;
 }
 
 /* Serves one request: body in an A object, reply written by the handler
@@ -828,6 +850,12 @@ static int server_parse(rpc_server *s, conn *c)
             count(&s->stats.bad_frames);
             return rc;
         }
+        if (!c->authed &&
+            (h.method != RPC_METHOD_AUTH || h.len > RPC_MAX_TOKEN)) {
+            /* Refused at the header: no waiting for a body. */
+            server_refuse(s, c);
+            return LH_EAUTH;
+        }
         if (lh_buf_len(&c->in) < HEADER_SIZE + (size_t)h.len)
             return 0;
         const uint8_t *p = lh_buf_peek(&c->in) + HEADER_SIZE;
@@ -837,9 +865,6 @@ static int server_parse(rpc_server *s, conn *c)
                 return LH_EAUTH;
             }
             c->authed = 1;
-        } else if (!c->authed) {
-            server_refuse(s, c);
-            return LH_EAUTH;
         } else {
             rc = server_request(s, c, &h, p);
             if (rc < 0)
@@ -939,6 +964,27 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
             server_accept(s);
     }
     return 0;
+}
+
+int rpc_server_feed(rpc_server *s, const void *data, size_t len)
+{
+    conn *c = lh_calloc(1, sizeof(*c));
+    int rc = LH_ENOMEM;
+    if (c == NULL)
+        return rc;
+    c->fd = -1;
+    c->authed = s->token == NULL;
+    if (lh_buf_append(&c->in, data, len) < 0)
+        goto out;
+    for (;;) {
+        rc = server_parse(s, c);
+        if (rc < 0 || lh_buf_len(&c->out) < OUT_HIGH_WATER)
+            break;
+        lh_buf_reset(&c->out); /* replies go nowhere */
+    }
+out:
+    conn_free(c);
+    return rc;
 }
 
 /* ---- library A as seen from here ---------------------------------------- */

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #define RPC_MAX_BODY (1u << 20)
+#define RPC_MAX_TOKEN 256u /* bytes of an auth token */
 #define RPC_DEFAULT_TIMEOUT_MS 2000
 #define RPC_DEFAULT_MAX_INFLIGHT 4096
 
@@ -61,10 +62,13 @@ enum {
 typedef struct rpc_opts {
     int timeout_ms;      /* per request; 0: RPC_DEFAULT_TIMEOUT_MS */
     unsigned max_inflight; /* 0: RPC_DEFAULT_MAX_INFLIGHT */
-    const char *auth_token; /* sent on connect; NULL: none.  Server: when
-                               set, a connection's first message must be
-                               RPC_METHOD_AUTH carrying it, else the
-                               connection is refused and closed */
+    const char *auth_token; /* sent on connect; NULL: none; at most
+                               RPC_MAX_TOKEN bytes (else LH_ETOOBIG).
+                               Server: when set, a connection's first
+                               message must be RPC_METHOD_AUTH carrying it
+                               (compared in constant time), else the
+                               connection is refused and closed at that
+                               message's header */
     unsigned a_api;        /* RPC_A_BUF (0, default) or RPC_A_MSG */
 } rpc_opts;
 
@@ -111,6 +115,12 @@ int rpc_client_process(rpc_client *c, short revents);
  * for the caller's poll timeout. */
 int rpc_client_next_timeout_ms(const rpc_client *c);
 
+/* For tests and fuzzing: handles `data` as if it had arrived on c's socket
+ * (replies complete their calls).  0, LH_ENOMEM (nothing taken), or
+ * LH_ECLOSED when the bytes kill the stream (a bad header; pending calls
+ * are then completed with LH_ECLOSED, as rpc_client_process would). */
+int rpc_client_feed(rpc_client *c, const void *data, size_t len);
+
 unsigned rpc_client_inflight(const rpc_client *c);
 
 /* Blocking call: sends, waits up to the timeout, copies the reply body into
@@ -148,6 +158,12 @@ int rpc_server_new(const char *host, uint16_t port, const rpc_opts *opts,
  * request, body over RPC_MAX_BODY) is closed and counted in bad_frames;
  * the others are served on.  0, or LH_ESYS when poll fails. */
 int rpc_server_run(rpc_server *s, volatile int *stop);
+
+/* For tests and fuzzing: serves `data` as the bytes one new connection
+ * sent (then closed), without a socket; replies are discarded.  0, or the
+ * error that would close the connection (a bad frame, counted in
+ * bad_frames; an auth refusal, counted in refused; LH_ENOMEM). */
+int rpc_server_feed(rpc_server *s, const void *data, size_t len);
 
 /* Closes the listener and every connection.  Accepts NULL. */
 void rpc_server_free(rpc_server *s);

@@ -1,0 +1,124 @@
+#!/bin/sh
+# badinput_conn.sh SELFHEAL frames|auth - hostile connections to a running
+# pipeline (issue 8, "Bad input").
+#
+# Starts `selfheal up --keep --dir D` (paced so that it runs ~10 s), reads
+# the port files of B node 0 and of the store, and while events flow sends
+# each attack of badinput_probe.py on a connection of its own, asserting
+# that the node closes that connection.  After up ends: the closes were
+# counted (bad_frames / refused of b0 and of the store in up's JSON), and
+# the pipeline still produced and verified every event, with no restart.
+#
+#   frames  no token: garbage, a wrong magic, a wrong version, an oversize
+#           length (before and after the HELLO), EVENTS before the HELLO, a
+#           malformed HELLO to b0; garbage, a wrong magic, a wrong version,
+#           an oversize length, a reply where a request belongs to the store.
+#   auth    up --auth-token: the whole pipeline runs with the token; raw
+#           clients without it, with a wrong one (and to B a silent one, to
+#           the store an over-long one) are refused; a client with the token
+#           is served.  A bad frame is still a bad frame.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/selfheal_lib.sh"
+
+bin=${1:?usage: badinput_conn.sh SELFHEAL frames|auth}
+mode=${2:?usage: badinput_conn.sh SELFHEAL frames|auth}
+probe="python3 $here/badinput_probe.py"
+n=20000
+dir=$(mkwork)
+uppid=
+cleanup() {
+    [ -n "$uppid" ] && kill "$uppid" 2>/dev/null && wait "$uppid" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+case $mode in
+frames)
+    token=
+    set -- ;;
+auth)
+    token=tok-$$-badinput
+    set -- --auth-token "$token" ;;
+*) fail "unknown mode $mode" ;;
+esac
+
+"$bin" up --events "$n" --rate 2000 --nodes 2 --delay-ms 200 "$@" \
+    --keep --dir "$dir/run" --json "$dir/run.json" \
+    >"$dir/out" 2>"$dir/err" &
+uppid=$!
+
+# wait_file FILE: the port file appears (up starts the store, then B's).
+wait_file() {
+    i=0
+    while [ ! -s "$1" ]; do
+        i=$((i + 1))
+        [ "$i" -lt 300 ] || { cat "$dir/err" >&2; fail "no $1 after 30 s"; }
+        kill -0 "$uppid" 2>/dev/null || { cat "$dir/err" >&2; fail "up ended"; }
+        sleep 0.1
+    done
+    cat "$1"
+}
+bport=$(wait_file "$dir/run/b0.port")
+sport=$(wait_file "$dir/run/store.port")
+
+# attack ROLE PORT NAME: the connection must be closed.
+attack() {
+    $probe "$1" "$2" "$3" "$token" || fail "$1 kept a connection after '$3'"
+}
+
+if [ "$mode" = frames ]; then
+    b_bad="garbage magic version oversize oversize-after-hello events-first
+           bad-hello"
+    s_bad="garbage magic version oversize reply-kind"
+    b_refused=
+    s_refused=
+else
+    b_bad="garbage oversize"
+    s_bad="garbage magic"
+    b_refused="no-token wrong-token silent"
+    s_refused="no-token wrong-token long-token"
+fi
+nb=0; ns=0; rb=0; rs=0
+for a in $b_bad; do attack b "$bport" "$a"; nb=$((nb + 1)); done
+for a in $s_bad; do attack store "$sport" "$a"; ns=$((ns + 1)); done
+for a in $b_refused; do attack b "$bport" "$a"; rb=$((rb + 1)); done
+for a in $s_refused; do attack store "$sport" "$a"; rs=$((rs + 1)); done
+# A well-behaved raw client is still served by both.
+$probe b "$bport" ok "$token" || fail "b0 closed a good connection"
+$probe store "$sport" ok "$token" || fail "the store refused a good client"
+kill -0 "$uppid" 2>/dev/null ||
+    fail "up ended before the attacks were over (raise --events)"
+
+wait "$uppid" || { uppid=; cat "$dir/err" >&2; fail "up failed"; }
+uppid=
+cat "$dir/out"
+j=$dir/run.json
+expect "produced" "$(jnum "$j" produced)" -eq "$n"
+expect "verified" "$(jnum "$j" verified)" -eq "$n"
+expect "rpc errors" "$(jnum "$j" rpc_errors)" -eq 0
+expect "restarts" "$(jtot "$j" restarts)" -eq 0
+
+# node ROLE COUNTER: that counter of that node in up's JSON (0 if absent).
+node() {
+    python3 - "$j" "$1" "$2" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for n in doc["nodes"]:
+    if n["role"] == sys.argv[2]:
+        print(n.get(sys.argv[3], 0))
+        break
+else:
+    sys.exit("no node %s" % sys.argv[2])
+EOF
+}
+expect "b0 bad_frames" "$(node b0 bad_frames)" -eq "$nb"
+expect "b0 refused" "$(node b0 refused)" -eq "$rb"
+expect "store bad_frames" "$(node store bad_frames)" -eq "$ns"
+expect "store refused" "$(node store refused)" -eq "$rs"
+expect "b1 bad_frames" "$(node b1 bad_frames)" -eq 0
+expect "b1 refused" "$(node b1 refused)" -eq 0
+grep -q "connections closed: *$((nb + ns)) bad frames, $((rb + rs)) refused" \
+    "$dir/out" || fail "summary does not show the closed connections"
+echo "PASS ($mode): b0 closed $nb bad + $rb refused, store $ns bad +" \
+     "$rs refused; $n events produced and verified"
