@@ -302,8 +302,11 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
             extensions >= o->max_extend)
             break;
         extensions++;
-        budget_work *= 2;
-        budget_time *= 2;
+        /* Twice what was actually run: a tool that needed more points
+         * than the budget gave (memcheck) has already run past it, and
+         * doubling the budget alone would decide again on the same data. */
+        budget_work = 2 * (work > budget_work ? work : budget_work);
+        budget_time = 2 * (elapsed > budget_time ? elapsed : budget_time);
         if (!o->quiet)
             fprintf(stderr, "%s[%s] %s: inconclusive (%+.2f B/unit, CI "
                     "%.2f..%.2f): running twice as long\n",
