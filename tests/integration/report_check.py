@@ -387,9 +387,10 @@ def check_png(path, want_w, want_h):
     w, h, bpp, rows = read_png(path)
     check((w, h) == (want_w, want_h), "screenshot is %dx%d, not %dx%d" %
           (w, h, want_w, want_h))
-    # Pixels near the chart colours: the first runs' lines and the red of
-    # the leak bar / leaking run.  A page that drew no chart has none.
-    want = {"blue": (0x1f, 0x77, 0xb4), "red": (0xd6, 0x27, 0x28)}
+    # Pixels near the chart colours of runs 1-3 (red is also the leak bar).
+    # A page that drew no chart has none.
+    want = {"blue": (0x1f, 0x77, 0xb4), "red": (0xd6, 0x27, 0x28),
+            "green": (0x2c, 0xa0, 0x2c)}
     count = dict.fromkeys(want, 0)
     white = 0
     for row in rows:
@@ -402,11 +403,12 @@ def check_png(path, want_w, want_h):
                 if sum(abs(px[i] - c[i]) for i in range(3)) < 60:
                     count[name] += 1
     check(white < w * h * 0.97, "the screenshot is blank")
+    # (A legend swatch is 64 pixels; a drawn line is hundreds.)
     for name, n in count.items():
         check(n >= 150, "only %d %s pixels: a chart was not drawn" %
               (n, name))
-    print("screenshot %dx%d: %d blue and %d red chart pixels" %
-          (w, h, count["blue"], count["red"]))
+    print("screenshot %dx%d: %d blue, %d red, %d green chart pixels" %
+          (w, h, count["blue"], count["red"], count["green"]))
 
 
 def main():
