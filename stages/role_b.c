@@ -768,9 +768,9 @@ int lh_role_b(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (o.id >= npeers || o.queue_cap == 0 || o.max_items == 0) {
+    if (o.id >= npeers) {
         fprintf(stderr, "selfheal b: --id %" PRIu64 " out of range for %zu "
-                "node(s), or a zero capacity\n", o.id, npeers);
+                "node(s) in --peers\n", o.id, npeers);
         status = 2;
         goto out;
     }
