@@ -1,6 +1,6 @@
 #!/bin/sh
 # A target that fails during the measurement: crashed by SIGSEGV, exited
-# early with status 0, or not executable at all.  leak-hunt run says so
+# early with status 0, killed from outside, or not executable at all.  leak-hunt run says so
 # (exit 3) with the status ("killed by signal 11") and the last lines of the
 # target's log, writes report.json with verdict "error" when --report is
 # given, and leaves nothing behind - not even the child the crashed
@@ -43,6 +43,24 @@ run_toy early-exit --exit-after 100000
 expect_rc early-exit "$rc" 3
 expect_in early-exit "$WORK/early-exit.err" "exit status 0"
 expect_in early-exit "$WORK/early-exit.err" "toyprog: exiting early after"
+
+# Killed from outside (the OOM killer, an operator): SIGKILL to the main
+# process; its child is still in the group and must not survive.
+"$LH" run --enable parse,filter,emit --duration 20 -- \
+    "$TOY" --enable='{stages}' --tag "$MARK" --spawn-child \
+    >"$WORK/killed.out" 2>"$WORK/killed.err" &
+pid=$!
+wait_started 10
+sleep 1
+main=$(pgrep -P "$pid" -f -- "$MARK")
+[ -n "$main" ] || fail "killed: no target process under leak-hunt"
+kill -KILL "$main"
+rc=0
+wait "$pid" || rc=$?
+note "killed: exit $rc, $(head -n 1 "$WORK/killed.out")"
+no_leftovers killed
+expect_rc killed "$rc" 3
+expect_in killed "$WORK/killed.err" "killed by signal 9"
 
 rc=0
 "$LH" run --enable parse --duration 2 -- "$WORK/no-such-program" \

@@ -96,10 +96,16 @@ no_leftovers() {
     }
 }
 
-# wait_started TIMEOUT_S: waits until a process with the marker runs
+# toy_pids: toyprog processes of this test (not leak-hunt, whose command
+# line holds the marker too), oldest first
+toy_pids() {
+    pgrep -f -- "^[^ ]*toyprog .*$MARK" | sort -n || :
+}
+
+# wait_started TIMEOUT_S: waits until toyprog runs
 wait_started() {
     i=0
-    while [ -z "$(pgrep -f -- "toyprog.*$MARK" || :)" ]; do
+    while [ -z "$(toy_pids)" ]; do
         i=$((i + 1))
         [ "$i" -le $(($1 * 10)) ] || fail "the target did not start in $1 s"
         sleep 0.1
