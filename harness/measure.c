@@ -137,6 +137,7 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
     res->ci_low = d.ci_low;
     res->ci_high = d.ci_high;
     res->threshold = d.threshold;
+    res->warmup_work = d.warmup_work;
     /* Leak searches are few (one a second), so the late-segment test that
      * guards against plateaus has few points and a wide interval: with
      * the whole interval over the floor and the late part still growing
@@ -372,7 +373,9 @@ out:
         o->tool->cleanup(&ctx);
     for (size_t i = 0; i < ctx.nenv; i++)
         lh_free(ctx.env[i]);
-    lh_series_free(&ctx.series);
+    /* The tool's series goes to the result, for the report's chart. */
+    lh_series_free(&res->tool_series);
+    res->tool_series = ctx.series;
     lh_sampler_free(smp);
     lh_target_free(t);
     return rc;

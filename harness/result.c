@@ -24,6 +24,7 @@ void lh_run_result_free(lh_run_result *r)
     if (r == NULL)
         return;
     lh_series_free(&r->series);
+    lh_series_free(&r->tool_series);
     lh_free(r->sites);
     r->sites = NULL;
     r->nsites = 0;

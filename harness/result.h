@@ -38,6 +38,9 @@ typedef struct lh_run_result {
     lh_run_verdict verdict;
     char reason[160];   /* "steady growth", "plateau", "backlog", ... */
     lh_series series;
+    lh_series tool_series; /* the tool's own signal (memcheck: bytes in use
+                              at each leak search, in .heap), when it had one */
+    double warmup_work;    /* work discarded as warm-up by the decision */
     lh_site *sites;
     size_t nsites;
     /* memcheck */

@@ -81,6 +81,10 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
                 strerror(errno));
         return 2;
     }
+    size_t len = 0;
+    for (size_t i = 0; r->argv[i] && len < sizeof r->command; i++)
+        len += (size_t)snprintf(r->command + len, sizeof r->command - len,
+                                "%s%s", i ? " " : "", r->argv[i]);
     if (cli->report_dir) {
         snprintf(r->dir, sizeof r->dir, "%s", cli->report_dir);
         if (mkdir(r->dir, 0755) < 0 && errno != EEXIST) {
@@ -208,8 +212,7 @@ void lh_runner_report(const lh_runner *r, lh_report *rep)
     rep->runs = r->runs;
     rep->nruns = r->nruns;
     rep->elapsed_seconds = (double)lh_now_us() / 1e6 - r->start;
-    rep->target = r->cli->builtin ? "selfheal up (built-in pipeline)"
-                                  : r->argv[0];
+    rep->target = r->command;
     rep->unit = r->cli->builtin ? "event" : "unit";
     if (r->nruns && strcmp(r->runs[0].signal ? r->runs[0].signal : "", "") &&
         !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)

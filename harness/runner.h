@@ -14,6 +14,7 @@
 typedef struct lh_runner {
     const lh_cli *cli;
     char **argv;          /* target command */
+    char command[1024];   /* argv joined, for the report */
     char dir[1024];       /* report directory (a temporary one without
                              --report) */
     int own_dir;          /* dir is temporary: removed at the end */
