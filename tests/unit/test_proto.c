@@ -174,6 +174,57 @@ static void test_proto_hello_round_trips_and_refuses_unknown_kinds(void)
     lh_frame_writer_free(&w);
 }
 
+static void test_proto_hello_auth_carries_the_token_and_bounds_it(void)
+{
+    lh_frame_writer w;
+    uint8_t kind = 0;
+    uint32_t id = 0, tlen = 99;
+    const uint8_t *tok = NULL;
+    char big[LH_PROTO_MAX_TOKEN + 2];
+
+    lh_frame_writer_init(&w);
+    CU_ASSERT_EQUAL(lh_proto_put_hello_auth(&w, LH_PROTO_FROM_A, 7, "tok"),
+                    0);
+    const uint8_t *h = lh_buf_peek(&w.out);
+    CU_ASSERT_EQUAL(lh_buf_len(&w.out), LH_FRAME_HEADER_SIZE + 8 + 3);
+    CU_ASSERT_EQUAL(lh_proto_parse_hello_auth(h + LH_FRAME_HEADER_SIZE, 11,
+                                              &kind, &id, &tok, &tlen),
+                    0);
+    CU_ASSERT_EQUAL(kind, LH_PROTO_FROM_A);
+    CU_ASSERT_EQUAL(id, 7);
+    CU_ASSERT_EQUAL(tlen, 3);
+    CU_ASSERT(tok != NULL && memcmp(tok, "tok", 3) == 0);
+    /* The plain parser refuses a HELLO with a token. */
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(h + LH_FRAME_HEADER_SIZE, 11, &kind,
+                                         &id),
+                    LH_EPARSE);
+    /* Without a token: the same frame as lh_proto_put_hello. */
+    lh_buf_reset(&w.out);
+    CU_ASSERT_EQUAL(lh_proto_put_hello_auth(&w, LH_PROTO_FROM_B, 1, NULL), 0);
+    CU_ASSERT_EQUAL(lh_proto_parse_hello_auth(lh_buf_peek(&w.out) +
+                                                  LH_FRAME_HEADER_SIZE,
+                                              8, &kind, &id, &tok, &tlen),
+                    0);
+    CU_ASSERT_EQUAL(tlen, 0);
+    /* Over the limit: refused on both sides. */
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    lh_buf_reset(&w.out);
+    CU_ASSERT_EQUAL(lh_proto_put_hello_auth(&w, LH_PROTO_FROM_B, 1, big),
+                    LH_ETOOBIG);
+    CU_ASSERT_EQUAL(lh_buf_len(&w.out), 0);
+    uint8_t p[LH_PROTO_MAX_HELLO + 1] = {LH_PROTO_FROM_B};
+    CU_ASSERT_EQUAL(lh_proto_parse_hello_auth(p, LH_PROTO_MAX_HELLO, &kind,
+                                              &id, &tok, &tlen),
+                    0);
+    CU_ASSERT_EQUAL(lh_proto_parse_hello_auth(p, LH_PROTO_MAX_HELLO + 1,
+                                              &kind, &id, &tok, &tlen),
+                    LH_EPARSE);
+    CU_ASSERT_EQUAL(lh_proto_parse_hello_auth(p, 7, &kind, &id, &tok, &tlen),
+                    LH_EPARSE);
+    lh_frame_writer_free(&w);
+}
+
 static CU_TestInfo tests[] = {
     {"batch round-trips tags and bytes",
      test_proto_batch_round_trips_tags_and_bytes},
@@ -190,6 +241,8 @@ static CU_TestInfo tests[] = {
      test_proto_ack_payload_of_partial_tag_is_an_error},
     {"hello round-trips and refuses unknown kinds",
      test_proto_hello_round_trips_and_refuses_unknown_kinds},
+    {"hello auth carries the token and bounds it",
+     test_proto_hello_auth_carries_the_token_and_bounds_it},
     CU_TEST_INFO_NULL,
 };
 

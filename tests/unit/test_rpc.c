@@ -630,6 +630,99 @@ static void test_rpc_server_refuses_missing_or_wrong_token(void)
     server_stop(&sv);
 }
 
+static void test_rpc_server_refuses_at_the_header_before_auth(void)
+{
+    server sv;
+    rpc_opts so = {.auth_token = "s3cret"};
+    CU_ASSERT_FATAL(server_start(&sv, &so) == 0);
+    uint8_t h[16];
+    /* An auth message longer than RPC_MAX_TOKEN, and a request before any
+     * auth: both refused at their header, with no body ever sent (the
+     * server must not wait for one). */
+    put_header(h, 0x5250, 1, 1, 0, RPC_METHOD_AUTH, 0, RPC_MAX_TOKEN + 1);
+    CU_ASSERT(server_closes_after(sv.addr, h, 16));
+    put_header(h, 0x5250, 1, 1, 1, M_ECHO, 0, 100);
+    CU_ASSERT(server_closes_after(sv.addr, h, 16));
+    rpc_server_stats st;
+    rpc_server_get_stats(sv.s, &st);
+    CU_ASSERT_EQUAL(st.refused, 2);
+    CU_ASSERT_EQUAL(st.bad_frames, 0);
+    CU_ASSERT_EQUAL(st.requests, 0);
+    server_stop(&sv);
+}
+
+static void test_rpc_token_over_limit_is_too_big(void)
+{
+    char tok[RPC_MAX_TOKEN + 2];
+    memset(tok, 't', sizeof(tok) - 1);
+    tok[sizeof(tok) - 1] = '\0';
+    rpc_opts o = {.auth_token = tok};
+    rpc_client *c = NULL;
+    rpc_server *s = NULL;
+    CU_ASSERT_EQUAL(rpc_client_connect("127.0.0.1:1", &o, &c), LH_ETOOBIG);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_EQUAL(rpc_server_new("127.0.0.1", 0, &o, handler, NULL, &s,
+                                   NULL),
+                    LH_ETOOBIG);
+    CU_ASSERT_PTR_NULL(s);
+}
+
+static void test_rpc_server_feed_serves_then_counts_a_bad_frame(void)
+{
+    rpc_server *s = NULL;
+    rpc_opts so = {.auth_token = "s3cret"};
+    CU_ASSERT_FATAL(rpc_server_new("127.0.0.1", 0, &so, handler, NULL, &s,
+                                   NULL) == 0);
+    uint8_t in[16 + 6 + 16 + 2 + 16];
+    put_header(in, 0x5250, 1, 1, 0, RPC_METHOD_AUTH, 0, 6);
+    memcpy(in + 16, "s3cret", 6);
+    put_header(in + 22, 0x5250, 1, 1, 1, M_ECHO, 0, 2);
+    memcpy(in + 38, "hi", 2);
+    put_header(in + 40, 0x5250, 7, 1, 2, M_ECHO, 0, 0); /* wrong version */
+    CU_ASSERT_EQUAL(rpc_server_feed(s, in, 40), 0);
+    CU_ASSERT_EQUAL(rpc_server_feed(s, in, sizeof(in)), LH_EBADVERSION);
+    CU_ASSERT_EQUAL(rpc_server_feed(s, in + 22, 18), LH_EAUTH);
+    in[16] = 'S'; /* wrong token */
+    CU_ASSERT_EQUAL(rpc_server_feed(s, in, 40), LH_EAUTH);
+    rpc_server_stats st;
+    rpc_server_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.requests, 2);
+    CU_ASSERT_EQUAL(st.bad_frames, 1);
+    CU_ASSERT_EQUAL(st.refused, 2);
+    rpc_server_free(s);
+}
+
+static void test_rpc_client_feed_completes_calls_and_dies_on_bad_header(void)
+{
+    server sv;
+    CU_ASSERT_FATAL(server_start(&sv, NULL) == 0);
+    rpc_client *c = NULL;
+    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, NULL, &c) == 0);
+    result r1, r2;
+    memset(&r1, 0, sizeof(r1));
+    memset(&r2, 0, sizeof(r2));
+    CU_ASSERT_FATAL(rpc_client_call(c, M_ECHO, "a", 1, on_done, &r1) == 0);
+    CU_ASSERT_FATAL(rpc_client_call(c, M_ECHO, "b", 1, on_done, &r2) == 0);
+    uint8_t rep[16 + 3 + 16];
+    put_header(rep, 0x5250, 1, 2, 2, M_ECHO, 0, 3);
+    memcpy(rep + 16, "xyz", 3);
+    put_header(rep + 19, 0x5250, 1, 1, 1, M_ECHO, 0, 0); /* not a reply */
+    CU_ASSERT_EQUAL(rpc_client_feed(c, rep, 10), 0); /* half a header */
+    CU_ASSERT_EQUAL(r2.calls, 0);
+    CU_ASSERT_EQUAL(rpc_client_feed(c, rep + 10, 9), 0);
+    CU_ASSERT_EQUAL(r2.calls, 1);
+    CU_ASSERT_EQUAL(r2.err, 0);
+    CU_ASSERT_EQUAL(r2.len, 3);
+    CU_ASSERT(memcmp(r2.body, "xyz", 3) == 0);
+    CU_ASSERT_EQUAL(r1.calls, 0);
+    CU_ASSERT_EQUAL(rpc_client_feed(c, rep + 19, 16), LH_ECLOSED);
+    CU_ASSERT_EQUAL(r1.calls, 1);
+    CU_ASSERT_EQUAL(r1.err, LH_ECLOSED);
+    CU_ASSERT_EQUAL(rpc_client_inflight(c), 0);
+    rpc_client_free(c);
+    server_stop(&sv);
+}
+
 static void test_rpc_sync_call_returns_status_and_truncates(void)
 {
     server sv;
@@ -849,6 +942,13 @@ static CU_TestInfo tests[] = {
      test_rpc_server_closes_bad_frames_and_serves_others},
     {"server refuses missing or wrong token",
      test_rpc_server_refuses_missing_or_wrong_token},
+    {"server refuses at the header before auth",
+     test_rpc_server_refuses_at_the_header_before_auth},
+    {"token over limit is too big", test_rpc_token_over_limit_is_too_big},
+    {"server feed serves then counts a bad frame",
+     test_rpc_server_feed_serves_then_counts_a_bad_frame},
+    {"client feed completes calls and dies on bad header",
+     test_rpc_client_feed_completes_calls_and_dies_on_bad_header},
     {"sync call returns status and truncates",
      test_rpc_sync_call_returns_status_and_truncates},
     {"pending calls close when server goes",
