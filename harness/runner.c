@@ -81,10 +81,6 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
                 strerror(errno));
         return 2;
     }
-    size_t len = 0;
-    for (size_t i = 0; r->argv[i] && len < sizeof r->command; i++)
-        len += (size_t)snprintf(r->command + len, sizeof r->command - len,
-                                "%s%s", i ? " " : "", r->argv[i]);
     if (cli->report_dir) {
         snprintf(r->dir, sizeof r->dir, "%s", cli->report_dir);
         if (mkdir(r->dir, 0755) < 0 && errno != EEXIST) {
@@ -110,6 +106,10 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
         fprintf(stderr, "leak-hunt: out of memory\n");
         return 2;
     }
+    size_t len = 0;
+    for (size_t i = 0; r->argv[i] && len < sizeof r->command; i++)
+        len += (size_t)snprintf(r->command + len, sizeof r->command - len,
+                                "%s%s", i ? " " : "", r->argv[i]);
     if (!cli->report_dir) {
         const char *tmp = getenv("TMPDIR");
         snprintf(r->dir, sizeof r->dir, "%s/leak-hunt.XXXXXX",
