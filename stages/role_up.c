@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -757,6 +758,26 @@ static void usage(FILE *out)
         "children in LH_AUTH_TOKEN, not on their command lines).\n");
 }
 
+/* The whole-number options and their ranges. */
+static const struct {
+    const char *name;
+    size_t off; /* of the uint64_t in up_opts */
+    uint64_t lo, hi;
+} num_opts[] = {
+    {"--events", offsetof(up_opts, events), 0, UINT64_MAX / 2},
+    {"--nodes", offsetof(up_opts, nodes), 1, MAX_NODES},
+    {"--keys", offsetof(up_opts, keys), 1, 100000000},
+    {"--value-size", offsetof(up_opts, value_size), 0, 65536},
+    {"--rate", offsetof(up_opts, rate), 0, 100000000},
+    {"--max-lag", offsetof(up_opts, max_lag), 0, UINT64_MAX / 2},
+    {"--delay-ms", offsetof(up_opts, delay_ms), 0, 86400000},
+    {"--window", offsetof(up_opts, window), 1, 1u << 24},
+    {"--partitions", offsetof(up_opts, partitions), 1, 10000},
+    {"--stall-timeout", offsetof(up_opts, stall_s), 0, 86400},
+    {"--grace", offsetof(up_opts, grace_s), 0, 3600},
+    {"--consumers", offsetof(up_opts, consumers), 1, MAX_CONSUMERS},
+};
+
 static int parse(int argc, char **argv, up_opts *o)
 {
     *o = (up_opts){.nodes = 3, .keys = 1000000, .value_size = 64,
@@ -766,7 +787,7 @@ static int parse(int argc, char **argv, up_opts *o)
                    .corrupt_rate = 0.01};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        uint64_t *num = NULL, lo = 0, hi = UINT64_MAX / 2;
+        uint64_t *num = NULL, lo = 0, hi = 0;
         double *dbl = NULL;
         const char **str = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -777,18 +798,14 @@ static int parse(int argc, char **argv, up_opts *o)
             o->keep = 1;
             continue;
         }
-        if (strcmp(a, "--events") == 0) num = &o->events;
-        else if (strcmp(a, "--nodes") == 0) num = &o->nodes, lo = 1, hi = MAX_NODES;
-        else if (strcmp(a, "--keys") == 0) num = &o->keys, lo = 1, hi = 100000000;
-        else if (strcmp(a, "--value-size") == 0) num = &o->value_size, hi = 65536;
-        else if (strcmp(a, "--rate") == 0) num = &o->rate, hi = 100000000;
-        else if (strcmp(a, "--max-lag") == 0) num = &o->max_lag;
-        else if (strcmp(a, "--delay-ms") == 0) num = &o->delay_ms, hi = 86400000;
-        else if (strcmp(a, "--window") == 0) num = &o->window, lo = 1, hi = 1u << 24;
-        else if (strcmp(a, "--partitions") == 0) num = &o->partitions, lo = 1, hi = 10000;
-        else if (strcmp(a, "--stall-timeout") == 0) num = &o->stall_s, hi = 86400;
-        else if (strcmp(a, "--grace") == 0) num = &o->grace_s, hi = 3600;
-        else if (strcmp(a, "--consumers") == 0) num = &o->consumers, lo = 1, hi = MAX_CONSUMERS;
+        for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++)
+            if (strcmp(a, num_opts[k].name) == 0) {
+                num = (uint64_t *)((char *)o + num_opts[k].off);
+                lo = num_opts[k].lo;
+                hi = num_opts[k].hi;
+            }
+        if (num != NULL)
+            ; /* a number, taken below */
         else if (strcmp(a, "--duration") == 0) dbl = &o->duration;
         else if (strcmp(a, "--corrupt-rate") == 0) dbl = &o->corrupt_rate;
         else if (strcmp(a, "--brokers") == 0) str = &o->brokers;

@@ -27,6 +27,12 @@
  * client that never reads cannot make the server grow without bound.  A
  * header is checked as soon as its 16 bytes are in, so an oversize length
  * closes the connection before its body arrives.
+ *
+ * Auth.  With a token, a connection's first message must be the auth
+ * message, within AUTH_TIMEOUT_US of the accept; anything else (another
+ * method, an auth body over RPC_MAX_TOKEN, a wrong token, silence) is
+ * refused at once, before any body is read.  Tokens are compared in time
+ * that depends on the server's token only.
  */
 #include "rpc.h"
 
@@ -51,6 +57,7 @@
 #define READ_CHUNK 65536u
 #define READ_BUDGET (1u << 20)       /* bytes read per connection per turn */
 #define OUT_HIGH_WATER (4u << 20)    /* stop reading a peer that doesn't */
+#define AUTH_TIMEOUT_US 5000000      /* to send the auth message */
 
 /* ---- wire helpers ---------------------------------------------------- */
 
@@ -636,6 +643,7 @@ int rpc_client_call_sync(rpc_client *c, uint8_t method, const void *body_p,
 typedef struct conn {
     int fd;
     int authed;
+    int64_t auth_by; /* refused if not authed by then */
     int eof;
     lh_buf in, out;
 } conn;
@@ -771,6 +779,7 @@ static void server_accept(rpc_server *s)
         }
         c->fd = fd;
         c->authed = s->token == NULL;
+        c->auth_by = lh_now_us() + AUTH_TIMEOUT_US;
         s->conns[s->nconns++] = c;
         count(&s->stats.connections);
     }
@@ -942,7 +951,7 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
                 continue;
             return LH_ESYS;
         }
-        if (rc == 0)
+        if (rc == 0 && s->token == NULL)
             continue;
         /* Connections first (their pollfds are indexed as they stand),
          * then new ones. */
@@ -950,6 +959,11 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
         for (size_t i = 0; i < s->nconns; i++) {
             conn *c = s->conns[i];
             short rev = s->pfds[i + 1].revents;
+            if (!c->authed && rev == 0 && lh_now_us() >= c->auth_by) {
+                server_refuse(s, c); /* silent too long */
+                conn_free(c);
+                continue;
+            }
             if (rev == 0 && lh_buf_len(&c->out) == 0) {
                 s->conns[kept++] = c;
                 continue;

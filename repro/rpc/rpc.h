@@ -66,7 +66,8 @@ typedef struct rpc_opts {
                                RPC_MAX_TOKEN bytes (else LH_ETOOBIG).
                                Server: when set, a connection's first
                                message must be RPC_METHOD_AUTH carrying it
-                               (compared in constant time), else the
+                               (compared in constant time) and arrive
+                               within 5 s of the accept, else the
                                connection is refused and closed at that
                                message's header */
     unsigned a_api;        /* RPC_A_BUF (0, default) or RPC_A_MSG */

@@ -14,9 +14,9 @@
 #           malformed HELLO to b0; garbage, a wrong magic, a wrong version,
 #           an oversize length, a reply where a request belongs to the store.
 #   auth    up --auth-token: the whole pipeline runs with the token; raw
-#           clients without it, with a wrong one (and to B a silent one, to
-#           the store an over-long one) are refused; a client with the token
-#           is served.  A bad frame is still a bad frame.
+#           clients without it, with a wrong one, a silent one (5 s), and
+#           to the store an over-long one are refused; a client with the
+#           token is served.  A bad frame is still a bad frame.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/selfheal_lib.sh"
@@ -77,13 +77,18 @@ else
     b_bad="garbage oversize"
     s_bad="garbage magic"
     b_refused="no-token wrong-token silent"
-    s_refused="no-token wrong-token long-token"
+    s_refused="no-token wrong-token long-token silent"
 fi
-nb=0; ns=0; rb=0; rs=0
-for a in $b_bad; do attack b "$bport" "$a"; nb=$((nb + 1)); done
-for a in $s_bad; do attack store "$sport" "$a"; ns=$((ns + 1)); done
-for a in $b_refused; do attack b "$bport" "$a"; rb=$((rb + 1)); done
-for a in $s_refused; do attack store "$sport" "$a"; rs=$((rs + 1)); done
+count() { echo $#; }
+nb=$(count $b_bad); ns=$(count $s_bad); rb=$(count $b_refused)
+rs=$(count $s_refused)
+# B and the store are attacked at the same time (the silent ones take 5 s).
+( for a in $b_bad $b_refused; do attack b "$bport" "$a"; done ) &
+bpid=$!
+( for a in $s_bad $s_refused; do attack store "$sport" "$a"; done ) &
+spid=$!
+wait "$bpid" || fail "b0 attacks"
+wait "$spid" || fail "store attacks"
 # A well-behaved raw client is still served by both.
 $probe b "$bport" ok "$token" || fail "b0 closed a good connection"
 $probe store "$sport" ok "$token" || fail "the store refused a good client"

@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 
-WAIT = 8.0   # seconds a bad connection may stay open (B's HELLO timeout is 5)
+WAIT = 8.0   # seconds a bad connection may stay open (auth timeouts are 5)
 KEEP = 1.0   # seconds a good B connection must stay open
 
 
@@ -80,6 +80,7 @@ def store_attacks(token):
         "no-token": rpc_msg(1, 1, 3),
         "wrong-token": rpc_msg(1, 0, 255, b"x" + t),
         "long-token": rpc_msg(1, 0, 255, b"y" * 300),
+        "silent": b"",
         "ok": rpc_msg(1, 0, 255, t) + rpc_msg(1, 7, 3),
     }
 
