@@ -42,6 +42,9 @@ hunt linear-filter linear --leak filter:64
 expect_hunt linear-filter 1 '["filter"]' 2
 hunt linear-emit linear --leak emit:64
 expect_hunt linear-emit 1 '["emit"]' 3
+# emit sees the 90% of records filter keeps: 0.9 * 80 B/unit.
+within "linear-emit slope" \
+    "$(jget "$WORK/linear-emit.json" "d['runs'][2]['slope_bytes_per_unit']")" 72 10
 hunt linear-clean linear
 expect_hunt linear-clean 0 '[]' 3
 [ "$(jget "$WORK/linear-clean.json" "d['verdict']")" = clean ] ||
