@@ -1,0 +1,59 @@
+#!/bin/sh
+# leak-hunt run on the built-in pipeline with --inject rpc:reachable:64 (a
+# 64-byte block per event, kept on a list that is never freed: memcheck's
+# "still reachable", the story's kind): a leak (exit 1) with each tool, at
+# the slope the tool should see -
+#   rss      ~80 B/event (glibc keeps a 64-byte request in an 80-byte
+#            chunk; the B nodes report glibc's live heap), within 10%;
+#   heap     ~64 B/event (gperftools counts requested bytes), within 10%,
+#            top site in stages/stage_rpc.c, charged to stage rpc, the
+#            culprit;
+#   memcheck growth at the same site, kind "still reachable", nothing
+#            definitely lost.
+#
+# usage: harness_run_reachable.sh LEAK_HUNT
+set -eu
+LH=$1
+. "$(dirname "$0")/harness_run_lib.sh"
+INJ=rpc:reachable:64
+
+lh_run reach-rss rss "$WORK_EVENTS" --inject "$INJ"
+expect_rc reach-rss 1
+expect_verdict reach-rss leak
+expect_slope reach-rss 80 10
+
+lh_run reach-heap heap "$WORK_EVENTS" --inject "$INJ"
+expect_rc reach-heap 1
+expect_verdict reach-heap leak
+expect_slope reach-heap 64 10
+top="d['runs'][-1]['sites'][0]"
+note "reach-heap: top site $(jget "$J" "'%s (%s:%d) %.1f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'bytes_per_unit'))")"
+[ "$(jget "$J" "$top['file']")" = stages/stage_rpc.c ] ||
+    fail "reach-heap: top site is not in stages/stage_rpc.c"
+[ "$(jget "$J" "$top['stage']")" = rpc ] ||
+    fail "reach-heap: top site is not charged to stage rpc"
+within "reach-heap top site" "$(jget "$J" "$top['bytes_per_unit']")" 64 10
+line=$(jget "$J" "$top['line']")
+[ "$(jget "$J" "d['culprit']")" = '["rpc"]' ] ||
+    fail "reach-heap: the culprit is not rpc"
+
+lh_run reach-memcheck memcheck "$MC_WORK" --inject "$INJ"
+expect_rc reach-memcheck 1
+expect_verdict reach-memcheck leak
+top="d['runs'][-1]['sites'][0]"
+note "reach-memcheck: top site $(jget "$J" "'%s (%s:%d) %s %.1f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'kind', 'bytes_per_unit'))")"
+# valgrind names files by their base name
+jget "$J" "$top['file']" | grep -q 'stage_rpc\.c$' ||
+    fail "reach-memcheck: top site is not in stage_rpc.c"
+[ "$(jget "$J" "$top['line']")" = "$line" ] ||
+    fail "reach-memcheck: top site is not the heap tool's (line $line)"
+[ "$(jget "$J" "$top['stage']")" = rpc ] ||
+    fail "reach-memcheck: top site is not charged to stage rpc"
+[ "$(jget "$J" "$top['kind']")" = "still reachable" ] ||
+    fail "reach-memcheck: the growth is not still reachable"
+within "reach-memcheck top site" "$(jget "$J" "$top['bytes_per_unit']")" 64 10
+[ "$(jget "$J" "d['runs'][-1]['memcheck']['definitely_lost_bytes']")" = 0 ] ||
+    fail "reach-memcheck: memcheck reports definitely lost bytes"
+fcmp "$(jget "$J" "d['runs'][-1]['memcheck']['reachable_growth_bytes']")" '>' 0 ||
+    fail "reach-memcheck: no reachable growth reported"
+echo "PASS"
