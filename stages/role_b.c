@@ -58,9 +58,9 @@
 #define DEFAULT_MAX_ITEMS 1000000u
 #define DEFAULT_QUEUE_CAP 1000000u
 #define HELLO_TIMEOUT_US 5000000
+#define MAX_CLOSE_MESSAGES 20 /* then bad connections are only counted */
 
 _Static_assert(LH_AUTH_TOKEN_MAX == LH_PROTO_MAX_TOKEN, "one token limit");
-#define MAX_CLOSE_MESSAGES 20 /* then bad connections are only counted */
 
 typedef struct conn {
     int fd;
@@ -545,12 +545,12 @@ static int serve(lh_node *n, const char *counters_path)
         kind[np++] = 0;
         for (uint32_t s = 0; s < MAX_CONNS; s++) {
             conn *c = n->in[s];
-            if (c != NULL && c->kind == 0 && now >= c->hello_by) {
+            if (c == NULL)
+                continue;
+            if (c->kind == 0 && now >= c->hello_by) {
                 conn_drop(n, s, LH_ETIMEOUT);
                 continue;
             }
-            if (c == NULL)
-                continue;
             if (c->kind == 0)
                 lh_timeout_min(&timeout,
                                (int)((c->hello_by - now) / 1000) + 1);
@@ -709,8 +709,7 @@ int lh_role_b(int argc, char **argv)
             num = &o.rpc_timeout_ms;
             lo = 1;
             hi = 3600000;
-        }
-        else if (strcmp(a, "--peers") == 0)
+        } else if (strcmp(a, "--peers") == 0)
             str = &o.peers;
         else if (strcmp(a, "--listen") == 0)
             str = &o.listen;

@@ -434,7 +434,7 @@ static int serve_store(producer *p, int timeout_ms)
 
         if (now >= p->reconnect_at) {
             rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
-                          .auth_token = p->o.auth_token};
+                           .auth_token = p->o.auth_token};
 
             if (rpc_client_connect(p->o.store, &ro, &p->rpc) < 0) {
                 p->rpc = NULL;
@@ -507,7 +507,7 @@ static int setup(producer *p)
     if (p->o.store) {
 #ifdef LH_HAVE_RPC
         rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
-                          .auth_token = p->o.auth_token};
+                       .auth_token = p->o.auth_token};
 
         rc = rpc_client_connect(p->o.store, &ro, &p->rpc);
         if (rc < 0) {

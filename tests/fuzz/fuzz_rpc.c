@@ -122,8 +122,8 @@ static void fuzz_server(rpc_server *s, const uint8_t *p, size_t n)
     rpc_server_get_stats(s, &a);
     int rc = rpc_server_feed(s, p, n);
     rpc_server_get_stats(s, &b);
-    int bad = rc == LH_EBADMAGIC || rc == LH_EBADVERSION ||
-              rc == LH_EPARSE || rc == LH_ETOOBIG;
+    int bad = rc == LH_EBADMAGIC || rc == LH_EBADVERSION || rc == LH_EPARSE ||
+              rc == LH_ETOOBIG;
     CHECK(rc == 0 || bad || rc == LH_EAUTH);
     CHECK(b.bad_frames == a.bad_frames + (uint64_t)bad);
     CHECK(b.refused == a.refused + (uint64_t)(rc == LH_EAUTH));
@@ -171,8 +171,8 @@ static void fuzz_client(const uint8_t *p, size_t n)
     if (fd >= 0)
         close(fd);
     for (unsigned i = 0; i < ncalls; i++)
-        CHECK(rpc_client_call(c, RPC_METHOD_GET, "k", 1, on_done,
-                              &calls[i]) == 0);
+        CHECK(rpc_client_call(c, RPC_METHOD_GET, "k", 1, on_done, &calls[i]) ==
+              0);
 
     size_t at = 0;
     unsigned s = seed | 1;

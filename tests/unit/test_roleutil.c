@@ -23,9 +23,9 @@ static void test_roleutil_u64_range_accepts_bounds_and_refuses_outside(void)
     CU_ASSERT_EQUAL(lh_opt_u64_range("t", "--n", "11", 1, 10, &v), LH_EINVAL);
     CU_ASSERT_EQUAL(lh_opt_u64_range("t", "--n", "-1", 0, 10, &v), LH_EINVAL);
     CU_ASSERT_EQUAL(lh_opt_u64_range("t", "--n", "3x", 0, 10, &v), LH_EINVAL);
-    CU_ASSERT_EQUAL(lh_opt_u64_range("t", "--n", "99999999999999999999", 0,
-                                     UINT64_MAX, &v),
-                    LH_EINVAL);
+    CU_ASSERT_EQUAL(
+        lh_opt_u64_range("t", "--n", "99999999999999999999", 0, UINT64_MAX, &v),
+        LH_EINVAL);
     CU_ASSERT_EQUAL(v, 7); /* unchanged on failure */
 }
 
@@ -62,11 +62,11 @@ static void test_roleutil_token_equal_needs_same_bytes_and_length(void)
 {
     const uint8_t *p = (const uint8_t *)"secret-token";
     CU_ASSERT_EQUAL(lh_token_equal(p, 12, "secret-token"), 1);
-    CU_ASSERT_EQUAL(lh_token_equal(p, 11, "secret-token"), 0);  /* prefix */
-    CU_ASSERT_EQUAL(lh_token_equal(p, 12, "secret-tokem"), 0);  /* last */
-    CU_ASSERT_EQUAL(lh_token_equal(p, 12, "Secret-token"), 0);  /* first */
+    CU_ASSERT_EQUAL(lh_token_equal(p, 11, "secret-token"), 0); /* prefix */
+    CU_ASSERT_EQUAL(lh_token_equal(p, 12, "secret-tokem"), 0); /* last */
+    CU_ASSERT_EQUAL(lh_token_equal(p, 12, "Secret-token"), 0); /* first */
     CU_ASSERT_EQUAL(lh_token_equal(p, 6, "secret-token"), 0);
-    CU_ASSERT_EQUAL(lh_token_equal(p, 12, "secret"), 0);        /* longer */
+    CU_ASSERT_EQUAL(lh_token_equal(p, 12, "secret"), 0); /* longer */
     CU_ASSERT_EQUAL(lh_token_equal(p, 0, "s"), 0);
     /* Zero bytes in the offered token do not end the comparison. */
     const uint8_t z[3] = {'a', 0, 0};
