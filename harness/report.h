@@ -32,6 +32,17 @@ typedef struct lh_report {
     char error[2048];
     const char *memcheck_kind; /* "still reachable", "definitely lost", ... */
     int runs_by_strategy;
+    /* What the hunt cost, from getrusage when lh_runner_report filled the
+     * report: harness = leak-hunt itself (RUSAGE_SELF, all its threads);
+     * target = every child it waited for (RUSAGE_CHILDREN: the targets
+     * with their own reaped descendants, plus helper commands such as
+     * vgdb).  target_max_rss_kb is the largest single process among them,
+     * not a sum.  has_rusage 0: not measured (not written). */
+    int has_rusage;
+    double harness_cpu_seconds; /* user + system */
+    long harness_max_rss_kb;
+    double target_cpu_seconds;
+    long target_max_rss_kb;
 } lh_report;
 
 /* Writes the verdict paragraph (DESIGN section 5) to f. */

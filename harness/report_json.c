@@ -5,8 +5,9 @@
  * elapsed_seconds, runs with enabled / tool / work / seconds /
  * slope_bytes_per_unit / ci95 / verdict / sites) and a few more that the
  * HTML report and people use: the per-stage breakdown, each run's signal,
- * rate, reason, memcheck figures and raw-data directory.  Numbers that are
- * not finite are written as null (json.c).
+ * rate, reason, memcheck figures and raw-data directory, and "rusage":
+ * leak-hunt's own CPU time and peak RSS against its targets' (harness,
+ * target).  Numbers that are not finite are written as null (json.c).
  *
  * The verdict paragraph is one line: the culprit stage(s), the slope with
  * its interval, the top allocation site (the heap tool's when it has one)
@@ -101,6 +102,21 @@ int lh_report_write_json(const lh_report *r, const char *path)
     if (r->error[0])
         lh_json_kv_string(&j, "error", r->error);
     lh_json_kv_int(&j, "run_count", (long long)r->nruns);
+    if (r->has_rusage) { /* under "rusage": "target" is taken above */
+        lh_json_key(&j, "rusage");
+        lh_json_begin_object(&j);
+        lh_json_key(&j, "harness");
+        lh_json_begin_object(&j);
+        lh_json_kv_number(&j, "cpu_seconds", r->harness_cpu_seconds);
+        lh_json_kv_int(&j, "max_rss_kb", r->harness_max_rss_kb);
+        lh_json_end_object(&j);
+        lh_json_key(&j, "target");
+        lh_json_begin_object(&j);
+        lh_json_kv_number(&j, "cpu_seconds", r->target_cpu_seconds);
+        lh_json_kv_int(&j, "max_rss_kb", r->target_max_rss_kb);
+        lh_json_end_object(&j);
+        lh_json_end_object(&j);
+    }
     if (r->nshares) {
         lh_json_key(&j, "breakdown");
         lh_json_begin_array(&j);

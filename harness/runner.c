@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -204,6 +205,12 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
     return res;
 }
 
+static double cpu_seconds(const struct rusage *u)
+{
+    return (double)(u->ru_utime.tv_sec + u->ru_stime.tv_sec) +
+           (double)(u->ru_utime.tv_usec + u->ru_stime.tv_usec) / 1e6;
+}
+
 void lh_runner_report(const lh_runner *r, lh_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -217,6 +224,15 @@ void lh_runner_report(const lh_runner *r, lh_report *rep)
     if (r->nruns && strcmp(r->runs[0].signal ? r->runs[0].signal : "", "") &&
         !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)
         rep->unit = "second";
+    struct rusage self, kids;
+    if (getrusage(RUSAGE_SELF, &self) == 0 &&
+        getrusage(RUSAGE_CHILDREN, &kids) == 0) {
+        rep->has_rusage = 1;
+        rep->harness_cpu_seconds = cpu_seconds(&self);
+        rep->harness_max_rss_kb = self.ru_maxrss;
+        rep->target_cpu_seconds = cpu_seconds(&kids);
+        rep->target_max_rss_kb = kids.ru_maxrss;
+    }
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,

@@ -38,7 +38,8 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli);
 lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
                                  const lh_tool *tool);
 
-/* Fills a report with the runner's runs and common fields. */
+/* Fills a report with the runner's runs and common fields, and with
+ * getrusage's figures so far for leak-hunt and its reaped children. */
 void lh_runner_report(const lh_runner *r, lh_report *rep);
 
 /* Writes --json and --report outputs.  0, or LH_EIO after printing. */
