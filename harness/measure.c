@@ -17,9 +17,11 @@
 #include "target.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,8 +165,39 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
              lh_decide_reason_name(d.reason));
 }
 
+/* The slope so far, for the progress line on a terminal: Theil-Sen after
+ * the default warm-up, with few resamples (the interval is not shown).
+ * NAN when there is too little to fit. */
+static double slope_so_far(const lh_series *s, int use_heap, int tool_series)
+{
+    if (s->n < 8)
+        return NAN;
+    double w0 = s->v[0].work, w1 = s->v[s->n - 1].work;
+    double cut = w0 + LH_DECIDE_DEFAULT_WARMUP * (w1 - w0);
+    size_t i0 = 0;
+    while (i0 < s->n && s->v[i0].work < cut)
+        i0++;
+    size_t n = s->n - i0;
+    if (n < 3)
+        return NAN;
+    double *x = lh_calloc(2 * n, sizeof *x);
+    if (x == NULL)
+        return NAN;
+    double *y = x + n;
+    for (size_t i = 0; i < n; i++) {
+        const lh_sample *v = &s->v[i0 + i];
+        x[i] = i > 0 && v->work < x[i - 1] ? x[i - 1] : v->work;
+        y[i] = tool_series || use_heap ? v->heap : v->rss;
+    }
+    lh_slope_fit fit;
+    int rc = lh_slope_fit_xy(x, y, n, 50, LH_DECIDE_DEFAULT_SEED, &fit);
+    lh_free(x);
+    return rc == 0 ? fit.slope : NAN;
+}
+
 static void progress(const lh_measure_opts *o, const lh_run_result *res,
-                     double elapsed, double work, double budget, int final)
+                     double elapsed, double work, double budget, int final,
+                     double slope)
 {
     if (o->quiet)
         return;
@@ -177,9 +210,21 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
                 lh_run_verdict_name(res->verdict), elapsed, work,
                 res->verdict == LH_RUN_ERROR ? "" : "slope ",
                 res->verdict == LH_RUN_ERROR ? "" : "");
-    else
-        fprintf(stderr, "\r\033[K[%s] %-28s %6.1fs %10.0f / %.0f units",
-                res->tool, o->label ? o->label : "", elapsed, work, budget);
+    else {
+        /* One line that updates: cut to the terminal's width, or the
+         * terminal wraps it and each update leaves a line behind. */
+        char line[512], tail[64] = "";
+        if (isfinite(slope))
+            snprintf(tail, sizeof tail, "  %+.2f B/unit so far", slope);
+        int len = snprintf(line, sizeof line, "[%s] %s  %.1fs  %.0f/%.0f "
+                           "units%s", res->tool, o->label ? o->label : "",
+                           elapsed, work, budget, tail);
+        struct winsize ws;
+        if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+            len >= (int)ws.ws_col && (size_t)ws.ws_col <= sizeof line)
+            line[ws.ws_col - 1] = '\0';
+        fprintf(stderr, "\r\033[K%s", line);
+    }
     if (final) {
         if (res->verdict != LH_RUN_ERROR)
             fprintf(stderr, "%+.2f B/unit (%s)", res->slope, res->reason);
@@ -248,6 +293,8 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
 
     int64_t start = lh_now_us();
     int64_t next_tick = start;
+    int64_t next_slope = start; /* progress line's slope, once a second */
+    double live = NAN;
     int64_t next_progress = start + (int64_t)(o->progress_every * 1e6);
     double budget_work = o->work, budget_time = o->duration;
     int extensions = 0, status = 0, exited = 0, timed_out = 0;
@@ -270,8 +317,16 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
             o->tool->tick(&ctx);
             next_tick = lh_now_us() + (int64_t)(ctx.tick_seconds * 1e6);
         }
+        if (!o->quiet && isatty(2) && lh_now_us() >= next_slope) {
+            live = ctx.series.n >= 3
+                       ? slope_so_far(&ctx.series, 0, 1)
+                       : slope_so_far(&res->series, lh_sampler_has_heap(smp),
+                                      0);
+            next_slope = lh_now_us() + 1000000;
+        }
         progress(o, res, elapsed, work, budget_work > 0 ? budget_work
-                                                        : budget_time, 0);
+                                                        : budget_time, 0,
+                 live);
         if (o->progress && o->progress_every > 0 &&
             lh_now_us() >= next_progress) {
             o->progress(o->progress_arg, res, elapsed, work);
@@ -360,7 +415,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
     lh_run_result_sort_sites(res);
     rc = 0;
 write:
-    progress(o, res, res->seconds, res->work, 0, 1);
+    progress(o, res, res->seconds, res->work, 0, 1, NAN);
     {
         FILE *f = fopen(csv, "w");
         if (f) {

@@ -156,9 +156,12 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
         else
             duration = 20;
     }
-    if (tool == &lh_tool_memcheck && c->builtin && c->work <= 0 &&
-        c->duration <= 0)
-        work = 30000; /* valgrind runs the pipeline ~50x slower */
+    /* valgrind runs the pipeline ~50x slower: memcheck gets 1/50 of a
+     * work budget (the default's or --work's), so it takes about as long
+     * as the other runs; it still runs until it has enough leak searches
+     * to judge (measure.c) */
+    if (tool == &lh_tool_memcheck && c->builtin && work > 0)
+        work = work / 50 > 1 ? work / 50 : 1;
     lh_measure_opts o = {
         .argv = r->argv,
         .target_wraps = c->target_wraps,
