@@ -278,10 +278,11 @@ static void say(const lh_run_result *res, const char *verdict, double budget,
                        : strcmp(verdict, "clean") == 0 ? "within budget"
                                                        : "cannot tell";
     printf("%s: %+.2f B/%s (95%% CI %.2f-%.2f, %s), budget %.2f B/%s; "
-           "%.0f %ss in %.1f s with %s on\n",
+           "%.0f %ss in %.1f s%s%s%s\n",
            what, res->slope, unit, res->ci_low, res->ci_high, res->reason,
            budget, unit, res->work, unit, res->seconds,
-           res->enabled[0] ? res->enabled : "nothing");
+           res->enabled[0] ? " with " : "", res->enabled,
+           res->enabled[0] ? " on" : "");
 }
 
 int lh_cmd_soak(int argc, char **argv)

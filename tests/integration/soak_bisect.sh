@@ -27,6 +27,7 @@ note() {
     echo "# $*"
 }
 [ -x "$LH" ] || fail "leak-hunt not found at $LH"
+LH=$(cd "$(dirname "$LH")" && pwd)/$(basename "$LH") # the test cd's away
 command -v git >/dev/null || fail "git is needed"
 command -v cc >/dev/null || fail "cc is needed"
 
