@@ -79,9 +79,9 @@ static const char help[] =
 typedef struct soak {
     lh_runner *run;
     double budget;
-    double planned;      /* seconds, or units with --work */
+    double planned; /* seconds, or units with --work */
     const char *planned_unit;
-    double next_line;    /* elapsed seconds of the next stderr line */
+    double next_line; /* elapsed seconds of the next stderr line */
     double line_every;
     int quiet;
 } soak;
@@ -191,12 +191,14 @@ static void on_progress(void *arg, const lh_run_result *res, double elapsed,
     cur.verdict = LH_RUN_INCONCLUSIVE;
     judge_so_far(s, &cur);
     snprintf(cur.reason, sizeof cur.reason,
-             "partial: soak running, %.0f of %.0f %s", s->planned_unit[0] == 's'
-                 ? elapsed : work, s->planned, s->planned_unit);
+             "partial: soak running, %.0f of %.0f %s",
+             s->planned_unit[0] == 's' ? elapsed : work, s->planned,
+             s->planned_unit);
 
     if (!s->quiet && elapsed >= s->next_line) {
-        fprintf(stderr, "leak-hunt soak: %.0f s, %.0f units: %+.2f B/unit "
-                        "(95%% CI %.2f..%.2f), budget %.2f\n",
+        fprintf(stderr,
+                "leak-hunt soak: %.0f s, %.0f units: %+.2f B/unit "
+                "(95%% CI %.2f..%.2f), budget %.2f\n",
                 elapsed, work, cur.slope, cur.ci_low, cur.ci_high, s->budget);
         s->next_line = elapsed + s->line_every;
     }
@@ -335,8 +337,10 @@ int lh_cmd_soak(int argc, char **argv)
     run.progress_arg = &s;
     run.progress_every = SOAK_WRITE_EVERY;
     if (!run.own_dir && !c.quiet)
-        fprintf(stderr, "leak-hunt soak: report in %s (rewritten every %.0f "
-                        "s)\n", run.dir, SOAK_WRITE_EVERY);
+        fprintf(stderr,
+                "leak-hunt soak: report in %s (rewritten every %.0f "
+                "s)\n",
+                run.dir, SOAK_WRITE_EVERY);
 
     lh_run_result *res = lh_runner_measure(&run, c.enable, c.tool);
     gate(res);
@@ -354,8 +358,8 @@ int lh_cmd_soak(int argc, char **argv)
         status = bisect ? BISECT_ABORT : 2;
     if (bisect && !c.quiet)
         fprintf(stderr, "leak-hunt soak: git bisect: %s (exit %d)\n",
-                status == 0   ? "good"
-                : status == 1 ? "bad"
+                status == 0             ? "good"
+                : status == 1           ? "bad"
                 : status == BISECT_SKIP ? "skip"
                                         : "abort",
                 status);
