@@ -4,7 +4,8 @@
  *
  *   toyprog --enable=parse,filter,emit [--leak STAGE:BYTES]... [--units N]
  *           [--crash-after N] [--hang-after N] [--exit-after N]
- *           [--ignore-term] [--spawn-child] [--no-heap] [--tag TEXT]
+ *           [--ignore-term] [--spawn-child] [--no-heap] [--rate N]
+ *           [--tag TEXT]
  *
  * Each unit of work runs the enabled stages in order: parse builds a record
  * from a line of text, filter keeps or drops it, emit formats it into a
@@ -27,6 +28,8 @@
  *                    SIGTERM too with --ignore-term);
  *   --no-heap        leave heap= out of the stats lines, so the harness
  *                    measures RSS;
+ *   --rate N         at most N units per second (a leak under valgrind then
+ *                    grows the heap slowly enough for quick leak searches);
  *   --tag TEXT       ignored: a unique word for `pgrep -f` to find every
  *                    process of a test (children share the argv).
  * The program logs its start and each fault on stderr, so the harness has
@@ -177,6 +180,7 @@ static int parse_enable(const char *list)
 int main(int argc, char **argv)
 {
     unsigned long units = 0; /* 0: until SIGTERM */
+    double rate = 0;         /* units per second, 0: as fast as it goes */
     unsigned long crash_after = 0, hang_after = 0, exit_after = 0;
     int ignore_term = 0, spawn_child = 0, no_heap = 0;
     for (int i = 1; i < argc; i++) {
@@ -204,6 +208,8 @@ int main(int argc, char **argv)
             ignore_term = 1;
         } else if (strcmp(argv[i], "--spawn-child") == 0) {
             spawn_child = 1;
+        } else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+            rate = strtod(argv[++i], NULL);
         } else if (strcmp(argv[i], "--no-heap") == 0) {
             no_heap = 1;
         } else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc) {
@@ -212,7 +218,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: toyprog --enable=LIST [--leak STAGE:BYTES]"
                             " [--units N] [--crash-after N] [--hang-after N]"
                             " [--exit-after N] [--ignore-term] [--spawn-child]"
-                            " [--no-heap] [--tag TEXT]\n");
+                            " [--no-heap] [--rate N] [--tag TEXT]\n");
             return 2;
         }
     }
@@ -230,7 +236,7 @@ int main(int argc, char **argv)
     }
     unsigned long done = 0;
     size_t sink = 0;
-    int64_t next = lh_now_us();
+    int64_t next = lh_now_us(), started = next;
     while (!stop && (units == 0 || done < units)) {
         for (int k = 0; k < 64; k++, done++) {
             char *rec = enabled[PARSE] ? stage_parse(done) : NULL;
@@ -247,7 +253,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "toyprog: exiting early after %lu units\n", done);
             break;
         }
-        lh_sleep_us(200); /* about 250k units/s: a service, not a spin */
+        if (rate > 0) {
+            int64_t due = started + (int64_t)((double)done / rate * 1e6);
+            int64_t now = lh_now_us();
+            if (due > now)
+                lh_sleep_us(due - now);
+        } else {
+            lh_sleep_us(200); /* about 250k units/s: a service, not a spin */
+        }
         if (w && lh_now_us() >= next) {
             lh_stats_line line = {.work = done,
                                   .pid = getpid(),
