@@ -36,7 +36,7 @@ interrupt() {
     secs=$(elapsed "$t0")
     note "$name: exit $rc $secs s after SIG$sig, $(head -n 1 "$WORK/$name.out")"
     no_leftovers "$name"
-    fcmp "$secs" '<' 5 || fail "$name: took $secs s to stop"
+    fcmp "$secs" '<' 8 || fail "$name: took $secs s to stop"
 }
 
 # expect_interrupted NAME SIGNUM
