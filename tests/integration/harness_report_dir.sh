@@ -4,7 +4,8 @@
 # target is never started.  Cases: a path under a regular file, a regular
 # file as the directory, a missing parent, a read-only directory (only when
 # not root: root writes anyway), a directory on a file system that refuses
-# it (/proc), and --json under a regular file.
+# it (/proc), and --json under a regular file.  And a report directory
+# removed while the run goes on: exit 2 at the end, naming what was lost.
 #
 # usage: harness_report_dir.sh LEAK_HUNT TOYPROG
 set -eu
@@ -59,4 +60,21 @@ fi
 # run is refused for another reason) does not exist afterwards.
 refused probe-clean "$WORK/afile" --json "$WORK/new.json" --report "$WORK/afile"
 [ ! -e "$WORK/new.json" ] || fail "the --json probe left $WORK/new.json"
+# The directory disappears during the run: the verdict is still printed,
+# the lost report is named, exit 2, nothing left behind.
+"$LH" run --enable parse --duration 3 --report "$WORK/gone" -- \
+    "$TOY" --enable={stages} --tag "$MARK" \
+    >"$WORK/gone.out" 2>"$WORK/gone.err" &
+pid=$!
+wait_started 10
+sleep 1
+rm -rf "$WORK/gone"
+rc=0
+wait "$pid" || rc=$?
+note "gone: exit $rc, $(cat "$WORK/gone.out")"
+expect_rc gone "$rc" 2
+# (any verdict: under ASan the quarantine makes even clean toyprog grow)
+expect_in gone "$WORK/gone.out" "; 1 run"
+expect_in gone "$WORK/gone.err" "cannot write $WORK/gone/report.json"
+no_leftovers gone
 echo "PASS"
