@@ -11,8 +11,9 @@
  *            1-minimal set of stages that leak together;
  *   auto     every prefix (so each stage's added bytes per unit are known,
  *            and two leaking stages are both named), then the heap tool on
- *            the shortest leaking prefix for allocation sites and memcheck
- *            for the kind of leak.
+ *            the full set for allocation sites (every leaking stage's) and
+ *            memcheck on the shortest leaking prefix for the kind of leak
+ *            (valgrind is slow: the fewer stages, the more events it sees).
  * Results of a configuration are cached: no configuration runs twice
  * with the same tool, except auto's deliberate confirmation.
  */
@@ -53,6 +54,9 @@ static const char help[] =
     "pipeline (stages forward,hash,enqueue,verify,rpc) on the embedded\n"
     "broker; a generic target gets the stage list in LEAKHUNT_STAGES and\n"
     "wherever its arguments say {stages}.\n"
+    "--work and --duration are per configuration (default: 1500000\n"
+    "events for the built-in pipeline, 20 s for another target); memcheck\n"
+    "gets 1/50 of a work budget, valgrind being that much slower.\n"
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
@@ -333,8 +337,9 @@ static void strategy_auto(hunt *h)
     }
     if (h->rep.nculprit == 0)
         return;
-    /* Confirm with the heap tool on the shortest leaking prefix (sites),
-     * then memcheck (the kind: lost or still reachable). */
+    /* Confirm with the heap tool on the full set (the sites of every
+     * leaking stage), then memcheck on the shortest leaking prefix (the
+     * kind: lost or still reachable). */
     int first = 0;
     for (int k = 1; k <= h->n && !first; k++)
         if (leaks(pre[k]))

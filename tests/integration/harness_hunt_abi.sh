@@ -1,0 +1,71 @@
+#!/bin/sh
+# harness_hunt_abi.sh - the story's bug: `leak-hunt hunt --scenario
+# abi-mismatch` (B nodes on library A v2, the RPC framework built against
+# v1's headers) names rpc and exits 1 (issue 6, "Done means"):
+#   - the top site (heap tool) is library A's allocation, a_alloc or
+#     a_buf_new in repro/liba/v2/a.c, called from the RPC framework: its
+#     caller is a function of repro/rpc/rpc.c; the site is charged to
+#     stage rpc (the first stage file on its stack);
+#   - memcheck saw the growth only as reachable growth between its leak
+#     searches, nothing definitely lost (valgrind's default report is
+#     silent: the story's blind spot);
+#   - the verdict paragraph says all of it.
+# Work budget per configuration: HUNT_WORK events (default 400000).
+#
+# usage: harness_hunt_abi.sh LEAK_HUNT SOURCE_ROOT
+set -eu
+LH=$1
+SRC=$2
+. "$(dirname "$0")/harness_hunt_sh_lib.sh"
+work=${HUNT_WORK:-400000}
+
+hunt abi --scenario abi-mismatch --work "$work"
+expect_rc abi 1
+expect abi verdict "$(jget abi "d['verdict']")" leak
+expect abi culprit "$(jget abi "d['culprit']")" '["rpc"]'
+expect abi "stages the breakdown calls leaking" "$(jget abi \
+    "[s['stage'] for s in d['breakdown'] if s['leaks']]")" '["rpc"]'
+
+top="[r for r in d['runs'] if r['tool'] == 'heap'][0]['sites'][0]"
+fn=$(jget abi "$top['function']")
+case "$fn" in
+a_alloc | a_buf_new) ;;
+*)
+    why abi
+    fail "abi: the heap tool's top site is $fn, not a_alloc or a_buf_new"
+    ;;
+esac
+expect abi "top site's file" "$(jget abi "$top['file']")" repro/liba/v2/a.c
+expect abi "top site's stage" "$(jget abi "$top['stage']")" rpc
+caller=$(jget abi "$top['caller']")
+# the caller is defined in the RPC framework's source
+grep -Eq "^[a-z_ ]+[ *]$caller\(" "$SRC/repro/rpc/rpc.c" || {
+    why abi
+    fail "abi: the top site's caller '$caller' is not a function of repro/rpc/rpc.c"
+}
+
+mc="[r for r in d['runs'] if r['tool'] == 'memcheck'][0]"
+expect abi "memcheck's verdict" "$(jget abi "$mc['verdict']")" leak
+expect abi "memcheck: definitely lost bytes" \
+    "$(jget abi "$mc['memcheck']['definitely_lost_bytes']")" 0
+expect abi "memcheck: reachable growth over 0" \
+    "$(jget abi "$mc['memcheck']['reachable_growth_bytes'] > 0")" true
+expect abi "memcheck: no definitely lost site" "$(jget abi \
+    "[s for s in $mc['sites'] if s.get('kind') != 'still reachable']")" "[]"
+case "$(jget abi "d['memcheck_kind']")" in
+"still reachable, not lost"*) ;;
+*)
+    why abi
+    fail "abi: memcheck kind is '$(jget abi "d['memcheck_kind']")'"
+    ;;
+esac
+
+verdict_starts abi "leak in stage rpc: +"
+for text in "top site $fn <- $caller (repro/liba/v2/a.c:" \
+    "memcheck: still reachable, not lost"; do
+    grep -qF -- "$text" "$WORK/abi.out" || {
+        why abi
+        fail "abi: the verdict does not say '$text'"
+    }
+done
+echo "PASS"

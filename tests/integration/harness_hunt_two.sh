@@ -1,0 +1,45 @@
+#!/bin/sh
+# harness_hunt_two.sh - two leaking stages (hash and rpc, 64 B an event
+# each): `leak-hunt hunt` (auto) names both, from the per-stage breakdown of
+# the growing prefixes, and exits 1 (issue 6, "Done means").  auto then runs
+# the heap tool on the full set, whose sites are attributed to both stages,
+# and memcheck on the shortest leaking prefix (forward,hash), which sees the
+# blocks as still reachable, growing, not lost.
+# Work budget per configuration: HUNT_WORK events (default 400000; memcheck
+# gets 1/50 of it).
+#
+# usage: harness_hunt_two.sh LEAK_HUNT SOURCE_ROOT
+set -eu
+LH=$1
+SRC=$2
+. "$(dirname "$0")/harness_hunt_sh_lib.sh"
+work=${HUNT_WORK:-400000}
+
+hunt two --work "$work" --inject hash:reachable:64 --inject rpc:reachable:64
+expect_rc two 1
+expect two verdict "$(jget two "d['verdict']")" leak
+expect two culprit "$(jget two "sorted(d['culprit'])")" '["hash", "rpc"]'
+expect two "stages the breakdown calls leaking" "$(jget two \
+    "[s['stage'] for s in d['breakdown'] if s['leaks']]")" '["hash", "rpc"]'
+# each leaking stage adds about one block's worth (64 B plus overheads,
+# ~80; a sanity bound only, noisy on a loaded machine)
+expect two "leaking stages' shares within 32-160 B/event" "$(jget two \
+    "all(32 <= s['bytes_per_unit'] <= 160 for s in d['breakdown'] if s['leaks'])")" true
+expect two tools "$(jget two \
+    "sorted(set(r['tool'] for r in d['runs']))")" '["heap", "memcheck", "rss"]'
+# the heap tool's sites: both stages among those growing over 32 B/event
+expect two "stages of the heap tool's big sites" "$(jget two \
+    "sorted(set(s['stage'] for r in d['runs'] if r['tool'] == 'heap' for s in r['sites'] if s['bytes_per_unit'] > 32))")" \
+    '["hash", "rpc"]'
+expect two "memcheck's configuration" "$(jget two \
+    "[','.join(r['enabled']) for r in d['runs'] if r['tool'] == 'memcheck']")" \
+    '["forward,hash"]'
+case "$(jget two "d['memcheck_kind']")" in
+"still reachable"*) ;;
+*)
+    why two
+    fail "two: memcheck kind is '$(jget two "d['memcheck_kind']")'"
+    ;;
+esac
+verdict_starts two "leak in stages hash and rpc: hash +"
+echo "PASS"
