@@ -10,52 +10,85 @@
 #            searches, valgrind's version check).  Its max_rss_kb is the
 #            largest single process, not a sum.
 #
+# The hunts: when LH_BENCH_OUT already holds the time-to-localise reports
+# (localise-STAGE-STRATEGY-N.json, as after `ci/bench localise cost`),
+# those are used - the same hunts, not run again; otherwise (or with
+# BENCH_COST_FRESH=1) it runs its own:
 #   leak-hunt hunt --strategy S --tool rss --inject rpc:reachable:64
 #                  --work W --json FILE
-#
-# S = auto (rss search, heap and memcheck confirmation: every tool's
+# for S = auto (rss search, heap and memcheck confirmation: every tool's
 # machinery) and linear (rss only), BENCH_COST_REPS times each (3; quick
-# 1); prints each hunt and the medians of the figures and of the ratios
-# harness/target (CPU seconds, peak RSS).
+# 1).  Prints each hunt and, per strategy, the medians of the figures and
+# of the ratios leak-hunt/target (CPU seconds, peak RSS).
 #
 # Environment: LH_BENCH_BIN, LH_BENCH_QUICK, LH_BENCH_OUT (bench_lib.sh);
-# BENCH_COST_WORK (300000; quick 100000), BENCH_COST_REPS,
-# BENCH_COST_STRATEGIES.
+# BENCH_COST_WORK (300000; quick 200000), BENCH_COST_REPS,
+# BENCH_COST_STRATEGIES, BENCH_COST_FRESH.
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
 
 if [ "$bench_quick" = 1 ]; then
-    work=${BENCH_COST_WORK:-100000}
+    work=${BENCH_COST_WORK:-200000}
     reps=${BENCH_COST_REPS:-1}
 else
     work=${BENCH_COST_WORK:-300000}
     reps=${BENCH_COST_REPS:-3}
 fi
 strategies=${BENCH_COST_STRATEGIES:-auto linear}
-echo "bench_cost: hunts for rpc:reachable:64, --tool rss --work $work, $reps rep(s); load $(loadavg)"
-for s in $strategies; do
-    hc= hm= tc= tm= rc_= rm_= el=
-    i=1
-    while [ "$i" -le "$reps" ]; do
-        j=$bench_out/cost-$s-$i.json
-        rc=0
-        "$leak_hunt" hunt --strategy "$s" --tool rss --inject rpc:reachable:64 \
-            --work "$work" --timeout 300 --quiet --json "$j" \
-            >"$j.out" 2>"$j.err" || rc=$?
-        h_cpu=$(jget "$j" 'd["rusage"]["harness"]["cpu_seconds"]')
-        h_rss=$(jget "$j" 'd["rusage"]["harness"]["max_rss_kb"]')
-        t_cpu=$(jget "$j" 'd["rusage"]["target"]["cpu_seconds"]')
-        t_rss=$(jget "$j" 'd["rusage"]["target"]["max_rss_kb"]')
-        secs=$(jget "$j" 'round(d["elapsed_seconds"], 1)')
-        printf '  %-6s rep %d: %s s, %s runs, exit %d; leak-hunt %.2f s CPU, %s kB peak; target %.2f s CPU, %s kB peak (largest process)\n' \
-            "$s" "$i" "$secs" "$(jget "$j" 'd["run_count"]')" "$rc" \
-            "$(calc "$h_cpu")" "$h_rss" "$(calc "$t_cpu")" "$t_rss" 2>/dev/null ||
-            echo "  $s rep $i: no rusage in $j (exit $rc)"
-        hc="$hc $h_cpu" hm="$hm $h_rss" tc="$tc $t_cpu" tm="$tm $t_rss" el="$el $secs"
-        rc_="$rc_ $(calc "$h_cpu / $t_cpu")" rm_="$rm_ $(calc "$h_rss / $t_rss")"
-        i=$((i + 1))
+set -- "$bench_out"/localise-*-*-*.json
+if [ "${BENCH_COST_FRESH:-0}" != 1 ] && [ -f "$1" ]; then
+    echo "bench_cost: from the $# time-to-localise hunts in $bench_out; load $(loadavg)"
+else
+    echo "bench_cost: hunts for rpc:reachable:64, --tool rss --work $work, $reps rep(s); load $(loadavg)"
+    set --
+    for s in $strategies; do
+        i=1
+        while [ "$i" -le "$reps" ]; do
+            j=$bench_out/cost-$s-$i.json
+            rc=0
+            "$leak_hunt" hunt --strategy "$s" --tool rss \
+                --inject rpc:reachable:64 --work "$work" --timeout 300 \
+                --quiet --json "$j" >"$j.out" 2>"$j.err" || rc=$?
+            [ -f "$j" ] || echo "  $s rep $i: no report (exit $rc)"
+            set -- "$@" "$j"
+            i=$((i + 1))
+        done
     done
-    echo "bench_cost: $s (median of $reps): wall $(median $el) s; leak-hunt CPU $(median $hc) s, peak RSS $(median $hm) kB; target CPU $(median $tc) s, peak RSS $(median $tm) kB"
-    echo "bench_cost: $s ratio leak-hunt/target: CPU $(median $rc_), peak RSS $(median $rm_)"
-done
+fi
+python3 - "$@" <<'PY'
+import json, os, statistics, sys
+by = {}
+for path in sys.argv[1:]:
+    try:
+        d = json.load(open(path))
+        u = d["rusage"]
+    except Exception:
+        continue
+    s = d.get("strategy", "?")
+    h, t = u["harness"], u["target"]
+    row = (d["elapsed_seconds"], h["cpu_seconds"], h["max_rss_kb"],
+           t["cpu_seconds"], t["max_rss_kb"], d["run_count"])
+    by.setdefault(s, []).append(row)
+    print("  %-28s %-6s %6.1f s %2d runs: leak-hunt %6.2f s CPU %7d kB peak; "
+          "target %7.2f s CPU %7d kB peak" % (os.path.basename(path)[:-5], s,
+          row[0], row[5], row[1], row[2], row[3], row[4]))
+med = statistics.median
+for s, rows in by.items():
+    n = len(rows)
+    print("bench_cost: %s (median of %d hunts): %.0f s, %g runs; leak-hunt "
+          "%.2f s CPU, %d kB peak RSS; target %.1f s CPU, %d kB peak RSS "
+          "(largest process)" % (s, n, med([r[0] for r in rows]),
+          med([r[5] for r in rows]), med([r[1] for r in rows]),
+          med([r[2] for r in rows]), med([r[3] for r in rows]),
+          med([r[4] for r in rows])))
+    print("bench_cost: %s ratio leak-hunt/target: CPU %.4f (%.2f%%), peak RSS "
+          "%.4f; leak-hunt CPU per wall second %.4f" % (s,
+          med([r[1] / r[3] for r in rows if r[3] > 0]),
+          100 * med([r[1] / r[3] for r in rows if r[3] > 0]),
+          med([r[2] / r[4] for r in rows if r[4] > 0]),
+          med([r[1] / r[0] for r in rows if r[0] > 0])))
+if not by:
+    print("bench_cost: no report with rusage")
+    sys.exit(1)
+PY
 echo "bench_cost: load after $(loadavg)"

@@ -4,7 +4,7 @@
 # that the auto, bisect and linear strategies take to name that stage.
 #
 #   leak-hunt hunt --strategy S --tool rss --inject STAGE:reachable:64
-#                  --work W --timeout 120 --json FILE
+#                  --work W --timeout 300 --json FILE
 #
 # The search tool is rss for all three (auto's default); auto then runs
 # its confirmation (heap on the full set, memcheck on the shortest leaking
@@ -12,18 +12,20 @@
 # user waits for.  Seconds are report.json's elapsed_seconds (the whole
 # hunt), runs its run_count; "correct" means exit 1 with culprit exactly
 # [STAGE].  W is reduced from the default 1.5M events (300000; quick
-# 100000) to bound the time; the harness still doubles an inconclusive
-# run.  The rpc stage (the story's) is hunted BENCH_LOC_REPS times (3;
-# quick 1) and the medians are printed; other stages once each, in
+# 200000: at 100000 a step in RSS hid the leak) to bound the time; the
+# harness still doubles an inconclusive run.  The rpc stage (the story's)
+# is hunted BENCH_LOC_REPS times (3; quick 1; auto BENCH_LOC_AUTO_REPS
+# times, 1) and the medians are printed; other stages once each, in
 # stage-major order so that a change of load spreads over the strategies.
 #
 # Environment: LH_BENCH_BIN, LH_BENCH_QUICK, LH_BENCH_OUT (bench_lib.sh);
-# BENCH_LOC_WORK, BENCH_LOC_REPS, BENCH_LOC_STAGES, BENCH_LOC_STRATEGIES.
+# BENCH_LOC_WORK, BENCH_LOC_REPS, BENCH_LOC_AUTO_REPS, BENCH_LOC_STAGES,
+# BENCH_LOC_STRATEGIES.
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
 
 if [ "$bench_quick" = 1 ]; then
-    work=${BENCH_LOC_WORK:-100000}
+    work=${BENCH_LOC_WORK:-200000}
     reps=${BENCH_LOC_REPS:-1}
     stages=${BENCH_LOC_STAGES:-rpc}
 else
@@ -32,6 +34,9 @@ else
     stages=${BENCH_LOC_STAGES:-forward hash enqueue verify rpc}
 fi
 strategies=${BENCH_LOC_STRATEGIES:-auto bisect linear}
+# auto takes minutes (its heap and memcheck confirmation need 20 profile
+# dumps / leak searches each): BENCH_LOC_AUTO_REPS (1) bounds its reps.
+auto_reps=${BENCH_LOC_AUTO_REPS:-1}
 tsv=$bench_out/localise.tsv
 : >"$tsv"
 echo "bench_localise: 64 B/event reachable leak, --tool rss --work $work; stages: $stages; strategies: $strategies; rpc x$reps; load $(loadavg)"
@@ -41,18 +46,20 @@ for stage in $stages; do
     i=1
     while [ "$i" -le "$n" ]; do
         for s in $strategies; do
+            [ "$s" = auto ] && [ "$i" -gt "$auto_reps" ] && continue
             j=$bench_out/localise-$stage-$s-$i.json
             rc=0
+            load0=$(cut -d' ' -f1 /proc/loadavg)
             "$leak_hunt" hunt --strategy "$s" --tool rss \
-                --inject "$stage:reachable:64" --work "$work" --timeout 120 \
+                --inject "$stage:reachable:64" --work "$work" --timeout 300 \
                 --quiet --json "$j" >"$j.out" 2>"$j.err" || rc=$?
             secs=$(jget "$j" 'round(d["elapsed_seconds"], 1)')
             runs=$(jget "$j" 'd["run_count"]')
             culprit=$(jget "$j" 'd["culprit"]')
             ok=no
             [ "$rc" = 1 ] && [ "$culprit" = "$stage" ] && ok=yes
-            printf '  %-8s %-7s rep %d: %7s s %3s runs, culprit [%s], exit %d, correct %s\n' \
-                "$stage" "$s" "$i" "$secs" "$runs" "$culprit" "$rc" "$ok"
+            printf '  %-8s %-7s rep %d: %7s s %3s runs, culprit [%s], exit %d, correct %s (load %s)\n' \
+                "$stage" "$s" "$i" "$secs" "$runs" "$culprit" "$rc" "$ok" "$load0"
             [ "$rc" -le 3 ] || tail -3 "$j.err" >&2
             printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "$s" "$secs" "$runs" "$ok" >>"$tsv"
         done
