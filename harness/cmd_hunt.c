@@ -351,7 +351,14 @@ static void strategy_auto(hunt *h)
             fprintf(stderr, "leak-hunt: the heap tool did not confirm the "
                             "leak (%+.2f B/unit)\n", hr->slope);
     }
+    /* memcheck is asked for the kind of leak, not for a verdict the rss
+     * and heap runs already gave: no extensions (each doubles a run that
+     * valgrind makes slow, and its few leak searches often leave the
+     * slope test wanting more). */
+    int extend = h->cli.max_extend;
+    h->cli.max_extend = 0;
     lh_run_result *mc = measure(h, set, &lh_tool_memcheck, 0);
+    h->cli.max_extend = extend;
     if (mc) {
         int lost = mc->definitely_lost > 0 &&
                    mc->reachable_growth < mc->definitely_lost;

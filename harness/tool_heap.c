@@ -115,6 +115,33 @@ static const char *shorten(const char *path)
     return path ? path : "";
 }
 
+static int in_shared_object(const lh_heapprof_frame *f)
+{
+    const char *base = f->obj ? strrchr(f->obj, '/') : NULL;
+    return base && strstr(base, ".so") != NULL;
+}
+
+/* Where a site is shown: a block allocated inside a shared library (the
+ * story's library A: a_alloc <- meta_new <- a_buf_new) is shown at the
+ * library function the program called (a_buf_new), with the program's
+ * calling function as the caller, when that caller has source
+ * information.  Returns the chain index of the frame to show (0: the
+ * allocating frame itself, the case for the program's own code and for a
+ * library's own threads). */
+static size_t library_entry(const lh_heapprof_site *x)
+{
+    const lh_heapprof_frame *f0 = x->chain[0];
+    if (!in_shared_object(f0))
+        return 0;
+    size_t top = 0;
+    while (top + 1 < x->nchain && x->chain[top + 1]->obj &&
+           strcmp(x->chain[top + 1]->obj, f0->obj) == 0)
+        top++;
+    if (top + 1 >= x->nchain || x->chain[top + 1]->file == NULL)
+        return 0;
+    return top;
+}
+
 /* Adds the growth between two dumps of one process to the run's sites. */
 static int add_growth(lh_tool_ctx *c, const char *old_path,
                       const char *new_path, double span)
@@ -136,20 +163,24 @@ static int add_growth(lh_tool_ctx *c, const char *old_path,
     if (rc == 0)
         rc = lh_heapprof_symtab_new(b, &st);
     if (rc == 0)
-        rc = lh_heapprof_sites(st, d, nd, 2, NULL, &sites, &ns);
+        /* whole chains (depth 0): library_entry() looks past the first
+         * two frames; the loop below merges what it shows alike */
+        rc = lh_heapprof_sites(st, d, nd, 0, NULL, &sites, &ns);
     if (rc < 0)
         goto out;
     for (size_t i = 0; i < ns; i++) {
         const lh_heapprof_site *x = &sites[i];
         if (x->inuse_bytes <= 0 || x->nchain == 0)
             continue;
-        const lh_heapprof_frame *f0 = x->chain[0];
+        size_t top = library_entry(x);
+        const lh_heapprof_frame *f0 = x->chain[top];
         lh_site site;
         memset(&site, 0, sizeof site);
         snprintf(site.function, sizeof site.function, "%s",
                  f0->fn ? f0->fn : "??");
-        if (x->nchain > 1 && x->chain[1]->fn)
-            snprintf(site.caller, sizeof site.caller, "%s", x->chain[1]->fn);
+        if (x->nchain > top + 1 && x->chain[top + 1]->fn)
+            snprintf(site.caller, sizeof site.caller, "%s",
+                     x->chain[top + 1]->fn);
         snprintf(site.file, sizeof site.file, "%s", shorten(f0->file));
         site.line = (int)f0->line;
         /* The stage is that of the first frame, from the site outwards,
