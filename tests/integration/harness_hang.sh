@@ -5,6 +5,7 @@
 # (and has a child in its group that ignores it too) is SIGKILLed once the
 # grace is over: the run takes at least S + grace, and nothing is left.
 # A target that ignores SIGTERM but otherwise works still gets its verdict.
+# A hunt over a target that always hangs is inconclusive (exit 3).
 #
 # The rss tool's grace is 5 s (tool ctx grace_ms, measure.c).
 #
@@ -57,4 +58,21 @@ run_toy ignore-term --duration 2 -- \
 expect_rc ignore-term "$rc" 1
 fcmp "$secs" '>=' $((2 + GRACE - 1)) ||
     fail "ignore-term: ended after $secs s: the grace was not given"
+# hunt on a target that always hangs: every configuration times out, the
+# hunt is inconclusive (exit 3), not clean.
+t0=$(now)
+rc=0
+"$LH" hunt --strategy linear --stages parse,filter,emit --work 1e12 \
+    --timeout 2 --json "$WORK/hunt.json" -- "$TOY" --enable='{stages}' \
+    --hang-after 1000 --tag "$MARK" >"$WORK/hunt.out" 2>"$WORK/hunt.err" ||
+    rc=$?
+secs=$(elapsed "$t0")
+note "hunt: exit $rc after $secs s, $(cat "$WORK/hunt.out")"
+no_leftovers hunt
+expect_rc hunt "$rc" 3
+[ "$(jget "$WORK/hunt.json" "d['verdict']")" = inconclusive ] ||
+    fail "hunt: verdict is not inconclusive"
+[ "$(jget "$WORK/hunt.json" "sorted(set(r['reason'][:9] for r in d['runs']))")" = \
+    '["timed out"]' ] || fail "hunt: not every run timed out"
+fcmp "$secs" '<' 20 || fail "hunt: took $secs s for 3 runs of 2 s"
 echo "PASS"
