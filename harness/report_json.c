@@ -18,6 +18,7 @@
 #include "error.h"
 #include "json.h"
 
+#include <math.h>
 #include <string.h>
 
 static void write_run(lh_json *j, const lh_run_result *r)
@@ -196,10 +197,14 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     if (strcmp(r->verdict, "leak") != 0) {
         const lh_run_result *last = r->nruns ? &r->runs[r->nruns - 1] : NULL;
         fprintf(f, "%s", r->verdict);
-        if (last)
+        if (last && isfinite(last->slope) && isfinite(last->ci_low) &&
+            isfinite(last->ci_high))
             fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f, %s) with %s on",
                     last->slope, unit, last->ci_low, last->ci_high,
                     last->reason, last->enabled[0] ? last->enabled : "nothing");
+        else if (last)
+            fprintf(f, ": no slope (%s) with %s on", last->reason,
+                    last->enabled[0] ? last->enabled : "nothing");
         fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
         return;
     }
