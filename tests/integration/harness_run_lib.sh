@@ -28,12 +28,12 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/lh-run-test.XXXXXX") ||
     fail "cannot make a temporary directory"
 mkdir "$WORK/tmp" || fail "cannot make $WORK/tmp"
 
-# Work per run: rss and heap decide on 10 samples a second and need a few
-# hundred thousand events; memcheck on a leak search a second (at least
-# 20 of them, however few the events), so its budget is smaller.  An
-# inconclusive run doubles itself (leak-hunt's --extend, 2 by default).
+# Work per run: 600k events (rss and heap decide on 10 samples a second);
+# leak-hunt gives memcheck 1/50 of it, and memcheck runs until it has 20
+# leak searches (one a second) however few the events.  An inconclusive
+# run doubles itself (leak-hunt's --extend, 2 by default).
 WORK_EVENTS=${LH_TEST_WORK:-600000}
-MC_WORK=${LH_TEST_MC_WORK:-60000}
+MC_WORK=${LH_TEST_MC_WORK:-$WORK_EVENTS}
 
 # pipeline_pids -> pids of this test's pipeline processes (and of any
 # `selfheal up` from this build, which has no WORK in its arguments)
@@ -120,7 +120,8 @@ lh_run() {
         fail "$name: no report.json (exit $rc)"
     }
     note "$name: exit $rc: $(cat "$WORK/$name.out")"
-    note "$name: $(jget "$J" "'%s signal, %.0f events in %.1f s (%.0f events/s), slope %.2f B/event, CI [%.2f, %.2f], %s (%s)' % tuple(d['runs'][-1][k] for k in ('signal', 'work', 'seconds', 'rate', 'slope_bytes_per_unit')) + tuple(d['runs'][-1]['ci95']) + (d['runs'][-1]['verdict'], d['runs'][-1]['reason'])")"
+    r="d['runs'][-1]"
+    note "$name: $(jget "$J" "'%s signal, %.0f events in %.1f s (%.0f events/s), slope %.2f B/event, CI [%.2f, %.2f], %s (%s)' % ($r['signal'], $r['work'], $r['seconds'], $r['rate'], $r['slope_bytes_per_unit'], $r['ci95'][0], $r['ci95'][1], $r['verdict'], $r['reason'])")"
     no_leftovers "$name"
 }
 

