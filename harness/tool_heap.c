@@ -178,9 +178,16 @@ static int add_growth(lh_tool_ctx *c, const char *old_path,
         memset(&site, 0, sizeof site);
         snprintf(site.function, sizeof site.function, "%s",
                  f0->fn ? f0->fn : "??");
-        if (x->nchain > top + 1 && x->chain[top + 1]->fn)
+        /* the caller: the first frame of another function (an inlined
+         * frame is followed by the frame of the function it was inlined
+         * into, often the same: rpc_handle <- rpc_handle) */
+        size_t up = top + 1;
+        while (up < x->nchain && f0->fn && x->chain[up]->fn &&
+               strcmp(x->chain[up]->fn, f0->fn) == 0)
+            up++;
+        if (up < x->nchain && x->chain[up]->fn)
             snprintf(site.caller, sizeof site.caller, "%s",
-                     x->chain[top + 1]->fn);
+                     x->chain[up]->fn);
         snprintf(site.file, sizeof site.file, "%s", shorten(f0->file));
         site.line = (int)f0->line;
         /* The stage is that of the first frame, from the site outwards,
