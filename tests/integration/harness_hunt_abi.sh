@@ -19,7 +19,10 @@ SRC=$2
 . "$(dirname "$0")/harness_hunt_sh_lib.sh"
 work=${HUNT_WORK:-400000}
 
-hunt abi --scenario abi-mismatch --work "$work"
+# --timeout 150 bounds each run: memcheck, asked for the kind only, waits
+# for enough leak searches, and they slow down as the leaked heap they
+# scan grows (300 s, the default timeout, on a loaded machine)
+hunt abi --scenario abi-mismatch --work "$work" --timeout 150
 expect_rc abi 1
 expect abi verdict "$(jget abi "d['verdict']")" leak
 expect abi culprit "$(jget abi "d['culprit']")" '["rpc"]'

@@ -15,7 +15,10 @@ SRC=$2
 . "$(dirname "$0")/harness_hunt_sh_lib.sh"
 work=${HUNT_WORK:-400000}
 
-hunt two --work "$work" --inject hash:reachable:64 --inject rpc:reachable:64
+# --timeout 150 bounds each run: memcheck, asked for the kind only, waits
+# for enough leak searches, and they slow down as the leaked heap they
+# scan grows (300 s, the default timeout, on a loaded machine)
+hunt two --work "$work" --timeout 150 --inject hash:reachable:64 --inject rpc:reachable:64
 expect_rc two 1
 expect two verdict "$(jget two "d['verdict']")" leak
 expect two culprit "$(jget two "sorted(d['culprit'])")" '["hash", "rpc"]'
