@@ -32,6 +32,8 @@
 /* Leak searches a decision on the memcheck signal needs (slope.h's
  * LH_DECIDE_MIN_SAMPLES after its warm-up cut). */
 #define MIN_TOOL_POINTS 20
+/* How long a tool with its own signal may take to give its first point. */
+#define TOOL_FIRST_POINT_S 60.0
 
 static int mkdir_p(const char *path)
 {
@@ -214,8 +216,15 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
      * guards against plateaus has few points and a wide interval: with
      * the whole interval over the floor and the late part still growing
      * at the same pace, the memcheck signal is a leak. */
+    /* Too few searches in the last third to fit it (late_slope NaN) is
+     * itself a sign of growth: each search scans the whole heap, so they
+     * come further apart in work as it grows (rpc:reachable:64: 3-4 of
+     * 26 in the last third; every doubling ended inconclusive again).  A
+     * heap that levels off gets its searches back, and its late part is
+     * fitted. */
     if (src == tool_series && d.verdict == LH_VERDICT_INCONCLUSIVE &&
-        d.ci_low > d.threshold && d.late_slope > 0.5 * d.slope) {
+        d.ci_low > d.threshold &&
+        (d.late_slope > 0.5 * d.slope || isnan(d.late_slope))) {
         d.verdict = LH_VERDICT_LEAK;
         d.reason = LH_REASON_GROWTH;
     }
@@ -413,9 +422,16 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
             spent = 1;
             extensions = o->max_extend; /* no more extensions */
         }
-        /* A tool with its own signal needs enough points to judge. */
+        /* A tool with its own signal needs enough points to judge.  Its
+         * first point may come after a small budget is spent (memcheck's
+         * 1/50: the built-in pipeline does 12k events before valgrind's
+         * first leak search); a decision without it is no decision, and
+         * used up the extensions (two "+nan" rounds, then a final one).
+         * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
+         * failing) is judged on the samples. */
         if (spent && ctx.tick_seconds > 0 && ctx.series.n < MIN_TOOL_POINTS &&
-            elapsed < o->timeout && ctx.series.n > 0)
+            elapsed < o->timeout &&
+            (ctx.series.n > 0 || elapsed < TOOL_FIRST_POINT_S))
             spent = 0;
         if (!spent)
             continue;

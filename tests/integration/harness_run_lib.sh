@@ -35,25 +35,16 @@ mkdir "$WORK/tmp" || fail "cannot make $WORK/tmp"
 WORK_EVENTS=${LH_TEST_WORK:-600000}
 MC_WORK=${LH_TEST_MC_WORK:-$WORK_EVENTS}
 
-# pipeline_pids -> pids of this test's pipeline processes (and of any
-# `selfheal up` from this build, which has no WORK in its arguments)
-pipeline_pids() {
-    {
-        pgrep -f -- "$WORK" || :
-        pgrep -f -- "^$SELFHEAL up " || :
-    } | sort -u
-}
-
-# `up` processes of this build that were there before the test (another
-# user's); they are neither ours to kill nor leftovers of ours.
-UP_BEFORE=$(pgrep -f -- "^$SELFHEAL up " | tr '\n' ' ' || :)
-
+# ours -> pids of this test's pipeline: every process with WORK in its
+# command line, and the `selfheal up` (from the selfheal next to leak-hunt)
+# whose environment has this test's TMPDIR - not another test's.
 ours() {
-    for p in $(pipeline_pids); do
-        case " $UP_BEFORE " in
-        *" $p "*) ;;
-        *) echo "$p" ;;
-        esac
+    pgrep -f -- "$WORK" || :
+    for p in $(pgrep -f -- "^$SELFHEAL up " || :); do
+        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+            grep -qxF "TMPDIR=$WORK/tmp"; then
+            echo "$p"
+        fi
     done
 }
 
