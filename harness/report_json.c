@@ -55,6 +55,8 @@ static void write_run(lh_json *j, const lh_run_result *r)
         lh_json_begin_object(j);
         lh_json_kv_string(j, "function", s->function);
         lh_json_kv_string(j, "caller", s->caller);
+        lh_json_kv_string(j, "caller_file", s->caller_file);
+        lh_json_kv_int(j, "caller_line", s->caller_line);
         lh_json_kv_string(j, "file", s->file);
         lh_json_kv_int(j, "line", s->line);
         lh_json_kv_string(j, "stage", s->stage);
@@ -217,21 +219,31 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     }
     if (r->nshares > 1 && r->nculprit > 1) {
         fprintf(f, ":");
+        int n = 0;
         for (size_t i = 0; i < r->nshares; i++)
             if (r->shares[i].leaks)
-                fprintf(f, " %s %+.1f B/%s (95%% CI %.1f-%.1f);",
-                        r->shares[i].stage, r->shares[i].bytes_per_unit, unit,
+                fprintf(f, "%s %s %+.1f B/%s (95%% CI %.1f-%.1f)",
+                        n++ ? "," : "", r->shares[i].stage,
+                        r->shares[i].bytes_per_unit, unit,
                         r->shares[i].ci_low, r->shares[i].ci_high);
     } else if (best) {
         fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f)", best->slope, unit,
                 best->ci_low, best->ci_high);
     }
-    const lh_site *site = top_site(r, r->nculprit == 1 ? r->culprit[0] : NULL);
-    if (site) {
+    /* One top site per culprit (or one overall): the function, its caller
+     * and where the caller makes the call, as DESIGN's example reads. */
+    int nsites = r->nculprit > 1 ? r->nculprit : 1;
+    for (int k = 0; k < nsites; k++) {
+        const lh_site *site =
+            top_site(r, r->nculprit >= 1 ? r->culprit[k] : NULL);
+        if (site == NULL)
+            continue;
         fprintf(f, "; top site %s", site->function);
         if (site->caller[0])
             fprintf(f, " <- %s", site->caller);
-        if (site->file[0])
+        if (site->caller_file[0] && site->caller_line > 0)
+            fprintf(f, " (%s:%d)", site->caller_file, site->caller_line);
+        else if (site->file[0])
             fprintf(f, " (%s:%d)", site->file, site->line);
     }
     if (r->memcheck_kind)

@@ -21,6 +21,8 @@ const char *lh_run_verdict_name(lh_run_verdict v);
 typedef struct lh_site {
     char function[128];
     char caller[128];   /* first caller outside the site's own function */
+    char caller_file[256]; /* where the caller makes the call, "" unknown */
+    int caller_line;
     char file[256];
     int line;
     char stage[32];     /* attributed stage, "" when none */

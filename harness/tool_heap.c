@@ -14,12 +14,14 @@
 #include "tool.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "doctor.h"
 #include "error.h"
 #include "heapprof.h"
 #include "measure.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,10 +81,30 @@ static int *seq_of(heap_state *s, pid_t pid)
     return &s->seqs[s->nprocs++];
 }
 
+static void profile_path(const lh_tool_ctx *c, const dump *d, char *buf,
+                         size_t cap)
+{
+    snprintf(buf, cap, "%s/heap.%d.%04d.heap", c->dir, (int)d->pid, d->seq);
+}
+
+/* A dump is complete once its last line (the end of MAPPED_LIBRARIES)
+ * stops changing: wait for the file and for its size to settle. */
+static int dump_written(const char *path)
+{
+    struct stat a, b;
+    if (stat(path, &a) != 0 || a.st_size == 0)
+        return 0;
+    usleep(20000);
+    return stat(path, &b) == 0 && b.st_size == a.st_size;
+}
+
 static int heap_tick(lh_tool_ctx *c)
 {
     heap_state *s = c->state;
-    for (size_t i = 0; s && i < c->npids; i++) {
+    if (s == NULL)
+        return 0;
+    size_t first = s->ndumps;
+    for (size_t i = 0; i < c->npids; i++) {
         int *seq = seq_of(s, c->pids[i]);
         if (seq == NULL || s->ndumps == MAX_DUMPS)
             continue;
@@ -91,17 +113,30 @@ static int heap_tick(lh_tool_ctx *c)
         ++*seq;
         s->dumps[s->ndumps++] = (dump){c->pids[i], *seq, c->work};
     }
-    /* Give the dumps a moment: each is written from the signal handler of
-     * a busy process. */
-    if (c->npids)
-        usleep(50000);
+    /* Wait (bounded) for each dump to be written: the next file number
+     * gperftools uses is also the one its exit dump takes, so a dump that
+     * never came must be forgotten, or the exit dump (written after the
+     * process freed everything) would pass for it. */
+    int64_t deadline = lh_now_us() + 3000000;
+    char path[1200];
+    for (size_t i = first; i < s->ndumps;) {
+        profile_path(c, &s->dumps[i], path, sizeof path);
+        if (dump_written(path)) {
+            i++;
+            continue;
+        }
+        if (lh_now_us() < deadline) {
+            usleep(20000);
+            continue;
+        }
+        int *seq = seq_of(s, s->dumps[i].pid);
+        if (seq)
+            --*seq;
+        memmove(&s->dumps[i], &s->dumps[i + 1],
+                (s->ndumps - i - 1) * sizeof s->dumps[0]);
+        s->ndumps--;
+    }
     return 0;
-}
-
-static void profile_path(const lh_tool_ctx *c, const dump *d, char *buf,
-                         size_t cap)
-{
-    snprintf(buf, cap, "%s/heap.%d.%04d.heap", c->dir, (int)d->pid, d->seq);
 }
 
 /* Strips the source root from a DWARF path, for display. */
@@ -185,9 +220,13 @@ static int add_growth(lh_tool_ctx *c, const char *old_path,
         while (up < x->nchain && f0->fn && x->chain[up]->fn &&
                strcmp(x->chain[up]->fn, f0->fn) == 0)
             up++;
-        if (up < x->nchain && x->chain[up]->fn)
+        if (up < x->nchain && x->chain[up]->fn) {
             snprintf(site.caller, sizeof site.caller, "%s",
                      x->chain[up]->fn);
+            snprintf(site.caller_file, sizeof site.caller_file, "%s",
+                     shorten(x->chain[up]->file));
+            site.caller_line = (int)x->chain[up]->line;
+        }
         snprintf(site.file, sizeof site.file, "%s", shorten(f0->file));
         site.line = (int)f0->line;
         /* The stage is that of the first frame, from the site outwards,

@@ -184,8 +184,12 @@ static double search(lh_tool_ctx *c, mc_state *s, pid_t pid, int baseline)
             /* the caller: the frame after the site */
             if (fr) {
                 const lh_vgxml_frame *end = e->stack.frames + e->stack.nframes;
-                if (fr + 1 < end && fr[1].fn)
+                if (fr + 1 < end && fr[1].fn) {
                     snprintf(key.caller, sizeof key.caller, "%s", fr[1].fn);
+                    snprintf(key.caller_file, sizeof key.caller_file, "%s",
+                             fr[1].file ? fr[1].file : "");
+                    key.caller_line = (int)fr[1].line;
+                }
             }
             grown *g = find_site(s, &key);
             if (g)
