@@ -112,7 +112,8 @@ lh_run() {
     }
     note "$name: exit $rc: $(cat "$WORK/$name.out")"
     r="d['runs'][-1]"
-    note "$name: $(jget "$J" "'%s signal, %.0f events in %.1f s (%.0f events/s), slope %.2f B/event, CI [%.2f, %.2f], %s (%s)' % ($r['signal'], $r['work'], $r['seconds'], $r['rate'], $r['slope_bytes_per_unit'], $r['ci95'][0], $r['ci95'][1], $r['verdict'], $r['reason'])")"
+    # (a run with no slope has nulls: printed as nan)
+    note "$name: $(jget "$J" "'%s signal, %.0f events in %.1f s (%.0f events/s), slope %.2f B/event, CI [%.2f, %.2f], %s (%s)' % tuple(float('nan') if v is None else v for v in ($r['signal'], $r['work'], $r['seconds'], $r['rate'], $r['slope_bytes_per_unit'], $r['ci95'][0], $r['ci95'][1], $r['verdict'], $r['reason']))")"
     no_leftovers "$name"
 }
 
