@@ -429,7 +429,8 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
          * used up the extensions (two "+nan" rounds, then a final one).
          * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
          * failing) is judged on the samples. */
-        if (spent && ctx.tick_seconds > 0 && ctx.series.n < MIN_TOOL_POINTS &&
+        if (spent && o->tool == &lh_tool_memcheck &&
+            ctx.series.n < MIN_TOOL_POINTS &&
             elapsed < o->timeout &&
             (ctx.series.n > 0 || elapsed < TOOL_FIRST_POINT_S))
             spent = 0;
