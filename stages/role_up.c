@@ -800,7 +800,7 @@ static int parse(int argc, char **argv, up_opts *o)
         }
         for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++)
             if (strcmp(a, num_opts[k].name) == 0) {
-                num = (uint64_t *)((char *)o + num_opts[k].off);
+                num = (uint64_t *)(void *)((char *)o + num_opts[k].off);
                 lo = num_opts[k].lo;
                 hi = num_opts[k].hi;
             }
