@@ -33,6 +33,8 @@
  */
 #include "heapprof.h"
 
+#include "allocators.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -922,45 +924,11 @@ int lh_heapprof_symbolise(lh_heapprof_symtab *st, uint64_t addr,
 /* ------------------------------------------------------------------------ */
 /* Sites                                                                    */
 
-/* fn is `name`, or a compiler clone of it ("xmalloc.constprop.0",
- * "lh_malloc.part.0", "f.cold"). */
-static int same_fn(const char *fn, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(fn, name, n) == 0 && (fn[n] == '\0' || fn[n] == '.');
-}
-
 static int is_allocator(const lh_heapprof_frame *f, const char *const *extra)
 {
-    static const char *const exact[] = {
-        "malloc",         "calloc",          "realloc",       "free",
-        "memalign",       "posix_memalign",  "aligned_alloc", "valloc",
-        "pvalloc",        "reallocarray",    "strdup",        "strndup",
-        "__strdup",       "__strndup",       "__libc_malloc", "__libc_calloc",
-        "__libc_realloc", "__libc_memalign", "__libc_valloc", "__libc_pvalloc",
-        "lh_malloc",      "lh_calloc",       "lh_realloc",    "lh_strdup",
-        "lh_strndup",
-    };
-    static const char *const prefix[] = {
-        "tc_", "_Znw", "_Zna", "_ZN8tcmalloc", "operator new", "tcmalloc::"};
-
     if (f->obj != NULL && strstr(f->obj, "/libtcmalloc") != NULL)
         return 1;
-    if (f->fn == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
-        if (same_fn(f->fn, exact[i]))
-            return 1;
-    }
-    for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
-        if (strncmp(f->fn, prefix[i], strlen(prefix[i])) == 0)
-            return 1;
-    }
-    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-        if (same_fn(f->fn, extra[i]))
-            return 1;
-    }
-    return 0;
+    return lh_allocator_fn(f->fn, extra);
 }
 
 static int same_frame(const lh_heapprof_frame *a, const lh_heapprof_frame *b)

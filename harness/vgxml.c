@@ -39,6 +39,8 @@
  */
 #include "vgxml.h"
 
+#include "allocators.h"
+
 #include <errno.h>
 #include <expat.h>
 #include <limits.h>
@@ -207,38 +209,6 @@ static int parse_hex(const char *s, uint64_t *out)
     return 0;
 }
 
-/* fn is `name`, or a compiler clone of it ("xmalloc.constprop.0",
- * "lh_malloc.part.0", "f.cold"). */
-static int same_fn(const char *fn, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(fn, name, n) == 0 && (fn[n] == '\0' || fn[n] == '.');
-}
-
-static int is_allocator_fn(const char *fn, const char *const *extra)
-{
-    static const char *const names[] = {
-        "malloc",         "calloc",          "realloc",        "reallocarray",
-        "free",           "memalign",        "posix_memalign", "aligned_alloc",
-        "valloc",         "pvalloc",         "strdup",         "strndup",
-        "__strdup",       "__strndup",       "__libc_malloc",  "__libc_calloc",
-        "__libc_realloc", "__libc_memalign", "lh_malloc",      "lh_calloc",
-        "lh_realloc",     "lh_strdup",       "lh_strndup",
-    };
-    if (fn == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (same_fn(fn, names[i]))
-            return 1;
-    }
-    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-        if (same_fn(fn, extra[i]))
-            return 1;
-    }
-    return strncmp(fn, "operator new", 12) == 0 ||
-           strncmp(fn, "operator delete", 15) == 0;
-}
-
 const lh_vgxml_frame *lh_vgxml_site_ex(const lh_vgxml_stack *stack,
                                        const char *const *extra_allocators)
 {
@@ -247,7 +217,7 @@ const lh_vgxml_frame *lh_vgxml_site_ex(const lh_vgxml_stack *stack,
     for (size_t i = 0; i < stack->nframes; i++) {
         const lh_vgxml_frame *f = &stack->frames[i];
         int preload = f->obj != NULL && strstr(f->obj, "/vgpreload_") != NULL;
-        if (!preload && !is_allocator_fn(f->fn, extra_allocators))
+        if (!preload && !lh_allocator_fn(f->fn, extra_allocators))
             return f;
     }
     return &stack->frames[stack->nframes - 1];
