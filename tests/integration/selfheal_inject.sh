@@ -6,6 +6,12 @@
 #   reachable (rpc:reachable:1000)      grows ~1000 B per event
 #   cache     (enqueue:cache:1024)      grows while the cache fills (4096
 #                                       blocks per node), then levels off
+#   abi-mismatch (--scenario abi-mismatch, all stages): the B nodes run
+#                                       with library A v2 under an RPC
+#                                       framework built against v1, so the
+#                                       rpc stage leaks (hundreds of B per
+#                                       event); without rpc in --stages the
+#                                       same scenario is flat (issue 4)
 # Slopes are per node (see slopes below).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,11 +59,14 @@ slopes() {
     }' "$1"
 }
 
+# run NAME UP-ARGS...: one `up` run with the stats lines in NAME.stats and
+# the slopes in NAME.slopes
 run() {
-    name=$1 spec=$2
+    name=$1
+    shift
     rm -f "$dir/$name.stats"
     LEAKHUNT_STATS=$dir/$name.stats "$bin" up --events "$n" --rate 12000 \
-        --delay-ms 200 --inject "$spec" --json "$dir/$name.json" \
+        --delay-ms 200 "$@" --json "$dir/$name.json" \
         >"$dir/$name.out" 2>"$dir/$name.err" ||
         { cat "$dir/$name.err" >&2; fail "$name: up failed"; }
     # (produce may overshoot --events by a few when --rate is set)
@@ -67,7 +76,7 @@ run() {
     slopes "$dir/$name.stats" >"$dir/$name.slopes"
     [ "$(wc -l <"$dir/$name.slopes")" -eq 3 ] ||
         fail "$name: want stats of 3 B nodes, got: $(cat "$dir/$name.slopes")"
-    echo "$name ($spec): role lines heap_first heap_last bytes/event"
+    echo "$name ($*): role lines heap_first heap_last bytes/event"
     sed 's/^/  /' "$dir/$name.slopes"
 }
 
@@ -77,13 +86,19 @@ in_range() {
         END { exit bad }' "$1" || fail "$1: slope outside [$2, $3]"
 }
 
-run lost verify:lost:2048:2
+run lost --inject verify:lost:2048:2
 in_range "$dir/lost.slopes" 800 1300
-run reachable rpc:reachable:1000
+run reachable --inject rpc:reachable:1000
 in_range "$dir/reachable.slopes" 780 1250
-run cache enqueue:cache:1024
+run cache --inject enqueue:cache:1024
 in_range "$dir/cache.slopes" -100 100
 # ... and it did grow while filling: each node holds about 4096 x 1 KiB.
 awk '{ if ($4 < 4000000) bad = 1 } END { exit bad }' "$dir/cache.slopes" ||
     fail "cache: a node's heap stayed under 4 MB"
+# The story's bug in the pipeline: every stage on, rpc leaks through the
+# ABI mismatch; the same scenario without rpc does not.
+run abi --scenario abi-mismatch
+in_range "$dir/abi.slopes" 100 1000
+run abi_norpc --scenario abi-mismatch --stages forward,hash,enqueue,verify
+in_range "$dir/abi_norpc.slopes" -50 50
 echo "PASS"
