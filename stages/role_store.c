@@ -24,6 +24,13 @@
  * ignored (older than stored), 2 applied (or dropped on purpose) without
  * repairing anything.
  *
+ * Slowness (for fault tests): --delay-us US makes the store take US
+ * microseconds over every request before answering it.  The server is one
+ * thread, so this caps it at 1e6 / US requests per second, and requests
+ * queue up in front of it as they would before a slow disk.  (An outage,
+ * the store not answering at all, is a SIGSTOP of the process: the tests
+ * do that; nothing here has to pretend.)
+ *
  * Untrusted input is the RPC framework's business (a bad frame closes that
  * connection; so does a missing or wrong --auth-token); its counts appear
  * here as bad_frames and refused.
@@ -89,6 +96,7 @@ typedef struct store {
     entry *ents;     /* dense, in insertion order */
     size_t len, ecap;
     double corrupt_rate;
+    uint64_t delay_us; /* taken over each request */
     uint64_t rng;
     lh_counters c;       /* guarded by lock */
     const char *counters_path;
@@ -335,6 +343,8 @@ static uint8_t handle(void *arg, uint8_t method, const uint8_t *body,
     store *s = arg;
     uint8_t status;
 
+    if (s->delay_us > 0) /* before the lock: the counters stay fresh */
+        lh_sleep_us((int64_t)s->delay_us);
     pthread_mutex_lock(&s->lock);
     switch (method) {
     case RPC_METHOD_GET:
@@ -414,11 +424,14 @@ static void usage(FILE *out)
             "usage: selfheal store [--listen HOST:PORT] [--port-file FILE]\n"
             "                      [--corrupt-rate F] [--seed N] "
             "[--counters FILE]\n"
-            "                      [--auth-token TOKEN]\n"
+            "                      [--auth-token TOKEN] [--delay-us US]\n"
             "  --corrupt-rate F  drop or corrupt that fraction of first "
             "writes (default 0)\n"
             "  --auth-token T    clients must send T (default: LH_AUTH_TOKEN; "
-            "none: open)\n");
+            "none: open)\n"
+            "  --delay-us US     take US microseconds over each request "
+            "(default 0; a slow\n"
+            "                    store for fault tests)\n");
 }
 
 int lh_role_store(int argc, char **argv)
@@ -443,7 +456,8 @@ int lh_role_store(int argc, char **argv)
         }
         if (strcmp(a, "--listen") != 0 && strcmp(a, "--port-file") != 0 &&
             strcmp(a, "--corrupt-rate") != 0 && strcmp(a, "--seed") != 0 &&
-            strcmp(a, "--counters") != 0 && strcmp(a, "--auth-token") != 0) {
+            strcmp(a, "--counters") != 0 && strcmp(a, "--auth-token") != 0 &&
+            strcmp(a, "--delay-us") != 0) {
             lh_opt_unknown("store", a);
             return 2;
         }
@@ -460,6 +474,9 @@ int lh_role_store(int argc, char **argv)
             token_opt = v;
         else if (strcmp(a, "--seed") == 0) {
             if (lh_opt_u64("store", a, v, &seed) != 0)
+                return 2;
+        } else if (strcmp(a, "--delay-us") == 0) {
+            if (lh_opt_u64_range("store", a, v, 0, 10000000, &s.delay_us) != 0)
                 return 2;
         } else if (lh_opt_double("store", a, v, &s.corrupt_rate) != 0) {
             return 2;
