@@ -62,7 +62,9 @@
                             auth token */                                   \
     X(restarts)          /* up: children restarted */                         \
     X(cpu_user_ms)       /* every role: its user CPU time (set on write) */   \
-    X(cpu_sys_ms)        /* every role: its system CPU time (set on write) */
+    X(cpu_sys_ms)        /* every role: its system CPU time (set on write) */ \
+    X(ledger_errors)     /* produce, a, b: ledger records lost to failed     \
+                            writes (the ledger is then incomplete) */
 
 enum lh_counter_id {
 #define LH_COUNTER_ENUM_(name) LH_C_##name,

@@ -16,9 +16,15 @@
  *   (or the ring has no room for another batch) A pauses its partitions,
  *   and resumes when half of it has drained: A never buffers without bound.
  * - forward OFF: A consumes, drops each event and marks it done at once.
+ *   With --ledger DIR it first records each one as DROPPED (ledger.h) and
+ *   hands the records to the kernel before marking any offset done, so a
+ *   committed offset never passes an event without its record.
  * - A lost B connection with unacknowledged events ends A with status 3:
  *   those events exist only in Kafka now, so the supervisor (up) starts A
  *   again, which consumes them again from the committed offsets.
+ * - Stopping (SIGTERM) is bounded by the stop deadline (roleutil.h): the
+ *   consumer's close commits and leaves the group when the broker is
+ *   there, and must not keep A alive when it is gone.
  */
 #include "roles.h"
 
@@ -33,7 +39,9 @@
 #include "clock.h"
 #include "counters.h"
 #include "error.h"
+#include "event.h"
 #include "kafka.h"
+#include "ledger.h"
 #include "memsample.h"
 #include "net.h"
 #include "proto.h"
@@ -74,9 +82,19 @@ typedef struct a_state {
     int forward;
     const char *name; /* role name in stats lines and counters */
     lh_counters c;
+    lh_ledger *ledger; /* forward OFF with --ledger, else NULL */
     int64_t done_off[MAX_PARTITIONS_TRACKED];
     uint8_t done_set[MAX_PARTITIONS_TRACKED];
 } a_state;
+
+/* Ledger records go to the kernel before any offset is marked done. */
+static void ledger_flush(a_state *a)
+{
+    if (lh_ledger_flush(a->ledger) != 0 && a->c.v[LH_C_ledger_errors] == 0)
+        fprintf(stderr, "selfheal %s: cannot write the ledger: %s\n",
+                a->name, strerror(errno));
+    a->c.v[LH_C_ledger_errors] = lh_ledger_errors(a->ledger);
+}
 
 static void note_done(a_state *a, int32_t partition, int64_t offset)
 {
@@ -85,11 +103,13 @@ static void note_done(a_state *a, int32_t partition, int64_t offset)
         a->done_set[partition] = 1;
         return;
     }
+    ledger_flush(a);
     lh_kconsumer_done(a->kc, partition, offset);
 }
 
 static void flush_done(a_state *a)
 {
+    ledger_flush(a);
     for (int p = 0; p < MAX_PARTITIONS_TRACKED; p++) {
         if (!a->done_set[p])
             continue;
@@ -232,7 +252,12 @@ static int take(a_state *a, lh_kmsg *msgs, int n)
         }
         if (!a->forward) {
             /* forward OFF: consumed and dropped. */
+            lh_event ev;
             a->c.v[LH_C_dropped]++;
+            if (a->ledger != NULL &&
+                lh_event_decode(m->value, m->value_len, &ev) == 0)
+                lh_ledger_add(a->ledger, ev.key, ev.key_len, ev.version,
+                              LH_LEDGER_DROPPED);
             note_done(a, m->partition, m->offset);
             continue;
         }
@@ -278,7 +303,8 @@ static void usage(FILE *out)
             "[--topic T] [--group G]\n"
             "                  [--stages LIST] [--window N] [--batch N] "
             "[--counters FILE]\n"
-            "                  [--name NAME] [--auth-token TOKEN]\n"
+            "                  [--name NAME] [--auth-token TOKEN] "
+            "[--ledger DIR]\n"
             "  --nodes   the B nodes to forward to (needed with forward on)\n"
             "  --window  unacknowledged events per B connection (default "
             "65536)\n"
@@ -286,7 +312,9 @@ static void usage(FILE *out)
             "4096)\n"
             "  --name    role name in stats lines and counters (default "
             "a)\n"
-            "  --auth-token  sent to the B nodes (default: LH_AUTH_TOKEN)\n");
+            "  --auth-token  sent to the B nodes (default: LH_AUTH_TOKEN)\n"
+            "  --ledger  with forward off, record dropped events there "
+            "(ledger.h)\n");
 }
 
 int lh_role_a(int argc, char **argv)
@@ -294,7 +322,7 @@ int lh_role_a(int argc, char **argv)
     const char *brokers = NULL, *nodes = NULL, *stages = NULL;
     const char *topic = LH_KAFKA_DEFAULT_TOPIC, *group = LH_KAFKA_DEFAULT_GROUP;
     const char *counters = NULL, *name = "a";
-    const char *token_opt = NULL, *token = NULL;
+    const char *token_opt = NULL, *token = NULL, *ledger = NULL;
     uint64_t window = 65536, batch = 4096;
     char **addrs = NULL;
     size_t naddrs = 0;
@@ -317,7 +345,8 @@ int lh_role_a(int argc, char **argv)
             strcmp(o, "--topic") && strcmp(o, "--group") &&
             strcmp(o, "--stages") && strcmp(o, "--window") &&
             strcmp(o, "--batch") && strcmp(o, "--counters") &&
-            strcmp(o, "--name") && strcmp(o, "--auth-token")) {
+            strcmp(o, "--name") && strcmp(o, "--auth-token") &&
+            strcmp(o, "--ledger")) {
             lh_opt_unknown("a", o);
             return 2;
         }
@@ -340,6 +369,8 @@ int lh_role_a(int argc, char **argv)
             name = v;
         else if (strcmp(o, "--auth-token") == 0)
             token_opt = v;
+        else if (strcmp(o, "--ledger") == 0)
+            ledger = v;
         else if (strcmp(o, "--window") == 0) {
             if (lh_opt_u64_range("a", o, v, 1, 1u << 24, &window))
                 return 2;
@@ -394,6 +425,18 @@ int lh_role_a(int argc, char **argv)
         a.conns[i].fd = -1;
     }
     lh_role_signals();
+    if (lh_role_stop_deadline(a.name) != 0) {
+        status = 2;
+        goto out;
+    }
+    if (!a.forward && ledger != NULL) {
+        rc = lh_ledger_open(ledger, a.name, &a.ledger);
+        if (rc != 0) {
+            fprintf(stderr, "selfheal a: cannot create a ledger in %s: %s\n",
+                    ledger, lh_strerror(rc));
+            goto out;
+        }
+    }
     rc = lh_kconsumer_new(brokers, group, topic, &a.kc);
     if (rc != 0) {
         fprintf(stderr, "selfheal a: cannot join group %s on %s: %s\n",
@@ -509,9 +552,11 @@ int lh_role_a(int argc, char **argv)
     }
 done:
 out:
+    ledger_flush(&a);
     lh_counters_tick(&a.c, a.name ? a.name : "a", counters, &last_counters,
                      1);
     lh_kconsumer_free(a.kc);
+    lh_ledger_close(a.ledger);
     for (size_t i = 0; a.conns && i < a.nconns; i++)
         conn_down(&a.conns[i]);
     lh_free(a.conns);

@@ -27,6 +27,14 @@
  *   The others are served on.
  * - Every 100 ms: a stats line (DESIGN section 4) when LEAKHUNT_STATS is
  *   set, and the counters file with --counters.
+ * - With --ledger DIR, every event this node finishes gets a record
+ *   (ledger.h: VERIFIED, PASSED with verify off, FAILED), and the records
+ *   are handed to the kernel once per turn of the loop *before* any ack is
+ *   written to a socket: an event acknowledged upstream always has its
+ *   record, so a SIGKILL loses only records of unacknowledged events,
+ *   which A has consumed again.  An event forwarded to its owner is
+ *   recorded by the owner, not here.
+ * - Stopping (SIGTERM) is bounded by the stop deadline (roleutil.h).
  */
 #include "roles.h"
 
@@ -43,6 +51,7 @@
 #include "error.h"
 #include "frame.h"
 #include "inject.h"
+#include "ledger.h"
 #include "memsample.h"
 #include "net.h"
 #include "proto.h"
@@ -100,6 +109,7 @@ struct lh_node {
     size_t max_items;
     unsigned close_messages;
     char role[16];
+    lh_ledger *ledger; /* --ledger, else NULL */
 };
 
 /* ---- node services for the stages ---- */
@@ -165,10 +175,24 @@ void lh_node_drop(lh_node *n, lh_item *it)
     lh_free(it);
 }
 
+/* The finish record; flushed before the ack goes out (serve). */
+static void ledger_record(lh_node *n, lh_item *it)
+{
+    int kind = it->failed ? LH_LEDGER_FAILED
+               : lh_node_stage_on(n, LH_STAGE_VERIFY) ? LH_LEDGER_VERIFIED
+                                                       : LH_LEDGER_PASSED;
+    if (lh_item_decode(it) != 0)
+        return; /* no key to record: counted in bad_events */
+    lh_ledger_add(n->ledger, it->ev.key, it->ev.key_len, it->ev.version,
+                  kind);
+}
+
 void lh_node_finish(lh_node *n, lh_item *it)
 {
     if (!it->failed)
         n->c.v[LH_C_finished]++;
+    if (n->ledger != NULL)
+        ledger_record(n, it);
     ack_upstream(n, it);
     lh_node_drop(n, it);
 }
@@ -449,6 +473,7 @@ typedef struct b_opts {
     const char *stages;
     const char *counters;
     const char *auth_token;
+    const char *ledger;
     uint64_t delay_ms;
     uint64_t queue_cap;
     uint64_t max_items;
@@ -465,14 +490,17 @@ static void usage(FILE *out)
             "[--max-items N]\n"
             "                  [--rpc-timeout-ms MS] [--inject "
             "STAGE:KIND:BYTES[:EVERY]]...\n"
-            "                  [--counters FILE] [--auth-token TOKEN]\n"
+            "                  [--counters FILE] [--auth-token TOKEN] "
+            "[--ledger DIR]\n"
             "--peers lists every B node's address, index = id; the node "
             "listens on its own\n"
             "entry (or on --listen, default 127.0.0.1:0).  Stages default "
             "to LEAKHUNT_STAGES,\n"
             "else all.  --auth-token (or LH_AUTH_TOKEN): peers must send "
             "it, and it is\n"
-            "sent to peers and the store.\n");
+            "sent to peers and the store.  --ledger: record every "
+            "finished event there\n"
+            "(ledger.h).\n");
 }
 
 static void node_free(lh_node *n, char **peer_addrs)
@@ -502,7 +530,16 @@ static void node_free(lh_node *n, char **peer_addrs)
     if (n->listen_fd >= 0)
         close(n->listen_fd);
     lh_inject_free(n->cfg.inject);
+    lh_ledger_close(n->ledger);
     lh_strv_free(peer_addrs);
+}
+
+static void ledger_flush(lh_node *n)
+{
+    if (lh_ledger_flush(n->ledger) != 0 && n->c.v[LH_C_ledger_errors] == 0)
+        fprintf(stderr, "selfheal %s: cannot write the ledger: %s\n",
+                n->role, strerror(errno));
+    n->c.v[LH_C_ledger_errors] = lh_ledger_errors(n->ledger);
 }
 
 static void write_stats(lh_node *n, lh_stats_writer *w)
@@ -629,6 +666,8 @@ static int serve(lh_node *n, const char *counters_path)
                               stage_pfd[i] >= 0 ? pfd[stage_pfd[i]].revents
                                                 : 0,
                               now);
+        /* Finish records reach the kernel before their acks leave. */
+        ledger_flush(n);
         /* Close batches, queue acks, write what the sockets take. */
         for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
             peer *p = &n->peers[id];
@@ -659,6 +698,7 @@ static int serve(lh_node *n, const char *counters_path)
         lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 0);
     }
     write_stats(n, sw);
+    ledger_flush(n);
     lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 1);
     lh_stats_writer_close(sw);
     return rc;
@@ -723,6 +763,8 @@ int lh_role_b(int argc, char **argv)
             str = &o.counters;
         else if (strcmp(a, "--auth-token") == 0)
             str = &o.auth_token;
+        else if (strcmp(a, "--ledger") == 0)
+            str = &o.ledger;
         else if (strcmp(a, "--inject") != 0) {
             lh_opt_unknown("b", a);
             status = 2;
@@ -840,7 +882,19 @@ int lh_role_b(int argc, char **argv)
         }
         n.opened[i] = 1;
     }
+    if (o.ledger != NULL) {
+        rc = lh_ledger_open(o.ledger, n.role, &n.ledger);
+        if (rc != 0) {
+            fprintf(stderr, "selfheal b: cannot create a ledger in %s: %s\n",
+                    o.ledger, lh_strerror(rc));
+            goto out;
+        }
+    }
     lh_role_signals();
+    if (lh_role_stop_deadline(n.role) != 0) {
+        status = 2;
+        goto out;
+    }
     rc = serve(&n, o.counters);
     status = rc == 0 ? 0 : 1;
 out:

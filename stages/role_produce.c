@@ -40,12 +40,20 @@
  * needs --max-lag 0 (and --events small enough for the broker to keep).
  *
  * The run ends when --events changes were made and Kafka has acknowledged
- * or failed every event (or on SIGTERM/SIGINT: no new changes, in-flight
- * work finished, bounded).  It prints one summary line and exits 0 when no
- * event failed, 1 otherwise.
+ * or failed every event.  On SIGTERM/SIGINT: no new changes; store writes
+ * in flight get STOP_WAIT_US to be answered (then they count as failed and
+ * their events are published anyway), Kafka gets STOP_FLUSH_MS to take
+ * what is queued, and the stop deadline (roleutil.h, 2 s by default) ends
+ * the process whatever it still waits for (a store that stopped answering,
+ * a broker that is gone: what `up` killed leaves behind).  It prints one
+ * summary line and exits 0 when no event failed, 1 otherwise.
+ *
+ * With --ledger DIR every event handed to Kafka gets a PRODUCED record
+ * (ledger.h), flushed every turn of the main loop and at exit.
  */
 #include "counters.h"
 #include "kafka.h"
+#include "ledger.h"
 #include "roles.h"
 #include "roleutil.h"
 
@@ -71,6 +79,8 @@
 #define RECONNECT_US 300000
 #define MAX_LAG_AUTO UINT64_MAX
 #define MOCK_PARTITION_BYTES (5u << 20)
+#define STOP_WAIT_US 1000000 /* for store replies, once stopping */
+#define STOP_FLUSH_MS 500    /* for Kafka, once stopping */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -78,10 +88,11 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+    lh_role_stop_started();
 }
 
 typedef struct opts {
-    const char *brokers, *store, *topic, *group, *counters;
+    const char *brokers, *store, *topic, *group, *counters, *ledger;
     const char *auth_token; /* for the store; NULL: none */
     uint64_t events, rate, max_lag, keys, value_size, inflight, seed;
 } opts;
@@ -98,6 +109,7 @@ typedef struct producer {
     opts o;
     lh_kproducer *kp;
     lh_klag *lag;
+    lh_ledger *ledger; /* NULL: no --ledger */
 #ifdef LH_HAVE_RPC
     rpc_client *rpc;
 #endif
@@ -116,6 +128,8 @@ typedef struct producer {
     uint64_t lag_dlv_base;  /* delivered when it was read */
     int64_t lag_read_us;
     int64_t reconnect_at; /* store connection lost: when to try again */
+    int64_t stop_at;      /* when stop_flag was seen, 0: not yet */
+    unsigned ledger_warned;
     lh_counters counters;
     int64_t counters_us;
 } producer;
@@ -142,6 +156,7 @@ static void usage(FILE *out)
             "  --seed N          key choice seed (default 1)\n"
             "  --topic T         topic (default %s)\n"
             "  --counters FILE   counters file (see counters.h)\n"
+            "  --ledger DIR      write the event ledger there (ledger.h)\n"
             "  --auth-token T    sent to the store (default: LH_AUTH_TOKEN)\n",
             LH_KAFKA_DEFAULT_GROUP, LH_KAFKA_DEFAULT_TOPIC);
 }
@@ -190,6 +205,8 @@ static int parse_args(int argc, char **argv, opts *o)
             o->group = v;
         else if (strcmp(a, "--counters") == 0)
             o->counters = v;
+        else if (strcmp(a, "--ledger") == 0)
+            o->ledger = v;
         else if (strcmp(a, "--auth-token") == 0)
             o->auth_token = v;
         else if (strcmp(a, "--events") == 0)
@@ -287,10 +304,14 @@ static void publish(producer *p, uint32_t key, uint64_t version,
             break;
         lh_kproducer_poll(p->kp, 5);
     }
-    if (rc < 0)
+    if (rc < 0) {
         p->kafka_refused++;
-    else
-        p->published++;
+        return;
+    }
+    p->published++;
+    if (p->ledger != NULL)
+        lh_ledger_add(p->ledger, (const uint8_t *)kname, KEY_LEN, version,
+                      LH_LEDGER_PRODUCED);
 }
 
 #ifdef LH_HAVE_RPC
@@ -457,6 +478,7 @@ static void tick_counters(producer *p, int force)
     p->counters.v[LH_C_produced] = lh_kproducer_delivered(p->kp);
     p->counters.v[LH_C_produce_failed] =
         lh_kproducer_failed(p->kp) + p->kafka_refused;
+    p->counters.v[LH_C_ledger_errors] = lh_ledger_errors(p->ledger);
     lh_counters_tick(&p->counters, "produce", p->o.counters, &p->counters_us,
                      force);
 }
@@ -504,6 +526,14 @@ static int setup(producer *p)
                 p->o.max_lag = 1;
         }
     }
+    if (p->o.ledger != NULL) {
+        rc = lh_ledger_open(p->o.ledger, "produce", &p->ledger);
+        if (rc < 0) {
+            fprintf(stderr, "selfheal produce: cannot create a ledger in "
+                            "%s: %s\n", p->o.ledger, lh_strerror(rc));
+            return rc;
+        }
+    }
     if (p->o.store) {
 #ifdef LH_HAVE_RPC
         rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
@@ -530,6 +560,10 @@ static void teardown(producer *p)
     rpc_client_free(p->rpc); /* pending PUTs complete (and publish) */
     the_producer = NULL;
 #endif
+    if (lh_ledger_close(p->ledger) != 0)
+        fprintf(stderr, "selfheal produce: cannot write the ledger: %s\n",
+                strerror(errno));
+    p->ledger = NULL;
     lh_kproducer_free(p->kp); /* flushes, bounded */
     lh_klag_free(p->lag);
     lh_free(p->versions);
@@ -581,10 +615,20 @@ static int run(producer *p)
         if (rc < 0)
             return rc;
         lh_kproducer_poll(p->kp, 0);
+        if (lh_ledger_flush(p->ledger) != 0 && p->ledger_warned++ == 0)
+            fprintf(stderr, "selfheal produce: cannot write the ledger: "
+                            "%s\n", strerror(errno));
         tick_counters(p, 0);
 
         if ((stop_flag || p->issued >= p->o.events) && inflight(p) == 0)
             break;
+        if (stop_flag && p->stop_at == 0)
+            p->stop_at = lh_now_us();
+        if (stop_flag && lh_now_us() - p->stop_at >= STOP_WAIT_US) {
+            fprintf(stderr, "selfheal produce: stopping with %" PRIu64
+                            " store writes unanswered\n", inflight(p));
+            break;
+        }
     }
     return 0;
 }
@@ -609,14 +653,17 @@ int lh_role_produce(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (lh_role_stop_deadline("produce") != 0)
+        return 2;
 
     t0 = lh_now_us();
     rc = setup(&p);
     if (rc == 0)
         rc = run(&p);
-    if (rc == 0 && p.kp && lh_kproducer_flush(p.kp, 30000) < 0)
+    int flush_ms = stop_flag ? STOP_FLUSH_MS : 30000;
+    if (rc == 0 && p.kp && lh_kproducer_flush(p.kp, flush_ms) < 0)
         fprintf(stderr, "selfheal produce: events still undelivered after "
-                        "30 s\n");
+                        "%d ms\n", flush_ms);
     t1 = lh_now_us();
     delivered = p.kp ? lh_kproducer_delivered(p.kp) : 0;
     failed = p.kp ? lh_kproducer_failed(p.kp) + p.kafka_refused : 0;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -16,10 +17,63 @@
 
 volatile sig_atomic_t lh_role_stop;
 
+/* The stop deadline: armed by lh_role_stop_deadline, started by the first
+ * stop signal (a one-shot ITIMER_REAL), fired by SIGALRM. */
+static volatile sig_atomic_t deadline_started;
+static volatile sig_atomic_t deadline_ms; /* ms, 0: none */
+static char deadline_msg[160];
+static size_t deadline_msg_len;
+
+static void on_deadline(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, deadline_msg, deadline_msg_len);
+    (void)w;
+    _exit(1);
+}
+
+void lh_role_stop_started(void)
+{
+    if (deadline_ms <= 0 || deadline_started)
+        return;
+    deadline_started = 1;
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = deadline_ms / 1000;
+    it.it_value.tv_usec = (deadline_ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+int lh_role_stop_deadline(const char *role)
+{
+    uint64_t ms = LH_STOP_DEADLINE_DEFAULT_MS;
+    const char *env = getenv("LH_STOP_DEADLINE_MS");
+    if (env != NULL && env[0] != '\0' &&
+        lh_opt_u64_range(role, "LH_STOP_DEADLINE_MS", env, 0, 86400000,
+                         &ms) != 0)
+        return LH_EINVAL;
+    int n = snprintf(deadline_msg, sizeof deadline_msg,
+                     "selfheal %s: still stopping after %" PRIu64
+                     " ms; exiting now\n", role, ms);
+    deadline_msg_len = n < 0 ? 0
+                       : (size_t)n < sizeof deadline_msg ? (size_t)n
+                                                         : sizeof deadline_msg - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_deadline;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    deadline_ms = (sig_atomic_t)ms;
+    if (lh_role_stop)
+        lh_role_stop_started();
+    return 0;
+}
+
 static void on_stop(int sig)
 {
     (void)sig;
     lh_role_stop = 1;
+    lh_role_stop_started();
 }
 
 void lh_role_signals(void)

@@ -16,6 +16,23 @@ extern volatile sig_atomic_t lh_role_stop;
  * SA_RESTART, so poll returns EINTR) and ignores SIGPIPE. */
 void lh_role_signals(void);
 
+/* Bounds how long this process takes to stop.  Once a stop signal has
+ * arrived (lh_role_signals's handler, or lh_role_stop_started from a
+ * role's own handler), the process prints "selfheal ROLE: still stopping
+ * after N ms; exiting now" and exits with status 1 when it has not exited
+ * by itself within the deadline, whatever it still waits for (a store
+ * that does not answer, a broker that is gone).  The deadline is
+ * LH_STOP_DEADLINE_MS from the environment (milliseconds; 0: none),
+ * default LH_STOP_DEADLINE_DEFAULT_MS.  Call once, at start; roles that
+ * do not call it have no deadline.  0, or LH_EINVAL (a bad
+ * LH_STOP_DEADLINE_MS, said on stderr). */
+#define LH_STOP_DEADLINE_DEFAULT_MS 2000u
+int lh_role_stop_deadline(const char *role);
+
+/* Starts the deadline's clock, once (later calls do nothing).
+ * Async-signal-safe: for a role's own stop-signal handler. */
+void lh_role_stop_started(void);
+
 /* Writes "PORT\n" to path atomically (path.tmp + rename).  0 or LH_ESYS. */
 int lh_port_file_write(const char *path, unsigned port);
 
