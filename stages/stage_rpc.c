@@ -11,13 +11,37 @@
  *     mismatch, and the event's value is written back (PUT = heal).
  * The store answers a PUT with one byte: 0 repaired a corrupted write
  * (counted healed), 1 ignored as older than what it holds, 2 applied
- * without repairing anything.  Failed calls (timeout, connection lost) are
- * counted in rpc_errors and retried up to MAX_TRIES times; a lost
- * connection is reopened after RECONNECT_US.
+ * without repairing anything.
  * OFF: verification stays local (stage_verify.c).
  *
- * Completion callbacks only record the outcome: a heal is queued and sent
- * after rpc_client_process returns, never from inside the framework.
+ * The store may stop answering (down, stopped, overloaded) or answer
+ * slowly; an event is never given up because of that (it would be lost:
+ * acknowledged upstream, committed, never verified).  So:
+ *   - A call that fails for want of an answer (timeout, connection lost)
+ *     is counted in rpc_errors and retried, without limit.  Only a call
+ *     the store answered with an error (bad request, its own failure, an
+ *     unreadable reply) counts against MAX_TRIES; after that the event is
+ *     finished as failed.
+ *   - A timeout means the connection is not being answered: it is closed
+ *     (its other calls come back and wait again; bytes still queued for a
+ *     store that does not read are dropped with it, so memory stays
+ *     bounded) and opened again after a backoff that doubles from
+ *     BACKOFF_MIN_US to BACKOFF_MAX_US with each failure in a row and
+ *     goes back to the minimum at the first answer.  An error answer holds
+ *     sending for the same backoff without closing.
+ *   - Calls in flight are bounded by a window that starts at one after
+ *     any failure and grows by one per answer up to MAX_INFLIGHT (slow
+ *     start: it doubles every round trip), so a store that comes back is
+ *     probed with one call, not hit with a thousand.  Events beyond the
+ *     window wait in a FIFO here; their number is bounded upstream (A's
+ *     window of unacknowledged events), which is how backpressure reaches
+ *     A and Kafka: nothing is acknowledged, so A pauses its partitions.
+ * An outage is logged once when it starts and once when the store answers
+ * again (with its length and the calls retried).
+ *
+ * Completion callbacks only record the outcome: a heal is queued and sent,
+ * and a connection closed, after rpc_client_process returns, never from
+ * inside the framework.
  */
 #include "inject.h"
 #include "rpc.h"
@@ -31,19 +55,27 @@
 #include "clock.h"
 #include "error.h"
 
-#define MAX_TRIES 3
-#define RECONNECT_US 200000
+#define MAX_TRIES 3 /* for calls the store answered with an error */
+#define MAX_INFLIGHT 1024
+#define BACKOFF_MIN_US 50000
+#define BACKOFF_MAX_US 2000000
 
 enum { PHASE_GET = 0, PHASE_HEAL = 1 };
 
 typedef struct rpc_stage {
     lh_node *node;
     rpc_client *client;
-    int64_t reconnect_at;
+    int64_t reconnect_at; /* no client: connect again then */
+    int64_t send_at;      /* send nothing before then (backoff) */
+    int64_t backoff_us;   /* the next backoff */
+    int64_t outage_since; /* first failure of the current run, 0: none */
+    uint64_t outage_retries;
     lh_item *wait_head; /* items waiting to be (re)sent, FIFO */
     lh_item *wait_tail;
     size_t waiting;
     size_t inflight;
+    size_t limit;       /* calls allowed in flight now, 1..MAX_INFLIGHT */
+    int suspect;        /* a call timed out: close the connection */
     int closing;
     int warned;
     lh_buf scratch;
@@ -82,10 +114,46 @@ static lh_item *wait_pop(rpc_stage *st)
     return it;
 }
 
-static void try_connect(rpc_stage *st)
+/* A failure: the window closes to one call and sending waits for the
+ * backoff, which doubles for the next failure.  `outage`: the store did
+ * not answer (logged once per outage), rather than answered an error. */
+static void backoff(rpc_stage *st, int64_t now, int outage)
+{
+    if (outage && st->outage_since == 0) {
+        st->outage_since = now;
+        st->outage_retries = 0;
+        fprintf(stderr, "selfheal b%u: store %s not answering; retrying "
+                "with backoff\n", lh_node_config(st->node)->self,
+                lh_node_config(st->node)->store);
+    }
+    st->limit = 1;
+    if (st->send_at < now + st->backoff_us)
+        st->send_at = now + st->backoff_us;
+    st->backoff_us *= 2;
+    if (st->backoff_us > BACKOFF_MAX_US)
+        st->backoff_us = BACKOFF_MAX_US;
+}
+
+/* An answer came: the backoff starts over and the window grows. */
+static void answered(rpc_stage *st)
+{
+    if (st->outage_since != 0) {
+        fprintf(stderr, "selfheal b%u: store answering again after %.1f s "
+                "(%llu calls retried)\n", lh_node_config(st->node)->self,
+                (double)(lh_now_us() - st->outage_since) / 1e6,
+                (unsigned long long)st->outage_retries);
+        st->outage_since = 0;
+    }
+    st->backoff_us = BACKOFF_MIN_US;
+    if (st->limit < MAX_INFLIGHT)
+        st->limit++;
+}
+
+static void try_connect(rpc_stage *st, int64_t now)
 {
     const lh_node_cfg *cfg = lh_node_config(st->node);
     rpc_opts opts = {.timeout_ms = cfg->rpc_timeout_ms,
+                     .max_inflight = MAX_INFLIGHT,
                      .auth_token = cfg->auth_token};
     rpc_client *c = NULL;
 
@@ -95,16 +163,32 @@ static void try_connect(rpc_stage *st)
             fprintf(stderr, "selfheal b%u: cannot reach store %s: %s "
                     "(retrying)\n", cfg->self, cfg->store, lh_strerror(rc));
         st->warned = 1;
-        st->reconnect_at = lh_now_us() + RECONNECT_US;
+        now = lh_now_us(); /* connecting may have taken a while */
+        backoff(st, now, 1);
+        st->reconnect_at = st->send_at;
         return;
     }
     st->warned = 0;
     st->client = c;
 }
 
-static void failed_call(rpc_stage *st, lh_item *it)
+/* The store did not answer (err: LH_ETIMEOUT, LH_ECLOSED, ...): the item
+ * waits to be sent again, however long that takes. */
+static void unanswered_call(rpc_stage *st, lh_item *it, int err)
 {
     lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    st->outage_retries++;
+    if (err == LH_ETIMEOUT)
+        st->suspect = 1;
+    wait_push(st, it);
+}
+
+/* The store answered with an error: retried MAX_TRIES times in all, then
+ * the event is finished as failed. */
+static void refused_call(rpc_stage *st, lh_item *it)
+{
+    lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    backoff(st, lh_now_us(), 0);
     it->tries++;
     if (it->tries < MAX_TRIES) {
         wait_push(st, it);
@@ -133,12 +217,13 @@ static void get_done(void *arg, int err, const rpc_reply *reply)
         return;
     }
     if (err != 0) {
-        failed_call(st, it);
+        unanswered_call(st, it, err);
         return;
     }
+    answered(st);
     if (reply->status == RPC_STATUS_OK) {
         if (rpc_value_decode(reply->body, reply->body_len, &v) < 0) {
-            failed_call(st, it);
+            refused_call(st, it);
             return;
         }
         if (v.version > it->ev.version) {
@@ -153,7 +238,7 @@ static void get_done(void *arg, int err, const rpc_reply *reply)
             return;
         }
     } else if (reply->status != RPC_STATUS_NOTFOUND) {
-        failed_call(st, it);
+        refused_call(st, it);
         return;
     }
     /* Missing, older or different: heal with the event's value. */
@@ -174,8 +259,13 @@ static void put_done(void *arg, int err, const rpc_reply *reply)
         lh_node_drop(st->node, it);
         return;
     }
-    if (err != 0 || reply->status != RPC_STATUS_OK) {
-        failed_call(st, it);
+    if (err != 0) {
+        unanswered_call(st, it, err);
+        return;
+    }
+    answered(st);
+    if (reply->status != RPC_STATUS_OK) {
+        refused_call(st, it);
         return;
     }
     if (reply->body_len >= 1 && reply->body[0] == 0)
@@ -183,6 +273,13 @@ static void put_done(void *arg, int err, const rpc_reply *reply)
     else if (reply->body_len >= 1 && reply->body[0] == 1)
         c->v[LH_C_heal_ignored]++;
     verified(st, it);
+}
+
+/* 1 when a call may be sent now. */
+static int can_send(const rpc_stage *st, int64_t now)
+{
+    return st->client != NULL && st->inflight < st->limit &&
+           now >= st->send_at;
 }
 
 /* Sends the item's current call.  0 sent, LH_EFULL / LH_ECLOSED: not sent
@@ -193,6 +290,8 @@ static int submit(rpc_stage *st, lh_item *it)
 
     if (st->client == NULL)
         return LH_ECLOSED;
+    if (st->inflight >= st->limit)
+        return LH_EFULL;
     it->ctx = st;
     if (it->phase == PHASE_GET) {
         rc = rpc_client_call(st->client, RPC_METHOD_GET, it->ev.key,
@@ -237,13 +336,15 @@ static int rpc_open(lh_node *node, int on, void **state)
     if (st == NULL)
         return LH_ENOMEM;
     st->node = node;
+    st->limit = MAX_INFLIGHT;
+    st->backoff_us = BACKOFF_MIN_US;
     if (lh_node_config(node)->store == NULL) {
         fprintf(stderr, "selfheal b%u: stage rpc needs --store\n",
                 lh_node_config(node)->self);
         lh_free(st);
         return LH_EINVAL;
     }
-    try_connect(st);
+    try_connect(st, lh_now_us());
     *state = st;
     return 0;
 }
@@ -282,7 +383,7 @@ static int rpc_handle(lh_node *node, void *state, lh_item *it, int on)
     }
     it->phase = PHASE_GET;
     it->tries = 0;
-    if (st->wait_head != NULL) {
+    if (st->wait_head != NULL || !can_send(st, lh_now_us())) {
         wait_push(st, it); /* keep order behind earlier waiters */
         return LH_STEP_HELD;
     }
@@ -297,22 +398,37 @@ static int rpc_prepare(lh_node *node, void *state, struct pollfd *pfd,
                        int *timeout_ms)
 {
     rpc_stage *st = state;
+    int64_t now = lh_now_us();
     (void)node;
 
     if (st == NULL)
         return 0;
     if (st->client == NULL) {
-        int64_t wait = st->reconnect_at - lh_now_us();
+        int64_t wait = st->reconnect_at - now;
         lh_timeout_min(timeout_ms, wait <= 0 ? 0 : (int)(wait / 1000) + 1);
         return 0;
     }
     pfd->fd = rpc_client_fd(st->client);
     pfd->events = rpc_client_events(st->client);
     lh_timeout_min(timeout_ms, rpc_client_next_timeout_ms(st->client));
-    if (st->waiting > 0 && rpc_client_inflight(st->client) <
-                               RPC_DEFAULT_MAX_INFLIGHT)
-        lh_timeout_min(timeout_ms, 0);
+    if (st->waiting > 0 && st->inflight < st->limit) {
+        int64_t wait = st->send_at - now;
+        lh_timeout_min(timeout_ms, wait <= 0 ? 0 : (int)(wait / 1000) + 1);
+    }
     return 1;
+}
+
+/* Closes the connection; its calls in flight come back (unanswered) and
+ * wait.  Connecting again waits for the backoff. */
+static void drop_client(rpc_stage *st, int64_t now)
+{
+    rpc_client *dead = st->client;
+
+    st->client = NULL;
+    st->suspect = 0;
+    backoff(st, now, 1);
+    st->reconnect_at = st->send_at;
+    rpc_client_free(dead); /* pending calls complete: they wait again */
 }
 
 static void rpc_dispatch(lh_node *node, void *state, short revents,
@@ -324,16 +440,15 @@ static void rpc_dispatch(lh_node *node, void *state, short revents,
     if (st == NULL)
         return;
     if (st->client != NULL && rpc_client_process(st->client, revents) != 0) {
-        rpc_client *dead = st->client;
-        st->client = NULL;
-        st->reconnect_at = now_us + RECONNECT_US;
         fprintf(stderr, "selfheal b%u: store connection lost (reconnecting)\n",
                 lh_node_config(node)->self);
-        rpc_client_free(dead); /* pending calls fail: retried */
+        drop_client(st, now_us);
     }
+    if (st->client != NULL && st->suspect)
+        drop_client(st, now_us); /* a call timed out: nobody answers */
     if (st->client == NULL && now_us >= st->reconnect_at)
-        try_connect(st);
-    while (st->client != NULL && st->wait_head != NULL) {
+        try_connect(st, now_us);
+    while (st->wait_head != NULL && can_send(st, now_us)) {
         lh_item *it = wait_pop(st);
         int rc = submit(st, it);
         if (rc == LH_EFULL || rc == LH_ECLOSED) {

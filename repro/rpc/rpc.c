@@ -13,7 +13,11 @@
  * version of A behaves like the article's: a little is left behind per call
  * (repro/liba/v2/a.h says what).  rpc_opts.a_api picks a_buf or a_msg.
  *
- * Client.  Requests in flight live in a slot pool sized max_inflight,
+ * Client.  Output waiting to be written is bounded by OUT_HIGH_WATER
+ * (a call beyond it is LH_EFULL): a request that timed out frees its slot
+ * at once, but its bytes stay queued, so without this bound a server that
+ * stopped reading would make a client that keeps calling grow without end.
+ * Requests in flight live in a slot pool sized max_inflight,
  * indexed by id through a chained hash (ids only grow, so a slot can't be
  * found by id modulo the pool size once a slow request lets the ids run
  * past it), and threaded on a list in send order.  All requests of one
@@ -421,6 +425,10 @@ int rpc_client_call(rpc_client *c, uint8_t method, const void *body_p,
     if (len > RPC_MAX_BODY)
         return LH_ETOOBIG;
     if (c->inflight >= c->max_inflight)
+        return LH_EFULL;
+    /* Requests that timed out leave their slot but not their bytes: bound
+     * the bytes too, or a server that stops reading makes us grow. */
+    if (lh_buf_len(&c->out) >= OUT_HIGH_WATER)
         return LH_EFULL;
 
     body req;

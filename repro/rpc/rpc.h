@@ -96,8 +96,9 @@ int rpc_client_connect(const char *addr, const rpc_opts *opts,
  * Accepts NULL. */
 void rpc_client_free(rpc_client *c);
 
-/* Queues a request.  0, LH_EFULL (max_inflight reached: retry after
- * processing replies), LH_ETOOBIG, LH_ECLOSED, or LH_ENOMEM.  `done` is
+/* Queues a request.  0, LH_EFULL (max_inflight reached, or 4 MiB of
+ * requests wait to be written to a server that does not read: retry after
+ * processing), LH_ETOOBIG, LH_ECLOSED, or LH_ENOMEM.  `done` is
  * called exactly once for every request that was accepted. */
 int rpc_client_call(rpc_client *c, uint8_t method, const void *body,
                     uint32_t len, rpc_done_fn done, void *arg);

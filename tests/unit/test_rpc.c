@@ -524,6 +524,42 @@ static void test_rpc_call_over_max_inflight_is_full(void)
     close(lfd);
 }
 
+static void test_rpc_calls_to_a_server_that_does_not_read_stop_at_full(void)
+{
+    enum { BODY = 16384, MAX = 4096 };
+    uint16_t port;
+    char addr[32];
+    int lfd = fake_listen(&port, addr, sizeof(addr));
+    CU_ASSERT_FATAL(lfd >= 0);
+    /* Short timeouts free slots as fast as the caller fills them, as a
+     * caller that retries would; only the queued bytes can say stop. */
+    rpc_opts o = {.max_inflight = MAX, .timeout_ms = 1};
+    rpc_client *c = NULL;
+    CU_ASSERT_FATAL(rpc_client_connect(addr, &o, &c) == 0);
+    int peer = fake_accept(lfd); /* accepted, never read */
+    CU_ASSERT_FATAL(peer >= 0);
+    uint8_t *body = lh_calloc(1, BODY);
+    CU_ASSERT_FATAL(body != NULL);
+    result r = {0};
+    int rc = 0, sent = 0;
+    for (int i = 0; i < 4 * MAX && rc == 0; i++) {
+        rc = rpc_client_call(c, M_ECHO, body, BODY, on_done, &r);
+        sent += rc == 0;
+        lh_sleep_us(rc == 0 && i % 64 == 0 ? 2000 : 0);
+        CU_ASSERT(rpc_client_process(c, POLLOUT) == 0);
+    }
+    CU_ASSERT_EQUAL(rc, LH_EFULL);
+    /* Stopped by the bytes (about 4 MiB plus what the kernel took), not
+     * by the slots: the timed-out calls freed theirs. */
+    CU_ASSERT(rpc_client_inflight(c) < MAX);
+    CU_ASSERT(sent < 4 * MAX);
+    CU_ASSERT(r.calls > 0 && r.err == LH_ETIMEOUT);
+    rpc_client_free(c);
+    lh_free(body);
+    close(peer);
+    close(lfd);
+}
+
 static void test_rpc_call_rejects_oversize_body(void)
 {
     uint16_t port;
@@ -937,6 +973,8 @@ static CU_TestInfo tests[] = {
     {"server serves others while one peer does not read",
      test_rpc_server_serves_others_while_one_peer_does_not_read},
     {"call over max inflight is full", test_rpc_call_over_max_inflight_is_full},
+    {"calls to a server that does not read stop at full",
+     test_rpc_calls_to_a_server_that_does_not_read_stop_at_full},
     {"call rejects oversize body", test_rpc_call_rejects_oversize_body},
     {"server closes bad frames and serves others",
      test_rpc_server_closes_bad_frames_and_serves_others},
