@@ -26,6 +26,24 @@
  *   --stall-timeout seconds (an error).  Children are stopped in order:
  *   producer, A, B nodes, store, broker; each gets SIGTERM and a grace
  *   period (longer under a wrapper such as valgrind), then SIGKILL.
+ * - No orphans: a child checks, after PR_SET_PDEATHSIG, that its parent is
+ *   still the launcher that forked it (getppid() against the pid taken
+ *   before fork: up may have died between fork and prctl, and the orphan
+ *   is then re-parented to a subreaper, not necessarily pid 1) and exits
+ *   if not.  The roles bound their own stop (roleutil.h's stop deadline,
+ *   2 s unless LH_STOP_DEADLINE_MS says otherwise; wrapped children get
+ *   the grace period instead), so a SIGKILLed up leaves nothing behind
+ *   for longer than that.
+ * - --ledger: produce, A and the B nodes write the event ledger
+ *   (ledger.h) into the run directory, one file per process instance
+ *   (a restarted B or A writes a new one); stale ledger files there are
+ *   removed first.  After the children stopped, up merges them: produced
+ *   (key, version) pairs, finished ones, lost (produced, never finished)
+ *   and duplicates (finished more than once), in the summary and as
+ *   "lost", "duplicates" and "ledger_events" (and ledger_*) in --json.
+ *   A run that ended by reaching --events with lost > 0 fails (exit 1).
+ *   Off by default: it costs 32 bytes of disk per record, two records
+ *   per event, which long soaks do not want.
  */
 #include "roles.h"
 
@@ -50,6 +68,7 @@
 #include "error.h"
 #include "inject.h"
 #include "kafka.h"
+#include "ledger.h"
 #include "net.h"
 #include "registry.h"
 #include "roleutil.h"
@@ -90,6 +109,7 @@ typedef struct up_opts {
     const char *inject[MAX_INJECT];
     int ninject;
     int keep;
+    int ledger; /* --ledger */
 } up_opts;
 
 typedef struct up {
@@ -106,6 +126,8 @@ typedef struct up {
     int nkids;
     unsigned stages;
     lh_klag *klag;
+    lh_ledger_sum led; /* the merged ledger, when led_ok */
+    int led_ok;
 } up;
 
 /* ---- children ---- */
@@ -137,10 +159,19 @@ static void child_free(child *c)
     c->argc = 0;
 }
 
+/* The stop grace period of children, in ms. */
+static int grace_ms(const up *u)
+{
+    return (int)(u->o.grace_s ? u->o.grace_s * 1000
+                              : (u->nwrap ? 60000 : 10000));
+}
+
 static int spawn(up *u, child *c)
 {
     char *argv[MAX_ARGS + 32];
+    char deadline[32];
     int n = 0;
+    pid_t launcher = getpid();
 
     if (c->wrap)
         for (size_t i = 0; i < u->nwrap && n < 32; i++)
@@ -148,6 +179,8 @@ static int spawn(up *u, child *c)
     for (int i = 0; i < c->argc; i++)
         argv[n++] = c->argv[i];
     argv[n] = NULL;
+    /* A wrapped child (valgrind) may stop as slowly as up lets it. */
+    snprintf(deadline, sizeof deadline, "%d", grace_ms(u));
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -162,14 +195,16 @@ static int spawn(up *u, child *c)
          * producer can flush).  If up dies, the children get SIGTERM. */
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() == 1)
-            _exit(127);
+        if (getppid() != launcher)
+            _exit(127); /* up died before prctl: nobody would stop us */
         dup2(STDERR_FILENO, STDOUT_FILENO);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
         if (c->v2)
             setenv("LD_LIBRARY_PATH", LH_LIBA_V2_DIR, 1);
+        if (c->wrap && u->nwrap > 0)
+            setenv("LH_STOP_DEADLINE_MS", deadline, 1);
         execvp(argv[0], argv);
         fprintf(stderr, "selfheal up: cannot run %s: %s\n", argv[0],
                 strerror(errno));
@@ -363,6 +398,10 @@ static int build_b(up *u, uint32_t id)
     rc |= add_arg(c, "%s", c->counters_path);
     rc |= add_arg(c, "--port-file");
     rc |= add_arg(c, "%s/b%u.port", u->dir, id);
+    if (u->o.ledger) {
+        rc |= add_arg(c, "--ledger");
+        rc |= add_arg(c, "%s", u->dir);
+    }
     for (int i = 0; i < u->o.ninject; i++) {
         rc |= add_arg(c, "--inject");
         rc |= add_arg(c, "%s", u->o.inject[i]);
@@ -461,6 +500,10 @@ static int start_all(up *u)
         rc |= add_arg(a, "%" PRIu64, u->o.window);
         rc |= add_arg(a, "--counters");
         rc |= add_arg(a, "%s", a->counters_path);
+        if (u->o.ledger) {
+            rc |= add_arg(a, "--ledger");
+            rc |= add_arg(a, "%s", u->dir);
+        }
         if (rc || spawn(u, a) != 0)
             return LH_ESYS;
     }
@@ -511,6 +554,10 @@ static int start_all(up *u)
     rc |= add_arg(p, "%" PRIu64, u->o.max_lag);
     rc |= add_arg(p, "--counters");
     rc |= add_arg(p, "%s", p->counters_path);
+    if (u->o.ledger) {
+        rc |= add_arg(p, "--ledger");
+        rc |= add_arg(p, "%s", u->dir);
+    }
     if (rc || spawn(u, p) != 0)
         return LH_ESYS;
     return 0;
@@ -632,6 +679,13 @@ static void print_summary(up *u, const lh_counters *sum, double secs,
     printf("  %-22s %" PRIu64 " bad frames, %" PRIu64 " refused\n",
            "connections closed:", sum->v[LH_C_bad_frames],
            sum->v[LH_C_refused]);
+    if (u->led_ok)
+        printf("  %-22s %" PRIu64 " produced, %" PRIu64 " finished, %" PRIu64
+               " lost, %" PRIu64 " duplicates (%" PRIu64 " records, %" PRIu64
+               " unknown%s)\n", "ledger (key, version):", u->led.produced,
+               u->led.finished, u->led.lost, u->led.duplicates,
+               u->led.records, u->led.unknown,
+               sum->v[LH_C_ledger_errors] ? ", INCOMPLETE" : "");
     if (rate > 0)
         printf("  %-22s %.0f events/s (steady, 10%%..90%% of the run)\n",
                "throughput:", rate);
@@ -686,6 +740,26 @@ static int write_json(up *u, const lh_counters *sum, double secs,
     fprintf(f, "  \"events_per_second\": %.1f,\n", rate);
     fprintf(f, "  \"stages\": \"%s\",\n", stages);
     fprintf(f, "  \"ok\": %s,\n", ok ? "true" : "false");
+    if (u->led_ok) {
+        const struct {
+            const char *key;
+            uint64_t v;
+        } led[] = {
+            {"ledger_events", u->led.records},
+            {"lost", u->led.lost},
+            {"duplicates", u->led.duplicates},
+            {"ledger_produced", u->led.produced},
+            {"ledger_finished", u->led.finished},
+            {"ledger_failed", u->led.failed},
+            {"ledger_unknown", u->led.unknown},
+            {"ledger_files", u->led.files},
+            {"ledger_truncated", u->led.truncated},
+        };
+        for (size_t i = 0; i < sizeof led / sizeof led[0]; i++)
+            fprintf(f, "  \"%s\": %" PRIu64 ",\n", led[i].key, led[i].v);
+        fprintf(f, "  \"ledger_complete\": %s,\n",
+                sum->v[LH_C_ledger_errors] == 0 ? "true" : "false");
+    }
     fprintf(f, "  \"totals\": {");
     for (int i = 0; i < LH_C_COUNT; i++)
         fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", lh_counter_name(i),
@@ -734,8 +808,8 @@ static void usage(FILE *out)
         "[--delay-ms MS]\n"
         "                   [--window N] [--partitions P] [--stall-timeout "
         "S] [--grace S]\n"
-        "                   [--dir DIR] [--keep] [--wrap-roles LIST] "
-        "[--consumers N]\n"
+        "                   [--dir DIR] [--keep] [--ledger] [--wrap-roles "
+        "LIST] [--consumers N]\n"
         "                   [--auth-token TOKEN]\n"
         "Starts broker (unless --brokers), store, producer, A (--consumers "
         "of them in one\n"
@@ -755,7 +829,13 @@ static void usage(FILE *out)
         "LH_AUTH_TOKEN):\n"
         "a token every connection between the processes must carry (given "
         "to the\n"
-        "children in LH_AUTH_TOKEN, not on their command lines).\n");
+        "children in LH_AUTH_TOKEN, not on their command lines).\n"
+        "--ledger: count loss by (key, version): every event produced and "
+        "finished is\n"
+        "recorded in the run directory and the summary (and --json) adds "
+        "lost and\n"
+        "duplicates; a run that reached --events with an event lost "
+        "fails.\n");
 }
 
 /* The whole-number options and their ranges. */
@@ -796,6 +876,10 @@ static int parse(int argc, char **argv, up_opts *o)
         }
         if (strcmp(a, "--keep") == 0) {
             o->keep = 1;
+            continue;
+        }
+        if (strcmp(a, "--ledger") == 0) {
+            o->ledger = 1;
             continue;
         }
         for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++)
@@ -910,6 +994,7 @@ static void remove_dir(const char *dir)
         snprintf(path, sizeof path, "%s/b%d.port", dir, id);
         unlink(path);
     }
+    lh_ledger_remove(dir);
     rmdir(dir);
 }
 
@@ -971,6 +1056,11 @@ int lh_role_up(int argc, char **argv)
         }
         u->made_dir = 1;
     }
+    if (u->o.ledger && lh_ledger_remove(u->dir) != 0) {
+        fprintf(stderr, "selfheal up: cannot remove the old ledger files in "
+                "%s: %s\n", u->dir, strerror(errno));
+        goto out;
+    }
     lh_role_signals();
     int64_t t0 = lh_now_us();
     rc = start_all(u);
@@ -978,6 +1068,7 @@ int lh_role_up(int argc, char **argv)
     int64_t t_start = lh_now_us();
     int64_t last_move = t_start, t10 = 0, t90 = 0;
     uint64_t last_work = 0, target = u->o.events;
+    int reached = 0; /* the run ended by reaching --events */
     int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
     lh_counters sum;
     memset(&sum, 0, sizeof sum);
@@ -1011,8 +1102,10 @@ int lh_role_up(int argc, char **argv)
          * offsets at the end of the topic (acks count an event consumed
          * again after a restart twice; the committed offsets do not). */
         if (target > 0 && sum.v[LH_C_produced] >= target && done >= target &&
-            consumers_idle(u) && group_caught_up(u))
+            consumers_idle(u) && group_caught_up(u)) {
+            reached = 1;
             break;
+        }
         if (u->o.duration > 0 && now - t_start >= (int64_t)(u->o.duration *
                                                             1e6))
             break;
@@ -1031,8 +1124,7 @@ int lh_role_up(int argc, char **argv)
         rate = (double)(target - target / 10 - target / 10) /
                ((double)(t90 - t10) / 1e6);
     /* Stop in order. */
-    int grace = (int)(u->o.grace_s ? u->o.grace_s * 1000
-                                   : (u->nwrap ? 60000 : 10000));
+    int grace = grace_ms(u);
     static const enum kind order[] = {K_PRODUCE, K_A, K_B, K_STORE, K_BROKER};
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         for (int i = 0; i < u->nkids; i++)
@@ -1048,9 +1140,31 @@ int lh_role_up(int argc, char **argv)
     for (int i = 0; i < u->nkids; i++)
         sum.v[LH_C_restarts] += (uint64_t)u->kids[i].restarts;
     (void)t0;
+    if (u->o.ledger) {
+        rc = lh_ledger_merge(u->dir, &u->led, stderr, 20);
+        u->led_ok = rc == 0;
+        if (rc != 0)
+            fprintf(stderr, "selfheal up: cannot read the ledger in %s: %s\n",
+                    u->dir, lh_strerror(rc));
+    }
     print_summary(u, &sum, secs, rate, stages);
     int ok = !failed && (target == 0 || lh_role_stop ||
                          (sum.v[LH_C_produced] >= target));
+    if (u->o.ledger && reached && ok) {
+        /* Every produced event was finished by the counters: the ledger
+         * must agree, pair by pair. */
+        if (!u->led_ok || sum.v[LH_C_ledger_errors] > 0) {
+            fprintf(stderr, "selfheal up: the ledger is incomplete (%" PRIu64
+                    " records lost to failed writes); loss not checked\n",
+                    sum.v[LH_C_ledger_errors]);
+            ok = 0;
+        } else if (u->led.lost > 0) {
+            fprintf(stderr, "selfheal up: %" PRIu64 " produced events were "
+                    "never finished (by key and version; %" PRIu64
+                    " of them failed)\n", u->led.lost, u->led.failed);
+            ok = 0;
+        }
+    }
     if (u->o.json != NULL && write_json(u, &sum, secs, rate, stages, ok) != 0)
         ok = 0;
     status = ok ? 0 : 1;
