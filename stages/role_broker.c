@@ -30,6 +30,8 @@
  *   down_ms N        time during which some broker was down
  *   down 0|1         some broker is down now
  *   bad_plans N      plans refused
+ *   errors_left_API N  errors_left for one request (Produce, ...), one
+ *                    line per request named in a pushed error
  *
  * so a test can tell that the errors it asked for were met by real
  * requests (errors_pushed - errors_left of them) and how long the outage
@@ -298,13 +300,20 @@ static void check_control(faults *fs)
 
 static void write_status(faults *fs, lh_kbroker *b, int64_t now)
 {
-    char text[512];
+    char text[4096], per_api[2048];
+    size_t len = 0;
     uint64_t left = 0, down_us = fs->down_us;
 
+    per_api[0] = '\0';
     for (int k = 0; k < MAX_API_KEY; k++) {
         uint64_t l = 0;
-        if (fs->api_used[k] && lh_kbroker_errors_left(b, k, &l) == 0)
-            left += l;
+        if (!fs->api_used[k] || lh_kbroker_errors_left(b, k, &l) != 0)
+            continue;
+        left += l;
+        if (len < sizeof per_api)
+            len += (size_t)snprintf(per_api + len, sizeof per_api - len,
+                                    "errors_left_%s %" PRIu64 "\n",
+                                    lh_kafka_api_name(k), l);
     }
     if (fs->down_mask != 0)
         down_us += (uint64_t)(now - fs->down_since);
@@ -312,10 +321,10 @@ static void write_status(faults *fs, lh_kbroker *b, int64_t now)
              "steps_done %" PRIu64 "\nsteps_pending %zu\nstep_errors %" PRIu64
              "\nerrors_pushed %" PRIu64 "\nerrors_left %" PRIu64
              "\ndowns %" PRIu64 "\nups %" PRIu64 "\ndown_ms %" PRIu64
-             "\ndown %d\nbad_plans %" PRIu64 "\n",
+             "\ndown %d\nbad_plans %" PRIu64 "\n%s",
              fs->steps_done, fs->nsteps - fs->next, fs->step_errors,
              fs->errors_pushed, left, fs->downs, fs->ups, down_us / 1000,
-             fs->down_mask != 0, fs->bad_plans);
+             fs->down_mask != 0, fs->bad_plans, per_api);
     if (write_atomic(fs->status, text) != 0 && fs->status_us == 0)
         fprintf(stderr, "selfheal broker: cannot write %s: %s\n", fs->status,
                 strerror(errno));

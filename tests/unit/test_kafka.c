@@ -360,6 +360,94 @@ static void test_kafka_broker_down_holds_delivery_until_it_is_up(void)
     stop_broker();
 }
 
+static void test_kafka_fault_plan_parses_names_numbers_and_defaults(void)
+{
+    lh_kfault f[8];
+    size_t n = 0;
+    char err[256];
+
+    CU_ASSERT_FATAL(lh_kfault_parse(
+        "sleep:100,err:Produce:NOT_LEADER_FOR_PARTITION:3:1,"
+        "err:8:_transport,down,up:1,rtt:50:1,err:offsetcommit:15",
+        f, 8, &n, err, sizeof err) == 0);
+    CU_ASSERT_EQUAL(n, 7);
+    CU_ASSERT(f[0].kind == LH_KFAULT_SLEEP && f[0].ms == 100);
+    CU_ASSERT(f[1].kind == LH_KFAULT_ERRORS && f[1].api_key == 0 &&
+              f[1].error == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+              f[1].count == 3 && f[1].broker == 1);
+    CU_ASSERT(f[2].kind == LH_KFAULT_ERRORS && f[2].api_key == 8 &&
+              f[2].error == RD_KAFKA_RESP_ERR__TRANSPORT && f[2].count == 1 &&
+              f[2].broker == -1);
+    CU_ASSERT(f[3].kind == LH_KFAULT_DOWN && f[3].broker == -1);
+    CU_ASSERT(f[4].kind == LH_KFAULT_UP && f[4].broker == 1);
+    CU_ASSERT(f[5].kind == LH_KFAULT_RTT && f[5].ms == 50 && f[5].broker == 1);
+    CU_ASSERT(f[6].api_key == 8 &&
+              f[6].error == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
+    CU_ASSERT_EQUAL(lh_kafka_api_key("Heartbeat"), 12);
+    CU_ASSERT_EQUAL(lh_kafka_api_key("Bogus"), LH_ENOTFOUND);
+    CU_ASSERT_STRING_EQUAL(lh_kafka_api_name(1), "Fetch");
+    CU_ASSERT_STRING_EQUAL(lh_kafka_err_name(16), "NOT_COORDINATOR");
+}
+
+static void test_kafka_fault_plan_rejects_bad_steps_and_changes_nothing(void)
+{
+    static const char *const bad[] = {
+        "", "sleep", "sleep:-1", "sleep:x", "sleep:1:2", "down:0", "up:x",
+        "rtt", "err:Produce", "err:Nope:NOT_COORDINATOR",
+        "err:Produce:NO_SUCH_ERROR", "err:Produce:NOT_COORDINATOR:0",
+        "err:Produce:NOT_COORDINATOR:1:1:9", "frob", "sleep:1,,up", "up,",
+    };
+    lh_kfault f[2];
+    size_t n = 99;
+    char err[256];
+
+    memset(f, 0x5a, sizeof f);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        CU_ASSERT(lh_kfault_parse(bad[i], f, 2, &n, err, sizeof err) ==
+                  LH_EINVAL);
+        CU_ASSERT(err[0] != '\0');
+    }
+    /* Fine steps, but more of them than fit. */
+    CU_ASSERT(lh_kfault_parse("down,sleep:1,up", f, 2, &n, err, sizeof err) ==
+              LH_ETOOBIG);
+    CU_ASSERT(strstr(err, "more than 2") != NULL);
+    /* The message names the step. */
+    CU_ASSERT(lh_kfault_parse("down,err:Fetch:nope", f, 2, &n, err,
+                              sizeof err) == LH_EINVAL);
+    CU_ASSERT(strstr(err, "err:Fetch:nope") != NULL);
+    CU_ASSERT_EQUAL(n, 99);
+    CU_ASSERT_EQUAL(f[0].kind, 0x5a5a5a5a);
+    CU_ASSERT(lh_kfault_parse(NULL, f, 2, &n, NULL, 0) == LH_EINVAL);
+}
+
+static void test_kafka_pushed_errors_are_consumed_by_real_requests(void)
+{
+    lh_kfault f[2];
+    size_t n = 0;
+    uint64_t left = 99;
+
+    start_broker();
+    CU_ASSERT_FATAL(lh_kfault_parse("err:Produce:NOT_LEADER_FOR_PARTITION:3,"
+                                    "rtt:0", f, 2, &n, NULL, 0) == 0);
+    CU_ASSERT(lh_kbroker_apply(broker, &f[0]) == 0);
+    CU_ASSERT(lh_kbroker_apply(broker, &f[1]) == 0);
+    CU_ASSERT(lh_kbroker_errors_left(broker, 0, &left) == 0);
+    CU_ASSERT_EQUAL(left, 3);
+    produce_range(0, 50); /* asserts all 50 delivered, none failed */
+    CU_ASSERT(lh_kbroker_errors_left(broker, 0, &left) == 0);
+    CU_ASSERT_EQUAL(left, 0);
+    /* Broker 2 does not exist in a cluster of one: nothing pushed. */
+    f[0].broker = 2;
+    CU_ASSERT(lh_kbroker_apply(broker, &f[0]) == LH_ENOTFOUND);
+    CU_ASSERT(lh_kbroker_set_rtt(broker, 2, 10) == LH_ENOTFOUND);
+    CU_ASSERT(lh_kbroker_push_errors(broker, 0, 0, 1, 6, 0) == LH_EINVAL);
+    CU_ASSERT(lh_kbroker_errors_left(broker, 0, &left) == 0);
+    CU_ASSERT_EQUAL(left, 0);
+    CU_ASSERT_EQUAL(lh_kbroker_count(broker), 1);
+    stop_broker();
+}
+
 static void test_kafka_bad_arguments_are_rejected(void)
 {
     lh_kbroker *b = (lh_kbroker *)&servers;
@@ -598,6 +686,12 @@ static CU_TestInfo tests[] = {
      test_kafka_produce_errors_are_retried_without_loss},
     {"broker down holds delivery until it is up",
      test_kafka_broker_down_holds_delivery_until_it_is_up},
+    {"fault plan parses names, numbers and defaults",
+     test_kafka_fault_plan_parses_names_numbers_and_defaults},
+    {"fault plan rejects bad steps and changes nothing",
+     test_kafka_fault_plan_rejects_bad_steps_and_changes_nothing},
+    {"pushed errors are consumed by real requests",
+     test_kafka_pushed_errors_are_consumed_by_real_requests},
     {"bad arguments are rejected", test_kafka_bad_arguments_are_rejected},
     {"allocation failures leave nothing behind",
      test_kafka_allocation_failures_leave_nothing_behind},
