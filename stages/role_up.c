@@ -103,9 +103,11 @@ typedef struct child {
 typedef struct up_opts {
     uint64_t events, nodes, keys, value_size, rate, max_lag, delay_ms;
     uint64_t window, partitions, stall_s, grace_s, consumers;
+    uint64_t store_delay_us; /* the store's --delay-us */
     double duration, corrupt_rate;
     const char *brokers, *stages, *json, *dir, *scenario, *wrap_roles;
     const char *auth_token;
+    const char *broker_faults; /* the broker's --faults plan, NULL: none */
     const char *inject[MAX_INJECT];
     int ninject;
     int keep;
@@ -424,6 +426,12 @@ static int start_all(up *u)
         rc |= add_arg(c, "%" PRIu64, u->o.partitions);
         rc |= add_arg(c, "--port-file");
         rc |= add_arg(c, "%s/broker.addr", u->dir);
+        rc |= add_arg(c, "--control"); /* fault plans mid-run (tests) */
+        rc |= add_arg(c, "%s/broker.ctl", u->dir);
+        if (u->o.broker_faults != NULL) {
+            rc |= add_arg(c, "--faults");
+            rc |= add_arg(c, "%s", u->o.broker_faults);
+        }
         if (rc || spawn(u, c) != 0)
             return LH_ESYS;
         snprintf(path, sizeof path, "%s/broker.addr", u->dir);
@@ -445,6 +453,10 @@ static int start_all(up *u)
     rc |= add_arg(s, "%s", s->counters_path);
     rc |= add_arg(s, "--corrupt-rate");
     rc |= add_arg(s, "%g", u->o.corrupt_rate);
+    if (u->o.store_delay_us > 0) {
+        rc |= add_arg(s, "--delay-us");
+        rc |= add_arg(s, "%" PRIu64, u->o.store_delay_us);
+    }
     if (rc || spawn(u, s) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/store.port", u->dir);
@@ -810,7 +822,8 @@ static void usage(FILE *out)
         "S] [--grace S]\n"
         "                   [--dir DIR] [--keep] [--ledger] [--wrap-roles "
         "LIST] [--consumers N]\n"
-        "                   [--auth-token TOKEN]\n"
+        "                   [--auth-token TOKEN] [--broker-faults SPEC] "
+        "[--store-delay-us US]\n"
         "Starts broker (unless --brokers), store, producer, A (--consumers "
         "of them in one\n"
         "consumer group, default 1) and N B nodes (default 3),\n"
@@ -835,7 +848,14 @@ static void usage(FILE *out)
         "recorded in the run directory and the summary (and --json) adds "
         "lost and\n"
         "duplicates; a run that reached --events with an event lost "
-        "fails.\n");
+        "fails.\n"
+        "Faults (tests): --broker-faults SPEC runs that fault plan in the "
+        "broker (selfheal\n"
+        "broker --help); a plan written to DIR/broker.ctl (by rename) runs "
+        "when it\n"
+        "appears, progress in DIR/broker.ctl.status.  --store-delay-us: the "
+        "store\n"
+        "takes that long over each request (selfheal store --help).\n");
 }
 
 /* The whole-number options and their ranges. */
@@ -856,6 +876,7 @@ static const struct {
     {"--stall-timeout", offsetof(up_opts, stall_s), 0, 86400},
     {"--grace", offsetof(up_opts, grace_s), 0, 3600},
     {"--consumers", offsetof(up_opts, consumers), 1, MAX_CONSUMERS},
+    {"--store-delay-us", offsetof(up_opts, store_delay_us), 0, 10000000},
 };
 
 static int parse(int argc, char **argv, up_opts *o)
@@ -899,6 +920,7 @@ static int parse(int argc, char **argv, up_opts *o)
         else if (strcmp(a, "--scenario") == 0) str = &o->scenario;
         else if (strcmp(a, "--wrap-roles") == 0) str = &o->wrap_roles;
         else if (strcmp(a, "--auth-token") == 0) str = &o->auth_token;
+        else if (strcmp(a, "--broker-faults") == 0) str = &o->broker_faults;
         else if (strcmp(a, "--inject") != 0) {
             lh_opt_unknown("up", a);
             return 2;
@@ -942,6 +964,21 @@ static int parse(int argc, char **argv, up_opts *o)
     }
     if (lh_auth_token("up", o->auth_token, &o->auth_token) != 0)
         return 2;
+    if (o->broker_faults != NULL) {
+        lh_kfault steps[256];
+        size_t nsteps;
+        char ferr[256];
+        if (o->brokers != NULL) {
+            fprintf(stderr, "selfheal up: --broker-faults needs the embedded "
+                    "broker (not --brokers)\n");
+            return 2;
+        }
+        if (lh_kfault_parse(o->broker_faults, steps, 256, &nsteps, ferr,
+                            sizeof ferr) != 0) {
+            fprintf(stderr, "selfheal up: --broker-faults: %s\n", ferr);
+            return 2;
+        }
+    }
     if (o->scenario && strcmp(o->scenario, "abi-mismatch") != 0) {
         fprintf(stderr, "selfheal up: unknown scenario '%s' (known: "
                 "abi-mismatch)\n", o->scenario);
@@ -978,7 +1015,8 @@ static int check_injects(const up_opts *o)
 static void remove_dir(const char *dir)
 {
     static const char *const names[] = {"broker.addr", "store.port",
-                                        "store.cnt", "a.cnt", "produce.cnt"};
+                                        "store.cnt", "a.cnt", "produce.cnt",
+                                        "broker.ctl", "broker.ctl.status"};
     char path[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
