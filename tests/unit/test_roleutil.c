@@ -4,9 +4,13 @@
  */
 #include "cu_main.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "roleutil.h"
@@ -74,7 +78,79 @@ static void test_roleutil_token_equal_needs_same_bytes_and_length(void)
     CU_ASSERT_EQUAL(lh_token_equal(z, 1, "a"), 1);
 }
 
+/* A child with the stop deadline from `env` gets SIGTERM and then hangs
+ * (sleeps 5 s) instead of stopping.  Returns its wait status, or -1 when
+ * it was still there after `wait_ms` (then killed).  Under valgrind the
+ * child's exit status is memcheck's (it reports CUnit's registry, which
+ * the child inherited and never frees): exit_is() then checks nothing,
+ * and the timing tells the deadline's exit from the others. */
+static int hung_child(const char *env, int wait_ms, double *secs)
+{
+    struct timespec t0, t1;
+    fflush(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -2;
+    if (pid == 0) {
+        if (env != NULL)
+            setenv("LH_STOP_DEADLINE_MS", env, 1);
+        else
+            unsetenv("LH_STOP_DEADLINE_MS");
+        lh_role_signals();
+        if (lh_role_stop_deadline("t") != 0)
+            _exit(2);
+        raise(SIGTERM);
+        for (int i = 0; i < 50; i++)
+            usleep(100000); /* "waiting for something" */
+        _exit(0);
+    }
+    int st = 0;
+    for (int waited = 0; waited < wait_ms; waited += 10) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            *secs = (double)(t1.tv_sec - t0.tv_sec) +
+                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+            return st;
+        }
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static int exit_is(int st, int code)
+{
+    if (st < 0 || !WIFEXITED(st))
+        return 0;
+    return getenv("LH_UNDER_VALGRIND") != NULL || WEXITSTATUS(st) == code;
+}
+
+static void test_roleutil_stop_deadline_ends_a_hung_stop(void)
+{
+    double secs = 0;
+    int st = hung_child("300", 4000, &secs);
+    CU_ASSERT(exit_is(st, 1));
+    CU_ASSERT(secs >= 0.29 && secs < 4.0);
+}
+
+static void test_roleutil_stop_deadline_zero_means_none_and_bad_is_refused(
+    void)
+{
+    double secs = 0;
+    /* 0: no deadline; the child sleeps its 5 s (killed after 1). */
+    CU_ASSERT_EQUAL(hung_child("0", 1000, &secs), -1);
+    int st = hung_child("soon", 4000, &secs);
+    CU_ASSERT(exit_is(st, 2));
+    CU_ASSERT(secs < 4.0);
+}
+
 static CU_TestInfo tests[] = {
+    {"stop deadline ends a hung stop",
+     test_roleutil_stop_deadline_ends_a_hung_stop},
+    {"stop deadline zero means none and bad is refused",
+     test_roleutil_stop_deadline_zero_means_none_and_bad_is_refused},
     {"u64 range accepts bounds and refuses outside",
      test_roleutil_u64_range_accepts_bounds_and_refuses_outside},
     {"token from flag then env and bounded",
