@@ -6,7 +6,10 @@
  * wrapped (a LEAKHUNT_WRAP prefix and extra environment), `tick` runs
  * periodically while the target works (dump a heap profile, run a leak
  * search), `finish` turns what was collected into allocation sites and leak
- * kinds once the target has stopped.  Any of the three may be NULL.
+ * kinds once the target has stopped.  `signal` builds the series a
+ * decision is made on from what the tool collected (memcheck: growth by
+ * loss record, see tool_memcheck.c); without it the decision uses `series`
+ * as measured.  Any of the four may be NULL.
  */
 #ifndef LH_TOOL_H
 #define LH_TOOL_H
@@ -33,8 +36,10 @@ typedef struct lh_tool_ctx {
     size_t npids;
     double work;           /* work done when tick/finish is called */
     lh_series series;      /* a tool's own signal (memcheck: bytes in use
-                              at each leak search against work); the
-                              runner decides on it when it has >= 4 points */
+                              at each leak search against work), as
+                              measured: the report charts it */
+    char note[160];        /* what `signal` set aside, for the verdict
+                              ("" when nothing) */
     void *state;           /* the tool's own */
 } lh_tool_ctx;
 
@@ -44,6 +49,10 @@ typedef struct lh_tool {
     int (*prepare)(lh_tool_ctx *c);
     int (*tick)(lh_tool_ctx *c);
     int (*finish)(lh_tool_ctx *c);
+    /* Writes into *out (emptied first) one point per point of c->series,
+     * same work, bytes in .heap; may write c->note.  `warmup` is the
+     * fraction of the work the decision discards.  0 or LH_ENOMEM. */
+    int (*signal)(lh_tool_ctx *c, double warmup, lh_series *out);
     void (*cleanup)(lh_tool_ctx *c);
 } lh_tool;
 
