@@ -255,7 +255,7 @@ static int take(a_state *a, lh_kmsg *msgs, int n)
             lh_event ev;
             a->c.v[LH_C_dropped]++;
             if (a->ledger != NULL &&
-                lh_event_decode(m->value, m->value_len, &ev) == 0)
+                lh_event_decode(m->value, m->value_len, &ev) >= 0)
                 lh_ledger_add(a->ledger, ev.key, ev.key_len, ev.version,
                               LH_LEDGER_DROPPED);
             note_done(a, m->partition, m->offset);

@@ -14,6 +14,8 @@
 #       told to stop (SIGTERM) with store writes in flight that will never
 #       be answered: it must exit within a few seconds all the same; then
 #       the store runs again and up is killed as in mode up.
+#   ledger_stages  no fault: with forward off (A drops) and verify off (B
+#       passes) the ledger still finishes every produced pair exactly once.
 #
 # Each mode prints its figures: produced, verified, duplicates, lost,
 # restarts (and, for up, how long the last child outlived it).
@@ -191,8 +193,28 @@ up | up_stalled)
     # Each role said why it stopped, none crashed.
     ! grep -q "Segmentation\|Aborted" "$dir/err" || fail "a child crashed"
     ;;
+ledger_stages)
+    # No fault: the ledger's finish records where a stage is off (A drops
+    # with forward off, B passes with verify off) match what was produced.
+    n=3000
+    for stages in "" forward; do
+        "$bin" up --events "$n" --stages "$stages" --delay-ms 100 --ledger \
+            --json "$dir/s.json" >"$dir/out" 2>"$dir/err" ||
+            { cat "$dir/err" >&2; fail "stages '$stages': up failed"; }
+        j=$dir/s.json
+        echo "stages '$stages': produced $(jnum "$j" produced)" \
+            "finished $(jnum "$j" ledger_finished) duplicates" \
+            "$(jnum "$j" duplicates) lost $(jnum "$j" lost)"
+        expect "pairs produced" "$(jnum "$j" ledger_produced)" -eq "$n"
+        expect "pairs finished" "$(jnum "$j" ledger_finished)" -eq "$n"
+        expect "lost" "$(jnum "$j" lost)" -eq 0
+        expect "duplicates without a fault" "$(jnum "$j" duplicates)" -eq 0
+        expect "finished pairs never produced" "$(jnum "$j" ledger_unknown)" \
+            -eq 0
+    done
+    ;;
 *)
-    fail "unknown mode $mode (b, a, up or up_stalled)"
+    fail "unknown mode $mode (b, a, up, up_stalled or ledger_stages)"
     ;;
 esac
 echo "PASS"
