@@ -121,7 +121,6 @@ static void backoff(rpc_stage *st, int64_t now, int outage)
 {
     if (outage && st->outage_since == 0) {
         st->outage_since = now;
-        st->outage_retries = 0;
         fprintf(stderr, "selfheal b%u: store %s not answering; retrying "
                 "with backoff\n", lh_node_config(st->node)->self,
                 lh_node_config(st->node)->store);
@@ -144,6 +143,7 @@ static void answered(rpc_stage *st)
                 (unsigned long long)st->outage_retries);
         st->outage_since = 0;
     }
+    st->outage_retries = 0;
     st->backoff_us = BACKOFF_MIN_US;
     if (st->limit < MAX_INFLIGHT)
         st->limit++;

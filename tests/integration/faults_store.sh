@@ -1,0 +1,140 @@
+#!/bin/sh
+# faults_store.sh SELFHEAL MODE - the pipeline when the store stops
+# answering or answers slowly (issue 8).
+#
+#   outage  the store process is stopped (SIGSTOP) for 8 s mid-run, then
+#           continued.  The B nodes' store calls time out; each B closes
+#           its connection and retries with a doubling backoff, one probe
+#           call at a time, never giving an event up; nothing is
+#           acknowledged meanwhile, so A's window fills and A pauses its
+#           partitions (backpressure reaches Kafka); produce's store
+#           writes time out too and it goes on (their events published,
+#           healed later).  After SIGCONT everything recovers.
+#   slow    the store takes 200 us over every request (--store-delay-us),
+#           the producer goes as fast as it can: the store is the
+#           bottleneck, its queue outgrows the 2 s call timeout, so calls
+#           time out, windows shrink and grow again, A pauses.
+#
+# Both: the run finishes by itself with nothing lost by key and version
+# (the ledger), the store right, and the B nodes' memory bounded: RSS of
+# every B sampled every 100 ms from /proc must stay within BOUND_KB of its
+# level before the fault (outage) or of its first second (slow).  The
+# bound follows from the window: A sends a B node at most --window (2,000)
+# events it has not acknowledged, its peers forward it at most as many
+# each, so a B node holds at most 6,000 events of some 300 bytes (the
+# item, the event, allocator overhead); 8 MiB leaves room for buffers.
+# Without the bound a B would hold what 8 s x 20,000 events/s brings
+# (160,000 events over 3 nodes, ~16 MB each).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/selfheal_lib.sh"
+. "$here/faults_lib.sh"
+
+bin=${1:?usage: faults_store.sh SELFHEAL outage|slow}
+mode=${2:?usage: faults_store.sh SELFHEAL outage|slow}
+dir=$(mkwork)
+run=$dir/run
+trap cleanup EXIT
+window=2000
+bound_kb=8192
+
+# check_rss FROM_MS TO_MS BASE_FROM BASE_TO: every B's peak RSS in
+# [FROM, TO] within bound_kb of its peak in [BASE_FROM, BASE_TO].
+check_rss() {
+    for b in b0 b1 b2; do
+        base=$(rss_peak "$b" "$3" "$4")
+        peak=$(rss_peak "$b" "$1" "$2")
+        ns=$(rss_samples "$b" "$1" "$2")
+        echo "figures: $b RSS $base kB before, peak $peak kB during the fault" \
+            "(+$((peak - base)) kB, bound +$bound_kb kB; $ns samples)"
+        expect "$b RSS samples before the fault" "$(rss_samples "$b" "$3" "$4")" \
+            -ge 3
+        expect "$b RSS samples during the fault" "$ns" -ge 10
+        expect "$b RSS peak during the fault (kB)" "$peak" -le \
+            $((base + bound_kb))
+    done
+    for r in a produce; do
+        echo "figures: $r RSS $(rss_peak "$r" "$3" "$4") kB before," \
+            "peak $(rss_peak "$r" "$1" "$2") kB during the fault"
+    done
+}
+
+case $mode in
+outage)
+    n=240000
+    start_up --events "$n" --rate 20000 --window "$window" --delay-ms 100
+    start_sampler b0 b1 b2 a produce
+    wait_until 90 "30,000 events finished" b_finished_ge 30000
+    t_base=$(now_ms)
+    sleep 1
+    paused0=$(counter "$run/a.cnt" paused)
+    spid=$(counter "$run/store.cnt" pid)
+    [ -n "$spid" ] || fail "no store pid"
+    t_stop=$(now_ms)
+    at_stop=$(sum_b finished)
+    kill -STOP "$spid"
+    # Outstanding events in A while the store is stopped: A's window.
+    max_out=0
+    i=0
+    while [ $i -lt 80 ]; do
+        o=$(counter "$run/a.cnt" outstanding)
+        [ -n "$o" ] && [ "$o" -gt "$max_out" ] && max_out=$o
+        sleep 0.1
+        i=$((i + 1))
+    done
+    at_cont=$(sum_b finished)
+    paused1=$(counter "$run/a.cnt" paused)
+    kill -CONT "$spid"
+    t_cont=$(now_ms)
+    wait_up
+    stop_sampler
+    check_ledger "$n"
+    echo "figures: store stopped $(((t_cont - t_stop) / 1000)) s: finished" \
+        "$at_stop before, $at_cont at the end of it; A paused $paused0 times" \
+        "before, $paused1 by its end, at most $max_out events outstanding" \
+        "(window $window x 3, + a batch)"
+    grep -E "^produce:" "$dir/err" || true
+    grep -E "store answering again" "$dir/err" || true
+    check_rss "$t_stop" "$((t_cont + 1000))" "$t_base" "$t_stop"
+    expect "A paused during the outage" "$paused1" -gt "${paused0:-0}"
+    # A stops taking more once its windows are full; the batch it took
+    # last (--batch, 4096) may overshoot them.
+    expect "A outstanding during the outage" "$max_out" -le \
+        $((window * 3 + 4096))
+    # Little was finished while the store was stopped: events that did not
+    # need it (stale after a newer version was verified) at most.
+    expect "finished while the store was stopped" $((at_cont - at_stop)) \
+        -le $((window * 3))
+    expect "store calls that failed" "$(jtot "$j" rpc_errors)" -gt 0
+    for b in b0 b1 b2; do
+        grep -q "selfheal $b: store answering again" "$dir/err" ||
+            fail "$b did not see the store answer again"
+    done
+    ;;
+slow)
+    n=40000
+    start_up --events "$n" --store-delay-us 200 --window "$window" \
+        --delay-ms 100
+    start_sampler b0 b1 b2 a produce
+    # The first second of the B nodes is the base.
+    wait_until 60 "the B nodes' first samples" \
+        eval '[ "$(rss_samples b2 0 999999)" -ge 10 ]'
+    t_base=$(now_ms)
+    wait_up
+    stop_sampler
+    check_ledger "$n"
+    echo "figures: store at 200 us per request: $(jnum "$j" events_per_second)" \
+        "events/s, rpc_errors $(jtot "$j" rpc_errors), A paused" \
+        "$(jtot "$j" paused) times"
+    grep -E "^produce:" "$dir/err" || true
+    check_rss "$t_base" "$(now_ms)" 0 "$t_base"
+    expect "A paused" "$(jtot "$j" paused)" -gt 0
+    expect "store calls that timed out" "$(jtot "$j" rpc_errors)" -gt 0
+    grep -q "store answering again" "$dir/err" ||
+        fail "no B saw the store answer again after a timeout"
+    ;;
+*)
+    fail "unknown mode $mode (outage or slow)"
+    ;;
+esac
+echo "PASS"
