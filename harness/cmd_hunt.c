@@ -9,35 +9,69 @@
  *   isolate  each stage alone with what it requires;
  *   ddmin    from the full set, drop stages while it still leaks: a
  *            1-minimal set of stages that leak together;
- *   auto     every prefix (so each stage's added bytes per unit are known,
- *            and two leaking stages are both named), then the heap tool on
- *            the full set for allocation sites (every leaking stage's) and
- *            memcheck on the shortest leaking prefix for the kind of leak
- *            (valgrind is slow: the fewer stages, the more events it sees).
- * Results of a configuration are cached: no configuration runs twice
- * with the same tool, except auto's deliberate confirmation.
+ *   auto     choose (hunt.c: the full set, then halve the ranges of
+ *            prefixes whose increment is a leak, so each leaking stage is
+ *            found and the rest are grouped in the breakdown), confirm,
+ *            explain.
+ *
+ * Where auto's time goes, and why it is spent so (rpc:reachable:64 on the
+ * built-in pipeline, load ~2): before, every prefix ran 1.5M events (5 x
+ * 34 s), then the heap tool on the full set (74 s) and memcheck until 20
+ * leak searches (61 s, plus 16 s for valgrind's exit report over the
+ * leaked heap): 321 s.  Now:
+ *   - search runs decide sequentially (lh_measure_opts.look_every): a look
+ *     every 50k events, and two looks in a row that agree on leak or
+ *     clean end the run.  The target's own heap figure fits a 64 B/event
+ *     leak to +-1 and a clean pipeline to +-0.5 after 100-200k events, and
+ *     a run's fixed cost is ~4.5 s (start-up until the first event,
+ *     stop), so a run takes ~9 s instead of 34.  The budget (--work)
+ *     stays the limit for a run that cannot decide.
+ *   - the heap tool runs once, on the smallest configuration that holds
+ *     every culprit, and IS the confirmation: a leak there, with the
+ *     search's neighbour (the prefix without the culprit) measured
+ *     without one, is the culprit measured twice with two tools.  It runs
+ *     a fixed 300k events (no early stop: its first 100-200k events
+ *     overstate the slope, +114..+84 for 64, while its profiler warms up),
+ *     ~15 s.  Only when it does not agree is the culprit's configuration
+ *     measured again with the search tool, to the full budget.
+ *   - memcheck is asked for the kind only: it runs until 4 leak searches
+ *     have come back (kind = reachable growth between searches, or
+ *     definitely lost in valgrind's exit report) instead of the 20 its
+ *     own slope needs, on the shortest leaking prefix.
+ * Results of a configuration are cached per tool: no configuration runs
+ * twice with the same tool, except the confirmation's deliberate rerun.
  */
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "hunt.h"
 #include "report.h"
 #include "runner.h"
+#include "slope.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STAGES 16
+/* Search runs on the built-in pipeline: a look every LOOK_EVENTS. */
+#define LOOK_EVENTS 50000.0
+/* Other targets: a look every tenth of the budget. */
+#define LOOK_SHARE 0.1
+/* The heap tool's run on the built-in pipeline, at most. */
+#define HEAP_EVENTS 300000.0
+/* Leak searches memcheck's kind-only run waits for. */
+#define KIND_SEARCHES 4
 
 typedef struct hunt {
     lh_runner run;
     lh_cli cli;
-    char names[MAX_STAGES][32];
-    int n;
-    unsigned req[MAX_STAGES]; /* bit mask of stages each one requires */
+    lh_hunt_stages st;
+    unsigned sets[LH_HUNT_MAX_STAGES + 1]; /* auto: distinct prefixes */
     lh_report rep;
-    lh_stage_share shares[MAX_STAGES];
+    lh_stage_share shares[LH_HUNT_MAX_STAGES];
     int failed; /* a run failed: target error or tool error */
+    int unconfirmed; /* auto: the culprit did not stand a second run */
 } hunt;
 
 static const char help[] =
@@ -60,74 +94,25 @@ static const char help[] =
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
-static int stage_index(const hunt *h, const char *name, size_t len)
-{
-    for (int i = 0; i < h->n; i++)
-        if (strlen(h->names[i]) == len && strncmp(h->names[i], name, len) == 0)
-            return i;
-    return -1;
-}
-
 static int parse_stages(hunt *h)
 {
-    const char *p = h->cli.stages;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof h->names[0] || h->n == MAX_STAGES) {
-            fprintf(stderr, "leak-hunt hunt: bad --stages list '%s'\n",
-                    h->cli.stages);
-            return 2;
-        }
-        memcpy(h->names[h->n], p, len);
-        h->names[h->n][len] = '\0';
-        h->n++;
-        p += len;
-        if (*p == ',')
-            p++;
+    char err[256];
+    if (lh_hunt_stages_parse(&h->st, h->cli.stages, h->cli.requires, err,
+                             sizeof err) < 0) {
+        fprintf(stderr, "leak-hunt hunt: %s\n", err);
+        return 2;
     }
-    p = h->cli.requires ? h->cli.requires : "";
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        const char *colon = memchr(p, ':', len);
-        int s = colon ? stage_index(h, p, (size_t)(colon - p)) : -1;
-        int d = colon ? stage_index(h, colon + 1,
-                                    len - (size_t)(colon - p) - 1)
-                      : -1;
-        if (s < 0 || d < 0) {
-            fprintf(stderr, "leak-hunt hunt: bad --requires entry '%.*s' "
-                            "(want STAGE:DEPENDENCY with known stages)\n",
-                    (int)len, p);
-            return 2;
-        }
-        h->req[s] |= 1u << d;
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    return h->n ? 0 : 2;
+    return 0;
 }
 
-/* The set plus everything it requires, transitively. */
 static unsigned closure(const hunt *h, unsigned set)
 {
-    unsigned prev;
-    do {
-        prev = set;
-        for (int i = 0; i < h->n; i++)
-            if (set & (1u << i))
-                set |= h->req[i];
-    } while (set != prev);
-    return set;
+    return lh_hunt_closure(&h->st, set);
 }
 
 static void set_name(const hunt *h, unsigned set, char *buf, size_t cap)
 {
-    buf[0] = '\0';
-    size_t len = 0;
-    for (int i = 0; i < h->n; i++)
-        if (set & (1u << i))
-            len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0,
-                                    "%s%s", len ? "," : "", h->names[i]);
+    lh_hunt_set_name(&h->st, set, buf, cap);
 }
 
 static unsigned prefix(const hunt *h, int k)
@@ -135,10 +120,23 @@ static unsigned prefix(const hunt *h, int k)
     return closure(h, k >= 32 ? ~0u : (1u << k) - 1);
 }
 
-/* Measures a set (cached per tool).  Returns the result or NULL when the
- * run could not be made. */
-static lh_run_result *measure(hunt *h, unsigned set, const lh_tool *tool,
-                              int fresh)
+/* How a search run is measured: looks every LOOK_EVENTS (built-in) or
+ * every LOOK_SHARE of the budget, so a run ends once it is decided. */
+static lh_run_plan search_plan(const hunt *h)
+{
+    lh_run_plan p = {0};
+    double work = lh_runner_default_work(&h->run);
+    if (h->cli.builtin && work > 0)
+        p.look_every = LOOK_EVENTS < 0.5 * work ? LOOK_EVENTS / work : 0.5;
+    else
+        p.look_every = LOOK_SHARE;
+    return p;
+}
+
+/* Measures a set (cached per tool unless fresh).  Returns the result or
+ * NULL when the run could not be made. */
+static lh_run_result *measure_plan(hunt *h, unsigned set, const lh_tool *tool,
+                                   int fresh, const lh_run_plan *plan)
 {
     char name[512];
     set_name(h, set, name, sizeof name);
@@ -148,12 +146,24 @@ static lh_run_result *measure(hunt *h, unsigned set, const lh_tool *tool,
             return &h->run.runs[i];
     if (h->failed || lh_runner_interrupted())
         return NULL;
-    lh_run_result *r = lh_runner_measure(&h->run, name, tool);
+    lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, plan);
     if (r == NULL || r->verdict == LH_RUN_ERROR) {
         h->failed = 1;
         return NULL;
     }
     return r;
+}
+
+static const lh_tool *search_tool(const hunt *h)
+{
+    return h->cli.tool ? h->cli.tool : &lh_tool_rss;
+}
+
+/* A search run: the search tool, deciding as soon as it can. */
+static lh_run_result *measure(hunt *h, unsigned set)
+{
+    lh_run_plan p = search_plan(h);
+    return measure_plan(h, set, search_tool(h), 0, &p);
 }
 
 static int leaks(const lh_run_result *r)
@@ -171,30 +181,28 @@ static void add_culprit(hunt *h, const char *stage)
                  "%.31s", stage);
 }
 
-static const lh_tool *search_tool(const hunt *h)
-{
-    return h->cli.tool ? h->cli.tool : &lh_tool_rss;
-}
-
 /* The stage a leaking prefix k adds (the last one in order that the
  * previous prefix lacked). */
 static int added_stage(const hunt *h, int k)
 {
-    unsigned diff = prefix(h, k) & ~prefix(h, k - 1);
-    for (int i = h->n - 1; i >= 0; i--)
-        if (diff & (1u << i))
-            return i;
-    return k - 1;
+    int st = lh_hunt_step_stage(&h->st, prefix(h, k) & ~prefix(h, k - 1));
+    return st >= 0 ? st : k - 1;
+}
+
+static double floor_of(const hunt *h)
+{
+    return h->cli.threshold >= 0 ? h->cli.threshold
+                                 : LH_DECIDE_DEFAULT_THRESHOLD;
 }
 
 static void strategy_linear(hunt *h)
 {
-    for (int k = 1; k <= h->n; k++) {
-        lh_run_result *r = measure(h, prefix(h, k), search_tool(h), 0);
+    for (int k = 1; k <= h->st.n; k++) {
+        lh_run_result *r = measure(h, prefix(h, k));
         if (r == NULL)
             return;
         if (leaks(r)) {
-            add_culprit(h, h->names[added_stage(h, k)]);
+            add_culprit(h, h->st.names[added_stage(h, k)]);
             return;
         }
     }
@@ -203,13 +211,13 @@ static void strategy_linear(hunt *h)
 /* Smallest k whose prefix leaks, or 0 when the full set does not. */
 static int bisect_prefix(hunt *h)
 {
-    lh_run_result *full = measure(h, prefix(h, h->n), search_tool(h), 0);
+    lh_run_result *full = measure(h, prefix(h, h->st.n));
     if (!leaks(full))
         return 0;
-    int lo = 0, hi = h->n; /* prefix lo is clean (empty), prefix hi leaks */
+    int lo = 0, hi = h->st.n; /* prefix lo is clean (empty), prefix hi leaks */
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
-        lh_run_result *r = measure(h, prefix(h, mid), search_tool(h), 0);
+        lh_run_result *r = measure(h, prefix(h, mid));
         if (r == NULL)
             return -1;
         if (leaks(r))
@@ -224,36 +232,36 @@ static void strategy_bisect(hunt *h)
 {
     int k = bisect_prefix(h);
     if (k > 0)
-        add_culprit(h, h->names[added_stage(h, k)]);
+        add_culprit(h, h->st.names[added_stage(h, k)]);
 }
 
 static void strategy_isolate(hunt *h)
 {
-    lh_run_result *alone[MAX_STAGES] = {0};
-    for (int i = 0; i < h->n; i++) {
-        alone[i] = measure(h, closure(h, 1u << i), search_tool(h), 0);
+    lh_run_result *alone[LH_HUNT_MAX_STAGES] = {0};
+    for (int i = 0; i < h->st.n; i++) {
+        alone[i] = measure(h, closure(h, 1u << i));
         if (alone[i] == NULL)
             return;
     }
     /* A stage is a culprit when its configuration leaks more than the
      * configurations of what it requires explain. */
-    for (int i = 0; i < h->n; i++) {
+    for (int i = 0; i < h->st.n; i++) {
         if (!leaks(alone[i]))
             continue;
         double base = 0;
-        for (int d = 0; d < h->n; d++)
-            if ((h->req[i] & (1u << d)) && alone[d] && alone[d]->slope > base)
+        for (int d = 0; d < h->st.n; d++)
+            if ((h->st.req[i] & (1u << d)) && alone[d] && alone[d]->slope > base)
                 base = alone[d]->slope;
         double floor = alone[i]->threshold > 0 ? alone[i]->threshold : 1;
         if (alone[i]->ci_low - base > floor)
-            add_culprit(h, h->names[i]);
+            add_culprit(h, h->st.names[i]);
     }
 }
 
 static void strategy_ddmin(hunt *h)
 {
-    unsigned set = prefix(h, h->n);
-    lh_run_result *r = measure(h, set, search_tool(h), 0);
+    unsigned set = prefix(h, h->st.n);
+    lh_run_result *r = measure(h, set);
     if (!leaks(r))
         return;
     /* Drop one stage at a time (with the stages that require it) while the
@@ -261,16 +269,16 @@ static void strategy_ddmin(hunt *h)
     int changed = 1;
     while (changed) {
         changed = 0;
-        for (int i = h->n - 1; i >= 0; i--) {
+        for (int i = h->st.n - 1; i >= 0; i--) {
             if (!(set & (1u << i)))
                 continue;
             unsigned without = set & ~(1u << i);
-            for (int j = 0; j < h->n; j++) /* drop dependants */
+            for (int j = 0; j < h->st.n; j++) /* drop dependants */
                 if ((without & (1u << j)) && (closure(h, 1u << j) & ~without))
                     without &= ~(1u << j);
             if (without == 0)
                 continue;
-            r = measure(h, without, search_tool(h), 0);
+            r = measure(h, without);
             if (r == NULL)
                 return;
             if (leaks(r)) {
@@ -280,110 +288,130 @@ static void strategy_ddmin(hunt *h)
         }
     }
     /* The minimal set: name the stages that, removed, stop the leak. */
-    for (int i = 0; i < h->n; i++)
+    for (int i = 0; i < h->st.n; i++)
         if (set & (1u << i)) {
             int needed_by_others = 0;
-            for (int j = 0; j < h->n; j++)
-                if (j != i && (set & (1u << j)) && (h->req[j] & (1u << i)))
+            for (int j = 0; j < h->st.n; j++)
+                if (j != i && (set & (1u << j)) && (h->st.req[j] & (1u << i)))
                     needed_by_others = 1;
             /* A pure requirement (forward) is not a culprit unless it is
              * all there is. */
             if (!needed_by_others || __builtin_popcount(set) == 1)
-                add_culprit(h, h->names[i]);
+                add_culprit(h, h->st.names[i]);
         }
 }
 
-/* Per-stage breakdown from the prefix runs: each stage's added slope. */
-static void breakdown(hunt *h, lh_run_result **pre)
+/* auto's measurement of distinct prefix k, for hunt.c's search. */
+static int auto_point(void *arg, int k, lh_hunt_point *out)
 {
-    for (int k = 1; k <= h->n; k++) {
+    hunt *h = arg;
+    lh_run_result *r = measure(h, h->sets[k]);
+    if (r == NULL)
+        return LH_EIO;
+    out->leaks = leaks(r);
+    out->slope = r->slope;
+    out->ci_low = r->ci_low;
+    out->ci_high = r->ci_high;
+    return 0;
+}
+
+/* The breakdown: one row per group of the search, culprits in order. */
+static void breakdown(hunt *h, const lh_hunt_outcome *o)
+{
+    for (int g = 0; g < o->ngroups; g++) {
+        const lh_hunt_group *x = &o->groups[g];
         lh_stage_share *s = &h->shares[h->rep.nshares++];
         memset(s, 0, sizeof *s);
-        int st = added_stage(h, k);
-        memcpy(s->stage, h->names[st], sizeof s->stage);
-        double prev = k > 1 && pre[k - 1] ? pre[k - 1]->slope : 0;
-        double prev_lo = k > 1 && pre[k - 1] ? pre[k - 1]->ci_low : 0;
-        double prev_hi = k > 1 && pre[k - 1] ? pre[k - 1]->ci_high : 0;
-        if (pre[k] == NULL)
-            continue;
-        s->bytes_per_unit = pre[k]->slope - prev;
-        s->ci_low = pre[k]->ci_low - prev_hi;
-        s->ci_high = pre[k]->ci_high - prev_lo;
-        double floor = pre[k]->threshold > 0 ? pre[k]->threshold : 1;
-        /* On top of a leak, the increment must also be over a quarter of
-         * the leak below it: a leaking prefix's slope moves by several
-         * percent from run to run (on a loaded machine the B nodes fall
-         * behind, and blocks leaked for events still in flight count
-         * against fewer finished events), far more than its interval
-         * says.  Seen: hash leaking 80 B/event, +enqueue 88 (CI 6-11 over
-         * hash) with no leak in enqueue. */
-        s->leaks = leaks(pre[k]) && s->ci_low > floor &&
-                   s->bytes_per_unit > 0.25 * (prev > 0 ? prev : 0);
-        if (s->leaks)
-            add_culprit(h, s->stage);
+        set_name(h, x->added, s->stages, sizeof s->stages);
+        size_t len = 0;
+        for (int i = 0; i < h->st.n; i++)
+            if (x->added & (1u << i))
+                len += (size_t)snprintf(s->stage + len,
+                                        len < sizeof s->stage
+                                            ? sizeof s->stage - len
+                                            : 0,
+                                        "%s%s", len ? "+" : "",
+                                        h->st.names[i]);
+        s->bytes_per_unit = x->d.value;
+        s->ci_low = x->d.low;
+        s->ci_high = x->d.high;
+        s->leaks = x->leaks;
     }
     h->rep.shares = h->shares;
+    for (int i = 0; i < h->st.n; i++)
+        if (o->culprits & (1u << i))
+            add_culprit(h, h->st.names[i]);
+}
+
+/* The heap tool on the smallest configuration that holds every culprit:
+ * allocation sites, and the confirmation.  Returns 1 when the culprits
+ * stand. */
+static int confirm(hunt *h, unsigned set)
+{
+    lh_run_plan p = {0};
+    double work = lh_runner_default_work(&h->run);
+    if (h->cli.builtin && work > HEAP_EVENTS)
+        p.work = HEAP_EVENTS;
+    lh_run_result *hr = measure_plan(h, set, &lh_tool_heap, 0, &p);
+    if (hr == NULL)
+        return 0;
+    if (leaks(hr))
+        return 1;
+    if (!h->cli.quiet)
+        fprintf(stderr, "leak-hunt: the heap tool did not confirm the leak "
+                        "(%+.2f B/unit, %s): measuring %s again\n",
+                hr->slope, hr->reason, hr->enabled);
+    /* A second opinion from the search tool, to the whole budget. */
+    lh_run_plan again = {0};
+    lh_run_result *r = measure_plan(h, set, search_tool(h), 1, &again);
+    return leaks(r);
+}
+
+/* memcheck on the shortest leaking prefix, for the kind of leak only
+ * (valgrind is slow: the fewer stages, the more events it sees). */
+static void kind(hunt *h, unsigned set)
+{
+    lh_run_plan p = {.tool_points = KIND_SEARCHES, .extend = 1};
+    if (h->cli.builtin && lh_runner_default_work(&h->run) > 0)
+        p.work = 1; /* spent at once: the leak searches decide the length */
+    lh_run_result *mc = measure_plan(h, set, &lh_tool_memcheck, 0, &p);
+    if (mc == NULL)
+        return;
+    if (mc->verdict == LH_RUN_INCONCLUSIVE && mc->tool_series.n > 0 &&
+        mc->tool_series.n < 20)
+        snprintf(mc->reason, sizeof mc->reason,
+                 "asked for the kind of leak only (%zu leak searches)",
+                 mc->tool_series.n);
+    int lost = mc->definitely_lost > 0 &&
+               mc->reachable_growth < mc->definitely_lost;
+    for (size_t i = 0; i < mc->nsites; i++)
+        if (strcmp(mc->sites[i].kind, "definitely lost") == 0)
+            lost = 1;
+    if (lost)
+        h->rep.memcheck_kind = "definitely lost";
+    else if (mc->reachable_growth > 0)
+        h->rep.memcheck_kind = "still reachable, not lost (seen only as "
+                               "reachable growth between leak searches)";
+    else
+        h->rep.memcheck_kind = "no growth seen under valgrind";
 }
 
 static void strategy_auto(hunt *h)
 {
-    lh_run_result *pre[MAX_STAGES + 1] = {0};
-    for (int k = 1; k <= h->n; k++) {
-        pre[k] = measure(h, prefix(h, k), search_tool(h), 0);
-        if (pre[k] == NULL)
-            return;
-    }
-    breakdown(h, pre);
-    if (h->rep.nculprit == 0 && leaks(pre[h->n])) {
-        /* Growth only in the full set, not attributable to one stage's
-         * increment: fall back to the first leaking prefix. */
-        for (int k = 1; k <= h->n; k++)
-            if (leaks(pre[k])) {
-                add_culprit(h, h->names[added_stage(h, k)]);
-                break;
-            }
-    }
-    if (h->rep.nculprit == 0)
+    lh_hunt_outcome o;
+    lh_hunt_prefixes(&h->st, h->sets);
+    if (lh_hunt_search(&h->st, floor_of(h), auto_point, h, &o) < 0)
         return;
-    /* Confirm with the heap tool on the full set (the sites of every
-     * leaking stage), then memcheck on the shortest leaking prefix (the
-     * kind: lost or still reachable). */
-    int first = 0;
-    for (int k = 1; k <= h->n && !first; k++)
-        if (leaks(pre[k]))
-            first = k;
-    unsigned set = prefix(h, first ? first : h->n);
-    if (h->cli.tool == NULL || h->cli.tool != &lh_tool_heap) {
-        lh_run_result *hr = measure(h, prefix(h, h->n), &lh_tool_heap, 0);
-        if (hr && !leaks(hr) && !h->failed)
-            fprintf(stderr, "leak-hunt: the heap tool did not confirm the "
-                            "leak (%+.2f B/unit)\n", hr->slope);
+    breakdown(h, &o);
+    if (o.culprits == 0)
+        return;
+    if (!confirm(h, o.sets[o.last_leak])) {
+        if (!h->failed)
+            h->unconfirmed = 1;
+        h->rep.nculprit = 0;
+        return;
     }
-    /* memcheck is asked for the kind of leak, not for a verdict the rss
-     * and heap runs already gave: one extension at most (each doubles a
-     * run that valgrind makes slow, and its few leak searches often leave
-     * the slope test wanting more).  One, not none: its work budget is
-     * often spent before the first leak search has come back, and that
-     * first decision, on nothing, asks for the extension that waits for
-     * the searches. */
-    int extend = h->cli.max_extend;
-    h->cli.max_extend = extend > 1 ? 1 : extend;
-    lh_run_result *mc = measure(h, set, &lh_tool_memcheck, 0);
-    h->cli.max_extend = extend;
-    if (mc) {
-        int lost = mc->definitely_lost > 0 &&
-                   mc->reachable_growth < mc->definitely_lost;
-        for (size_t i = 0; i < mc->nsites; i++)
-            if (strcmp(mc->sites[i].kind, "definitely lost") == 0)
-                lost = 1;
-        if (lost)
-            h->rep.memcheck_kind = "definitely lost";
-        else if (mc->reachable_growth > 0)
-            h->rep.memcheck_kind = "still reachable, not lost (seen only as "
-                                   "reachable growth between leak searches)";
-        else
-            h->rep.memcheck_kind = "no growth seen under valgrind";
-    }
+    kind(h, o.sets[o.first_leak]);
 }
 
 int lh_cmd_hunt(int argc, char **argv)
@@ -424,6 +452,11 @@ int lh_cmd_hunt(int argc, char **argv)
     const char *kind = h.rep.memcheck_kind;
     size_t nshares = h.rep.nshares;
     lh_runner_report(&h.run, &h.rep);
+    if (h.unconfirmed)
+        snprintf(h.rep.error, sizeof h.rep.error,
+                 "the leak the search saw did not stand a second run (the "
+                 "heap tool's, then the search tool's again): no culprit "
+                 "named");
     memcpy(h.rep.culprit, culprits, sizeof culprits);
     h.rep.nculprit = nculprit;
     h.rep.memcheck_kind = kind;

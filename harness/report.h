@@ -9,9 +9,13 @@
 
 #include "result.h"
 
+/* One row of the per-stage breakdown: what switching on a stage (or a
+ * group of stages, measured together) added. */
 typedef struct lh_stage_share {
-    char stage[32];
-    double bytes_per_unit; /* added by enabling this stage */
+    char stage[256];       /* the row's name: the stage, or the group's
+                              stages joined by '+' */
+    char stages[256];      /* the same stages, comma list */
+    double bytes_per_unit; /* added by enabling them */
     double ci_low, ci_high;
     int leaks;
 } lh_stage_share;

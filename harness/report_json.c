@@ -46,6 +46,8 @@ static void write_run(lh_json *j, const lh_run_result *r)
     lh_json_kv_number(j, "threshold", r->threshold);
     lh_json_kv_string(j, "verdict", lh_run_verdict_name(r->verdict));
     lh_json_kv_string(j, "reason", r->reason);
+    lh_json_key(j, "stopped_early");
+    lh_json_bool(j, r->early);
     if (r->error[0])
         lh_json_kv_string(j, "error", r->error);
     lh_json_key(j, "sites");
@@ -126,6 +128,17 @@ int lh_report_write_json(const lh_report *r, const char *path)
         for (size_t i = 0; i < r->nshares; i++) {
             lh_json_begin_object(&j);
             lh_json_kv_string(&j, "stage", r->shares[i].stage);
+            lh_json_key(&j, "stages");
+            lh_json_begin_array(&j);
+            char buf[sizeof r->shares[i].stages];
+            snprintf(buf, sizeof buf, "%s", r->shares[i].stages[0]
+                                                ? r->shares[i].stages
+                                                : r->shares[i].stage);
+            char *save = NULL;
+            for (char *s = strtok_r(buf, ",", &save); s;
+                 s = strtok_r(NULL, ",", &save))
+                lh_json_string(&j, s);
+            lh_json_end_array(&j);
             lh_json_kv_number(&j, "bytes_per_unit", r->shares[i].bytes_per_unit);
             lh_json_key(&j, "ci95");
             lh_json_begin_array(&j);

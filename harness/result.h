@@ -43,6 +43,8 @@ typedef struct lh_run_result {
     lh_series tool_series; /* the tool's own signal (memcheck: bytes in use
                               at each leak search, in .heap), when it had one */
     double warmup_work;    /* work discarded as warm-up by the decision */
+    int early;             /* decided by two agreeing looks before the
+                              budget was spent (lh_measure_opts.look_every) */
     lh_site *sites;
     size_t nsites;
     /* memcheck */

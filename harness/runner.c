@@ -128,9 +128,29 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
     return 0;
 }
 
+double lh_runner_default_work(const lh_runner *r)
+{
+    const lh_cli *c = r->cli;
+    if (c->work > 0)
+        return c->work;
+    if (c->duration > 0 || !c->builtin)
+        return 0;
+    return 1500000; /* ~30 s of the pipeline at 50k events/s */
+}
+
 lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
                                  const lh_tool *tool)
 {
+    return lh_runner_measure_plan(r, enabled, tool, NULL);
+}
+
+lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
+                                      const lh_tool *tool,
+                                      const lh_run_plan *plan)
+{
+    static const lh_run_plan none;
+    if (plan == NULL)
+        plan = &none;
     if (r->nruns == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
         lh_run_result *v = lh_realloc(r->runs, cap * sizeof *v);
@@ -149,19 +169,17 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
         if (*p == ',')
             *p = '+';
     snprintf(label, sizeof label, "%s", enabled[0] ? enabled : "(none)");
-    double work = c->work, duration = c->duration;
-    if (work <= 0 && duration <= 0) {
-        if (c->builtin)
-            work = 1500000; /* ~30 s of the pipeline at 50k events/s */
-        else
-            duration = 20;
-    }
+    double work = lh_runner_default_work(r), duration = c->duration;
+    if (work <= 0 && duration <= 0)
+        duration = 20;
     /* valgrind runs the pipeline ~50x slower: memcheck gets 1/50 of a
      * work budget (the default's or --work's), so it takes about as long
      * as the other runs; it still runs until it has enough leak searches
      * to judge (measure.c) */
     if (tool == &lh_tool_memcheck && c->builtin && work > 0)
         work = work / 50 > 1 ? work / 50 : 1;
+    if (plan->work > 0)
+        work = plan->work;
     lh_measure_opts o = {
         .argv = r->argv,
         .target_wraps = c->target_wraps,
@@ -171,7 +189,7 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
         .duration = work > 0 ? 0 : duration,
         .timeout = c->timeout,
         .threshold = c->threshold,
-        .max_extend = c->max_extend,
+        .max_extend = plan->extend > 0 ? plan->extend - 1 : c->max_extend,
         .dir = dir,
         .bindir = c->bindir,
         .supp = c->supp[0] ? c->supp : NULL,
@@ -181,6 +199,8 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
         .progress = r->progress,
         .progress_arg = r->progress_arg,
         .progress_every = r->progress_every,
+        .look_every = plan->look_every,
+        .tool_points = plan->tool_points,
     };
     int rc;
     if (got_signal) { /* told to stop between two runs: start nothing */

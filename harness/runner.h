@@ -38,6 +38,26 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli);
 lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
                                  const lh_tool *tool);
 
+/* What one run may do differently from the command's options (zeroed:
+ * the same as lh_runner_measure). */
+typedef struct lh_run_plan {
+    double work;       /* budget in work units, > 0 replaces the command's
+                          (memcheck's 1/50 is not applied to it) */
+    double look_every; /* lh_measure_opts.look_every */
+    int tool_points;   /* lh_measure_opts.tool_points */
+    int extend;        /* 0: the command's --extend; > 0: at most
+                          extend - 1 extensions (1: none) */
+} lh_run_plan;
+
+/* lh_runner_measure with a plan (NULL: none). */
+lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
+                                      const lh_tool *tool,
+                                      const lh_run_plan *plan);
+
+/* The work budget a run gets by default: --work, else the built-in
+ * pipeline's default (events); 0 when runs are measured by duration. */
+double lh_runner_default_work(const lh_runner *r);
+
 /* Fills a report with the runner's runs and common fields, and with
  * getrusage's figures so far for leak-hunt and its reaped children. */
 void lh_runner_report(const lh_runner *r, lh_report *rep);
