@@ -74,6 +74,7 @@ kill_mid_run() {
     vpid=$(counter "$run/$victim.cnt" pid)
     [ -n "$vpid" ] || fail "no pid for $victim"
     produced=$(counter "$run/produce.cnt" produced)
+    at_kill=$(counter "$run/$victim.cnt" "$3")
     kill -KILL "$vpid" || fail "no $victim (pid $vpid) to kill"
     echo "killed $victim (pid $vpid) with ${produced:-0} of $n produced"
     st=0
@@ -124,8 +125,14 @@ b)
     n=200000
     kill_mid_run "$n" b1 finished 20000
     check_ledger "$n" b1
-    # A lost unacknowledged events with b1 and was started again too.
     grep -q 'selfheal up: b1 died' "$dir/err" || fail "up did not see b1 die"
+    # The other nodes took b1's keys while it was away (its events went on
+    # there) and gave them back: the restarted b1 finished events again.
+    grep -q 'lost peer b1' "$dir/err" || fail "no B node noticed b1 go"
+    b1_total=$(grep -o '"role": "b1", [^}]*' "$j" | grep -o '"finished": [0-9]*' |
+               cut -d' ' -f2)
+    echo "b1 finished $at_kill before the kill, $b1_total in all"
+    expect "b1 finished after its restart" "$b1_total" -gt $((at_kill + 1000))
     ;;
 a)
     n=200000
