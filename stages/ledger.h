@@ -84,8 +84,10 @@ typedef struct lh_ledger_sum {
 /* Reads every *.led file in dir and sums them into *out.  With `report`
  * not NULL, prints up to `show` lost pairs there ("lost k00000042 v3").
  * 0, LH_ENOTFOUND (no dir), LH_EBADMAGIC (a file that is not a ledger:
- * nothing summed), LH_ENOMEM, or LH_ESYS.  *out is written only on
- * success. */
+ * nothing summed), LH_EINVAL (a path too long), LH_ENOMEM, or LH_ESYS.
+ * *out is written only on success.  A file shorter than its header (its
+ * writer was killed at once) counts as empty; a partial record at the end
+ * of a file is left out and counted in `truncated`. */
 int lh_ledger_merge(const char *dir, lh_ledger_sum *out, FILE *report,
                     unsigned show);
 
