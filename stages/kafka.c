@@ -7,6 +7,15 @@
  * producer handle that never produces); it runs its own thread, so
  * lh_kbroker_start returns at once and the cluster serves until stopped.
  *
+ * Faults: lh_kbroker_push_errors uses each broker's own error stack
+ * (rd_kafka_mock_broker_push_request_error_rtts) rather than the
+ * cluster's, because only a broker's stack can be read back
+ * (rd_kafka_mock_broker_error_stack_cnt): a fault test can then tell that
+ * the errors it asked for were met by real requests.  Fault plans
+ * (lh_kfault_parse) are parsed in two passes, checking first, so a bad
+ * plan leaves the caller's steps untouched; error names come from
+ * librdkafka's own table (rd_kafka_get_err_descs).
+ *
  * Producer: tuned for many small keyed messages.  linger.ms 5 and batches of
  * up to 10,000 messages / 1 MB keep the number of batches low, which matters
  * twice over on the mock: fewer requests, and the mock's per-partition cap
