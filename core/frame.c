@@ -64,11 +64,48 @@ int lh_frame_reader_feed(lh_frame_reader *r, const void *data, size_t len)
     return lh_buf_append(&r->in, data, len);
 }
 
+/*
+ * Room for the next read.  A frame longer than FILL_CHUNK comes in over
+ * several reads.  Left to lh_buf_reserve, which moves the unread bytes to
+ * the front only when at least as many dead bytes lie before them, the
+ * buffer doubled whenever a large frame happened to begin early in it,
+ * although moving the part already read would have made room: over a run
+ * a B node's inbound buffers crept up to 2-4 times the largest frame (1.5
+ * to 2 MiB per node, in steps at random times), which a leak harness sees
+ * as growth.  So the rest of the current frame is reserved at once when
+ * its header is in, and the partial frame is moved to the front first when
+ * that makes room.  A frame is moved at most once (its rest then fits),
+ * and the buffer grows only for a frame longer than it can hold.
+ */
+static int make_room(lh_frame_reader *r)
+{
+    lh_buf *b = &r->in;
+    size_t live = lh_buf_len(b), want = FILL_CHUNK;
+    if (live >= LH_FRAME_HEADER_SIZE) {
+        const uint8_t *h = lh_buf_peek(b);
+        uint32_t plen = (uint32_t)h[4] | ((uint32_t)h[5] << 8) |
+                        ((uint32_t)h[6] << 16) | ((uint32_t)h[7] << 24);
+        /* a bad header is lh_frame_reader_next's to report */
+        if (((unsigned)h[0] | ((unsigned)h[1] << 8)) == LH_FRAME_MAGIC &&
+            h[2] == LH_FRAME_VERSION && plen <= r->max_payload) {
+            size_t frame = LH_FRAME_HEADER_SIZE + (size_t)plen;
+            if (frame > live && frame - live > want)
+                want = frame - live;
+        }
+    }
+    if (b->cap - b->end < want && b->start > 0 && b->cap - live >= want) {
+        memmove(b->data, b->data + b->start, live);
+        b->start = 0;
+        b->end = live;
+    }
+    return lh_buf_reserve(b, want);
+}
+
 int lh_frame_reader_fill(lh_frame_reader *r, int fd)
 {
     if (r->error)
         return r->error;
-    int rc = lh_buf_reserve(&r->in, FILL_CHUNK);
+    int rc = make_room(r);
     if (rc < 0)
         return rc;
     ssize_t n;

@@ -1019,6 +1019,69 @@ out:
     return rc;
 }
 
+/* A record that grew in fewer than this share of the intervals after the
+ * warm-up steps up to a high-water mark (lh_slope_records_signal). */
+#define STEADY_SHARE (1.0 / 3.0)
+
+int lh_slope_records_signal(const double *const *rec, size_t nrec,
+                            const double *work, size_t n, double warmup,
+                            double *out, size_t *nsteps, double *step_bytes)
+{
+    if ((!rec && nrec > 0) || !work || !out || n < 2 ||
+        !(warmup >= 0 && warmup <= 0.9))
+        return LH_EINVAL;
+    for (size_t i = 1; i < n; i++)
+        if (!(work[i] >= work[i - 1]))
+            return LH_EINVAL;
+    double *churn = lh_calloc(n, sizeof *churn);
+    if (!churn)
+        return LH_ENOMEM;
+    double cutoff = work[0] + warmup * (work[n - 1] - work[0]);
+    size_t cut = 0;
+    while (cut < n - 1 && work[cut] < cutoff)
+        cut++;
+    size_t intervals = n - 1 - cut, steps = 0;
+    double stepped = 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = 0;
+    for (size_t r = 0; r < nrec; r++) {
+        const double *v = rec[r];
+        int shrank = 0;
+        size_t grew = 0;
+        for (size_t i = 1; i < n; i++) {
+            if (v[i] < v[i - 1])
+                shrank = 1;
+            else if (v[i] > v[i - 1] && i > cut)
+                grew++;
+        }
+        if (shrank) {
+            for (size_t i = 0; i < n; i++)
+                churn[i] += v[i];
+        } else if (v[n - 1] > v[cut] &&
+                   (double)grew < STEADY_SHARE * (double)intervals) {
+            steps++;
+            stepped += v[n - 1] - v[cut];
+            for (size_t i = 0; i < n; i++)
+                out[i] += v[i] < v[cut] ? v[i] : v[cut];
+        } else {
+            for (size_t i = 0; i < n; i++)
+                out[i] += v[i];
+        }
+    }
+    double high = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || churn[i] > high)
+            high = churn[i];
+        out[i] += high;
+    }
+    lh_free(churn);
+    if (nsteps)
+        *nsteps = steps;
+    if (step_bytes)
+        *step_bytes = stepped;
+    return 0;
+}
+
 int lh_slope_fit_xy(const double *x, const double *y, size_t n,
                     unsigned resamples, uint64_t seed, lh_slope_fit *out)
 {

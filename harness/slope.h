@@ -184,6 +184,29 @@ int lh_slope_fit_xy(const double *x, const double *y, size_t n,
 int lh_slope_theil_sen(const double *x, const double *y, size_t n,
                        double *slope, double *intercept);
 
+/*
+ * Growth by record: one series to decide on from many that share their
+ * work axis, where each record is one allocation site of one process (a
+ * memcheck loss record) measured at the same n points.  rec[r][i] is the
+ * bytes of record r at point i, work[i] the work done then.  Writes out[i]
+ * (n values) as the sum of:
+ *   - a record that never shrank and grew in at least a third of the
+ *     intervals after the warm-up (the first `warmup` of the work), as it
+ *     is: steady growth, what a leak looks like;
+ *   - a record that never shrank but grew in fewer (steps up to a
+ *     high-water mark: a buffer doubling), held at its level at the end of
+ *     the warm-up (min(bytes, bytes there)): its steps are set aside and
+ *     counted in *nsteps, their bytes in *step_bytes (either may be NULL);
+ *   - the records that shrank at some point (blocks in flight), summed,
+ *     as the running maximum of their sum: it levels off unless something
+ *     in them keeps growing.
+ * Pure computation.  0, LH_EINVAL (NULL pointers, n < 2, warmup outside
+ * 0 .. 0.9, work decreasing), LH_ENOMEM.
+ */
+int lh_slope_records_signal(const double *const *rec, size_t nrec,
+                            const double *work, size_t n, double warmup,
+                            double *out, size_t *nsteps, double *step_bytes);
+
 /* "clean", "leak", "inconclusive", "backlog"; "?" for other values. */
 const char *lh_decide_verdict_name(lh_verdict v);
 

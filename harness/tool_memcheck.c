@@ -46,6 +46,7 @@
 #include "alloc.h"
 #include "doctor.h"
 #include "error.h"
+#include "slope.h"
 #include "vgxml.h"
 
 #include <dirent.h>
@@ -58,9 +59,6 @@
 #define SEARCH_EVERY_S 1.0
 #define MAX_TRACKED 512
 #define MAX_RECORDS 4096
-/* A record that grew in fewer than this share of the leak searches after
- * the warm-up is taken for a buffer growing to its high-water mark. */
-#define STEADY_SHARE (1.0 / 3.0)
 
 typedef struct grown {
     lh_site site;
@@ -291,14 +289,19 @@ static double search(lh_tool_ctx *c, mc_state *s, pid_t pid, int baseline)
                      fr && fr->file ? fr->file : "");
             key.line = fr ? (int)fr->line : 0;
             snprintf(key.kind, sizeof key.kind, "%s", kind_text(e->kind));
-            /* the caller: the frame after the site */
+            /* the caller: the first frame after the site in another
+             * function (an inlined frame repeats the site's own) */
             if (fr) {
                 const lh_vgxml_frame *end = e->stack.frames + e->stack.nframes;
-                if (fr + 1 < end && fr[1].fn) {
-                    snprintf(key.caller, sizeof key.caller, "%s", fr[1].fn);
+                const lh_vgxml_frame *up = fr + 1;
+                while (up < end && up->fn && fr->fn &&
+                       strcmp(up->fn, fr->fn) == 0)
+                    up++;
+                if (up < end && up->fn) {
+                    snprintf(key.caller, sizeof key.caller, "%s", up->fn);
                     snprintf(key.caller_file, sizeof key.caller_file, "%s",
-                             fr[1].file ? fr[1].file : "");
-                    key.caller_line = (int)fr[1].line;
+                             up->file ? up->file : "");
+                    key.caller_line = (int)up->line;
                 }
             }
             grown *g = find_site(s, &key);
@@ -351,7 +354,8 @@ static int mc_tick(lh_tool_ctx *c)
     return rc;
 }
 
-/* The decision's signal: see the note at the top. */
+/* The decision's signal: see the note at the top (the combination itself
+ * is lh_slope_records_signal, tested on synthetic records). */
 static int mc_signal(lh_tool_ctx *c, double warmup, lh_series *out)
 {
     mc_state *s = c->state;
@@ -362,63 +366,41 @@ static int mc_signal(lh_tool_ctx *c, double warmup, lh_series *out)
     out->n = 0;
     c->note[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        lh_sample x = {.work = in->v[i].work};
+        lh_sample x = {.work = in->v[i].work, .heap = in->v[i].heap};
         rc = lh_series_push(out, &x);
         if (rc < 0)
             return rc;
     }
-    if (s == NULL || s->nrounds != n || n < 2) {
-        for (size_t i = 0; i < n; i++)
-            out->v[i].heap = in->v[i].heap;
-        return 0;
+    if (s == NULL || s->nrounds != n || n < 2)
+        return 0; /* the bytes in use as measured */
+    double *work = lh_calloc(2 * n, sizeof *work);
+    const double **recs = lh_calloc(s->nrecs ? s->nrecs : 1, sizeof *recs);
+    if (work == NULL || recs == NULL) {
+        rc = LH_ENOMEM;
+        goto out;
     }
-    double *churn = lh_calloc(n, sizeof *churn);
-    if (churn == NULL)
-        return LH_ENOMEM;
-    double cutoff = in->v[0].work + warmup * (in->v[n - 1].work -
-                                              in->v[0].work);
-    size_t cut = 0;
-    while (cut < n - 1 && in->v[cut].work < cutoff)
-        cut++;
-    size_t intervals = n - 1 - cut, nsteps = 0;
+    double *sig = work + n;
+    for (size_t i = 0; i < n; i++)
+        work[i] = in->v[i].work;
+    for (size_t r = 0; r < s->nrecs; r++)
+        recs[r] = s->recs[r].v;
+    size_t nsteps = 0;
     double step_bytes = 0;
-    for (size_t r = 0; r < s->nrecs; r++) {
-        const double *v = s->recs[r].v;
-        int shrank = 0;
-        size_t grew = 0;
-        for (size_t i = 1; i < n; i++) {
-            if (v[i] < v[i - 1])
-                shrank = 1;
-            else if (v[i] > v[i - 1] && i > cut)
-                grew++;
-        }
-        if (shrank) {
-            for (size_t i = 0; i < n; i++)
-                churn[i] += v[i];
-        } else if (v[n - 1] > v[cut] &&
-                   (double)grew < STEADY_SHARE * (double)intervals) {
-            nsteps++;
-            step_bytes += v[n - 1] - v[cut];
-            for (size_t i = 0; i < n; i++)
-                out->v[i].heap += v[i] < v[cut] ? v[i] : v[cut];
-        } else {
-            for (size_t i = 0; i < n; i++)
-                out->v[i].heap += v[i];
-        }
-    }
-    double high = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (churn[i] > high)
-            high = churn[i];
-        out->v[i].heap += high;
-    }
-    lh_free(churn);
+    rc = lh_slope_records_signal(recs, s->nrecs, work, n, warmup, sig,
+                                 &nsteps, &step_bytes);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        out->v[i].heap = sig[i];
     if (nsteps > 0)
         snprintf(c->note, sizeof c->note,
                  "%zu allocation stack%s grew in steps to a high-water mark "
                  "(%.0f KiB after warm-up), set aside",
                  nsteps, nsteps == 1 ? "" : "s", step_bytes / 1024);
-    return 0;
+out:
+    lh_free(work);
+    lh_free(recs);
+    return rc;
 }
 
 static void read_final_xml(lh_tool_ctx *c)

@@ -585,6 +585,53 @@ static void test_frame_tcp_peer_reset_is_closed_for_reader_and_writer(void)
     close(c);
 }
 
+/* A stream like a B node's inbound one: mostly small frames, one in eight
+ * up to 400 KB, queued by a writer ahead of a reader that fills and takes
+ * every whole frame at an irregular pace.  The buffer holds the largest
+ * frame plus one read (512 KiB here); moving only when as many bytes were
+ * dead as live, it used to double to 1 MiB when a large frame began early
+ * in it (measured on this stream). */
+static void test_frame_reader_buffer_stays_near_the_largest_frame(void)
+{
+    int sv[2];
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CU_ASSERT_EQUAL_FATAL(lh_net_nonblock(sv[0]), 0);
+    CU_ASSERT_EQUAL_FATAL(lh_net_nonblock(sv[1]), 0);
+    static uint8_t payload[400000];
+    uint32_t seed = 7;
+    size_t put = 0, taken = 0, largest = 0;
+    lh_frame_writer w;
+    lh_frame_reader r;
+    lh_frame_writer_init(&w);
+    lh_frame_reader_init(&r, 0);
+    for (int k = 0; k < 600; k++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t x = seed >> 8;
+        uint32_t len = x % 8 == 0 ? (x / 8) % 400000 : (x / 8) % 20000;
+        if (len + LH_FRAME_HEADER_SIZE > largest)
+            largest = len + LH_FRAME_HEADER_SIZE;
+        CU_ASSERT_EQUAL_FATAL(lh_frame_writer_put(&w, 1, payload, len), 0);
+        put++;
+        for (uint32_t j = 0; j < (x >> 4) % 4; j++) {
+            CU_ASSERT_FATAL(lh_frame_writer_flush(&w, sv[1]) >= 0);
+            int n = lh_frame_reader_fill(&r, sv[0]);
+            CU_ASSERT_FATAL(n > 0 || n == LH_EAGAIN);
+            uint8_t type;
+            const uint8_t *p;
+            uint32_t got;
+            while (lh_frame_reader_next(&r, &type, &p, &got) == 1)
+                taken++;
+        }
+    }
+    CU_ASSERT(taken > put / 2);
+    CU_ASSERT(largest > 256 * 1024);
+    CU_ASSERT(r.in.cap <= 512 * 1024);
+    lh_frame_reader_free(&r);
+    lh_frame_writer_free(&w);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static CU_TestInfo tests[] = {
     {"header writes the documented layout",
      test_frame_header_writes_the_documented_layout},
@@ -625,6 +672,8 @@ static CU_TestInfo tests[] = {
     {"reader fill reads a bounded amount per call",
      test_frame_reader_fill_reads_a_bounded_amount_per_call},
     {"reader fill on a bad fd is IO", test_frame_reader_fill_on_a_bad_fd_is_io},
+    {"reader buffer stays near the largest frame",
+     test_frame_reader_buffer_stays_near_the_largest_frame},
     {"stream over TCP round trips", test_frame_stream_over_tcp_round_trips},
     {"TCP peer reset is CLOSED for reader and writer",
      test_frame_tcp_peer_reset_is_closed_for_reader_and_writer},

@@ -691,6 +691,155 @@ static void test_decide_false_positive_rate_is_under_one_percent(void)
     CU_ASSERT(leaks * 100 < total);
 }
 
+/* ---- growth by record (memcheck's loss records) ----
+ *
+ * Shapes measured on the clean pipeline under valgrind (tool_memcheck.c):
+ * 22 leak searches over ~800k events; socket buffers stepping up to a
+ * high-water mark (192 KiB -> 2 MiB, a step in the last third too); the
+ * events in flight moving by up to 1.5 MB per node between searches. */
+#define REC_N 22
+
+static void rec_work(double *work)
+{
+    for (size_t i = 0; i < REC_N; i++)
+        work[i] = 30000 + 770000.0 * (double)i / (REC_N - 1) +
+                  (i % 3 == 1 ? 9000 : 0);
+}
+
+/* Steps to `to` bytes at the given fractions of the work. */
+static void rec_steps(double *v, const double *work, double from,
+                      const double *at, size_t nat)
+{
+    for (size_t i = 0; i < REC_N; i++) {
+        double x = (work[i] - work[0]) / (work[REC_N - 1] - work[0]);
+        v[i] = from;
+        for (size_t k = 0; k < nat; k++)
+            if (x >= at[k])
+                v[i] *= 2;
+    }
+}
+
+static void rec_churn(rng *g, double *v, double level)
+{
+    for (size_t i = 0; i < REC_N; i++)
+        v[i] = unif(g) * level;
+}
+
+static lh_decision rec_decide(const double *work, const double *sig)
+{
+    lh_slope_sample s[REC_N];
+    for (size_t i = 0; i < REC_N; i++) {
+        s[i].work = work[i];
+        s[i].bytes = sig[i];
+        s[i].queue = -1;
+    }
+    return decide(s, REC_N);
+}
+
+static void test_records_buffer_steps_and_churn_are_clean(void)
+{
+    rng g = {41};
+    double work[REC_N], buf1[REC_N], buf2[REC_N], buf3[REC_N];
+    double fly1[REC_N], fly2[REC_N], flat[REC_N], sig[REC_N], sum[REC_N];
+    static const double at1[] = {0.1, 0.3, 0.55}, at2[] = {0.25, 0.85},
+                        at3[] = {0.5};
+    rec_work(work);
+    rec_steps(buf1, work, 192 * KIB, at1, 3);
+    rec_steps(buf2, work, 128 * KIB, at2, 2);
+    rec_steps(buf3, work, 64 * KIB, at3, 1);
+    rec_churn(&g, fly1, 1.5 * MIB);
+    rec_churn(&g, fly2, 1.5 * MIB);
+    for (size_t i = 0; i < REC_N; i++)
+        flat[i] = 2 * MIB;
+    const double *recs[] = {buf1, fly1, buf2, flat, fly2, buf3};
+    size_t nsteps = 0;
+    double stepped = 0;
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 6, work, REC_N, 0.2, sig,
+                                            &nsteps, &stepped),
+                    0);
+    lh_decision d = rec_decide(work, sig);
+    CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
+    /* the three buffers stepped after the warm-up */
+    CU_ASSERT_EQUAL(nsteps, 3);
+    CU_ASSERT_DOUBLE_EQUAL(stepped, (1152 + 384 + 64) * KIB, 1);
+    /* the bytes in use as they are: not clean */
+    for (size_t i = 0; i < REC_N; i++)
+        sum[i] = buf1[i] + fly1[i] + buf2[i] + flat[i] + fly2[i] + buf3[i];
+    CU_ASSERT_NOT_EQUAL(rec_decide(work, sum).verdict, LH_VERDICT_CLEAN);
+}
+
+static void test_records_steady_leak_among_steps_and_churn_is_a_leak(void)
+{
+    rng g = {42};
+    double work[REC_N], buf[REC_N], fly[REC_N], lost[REC_N], sig[REC_N];
+    static const double at[] = {0.3, 0.6, 0.9};
+    rec_work(work);
+    rec_steps(buf, work, 256 * KIB, at, 3);
+    rec_churn(&g, fly, 1.5 * MIB);
+    for (size_t i = 0; i < REC_N; i++) /* 32 bytes every 8th unit */
+        lost[i] = 32 * floor(work[i] / 8);
+    const double *recs[] = {buf, fly, lost};
+    size_t nsteps = 9;
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 3, work, REC_N, 0.2, sig,
+                                            &nsteps, NULL),
+                    0);
+    CU_ASSERT_EQUAL(nsteps, 1);
+    lh_decision d = rec_decide(work, sig);
+    CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
+    CU_ASSERT(fabs(d.slope - 4) < 0.4);
+}
+
+static void test_records_leak_among_blocks_in_flight_is_a_leak(void)
+{
+    /* the ABI scenario: leaked blocks share their stack with short-lived
+     * ones, so the record shrinks between searches and still grows */
+    rng g = {43};
+    double work[REC_N], rec[REC_N], sig[REC_N];
+    rec_work(work);
+    rec_churn(&g, rec, 200 * KIB);
+    for (size_t i = 0; i < REC_N; i++)
+        rec[i] += 64 * work[i];
+    const double *recs[] = {rec};
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 1, work, REC_N, 0.2, sig,
+                                            NULL, NULL),
+                    0);
+    lh_decision d = rec_decide(work, sig);
+    CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
+    CU_ASSERT(fabs(d.slope - 64) < 6.4);
+}
+
+static void test_records_signal_rejects_bad_input_and_reports_no_memory(void)
+{
+    double work[REC_N], v[REC_N], sig[REC_N];
+    rec_work(work);
+    for (size_t i = 0; i < REC_N; i++)
+        v[i] = 1000;
+    const double *recs[] = {v};
+    CU_ASSERT_EQUAL(lh_slope_records_signal(NULL, 1, work, REC_N, 0.2, sig,
+                                            NULL, NULL),
+                    LH_EINVAL);
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 1, work, 1, 0.2, sig, NULL,
+                                            NULL),
+                    LH_EINVAL);
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 1, work, REC_N, 0.95, sig,
+                                            NULL, NULL),
+                    LH_EINVAL);
+    work[5] = work[4] - 1;
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 1, work, REC_N, 0.2, sig,
+                                            NULL, NULL),
+                    LH_EINVAL);
+    rec_work(work);
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 1, work, REC_N, 0.2, sig,
+                                            NULL, NULL),
+                    LH_ENOMEM);
+    lh_alloc_fail_after(-1, 0);
+    CU_ASSERT_EQUAL(lh_slope_records_signal(recs, 1, work, REC_N, 0.2, sig,
+                                            NULL, NULL),
+                    0);
+    CU_ASSERT_DOUBLE_EQUAL(sig[REC_N - 1], 1000, 1e-9);
+}
+
 static CU_TestInfo tests[] = {
     {"theil_sen_is_exact_on_a_line", test_slope_theil_sen_is_exact_on_a_line},
     {"theil_sen_ignores_a_quarter_of_outliers",
@@ -737,6 +886,14 @@ static CU_TestInfo tests[] = {
      test_decide_names_every_verdict_and_reason},
     {"false_positive_rate_is_under_one_percent",
      test_decide_false_positive_rate_is_under_one_percent},
+    {"records_buffer_steps_and_churn_are_clean",
+     test_records_buffer_steps_and_churn_are_clean},
+    {"records_steady_leak_among_steps_and_churn_is_a_leak",
+     test_records_steady_leak_among_steps_and_churn_is_a_leak},
+    {"records_leak_among_blocks_in_flight_is_a_leak",
+     test_records_leak_among_blocks_in_flight_is_a_leak},
+    {"records_signal_rejects_bad_input_and_reports_no_memory",
+     test_records_signal_rejects_bad_input_and_reports_no_memory},
     CU_TEST_INFO_NULL,
 };
 
