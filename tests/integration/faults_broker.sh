@@ -5,8 +5,8 @@
 #
 # At the start (up --broker-faults): the first JoinGroup and
 # FindCoordinator requests fail, so A's first join is retried.  Mid-run
-# (a plan written to the broker's control file once 30,000 events are
-# finished): request errors on Produce, Fetch, OffsetCommit, Heartbeat
+# (a plan written to the broker's control file once 40,000 events are
+# produced): request errors on Produce, Fetch, OffsetCommit, Heartbeat
 # (REBALANCE_IN_PROGRESS: the group rebalances, events in flight are
 # consumed again), Fetch again (_TRANSPORT: the broker drops the
 # connection), ListOffsets and OffsetFetch (the lag readers of up and
@@ -31,7 +31,13 @@ trap cleanup EXIT
 
 start_up --events "$n" --rate 20000 \
     --broker-faults 'err:JoinGroup:COORDINATOR_LOAD_IN_PROGRESS:2,err:FindCoordinator:COORDINATOR_NOT_AVAILABLE:2'
-wait_until 90 "30,000 events finished" b_finished_ge 30000
+# Mid-run: 40,000 of 200,000 produced (so produce still sends for seconds
+# and meets its errors) and events are being finished.
+produced_ge() {
+    ge "$(counter "$run/produce.cnt" produced)" "$1"
+}
+wait_until 90 "40,000 events produced" produced_ge 40000
+wait_until 60 "events finished" b_finished_ge 1000
 plan='err:Produce:NOT_LEADER_FOR_PARTITION:20,err:Fetch:NOT_LEADER_FOR_PARTITION:20'
 plan=$plan',err:OffsetCommit:COORDINATOR_NOT_AVAILABLE:10'
 plan=$plan',err:Heartbeat:REBALANCE_IN_PROGRESS:2,err:Fetch:_TRANSPORT:2'
