@@ -11,6 +11,13 @@
 #include <string.h>
 
 #include "error.h"
+#include "event.h"
+
+_Static_assert(LH_PROTO_MAX_BATCH >= LH_PROTO_RECORD_HEADER +
+                                         LH_EVENT_HEADER_SIZE +
+                                         LH_EVENT_MAX_KEY +
+                                         LH_EVENT_MAX_PAYLOAD,
+               "an EVENTS frame holds the largest event");
 
 int lh_proto_put_hello(lh_frame_writer *w, uint8_t kind, uint32_t id)
 {
