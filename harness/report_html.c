@@ -594,13 +594,24 @@ static void breakdown_chart(FILE *f, const lh_report *r)
     }
     double step = nice_range(&lo, &hi, 6);
     const double row = 30;
-    chart c = {.w = 820, .left = 110, .right = 180, .top = 10, .bottom = 40,
-               .x0 = lo, .x1 = hi, .y0 = 0, .y1 = 1};
+    /* A row is a stage, or a group of stages measured together
+     * ("forward+hash+enqueue"): room for the longest name. */
+    size_t longest = 0;
+    for (size_t i = 0; i < r->nshares; i++)
+        if (strlen(r->shares[i].stage) > longest)
+            longest = strlen(r->shares[i].stage);
+    double left = 16 + 7.5 * (double)longest;
+    left = left < 110 ? 110 : left > 330 ? 330 : left;
+    chart c = {.w = 710 + left, .left = left, .right = 180, .top = 10,
+               .bottom = 40, .x0 = lo, .x1 = hi, .y0 = 0, .y1 = 1};
     c.h = c.top + c.bottom + row * (double)r->nshares;
     const char *unit = r->unit ? r->unit : "unit";
     fprintf(f, "<h2>Per-stage breakdown</h2>\n<p class=\"note\">Bytes each "
                "stage adds per %s when it is switched on (95%% interval as a "
-               "whisker; dashed: the floor a leak must clear).</p>\n",
+               "whisker, from both runs compared; dashed: the floor a leak "
+               "must clear).  Stages joined by + were switched on together: "
+               "they add nothing between them, so the search did not measure "
+               "them apart.</p>\n",
             unit);
     fprintf(f, "<svg id=\"breakdown\" xmlns=\"http://www.w3.org/2000/svg\" "
                "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "

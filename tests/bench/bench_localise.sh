@@ -6,20 +6,22 @@
 #   leak-hunt hunt --strategy S --tool rss --inject STAGE:reachable:64
 #                  --work W --timeout 300 --json FILE
 #
-# The search tool is rss for all three (auto's default); auto then runs
-# its confirmation (heap on the full set, memcheck on the shortest leaking
-# prefix), and those runs count in its seconds and runs: that is what a
-# user waits for.  Seconds are report.json's elapsed_seconds (the whole
-# hunt), runs its run_count; "correct" means exit 1 with culprit exactly
-# [STAGE].  W is reduced from the default 1.5M events (300000; quick
-# 200000: at 100000 a step in RSS hid the leak) to bound the time; the
-# harness still doubles an inconclusive run.  The rpc stage (the story's)
-# is hunted BENCH_LOC_REPS times (3; quick 1; auto BENCH_LOC_AUTO_REPS
-# times, 1) and the medians are printed; other stages once each, in
-# stage-major order so that a change of load spreads over the strategies.
+# The search tool is rss for all three (auto's default), and every
+# search run stops once two looks (every 50k events) agree; auto then runs
+# its confirmation (the heap tool on the culprit's configuration, 300k
+# events) and memcheck for the kind (4 leak searches), and those runs
+# count in its seconds and runs: that is what a user waits for.  Seconds
+# are report.json's elapsed_seconds (the whole hunt), runs its run_count;
+# "correct" means exit 1 with culprit exactly [STAGE].  W is the per-run
+# budget (300000; quick 200000), a limit now that runs stop once decided;
+# the harness still doubles an inconclusive run.  The rpc stage (the
+# story's) is hunted BENCH_LOC_REPS times (3; quick 1) and the medians are
+# printed; other stages once each, in stage-major order so that a change
+# of load spreads over the strategies.
 #
 # Environment: LH_BENCH_BIN, LH_BENCH_QUICK, LH_BENCH_OUT (bench_lib.sh);
-# BENCH_LOC_WORK, BENCH_LOC_REPS, BENCH_LOC_AUTO_REPS, BENCH_LOC_STAGES,
+# BENCH_LOC_WORK, BENCH_LOC_REPS, BENCH_LOC_AUTO_REPS (default: the same
+# as BENCH_LOC_REPS), BENCH_LOC_STAGES,
 # BENCH_LOC_STRATEGIES.
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
@@ -34,9 +36,9 @@ else
     stages=${BENCH_LOC_STAGES:-forward hash enqueue verify rpc}
 fi
 strategies=${BENCH_LOC_STRATEGIES:-auto bisect linear}
-# auto takes minutes (its heap and memcheck confirmation need 20 profile
-# dumps / leak searches each): BENCH_LOC_AUTO_REPS (1) bounds its reps.
-auto_reps=${BENCH_LOC_AUTO_REPS:-1}
+# auto takes about a minute (4-5 search runs, the heap confirmation and
+# memcheck's kind); BENCH_LOC_AUTO_REPS can bound its reps.
+auto_reps=${BENCH_LOC_AUTO_REPS:-$reps}
 tsv=$bench_out/localise.tsv
 : >"$tsv"
 echo "bench_localise: 64 B/event reachable leak, --tool rss --work $work; stages: $stages; strategies: $strategies; rpc x$reps; load $(loadavg)"

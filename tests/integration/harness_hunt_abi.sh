@@ -10,7 +10,11 @@
 #     searches, nothing definitely lost (valgrind's default report is
 #     silent: the story's blind spot);
 #   - the verdict paragraph says all of it.
-# Work budget per configuration: HUNT_WORK events (default 400000).
+# auto: the full set, then halving (4 rss runs: rpc is the last stage),
+# the heap tool on the full set (the confirmation and the sites), and
+# memcheck on it until 4 leak searches (asked for the kind only).
+# Work budget per configuration: HUNT_WORK events (default 400000; runs
+# stop once decided).
 #
 # usage: harness_hunt_abi.sh LEAK_HUNT SOURCE_ROOT
 set -eu
@@ -19,9 +23,8 @@ SRC=$2
 . "$(dirname "$0")/harness_hunt_sh_lib.sh"
 work=${HUNT_WORK:-400000}
 
-# --timeout 150 bounds each run: memcheck, asked for the kind only, waits
-# for enough leak searches, and they slow down as the leaked heap they
-# scan grows (300 s, the default timeout, on a loaded machine)
+# --timeout 150 bounds each run (a hung pipeline fails in minutes, not
+# at the 300 s default of each run)
 hunt abi --scenario abi-mismatch --work "$work" --timeout 150
 expect_rc abi 1
 expect abi verdict "$(jget abi "d['verdict']")" leak

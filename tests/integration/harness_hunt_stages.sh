@@ -1,14 +1,22 @@
 #!/bin/sh
 # harness_hunt_stages.sh - `leak-hunt hunt --inject S:reachable:64` on the
 # built-in selfheal pipeline names exactly S, for each of its five stages,
-# and exits 1 (issue 6, "Done means").  To bound CI time: the bisect
-# strategy with the rss tool and a reduced work budget (HUNT_WORK events
-# per configuration, default 400000); the auto strategy, with the heap
-# tool and memcheck, is harness_hunt_two.sh and harness_hunt_abi.sh.
-# Bisect over the growing prefixes (forward needs nothing, everything needs
-# forward, rpc needs verify) runs the full set, then halves: 3 runs for
-# forward, hash and enqueue, 4 for verify and rpc.  For forward the leak is
-# already in the first prefix, which bisect reaches last.
+# and exits 1 (issue 6, "Done means"), with the default strategy (auto).
+# auto measures the full set, then halves the ranges of prefixes whose
+# increment is a leak (forward needs nothing, everything needs forward,
+# rpc needs verify): 3 rss runs for forward, hash and enqueue, 4 for
+# verify and rpc (bisect's counts), then the heap tool on the culprit's
+# configuration (the confirmation, and the sites) and memcheck on it for
+# the kind.  Checked for each S:
+#   - culprit exactly [S], and the breakdown's only leaking row is S: a
+#     leak in verify measures a few B/event more or less with rpc on too,
+#     which must not read as a second leak (the false [verify, rpc] of an
+#     earlier auto);
+#   - the run count, and the heap run on the culprit's configuration;
+#   - the heap tool's top site is charged to stage S;
+#   - memcheck: still reachable, not lost.
+# Work budget per configuration: HUNT_WORK events (default 400000; runs
+# stop once decided).
 #
 # usage: harness_hunt_stages.sh LEAK_HUNT SOURCE_ROOT
 set -eu
@@ -16,23 +24,43 @@ LH=$1
 SRC=$2
 . "$(dirname "$0")/harness_hunt_sh_lib.sh"
 work=${HUNT_WORK:-400000}
+stages=${HUNT_STAGES:-forward hash enqueue verify rpc}
 
-for s in forward:3 hash:3 enqueue:3 verify:4 rpc:4; do
-    stage=${s%:*}
-    runs=${s#*:}
-    hunt "$stage" --strategy bisect --tool rss --work "$work" --quiet \
+for stage in $stages; do
+    case $stage in
+    forward) runs=3 conf=forward ;;
+    hash) runs=3 conf=forward,hash ;;
+    enqueue) runs=3 conf=forward,hash,enqueue ;;
+    verify) runs=4 conf=forward,hash,enqueue,verify ;;
+    rpc) runs=4 conf=forward,hash,enqueue,verify,rpc ;;
+    *) fail "unknown stage $stage" ;;
+    esac
+    hunt "$stage" --work "$work" --timeout 150 --quiet \
         --inject "$stage:reachable:64"
     expect_rc "$stage" 1
     expect "$stage" verdict "$(jget "$stage" "d['verdict']")" leak
     expect "$stage" culprit "$(jget "$stage" "d['culprit']")" "[\"$stage\"]"
-    expect "$stage" "bisect's run count" "$(jget "$stage" "d['run_count']")" \
-        "$runs"
-    expect "$stage" tools "$(jget "$stage" \
-        "sorted(set(r['tool'] for r in d['runs']))")" '["rss"]'
-    # 64 B a block plus the allocator's header and the list's node: ~80;
-    # a sanity bound only, the slope is noisy on a loaded machine
+    expect "$stage" "leaking breakdown rows" "$(jget "$stage" \
+        "[s['stage'] for s in d['breakdown'] if s['leaks']]")" "[\"$stage\"]"
+    expect "$stage" "rss runs" "$(jget "$stage" \
+        "len([r for r in d['runs'] if r['tool'] == 'rss'])")" "$runs"
+    expect "$stage" "confirmation and kind runs" "$(jget "$stage" \
+        "[(r['tool'], ','.join(r['enabled'])) for r in d['runs'] if r['tool'] != 'rss']")" \
+        "[[\"heap\", \"$conf\"], [\"memcheck\", \"$conf\"]]"
+    # 64 B a block plus the allocator's header and the list's node: ~80
+    # under glibc, ~64 under tcmalloc; a sanity bound only
     expect "$stage" "leaking runs' slopes within 32-160 B/event" "$(jget \
         "$stage" "all(32 <= r['slope_bytes_per_unit'] <= 160 for r in d['runs'] if r['verdict'] == 'leak')")" true
+    expect "$stage" "heap tool's top site's stage" "$(jget "$stage" \
+        "[r for r in d['runs'] if r['tool'] == 'heap'][0]['sites'][0]['stage']")" \
+        "$stage"
+    case "$(jget "$stage" "d['memcheck_kind']")" in
+    "still reachable"*) ;;
+    *)
+        why "$stage"
+        fail "$stage: memcheck kind is '$(jget "$stage" "d['memcheck_kind']")'"
+        ;;
+    esac
     verdict_starts "$stage" "leak in stage $stage: +"
     # --quiet: nothing on stderr (no progress, no run count)
     [ ! -s "$WORK/$stage.err" ] || {

@@ -1,12 +1,15 @@
 #!/bin/sh
 # harness_hunt_two.sh - two leaking stages (hash and rpc, 64 B an event
-# each): `leak-hunt hunt` (auto) names both, from the per-stage breakdown of
-# the growing prefixes, and exits 1 (issue 6, "Done means").  auto then runs
-# the heap tool on the full set, whose sites are attributed to both stages,
-# and memcheck on the shortest leaking prefix (forward,hash), which sees the
-# blocks as still reachable, growing, not lost.
-# Work budget per configuration: HUNT_WORK events (default 400000; memcheck
-# gets 1/50 of it).
+# each): `leak-hunt hunt` (auto) names both, from the per-stage breakdown,
+# and exits 1 (issue 6, "Done means").  auto measures the full set, then
+# halves each range of prefixes that adds a leak: with hash and rpc both
+# leaking that is every prefix once (5 rss runs).  Then the heap tool on
+# the smallest configuration holding both culprits (the full set), whose
+# sites are charged to both stages, and memcheck on the shortest leaking
+# prefix (forward,hash), which sees the blocks as still reachable,
+# growing, not lost.
+# Work budget per configuration: HUNT_WORK events (default 400000; runs
+# stop once decided).
 #
 # usage: harness_hunt_two.sh LEAK_HUNT SOURCE_ROOT
 set -eu
@@ -15,9 +18,8 @@ SRC=$2
 . "$(dirname "$0")/harness_hunt_sh_lib.sh"
 work=${HUNT_WORK:-400000}
 
-# --timeout 150 bounds each run: memcheck, asked for the kind only, waits
-# for enough leak searches, and they slow down as the leaked heap they
-# scan grows (300 s, the default timeout, on a loaded machine)
+# --timeout 150 bounds each run (a hung pipeline fails in minutes, not
+# at the 300 s default of each run)
 hunt two --work "$work" --timeout 150 --inject hash:reachable:64 --inject rpc:reachable:64
 expect_rc two 1
 expect two verdict "$(jget two "d['verdict']")" leak
