@@ -148,4 +148,16 @@ check_ledger() {
     expect "unhealed" "$(jtot "$j" unhealed)" -eq 0
     expect "store keys wrong" "$(jtot "$j" store_keys_wrong)" -eq 0
     ! grep -q "Segmentation\|Aborted" "$dir/err" || fail "a child crashed"
+    # Sanitizer builds: any report from a child fails the test.
+    if grep -q "Sanitizer\|runtime error:" "$dir/err"; then
+        grep -m 5 -A 5 "Sanitizer\|runtime error:" "$dir/err" >&2
+        fail "a sanitizer reported an error in a child"
+    fi
+}
+
+# rss_bounded: 1 unless LH_FAULTS_RSS=print (sanitizer builds, whose
+# allocators keep freed memory in quarantine: RSS is printed, not held to
+# a bound there).
+rss_bounded() {
+    [ "${LH_FAULTS_RSS:-}" != print ]
 }
