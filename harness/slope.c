@@ -1023,6 +1023,32 @@ out:
  * warm-up steps up to a high-water mark (lh_slope_records_signal). */
 #define STEADY_SHARE (1.0 / 3.0)
 
+size_t lh_slope_warmup_index(const double *work, size_t n, double warmup)
+{
+    if (n == 0)
+        return 0;
+    double cutoff = work[0] + warmup * (work[n - 1] - work[0]);
+    size_t cut = 0;
+    while (cut < n - 1 && work[cut] < cutoff)
+        cut++;
+    return cut;
+}
+
+lh_record_kind lh_slope_record_kind(const double *v, size_t n, size_t cut)
+{
+    size_t grew = 0, intervals = cut + 1 < n ? n - 1 - cut : 0;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] < v[i - 1])
+            return LH_RECORD_CHURN;
+        if (v[i] > v[i - 1] && i > cut)
+            grew++;
+    }
+    if (intervals > 0 && v[n - 1] > v[cut] &&
+        (double)grew < STEADY_SHARE * (double)intervals)
+        return LH_RECORD_STEPS;
+    return LH_RECORD_STEADY;
+}
+
 int lh_slope_records_signal(const double *const *rec, size_t nrec,
                             const double *work, size_t n, double warmup,
                             double *out, size_t *nsteps, double *step_bytes)
@@ -1036,36 +1062,27 @@ int lh_slope_records_signal(const double *const *rec, size_t nrec,
     double *churn = lh_calloc(n, sizeof *churn);
     if (!churn)
         return LH_ENOMEM;
-    double cutoff = work[0] + warmup * (work[n - 1] - work[0]);
-    size_t cut = 0;
-    while (cut < n - 1 && work[cut] < cutoff)
-        cut++;
-    size_t intervals = n - 1 - cut, steps = 0;
+    size_t cut = lh_slope_warmup_index(work, n, warmup), steps = 0;
     double stepped = 0;
     for (size_t i = 0; i < n; i++)
         out[i] = 0;
     for (size_t r = 0; r < nrec; r++) {
         const double *v = rec[r];
-        int shrank = 0;
-        size_t grew = 0;
-        for (size_t i = 1; i < n; i++) {
-            if (v[i] < v[i - 1])
-                shrank = 1;
-            else if (v[i] > v[i - 1] && i > cut)
-                grew++;
-        }
-        if (shrank) {
+        switch (lh_slope_record_kind(v, n, cut)) {
+        case LH_RECORD_CHURN:
             for (size_t i = 0; i < n; i++)
                 churn[i] += v[i];
-        } else if (v[n - 1] > v[cut] &&
-                   (double)grew < STEADY_SHARE * (double)intervals) {
+            break;
+        case LH_RECORD_STEPS:
             steps++;
             stepped += v[n - 1] - v[cut];
             for (size_t i = 0; i < n; i++)
                 out[i] += v[i] < v[cut] ? v[i] : v[cut];
-        } else {
+            break;
+        case LH_RECORD_STEADY:
             for (size_t i = 0; i < n; i++)
                 out[i] += v[i];
+            break;
         }
     }
     double high = 0;

@@ -184,6 +184,21 @@ int lh_slope_fit_xy(const double *x, const double *y, size_t n,
 int lh_slope_theil_sen(const double *x, const double *y, size_t n,
                        double *slope, double *intercept);
 
+/* How one record of lh_slope_records_signal is taken (see there). */
+typedef enum lh_record_kind {
+    LH_RECORD_STEADY = 0, /* never shrank, grew in most intervals */
+    LH_RECORD_STEPS,      /* never shrank, grew after the warm-up in a few
+                             steps: a high-water mark */
+    LH_RECORD_CHURN,      /* shrank at some point: blocks in flight */
+} lh_record_kind;
+
+/* Index of the first of n points at or past the warm-up (the first
+ * `warmup` of the work); n - 1 at most, 0 for n == 0. */
+size_t lh_slope_warmup_index(const double *work, size_t n, double warmup);
+
+/* The kind of record v (n points, warm-up ending at index cut). */
+lh_record_kind lh_slope_record_kind(const double *v, size_t n, size_t cut);
+
 /*
  * Growth by record: one series to decide on from many that share their
  * work axis, where each record is one allocation site of one process (a
