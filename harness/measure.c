@@ -272,9 +272,9 @@ static void too_little_work(const lh_measure_opts *o, lh_run_result *res,
 /*
  * The decision at the end of a budget.  A tool with its own signal
  * (memcheck) is judged on it, through the tool's `signal` when it has one;
- * with some points but fewer than MIN_TOOL_POINTS it is inconclusive (its
- * first points came late: a short run under valgrind), and only a tool
- * that gave no point at all (vgdb failing) is judged on the samples.
+ * with fewer than MIN_TOOL_POINTS it is inconclusive (its first points
+ * came late: a short run under valgrind; or none came: vgdb failing), not
+ * judged on the samples of processes that run under valgrind.
  * Whatever the series, a run whose work after the warm-up is too little
  * to see the floor in is never clean (min_work).
  */
@@ -292,13 +292,17 @@ static void decide_run(const lh_measure_opts *o, lh_run_result *res,
             ts = &sig;
             note = ctx->note;
         }
-    } else if (ctx->series.n > 0) {
+    } else if (ctx->series.n > 0 || o->tool->signal) {
+        /* (a tool with a signal of its own that gave no point: valgrind
+         * still starting the processes, or vgdb failing; the samples of
+         * processes under valgrind are no evidence either way) */
         res->verdict = LH_RUN_INCONCLUSIVE;
         res->slope = res->ci_low = res->ci_high = NAN;
         snprintf(res->reason, sizeof res->reason,
-                 "too-few: %zu leak searches of the %d a decision needs; "
+                 "too-few: %zu leak search%s of the %d a decision needs; "
                  "run longer",
-                 ctx->series.n, MIN_TOOL_POINTS);
+                 ctx->series.n, ctx->series.n == 1 ? "" : "es",
+                 MIN_TOOL_POINTS);
         return;
     }
     decide(o, res, &res->series, lh_sampler_has_heap(smp),
@@ -494,7 +498,8 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
          * first leak search); a decision without it is no decision, and
          * used up the extensions (two "+nan" rounds, then a final one).
          * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
-         * failing) is judged on the samples. */
+         * failing) is waited for no longer: the run is inconclusive
+         * (decide_run). */
         if (spent && o->tool == &lh_tool_memcheck &&
             ctx.series.n < (o->tool_points > 0 ? (size_t)o->tool_points
                                                : MIN_TOOL_POINTS) &&

@@ -9,15 +9,16 @@
 #            10%), charged to stage enqueue, the culprit;
 #   memcheck reports it as definitely lost (a "definitely lost" site in
 #            stage_enqueue.c, and lost bytes in the final XML).
-# A small leak next to the pipeline's own growth: the B nodes' inbound
-# buffers double up to their high-water mark during the run (heap
-# profiles: lh_frame_reader_fill, ~1-2 B/event over 600k events on a
-# loaded machine, more under the slower heap tool).  So the rss slope is
-# held to 20% of 6, the heap tool's site figure (a difference of profiles,
-# by allocation site) to 10% of 4, and the heap run's slope, which
-# includes the buffers, to 0.9 x 4 .. 2 x 4.  memcheck's verdict may be
-# inconclusive (its signal, the bytes in use at leak searches, is noisy:
-# events in flight), never clean.
+# A small leak next to the pipeline's own memory: the B nodes' buffers
+# reach their high-water mark early in the run since frames are at most
+# 128 KiB (stages/proto.h) and the frame reader no longer doubles its
+# buffer at an unlucky offset (core/frame.c); before, the rss slope came
+# out at 11.4-11.6 in 2 of 6 runs.  Measured since (300-600k events, load
+# 5-10): rss 6.0-6.7, heap 4.1-4.3, memcheck 3.7-4.2.  So the rss slope is
+# held to 20% of 6, the heap run's slope and the heap tool's site figure
+# (a difference of profiles, by allocation site) to 15% and 10% of 4.
+# memcheck's verdict may be inconclusive (a short run's leak searches are
+# few), never clean.
 #
 # usage: harness_run_lost.sh LEAK_HUNT
 set -eu
@@ -33,9 +34,7 @@ expect_slope lost-rss 6 20
 lh_run lost-heap heap "$WORK_EVENTS" --inject "$INJ"
 expect_rc lost-heap 1
 expect_verdict lost-heap leak
-s=$(slope)
-fcmp "$s" '>=' 3.6 && fcmp "$s" '<=' 8 ||
-    fail "lost-heap: slope $s B/event is not within 3.6 .. 8"
+expect_slope lost-heap 4 15
 top="d['runs'][-1]['sites'][0]"
 note "lost-heap: top site $(jget "$J" "'%s (%s:%d) %.2f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'bytes_per_unit'))")"
 [ "$(jget "$J" "$top['file']")" = stages/stage_enqueue.c ] ||
