@@ -11,7 +11,12 @@
  *     mismatch, and the event's value is written back (PUT = heal).
  * The store answers a PUT with one byte: 0 repaired a corrupted write
  * (counted healed), 1 ignored as older than what it holds, 2 applied
- * without repairing anything.
+ * without repairing anything.  After a 2 the event is checked again (GET):
+ * the heal may have been the first write of its version the store saw
+ * (the producer's write failed or is late), and the store may damage a
+ * first write like any other (--corrupt-rate); so a heal is verified like
+ * the write it replaces.  At most MAX_HEALS heals per event; a mismatch
+ * after that finishes the event as failed.
  * OFF: verification stays local (stage_verify.c).
  *
  * The store may stop answering (down, stopped, overloaded) or answer
@@ -60,7 +65,21 @@
 #define BACKOFF_MIN_US 50000
 #define BACKOFF_MAX_US 2000000
 
-enum { PHASE_GET = 0, PHASE_HEAL = 1 };
+#define MAX_HEALS 3
+
+/* it->phase: the call to send (low bits) and the heals sent so far. */
+enum { PHASE_GET = 0, PHASE_HEAL = 1, PHASE_MASK = 0x0f, HEALS_SHIFT = 4 };
+
+static unsigned heals_of(const lh_item *it)
+{
+    return (unsigned)it->phase >> HEALS_SHIFT;
+}
+
+static void set_phase(lh_item *it, unsigned phase, unsigned heals)
+{
+    it->phase = (uint8_t)(heals << HEALS_SHIFT | phase);
+    it->tries = 0;
+}
 
 typedef struct rpc_stage {
     lh_node *node;
@@ -243,8 +262,14 @@ static void get_done(void *arg, int err, const rpc_reply *reply)
     }
     /* Missing, older or different: heal with the event's value. */
     c->v[LH_C_mismatched]++;
-    it->phase = PHASE_HEAL;
-    it->tries = 0;
+    if (heals_of(it) >= MAX_HEALS) {
+        /* The store keeps losing what we write: give up on this one. */
+        c->v[LH_C_rpc_errors]++;
+        it->failed = 1;
+        lh_node_finish(st->node, it);
+        return;
+    }
+    set_phase(it, PHASE_HEAL, heals_of(it) + 1);
     wait_push(st, it);
 }
 
@@ -268,10 +293,16 @@ static void put_done(void *arg, int err, const rpc_reply *reply)
         refused_call(st, it);
         return;
     }
-    if (reply->body_len >= 1 && reply->body[0] == 0)
+    if (reply->body_len >= 1 && reply->body[0] == 0) {
         c->v[LH_C_healed]++;
-    else if (reply->body_len >= 1 && reply->body[0] == 1)
+    } else if (reply->body_len >= 1 && reply->body[0] == 1) {
         c->v[LH_C_heal_ignored]++;
+    } else {
+        /* Applied as a first write (which the store may damage): check. */
+        set_phase(it, PHASE_GET, heals_of(it));
+        wait_push(st, it);
+        return;
+    }
     verified(st, it);
 }
 
@@ -293,7 +324,7 @@ static int submit(rpc_stage *st, lh_item *it)
     if (st->inflight >= st->limit)
         return LH_EFULL;
     it->ctx = st;
-    if (it->phase == PHASE_GET) {
+    if ((it->phase & PHASE_MASK) == PHASE_GET) {
         rc = rpc_client_call(st->client, RPC_METHOD_GET, it->ev.key,
                              it->ev.key_len, get_done, it);
     } else {
@@ -381,8 +412,7 @@ static int rpc_handle(lh_node *node, void *state, lh_item *it, int on)
         lh_node_finish(node, it);
         return LH_STEP_DONE;
     }
-    it->phase = PHASE_GET;
-    it->tries = 0;
+    set_phase(it, PHASE_GET, 0);
     if (st->wait_head != NULL || !can_send(st, lh_now_us())) {
         wait_push(st, it); /* keep order behind earlier waiters */
         return LH_STEP_HELD;
