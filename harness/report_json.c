@@ -220,6 +220,8 @@ void lh_report_verdict(const lh_report *r, FILE *f)
         else if (last)
             fprintf(f, ": no slope (%s) with %s on", last->reason,
                     last->enabled[0] ? last->enabled : "nothing");
+        if (r->error[0]) /* why there is no culprit (hunt) */
+            fprintf(f, "; %s", r->error);
         fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
         return;
     }
