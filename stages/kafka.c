@@ -27,12 +27,13 @@
  *
  * Consumer: one group member with a short session timeout (6 s: the mock
  * makes a rejoin wait session.timeout.ms - 1 s).  Prefetch is capped at
- * 16 MiB (queued.max.messages.kbytes; librdkafka's default is 64 MiB):
- * that is A's memory beyond its ring, and under overload, with the
- * partitions paused and resumed again and again, the queue refills to
- * wherever the cap lets it (with 128 MiB A's RSS wandered by 7 MB between
- * runs); 16 MiB is some 150,000 events of the pipeline's size, ahead of
- * a consumer forwarding ~200,000 a second.  Offsets are stored only
+ * 32 MiB (queued.max.messages.kbytes; librdkafka's default is 64 MiB,
+ * and one fetch of fetch.message.max.bytes may overshoot it): that is A's
+ * memory beyond its ring, and under overload, with the partitions paused
+ * and resumed again and again, the queue refills to wherever the cap lets
+ * it (with 128 MiB A's RSS wandered by 7 MB between runs); 32 MiB is some
+ * 300,000 events of the pipeline's size, over a second ahead of a
+ * consumer forwarding ~200,000 a second.  Offsets are stored only
  * by lh_kconsumer_done, and auto-commit commits stored offsets every 200 ms.
  * lh_kconsumer_done records the offset in a per-partition slot under a
  * mutex (it may be called from another thread, and per event); the slots go
@@ -883,7 +884,7 @@ int lh_kconsumer_new(const char *brokers, const char *group, const char *topic,
         "fetch.min.bytes", "1",
         "fetch.message.max.bytes", "4194304",
         "queued.min.messages", "100000",
-        "queued.max.messages.kbytes", "16384",
+        "queued.max.messages.kbytes", "32768",
         "socket.nagle.disable", "true",
         NULL,
     };

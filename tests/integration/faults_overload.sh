@@ -15,7 +15,7 @@
 #   - flat memory: RSS of A and each B sampled every 100 ms; once the
 #     delay queue has filled (a quarter of the events finished), the peak
 #     over the rest of the run stays within FLAT_KB (4 MiB) of the peak
-#     before it (A: plus its consumer's prefetch cap, kafka.c, 16 MiB
+#     before it (A: plus its consumer's prefetch cap, kafka.c, 32 MiB
 #     that one fetch of 4 MiB may overshoot: paused and resumed again and
 #     again, it refills to wherever the cap lets it), and each B stays
 #     under an absolute bound of 64 MiB;
@@ -30,7 +30,7 @@ n=240000
 window=16000
 max_lag=100000
 flat_kb=4096
-prefetch_kb=20480 # 16 MiB, overshot by at most one fetch (4 MiB)
+prefetch_kb=36864 # 32 MiB, overshot by at most one fetch (4 MiB)
 abs_kb=65536
 dir=$(mkwork)
 run=$dir/run
