@@ -29,6 +29,10 @@ typedef struct lh_site {
     char kind[32];      /* memcheck kind ("reachable", "definitely lost") */
     double bytes;       /* growth over the measured span */
     double bytes_per_unit;
+    int in_flight;      /* its blocks come and go (the rise of their floor
+                           is its growth): events in flight, a backlog, or a
+                           leak among short-lived blocks; ranked after the
+                           sites that only grow (measure.c) */
 } lh_site;
 
 typedef struct lh_run_result {

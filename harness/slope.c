@@ -1023,6 +1023,23 @@ out:
  * warm-up steps up to a high-water mark (lh_slope_records_signal). */
 #define STEADY_SHARE (1.0 / 3.0)
 
+double lh_slope_floor_rise(const double *work, const double *v, size_t n)
+{
+    size_t k = n / 2;
+    if (k == 0)
+        return 0;
+    double lo1 = v[0], lo2 = v[n - k];
+    for (size_t i = 0; i < k; i++)
+        if (v[i] < lo1)
+            lo1 = v[i];
+    for (size_t i = n - k; i < n; i++)
+        if (v[i] < lo2)
+            lo2 = v[i];
+    /* a steady leak's minima are at the starts of the halves */
+    double dw = work[n - k] - work[0];
+    return dw > 0 && lo2 > lo1 ? (lo2 - lo1) / dw : 0;
+}
+
 size_t lh_slope_warmup_index(const double *work, size_t n, double warmup)
 {
     if (n == 0)

@@ -200,6 +200,17 @@ size_t lh_slope_warmup_index(const double *work, size_t n, double warmup);
 lh_record_kind lh_slope_record_kind(const double *v, size_t n, size_t cut);
 
 /*
+ * Bytes per unit by which the least a series held rose from the first to
+ * the second half of its n points (work[i], v[i]; work non-decreasing):
+ * for blocks in flight, which drain now and then, the floor stays put; a
+ * steady leak raises it at its own rate (the minimum of each half is at
+ * its start: the rise is divided by the work between the two starts); a
+ * leak among short-lived blocks raises it too.  0 when it did not rise,
+ * or n < 2, or the halves start at the same work.
+ */
+double lh_slope_floor_rise(const double *work, const double *v, size_t n);
+
+/*
  * Growth by record: one series to decide on from many that share their
  * work axis, where each record is one allocation site of one process (a
  * memcheck loss record) measured at the same n points.  rec[r][i] is the

@@ -6,10 +6,11 @@
  * seconds the tool signals each process and notes the work done at that
  * dump.  With tcmalloc loaded, the processes' own heap= figures come from
  * tcmalloc's counter, which is the signal the runner decides on.  At the
- * end, the growth between the first dump after the warm-up and the last
- * dump, by allocation site (heapprof.c parses and symbolises), divided by
- * the work done between them, gives each site's bytes per unit.  The
- * profiles stay in the run directory for google-pprof.
+ * end, each process's dumps from its first after the warm-up on give each
+ * allocation site (heapprof.c parses and symbolises) a series of bytes
+ * over that base dump, and the rise of the site's floor along it, per unit
+ * of work, is the site's bytes per unit (process_growth).  The profiles
+ * stay in the run directory for google-pprof.
  */
 #include "tool.h"
 
@@ -19,6 +20,7 @@
 #include "error.h"
 #include "heapprof.h"
 #include "measure.h"
+#include "slope.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -177,77 +179,194 @@ static size_t library_entry(const lh_heapprof_site *x)
     return top;
 }
 
-/* Adds the growth between two dumps of one process to the run's sites. */
-static int add_growth(lh_tool_ctx *c, const char *old_path,
-                      const char *new_path, double span)
+/* One site of one process through its dumps after the base dump. */
+typedef struct site_row {
+    lh_site site; /* what and where (its byte figures unused here) */
+    double *v;    /* bytes over the base at each dump (v[0]: the base, 0) */
+} site_row;
+
+typedef struct site_table {
+    site_row *rows;
+    size_t n, cap;
+    size_t npoints; /* the base and the dumps after it */
+} site_table;
+
+static void table_free(site_table *t)
 {
-    lh_heapprof *a = NULL, *b = NULL;
+    for (size_t i = 0; i < t->n; i++)
+        lh_free(t->rows[i].v);
+    lh_free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+static int same_site(const lh_site *a, const lh_site *b)
+{
+    return strcmp(a->function, b->function) == 0 &&
+           strcmp(a->caller, b->caller) == 0 &&
+           strcmp(a->file, b->file) == 0 && a->line == b->line;
+}
+
+static site_row *table_row(site_table *t, const lh_site *site)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (same_site(&t->rows[i].site, site))
+            return &t->rows[i];
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        site_row *r = lh_realloc(t->rows, cap * sizeof *r);
+        if (r == NULL)
+            return NULL;
+        t->rows = r;
+        t->cap = cap;
+    }
+    double *v = lh_calloc(t->npoints, sizeof *v);
+    if (v == NULL)
+        return NULL;
+    site_row *row = &t->rows[t->n++];
+    row->site = *site;
+    row->v = v;
+    return row;
+}
+
+/* Describes a site of a diff the way the report shows it. */
+static void describe_site(const lh_tool_ctx *c, const lh_heapprof_site *x,
+                          lh_site *site)
+{
+    size_t top = library_entry(x);
+    const lh_heapprof_frame *f0 = x->chain[top];
+    memset(site, 0, sizeof *site);
+    snprintf(site->function, sizeof site->function, "%s",
+             f0->fn ? f0->fn : "??");
+    /* the caller: the first frame of another function (an inlined frame
+     * is followed by the frame of the function it was inlined into, often
+     * the same: rpc_handle <- rpc_handle) */
+    size_t up = top + 1;
+    while (up < x->nchain && f0->fn && x->chain[up]->fn &&
+           strcmp(x->chain[up]->fn, f0->fn) == 0)
+        up++;
+    if (up < x->nchain && x->chain[up]->fn) {
+        snprintf(site->caller, sizeof site->caller, "%s", x->chain[up]->fn);
+        snprintf(site->caller_file, sizeof site->caller_file, "%s",
+                 shorten(x->chain[up]->file));
+        site->caller_line = (int)x->chain[up]->line;
+    }
+    snprintf(site->file, sizeof site->file, "%s", shorten(f0->file));
+    site->line = (int)f0->line;
+    /* The stage is that of the first frame, from the site outwards, that
+     * belongs to one: a leak inside a library is charged to the stage that
+     * called it. */
+    for (size_t k = 0; k < x->nchain && !site->stage[0]; k++)
+        lh_measure_attribute(c->stage_map, x->chain[k]->fn,
+                             shorten(x->chain[k]->file), site->stage,
+                             sizeof site->stage);
+}
+
+/* Notes, at point k of the table, each site's bytes in `path` over the
+ * base profile. */
+static int collect(const lh_tool_ctx *c, const lh_heapprof *base,
+                   const char *path, site_table *t, size_t k)
+{
+    lh_heapprof *b = NULL;
     lh_heapprof_delta *d = NULL;
     lh_heapprof_symtab *st = NULL;
     lh_heapprof_site *sites = NULL;
     size_t nd = 0, ns = 0;
     char why[256] = "";
-    int rc = lh_heapprof_load(old_path, &a, why, sizeof why);
-    if (rc == 0)
-        rc = lh_heapprof_load(new_path, &b, why, sizeof why);
+    int rc = lh_heapprof_load(path, &b, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "leak-hunt: cannot read heap profile: %s\n", why);
         goto out;
     }
-    rc = lh_heapprof_diff(a, b, &d, &nd);
+    rc = lh_heapprof_diff(base, b, &d, &nd);
     if (rc == 0)
         rc = lh_heapprof_symtab_new(b, &st);
     if (rc == 0)
         /* whole chains (depth 0): library_entry() looks past the first
-         * two frames; the loop below merges what it shows alike */
+         * two frames; rows merge what it shows alike */
         rc = lh_heapprof_sites(st, d, nd, 0, NULL, &sites, &ns);
     if (rc < 0)
         goto out;
     for (size_t i = 0; i < ns; i++) {
         const lh_heapprof_site *x = &sites[i];
-        if (x->inuse_bytes <= 0 || x->nchain == 0)
+        if (x->nchain == 0 || x->inuse_bytes == 0)
             continue;
-        size_t top = library_entry(x);
-        const lh_heapprof_frame *f0 = x->chain[top];
         lh_site site;
-        memset(&site, 0, sizeof site);
-        snprintf(site.function, sizeof site.function, "%s",
-                 f0->fn ? f0->fn : "??");
-        /* the caller: the first frame of another function (an inlined
-         * frame is followed by the frame of the function it was inlined
-         * into, often the same: rpc_handle <- rpc_handle) */
-        size_t up = top + 1;
-        while (up < x->nchain && f0->fn && x->chain[up]->fn &&
-               strcmp(x->chain[up]->fn, f0->fn) == 0)
-            up++;
-        if (up < x->nchain && x->chain[up]->fn) {
-            snprintf(site.caller, sizeof site.caller, "%s",
-                     x->chain[up]->fn);
-            snprintf(site.caller_file, sizeof site.caller_file, "%s",
-                     shorten(x->chain[up]->file));
-            site.caller_line = (int)x->chain[up]->line;
+        describe_site(c, x, &site);
+        site_row *row = table_row(t, &site);
+        if (row == NULL) {
+            rc = LH_ENOMEM;
+            goto out;
         }
-        snprintf(site.file, sizeof site.file, "%s", shorten(f0->file));
-        site.line = (int)f0->line;
-        /* The stage is that of the first frame, from the site outwards,
-         * that belongs to one: a leak inside a library is charged to the
-         * stage that called it. */
-        for (size_t k = 0; k < x->nchain && !site.stage[0]; k++)
-            lh_measure_attribute(c->stage_map, x->chain[k]->fn,
-                                 shorten(x->chain[k]->file), site.stage,
-                                 sizeof site.stage);
-        site.bytes = (double)x->inuse_bytes;
+        row->v[k] += (double)x->inuse_bytes;
+    }
+out:
+    lh_heapprof_sites_free(sites, ns);
+    lh_heapprof_symtab_free(st);
+    lh_free(d);
+    lh_heapprof_free(b);
+    return rc;
+}
+
+/*
+ * The growth of one process's sites from its base dump through each later
+ * dump, per unit: for a site that only grew, its growth from the base to
+ * the last dump; for a site whose blocks come and go (in_flight), the rise
+ * of its floor (lh_slope_floor_rise), not its change between two dumps.
+ * Events in flight are such a site: the difference of the base and the
+ * last dump gave them 16.5 B/event in a 300k-event run (the queue was
+ * fuller at the end), over a 4 B/event lost block; their floor stays put
+ * unless the queue's does.  A leak among short-lived blocks raises it.
+ */
+static int process_growth(lh_tool_ctx *c, const dump *const *dumps,
+                          size_t n)
+{
+    lh_heapprof *base = NULL;
+    site_table t;
+    double *work = lh_calloc(n, sizeof *work);
+    char path[1200], why[256] = "";
+    int rc;
+
+    memset(&t, 0, sizeof t);
+    t.npoints = n;
+    if (work == NULL)
+        return LH_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        work[i] = dumps[i]->work;
+    profile_path(c, dumps[0], path, sizeof path);
+    rc = lh_heapprof_load(path, &base, why, sizeof why);
+    if (rc < 0) {
+        fprintf(stderr, "leak-hunt: cannot read heap profile: %s\n", why);
+        goto out;
+    }
+    for (size_t k = 1; k < n; k++) {
+        profile_path(c, dumps[k], path, sizeof path);
+        rc = collect(c, base, path, &t, k);
+        if (rc < 0)
+            goto out;
+    }
+    double span = work[n - 1] - work[0];
+    for (size_t i = 0; i < t.n; i++) {
+        const double *v = t.rows[i].v;
+        lh_site site = t.rows[i].site;
+        for (size_t k = 1; k < n; k++)
+            if (v[k] < v[k - 1])
+                site.in_flight = 1;
+        /* a site that only grew: its whole growth over the whole span */
+        double rate = site.in_flight ? lh_slope_floor_rise(work, v, n)
+                                     : (v[n - 1] - v[0]) / span;
+        if (!(rate > 0))
+            continue;
         /* Dump work is the total over all processes, so each process's
          * growth per unit adds up to the whole's. */
-        site.bytes_per_unit = site.bytes / span;
+        site.bytes_per_unit = rate;
+        site.bytes = rate * span;
         int merged = 0;
         for (size_t k = 0; k < c->res->nsites && !merged; k++) {
             lh_site *y = &c->res->sites[k];
-            if (strcmp(y->function, site.function) == 0 &&
-                strcmp(y->caller, site.caller) == 0 &&
-                strcmp(y->file, site.file) == 0 && y->line == site.line) {
+            if (same_site(y, &site)) {
                 y->bytes += site.bytes;
                 y->bytes_per_unit += site.bytes_per_unit;
+                y->in_flight |= site.in_flight;
                 merged = 1;
             }
         }
@@ -257,12 +376,11 @@ static int add_growth(lh_tool_ctx *c, const char *old_path,
                 goto out;
         }
     }
+    rc = 0;
 out:
-    lh_heapprof_sites_free(sites, ns);
-    lh_heapprof_symtab_free(st);
-    lh_free(d);
-    lh_heapprof_free(a);
-    lh_heapprof_free(b);
+    table_free(&t);
+    lh_heapprof_free(base);
+    lh_free(work);
     return rc;
 }
 
@@ -271,42 +389,36 @@ static int heap_finish(lh_tool_ctx *c)
     heap_state *s = c->state;
     if (s == NULL)
         return 0;
+    const dump **mine = lh_calloc(s->ndumps ? s->ndumps : 1, sizeof *mine);
+    if (mine == NULL)
+        return LH_ENOMEM;
+    int rc = 0;
     for (size_t p = 0; p < s->nprocs; p++) {
-        /* base: this process's first dump after the first 20% of the work
-         * its dumps span; last: its last dump. */
-        const dump *first = NULL, *last = NULL, *base = NULL;
+        /* This process's dumps that were written (a dump asked for just
+         * before the stop may never have been), from its first dump after
+         * the first 20% of the work they span: the base. */
+        size_t n = 0;
         char path[1200];
         for (size_t i = 0; i < s->ndumps; i++) {
-            if (s->dumps[i].pid != s->pids[p])
-                continue;
-            /* A dump asked for just before the stop may never have been
-             * written: use the dumps that exist. */
             profile_path(c, &s->dumps[i], path, sizeof path);
-            if (access(path, R_OK) != 0)
-                continue;
-            if (first == NULL)
-                first = &s->dumps[i];
-            last = &s->dumps[i];
+            if (s->dumps[i].pid == s->pids[p] && access(path, R_OK) == 0)
+                mine[n++] = &s->dumps[i];
         }
-        if (first == NULL || first == last)
+        if (n < 2)
             continue;
-        double cut = first->work + 0.2 * (last->work - first->work);
-        for (size_t i = 0; i < s->ndumps && base == NULL; i++) {
-            profile_path(c, &s->dumps[i], path, sizeof path);
-            if (s->dumps[i].pid == s->pids[p] && s->dumps[i].work >= cut &&
-                access(path, R_OK) == 0)
-                base = &s->dumps[i];
-        }
-        if (base == NULL || base == last || last->work <= base->work)
+        double cut = mine[0]->work + 0.2 * (mine[n - 1]->work - mine[0]->work);
+        size_t b = 0;
+        while (b < n && mine[b]->work < cut)
+            b++;
+        if (b + 1 >= n || mine[n - 1]->work <= mine[b]->work)
             continue;
-        char a[1200], b[1200];
-        profile_path(c, base, a, sizeof a);
-        profile_path(c, last, b, sizeof b);
-        int rc = add_growth(c, a, b, last->work - base->work);
+        rc = process_growth(c, mine + b, n - b);
         if (rc == LH_ENOMEM)
-            return rc;
+            break;
+        rc = 0;
     }
-    return 0;
+    lh_free(mine);
+    return rc;
 }
 
 static void heap_cleanup(lh_tool_ctx *c)

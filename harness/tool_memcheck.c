@@ -446,89 +446,78 @@ static void read_final_xml(lh_tool_ctx *c)
     closedir(d);
 }
 
-/* Bytes per unit by which the least a record held rose from the first to
- * the second half of the points after the warm-up: blocks in flight that
- * drain now and then have a floor that stays put; blocks that stay among
- * them (a leak sharing its stack with short-lived blocks) raise it.
- * Halves, not thirds: the more searches a minimum is taken over, the
- * likelier it is to see the queue drained. */
-static double floor_rise(const double *work, const double *v, size_t cut,
-                         size_t n)
-{
-    size_t k = (n - cut) / 2;
-    if (k == 0)
-        return 0;
-    double lo1 = v[cut], lo2 = v[n - k];
-    for (size_t i = cut; i < cut + k; i++)
-        if (v[i] < lo1)
-            lo1 = v[i];
-    for (size_t i = n - k; i < n; i++)
-        if (v[i] < lo2)
-            lo2 = v[i];
-    double dw = (work[n - 1] + work[n - k]) / 2 - (work[cut + k - 1] +
-                                                   work[cut]) / 2;
-    return dw > 0 && lo2 > lo1 ? (lo2 - lo1) / dw : 0;
-}
-
 /*
  * A site's growth is what its records gained after the warm-up, each taken
  * as the decision takes it (lh_slope_record_kind): a steady record by its
  * bytes, a record that stepped to a high-water mark not at all, blocks in
- * flight by the rise of their floor (floor_rise), which is nothing unless
+ * flight by the rise of their floor (lh_slope_floor_rise: halves, for the
+ * more searches a minimum is taken over, the likelier it sees the queue
+ * drained), which is nothing unless
  * something among them stays.  So the top site of a leak is the leak, not
  * the events in flight (the B nodes' items came out at 4.9 B/event over a
  * 4 B/event lost block by their net change, at 4.9-14.6 by their slope:
  * the queue fills up while valgrind's pipeline gathers speed, and it
  * still drains to nothing between searches).
  */
+static int sites_from_records(lh_tool_ctx *c, mc_state *s)
+{
+    size_t n = s->nrounds;
+    if (n < 2 || n != c->series.n)
+        return 0;
+    int rc = 0;
+    double *work = lh_calloc(n, sizeof *work);
+    if (work == NULL)
+        return LH_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        work[i] = c->series.v[i].work;
+    size_t cut = lh_slope_warmup_index(work, n, LH_DECIDE_DEFAULT_WARMUP);
+    double span = work[n - 1] - work[cut];
+    if (!(span > 0))
+        goto out;
+    for (size_t r = 0; r < s->nrecs; r++) {
+        const record *rec = &s->recs[r];
+        const double *v = rec->v;
+        double gain = 0;
+        switch (lh_slope_record_kind(v, n, cut)) {
+        case LH_RECORD_STEADY:
+            gain = v[n - 1] - v[cut];
+            break;
+        case LH_RECORD_STEPS:
+            break;
+        case LH_RECORD_CHURN:
+            gain = lh_slope_floor_rise(work + cut, v + cut, n - cut) * span;
+            if (rec->site >= 0)
+                s->sites[rec->site].site.in_flight = 1;
+            break;
+        }
+        if (rec->site >= 0)
+            s->sites[rec->site].bytes += gain;
+    }
+    for (size_t i = 0; i < s->nsites; i++) {
+        grown *g = &s->sites[i];
+        if (g->bytes <= 0)
+            continue;
+        g->site.bytes = g->bytes;
+        g->site.bytes_per_unit = g->bytes / span;
+        c->res->reachable_growth +=
+            strcmp(g->site.kind, "still reachable") == 0 ? g->bytes : 0;
+        rc = lh_run_result_add_site(c->res, &g->site);
+        if (rc < 0)
+            goto out;
+    }
+out:
+    lh_free(work);
+    return rc;
+}
+
 static int mc_finish(lh_tool_ctx *c)
 {
     mc_state *s = c->state;
     if (s == NULL)
         return 0;
-    size_t n = s->nrounds;
-    if (n >= 2 && n == c->series.n) {
-        double *work = lh_calloc(n, sizeof *work);
-        if (work == NULL)
-            return LH_ENOMEM;
-        for (size_t i = 0; i < n; i++)
-            work[i] = c->series.v[i].work;
-        size_t cut = lh_slope_warmup_index(work, n, LH_DECIDE_DEFAULT_WARMUP);
-        double span = work[n - 1] - work[cut];
-        for (size_t r = 0; r < s->nrecs; r++) {
-            const record *rec = &s->recs[r];
-            const double *v = rec->v;
-            double gain = 0;
-            switch (lh_slope_record_kind(v, n, cut)) {
-            case LH_RECORD_STEADY:
-                gain = v[n - 1] - v[cut];
-                break;
-            case LH_RECORD_STEPS:
-                break;
-            case LH_RECORD_CHURN:
-                gain = floor_rise(work, v, cut, n) * span;
-                break;
-            }
-            if (rec->site >= 0)
-                s->sites[rec->site].bytes += gain;
-        }
-        for (size_t i = 0; i < s->nsites; i++) {
-            grown *g = &s->sites[i];
-            if (g->bytes <= 0 || !(span > 0))
-                continue;
-            g->site.bytes = g->bytes;
-            g->site.bytes_per_unit = g->bytes / span;
-            c->res->reachable_growth +=
-                strcmp(g->site.kind, "still reachable") == 0 ? g->bytes : 0;
-            if (lh_run_result_add_site(c->res, &g->site) < 0) {
-                lh_free(work);
-                return LH_ENOMEM;
-            }
-        }
-        lh_free(work);
-    }
+    int rc = sites_from_records(c, s);
     read_final_xml(c);
-    return 0;
+    return rc;
 }
 
 static void mc_cleanup(lh_tool_ctx *c)
