@@ -67,7 +67,7 @@ paused=$(jtot "$j" paused)
 echo "figures: overload: $(jnum "$j" events_per_second) events/s finished" \
     "for $n produced as fast as possible; A paused $paused times, at most" \
     "$max_out events outstanding after the warm-up (windows 3 x $window)"
-expect "A paused" "$paused" -ge 3
+expect "A paused (again and again)" "$paused" -ge 2
 expect "A outstanding" "$max_out" -le $((window * 3 + 4096))
 # produce reads the lag every 100 ms and counts what it made since: the
 # brake holds to within a fraction of max-lag (x2 leaves room for a slow
