@@ -5,11 +5,16 @@
  * starting again, so the warm-up (consumer-group join, allocator arenas
  * filling) is paid once.  The signal is the live heap the processes report
  * when they report one (exact, and unaffected by allocator caching), RSS
- * otherwise; the memcheck tool supplies its own series (bytes in use at
- * each leak search) because heap figures are not meaningful under valgrind.
- * A target that reports its queue has the memory its queued items hold
- * taken out before the decision (per_queued_item): in a pipeline, events
- * in flight are most of the noise.
+ * otherwise; the memcheck tool supplies its own series because heap
+ * figures are not meaningful under valgrind (growth by loss record between
+ * leak searches, with buffers stepping to a high-water mark and events in
+ * flight set aside: tool_memcheck.c), and needs 20 of its points to be
+ * judged at all.  A target that reports its queue has the memory its
+ * queued items hold taken out before the decision (per_queued_item): in a
+ * pipeline, events in flight are most of the noise.  A run that measured
+ * nothing (no stats line from a target that wraps its own processes, no
+ * work reported) is inconclusive, never clean.  The sites that only grow
+ * are ranked before those whose blocks come and go (rank_steady_first).
  */
 #include "measure.h"
 
@@ -34,6 +39,8 @@
 #define MIN_TOOL_POINTS 20
 /* How long a tool with its own signal may take to give its first point. */
 #define TOOL_FIRST_POINT_S 60.0
+/* Stop grace of a target that wraps its own processes (lh_measure). */
+#define WRAPPED_GRACE_MS 60000
 
 static int mkdir_p(const char *path)
 {
@@ -580,8 +587,18 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
         o->tool->tick(&ctx); /* a last leak search / dump at the end */
     }
 
+    /* A target that starts its processes under test itself stops them
+     * itself, in its own order and with its own grace for each (selfheal
+     * up: producer, A, the B nodes, store, broker, in process groups of
+     * their own).  Killed before it is done, it leaves them to die alone:
+     * the heap tool's 10 s ran out under load (B nodes writing their last
+     * profiles) and a broker outlived the run.  So it gets at least
+     * WRAPPED_GRACE_MS; it ends as soon as it is done. */
+    int grace = ctx.grace_ms;
+    if (o->target_wraps && grace < WRAPPED_GRACE_MS)
+        grace = WRAPPED_GRACE_MS;
     int stop_status = 0;
-    lh_target_stop(t, ctx.grace_ms, &stop_status);
+    lh_target_stop(t, grace, &stop_status);
     if (exited) {
         char how[128], tail[1024];
         lh_target_describe_status(status, how, sizeof how);

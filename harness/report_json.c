@@ -169,6 +169,7 @@ static const lh_site *best_site(const lh_report *r, const char *tool,
                                 const char *stage)
 {
     const lh_site *best = NULL;
+    int best_rank = 0;
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
         if (tool && (x->tool == NULL || strcmp(x->tool, tool) != 0))
@@ -177,8 +178,15 @@ static const lh_site *best_site(const lh_report *r, const char *tool,
             const lh_site *s = &x->sites[k];
             if (stage && s->stage[0] && strcmp(s->stage, stage) != 0)
                 continue;
-            if (best == NULL || s->bytes_per_unit > best->bytes_per_unit)
+            /* a site that only grows, at or over the floor, before one
+             * whose blocks come and go (measure.c's order) */
+            int rank = !s->in_flight && s->bytes_per_unit >= x->threshold;
+            if (best == NULL || rank > best_rank ||
+                (rank == best_rank &&
+                 s->bytes_per_unit > best->bytes_per_unit)) {
                 best = s;
+                best_rank = rank;
+            }
         }
     }
     return best;
