@@ -366,6 +366,14 @@ static int read_inbound(lh_node *n, uint32_t slot)
                 return LH_EAUTH;
             c->kind = kind;
             c->rd.max_payload = LH_FRAME_DEFAULT_MAX;
+            /* Room for the largest EVENTS frame now: the buffer grows to
+             * it anyway, but in steps whenever a burst first makes a
+             * larger batch, which leak-hunt measured as growth (rss: 9
+             * B/event for a 6 B/event leak in 2 of 12 runs).  If this
+             * fails, the reader grows when it must. */
+            size_t room = LH_FRAME_HEADER_SIZE + LH_PROTO_MAX_BATCH;
+            if (lh_buf_len(&c->rd.in) < room)
+                (void)lh_buf_reserve(&c->rd.in, room - lh_buf_len(&c->rd.in));
             continue;
         }
         if (type != LH_PROTO_EVENTS)

@@ -14,11 +14,11 @@
 # 128 KiB (stages/proto.h) and the frame reader no longer doubles its
 # buffer at an unlucky offset (core/frame.c); before, the rss slope came
 # out at 11.4-11.6 in 2 of 6 runs.  Measured since (300-600k events, load
-# 5-12): rss 6.0-6.8, heap 4.0-5.2, memcheck 3.7-4.2.  So the rss slope is
+# 5-12): rss 5.9-6.8, heap 3.5-5.4, memcheck 3.7-4.5.  So the rss slope is
 # held to 20% of 6 and the heap tool's site figure (growth by allocation
-# site between profiles) to 10% of 4; the heap run's slope to 3.6 .. 6:
+# site between profiles) to 10% of 4; the heap run's slope to 3.2 .. 6:
 # under the heap tool the B nodes are slower, and on a loaded machine the
-# events they hold grow during a short run (up to ~1 B/event more).  The
+# events they hold move by more during a short run (+-1 B/event).  The
 # top site is the lost block, not the events in flight (measure.c ranks
 # sites that only grow first).
 # memcheck's verdict may be inconclusive (a short run's leak searches are
@@ -39,8 +39,8 @@ lh_run lost-heap heap "$WORK_EVENTS" --inject "$INJ"
 expect_rc lost-heap 1
 expect_verdict lost-heap leak
 s=$(slope)
-fcmp "$s" '>=' 3.6 && fcmp "$s" '<=' 6 ||
-    fail "lost-heap: slope $s B/event is not within 3.6 .. 6"
+fcmp "$s" '>=' 3.2 && fcmp "$s" '<=' 6 ||
+    fail "lost-heap: slope $s B/event is not within 3.2 .. 6"
 top="d['runs'][-1]['sites'][0]"
 note "lost-heap: top site $(jget "$J" "'%s (%s:%d) %.2f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'bytes_per_unit'))")"
 [ "$(jget "$J" "$top['file']")" = stages/stage_enqueue.c ] ||
