@@ -1,7 +1,16 @@
 /*
  * Design: the child puts itself in a new process group before exec, so one
- * kill(-pgid) reaches the target and everything it starts (unless a child
- * of the target leaves the group on purpose; selfheal's `up` does not).
+ * kill(-pgid) reaches the target and whatever stays in its group.  A
+ * launcher such as selfheal's `up` puts each of its children in a group of
+ * its own, so the group alone is not enough: the harness also keeps a list
+ * of the target's descendants (walking /proc: at most every 500 ms while
+ * the target is polled, and again when it is stopped) and registers their
+ * groups too (a descendant whose launcher died is still found: it was
+ * tracked before, and its own children through it).  Stopping: SIGTERM to the target's group, the
+ * grace period for it to stop its own children in its own order, then
+ * SIGTERM to every descendant left, what is left of the grace period (at
+ * least 3 s of it: valgrind writes its report at exit), then SIGKILL
+ * to all of them until none is left.
  * Live groups sit in a small fixed table that a signal handler can walk
  * without locks or allocation.
  *
@@ -15,6 +24,8 @@
 #include "clock.h"
 #include "error.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,7 +38,10 @@
 
 extern char **environ;
 
-#define MAX_GROUPS 64
+#define MAX_GROUPS 256
+#define MAX_DESC 192       /* descendants tracked per target */
+#define TRACK_EVERY_US 500000
+#define ORPHAN_GRACE_MIN_MS 3000
 
 static volatile sig_atomic_t live_groups[MAX_GROUPS];
 /* Set by lh_target_kill_all: a group registered afterwards (its start was
@@ -36,6 +50,9 @@ static volatile sig_atomic_t killing;
 
 static void register_group(pid_t pgid)
 {
+    for (int i = 0; i < MAX_GROUPS; i++)
+        if (live_groups[i] == pgid)
+            return;
     for (int i = 0; i < MAX_GROUPS; i++)
         if (live_groups[i] == 0) {
             live_groups[i] = pgid;
@@ -62,8 +79,143 @@ struct lh_target {
     pid_t pid;
     int exited; /* main process reaped */
     int status;
-    int stopped; /* group confirmed empty */
+    int stopped; /* group and descendants confirmed gone */
+    pid_t desc[MAX_DESC]; /* descendants seen so far */
+    pid_t desc_pgid[MAX_DESC];
+    size_t ndesc;
+    int64_t tracked_at;
 };
+
+/* One process as /proc/PID/stat gives it. */
+typedef struct proc_entry {
+    pid_t pid, ppid, pgid;
+    char state;
+} proc_entry;
+
+/* Reads /proc/PID/stat: 0, or -1 when the process is gone or unreadable.
+ * The command name may hold spaces and parentheses: the fields after it
+ * start after the last ')'. */
+static int read_stat(pid_t pid, proc_entry *e)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    int ppid, pgid;
+    char state;
+    if (p == NULL || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgid) != 3)
+        return -1;
+    e->pid = pid;
+    e->ppid = ppid;
+    e->pgid = pgid;
+    e->state = state;
+    return 0;
+}
+
+static int tracked(const lh_target *t, pid_t pid)
+{
+    if (pid == t->pid)
+        return 1;
+    for (size_t i = 0; i < t->ndesc; i++)
+        if (t->desc[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* Adds every process whose parent is the target or a descendant already
+ * tracked (repeating until nothing new: grandchildren), and registers
+ * their groups for lh_target_kill_all.  Best effort: a /proc that cannot
+ * be read leaves the list as it was. */
+static void track_descendants(lh_target *t)
+{
+    t->tracked_at = lh_now_us();
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return;
+    size_t n = 0, cap = 0;
+    proc_entry *all = NULL;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 512;
+            proc_entry *grown = lh_realloc(all, ncap * sizeof *all);
+            if (grown == NULL)
+                break;
+            all = grown;
+            cap = ncap;
+        }
+        if (read_stat((pid_t)atoi(de->d_name), &all[n]) == 0)
+            n++;
+    }
+    closedir(d);
+    int added;
+    do {
+        added = 0;
+        for (size_t i = 0; i < n && t->ndesc < MAX_DESC; i++) {
+            if (all[i].pid == t->pid || tracked(t, all[i].pid) ||
+                !tracked(t, all[i].ppid))
+                continue;
+            t->desc[t->ndesc] = all[i].pid;
+            t->desc_pgid[t->ndesc] = all[i].pgid;
+            t->ndesc++;
+            if (all[i].pgid != getpgrp())
+                register_group(all[i].pgid);
+            added = 1;
+        }
+    } while (added);
+    lh_free(all);
+}
+
+/* 1 when descendant I is gone: no such process, or a zombie that is not
+ * ours to reap (its parent or init does that). */
+static int desc_gone(const lh_target *t, size_t i)
+{
+    pid_t pid = t->desc[i];
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid)
+        return 1;
+    proc_entry e;
+    if (read_stat(pid, &e) < 0)
+        return 1;
+    return e.state == 'Z' && e.ppid != getpid();
+}
+
+/* 1 when every descendant is gone; OUTSIDE: only those outside the
+ * target's group (the group's members had their grace period). */
+static int descendants_gone(const lh_target *t, int outside)
+{
+    for (size_t i = 0; i < t->ndesc; i++)
+        if (!(outside && t->desc_pgid[i] == t->pid) && !desc_gone(t, i))
+            return 0;
+    return 1;
+}
+
+static void signal_descendants(const lh_target *t, int sig)
+{
+    for (size_t i = 0; i < t->ndesc; i++) {
+        if (desc_gone(t, i))
+            continue;
+        if (t->desc_pgid[i] != getpgrp())
+            kill(-t->desc_pgid[i], sig);
+        kill(t->desc[i], sig);
+    }
+}
+
+static void unregister_descendants(const lh_target *t)
+{
+    for (size_t i = 0; i < t->ndesc; i++)
+        if (t->desc_pgid[i] != t->pid)
+            unregister_group(t->desc_pgid[i]);
+}
 
 /* A NULL-terminated vector of strings, owned. */
 typedef struct strvec {
@@ -286,6 +438,8 @@ pid_t lh_target_pid(const lh_target *t)
 
 int lh_target_exited(lh_target *t, int *status)
 {
+    if (!t->exited && lh_now_us() - t->tracked_at >= TRACK_EVERY_US)
+        track_descendants(t);
     if (!t->exited) {
         int st;
         pid_t r = waitpid(t->pid, &st, WNOHANG);
@@ -312,9 +466,10 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status)
     int rc = 0;
     if (t->stopped)
         goto done;
+    track_descendants(t);
+    int64_t deadline = lh_now_us() + (int64_t)grace_ms * 1000;
     if (!group_empty(t->pid) || !lh_target_exited(t, NULL)) {
         kill(-t->pid, SIGTERM);
-        int64_t deadline = lh_now_us() + (int64_t)grace_ms * 1000;
         /* Wait for the whole group, not just the main process: B nodes
          * under valgrind write their reports after `up` has gone. */
         while (lh_now_us() < deadline) {
@@ -324,24 +479,42 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status)
             lh_sleep_us(20000);
         }
     }
+    /* Descendants in groups of their own that the target did not stop
+     * (it crashed, or was too slow): SIGTERM first, so that a valgrind
+     * among them still writes its report. */
+    track_descendants(t);
+    if (!descendants_gone(t, 1) && grace_ms > 0) {
+        signal_descendants(t, SIGTERM);
+        /* the rest of the grace period, or at least min(grace, 3 s) */
+        int min_ms = grace_ms < ORPHAN_GRACE_MIN_MS ? grace_ms
+                                                    : ORPHAN_GRACE_MIN_MS;
+        int64_t end = lh_now_us() + (int64_t)min_ms * 1000;
+        if (deadline > end)
+            end = deadline;
+        while (lh_now_us() < end && !descendants_gone(t, 1))
+            lh_sleep_us(20000);
+    }
     kill(-t->pid, SIGKILL);
-    int64_t deadline = lh_now_us() + 10 * 1000000;
+    signal_descendants(t, SIGKILL);
+    int64_t kill_deadline = lh_now_us() + 10 * 1000000;
     for (;;) {
         lh_target_exited(t, NULL);
         /* Zombies of our direct child count as group members until
          * reaped, which lh_target_exited just did. */
-        if (t->exited && group_empty(t->pid))
+        if (t->exited && group_empty(t->pid) && descendants_gone(t, 0))
             break;
-        if (lh_now_us() > deadline) {
+        if (lh_now_us() > kill_deadline) {
             rc = LH_ETIMEOUT;
             break;
         }
         kill(-t->pid, SIGKILL);
+        signal_descendants(t, SIGKILL);
         lh_sleep_us(10000);
     }
     if (rc == 0) {
         t->stopped = 1;
         unregister_group(t->pid);
+        unregister_descendants(t);
     }
 done:
     if (status)

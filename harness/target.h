@@ -6,7 +6,9 @@
  * "{stages}" in its argv replaced by the stage list.  Its stdout and stderr
  * go to a log file.  Stopping sends SIGTERM to the whole group, waits a
  * grace period (valgrind needs it for its final report), then SIGKILLs the
- * group, and returns only when no process of the group is left.  Every
+ * group, and returns only when no process of the group is left.  The
+ * target's descendants in groups of their own (a launcher's children) are
+ * tracked through /proc and stopped the same way after the group.  Every
  * group started is also registered process-wide, so lh_target_kill_all
  * (called from leak-hunt's signal handlers and at exit) can leave nothing
  * behind whatever happens; the direct child also dies with leak-hunt
