@@ -164,9 +164,10 @@ int lh_report_write_json(const lh_report *r, const char *path)
 }
 
 /* The site with the most bytes per unit in runs of `tool` (any tool when
- * NULL), attributed to `stage` (or to none) when `stage` is given. */
+ * NULL), attributed to `stage` (or, unless strict, to none) when `stage`
+ * is given. */
 static const lh_site *best_site(const lh_report *r, const char *tool,
-                                const char *stage)
+                                const char *stage, int strict)
 {
     const lh_site *best = NULL;
     int best_rank = 0;
@@ -176,7 +177,8 @@ static const lh_site *best_site(const lh_report *r, const char *tool,
             continue;
         for (size_t k = 0; k < x->nsites; k++) {
             const lh_site *s = &x->sites[k];
-            if (stage && s->stage[0] && strcmp(s->stage, stage) != 0)
+            if (stage && (s->stage[0] || strict) &&
+                strcmp(s->stage, stage) != 0)
                 continue;
             /* a site that only grows, at or over the floor, before one
              * whose blocks come and go (measure.c's order) */
@@ -194,10 +196,20 @@ static const lh_site *best_site(const lh_report *r, const char *tool,
 
 /* The top site: the heap tool's when it found one (symbolised, with the
  * caller), else any tool's. */
+/* The site to name for a culprit: the heap tool's, else any tool's; one
+ * charged to the stage before one charged to no stage (the B nodes'
+ * inbound buffers, growing while a node falls behind, outgrew the
+ * enqueue leak's own site once). */
 static const lh_site *top_site(const lh_report *r, const char *stage)
 {
-    const lh_site *s = best_site(r, "heap", stage);
-    return s ? s : best_site(r, NULL, stage);
+    const char *tools[2] = {"heap", NULL};
+    for (int strict = stage != NULL; strict >= 0; strict--)
+        for (int t = 0; t < 2; t++) {
+            const lh_site *s = best_site(r, tools[t], stage, strict);
+            if (s)
+                return s;
+        }
+    return NULL;
 }
 
 void lh_report_verdict(const lh_report *r, FILE *f)
