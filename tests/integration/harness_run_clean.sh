@@ -19,6 +19,7 @@ LH=$1
 for tool in rss heap memcheck; do
     case $tool in
     memcheck) work=$MC_WORK ;;
+    rss) work=$RSS_WORK ;;
     *) work=$WORK_EVENTS ;;
     esac
     lh_run "clean-$tool" "$tool" "$work"

@@ -36,6 +36,11 @@ mkdir "$WORK/tmp" || fail "cannot make $WORK/tmp"
 # harness_run tests 6.5 minutes, 300k about half that, with the same
 # verdicts and figures.
 WORK_EVENTS=${LH_TEST_WORK:-300000}
+# The rss tool's runs are the cheap ones (32-39k events/s) and the most
+# exposed to the pipeline's own high-water marks (a writer or the delay
+# queue's array doubling: 100-200 KiB a node, 1 B/event over 300k events,
+# which took the lost leak's 6 B/event to 7.3 once): 600k for them.
+RSS_WORK=${LH_TEST_RSS_WORK:-$((2 * WORK_EVENTS))}
 MC_WORK=${LH_TEST_MC_WORK:-$WORK_EVENTS}
 
 # ours -> pids of this test's pipeline: every process with WORK in its

@@ -30,7 +30,7 @@ LH=$1
 . "$(dirname "$0")/harness_run_lib.sh"
 INJ=enqueue:lost:32:8
 
-lh_run lost-rss rss "$WORK_EVENTS" --inject "$INJ"
+lh_run lost-rss rss "$RSS_WORK" --inject "$INJ"
 expect_rc lost-rss 1
 expect_verdict lost-rss leak
 expect_slope lost-rss 6 20

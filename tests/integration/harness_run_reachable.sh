@@ -17,7 +17,7 @@ LH=$1
 . "$(dirname "$0")/harness_run_lib.sh"
 INJ=rpc:reachable:64
 
-lh_run reach-rss rss "$WORK_EVENTS" --inject "$INJ"
+lh_run reach-rss rss "$RSS_WORK" --inject "$INJ"
 expect_rc reach-rss 1
 expect_verdict reach-rss leak
 expect_slope reach-rss 80 10
