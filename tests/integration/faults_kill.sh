@@ -27,26 +27,8 @@ bin=${1:?usage: faults_kill.sh SELFHEAL b|a|up}
 mode=${2:?usage: faults_kill.sh SELFHEAL b|a|up}
 dir=$(mkwork)
 run=$dir/run
-pid=
-
-# What is left of this run: processes whose command line names its dir.
-left() {
-    pgrep -f -- "$run/" || true
-}
-
-cleanup() {
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    for p in $(left); do
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    rm -rf "$dir"
-}
+. "$here/faults_lib.sh"
 trap cleanup EXIT
-
-# counter FILE NAME -> the value in a counters file, or empty
-counter() {
-    sed -n "s/^$2 //p" "$1" 2>/dev/null || true
-}
 
 # wait_counter FILE NAME MIN SECONDS: until counter NAME in FILE >= MIN.
 wait_counter() {
@@ -67,9 +49,7 @@ wait_counter() {
 kill_mid_run() {
     n=$1
     victim=$2
-    "$bin" up --events "$n" --rate 25000 --ledger --dir "$run" --keep \
-        --json "$dir/run.json" >"$dir/out" 2>"$dir/err" &
-    pid=$!
+    start_up --events "$n" --rate 25000
     wait_counter "$run/$victim.cnt" "$3" "$4" 60
     vpid=$(counter "$run/$victim.cnt" pid)
     [ -n "$vpid" ] || fail "no pid for $victim"
@@ -77,15 +57,7 @@ kill_mid_run() {
     at_kill=$(counter "$run/$victim.cnt" "$3")
     kill -KILL "$vpid" || fail "no $victim (pid $vpid) to kill"
     echo "killed $victim (pid $vpid) with ${produced:-0} of $n produced"
-    st=0
-    wait "$pid" || st=$?
-    pid=
-    if [ "$st" -ne 0 ]; then
-        tail -n 30 "$dir/err" >&2
-        cat "$dir/out" >&2
-        fail "up exit status $st"
-    fi
-    j=$dir/run.json
+    wait_up
     [ "$produced" -lt "$n" ] ||
         fail "the kill came after everything was produced: not mid-run"
 }
@@ -140,9 +112,7 @@ a)
     check_ledger "$n" a
     ;;
 up | up_stalled)
-    "$bin" up --duration 120 --rate 10000 --ledger --dir "$run" --keep \
-        >"$dir/out" 2>"$dir/err" &
-    pid=$!
+    start_up --duration 120 --rate 10000
     # Every role is up and events are being finished.
     wait_counter "$run/produce.cnt" produced 1 60
     for b in "$run"/b*.cnt; do

@@ -1,5 +1,5 @@
-# faults_lib.sh - helpers of the broker, store and overload fault tests
-# (faults_broker.sh, faults_store.sh, faults_overload.sh; sourced after
+# faults_lib.sh - helpers of the fault tests (faults_kill.sh,
+# faults_broker.sh, faults_store.sh, faults_overload.sh; sourced after
 # selfheal_lib.sh).  Each test starts `selfheal up --ledger` in $run and
 # reads the children's counters files there while it runs.
 #
