@@ -175,18 +175,12 @@ static void track_descendants(lh_target *t)
     lh_free(all);
 }
 
-/* 1 when descendant I is gone: no such process, or a zombie that is not
- * ours to reap (its parent or init does that). */
+/* 1 when descendant I is gone: no such process, or a zombie (never ours:
+ * only the target is our child, so its parent or init reaps it). */
 static int desc_gone(const lh_target *t, size_t i)
 {
-    pid_t pid = t->desc[i];
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid)
-        return 1;
     proc_entry e;
-    if (read_stat(pid, &e) < 0)
-        return 1;
-    return e.state == 'Z' && e.ppid != getpid();
+    return read_stat(t->desc[i], &e) < 0 || e.state == 'Z';
 }
 
 /* 1 when every descendant is gone; OUTSIDE: only those outside the
