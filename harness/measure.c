@@ -392,8 +392,10 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
         fprintf(stderr, "%s[%s] %-28s %-8s %6.1fs %10.0f units  %s%s",
                 tty ? "\r\033[K" : "", res->tool, o->label ? o->label : "",
                 lh_run_verdict_name(res->verdict), elapsed, work,
-                res->verdict == LH_RUN_ERROR ? "" : "slope ",
-                res->verdict == LH_RUN_ERROR ? "" : "");
+                res->verdict == LH_RUN_ERROR || !isfinite(res->slope)
+                    ? ""
+                    : "slope ",
+                "");
     else {
         /* One line that updates: cut to the terminal's width, or the
          * terminal wraps it and each update leaves a line behind. */
@@ -410,8 +412,10 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
         fprintf(stderr, "\r\033[K%s", line);
     }
     if (final) {
-        if (res->verdict != LH_RUN_ERROR)
+        if (res->verdict != LH_RUN_ERROR && isfinite(res->slope))
             fprintf(stderr, "%+.2f B/unit (%s)", res->slope, res->reason);
+        else if (res->verdict != LH_RUN_ERROR)
+            fprintf(stderr, "(%s)", res->reason); /* no slope fitted */
         fputc('\n', stderr);
     }
     fflush(stderr);

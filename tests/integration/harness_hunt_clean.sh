@@ -8,13 +8,14 @@
 #     the heap tool nor memcheck runs;
 #   --inject hash:cache:64: a bounded cache (4096 blocks a node) that
 #     fills and levels off is not a leak: the same, one run.
-# On a loaded machine a B node that falls behind grows its inbound buffers
-# to a new high-water mark, a few B/event over a run; once in 7 runs at
-# load 5-8 the search read it as a leak of the full set.  The heap tool
-# then finds the growth in no stage's code (take_events <- read_inbound,
-# role_b.c) and auto names no culprit: inconclusive, exit 3.  That is
-# accepted (and printed) for the cache, whose point is that a filling
-# cache is never called a leak; the clean pipeline must say clean.
+# On a loaded machine a B node that falls behind holds more events in its
+# delay queue, a few B/event over a run, and the search can read that as a
+# leak of the full set (once in 7 runs at load 5-8).  The heap tool then
+# finds that growth in no stage's code and only in blocks that come and go
+# (take_events <- read_inbound, role_b.c: the queued items), and auto
+# measures the full set again with the search tool to the whole budget;
+# that run's verdict stands.  Either way the verdict must be clean: one rss
+# run, or rss, heap, rss on the full set with that note on stderr.
 # Work budget per configuration: HUNT_WORK events (default 400000; a run
 # stops once decided).
 #
@@ -30,27 +31,37 @@ for name in clean cache; do
     clean) hunt clean --work "$work" ;;
     cache) hunt cache --work "$work" --inject hash:cache:64 ;;
     esac
-    if [ $name = cache ] && [ "$RC" = 3 ] &&
-        jget $name "d['error']" | grep -q "not in the code of the stage"; then
-        note "cache: inconclusive, growth in no stage's code (accepted): $(jget $name "d['error']")"
-        expect $name culprit "$(jget $name "d['culprit']")" "[]"
-        continue
-    fi
     expect_rc $name 0
     expect $name verdict "$(jget $name "d['verdict']")" clean
     expect $name culprit "$(jget $name "d['culprit']")" "[]"
-    expect $name "configurations run" "$(jget $name \
-        "[','.join(r['enabled']) for r in d['runs']]")" \
-        '["forward,hash,enqueue,verify,rpc"]'
-    expect $name tools "$(jget $name "[r['tool'] for r in d['runs']]")" \
-        '["rss"]'
-    expect $name "breakdown" "$(jget $name \
-        "[(s['stages'], s['leaks']) for s in d['breakdown']]")" \
-        '[[["forward", "hash", "enqueue", "verify", "rpc"], false]]'
+    if grep -q "a queue that filled.*measuring" "$WORK/$name.err"; then
+        # The search saw growth: its runs, then the heap tool's and the
+        # search tool's again on the configuration it named, both on the
+        # same set; every breakdown row says no leak.
+        note "$name: the search saw growth; the heap tool put it in events" \
+            "in flight only, and a second rss run said clean"
+        expect $name "last two runs" "$(jget $name \
+            "[(r['tool'], ','.join(r['enabled'])) for r in d['runs'][-2:]]" |
+            python3 -c 'import json, sys; r = json.load(sys.stdin)
+print(r[0][0], r[1][0], r[0][1] == r[1][1])')" "heap rss True"
+        expect $name "breakdown rows leaking" "$(jget $name \
+            "[s['stages'] for s in d['breakdown'] if s['leaks']]")" "[]"
+        runs=$(jget $name "len(d['runs'])")
+    else
+        expect $name tools "$(jget $name "[r['tool'] for r in d['runs']]")" \
+            '["rss"]'
+        expect $name "configurations run" "$(jget $name \
+            "[','.join(r['enabled']) for r in d['runs']]")" \
+            '["forward,hash,enqueue,verify,rpc"]'
+        expect $name "breakdown" "$(jget $name \
+            "[(s['stages'], s['leaks']) for s in d['breakdown']]")" \
+            '[[["forward", "hash", "enqueue", "verify", "rpc"], false]]'
+        runs=1
+    fi
     verdict_starts $name "clean"
-    grep -q "strategy auto used 1 run in" "$WORK/$name.err" || {
+    grep -q "strategy auto used $runs runs\{0,1\} in" "$WORK/$name.err" || {
         why $name
-        fail "$name: no 'strategy auto used 1 run' on stderr"
+        fail "$name: no 'strategy auto used $runs run(s)' on stderr"
     }
 done
 echo "PASS"
