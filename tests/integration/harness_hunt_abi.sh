@@ -11,7 +11,8 @@
 #     silent: the story's blind spot);
 #   - the verdict paragraph says all of it.
 # auto: the full set, then halving (4 rss runs: rpc is the last stage),
-# the heap tool on the full set (the confirmation and the sites), and
+# rss on the leak-free neighbour again (forward..verify), the heap tool on
+# the full set (the confirmation and the sites), and
 # memcheck on it until 4 leak searches (asked for the kind only).
 # Work budget per configuration: HUNT_WORK events (default 400000; runs
 # stop once decided).

@@ -5,14 +5,16 @@
 # auto measures the full set, then halves the ranges of prefixes whose
 # increment is a leak (forward needs nothing, everything needs forward,
 # rpc needs verify): 3 rss runs for forward, hash and enqueue, 4 for
-# verify and rpc (bisect's counts), then the heap tool on the culprit's
-# configuration (the confirmation, and the sites) and memcheck on it for
-# the kind.  Checked for each S:
+# verify and rpc (bisect's counts); then the confirmation: the culprit's
+# leak-free neighbour (the prefix before it; none for forward) again with
+# rss, the heap tool on the culprit's configuration (and the sites), and
+# memcheck on it for the kind.  Checked for each S:
 #   - culprit exactly [S], and the breakdown's only leaking row is S: a
 #     leak in verify measures a few B/event more or less with rpc on too,
 #     which must not read as a second leak (the false [verify, rpc] of an
 #     earlier auto);
-#   - the run count, and the heap run on the culprit's configuration (plus
+#   - the run count, the neighbour's second rss run just before the heap
+#     run, and the heap run on the culprit's configuration (plus
 #     a second rss run of it when the heap run did not say leak);
 #   - the heap tool charges over half the leak to stage S's code, and the
 #     verdict names S's site (S_handle, where selfheal plants it);
@@ -30,11 +32,11 @@ stages=${HUNT_STAGES:-forward hash enqueue verify rpc}
 
 for stage in $stages; do
     case $stage in
-    forward) runs=3 conf=forward ;;
-    hash) runs=3 conf=forward,hash ;;
-    enqueue) runs=3 conf=forward,hash,enqueue ;;
-    verify) runs=4 conf=forward,hash,enqueue,verify ;;
-    rpc) runs=4 conf=forward,hash,enqueue,verify,rpc ;;
+    forward) runs=3 conf=forward nb= ;;
+    hash) runs=4 conf=forward,hash nb=forward ;;
+    enqueue) runs=4 conf=forward,hash,enqueue nb=forward,hash ;;
+    verify) runs=5 conf=forward,hash,enqueue,verify nb=forward,hash,enqueue ;;
+    rpc) runs=5 conf=forward,hash,enqueue,verify,rpc nb=forward,hash,enqueue,verify ;;
     *) fail "unknown stage $stage" ;;
     esac
     hunt "$stage" --work "$work" --timeout 150 --quiet \
@@ -53,6 +55,16 @@ for stage in $stages; do
         expect "$stage" "second opinion" "$(jget "$stage" \
             "[(','.join(r['enabled']), r['verdict']) for r in d['runs'] if r['tool'] == 'rss'][-1]")" \
             "[\"$conf\", \"leak\"]"
+    fi
+    # the confirmation's rerun of the leak-free neighbour (none for
+    # forward: its neighbour is every stage off): the last rss run before
+    # the heap run, on the neighbour's configuration, the second one there
+    if [ -n "$nb" ]; then
+        expect "$stage" "neighbour rerun" "$(jget "$stage" \
+            "[(r['tool'], ','.join(r['enabled'])) for r in d['runs']][[r['tool'] for r in d['runs']].index('heap') - 1]")" \
+            "[\"rss\", \"$nb\"]"
+        expect "$stage" "neighbour's rss runs" "$(jget "$stage" \
+            "len([r for r in d['runs'] if r['tool'] == 'rss' and ','.join(r['enabled']) == '$nb'])")" 2
     fi
     expect "$stage" "rss runs" "$(jget "$stage" \
         "len([r for r in d['runs'] if r['tool'] == 'rss'])")" "$runs"

@@ -3,7 +3,8 @@
 # each): `leak-hunt hunt` (auto) names both, from the per-stage breakdown,
 # and exits 1 (issue 6, "Done means").  auto measures the full set, then
 # halves each range of prefixes that adds a leak: with hash and rpc both
-# leaking that is every prefix once (5 rss runs).  Then the heap tool on
+# leaking that is every prefix once (5 rss runs), and hash's leak-free
+# neighbour (forward) again.  Then the heap tool on
 # the smallest configuration holding both culprits (the full set), whose
 # sites are charged to both stages, and memcheck on the shortest leaking
 # prefix (forward,hash), which sees the blocks as still reachable,
