@@ -26,10 +26,13 @@
  *     a run's fixed cost is ~4.5 s (start-up until the first event,
  *     stop), so a run takes ~9 s instead of 34.  The budget (--work)
  *     stays the limit for a run that cannot decide.
- *   - the heap tool runs once, on the smallest configuration that holds
- *     every culprit, and IS the confirmation: a leak there, with the
- *     search's neighbour (the prefix without the culprit) measured
- *     without one, is the culprit measured twice with two tools.  It runs
+ *   - the confirmation reruns the culprit and its leak-free neighbour:
+ *     the neighbour (the prefix without the first culprit) with the
+ *     search tool, afresh (one more search run, ~9 s: the step must still
+ *     add a leak over it), and the culprit with the heap tool, which runs
+ *     once, on the smallest configuration that holds every culprit: a
+ *     leak there, charged to the culprits' code, is the culprit measured
+ *     twice with two tools.  It runs
  *     a fixed 300k events (no early stop: its first 100-200k events
  *     overstate the slope, +114..+84 for 64, while its profiler warms up),
  *     ~15 s.  Only when it does not agree is the culprit's configuration
@@ -39,8 +42,9 @@
  *     definitely lost in valgrind's exit report) instead of the 20 its
  *     own slope needs, on the shortest leaking prefix.
  * Measured (bench_localise, rpc:reachable:64, --work 300000): 59.6, 62.2
- * and 62.6 s, 6 runs, at load 5-8; the heap run is ~15 s of it, memcheck
- * ~14 s with valgrind's exit.
+ * and 62.6 s, 6 runs, at load 5-8, before the neighbour's rerun was
+ * added; the heap run is ~15 s of it, memcheck ~14 s with valgrind's
+ * exit.
  * Results of a configuration are cached per tool: no configuration runs
  * twice with the same tool, except the confirmation's deliberate rerun.
  */
@@ -97,9 +101,10 @@ static const char help[] =
     "runs stop before their budget once two looks in a row (every 50k\n"
     "events, or a tenth of the budget) agree on leak or clean.\n"
     "auto: the full set first (clean: done), then halves the ranges of\n"
-    "prefixes that add a leak, down to the stages that do; then the heap\n"
-    "tool on their configuration (sites, and the confirmation) and memcheck\n"
-    "until 4 leak searches (the kind of leak).\n"
+    "prefixes that add a leak, down to the stages that do; then confirms:\n"
+    "the first culprit's leak-free neighbour again (the culprit's step must\n"
+    "still add a leak), the heap tool on the culprits' configuration (sites,\n"
+    "in the culprits' code), and memcheck until 4 leak searches (the kind).\n"
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
@@ -204,11 +209,25 @@ static double floor_of(const hunt *h)
                                  : LH_DECIDE_DEFAULT_THRESHOLD;
 }
 
+/* A search run that could not be decided, even extended: linear and
+ * bisect stop there, naming nothing (a later prefix's leak would not say
+ * whether this one leaks), and the hunt is inconclusive.  Returns 1 when
+ * r is undecided. */
+static int undecided(hunt *h, const lh_run_result *r)
+{
+    if (r->verdict != LH_RUN_INCONCLUSIVE)
+        return 0;
+    snprintf(h->rep.error, sizeof h->rep.error,
+             "%.400s could not be decided (%.200s): the search stops there",
+             r->enabled, r->reason);
+    return 1;
+}
+
 static void strategy_linear(hunt *h)
 {
     for (int k = 1; k <= h->st.n; k++) {
         lh_run_result *r = measure(h, prefix(h, k));
-        if (r == NULL)
+        if (r == NULL || undecided(h, r))
             return;
         if (leaks(r)) {
             add_culprit(h, h->st.names[added_stage(h, k)]);
@@ -227,7 +246,7 @@ static int bisect_prefix(hunt *h)
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
         lh_run_result *r = measure(h, prefix(h, mid));
-        if (r == NULL)
+        if (r == NULL || undecided(h, r))
             return -1;
         if (leaks(r))
             hi = mid;
@@ -397,6 +416,38 @@ static int backed_by_sites(hunt *h, const lh_run_result *hr)
     return kept;
 }
 
+/*
+ * auto's second look at the boundary the search drew: the first culprit's
+ * leak-free neighbour, the prefix just before the one that brought it in,
+ * measured again with the search tool, afresh.  The culprit's step must
+ * still add a leak over it (lh_hunt_adds_leak, the search's own test): a
+ * neighbour that leaks as much on its second run means the search put the
+ * boundary in the wrong place, and no culprit is named.  The culprit's own
+ * configuration is measured again by the heap tool (confirm).  A culprit
+ * that needs nothing (P[0], every stage off, is its neighbour) has no
+ * neighbour to run.  Returns 1 when the step stands.
+ */
+static int neighbour_stands(hunt *h, const lh_hunt_outcome *o)
+{
+    int k = o->first_leak - 1;
+    if (k < 1)
+        return 1;
+    lh_run_plan p = search_plan(h);
+    lh_run_result *r = measure_plan(h, o->sets[k], search_tool(h), 1, &p);
+    if (r == NULL)
+        return 0;
+    lh_hunt_point nb = {.leaks = leaks(r), .slope = r->slope,
+                        .ci_low = r->ci_low, .ci_high = r->ci_high};
+    if (lh_hunt_adds_leak(&nb, &o->points[o->first_leak], floor_of(h)))
+        return 1;
+    snprintf(h->rep.error, sizeof h->rep.error,
+             "the leak-free neighbour %.400s measured %+.1f B/unit on a "
+             "second run, and the step the search named adds no leak over "
+             "that: no culprit named", r->enabled, r->slope);
+    h->unconfirmed = 1;
+    return 0;
+}
+
 /* Whether the heap run's growth is all in blocks that come and go: no
  * site that only grows reaches the floor, whatever code it is in.  That
  * is events in flight whose floor rose as a queue filled (a B node that
@@ -527,7 +578,7 @@ static void strategy_auto(hunt *h)
     breakdown(h, &o);
     if (o.culprits == 0)
         return;
-    int confirmed = confirm(h, o.sets[o.last_leak]);
+    int confirmed = neighbour_stands(h, &o) && confirm(h, o.sets[o.last_leak]);
     /* Rows of culprits the heap tool did not back are no leak either. */
     unsigned standing = 0;
     for (int i = 0; confirmed && i < h->rep.nculprit; i++)
