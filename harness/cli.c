@@ -189,6 +189,7 @@ int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
             fprintf(stderr, "leak-hunt %s: cannot find the built-in target "
                             "%s: build it (ci/build) or give '-- TARGET'\n",
                     cmd, c->selfheal);
+            c->target_missing = 1;
             return 2;
         }
     } else {

@@ -35,6 +35,7 @@ typedef struct lh_cli {
     int git_bisect;
     char **target;           /* argv after "--", NULL: built-in selfheal */
     int builtin;
+    int target_missing; /* parse failed: the built-in target is not built */
     char bindir[1024];
     char supp[1100];
     char selfheal[1100];

@@ -68,13 +68,17 @@ static const char help[] =
     "report.html are rewritten every few seconds while the run goes, so a\n"
     "killed job still leaves its evidence.\n"
     "\n"
-    "Exit: 0 within budget (the 95% interval of the slope lies below it),\n"
-    "1 over budget (the interval lies above it), 2 usage or environment\n"
-    "error, 3 cannot tell (run longer) or target failure.\n"
+    "Exit: 0 within budget (the 95% interval of the slope lies below it,\n"
+    "or does once one-off jumps are taken out, or does in the last third\n"
+    "of the run: growth that levelled off, a cache that filled), 1 over\n"
+    "budget (the whole run's interval lies above it), 2 usage or\n"
+    "environment error, 3 cannot tell (run longer) or target failure.\n"
     "\n"
     "--git-bisect: for 'git bisect run': a target that does not build,\n"
     "start or finish, and a verdict that cannot be reached, exit 125\n"
-    "(skip); usage and environment errors exit 128 (abort the bisection).\n";
+    "(skip), and so does a missing built-in target (the commit's build\n"
+    "failed); other usage and environment errors exit 128 (abort the\n"
+    "bisection).\n";
 
 typedef struct soak {
     lh_runner *run;
@@ -293,7 +297,10 @@ int lh_cmd_soak(int argc, char **argv)
     int bisect = given(argc, argv, "--git-bisect");
     int rc = lh_cli_parse(argc, argv, help, &c);
     if (rc)
-        return rc == 1 ? 0 : bisect ? BISECT_ABORT : rc;
+        return rc == 1    ? 0
+               : !bisect  ? rc
+               : c.target_missing ? BISECT_SKIP /* this commit did not build */
+                                  : BISECT_ABORT;
 
     if (!given(argc, argv, "--budget"))
         c.budget = LH_DECIDE_DEFAULT_THRESHOLD;

@@ -12,9 +12,11 @@
 # on ./prog: a commit that does not build leaves no ./prog, so it is soak
 # that says skip (125) for it, as it does for a target that does not start.
 # Asserts: git names c6 as the first bad commit, c4 was tested and skipped,
-# and every other verdict was good for c1..c5 and bad for c6..c7.  Also
-# checks soak's own statuses directly: 0 on c5, 1 on c6, 125 on c4, and
-# 3 without --git-bisect on c4; 128 (abort) for a usage error.
+# and every verdict in the log was good for c1..c5 and bad for c6..c7.
+# Also checks soak's own statuses directly: 0 on c5, 1 on c6, 125 on c4,
+# and 3 without --git-bisect on c4; 128 (abort) for a usage error; a run
+# too short to judge: 3, and 125 with --git-bisect; a leak-hunt whose
+# built-in target is missing: 125 with --git-bisect, 2 without.
 #
 # usage: soak_bisect.sh LEAK_HUNT
 set -eu
@@ -167,6 +169,34 @@ soak_at "$C4" 3
 rc=0
 "$LH" soak --git-bisect --no-such-flag -- ./prog >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 128 ] || fail "a usage error under --git-bisect: exit $rc, want 128"
+# a verdict soak cannot reach: too short a run to judge (exit 3), a skip
+# under --git-bisect
+soak_short() { # EXPECTED_STATUS [soak flags]
+    want=$1
+    shift
+    rc=0
+    "$LH" soak "$@" --duration 0.4 --timeout 60 --quiet -- ./prog \
+        >"$WORK/soak.out" 2>&1 || rc=$?
+    note "soak${*:+ $*} --duration 0.4 at c5: exit $rc: $(head -1 "$WORK/soak.out")"
+    [ "$rc" -eq "$want" ] || { cat "$WORK/soak.out" >&2; fail "exit $rc, want $want"; }
+    grep -q "cannot tell" "$WORK/soak.out" || fail "no 'cannot tell' verdict"
+}
+git checkout -q "$C5"
+rm -f prog
+cc -O1 -o prog prog.c
+soak_short 3
+soak_short 125 --git-bisect
+# the built-in target missing (a commit of leak-hunt's own tree whose
+# build failed): a leak-hunt with no selfheal beside it skips
+mkdir "$WORK/lonely"
+cp "$LH" "$WORK/lonely/leak-hunt"
+rc=0
+"$WORK/lonely/leak-hunt" soak --git-bisect --duration 1 >"$WORK/soak.out" 2>&1 || rc=$?
+note "soak --git-bisect with no built-in target: exit $rc: $(head -1 "$WORK/soak.out")"
+[ "$rc" -eq 125 ] || { cat "$WORK/soak.out" >&2; fail "exit $rc, want 125"; }
+rc=0
+"$WORK/lonely/leak-hunt" soak --duration 1 >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "no built-in target without --git-bisect: exit $rc, want 2"
 git checkout -q "$C7"
 
 # The bisection.
@@ -181,13 +211,24 @@ grep -q "^$C6 is the first bad commit" "$WORK/bisect.out" ||
     { cat "$WORK/bisect.out" >&2; fail "git did not name c6 ($C6)"; }
 grep -q "^git bisect skip $C4" "$WORK/bisect.log" ||
     fail "the commit that does not build (c4) was not skipped"
-for c in $C2 $C3 $C5; do
-    if grep -q "^git bisect bad $c" "$WORK/bisect.log"; then
-        fail "clean commit $c was called bad"
-    fi
+# every verdict the run gave (the log's good/bad lines; the two commits
+# given at the start are on its start line) is right: good only for c1,
+# c2, c3, c5; bad only for c6, c7; c6 was tested, and some clean commit
+grep "^git bisect good " "$WORK/bisect.log" | while read -r _ _ _ c; do
+    case " $C1 $C2 $C3 $C5 " in
+    *" $c "*) ;;
+    *) fail "commit $c ($(git log -1 --format=%s "$c")) was called good" ;;
+    esac
 done
-if grep -q "^git bisect good $C7" "$WORK/bisect.log"; then
-    fail "leaking commit c7 was called good"
-fi
+grep "^git bisect bad " "$WORK/bisect.log" | while read -r _ _ _ c; do
+    case " $C6 $C7 " in
+    *" $c "*) ;;
+    *) fail "commit $c ($(git log -1 --format=%s "$c")) was called bad" ;;
+    esac
+done
+grep -q "^git bisect bad $C6" "$WORK/bisect.log" ||
+    fail "c6 was not tested and called bad"
+grep -q "^git bisect good " "$WORK/bisect.log" ||
+    fail "no clean commit was tested"
 note "git bisect named c6 $C6, skipped c4 $C4"
 echo "PASS"
