@@ -56,6 +56,13 @@ static void install_handlers(void)
     atexit(lh_target_kill_all);
 }
 
+/* nftw's callback: removes what it is given (depth first). */
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    return remove(path);
+}
+
 /* Fails (errno set) when the file at path could not be written later; a
  * file created by the probe is removed again, an existing one is left as it
  * is.  Checked before any target runs, so a bad --json path costs nothing. */
@@ -99,6 +106,15 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
         }
         fclose(f);
         unlink(probe);
+        /* A report directory used before keeps the last command's runs
+         * under runs/; a run reads every valgrind XML and heap profile in
+         * its own folder, so a folder left from then would mix the old
+         * run's figures into the new one's.  runs/ is leak-hunt's own. */
+        char old[1100];
+        snprintf(old, sizeof old, "%s/runs", r->dir);
+        struct stat st;
+        if (lstat(old, &st) == 0 && S_ISDIR(st.st_mode))
+            nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
     /* Last of the checks that can fail, so that no error path above has
      * anything to free. */
@@ -256,12 +272,6 @@ void lh_runner_report(const lh_runner *r, lh_report *rep)
         rep->target_cpu_seconds = cpu_seconds(&kids);
         rep->target_max_rss_kb = kids.ru_maxrss;
     }
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    return remove(path);
 }
 
 int lh_runner_write(lh_runner *r, const lh_report *rep)

@@ -6,6 +6,7 @@
 # not root: root writes anyway), a directory on a file system that refuses
 # it (/proc), and --json under a regular file.  And a report directory
 # removed while the run goes on: exit 2 at the end, naming what was lost.
+# And a report directory used before: its runs/ is emptied first.
 #
 # usage: harness_report_dir.sh LEAK_HUNT TOYPROG
 set -eu
@@ -60,6 +61,30 @@ fi
 # run is refused for another reason) does not exist afterwards.
 refused probe-clean "$WORK/afile" --json "$WORK/new.json" --report "$WORK/afile"
 [ ! -e "$WORK/new.json" ] || fail "the --json probe left $WORK/new.json"
+# A report directory used before: runs/ is leak-hunt's own and is emptied
+# first (a run reads every valgrind XML and heap profile in its folder, so
+# the last command's files would mix into the new figures); what else the
+# directory holds is left alone.
+mkdir -p "$WORK/reused/runs/01-rss-parse" "$WORK/reused/runs/07-heap-parse"
+echo "<valgrindoutput" >"$WORK/reused/runs/01-rss-parse/memcheck.1.xml"
+echo junk >"$WORK/reused/runs/07-heap-parse/heap.0001.heap"
+echo mine >"$WORK/reused/notes.txt"
+rc=0
+"$LH" run --enable parse --duration 2 --report "$WORK/reused" -- \
+    "$TOY" --enable={stages} --tag "$MARK" \
+    >"$WORK/reused.out" 2>"$WORK/reused.err" || rc=$?
+note "reused: exit $rc, $(cat "$WORK/reused.out")"
+[ "$rc" -le 1 ] || { cat "$WORK/reused.err" >&2; fail "reused: exit $rc"; }
+[ ! -e "$WORK/reused/runs/01-rss-parse/memcheck.1.xml" ] ||
+    fail "reused: the old run's valgrind XML is still in runs/01-rss-parse"
+[ ! -e "$WORK/reused/runs/07-heap-parse" ] ||
+    fail "reused: the old runs/07-heap-parse is still there"
+[ -s "$WORK/reused/runs/01-rss-parse/samples.csv" ] ||
+    fail "reused: the new run wrote no runs/01-rss-parse/samples.csv"
+[ "$(cat "$WORK/reused/notes.txt")" = mine ] ||
+    fail "reused: a file of the user's outside runs/ was touched"
+no_leftovers reused
+
 # The directory disappears during the run: the verdict is still printed,
 # the lost report is named, exit 2, nothing left behind.
 "$LH" run --enable parse --duration 3 --report "$WORK/gone" -- \
