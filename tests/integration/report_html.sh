@@ -14,7 +14,8 @@
 #    into a report directory with a space and '#': verdict clean, the name
 #    shown as text (escaped), the links still resolve.
 # With KEEPDIR, the reports and the screenshot are copied there to look at.
-# Exit 77 (skipped) when chromium is not installed; ci/setup installs it.
+# Exit 77 (skipped) when chromium is not installed, a failure with
+# LH_TEST_NO_SKIP=1 (as ci/test runs it); ci/setup installs it.
 set -eu
 
 lh=${1:?usage: report_html.sh LEAK_HUNT TOYPROG [KEEPDIR]}
@@ -30,6 +31,10 @@ fail() {
 command -v python3 >/dev/null || fail "python3 is needed to read the report"
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$browser" ]; then
+    # ci/test sets LH_TEST_NO_SKIP=1: there a missing browser is a failure
+    # of the setup, not a test to leave out.
+    [ "${LH_TEST_NO_SKIP:-0}" = 1 ] &&
+        fail "chromium not installed (ci/setup installs it)"
     echo "SKIP: chromium not installed (ci/setup installs it)"
     exit 77
 fi
