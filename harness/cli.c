@@ -23,6 +23,8 @@ __attribute__((format(printf, 2, 3))) static int bad(const lh_cli *c,
     return 2;
 }
 
+static int builtin_requires(lh_cli *c);
+
 static int number(const lh_cli *c, const char *flag, const char *v, double lo,
                   double hi, double *out)
 {
@@ -182,8 +184,11 @@ int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
     if (c->builtin) {
         if (c->stages == NULL)
             c->stages = LH_SELFHEAL_STAGES;
-        if (c->requires == NULL)
-            c->requires = LH_SELFHEAL_REQUIRES;
+        if (c->requires == NULL) {
+            int brc = builtin_requires(c);
+            if (brc)
+                return brc;
+        }
         c->target_wraps = 1;
         if (access(c->selfheal, X_OK) != 0) {
             fprintf(stderr, "leak-hunt %s: cannot find the built-in target "
@@ -199,6 +204,56 @@ int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
     }
     if (c->enable && c->stages && lh_cli_check_stages(c->enable, c->stages))
         return 2;
+    return 0;
+}
+
+/* 1 when `name` (len bytes) is in the comma list. */
+static int in_list(const char *list, const char *name, size_t len)
+{
+    const char *p = list;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        if (l == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* The built-in pipeline's requirements for --stages LIST (a subset of its
+ * stages): those of the stages in the list; a stage whose requirement is
+ * left out is an error (with forward off, nothing reaches the B nodes). */
+static int builtin_requires(lh_cli *c)
+{
+    if (strcmp(c->stages, LH_SELFHEAL_STAGES) == 0) {
+        c->requires = LH_SELFHEAL_REQUIRES;
+        return 0;
+    }
+    if (lh_cli_check_stages(c->stages, LH_SELFHEAL_STAGES))
+        return 2;
+    size_t len = 0;
+    c->builtin_requires[0] = '\0';
+    const char *p = LH_SELFHEAL_REQUIRES;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        const char *colon = memchr(p, ':', l);
+        size_t sl = (size_t)(colon - p), dl = l - sl - 1;
+        if (in_list(c->stages, p, sl)) {
+            if (!in_list(c->stages, colon + 1, dl))
+                return bad(c, "stage %.*s of the built-in pipeline needs "
+                              "%.*s: add it to --stages", (int)sl, p,
+                           (int)dl, colon + 1);
+            len += (size_t)snprintf(c->builtin_requires + len,
+                                    sizeof c->builtin_requires - len,
+                                    "%s%.*s", len ? "," : "", (int)l, p);
+        }
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    c->requires = c->builtin_requires;
     return 0;
 }
 

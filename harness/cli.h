@@ -39,6 +39,7 @@ typedef struct lh_cli {
     char bindir[1024];
     char supp[1100];
     char selfheal[1100];
+    char builtin_requires[256]; /* the built-in requirements within --stages */
 } lh_cli;
 
 /* Stages of the built-in pipeline in order, and its requirements. */

@@ -68,6 +68,15 @@ bad "no target command after '--'" run --enable parse --
 if [ -x "$(dirname "$LH")/selfheal" ]; then
     bad "unknown stage 'nosuch'" run --enable forward,nosuch
     bad "unknown stage 'nosuch'" run --enable nosuch --tool rss
+    bad "unknown stage 'nosuch'" hunt --stages forward,nosuch
+    # a subset of the built-in stages takes the requirements within it,
+    # and one that leaves a stage's requirement out is refused
+    bad "stage hash of the built-in pipeline needs forward: add it" \
+        hunt --stages hash,rpc
+    bad "stage rpc of the built-in pipeline needs verify: add it" \
+        hunt --stages forward,rpc
+elif [ "${LH_TEST_NO_SKIP:-0}" = 1 ]; then
+    fail "selfheal is not built beside $LH"
 else
     note "selfheal not built: built-in stage names not checked"
 fi
