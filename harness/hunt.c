@@ -53,6 +53,11 @@ int lh_hunt_stages_parse(lh_hunt_stages *out, const char *stages,
                      stages, LH_HUNT_MAX_STAGES, sizeof s.names[0] - 1);
             return LH_EINVAL;
         }
+        if (stage_index(&s, p, len) >= 0) {
+            snprintf(err, cap, "stage '%.*s' is twice in --stages '%s'",
+                     (int)len, p, stages);
+            return LH_EINVAL;
+        }
         memcpy(s.names[s.n], p, len);
         s.names[s.n][len] = '\0';
         s.n++;
@@ -72,9 +77,9 @@ int lh_hunt_stages_parse(lh_hunt_stages *out, const char *stages,
         int dep = colon ? stage_index(&s, colon + 1,
                                       len - (size_t)(colon - p) - 1)
                         : -1;
-        if (st < 0 || dep < 0) {
+        if (st < 0 || dep < 0 || st == dep) {
             snprintf(err, cap, "bad --requires entry '%.*s' (want "
-                               "STAGE:DEPENDENCY with known stages)",
+                               "STAGE:DEPENDENCY, two known stages)",
                      (int)len, p);
             return LH_EINVAL;
         }

@@ -3,13 +3,15 @@
 # toyprog --leak STAGE:64 (the generic target's --inject) is found in
 # exactly that stage by the linear strategy, for each stage (exit 1); the
 # clean program gives exit 0; bisect, isolate and ddmin each name the right
-# stage and say how many runs they used, the count the strategy implies.
+# stage and say how many runs they used, the count the strategy implies;
+# with --requires, isolate and ddmin run the configurations it implies.
 #
 # usage: harness_hunt.sh LEAK_HUNT TOYPROG
 set -eu
 LH=$1
 TOY=$2
 . "$(dirname "$0")/harness_lib.sh"
+REQUIRES=
 
 # hunt NAME STRATEGY TOYPROG_ARGS... -> rc in $rc, files $WORK/NAME.*
 hunt() {
@@ -17,7 +19,7 @@ hunt() {
     shift 2
     rc=0
     "$LH" hunt --strategy "$strategy" --tool rss --stages parse,filter,emit \
-        --duration 2 --timeout 60 --json "$WORK/$name.json" -- \
+        ${REQUIRES:+--requires "$REQUIRES"} --duration 2 --timeout 60 --json "$WORK/$name.json" -- \
         "$TOY" --enable='{stages}' --tag "$MARK" "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     note "$name: exit $rc, $(cat "$WORK/$name.out")"
@@ -63,4 +65,21 @@ expect_hunt ddmin-filter 1 '["filter"]' 4
 # parse leaks in every set that has it: drop emit, drop filter, done.
 hunt ddmin-parse ddmin --leak parse:64
 expect_hunt ddmin-parse 1 '["parse"]' 3
+# --requires: each stage alone brings what it needs (isolate), and a
+# stage's growth is judged over its requirement's: parse leaks, so filter
+# and emit, which need it, leak as much and are no culprits.
+REQUIRES=filter:parse,emit:parse
+hunt isolate-req isolate --leak parse:64
+expect_hunt isolate-req 1 '["parse"]' 3
+got=$(jget "$WORK/isolate-req.json" "[','.join(r['enabled']) for r in d['runs']]")
+[ "$got" = '["parse", "parse,filter", "parse,emit"]' ] ||
+    fail "isolate-req: configurations $got"
+# ddmin: dropping parse drops the stages that need it too: {parse} is
+# 1-minimal after the full set, without emit, without filter.
+hunt ddmin-req ddmin --leak parse:64
+expect_hunt ddmin-req 1 '["parse"]' 3
+got=$(jget "$WORK/ddmin-req.json" "[','.join(r['enabled']) for r in d['runs']]")
+[ "$got" = '["parse,filter,emit", "parse,filter", "parse"]' ] ||
+    fail "ddmin-req: configurations $got"
+REQUIRES=
 echo "PASS"

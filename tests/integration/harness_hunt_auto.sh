@@ -1,7 +1,7 @@
 #!/bin/sh
-# leak-hunt hunt --strategy auto on toyprog with a leak in emit: every
-# prefix under rss, then the heap tool (allocation sites) and memcheck (the
-# kind).  Names exactly emit (exit 1), gives the per-stage breakdown with
+# leak-hunt hunt --strategy auto on toyprog with a leak in emit: the full
+# set and halving under rss, the leak-free neighbour again, then the heap
+# tool (allocation sites) and memcheck (the kind).  Names exactly emit (exit 1), gives the per-stage breakdown with
 # only emit leaking, the top allocation site in stage_emit, and memcheck's
 # kind "still reachable" (toyprog keeps the blocks on a list).
 #

@@ -294,6 +294,12 @@ static void test_hunt_stages_parse_rejects_bad_lists_and_keeps_output(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "b:x"));
     CU_ASSERT_EQUAL(lh_hunt_stages_parse(&s, "a,,b", NULL, err, sizeof err),
                     LH_EINVAL);
+    CU_ASSERT_EQUAL(lh_hunt_stages_parse(&s, "a,b,a", NULL, err, sizeof err),
+                    LH_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'a' is twice"));
+    CU_ASSERT_EQUAL(lh_hunt_stages_parse(&s, "a,b", "b:b", err, sizeof err),
+                    LH_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "b:b"));
     CU_ASSERT_EQUAL(lh_hunt_stages_parse(&s, "", NULL, err, sizeof err),
                     LH_EINVAL);
     CU_ASSERT_EQUAL(lh_hunt_stages_parse(
