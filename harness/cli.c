@@ -264,18 +264,7 @@ int lh_cli_check_stages(const char *list, const char *stages)
     char *save = NULL;
     for (char *s = strtok_r(buf, ",", &save); s;
          s = strtok_r(NULL, ",", &save)) {
-        size_t len = strlen(s);
-        const char *p = stages;
-        int found = 0;
-        while (*p) {
-            size_t l = strcspn(p, ",");
-            if (l == len && strncmp(p, s, len) == 0)
-                found = 1;
-            p += l;
-            if (*p == ',')
-                p++;
-        }
-        if (!found) {
+        if (!in_list(stages, s, strlen(s))) {
             fprintf(stderr, "leak-hunt: unknown stage '%s' (stages: %s)\n", s,
                     stages);
             return 2;
