@@ -28,7 +28,7 @@
  *     stays the limit for a run that cannot decide.
  *   - the confirmation reruns the culprit and its leak-free neighbour:
  *     the neighbour (the prefix without the first culprit) with the
- *     search tool, afresh (one more search run, ~9 s: the step must still
+ *     search tool, afresh (one more search run, ~7 s: the step must still
  *     add a leak over it), and the culprit with the heap tool, which runs
  *     once, on the smallest configuration that holds every culprit: a
  *     leak there, charged to the culprits' code, is the culprit measured
