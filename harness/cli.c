@@ -125,6 +125,16 @@ int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
             known = 0;
         if (!known)
             return bad(c, "unknown option '%s'", flag);
+        /* Options that only one command reads are refused by the others,
+         * rather than taken and ignored. */
+        const char *only = IS("--strategy") || IS("--requires") ? "hunt"
+                           : IS("--budget")                    ? "soak"
+                                                               : NULL;
+        if (only && strcmp(cmd, only) != 0)
+            return bad(c, "%s applies to 'leak-hunt %s' only", flag, only);
+        if (IS("--enable") && strcmp(cmd, "hunt") == 0)
+            return bad(c, "--enable does not apply to hunt: it chooses the "
+                          "configurations from --stages itself");
         if (v == NULL)
             return bad(c, "%s needs a value", flag);
         if (IS("--tool")) {

@@ -64,6 +64,14 @@ bad "bad --stages list 'parse,,emit'" hunt --stages parse,,emit $T
 bad "bad --requires entry 'emit:nosuch'" \
     hunt --stages parse,emit --requires emit:nosuch $T
 bad "no target command after '--'" run --enable parse --
+# options of one command are refused by the others, not ignored
+bad "--strategy applies to 'leak-hunt hunt' only" \
+    run --enable parse --strategy linear $T
+bad "--requires applies to 'leak-hunt hunt' only" \
+    soak --stages parse --requires parse:parse $T
+bad "--budget applies to 'leak-hunt soak' only" \
+    hunt --stages parse --budget 2 $T
+bad "--enable does not apply to hunt" hunt --stages parse --enable parse $T
 # The built-in pipeline knows its stages: checked when selfheal is built.
 if [ -x "$(dirname "$LH")/selfheal" ]; then
     bad "unknown stage 'nosuch'" run --enable forward,nosuch
