@@ -466,6 +466,20 @@ static int only_in_flight(const hunt *h, const lh_run_result *hr)
     return any;
 }
 
+/* A second opinion: the search tool on `set` again, afresh, to the whole
+ * budget, after saying why on stderr.  The runner's array may move: a
+ * result taken before this call is not to be used after it. */
+static lh_run_result *measure_again(hunt *h, unsigned set, const char *why)
+{
+    if (!h->cli.quiet) {
+        char name[LH_HUNT_MAX_STAGES * 32];
+        set_name(h, set, name, sizeof name);
+        fprintf(stderr, "leak-hunt: %s: measuring %s again\n", why, name);
+    }
+    lh_run_plan again = {0};
+    return measure_plan(h, set, search_tool(h), 1, &again);
+}
+
 /* The search's leak was a queue filling up (only_in_flight): the search
  * tool measures the configuration again to the whole budget, and its
  * verdict stands, clean or not.  Growth again is reported as growth in
@@ -473,15 +487,11 @@ static int only_in_flight(const hunt *h, const lh_run_result *hr)
  * shown that no stage's code holds it.  Returns 0 (no culprit). */
 static int queue_filled(hunt *h, unsigned set, double heap_slope)
 {
-    char name[LH_HUNT_MAX_STAGES * 32];
-    set_name(h, set, name, sizeof name);
-    if (!h->cli.quiet)
-        fprintf(stderr, "leak-hunt: the heap tool charges the growth "
-                        "(%+.2f B/unit) to no stage's code, and only to "
-                        "blocks that come and go (a queue that filled): "
-                        "measuring %s again\n", heap_slope, name);
-    lh_run_plan again = {0};
-    lh_run_result *r = measure_plan(h, set, search_tool(h), 1, &again);
+    char why[256];
+    snprintf(why, sizeof why, "the heap tool charges the growth (%+.2f "
+             "B/unit) to no stage's code, and only to blocks that come and "
+             "go (a queue that filled)", heap_slope);
+    lh_run_result *r = measure_again(h, set, why);
     if (r == NULL || !leaks(r))
         return 0;
     snprintf(h->rep.error, sizeof h->rep.error,
@@ -522,14 +532,10 @@ static int confirm(hunt *h, unsigned set)
         h->unconfirmed = 1;
         return 0;
     }
-    if (!h->cli.quiet)
-        fprintf(stderr, "leak-hunt: the heap tool did not confirm the leak "
-                        "(%+.2f B/unit, %s): measuring %s again\n",
-                hr->slope, hr->reason, hr->enabled);
-    /* A second opinion from the search tool, to the whole budget (the
-     * runner's array may move: hr is not used past this point). */
-    lh_run_plan again = {0};
-    lh_run_result *r = measure_plan(h, set, search_tool(h), 1, &again);
+    char why[sizeof hr->reason + 96];
+    snprintf(why, sizeof why, "the heap tool did not confirm the leak "
+             "(%+.2f B/unit, %s)", hr->slope, hr->reason);
+    lh_run_result *r = measure_again(h, set, why); /* hr not used after */
     if (leaks(r))
         return 1;
     if (r != NULL)

@@ -388,14 +388,12 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
     int tty = isatty(2);
     if (!tty && !final)
         return;
+    int has_slope = res->verdict != LH_RUN_ERROR && isfinite(res->slope);
     if (final)
-        fprintf(stderr, "%s[%s] %-28s %-8s %6.1fs %10.0f units  %s%s",
+        fprintf(stderr, "%s[%s] %-28s %-8s %6.1fs %10.0f units  %s",
                 tty ? "\r\033[K" : "", res->tool, o->label ? o->label : "",
                 lh_run_verdict_name(res->verdict), elapsed, work,
-                res->verdict == LH_RUN_ERROR || !isfinite(res->slope)
-                    ? ""
-                    : "slope ",
-                "");
+                has_slope ? "slope " : "");
     else {
         /* One line that updates: cut to the terminal's width, or the
          * terminal wraps it and each update leaves a line behind. */
@@ -412,7 +410,7 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
         fprintf(stderr, "\r\033[K%s", line);
     }
     if (final) {
-        if (res->verdict != LH_RUN_ERROR && isfinite(res->slope))
+        if (has_slope)
             fprintf(stderr, "%+.2f B/unit (%s)", res->slope, res->reason);
         else if (res->verdict != LH_RUN_ERROR)
             fprintf(stderr, "(%s)", res->reason); /* no slope fitted */

@@ -194,8 +194,6 @@ static const lh_site *best_site(const lh_report *r, const char *tool,
     return best;
 }
 
-/* The top site: the heap tool's when it found one (symbolised, with the
- * caller), else any tool's. */
 /* The site to name for a culprit: the heap tool's, else any tool's; one
  * charged to the stage before one charged to no stage (the B nodes'
  * inbound buffers, growing while a node falls behind, outgrew the
