@@ -324,6 +324,16 @@ static void sum_all(up *u, lh_counters *sum)
     }
 }
 
+/* Reads the counter files of the children still running and sums every
+ * child's counts into *sum. */
+static void poll_counters(up *u, lh_counters *sum)
+{
+    for (int i = 0; i < u->nkids; i++)
+        if (u->kids[i].pid > 0)
+            read_counters(&u->kids[i]);
+    sum_all(u, sum);
+}
+
 /* Stops a child: SIGTERM, grace, SIGKILL. */
 static void stop_child(child *c, int grace_ms)
 {
@@ -1121,10 +1131,7 @@ int lh_role_up(int argc, char **argv)
             failed = 1;
             break;
         }
-        for (int i = 0; i < u->nkids; i++)
-            if (u->kids[i].pid > 0)
-                read_counters(&u->kids[i]);
-        sum_all(u, &sum);
+        poll_counters(u, &sum);
         int64_t now = lh_now_us();
         uint64_t done = sum.v[LH_C_acked] + sum.v[LH_C_dropped];
         uint64_t work = done + sum.v[LH_C_produced] + sum.v[LH_C_consumed];
@@ -1167,10 +1174,7 @@ int lh_role_up(int argc, char **argv)
                         tries < 10;
          tries++) {
         lh_sleep_us(50000);
-        for (int i = 0; i < u->nkids; i++)
-            if (u->kids[i].pid > 0)
-                read_counters(&u->kids[i]);
-        sum_all(u, &sum);
+        poll_counters(u, &sum);
         if (sum.v[LH_C_finished] >= target - target / 10)
             t90 = lh_now_us();
     }
