@@ -150,42 +150,31 @@ EOF
 chmod +x "$WORK/bisect-run.sh"
 
 # soak's own statuses on single commits first.
-soak_at() { # COMMIT EXPECTED_STATUS [soak flags]
-    c=$1 want=$2
-    shift 2
+soak_at() { # COMMIT SECONDS EXPECTED_STATUS [soak flags]
+    c=$1 secs=$2 want=$3
+    shift 3
     git checkout -q "$c"
     rm -f prog
     cc -O1 -o prog prog.c 2>/dev/null || :
     rc=0
-    "$LH" soak "$@" --duration 3 --timeout 60 --quiet -- ./prog \
+    "$LH" soak "$@" --duration "$secs" --timeout 60 --quiet -- ./prog \
         >"$WORK/soak.out" 2>&1 || rc=$?
-    note "soak${*:+ $*} at $(git log -1 --format=%s): exit $rc: $(head -1 "$WORK/soak.out")"
+    note "soak${*:+ $*} --duration $secs at $(git log -1 --format=%s): exit $rc: $(head -1 "$WORK/soak.out")"
     [ "$rc" -eq "$want" ] || { cat "$WORK/soak.out" >&2; fail "exit $rc, want $want"; }
 }
-soak_at "$C5" 0 --git-bisect
-soak_at "$C6" 1 --git-bisect
-soak_at "$C4" 125 --git-bisect
-soak_at "$C4" 3
+soak_at "$C5" 3 0 --git-bisect
+soak_at "$C6" 3 1 --git-bisect
+soak_at "$C4" 3 125 --git-bisect
+soak_at "$C4" 3 3
 rc=0
 "$LH" soak --git-bisect --no-such-flag -- ./prog >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 128 ] || fail "a usage error under --git-bisect: exit $rc, want 128"
 # a verdict soak cannot reach: too short a run to judge (exit 3), a skip
 # under --git-bisect
-soak_short() { # EXPECTED_STATUS [soak flags]
-    want=$1
-    shift
-    rc=0
-    "$LH" soak "$@" --duration 0.4 --timeout 60 --quiet -- ./prog \
-        >"$WORK/soak.out" 2>&1 || rc=$?
-    note "soak${*:+ $*} --duration 0.4 at c5: exit $rc: $(head -1 "$WORK/soak.out")"
-    [ "$rc" -eq "$want" ] || { cat "$WORK/soak.out" >&2; fail "exit $rc, want $want"; }
-    grep -q "cannot tell" "$WORK/soak.out" || fail "no 'cannot tell' verdict"
-}
-git checkout -q "$C5"
-rm -f prog
-cc -O1 -o prog prog.c
-soak_short 3
-soak_short 125 --git-bisect
+soak_at "$C5" 0.4 3
+grep -q "cannot tell" "$WORK/soak.out" || fail "no 'cannot tell' verdict"
+soak_at "$C5" 0.4 125 --git-bisect
+grep -q "cannot tell" "$WORK/soak.out" || fail "no 'cannot tell' verdict"
 # the built-in target missing (a commit of leak-hunt's own tree whose
 # build failed): a leak-hunt with no selfheal beside it skips
 mkdir "$WORK/lonely"
