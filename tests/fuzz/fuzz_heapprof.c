@@ -1,6 +1,6 @@
 /*
  * fuzz_heapprof.c - libFuzzer target for the gperftools heap-profile parser
- * and the diff (harness/heapprof.c).  Symbolisation is left out: it opens
+ * and the diff (harness/tools/heapprof.c).  Symbolisation is left out: it opens
  * the files a profile names, which a fuzzer should not steer.
  *
  * Besides memory safety (the input is not NUL-terminated), it checks:

@@ -1,6 +1,6 @@
 /*
  * fuzz_vgxml.c - libFuzzer target for the valgrind XML and vgdb leak-text
- * parsers (harness/vgxml.c).  Every input goes through both.
+ * parsers (harness/tools/vgxml.c).  Every input goes through both.
  *
  * Besides memory safety (the input is not NUL-terminated, so a read past
  * len shows under ASan), it checks on every input:

@@ -5,7 +5,7 @@
 # dumped during the run) and memcheck (growth by loss record between vgdb
 # leak searches: what keeps growing, with the buffers that step up to
 # their high-water mark and the events in flight set aside; see
-# harness/tool_memcheck.c).  Of memcheck also: nothing lost and no other
+# harness/tools/tool_memcheck.c).  Of memcheck also: nothing lost and no other
 # error (the pipeline runs under valgrind with ci/valgrind.supp).  The
 # three runs go back to back under the same conditions, so their events/s
 # give the slowdown of heap and memcheck against rss (printed: the design

@@ -1,5 +1,5 @@
 /*
- * test_hunt.c - auto's search (harness/hunt.c) driven by made-up slopes.
+ * test_hunt.c - auto's search (harness/hunt/hunt.c) driven by made-up slopes.
  *
  * A fake pipeline of five stages with selfheal's requirements answers each
  * prefix's measurement from a table (slope, interval, verdict), so the
