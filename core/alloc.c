@@ -7,6 +7,8 @@
  */
 #include "alloc.h"
 
+#include "error.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,6 +82,26 @@ char *lh_strndup(const char *s, size_t n)
 char *lh_strdup(const char *s)
 {
     return lh_strndup(s, strlen(s));
+}
+
+int lh_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : (first ? first : 1);
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return LH_ENOMEM;
+        ncap *= 2;
+    }
+    if (elem == 0 || ncap > SIZE_MAX / elem)
+        return LH_ENOMEM;
+    void *p = lh_realloc(*arr, ncap * elem);
+    if (p == NULL)
+        return LH_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
 }
 
 void lh_free(void *p)

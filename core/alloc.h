@@ -23,6 +23,15 @@ char *lh_strndup(const char *s, size_t n);
 void lh_free(void *p);
 
 /*
+ * Grows the array *arr of `elem`-byte items, of capacity *cap, so that it
+ * holds at least `need` items: the capacity doubles from `first` (or from
+ * *cap when it is not 0) until it is enough.  The one doubling-realloc of
+ * the tree.  0, or LH_ENOMEM (overflow or allocation failure) with *arr
+ * and *cap untouched.
+ */
+int lh_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first);
+
+/*
  * Makes the allocation `n` calls from now fail (n == 0: the very next one),
  * and every allocation after it too when `sticky` is non-zero.  A negative n
  * disarms injection.  Returns nothing; test-only, but cheap enough to leave

@@ -4,6 +4,9 @@
  */
 #include "error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *lh_strerror(int err)
 {
     switch (err) {
@@ -32,4 +35,15 @@ const char *lh_errname(int err)
     default:
         return "UNKNOWN";
     }
+}
+
+void lh_set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || whylen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
 }

@@ -56,4 +56,13 @@ const char *lh_strerror(int err);
 /* Returns the code's name without the prefix ("NOMEM"), "OK" for 0. */
 const char *lh_errname(int err);
 
+#include <stddef.h>
+
+/* Writes a parser's or loader's message (printf format) into why[whylen];
+ * does nothing when why is NULL or whylen 0.  The one place the parsers
+ * (valgrind XML, heap profiles, DWARF, stats lines) write their error
+ * text. */
+void lh_set_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -4,6 +4,7 @@
 #include "cu_main.h"
 
 #include "alloc.h"
+#include "error.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -176,6 +177,39 @@ static void test_alloc_free_null_does_nothing(void)
     CU_ASSERT_EQUAL(lh_alloc_calls(), before);
 }
 
+static void test_alloc_grow_doubles_from_first_until_enough(void)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    CU_ASSERT_EQUAL(lh_grow((void **)&v, &cap, 1, sizeof *v, 16), 0);
+    CU_ASSERT_EQUAL(cap, 16);
+    v[15] = 7;
+    CU_ASSERT_EQUAL(lh_grow((void **)&v, &cap, 16, sizeof *v, 16), 0);
+    CU_ASSERT_EQUAL(cap, 16); /* enough already: nothing moves */
+    CU_ASSERT_EQUAL(lh_grow((void **)&v, &cap, 70, sizeof *v, 16), 0);
+    CU_ASSERT_EQUAL(cap, 128);
+    CU_ASSERT_EQUAL(v[15], 7);
+    lh_free(v);
+}
+
+static void test_alloc_grow_failure_and_overflow_leave_the_array(void)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    CU_ASSERT_EQUAL_FATAL(lh_grow((void **)&v, &cap, 4, sizeof *v, 4), 0);
+    int *kept = v;
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT_EQUAL(lh_grow((void **)&v, &cap, 5, sizeof *v, 4), LH_ENOMEM);
+    CU_ASSERT_PTR_EQUAL(v, kept);
+    CU_ASSERT_EQUAL(cap, 4);
+    CU_ASSERT_EQUAL(lh_grow((void **)&v, &cap, SIZE_MAX / 2, sizeof *v, 4),
+                    LH_ENOMEM);
+    CU_ASSERT_EQUAL(lh_grow((void **)&v, &cap, SIZE_MAX, 1, 4), LH_ENOMEM);
+    CU_ASSERT_EQUAL(cap, 4);
+    lh_alloc_fail_after(-1, 0);
+    lh_free(v);
+}
+
 #define RACE_THREADS 4
 #define RACE_CALLS 20000
 
@@ -232,6 +266,10 @@ static CU_TestInfo tests[] = {
      test_alloc_strdup_copies_and_strndup_truncates},
     {"strdup failure returns NULL", test_alloc_strdup_failure_returns_null},
     {"free(NULL) does nothing", test_alloc_free_null_does_nothing},
+    {"grow doubles from first until enough",
+     test_alloc_grow_doubles_from_first_until_enough},
+    {"grow failure and overflow leave the array",
+     test_alloc_grow_failure_and_overflow_leave_the_array},
     {"concurrent threads see exactly one injected failure",
      test_alloc_concurrent_threads_see_exactly_one_injected_failure},
     CU_TEST_INFO_NULL,

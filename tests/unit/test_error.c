@@ -77,6 +77,16 @@ static void test_error_unknown_codes_get_unknown_not_null(void)
     }
 }
 
+static void test_error_set_why_formats_and_tolerates_no_buffer(void)
+{
+    char why[8];
+    lh_set_why(why, sizeof why, "line %d: %s", 12, "bad");
+    CU_ASSERT_STRING_EQUAL(why, "line 12");
+    lh_set_why(NULL, 10, "%s", "nothing to write to");
+    lh_set_why(why, 0, "%s", "no room");
+    CU_ASSERT_STRING_EQUAL(why, "line 12");
+}
+
 static CU_TestInfo tests[] = {
     {"codes are negative and consecutive from -1",
      test_error_codes_are_negative_and_consecutive_from_minus_one},
@@ -90,6 +100,8 @@ static CU_TestInfo tests[] = {
     {"zero is success", test_error_zero_is_success},
     {"unknown codes get unknown, not NULL",
      test_error_unknown_codes_get_unknown_not_null},
+    {"set_why formats and tolerates no buffer",
+     test_error_set_why_formats_and_tolerates_no_buffer},
     CU_TEST_INFO_NULL,
 };
 
