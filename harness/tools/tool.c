@@ -22,6 +22,19 @@ const lh_tool *lh_tool_find(const char *name)
     return NULL;
 }
 
+const lh_tool *lh_tool_for(lh_tool_role role)
+{
+    switch (role) {
+    case LH_TOOL_FOR_SITES:
+        return &lh_tool_heap;
+    case LH_TOOL_FOR_KIND:
+        return &lh_tool_memcheck;
+    case LH_TOOL_FOR_SEARCH:
+    default:
+        return &lh_tool_rss;
+    }
+}
+
 int lh_tool_setenv(lh_tool_ctx *c, const char *name, const char *value)
 {
     if (c->nenv == LH_TOOL_MAX_ENV)

@@ -63,6 +63,18 @@ extern const lh_tool lh_tool_memcheck;
 /* Finds a tool by name; NULL if unknown. */
 const lh_tool *lh_tool_find(const char *name);
 
+/* What a command asks a tool for, so that commands pick tools by the job
+ * and name none: the cheap signal a search decides on, allocation sites
+ * (the confirmation), the kind of a leak (reachable or lost). */
+typedef enum lh_tool_role {
+    LH_TOOL_FOR_SEARCH,
+    LH_TOOL_FOR_SITES,
+    LH_TOOL_FOR_KIND,
+} lh_tool_role;
+
+/* The tool that does `role` best (never NULL). */
+const lh_tool *lh_tool_for(lh_tool_role role);
+
 /* Adds "NAME=value" to the ctx environment.  0 or LH_ENOMEM/LH_EFULL. */
 int lh_tool_setenv(lh_tool_ctx *c, const char *name, const char *value);
 
