@@ -306,6 +306,13 @@ static void too_little_work(const lh_measure_opts *o, lh_run_result *res,
     }
 }
 
+/* "leak search" or "leak searches": the tool's word for its points. */
+static const char *points_word(const lh_tool *t, size_t n)
+{
+    const char *w = n == 1 ? t->point : t->points;
+    return w ? w : n == 1 ? "point" : "points";
+}
+
 /*
  * The decision at the end of a budget.  A tool with its own signal
  * (memcheck) is judged on it, through the tool's `signal` when it has one;
@@ -323,22 +330,21 @@ static void decide_run(const lh_measure_opts *o, lh_run_result *res,
     const char *note = NULL;
     if (ctx->series.n >= MIN_TOOL_POINTS) {
         ts = &ctx->series;
-        if (o->tool->signal &&
-            o->tool->signal(ctx, LH_DECIDE_DEFAULT_WARMUP, &sig) == 0 &&
+        if (lh_tool_signal(o->tool, ctx, LH_DECIDE_DEFAULT_WARMUP, &sig) ==
+                0 &&
             sig.n == ctx->series.n) {
             ts = &sig;
             note = ctx->note;
         }
-    } else if (ctx->series.n > 0 || o->tool->signal) {
+    } else if (ctx->series.n > 0 || o->tool->own_signal) {
         /* (a tool with a signal of its own that gave no point: valgrind
          * still starting the processes, or vgdb failing; the samples of
          * processes under valgrind are no evidence either way) */
         res->verdict = LH_RUN_INCONCLUSIVE;
         res->slope = res->ci_low = res->ci_high = NAN;
         snprintf(res->reason, sizeof res->reason,
-                 "too-few: %zu leak search%s of the %d a decision needs; "
-                 "run longer",
-                 ctx->series.n, ctx->series.n == 1 ? "" : "es",
+                 "too-few: %zu %s of the %d a decision needs; run longer",
+                 ctx->series.n, points_word(o->tool, ctx->series.n),
                  MIN_TOOL_POINTS);
         return;
     }
@@ -451,11 +457,9 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
     ctx.stage_map = o->stage_map;
     ctx.res = res;
     ctx.grace_ms = 5000;
-    if (o->tool->prepare) {
-        rc = o->tool->prepare(&ctx);
-        if (rc < 0)
-            goto out;
-    }
+    rc = lh_tool_prepare(o->tool, &ctx);
+    if (rc < 0)
+        goto out;
 
     lh_target_opts to = {
         .argv = o->argv,
@@ -499,10 +503,10 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
             exited = 1;
             break;
         }
-        if (o->tool->tick && ctx.tick_seconds > 0 && lh_now_us() >= next_tick) {
+        if (ctx.tick_seconds > 0 && lh_now_us() >= next_tick) {
             ctx.npids = lh_sampler_pids(smp, ctx.pids, 64);
             ctx.work = work;
-            o->tool->tick(&ctx);
+            lh_tool_tick(o->tool, &ctx);
             next_tick = lh_now_us() + (int64_t)(ctx.tick_seconds * 1e6);
         }
         if (!o->quiet && isatty(2) && lh_now_us() >= next_slope) {
@@ -539,7 +543,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
          * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
          * failing) is waited for no longer: the run is inconclusive
          * (decide_run). */
-        if (spent && o->tool == &lh_tool_memcheck &&
+        if (spent && o->tool->own_signal &&
             ctx.series.n < (o->tool_points > 0 ? (size_t)o->tool_points
                                                : MIN_TOOL_POINTS) &&
             elapsed < o->timeout &&
@@ -547,7 +551,7 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
             spent = 0;
         /* Sequential decision (look_every): two looks in a row that
          * agree on leak or clean end the run before its budget. */
-        if (!spent && o->look_every > 0 && o->tool != &lh_tool_memcheck &&
+        if (!spent && o->look_every > 0 && o->tool->early_looks &&
             (o->work > 0 ? work : elapsed) >= next_look) {
             next_look = (o->work > 0 ? work : elapsed) +
                         o->look_every * (o->work > 0 ? o->work : o->duration);
@@ -585,9 +589,8 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
     res->rate = res->seconds > 0 ? res->work / res->seconds : 0;
     ctx.npids = lh_sampler_pids(smp, ctx.pids, 64);
     ctx.work = res->work;
-    if (o->tool->tick && !exited) {
-        o->tool->tick(&ctx); /* a last leak search / dump at the end */
-    }
+    if (!exited)
+        lh_tool_tick(o->tool, &ctx); /* a last leak search / dump at the end */
 
     /* A target that starts its processes under test itself stops them
      * itself, in its own order and with its own grace for each (selfheal
@@ -613,10 +616,8 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
         rc = LH_EIO;
         goto write;
     }
-    if (o->tool->finish) {
-        ctx.work = res->work;
-        o->tool->finish(&ctx);
-    }
+    ctx.work = res->work;
+    lh_tool_finish(o->tool, &ctx);
     /* A tool with its own signal (memcheck) decides on it, now with the
      * last leak search; but a verdict the loop reached stands against an
      * inconclusive one from that extra point at about the same work (the
@@ -662,8 +663,7 @@ write:
         }
     }
 out:
-    if (o->tool->cleanup)
-        o->tool->cleanup(&ctx);
+    lh_tool_cleanup(o->tool, &ctx);
     for (size_t i = 0; i < ctx.nenv; i++)
         lh_free(ctx.env[i]);
     /* The tool's series goes to the result, for the report's chart. */

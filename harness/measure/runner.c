@@ -188,12 +188,11 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
     double work = lh_runner_default_work(r), duration = c->duration;
     if (work <= 0 && duration <= 0)
         duration = 20;
-    /* valgrind runs the pipeline ~50x slower: memcheck gets 1/50 of a
-     * work budget (the default's or --work's), so it takes about as long
-     * as the other runs; it still runs until it has enough leak searches
-     * to judge (measure.c) */
-    if (tool == &lh_tool_memcheck && c->builtin && work > 0)
-        work = work / 50 > 1 ? work / 50 : 1;
+    /* A tool that slows the pipeline down gets its share of a work
+     * budget (the default's or --work's: lh_tool.budget_divisor), so that
+     * its run takes about as long as the others. */
+    if (c->builtin && work > 0)
+        work = lh_tool_work_budget(tool, work);
     if (plan->work > 0)
         work = plan->work;
     lh_measure_opts o = {

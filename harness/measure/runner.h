@@ -42,7 +42,8 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
  * the same as lh_runner_measure). */
 typedef struct lh_run_plan {
     double work;       /* budget in work units, > 0 replaces the command's
-                          (memcheck's 1/50 is not applied to it) */
+                          (the tool's budget_divisor is not applied
+                          to it) */
     double look_every; /* lh_measure_opts.look_every */
     int tool_points;   /* lh_measure_opts.tool_points */
     int extend;        /* 0: the command's --extend; > 0: at most

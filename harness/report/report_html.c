@@ -20,15 +20,17 @@
  * that is not finite is never written into SVG coordinates.
  *
  * Charts plot what the verdict was decided on: the live heap for the
- * "heap" signal, RSS for "rss".  For a memcheck run the decision rests on
- * the leak searches' in-use bytes, which the run result does not keep, so
- * its chart shows the sampled memory and draws no fitted line.
+ * "heap" signal, RSS for "rss".  A run decided on its tool's own signal
+ * (memcheck: the leak searches' in-use bytes) shows the sampled memory and
+ * draws no fitted line.  What the report says of a tool comes from its
+ * properties (tool.h), never from its name.
  */
 #include "report.h"
 
 #include "alloc.h"
 #include "error.h"
 #include "slope.h"
+#include "tool.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -290,6 +292,42 @@ static void axes(FILE *f, const chart *c, double xstep, double ystep,
             (c->top + c->h - c->bottom) / 2, ytitle, uname);
 }
 
+/* ---- tools -------------------------------------------------------------- */
+
+/* The names of the tools that `has`, as prose: "heap and memcheck". */
+static void tool_names(FILE *f, int (*has)(const lh_tool *))
+{
+    const lh_tool *t, *v[16];
+    size_t n = 0;
+    for (size_t i = 0; (t = lh_tool_at(i)) != NULL && n < 16; i++)
+        if (has(t))
+            v[n++] = t;
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s", i == 0 ? "" : i + 1 == n ? " and " : ", ");
+        esc(f, v[i]->name);
+    }
+}
+
+static int has_own_signal(const lh_tool *t)
+{
+    return t->own_signal;
+}
+
+/* Its `finish` turns what it collected into allocation sites. */
+static int finds_sites(const lh_tool *t)
+{
+    return t->finish != NULL;
+}
+
+/* The run's tool when the run was decided on that tool's own signal. */
+static const lh_tool *own_signal_tool(const lh_run_result *r)
+{
+    const lh_tool *t = lh_tool_of(r);
+    if (t && t->own_signal && r->signal && strcmp(r->signal, t->name) == 0)
+        return t;
+    return NULL;
+}
+
 /* ---- what a run's chart shows ------------------------------------------ */
 
 /* 1: plot the live heap; 0: plot RSS. */
@@ -485,17 +523,22 @@ static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
              rep->unit ? rep->unit : "unit");
     fprintf(f, ", ");
     esc(f, r->reason);
-    if (r->signal && strcmp(r->signal, "memcheck") == 0)
-        fprintf(f, "; decided on memcheck's leak searches (not plotted); "
-                   "chart: sampled %s", sig);
-    else
+    const lh_tool *own = own_signal_tool(r);
+    if (own) {
+        fprintf(f, "; decided on ");
+        esc(f, own->name);
+        fprintf(f, "'s ");
+        esc(f, own->points ? own->points : "own signal");
+        fprintf(f, " (not plotted); chart: sampled %s", sig);
+    } else
         fprintf(f, "; signal: %s%s", sig, fit ? "; dashed: the fitted slope"
                                                  : "");
     fprintf(f, "</figcaption></figure>\n");
 }
 
-/* Runs the overlay shows: those whose chart plots what was fitted
- * (memcheck runs decide on leak searches, and valgrind inflates RSS). */
+/* Runs the overlay shows: those whose chart plots what was fitted (a run
+ * decided on its tool's own signal is not: memcheck's leak searches, and
+ * valgrind inflates RSS). */
 static int in_overlay(const lh_run_result *r)
 {
     return r->series.n >= 2 && fit_matches(r);
@@ -569,10 +612,13 @@ static void overlay_chart(FILE *f, const lh_report *rep)
         fprintf(f, " B/%s</li>\n", rep->unit ? rep->unit : "unit");
     }
     fprintf(f, "</ul>");
-    if (shown < rep->nruns)
+    if (shown < rep->nruns) {
         fprintf(f, "<figcaption>Not shown: runs decided on another signal "
-                   "(memcheck) or with too few samples; see each run "
+                   "(");
+        tool_names(f, has_own_signal);
+        fprintf(f, ") or with too few samples; see each run "
                    "below.</figcaption>");
+    }
     fprintf(f, "</figure>\n");
 }
 
@@ -846,7 +892,9 @@ static void sites_table(FILE *f, const lh_report *r)
     fprintf(f, "<h2>Allocation sites</h2>\n");
     if (total == 0) {
         fprintf(f, "<p class=\"note\">No run collected allocation sites (the "
-                   "heap and memcheck tools do).</p>\n");
+                   "");
+        tool_names(f, finds_sites);
+        fprintf(f, " tools do).</p>\n");
         return;
     }
     const char *unit = r->unit ? r->unit : "unit";
@@ -884,27 +932,25 @@ static void sites_table(FILE *f, const lh_report *r)
     fprintf(f, "</table>\n");
 }
 
-/* memcheck's view of each memcheck run; its other errors apart. */
-static void memcheck_section(FILE *f, const lh_report *r)
+/* The runs of tool t, for its findings section. */
+static int run_of(const lh_run_result *x, const lh_tool *t)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < r->nruns; i++)
-        if (r->runs[i].tool && strcmp(r->runs[i].tool, "memcheck") == 0)
-            n++;
-    if (n == 0)
-        return;
-    fprintf(f, "<h2>memcheck</h2>\n");
-    if (r->memcheck_kind) {
-        fprintf(f, "<p>Leak kind: <b>");
-        esc(f, r->memcheck_kind);
-        fprintf(f, "</b>.</p>\n");
-    }
-    fprintf(f, "<table id=\"memcheck\"><tr><th>run</th><th class=\"l\">stages "
+    return x->tool && strcmp(x->tool, t->name) == 0;
+}
+
+/* The findings table of a tool that reports them (lh_tool.report_findings:
+ * memcheck): what each of its runs lost for good and grew while
+ * reachable. */
+static void findings_table(FILE *f, const lh_report *r, const lh_tool *t)
+{
+    fprintf(f, "<table id=\"");
+    esc(f, t->name);
+    fprintf(f, "\"><tr><th>run</th><th class=\"l\">stages "
                "on</th><th>definitely lost (B)</th><th>reachable growth (B)"
                "</th></tr>\n");
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
-        if (!x->tool || strcmp(x->tool, "memcheck") != 0)
+        if (!run_of(x, t))
             continue;
         fprintf(f, "<tr><td><a href=\"#run-%zu\">%zu</a></td><td class=\"l\">",
                 i + 1, i + 1);
@@ -912,14 +958,22 @@ static void memcheck_section(FILE *f, const lh_report *r)
         fprintf(f, "</td><td>%.0f</td><td>%.0f</td></tr>\n",
                 x->definitely_lost, x->reachable_growth);
     }
-    fprintf(f, "</table>\n<h3>Other memcheck errors</h3>\n<p class=\"note\">"
+    fprintf(f, "</table>\n");
+}
+
+/* The errors that are not leaks, of each run of tool t. */
+static void other_errors(FILE *f, const lh_report *r, const lh_tool *t)
+{
+    fprintf(f, "<h3>Other ");
+    esc(f, t->name);
+    fprintf(f, " errors</h3>\n<p class=\"note\">"
                "Errors that are not leaks (uninitialised values, invalid "
                "reads, ...).  They are worth fixing but do not change the "
                "leak verdict.</p>\n");
     size_t shown = 0;
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
-        if (!x->tool || strcmp(x->tool, "memcheck") != 0)
+        if (!run_of(x, t))
             continue;
         if (x->other_errors == 0 && x->first_error[0] == '\0')
             continue;
@@ -936,6 +990,30 @@ static void memcheck_section(FILE *f, const lh_report *r)
         fprintf(f, "</ul>\n");
     else
         fprintf(f, "<p id=\"other-errors\">None.</p>\n");
+}
+
+/* The view of each tool that reports findings (memcheck), over its runs;
+ * its other errors apart. */
+static void findings_sections(FILE *f, const lh_report *r)
+{
+    const lh_tool *t;
+    for (size_t k = 0; (t = lh_tool_at(k)) != NULL; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->nruns && t->report_findings; i++)
+            n += run_of(&r->runs[i], t);
+        if (n == 0)
+            continue;
+        fprintf(f, "<h2>");
+        esc(f, t->name);
+        fprintf(f, "</h2>\n");
+        if (r->memcheck_kind) {
+            fprintf(f, "<p>Leak kind: <b>");
+            esc(f, r->memcheck_kind);
+            fprintf(f, "</b>.</p>\n");
+        }
+        findings_table(f, r, t);
+        other_errors(f, r, t);
+    }
 }
 
 static void errors_section(FILE *f, const lh_report *r)
@@ -1058,13 +1136,20 @@ int lh_report_write_html(const lh_report *r, const char *path)
     fprintf(f, ". Growth is in bytes per %s of work.",
             r->unit ? r->unit : "unit");
     unsigned long others = 0;
-    for (size_t i = 0; i < r->nruns; i++)
+    const char *reporter = NULL; /* the tool that found them */
+    for (size_t i = 0; i < r->nruns; i++) {
         others += r->runs[i].other_errors;
-    if (others)
-        fprintf(f, " memcheck also reported %lu error%s that %s not leaks "
+        if (r->runs[i].other_errors && reporter == NULL)
+            reporter = r->runs[i].tool;
+    }
+    if (others) {
+        fprintf(f, " ");
+        esc(f, reporter ? reporter : "?");
+        fprintf(f, " also reported %lu error%s that %s not leaks "
                    "(<a href=\"#other-errors\">listed below</a>; they do not "
                    "change the verdict).",
                 others, others == 1 ? "" : "s", others == 1 ? "is" : "are");
+    }
     fprintf(f, "</p>\n");
     /* The verdict paragraph of an error already is the error. */
     if (r->error[0] && strcmp(r->verdict, "error") != 0) {
@@ -1086,7 +1171,7 @@ int lh_report_write_html(const lh_report *r, const char *path)
     }
     runs_table(f, r, base);
     sites_table(f, r);
-    memcheck_section(f, r);
+    findings_sections(f, r);
     errors_section(f, r);
     fprintf(f, "<p class=\"note\">Written by leak-hunt.  Raw data of each run "
                "is in its directory: samples.csv (t, work, heap, rss, queue), "

@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "tool.h"
 
 #include <math.h>
 #include <string.h>
@@ -69,8 +70,9 @@ static void write_run(lh_json *j, const lh_run_result *r)
         lh_json_end_object(j);
     }
     lh_json_end_array(j);
-    if (r->tool && r->tool[0] == 'm') {
-        lh_json_key(j, "memcheck");
+    const lh_tool *t = lh_tool_of(r);
+    if (t && t->report_findings) {
+        lh_json_key(j, t->name);
         lh_json_begin_object(j);
         lh_json_kv_number(j, "definitely_lost_bytes", r->definitely_lost);
         lh_json_kv_number(j, "reachable_growth_bytes", r->reachable_growth);
@@ -194,13 +196,13 @@ static const lh_site *best_site(const lh_report *r, const char *tool,
     return best;
 }
 
-/* The site to name for a culprit: the heap tool's, else any tool's; one
- * charged to the stage before one charged to no stage (the B nodes'
- * inbound buffers, growing while a node falls behind, outgrew the
+/* The site to name for a culprit: the sites tool's (lh_tool_for), else
+ * any tool's; one charged to the stage before one charged to no stage (the
+ * B nodes' inbound buffers, growing while a node falls behind, outgrew the
  * enqueue leak's own site once). */
 static const lh_site *top_site(const lh_report *r, const char *stage)
 {
-    const char *tools[2] = {"heap", NULL};
+    const char *tools[2] = {lh_tool_for(LH_TOOL_FOR_SITES)->name, NULL};
     for (int strict = stage != NULL; strict >= 0; strict--)
         for (int t = 0; t < 2; t++) {
             const lh_site *s = best_site(r, tools[t], stage, strict);
@@ -217,14 +219,15 @@ void lh_report_verdict(const lh_report *r, FILE *f)
         fprintf(f, "error: %s\n", r->error);
         return;
     }
-    /* The run the verdict rests on: the last leaking run with the heap
-     * tool, else the last leaking run, else the last run. */
+    /* The run the verdict rests on: the last leaking run with the sites
+     * tool (heap), else the last leaking run, else the last run. */
+    const char *sites = lh_tool_for(LH_TOOL_FOR_SITES)->name;
     const lh_run_result *best = NULL;
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
         if (x->verdict == LH_RUN_LEAK &&
-            (best == NULL || strcmp(x->tool, "heap") == 0 ||
-             strcmp(best->tool, "heap") != 0))
+            (best == NULL || strcmp(x->tool, sites) == 0 ||
+             strcmp(best->tool, sites) != 0))
             best = x;
     }
     if (strcmp(r->verdict, "leak") != 0) {

@@ -9,6 +9,7 @@
 /* rss: sampling only; everything it needs the runner does already. */
 const lh_tool lh_tool_rss = {
     .name = "rss",
+    .early_looks = 1,
 };
 
 static const lh_tool *const tools[] = {&lh_tool_rss, &lh_tool_heap,
@@ -16,10 +17,35 @@ static const lh_tool *const tools[] = {&lh_tool_rss, &lh_tool_heap,
 
 const lh_tool *lh_tool_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
+    for (size_t i = 0; name && i < sizeof tools / sizeof tools[0]; i++)
         if (strcmp(tools[i]->name, name) == 0)
             return tools[i];
     return NULL;
+}
+
+const lh_tool *lh_tool_at(size_t i)
+{
+    return i < sizeof tools / sizeof tools[0] ? tools[i] : NULL;
+}
+
+const lh_tool *lh_tool_of(const lh_run_result *r)
+{
+    return lh_tool_find(r->tool);
+}
+
+int lh_tool_signal(const lh_tool *t, lh_tool_ctx *c, double warmup,
+                   lh_series *out)
+{
+    if (t->signal)
+        return t->signal(c, warmup, out);
+    out->n = 0;
+    c->note[0] = '\0';
+    for (size_t i = 0; i < c->series.n; i++) {
+        int rc = lh_series_push(out, &c->series.v[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 const lh_tool *lh_tool_for(lh_tool_role role)

@@ -1,15 +1,20 @@
 /*
  * tool.h - the measurement tools (rss, heap, memcheck) behind one interface.
  *
- * A tool is a const struct of function pointers (STYLE.md: redis's
- * ConnectionType): `prepare` sets up how the processes under test are
- * wrapped (a LEAKHUNT_WRAP prefix and extra environment), `tick` runs
- * periodically while the target works (dump a heap profile, run a leak
- * search), `finish` turns what was collected into allocation sites and leak
- * kinds once the target has stopped.  `signal` builds the series a
- * decision is made on from what the tool collected (memcheck: growth by
- * loss record, see tool_memcheck.c); without it the decision uses `series`
- * as measured.  Any of the four may be NULL.
+ * A tool is a const struct (STYLE.md: redis's ConnectionType, curl's
+ * connection filters): a few properties that say how the measuring loop,
+ * the runner and the report treat its runs, and hooks.  `prepare` sets up
+ * how the processes under test are wrapped (a LEAKHUNT_WRAP prefix and
+ * extra environment), `tick` runs periodically while the target works
+ * (dump a heap profile, run a leak search), `finish` turns what was
+ * collected into allocation sites and leak kinds once the target has
+ * stopped.  `signal` builds the series a decision is made on from what the
+ * tool collected (memcheck: growth by loss record, see tool_memcheck.c).
+ * Any hook may be NULL: callers go through the lh_tool_<hook> wrappers
+ * below, which state each default once (do nothing; `signal`: the series
+ * as measured).  No code outside a tool's own file names the tool: the
+ * others ask its properties, and commands pick a tool by the job
+ * (lh_tool_for).
  */
 #ifndef LH_TOOL_H
 #define LH_TOOL_H
@@ -45,6 +50,32 @@ typedef struct lh_tool_ctx {
 
 typedef struct lh_tool {
     const char *name;
+
+    /* Properties; zero is the common case. */
+
+    /* A work budget of the built-in pipeline is divided by this for the
+     * tool's runs (memcheck: 50, valgrind runs the pipeline ~50x slower),
+     * so that they take about as long as the others; 0 or 1: the whole
+     * budget (lh_tool_work_budget). */
+    int budget_divisor;
+    /* 1: the tool has a signal of its own (c->series, one point per
+     * `point`), and the decision rests on it: the measuring loop waits for
+     * enough points before it judges, and a run with too few is
+     * inconclusive, never judged on the samples (measure.c).  `point` and
+     * `points` name one and several of them for messages ("leak search",
+     * "leak searches"). */
+    int own_signal;
+    const char *point, *points;
+    /* 1: the series may be judged before the budget is spent (sequential
+     * decision, lh_measure_opts.look_every). */
+    int early_looks;
+    /* 1: the report shows the tool's findings beyond allocation sites
+     * (bytes lost for good, reachable growth, errors that are not leaks:
+     * lh_run_result's memcheck fields) in a section named after it. */
+    int report_findings;
+
+    /* Hooks (any may be NULL; call them through the wrappers below). */
+
     /* 0, or an error with a message already in res->error. */
     int (*prepare)(lh_tool_ctx *c);
     int (*tick)(lh_tool_ctx *c);
@@ -56,12 +87,53 @@ typedef struct lh_tool {
     void (*cleanup)(lh_tool_ctx *c);
 } lh_tool;
 
+/* The hooks with their defaults. */
+static inline int lh_tool_prepare(const lh_tool *t, lh_tool_ctx *c)
+{
+    return t->prepare ? t->prepare(c) : 0;
+}
+static inline int lh_tool_tick(const lh_tool *t, lh_tool_ctx *c)
+{
+    return t->tick ? t->tick(c) : 0;
+}
+static inline int lh_tool_finish(const lh_tool *t, lh_tool_ctx *c)
+{
+    return t->finish ? t->finish(c) : 0;
+}
+static inline void lh_tool_cleanup(const lh_tool *t, lh_tool_ctx *c)
+{
+    if (t->cleanup)
+        t->cleanup(c);
+}
+
+/* The series to decide on, into *out (emptied first): the tool's `signal`,
+ * or without one c->series as measured (c->note emptied).  0 or
+ * LH_ENOMEM. */
+int lh_tool_signal(const lh_tool *t, lh_tool_ctx *c, double warmup,
+                   lh_series *out);
+
+/* The work budget a run of the built-in pipeline gets with this tool out
+ * of `work` (budget_divisor; at least 1 unit). */
+static inline double lh_tool_work_budget(const lh_tool *t, double work)
+{
+    if (t->budget_divisor <= 1)
+        return work;
+    return work / t->budget_divisor > 1 ? work / t->budget_divisor : 1;
+}
+
 extern const lh_tool lh_tool_rss;
 extern const lh_tool lh_tool_heap;
 extern const lh_tool lh_tool_memcheck;
 
-/* Finds a tool by name; NULL if unknown. */
+/* Finds a tool by name; NULL if unknown (or name NULL). */
 const lh_tool *lh_tool_find(const char *name);
+
+/* The i-th tool (0, 1, ...), NULL past the last: for lists of the tools
+ * that have a property. */
+const lh_tool *lh_tool_at(size_t i);
+
+/* The tool a run was measured with (lh_tool_find(r->tool)), or NULL. */
+const lh_tool *lh_tool_of(const lh_run_result *r);
 
 /* What a command asks a tool for, so that commands pick tools by the job
  * and name none: the cheap signal a search decides on, allocation sites

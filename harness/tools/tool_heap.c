@@ -429,6 +429,7 @@ static void heap_cleanup(lh_tool_ctx *c)
 
 const lh_tool lh_tool_heap = {
     .name = "heap",
+    .early_looks = 1,
     .prepare = heap_prepare,
     .tick = heap_tick,
     .finish = heap_finish,

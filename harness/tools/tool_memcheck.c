@@ -534,6 +534,16 @@ static void mc_cleanup(lh_tool_ctx *c)
 
 const lh_tool lh_tool_memcheck = {
     .name = "memcheck",
+    /* valgrind runs the pipeline ~50x slower: 1/50 of a work budget takes
+     * about as long as the other tools' runs; the run still goes on until
+     * it has enough leak searches to judge (measure.c) */
+    .budget_divisor = 50,
+    /* heap figures are not meaningful under valgrind: the decision rests
+     * on the leak searches (mc_signal), never on early looks */
+    .own_signal = 1,
+    .point = "leak search",
+    .points = "leak searches",
+    .report_findings = 1,
     .prepare = mc_prepare,
     .tick = mc_tick,
     .finish = mc_finish,
