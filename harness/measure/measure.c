@@ -15,6 +15,12 @@
  * nothing (no stats line from a target that wraps its own processes, no
  * work reported) is inconclusive, never clean.  The sites that only grow
  * are ranked before those whose blocks come and go (rank_steady_first).
+ *
+ * Shape: lh_measure is setup (directory, tool, target, sampler), step (one
+ * turn of the loop) until the run is over, conclude (the target stopped,
+ * the tool's findings, the final decision), teardown.  What the loop does
+ * differently for a tool comes from its properties (tool.h): own_signal
+ * (wait for its points, decide on them), early_looks.
  */
 #include "measure.h"
 
@@ -162,48 +168,46 @@ static double per_queued_item(const lh_slope_sample *v, size_t n,
     return c;
 }
 
-/* Decides on the series: the tool's own when given, else heap when
- * reported, else RSS.  When the target reports its queue, the decision
- * is made on bytes - c * queue (per_queued_item), unless the series as
- * measured is a backlog (a growing queue explains the growth: that is
- * reported as such). */
-static void decide(const lh_measure_opts *o, lh_run_result *res,
-                   const lh_series *s, int use_heap, int has_queue,
-                   const lh_series *tool_series, const char *note)
+/* The samples lh_decide judges, from the series: the tool's own (`own`:
+ * its bytes in .heap, no queue) or the sampled heap or RSS, with the queue
+ * when the target reports it.  NULL when out of memory. */
+static lh_slope_sample *to_samples(const lh_series *src, int own,
+                                   int use_heap, int has_queue)
 {
-    const lh_series *src = tool_series ? tool_series : s;
     size_t n = src->n;
     lh_slope_sample *v = lh_calloc(n ? n : 1, sizeof *v);
-    if (v == NULL) {
-        res->verdict = LH_RUN_INCONCLUSIVE;
-        snprintf(res->reason, sizeof res->reason, "out of memory");
-        return;
-    }
+    if (v == NULL)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
         /* A restarted process starts its count again; the sum may dip
          * for a sample.  Work done never decreases. */
         v[i].work = src->v[i].work;
         if (i > 0 && v[i].work < v[i - 1].work)
             v[i].work = v[i - 1].work;
-        if (src == tool_series)
+        if (own)
             v[i].bytes = src->v[i].heap;
         else
             v[i].bytes = use_heap ? src->v[i].heap : src->v[i].rss;
-        v[i].queue = has_queue && src != tool_series ? src->v[i].queue : -1;
+        v[i].queue = has_queue && !own ? src->v[i].queue : -1;
     }
-    res->signal = src == tool_series ? res->tool : use_heap ? "heap" : "rss";
+    return v;
+}
+
+/* lh_decide on v, then again on bytes - c * queue (per_queued_item) unless
+ * the series as measured is a backlog (a growing queue explains the
+ * growth: that is reported as such).  0, or < 0 when the series cannot be
+ * judged.  Changes v's bytes. */
+static int judge(const lh_measure_opts *o, lh_slope_sample *v, size_t n,
+                 lh_decision *d)
+{
     lh_decide_opts opts;
     lh_decide_opts_init(&opts);
     if (o->threshold >= 0)
         opts.threshold = o->threshold;
-    lh_decision d;
-    if (lh_decide(v, n, &opts, &d) < 0) {
-        res->verdict = LH_RUN_INCONCLUSIVE;
-        snprintf(res->reason, sizeof res->reason, "series cannot be judged");
-        lh_free(v);
-        return;
-    }
-    double per_item = d.verdict == LH_VERDICT_BACKLOG
+    int rc = lh_decide(v, n, &opts, d);
+    if (rc < 0)
+        return rc;
+    double per_item = d->verdict == LH_VERDICT_BACKLOG
                           ? 0
                           : per_queued_item(v, n, opts.warmup);
     if (per_item > 0) {
@@ -211,9 +215,16 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
             v[i].bytes -= per_item * v[i].queue;
         lh_decision adj;
         if (lh_decide(v, n, &opts, &adj) == 0)
-            d = adj;
+            *d = adj;
     }
-    lh_free(v);
+    return 0;
+}
+
+/* Writes the decision into res: figures, verdict and reason (with the
+ * tool's note). */
+static void set_verdict(lh_run_result *res, lh_decision d, int own,
+                        const char *note)
+{
     res->slope = d.slope;
     res->ci_low = d.ci_low;
     res->ci_high = d.ci_high;
@@ -227,7 +238,7 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
      * fitted.  (This once also took a late third growing at half the
      * whole run's pace, on the bytes in use as measured: the clean
      * pipeline's events in flight passed it, a false leak.) */
-    if (src == tool_series && d.verdict == LH_VERDICT_INCONCLUSIVE &&
+    if (own && d.verdict == LH_VERDICT_INCONCLUSIVE &&
         d.ci_low > d.threshold && isnan(d.late_slope)) {
         d.verdict = LH_VERDICT_LEAK;
         d.reason = LH_REASON_GROWTH;
@@ -247,6 +258,33 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
     snprintf(res->reason, sizeof res->reason, "%s%s%s",
              lh_decide_reason_name(d.reason), note && *note ? "; " : "",
              note ? note : "");
+}
+
+/* Decides on the series: the tool's own when given, else heap when
+ * reported, else RSS; with the queue's share taken out when the target
+ * reports its queue (judge). */
+static void decide(const lh_measure_opts *o, lh_run_result *res,
+                   const lh_series *s, int use_heap, int has_queue,
+                   const lh_series *tool_series, const char *note)
+{
+    const lh_series *src = tool_series ? tool_series : s;
+    int own = src == tool_series;
+    lh_slope_sample *v = to_samples(src, own, use_heap, has_queue);
+    if (v == NULL) {
+        res->verdict = LH_RUN_INCONCLUSIVE;
+        snprintf(res->reason, sizeof res->reason, "out of memory");
+        return;
+    }
+    res->signal = own ? res->tool : use_heap ? "heap" : "rss";
+    lh_decision d;
+    int rc = judge(o, v, src->n, &d);
+    lh_free(v);
+    if (rc < 0) {
+        res->verdict = LH_RUN_INCONCLUSIVE;
+        snprintf(res->reason, sizeof res->reason, "series cannot be judged");
+        return;
+    }
+    set_verdict(res, d, own, note);
 }
 
 /*
@@ -425,220 +463,306 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
     fflush(stderr);
 }
 
-int lh_measure(const lh_measure_opts *o, lh_run_result *res)
-{
+/* One measurement under way: lh_measure's state from set-up to teardown. */
+typedef struct measurement {
+    const lh_measure_opts *o;
+    lh_run_result *res;
     lh_tool_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    lh_target *t = NULL;
-    lh_sampler *smp = NULL;
+    lh_target *t;
+    lh_sampler *smp;
     char stats[1100], log[1100], csv[1100];
-    int rc = 0;
+    int64_t start;
+    int64_t next_tick;
+    int64_t next_slope; /* progress line's slope, once a second */
+    int64_t next_progress;
+    double live;        /* that slope */
+    double budget_work, budget_time;
+    double next_look;   /* sequential decision: work or time of the next */
+    lh_run_verdict last_look;
+    int extensions, status, exited, timed_out;
+} measurement;
 
-    snprintf(res->enabled, sizeof res->enabled, "%s", o->enabled);
-    snprintf(res->dir, sizeof res->dir, "%s", o->dir);
-    res->tool = o->tool->name;
-    res->verdict = LH_RUN_ERROR;
-
+/* The raw-data directory and the paths in it; stale stats and log
+ * removed.  0, or LH_EIO with res->error set. */
+static int make_dir(measurement *m)
+{
+    const lh_measure_opts *o = m->o;
     if (mkdir_p(o->dir) < 0) {
-        snprintf(res->error, sizeof res->error,
+        snprintf(m->res->error, sizeof m->res->error,
                  "cannot create report directory %.900s: %s", o->dir,
                  strerror(errno));
         return LH_EIO;
     }
-    snprintf(stats, sizeof stats, "%s/stats.log", o->dir);
-    snprintf(log, sizeof log, "%s/target.log", o->dir);
-    snprintf(csv, sizeof csv, "%s/samples.csv", o->dir);
-    unlink(stats);
-    unlink(log);
+    snprintf(m->stats, sizeof m->stats, "%s/stats.log", o->dir);
+    snprintf(m->log, sizeof m->log, "%s/target.log", o->dir);
+    snprintf(m->csv, sizeof m->csv, "%s/samples.csv", o->dir);
+    unlink(m->stats);
+    unlink(m->log);
+    return 0;
+}
 
-    ctx.dir = o->dir;
-    ctx.bindir = o->bindir;
-    ctx.supp = o->supp;
-    ctx.stage_map = o->stage_map;
-    ctx.res = res;
-    ctx.grace_ms = 5000;
-    rc = lh_tool_prepare(o->tool, &ctx);
+/* Prepares the tool, starts the target wrapped as the tool asks, and its
+ * sampler.  0, or an error (res->error set for the tool's and the
+ * target's). */
+static int start(measurement *m)
+{
+    const lh_measure_opts *o = m->o;
+    lh_tool_ctx *c = &m->ctx;
+    c->dir = o->dir;
+    c->bindir = o->bindir;
+    c->supp = o->supp;
+    c->stage_map = o->stage_map;
+    c->res = m->res;
+    c->grace_ms = 5000;
+    int rc = lh_tool_prepare(o->tool, c);
     if (rc < 0)
-        goto out;
-
+        return rc;
     lh_target_opts to = {
         .argv = o->argv,
         .stages = o->enabled,
-        .stats_path = stats,
-        .wrap = ctx.wrap[0] ? ctx.wrap : NULL,
+        .stats_path = m->stats,
+        .wrap = c->wrap[0] ? c->wrap : NULL,
         .wrap_self = !o->target_wraps,
-        .log_path = log,
-        .env = ctx.nenv ? ctx.env : NULL,
+        .log_path = m->log,
+        .env = c->nenv ? c->env : NULL,
     };
-    rc = lh_target_start(&to, &t);
+    rc = lh_target_start(&to, &m->t);
     if (rc < 0) {
-        snprintf(res->error, sizeof res->error, "cannot start target %.900s: %s",
-                 o->argv[0], lh_strerror(rc));
-        rc = LH_EIO;
-        goto out;
+        snprintf(m->res->error, sizeof m->res->error,
+                 "cannot start target %.900s: %s", o->argv[0],
+                 lh_strerror(rc));
+        return LH_EIO;
     }
-    rc = lh_sampler_new(stats, lh_target_pid(t), &smp);
+    return lh_sampler_new(m->stats, lh_target_pid(m->t), &m->smp);
+}
+
+/* Set-up: the result's identity, the directory, the tool and the target,
+ * the loop's clocks and budget.  0, or lh_measure's error. */
+static int setup(measurement *m, const lh_measure_opts *o, lh_run_result *res)
+{
+    memset(m, 0, sizeof *m);
+    m->o = o;
+    m->res = res;
+    snprintf(res->enabled, sizeof res->enabled, "%s", o->enabled);
+    snprintf(res->dir, sizeof res->dir, "%s", o->dir);
+    res->tool = o->tool->name;
+    res->verdict = LH_RUN_ERROR;
+    int rc = make_dir(m);
+    if (rc == 0)
+        rc = start(m);
     if (rc < 0)
-        goto out;
+        return rc;
+    m->start = lh_now_us();
+    m->next_tick = m->start;
+    m->next_slope = m->start;
+    m->live = NAN;
+    m->next_progress = m->start + (int64_t)(o->progress_every * 1e6);
+    m->budget_work = o->work;
+    m->budget_time = o->duration;
+    m->next_look = o->look_every * (o->work > 0 ? o->work : o->duration);
+    m->last_look = LH_RUN_ERROR;
+    return 0;
+}
 
-    int64_t start = lh_now_us();
-    int64_t next_tick = start;
-    int64_t next_slope = start; /* progress line's slope, once a second */
-    double live = NAN;
-    int64_t next_progress = start + (int64_t)(o->progress_every * 1e6);
-    double budget_work = o->work, budget_time = o->duration;
-    int extensions = 0, status = 0, exited = 0, timed_out = 0;
-    double next_look = o->look_every * (o->work > 0 ? o->work : o->duration);
-    lh_run_verdict last_look = LH_RUN_ERROR;
-    for (;;) {
-        lh_sleep_us(SAMPLE_US);
-        rc = lh_sampler_take(smp, &res->series);
-        if (rc < 0)
-            goto out;
-        double elapsed = (double)(lh_now_us() - start) / 1e6;
-        double work = lh_sampler_work(smp);
-        if (!lh_sampler_reported(smp))
-            work = elapsed;
-        if (lh_target_exited(t, &status)) {
-            exited = 1;
-            break;
-        }
-        if (ctx.tick_seconds > 0 && lh_now_us() >= next_tick) {
-            ctx.npids = lh_sampler_pids(smp, ctx.pids, 64);
-            ctx.work = work;
-            lh_tool_tick(o->tool, &ctx);
-            next_tick = lh_now_us() + (int64_t)(ctx.tick_seconds * 1e6);
-        }
-        if (!o->quiet && isatty(2) && lh_now_us() >= next_slope) {
-            live = ctx.series.n >= 3
-                       ? slope_so_far(&ctx.series, 0, 1)
-                       : slope_so_far(&res->series, lh_sampler_has_heap(smp),
-                                      0);
-            next_slope = lh_now_us() + 1000000;
-        }
-        progress(o, res, elapsed, work, budget_work > 0 ? budget_work
-                                                        : budget_time, 0,
-                 live);
-        if (o->progress && o->progress_every > 0 &&
-            lh_now_us() >= next_progress) {
-            o->progress(o->progress_arg, res, elapsed, work);
-            next_progress = lh_now_us() + (int64_t)(o->progress_every * 1e6);
-        }
-        int spent = budget_work > 0 ? work >= budget_work
-                                    : elapsed >= budget_time;
-        if (o->timeout > 0 && elapsed >= o->timeout) {
-            /* A run cut short by the timeout (a hung or slow target) is
-             * inconclusive whatever its partial series looks like: a hung
-             * target's flat memory is not evidence of a clean one. */
-            if (!spent)
-                timed_out = 1;
-            spent = 1;
-            extensions = o->max_extend; /* no more extensions */
-        }
-        /* A tool with its own signal needs enough points to judge.  Its
-         * first point may come after a small budget is spent (memcheck's
-         * 1/50: the built-in pipeline does 12k events before valgrind's
-         * first leak search); a decision without it is no decision, and
-         * used up the extensions (two "+nan" rounds, then a final one).
-         * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
-         * failing) is waited for no longer: the run is inconclusive
-         * (decide_run). */
-        if (spent && o->tool->own_signal &&
-            ctx.series.n < (o->tool_points > 0 ? (size_t)o->tool_points
-                                               : MIN_TOOL_POINTS) &&
-            elapsed < o->timeout &&
-            (ctx.series.n > 0 || elapsed < TOOL_FIRST_POINT_S))
-            spent = 0;
-        /* Sequential decision (look_every): two looks in a row that
-         * agree on leak or clean end the run before its budget. */
-        if (!spent && o->look_every > 0 && o->tool->early_looks &&
-            (o->work > 0 ? work : elapsed) >= next_look) {
-            next_look = (o->work > 0 ? work : elapsed) +
-                        o->look_every * (o->work > 0 ? o->work : o->duration);
-            decide_run(o, res, smp, &ctx);
-            lh_run_verdict v = res->verdict;
-            if ((v == LH_RUN_LEAK || v == LH_RUN_CLEAN) && v == last_look) {
-                res->early = 1;
-                break;
-            }
-            last_look = v;
-        }
-        if (!spent)
-            continue;
-        decide_run(o, res, smp, &ctx);
-        if (timed_out)
-            break;
-        if (res->verdict != LH_RUN_INCONCLUSIVE ||
-            extensions >= o->max_extend)
-            break;
-        extensions++;
-        /* Twice what was actually run: a tool that needed more points
-         * than the budget gave (memcheck) has already run past it, and
-         * doubling the budget alone would decide again on the same data. */
-        budget_work = 2 * (work > budget_work ? work : budget_work);
-        budget_time = 2 * (elapsed > budget_time ? elapsed : budget_time);
-        if (!o->quiet)
-            fprintf(stderr, "%s[%s] %s: inconclusive (%+.2f B/unit, CI "
-                    "%.2f..%.2f): running twice as long\n",
-                    isatty(2) ? "\r\033[K" : "", res->tool,
-                    o->label ? o->label : "", res->slope, res->ci_low,
-                    res->ci_high);
+/* The tool's tick when it is due; the progress line and callback. */
+static void tick_and_show(measurement *m, double elapsed, double work)
+{
+    const lh_measure_opts *o = m->o;
+    lh_tool_ctx *c = &m->ctx;
+    if (c->tick_seconds > 0 && lh_now_us() >= m->next_tick) {
+        c->npids = lh_sampler_pids(m->smp, c->pids, 64);
+        c->work = work;
+        lh_tool_tick(o->tool, c);
+        m->next_tick = lh_now_us() + (int64_t)(c->tick_seconds * 1e6);
     }
-    res->seconds = (double)(lh_now_us() - start) / 1e6;
-    res->work = lh_sampler_reported(smp) ? lh_sampler_work(smp) : res->seconds;
-    res->rate = res->seconds > 0 ? res->work / res->seconds : 0;
-    ctx.npids = lh_sampler_pids(smp, ctx.pids, 64);
-    ctx.work = res->work;
-    if (!exited)
-        lh_tool_tick(o->tool, &ctx); /* a last leak search / dump at the end */
+    if (!o->quiet && isatty(2) && lh_now_us() >= m->next_slope) {
+        m->live = c->series.n >= 3
+                      ? slope_so_far(&c->series, 0, 1)
+                      : slope_so_far(&m->res->series,
+                                     lh_sampler_has_heap(m->smp), 0);
+        m->next_slope = lh_now_us() + 1000000;
+    }
+    progress(o, m->res, elapsed, work,
+             m->budget_work > 0 ? m->budget_work : m->budget_time, 0, m->live);
+    if (o->progress && o->progress_every > 0 &&
+        lh_now_us() >= m->next_progress) {
+        o->progress(o->progress_arg, m->res, elapsed, work);
+        m->next_progress = lh_now_us() + (int64_t)(o->progress_every * 1e6);
+    }
+}
 
-    /* A target that starts its processes under test itself stops them
-     * itself, in its own order and with its own grace for each (selfheal
-     * up: producer, A, the B nodes, store, broker, in process groups of
-     * their own).  Killed before it is done, it leaves them to die alone:
-     * the heap tool's 10 s ran out under load (B nodes writing their last
-     * profiles) and a broker outlived the run.  So it gets at least
-     * WRAPPED_GRACE_MS; it ends as soon as it is done. */
-    int grace = ctx.grace_ms;
-    if (o->target_wraps && grace < WRAPPED_GRACE_MS)
+/* 1 when the budget counts as spent (or the timeout is reached). */
+static int budget_spent(measurement *m, double elapsed, double work)
+{
+    const lh_measure_opts *o = m->o;
+    int spent = m->budget_work > 0 ? work >= m->budget_work
+                                   : elapsed >= m->budget_time;
+    if (o->timeout > 0 && elapsed >= o->timeout) {
+        /* A run cut short by the timeout (a hung or slow target) is
+         * inconclusive whatever its partial series looks like: a hung
+         * target's flat memory is not evidence of a clean one. */
+        if (!spent)
+            m->timed_out = 1;
+        spent = 1;
+        m->extensions = o->max_extend; /* no more extensions */
+    }
+    /* A tool with its own signal needs enough points to judge.  Its
+     * first point may come after a small budget is spent (memcheck's
+     * 1/50: the built-in pipeline does 12k events before valgrind's
+     * first leak search); a decision without it is no decision, and
+     * used up the extensions (two "+nan" rounds, then a final one).
+     * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
+     * failing) is waited for no longer: the run is inconclusive
+     * (decide_run). */
+    size_t points = m->ctx.series.n;
+    if (spent && o->tool->own_signal &&
+        points < (o->tool_points > 0 ? (size_t)o->tool_points
+                                     : MIN_TOOL_POINTS) &&
+        elapsed < o->timeout && (points > 0 || elapsed < TOOL_FIRST_POINT_S))
+        spent = 0;
+    return spent;
+}
+
+/* Sequential decision (look_every): two looks in a row that agree on leak
+ * or clean end the run before its budget.  1 when they did. */
+static int early_look(measurement *m, double elapsed, double work)
+{
+    const lh_measure_opts *o = m->o;
+    double at = o->work > 0 ? work : elapsed;
+    if (o->look_every <= 0 || !o->tool->early_looks || at < m->next_look)
+        return 0;
+    m->next_look = at + o->look_every * (o->work > 0 ? o->work : o->duration);
+    decide_run(o, m->res, m->smp, &m->ctx);
+    lh_run_verdict v = m->res->verdict;
+    if ((v == LH_RUN_LEAK || v == LH_RUN_CLEAN) && v == m->last_look) {
+        m->res->early = 1;
+        return 1;
+    }
+    m->last_look = v;
+    return 0;
+}
+
+/* The decision at a spent budget: 1 to go on (inconclusive, with the
+ * budget doubled), 0 when the run is over. */
+static int decide_or_extend(measurement *m, double elapsed, double work)
+{
+    const lh_measure_opts *o = m->o;
+    lh_run_result *res = m->res;
+    decide_run(o, res, m->smp, &m->ctx);
+    if (m->timed_out)
+        return 0;
+    if (res->verdict != LH_RUN_INCONCLUSIVE || m->extensions >= o->max_extend)
+        return 0;
+    m->extensions++;
+    /* Twice what was actually run: a tool that needed more points
+     * than the budget gave (memcheck) has already run past it, and
+     * doubling the budget alone would decide again on the same data. */
+    m->budget_work = 2 * (work > m->budget_work ? work : m->budget_work);
+    m->budget_time = 2 * (elapsed > m->budget_time ? elapsed : m->budget_time);
+    if (!o->quiet)
+        fprintf(stderr, "%s[%s] %s: inconclusive (%+.2f B/unit, CI "
+                "%.2f..%.2f): running twice as long\n",
+                isatty(2) ? "\r\033[K" : "", res->tool,
+                o->label ? o->label : "", res->slope, res->ci_low,
+                res->ci_high);
+    return 1;
+}
+
+/* One turn of the loop: sleep, sample, tick, and decide when the budget
+ * is spent.  1 to go on, 0 when the run is over, or an error. */
+static int step(measurement *m)
+{
+    lh_sleep_us(SAMPLE_US);
+    int rc = lh_sampler_take(m->smp, &m->res->series);
+    if (rc < 0)
+        return rc;
+    double elapsed = (double)(lh_now_us() - m->start) / 1e6;
+    double work = lh_sampler_work(m->smp);
+    if (!lh_sampler_reported(m->smp))
+        work = elapsed;
+    if (lh_target_exited(m->t, &m->status)) {
+        m->exited = 1;
+        return 0;
+    }
+    tick_and_show(m, elapsed, work);
+    if (!budget_spent(m, elapsed, work))
+        return early_look(m, elapsed, work) ? 0 : 1;
+    return decide_or_extend(m, elapsed, work);
+}
+
+/* Stops the target.  A target that starts its processes under test
+ * itself stops them itself, in its own order and with its own grace for
+ * each (selfheal up: producer, A, the B nodes, store, broker, in process
+ * groups of their own).  Killed before it is done, it leaves them to die
+ * alone: the heap tool's 10 s ran out under load (B nodes writing their
+ * last profiles) and a broker outlived the run.  So it gets at least
+ * WRAPPED_GRACE_MS; it ends as soon as it is done. */
+static void stop_target(measurement *m)
+{
+    int grace = m->ctx.grace_ms;
+    if (m->o->target_wraps && grace < WRAPPED_GRACE_MS)
         grace = WRAPPED_GRACE_MS;
     int stop_status = 0;
-    lh_target_stop(t, grace, &stop_status);
-    if (exited) {
+    lh_target_stop(m->t, grace, &stop_status);
+}
+
+/* A tool with its own signal (memcheck) decides on it, now with the last
+ * leak search; but a verdict the loop reached stands against an
+ * inconclusive one from that extra point at about the same work (the loop
+ * would have run longer for it; here no extension is left: a 4 B/event
+ * lost block ended inconclusive that way, 1 run in 9). */
+static void decide_last(measurement *m)
+{
+    lh_run_result *res = m->res;
+    if (m->ctx.series.n < MIN_TOOL_POINTS)
+        return;
+    lh_run_result before = *res;
+    decide_run(m->o, res, m->smp, &m->ctx);
+    if (res->verdict == LH_RUN_INCONCLUSIVE &&
+        (before.verdict == LH_RUN_LEAK || before.verdict == LH_RUN_CLEAN)) {
+        res->verdict = before.verdict;
+        res->slope = before.slope;
+        res->ci_low = before.ci_low;
+        res->ci_high = before.ci_high;
+        res->threshold = before.threshold;
+        res->warmup_work = before.warmup_work;
+        memcpy(res->reason, before.reason, sizeof res->reason);
+    }
+}
+
+/* After the loop: the run's figures, a last tick, the target stopped, the
+ * tool's findings and the final decision, the sites attributed and
+ * ranked.  0, or LH_EIO when the target exited on its own (res->error
+ * has its status and the end of its log). */
+static int conclude(measurement *m)
+{
+    const lh_measure_opts *o = m->o;
+    lh_run_result *res = m->res;
+    lh_tool_ctx *c = &m->ctx;
+    res->seconds = (double)(lh_now_us() - m->start) / 1e6;
+    res->work = lh_sampler_reported(m->smp) ? lh_sampler_work(m->smp)
+                                            : res->seconds;
+    res->rate = res->seconds > 0 ? res->work / res->seconds : 0;
+    c->npids = lh_sampler_pids(m->smp, c->pids, 64);
+    c->work = res->work;
+    if (!m->exited)
+        lh_tool_tick(o->tool, c); /* a last leak search / dump at the end */
+    stop_target(m);
+    if (m->exited) {
         char how[128], tail[1024];
-        lh_target_describe_status(status, how, sizeof how);
-        lh_target_log_tail(log, 8, tail, sizeof tail);
+        lh_target_describe_status(m->status, how, sizeof how);
+        lh_target_log_tail(m->log, 8, tail, sizeof tail);
         res->verdict = LH_RUN_ERROR;
         snprintf(res->error, sizeof res->error,
                  "target exited before the measurement finished (%s) after "
                  "%.0f units; last lines of %.300s:\n%.1000s",
-                 how, res->work, log, tail);
-        rc = LH_EIO;
-        goto write;
+                 how, res->work, m->log, tail);
+        return LH_EIO;
     }
-    ctx.work = res->work;
-    lh_tool_finish(o->tool, &ctx);
-    /* A tool with its own signal (memcheck) decides on it, now with the
-     * last leak search; but a verdict the loop reached stands against an
-     * inconclusive one from that extra point at about the same work (the
-     * loop would have run longer for it; here no extension is left: a
-     * 4 B/event lost block ended inconclusive that way, 1 run in 9). */
-    if (ctx.series.n >= MIN_TOOL_POINTS) {
-        lh_run_result before = *res;
-        decide_run(o, res, smp, &ctx);
-        if (res->verdict == LH_RUN_INCONCLUSIVE &&
-            (before.verdict == LH_RUN_LEAK ||
-             before.verdict == LH_RUN_CLEAN)) {
-            res->verdict = before.verdict;
-            res->slope = before.slope;
-            res->ci_low = before.ci_low;
-            res->ci_high = before.ci_high;
-            res->threshold = before.threshold;
-            res->warmup_work = before.warmup_work;
-            memcpy(res->reason, before.reason, sizeof res->reason);
-        }
-    }
-    if (timed_out) {
+    c->work = res->work;
+    lh_tool_finish(o->tool, c);
+    decide_last(m);
+    if (m->timed_out) {
         res->verdict = LH_RUN_INCONCLUSIVE;
         snprintf(res->reason, sizeof res->reason,
                  "timed out after %.0f s with %.0f of %.0f %s", res->seconds,
@@ -652,24 +776,47 @@ int lh_measure(const lh_measure_opts *o, lh_run_result *res)
                                  sizeof res->sites[i].stage);
     lh_run_result_sort_sites(res);
     rank_steady_first(res);
-    rc = 0;
-write:
-    progress(o, res, res->seconds, res->work, 0, 1, NAN);
-    {
-        FILE *f = fopen(csv, "w");
-        if (f) {
-            lh_series_write_csv(&res->series, f);
-            fclose(f);
-        }
+    return 0;
+}
+
+/* The final progress line and samples.csv. */
+static void write_outputs(measurement *m)
+{
+    lh_run_result *res = m->res;
+    progress(m->o, res, res->seconds, res->work, 0, 1, NAN);
+    FILE *f = fopen(m->csv, "w");
+    if (f) {
+        lh_series_write_csv(&res->series, f);
+        fclose(f);
     }
-out:
-    lh_tool_cleanup(o->tool, &ctx);
-    for (size_t i = 0; i < ctx.nenv; i++)
-        lh_free(ctx.env[i]);
-    /* The tool's series goes to the result, for the report's chart. */
-    lh_series_free(&res->tool_series);
-    res->tool_series = ctx.series;
-    lh_sampler_free(smp);
-    lh_target_free(t);
+}
+
+/* Frees what the measurement holds; the tool's series goes to the result,
+ * for the report's chart. */
+static void teardown(measurement *m)
+{
+    lh_tool_cleanup(m->o->tool, &m->ctx);
+    for (size_t i = 0; i < m->ctx.nenv; i++)
+        lh_free(m->ctx.env[i]);
+    lh_series_free(&m->res->tool_series);
+    m->res->tool_series = m->ctx.series;
+    lh_sampler_free(m->smp);
+    lh_target_free(m->t);
+}
+
+int lh_measure(const lh_measure_opts *o, lh_run_result *res)
+{
+    measurement m;
+    int rc = setup(&m, o, res);
+    int more = rc == 0;
+    while (more) {
+        rc = step(&m);
+        more = rc > 0;
+    }
+    if (rc == 0) {
+        rc = conclude(&m);
+        write_outputs(&m);
+    }
+    teardown(&m);
     return rc;
 }

@@ -43,17 +43,18 @@ typedef struct lh_measure_opts {
                                         its partial report with it) */
     void *progress_arg;
     double progress_every;
-    /* Sequential decision (hunt): when > 0 and the tool has no signal of
-     * its own (rss, heap), the series is judged every look_every of the
+    /* Sequential decision (hunt): when > 0 and the tool allows it
+     * (lh_tool.early_looks: rss, heap), the series is judged every look_every of the
      * budget (work or duration) from the first such step on, and the run
      * ends at the first verdict, leak or clean, that the look before gave
      * too (res->early is set); the budget stays the limit.  0: judged only
      * when the budget is spent. */
     double look_every;
-    /* memcheck: leak searches to wait for before the budget counts as
-     * spent (0: the number a decision needs).  Fewer than that give an
-     * inconclusive verdict (too few): for a run that is there for the
-     * tool's findings (the kind of leak), not for its slope. */
+    /* A tool with its own signal (memcheck): its points (leak searches)
+     * to wait for before the budget counts as spent (0: the number a
+     * decision needs).  Fewer than that give an inconclusive verdict (too
+     * few): for a run that is there for the tool's findings (the kind of
+     * leak), not for its slope. */
     int tool_points;
 } lh_measure_opts;
 

@@ -39,7 +39,8 @@ typedef struct lh_run_result {
     char enabled[512];  /* comma list */
     const char *tool;
     double work, seconds, rate; /* rate: work units per second */
-    const char *signal; /* "heap" or "rss" or "memcheck" */
+    const char *signal; /* "heap" or "rss", or the tool's name when the run
+                           was decided on its own signal (memcheck) */
     double slope, ci_low, ci_high, threshold;
     lh_run_verdict verdict;
     char reason[160];   /* "steady growth", "plateau", "backlog", ... */
