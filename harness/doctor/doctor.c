@@ -11,20 +11,17 @@
  * where vgdb must ptrace a process it did not start; the heap profiler
  * check makes a tcmalloc'd /bin/sleep dump a profile on the signal the heap
  * tool uses.  Children run in their own process group with their output
- * captured and a deadline; on the deadline the group is killed.  Nothing
- * goes through a shell, so PATH and the environment are taken as given
- * (the integration tests rely on that to hide valgrind or break
- * VALGRIND_LIB).
- *
- * The environment of a child is built in the parent and passed to execve,
- * so fork is followed only by async-signal-safe calls (a caller may have
- * threads).
+ * captured and a deadline; on the deadline the group is killed.  They are
+ * started by core's spawn layer: nothing goes through a shell, so PATH and
+ * the environment are taken as given (the integration tests rely on that
+ * to hide valgrind or break VALGRIND_LIB).
  */
 #include "doctor.h"
 
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
+#include "spawn.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +29,6 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -43,8 +39,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define CAP_SYS_PTRACE_BIT 19
 /* Deadlines only bound a hang: a healthy check takes well under a second,
@@ -127,161 +121,37 @@ static int find_in_path(const char *name, char *out, size_t n)
     return LH_ENOTFOUND;
 }
 
-/* environ with each "NAME=value" of `set` replacing or adding NAME.  The
- * strings are not copied; free the array with lh_free.  NULL on no memory. */
-static char **make_env(const char *const *setv)
-{
-    size_t n = 0, m = 0, k = 0;
-    char **env;
-
-    while (environ && environ[n])
-        n++;
-    while (setv && setv[m])
-        m++;
-    env = lh_calloc(n + m + 1, sizeof *env);
-    if (env == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int overridden = 0;
-
-        for (size_t j = 0; j < m && !overridden; j++) {
-            size_t len = strcspn(setv[j], "=");
-
-            overridden = strncmp(environ[i], setv[j], len) == 0 &&
-                         environ[i][len] == '=';
-        }
-        if (!overridden)
-            env[k++] = environ[i];
-    }
-    for (size_t j = 0; j < m; j++)
-        env[k++] = (char *)(uintptr_t)setv[j];
-    env[k] = NULL;
-    return env;
-}
-
-/* Starts path with argv and env in its own process group; its stdout and
- * stderr go to *outfd (a pipe) or, if outfd is NULL, to /dev/null.
- * Returns the pid, or -1. */
-static pid_t spawn(const char *path, char *const argv[], char **env, int *outfd)
-{
-    int fd[2] = {-1, -1};
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    pid_t pid;
-
-    if (devnull < 0)
-        return -1;
-    if (outfd && pipe2(fd, O_CLOEXEC) != 0) {
-        close(devnull);
-        return -1;
-    }
-    pid = fork();
-    if (pid == 0) {
-        int w = outfd ? fd[1] : devnull;
-
-        setpgid(0, 0);
-        dup2(devnull, 0);
-        dup2(w, 1);
-        dup2(w, 2);
-        execve(path, argv, env);
-        _exit(127);
-    }
-    close(devnull);
-    if (outfd) {
-        close(fd[1]);
-        if (pid < 0)
-            close(fd[0]);
-        else
-            *outfd = fd[0];
-    }
-    if (pid > 0)
-        setpgid(pid, pid); /* also here: no race with an early kill */
-    return pid;
-}
-
-static void kill_group(pid_t pid)
-{
-    int st;
-
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-}
-
-/* Runs path (argv, environ with `setv` applied) and captures stdout and
- * stderr into buf (NUL-terminated, truncated to cap - 1).  *status gets the
- * wait status.  0, LH_ETIMEOUT (group killed), LH_ENOMEM or LH_ESYS. */
+/* Runs path (argv, our environment with `setv` applied: lh_spawn_env) in
+ * a process group of its own and captures stdout and stderr into buf
+ * (NUL-terminated, truncated to cap - 1).  *status gets the wait status.
+ * 0, LH_ETIMEOUT (group killed), LH_ENOMEM or LH_ESYS. */
 static int run_capture(const char *path, char *const argv[],
                        const char *const *setv, char *buf, size_t cap,
                        int timeout_ms, int *status)
 {
-    int64_t deadline = lh_now_us() + (int64_t)timeout_ms * 1000;
-    char **env = make_env(setv);
-    size_t len = 0;
-    int fd = -1, rc = 0;
-    pid_t pid;
+    char **env = setv ? lh_spawn_env(setv) : NULL;
+    lh_spawn_opts o = {.argv = argv, .path = path, .env = env,
+                       .own_group = 1};
+    int rc;
 
     buf[0] = '\0';
     *status = 0;
-    if (env == NULL)
+    if (setv && env == NULL)
         return LH_ENOMEM;
-    pid = spawn(path, argv, env, &fd);
+    rc = lh_spawn_capture(&o, buf, cap, timeout_ms, status);
     lh_free(env);
-    if (pid < 0)
-        return LH_ESYS;
-    for (;;) {
-        int64_t left = (deadline - lh_now_us()) / 1000;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        char chunk[1024];
-        ssize_t got;
-
-        if (left <= 0) {
-            rc = LH_ETIMEOUT;
-            goto out;
-        }
-        if (poll(&p, 1, (int)left) < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = LH_ESYS;
-            goto out;
-        }
-        got = read(fd, chunk, sizeof chunk);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (len + 1 < cap) {
-            size_t take =
-                (size_t)got < cap - 1 - len ? (size_t)got : cap - 1 - len;
-            memcpy(buf + len, chunk, take);
-            len += take;
-            buf[len] = '\0';
-        }
-    }
-    /* output closed: the child is exiting, or left a descendant behind */
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-
-        if (r == pid) {
-            pid = -1;
-            break;
-        }
-        if (r < 0 && errno != EINTR) {
-            pid = -1;
-            rc = LH_ESYS;
-            break;
-        }
-        if (lh_now_us() > deadline) {
-            rc = LH_ETIMEOUT;
-            break;
-        }
-        lh_sleep_us(5000);
-    }
-out:
-    if (pid > 0)
-        kill_group(pid);
-    close(fd);
     return rc;
+}
+
+/* Starts path (argv, environment env or ours) in a process group of its
+ * own, its output to /dev/null.  0, or LH_ESYS (errno set). */
+static int start(const char *path, char *const argv[], char **env,
+                 lh_proc *p)
+{
+    lh_spawn_opts o = {.argv = argv, .path = path, .env = env,
+                       .own_group = 1};
+
+    return lh_spawn(&o, p);
 }
 
 static int exited_zero(int status)
@@ -657,16 +527,82 @@ static int wait_blocked(pid_t pid)
     return 0;
 }
 
+/* Starts a valgrind'd /bin/sleep with its gdbserver (FIFOs under
+ * `dir`), and waits until it is blocked in its system call: vgdb needs
+ * ptrace only to wake a process blocked in a system call (a running one
+ * polls its FIFO), so the check tests exactly that.  0, or LH_ETOOL with
+ * the reason in why (*vg may be running: stop it). */
+static int start_sleeper(const char *valgrind, const char *dir,
+                         char *popt, lh_proc *vg, char *why, size_t n)
+{
+    char *const vargv[] = {"valgrind", "--tool=memcheck", "-q", "--vgdb=yes",
+                           popt,       "/bin/sleep",      "30", NULL};
+    int64_t deadline;
+
+    if (start(valgrind, vargv, NULL, vg) != 0) {
+        snprintf(why, n, "cannot start valgrind: %s", strerror(errno));
+        return LH_ETOOL;
+    }
+    /* valgrind's gdbserver makes its FIFOs at start-up */
+    deadline = lh_now_us() + WAIT_US;
+    while (!dir_has(dir, "vgdb-from-vgdb-to-", NULL, 0)) {
+        if (lh_proc_poll(vg) != 0) {
+            snprintf(why, n, "valgrind --vgdb=yes /bin/sleep exited at once");
+            return LH_ETOOL;
+        }
+        if (lh_now_us() > deadline) {
+            snprintf(why, n, "valgrind --vgdb=yes made no vgdb FIFO in %d s",
+                     WAIT_US / 1000000);
+            return LH_ETOOL;
+        }
+        lh_sleep_us(20000);
+    }
+    if (!wait_blocked(vg->pid)) {
+        snprintf(why, n,
+                 "the valgrind'd /bin/sleep did not settle into its "
+                 "system call in %d s",
+                 WAIT_US / 1000000);
+        return LH_ETOOL;
+    }
+    return 0;
+}
+
+/* Has vgdb ask the sleeper for its error count.  0, or LH_ETOOL with the
+ * reason in why. */
+static int ask_vgdb(const char *vgdb, char *popt, char *why, size_t n)
+{
+    char *const gargv[] = {"vgdb", popt, "v.info", "n_errs_found", NULL};
+    char buf[4096], line[300];
+    int st, rc;
+
+    rc = run_capture(vgdb, gargv, NULL, buf, sizeof buf, WAIT_US / 1000, &st);
+    if (rc == 0 && exited_zero(st) && strstr(buf, "n_errs_found"))
+        return 0;
+    if (rc != 0 && rc != LH_ETIMEOUT)
+        snprintf(why, n, "cannot run vgdb: %s", lh_strerror(rc));
+    else if (rc == LH_ETIMEOUT)
+        snprintf(why, n,
+                 "vgdb got no answer in %d s from a valgrind'd "
+                 "process blocked in a system call",
+                 WAIT_US / 1000000);
+    else {
+        line_with(buf, "rror", line, sizeof line);
+        snprintf(why, n,
+                 "vgdb could not reach a valgrind'd process "
+                 "blocked in a system call (%s)",
+                 line[0] ? line : "no output");
+    }
+    return LH_ETOOL;
+}
+
 /* Has vgdb send a monitor command to a valgrind'd /bin/sleep.  0, or
  * LH_ETOOL with the reason in why. */
 static int vgdb_live(char *why, size_t n)
 {
     char valgrind[PATH_MAX], vgdb[PATH_MAX], dir[PATH_MAX];
-    char prefix[PATH_MAX + 8], popt[PATH_MAX + 32], buf[4096], line[300];
-    char **env = NULL;
-    pid_t vg = -1;
-    int rc = LH_ETOOL, st;
-    int64_t deadline;
+    char popt[PATH_MAX + 32];
+    lh_proc vg = {.fd = -1};
+    int rc;
 
     if (find_in_path("valgrind", valgrind, sizeof valgrind) != 0 ||
         find_in_path("vgdb", vgdb, sizeof vgdb) != 0) {
@@ -678,78 +614,11 @@ static int vgdb_live(char *why, size_t n)
                  strerror(errno));
         return LH_ETOOL;
     }
-    snprintf(prefix, sizeof prefix, "%s/vgdb", dir);
-    snprintf(popt, sizeof popt, "--vgdb-prefix=%s", prefix);
-    {
-        char *const vargv[] = {
-            "valgrind", "--tool=memcheck", "-q", "--vgdb=yes",
-            popt,       "/bin/sleep",      "30", NULL};
-        char *const gargv[] = {"vgdb", popt, "v.info", "n_errs_found", NULL};
-
-        env = make_env(NULL);
-        if (env == NULL) {
-            snprintf(why, n, "out of memory");
-            goto out;
-        }
-        vg = spawn(valgrind, vargv, env, NULL);
-        if (vg < 0) {
-            snprintf(why, n, "cannot start valgrind: %s", strerror(errno));
-            goto out;
-        }
-        /* valgrind's gdbserver makes its FIFOs at start-up */
-        deadline = lh_now_us() + WAIT_US;
-        while (!dir_has(dir, "vgdb-from-vgdb-to-", NULL, 0)) {
-            if (waitpid(vg, &st, WNOHANG) == vg) {
-                vg = -1;
-                snprintf(why, n,
-                         "valgrind --vgdb=yes /bin/sleep exited "
-                         "at once");
-                goto out;
-            }
-            if (lh_now_us() > deadline) {
-                snprintf(why, n,
-                         "valgrind --vgdb=yes made no vgdb FIFO in "
-                         "%d s",
-                         WAIT_US / 1000000);
-                goto out;
-            }
-            lh_sleep_us(20000);
-        }
-        /* vgdb needs ptrace only to wake a process blocked in a system
-         * call (a running one polls its FIFO), so test exactly that */
-        if (!wait_blocked(vg)) {
-            snprintf(why, n,
-                     "the valgrind'd /bin/sleep did not settle into its "
-                     "system call in %d s",
-                     WAIT_US / 1000000);
-            goto out;
-        }
-        rc = run_capture(vgdb, gargv, NULL, buf, sizeof buf, WAIT_US / 1000,
-                         &st);
-        if (rc == 0 && exited_zero(st) && strstr(buf, "n_errs_found")) {
-            rc = 0;
-            goto out;
-        }
-        if (rc != 0 && rc != LH_ETIMEOUT)
-            snprintf(why, n, "cannot run vgdb: %s", lh_strerror(rc));
-        else if (rc == LH_ETIMEOUT)
-            snprintf(why, n,
-                     "vgdb got no answer in %d s from a valgrind'd "
-                     "process blocked in a system call",
-                     WAIT_US / 1000000);
-        else {
-            line_with(buf, "rror", line, sizeof line);
-            snprintf(why, n,
-                     "vgdb could not reach a valgrind'd process "
-                     "blocked in a system call (%s)",
-                     line[0] ? line : "no output");
-        }
-        rc = LH_ETOOL;
-    }
-out:
-    lh_free(env);
-    if (vg > 0)
-        kill_group(vg);
+    snprintf(popt, sizeof popt, "--vgdb-prefix=%s/vgdb", dir);
+    rc = start_sleeper(valgrind, dir, popt, &vg, why, n);
+    if (rc == 0)
+        rc = ask_vgdb(vgdb, popt, why, n);
+    lh_proc_stop(&vg, 0);
     remove_tmpdir(dir);
     return rc;
 }
@@ -846,10 +715,12 @@ static int catches(pid_t pid, int sig)
     return (int)((strtoull(p + strlen("SigCgt:"), NULL, 16) >> (sig - 1)) & 1);
 }
 
-int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
+/* Starts /bin/sleep with `so` preloaded and gperftools' heap profiler
+ * set to dump into dir on SIGUSR2.  0, or -1 with out set. */
+static int start_profiled(const char *so, const char *dir, lh_proc *p,
+                          lh_doctor_check *out)
 {
-    char dir[PATH_MAX], pre[PATH_MAX + 20], hp[PATH_MAX + 20], sig[40];
-    char name[300], path[PATH_MAX * 2], head[64];
+    char pre[PATH_MAX + 20], hp[PATH_MAX + 20], sig[40];
     const char *setv[] = {pre,
                           hp,
                           sig,
@@ -857,59 +728,60 @@ int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
                           "HEAP_PROFILE_INUSE_INTERVAL=0",
                           NULL};
     char *const argv[] = {"sleep", "30", NULL};
-    char **env = NULL;
-    pid_t pid = -1;
-    int64_t deadline;
-    int st;
+    char **env;
+    int rc;
 
-    if (so == NULL || *so == '\0' || access(so, R_OK) != 0)
-        return set(out, 0, "apt-get install libgoogle-perftools-dev",
-                   "heap profiler: no tcmalloc to preload");
-    if (make_tmpdir(dir, sizeof dir) != 0)
-        return set(out, 0, "set TMPDIR to a writable directory",
-                   "heap profiler: cannot create a temporary directory: %s",
-                   strerror(errno));
     snprintf(pre, sizeof pre, "LD_PRELOAD=%s", so);
     snprintf(hp, sizeof hp, "HEAPPROFILE=%s/doctor", dir);
     snprintf(sig, sizeof sig, "HEAPPROFILESIGNAL=%d", SIGUSR2);
-    env = make_env(setv);
+    env = lh_spawn_env(setv);
     if (env == NULL) {
         set(out, 0, "free some memory", "heap profiler: out of memory");
-        goto out;
+        return -1;
     }
-    pid = spawn("/bin/sleep", argv, env, NULL);
-    if (pid < 0) {
+    rc = start("/bin/sleep", argv, env, p);
+    lh_free(env);
+    if (rc != 0) {
         set(out, 0, "check that /bin/sleep runs",
             "heap profiler: cannot start /bin/sleep: %s", strerror(errno));
-        goto out;
+        return -1;
     }
     /* signal only once gperftools has its handler, or sleep would die */
-    deadline = lh_now_us() + WAIT_US;
-    while (!catches(pid, SIGUSR2)) {
-        if (waitpid(pid, &st, WNOHANG) == pid || lh_now_us() > deadline) {
+    int64_t deadline = lh_now_us() + WAIT_US;
+    while (!catches(p->pid, SIGUSR2)) {
+        if (lh_proc_poll(p) != 0 || lh_now_us() > deadline) {
             set(out, 0,
                 "use gperftools 2.10 or later (Debian 12: "
                 "libgoogle-perftools4)",
                 "heap profiler: HEAPPROFILESIGNAL=%d installs no handler in "
                 "a process with %s preloaded",
                 SIGUSR2, so);
-            goto out;
+            return -1;
         }
         lh_sleep_us(5000);
     }
+    return 0;
+}
+
+/* Signals p until a profile appears in dir, and checks that it is one.
+ * Sets out either way. */
+static void dump_profile(lh_proc *p, const char *dir, lh_doctor_check *out)
+{
+    char name[300], path[PATH_MAX * 2], head[64];
     /* gperftools drops a signal that arrives while its lock is held (at
      * start-up, for one), so ask again until a profile appears */
-    deadline = lh_now_us() + WAIT_US;
+    int64_t deadline = lh_now_us() + WAIT_US;
+
     for (int tries = 0; !dir_has(dir, "doctor.", name, sizeof name); tries++) {
         if (tries % 20 == 0)
-            kill(pid, SIGUSR2);
+            kill(p->pid, SIGUSR2);
         if (lh_now_us() > deadline) {
             set(out, 0,
                 "check that the directory of HEAPPROFILE is writable and "
                 "gperftools is 2.10 or later",
                 "heap profiler: no profile written on signal %d in %d s",
                 SIGUSR2, WAIT_US / 1000000);
-            goto out;
+            return;
         }
         lh_sleep_us(10000);
     }
@@ -921,14 +793,27 @@ int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
             "reinstall gperftools: apt-get install --reinstall "
             "libgoogle-perftools4",
             "heap profiler: %s does not look like a heap profile", name);
-        goto out;
+        return;
     }
     set(out, 1, NULL, "heap profiler dumps a profile on HEAPPROFILESIGNAL=%d",
         SIGUSR2);
-out:
-    lh_free(env);
-    if (pid > 0)
-        kill_group(pid);
+}
+
+int lh_doctor_heapprofile(const char *so, lh_doctor_check *out)
+{
+    char dir[PATH_MAX];
+    lh_proc p = {.fd = -1};
+
+    if (so == NULL || *so == '\0' || access(so, R_OK) != 0)
+        return set(out, 0, "apt-get install libgoogle-perftools-dev",
+                   "heap profiler: no tcmalloc to preload");
+    if (make_tmpdir(dir, sizeof dir) != 0)
+        return set(out, 0, "set TMPDIR to a writable directory",
+                   "heap profiler: cannot create a temporary directory: %s",
+                   strerror(errno));
+    if (start_profiled(so, dir, &p, out) == 0)
+        dump_profile(&p, dir, out);
+    lh_proc_stop(&p, 0);
     remove_tmpdir(dir);
     return out->ok ? 0 : LH_ETOOL;
 }

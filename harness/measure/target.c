@@ -14,15 +14,16 @@
  * Live groups sit in a small fixed table that a signal handler can walk
  * without locks or allocation.
  *
- * The environment is built in the parent (malloc is not safe between fork
- * and exec in a threaded parent); the child only calls async-signal-safe
- * functions before execvpe.
+ * The process is started by core's spawn layer (an argv, no shell; the
+ * environment built in the parent, only async-signal-safe calls between
+ * fork and exec), leading its own group and dying with leak-hunt.
  */
 #include "target.h"
 
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
+#include "spawn.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -32,11 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define MAX_GROUPS 256
 #define MAX_DESC 192       /* descendants tracked per target */
@@ -77,8 +75,7 @@ void lh_target_kill_all(void)
 
 struct lh_target {
     pid_t pid;
-    int exited; /* main process reaped */
-    int status;
+    lh_proc proc; /* the main process: proc.exited once reaped */
     int stopped; /* group and descendants confirmed gone */
     pid_t desc[MAX_DESC]; /* descendants seen so far */
     pid_t desc_pgid[MAX_DESC];
@@ -145,14 +142,8 @@ static void track_descendants(lh_target *t)
     while ((de = readdir(d)) != NULL) {
         if (!isdigit((unsigned char)de->d_name[0]))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 512;
-            proc_entry *grown = lh_realloc(all, ncap * sizeof *all);
-            if (grown == NULL)
-                break;
-            all = grown;
-            cap = ncap;
-        }
+        if (lh_grow((void **)&all, &cap, n + 1, sizeof *all, 512) < 0)
+            break;
         if (read_stat((pid_t)atoi(de->d_name), &all[n]) == 0)
             n++;
     }
@@ -219,14 +210,8 @@ typedef struct strvec {
 
 static int strvec_push(strvec *s, const char *str)
 {
-    if (s->n + 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        char **v = lh_realloc(s->v, cap * sizeof *v);
-        if (v == NULL)
-            return LH_ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (lh_grow((void **)&s->v, &s->cap, s->n + 2, sizeof *s->v, 16) < 0)
+        return LH_ENOMEM;
     char *copy = lh_strdup(str);
     if (copy == NULL)
         return LH_ENOMEM;
@@ -285,42 +270,34 @@ static int push_words(strvec *s, const char *words)
     return rc;
 }
 
-static int env_overridden(const char *entry, char *const *extra)
+/* The target protocol's variables, each set or removed (a LEAKHUNT_WRAP
+ * of leak-hunt's own environment must not reach a target that wraps
+ * itself), then the tool's extra ones.  Entries point into `lines` and
+ * o->env.  NULL on no memory; free with lh_free. */
+static char **build_env(const lh_target_opts *o, char lines[3][4096])
 {
-    size_t len = strcspn(entry, "=");
-    static const char *ours[] = {"LEAKHUNT_STAGES=", "LEAKHUNT_STATS=",
-                                 "LEAKHUNT_WRAP="};
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-        if (strncmp(entry, ours[i], len + 1) == 0)
-            return 1;
-    for (size_t i = 0; extra && extra[i]; i++)
-        if (strncmp(entry, extra[i], len + 1) == 0)
-            return 1;
-    return 0;
-}
-
-static int build_env(const lh_target_opts *o, strvec *env)
-{
-    int rc = 0;
-    char line[4096];
-    for (char **e = environ; *e && rc == 0; e++)
-        if (!env_overridden(*e, o->env))
-            rc = strvec_push(env, *e);
-    if (rc == 0 && o->stages) {
-        snprintf(line, sizeof line, "LEAKHUNT_STAGES=%s", o->stages);
-        rc = strvec_push(env, line);
+    const char *set[3 + 3 + 64 + 1];
+    size_t n = 0;
+    set[n++] = "LEAKHUNT_STAGES";
+    set[n++] = "LEAKHUNT_STATS";
+    set[n++] = "LEAKHUNT_WRAP";
+    if (o->stages) {
+        snprintf(lines[0], 4096, "LEAKHUNT_STAGES=%s", o->stages);
+        set[n++] = lines[0];
     }
-    if (rc == 0 && o->stats_path) {
-        snprintf(line, sizeof line, "LEAKHUNT_STATS=%s", o->stats_path);
-        rc = strvec_push(env, line);
+    if (o->stats_path) {
+        snprintf(lines[1], 4096, "LEAKHUNT_STATS=%s", o->stats_path);
+        set[n++] = lines[1];
     }
-    if (rc == 0 && o->wrap && !o->wrap_self) {
-        snprintf(line, sizeof line, "LEAKHUNT_WRAP=%s", o->wrap);
-        rc = strvec_push(env, line);
+    if (o->wrap && !o->wrap_self) {
+        snprintf(lines[2], 4096, "LEAKHUNT_WRAP=%s", o->wrap);
+        set[n++] = lines[2];
     }
-    for (size_t i = 0; rc == 0 && o->env && o->env[i]; i++)
-        rc = strvec_push(env, o->env[i]);
-    return rc;
+    for (size_t i = 0; o->env && o->env[i] && n + 1 < sizeof set / sizeof set[0];
+         i++)
+        set[n++] = o->env[i];
+    set[n] = NULL;
+    return lh_spawn_env(set);
 }
 
 static int build_argv(const lh_target_opts *o, strvec *argv)
@@ -338,51 +315,23 @@ static int build_argv(const lh_target_opts *o, strvec *argv)
     return rc;
 }
 
-/* Child side, between fork and exec: async-signal-safe calls only. */
-static void child_exec(char **argv, char **envp, int logfd, pid_t parent)
-{
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) {
-        dup2(devnull, 0);
-        close(devnull);
-    }
-    dup2(logfd, 1);
-    dup2(logfd, 2);
-    if (logfd > 2)
-        close(logfd);
-    environ = envp;
-    execvp(argv[0], argv);
-    int err = errno;
-    static const char msg[] = "leak-hunt: cannot execute target ";
-    (void)!write(2, msg, sizeof msg - 1);
-    (void)!write(2, argv[0], strlen(argv[0]));
-    (void)!write(2, ": ", 2);
-    const char *reason = strerror(err);
-    (void)!write(2, reason, strlen(reason));
-    (void)!write(2, "\n", 1);
-    _exit(127);
-}
-
 int lh_target_start(const lh_target_opts *o, lh_target **out)
 {
     if (o == NULL || o->argv == NULL || o->argv[0] == NULL)
         return LH_EINVAL;
-    strvec argv = {0}, env = {0};
+    strvec argv = {0};
+    char lines[3][4096];
+    char **env = NULL;
     lh_target *t = NULL;
     int logfd = -1;
     int rc = build_argv(o, &argv);
-    if (rc == 0)
-        rc = build_env(o, &env);
     if (rc < 0)
         goto out;
+    env = build_env(o, lines);
+    if (env == NULL) {
+        rc = LH_ENOMEM;
+        goto out;
+    }
     if (argv.n == 0) {
         rc = LH_EINVAL;
         goto out;
@@ -398,18 +347,18 @@ int lh_target_start(const lh_target_opts *o, lh_target **out)
         rc = LH_ESYS;
         goto out;
     }
-    /* The child clears O_CLOEXEC on the log by dup2 onto 1 and 2. */
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = LH_ESYS;
+    lh_spawn_opts so = {
+        .argv = argv.v,
+        .env = env,
+        .out = logfd,
+        .own_group = 1,
+        .die_with_parent = 1,
+        .exec_error = "leak-hunt: cannot execute target ",
+    };
+    rc = lh_spawn(&so, &t->proc);
+    if (rc < 0)
         goto out;
-    }
-    if (pid == 0)
-        child_exec(argv.v, env.v, logfd, parent);
-    /* Also set the group from the parent: whichever runs first wins, and
-     * kill(-pid) works as soon as we return. */
-    setpgid(pid, pid);
+    pid_t pid = t->proc.pid;
     register_group(pid);
     if (killing) /* after register_group: no window left */
         kill(-pid, SIGKILL);
@@ -420,8 +369,8 @@ out:
     if (logfd >= 0)
         close(logfd);
     lh_free(t);
+    lh_free(env);
     strvec_free(&argv);
-    strvec_free(&env);
     return rc;
 }
 
@@ -432,22 +381,12 @@ pid_t lh_target_pid(const lh_target *t)
 
 int lh_target_exited(lh_target *t, int *status)
 {
-    if (!t->exited && lh_now_us() - t->tracked_at >= TRACK_EVERY_US)
+    if (!t->proc.exited && lh_now_us() - t->tracked_at >= TRACK_EVERY_US)
         track_descendants(t);
-    if (!t->exited) {
-        int st;
-        pid_t r = waitpid(t->pid, &st, WNOHANG);
-        if (r == t->pid) {
-            t->exited = 1;
-            t->status = st;
-        } else if (r < 0 && errno == ECHILD) {
-            t->exited = 1;
-            t->status = -1;
-        }
-    }
-    if (t->exited && status)
-        *status = t->status;
-    return t->exited;
+    lh_proc_poll(&t->proc); /* not our child any more: exited, status -1 */
+    if (t->proc.exited && status)
+        *status = t->proc.status;
+    return t->proc.exited;
 }
 
 static int group_empty(pid_t pgid)
@@ -468,7 +407,7 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status)
          * under valgrind write their reports after `up` has gone. */
         while (lh_now_us() < deadline) {
             lh_target_exited(t, NULL);
-            if (t->exited && group_empty(t->pid))
+            if (t->proc.exited && group_empty(t->pid))
                 break;
             lh_sleep_us(20000);
         }
@@ -495,7 +434,8 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status)
         lh_target_exited(t, NULL);
         /* Zombies of our direct child count as group members until
          * reaped, which lh_target_exited just did. */
-        if (t->exited && group_empty(t->pid) && descendants_gone(t, 0))
+        if (t->proc.exited && group_empty(t->pid) &&
+            descendants_gone(t, 0))
             break;
         if (lh_now_us() > kill_deadline) {
             rc = LH_ETIMEOUT;
@@ -512,7 +452,7 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status)
     }
 done:
     if (status)
-        *status = t->exited ? t->status : -1;
+        *status = t->proc.exited ? t->proc.status : -1;
     return rc;
 }
 

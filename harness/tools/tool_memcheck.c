@@ -45,19 +45,29 @@
 #include "tool.h"
 
 #include "alloc.h"
+#include "buf.h"
+#include "clock.h"
 #include "doctor.h"
 #include "error.h"
 #include "slope.h"
+#include "spawn.h"
 #include "vgxml.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define SEARCH_EVERY_S 0.5
+/* A leak search that has not answered by then is stopped: SIGTERM (vgdb
+ * then lets go of the process it may be ptracing), and SIGKILL after the
+ * grace. */
+#define SEARCH_TIMEOUT_US (60 * 1000000LL)
+#define SEARCH_STOP_GRACE_MS 5000
+/* Bounds a hang of the start-up check only. */
+#define CHECK_TIMEOUT_MS 120000
 #define MAX_TRACKED 512
 #define MAX_RECORDS 4096
 
@@ -84,18 +94,24 @@ typedef struct mc_state {
     int vgdb_failed;
 } mc_state;
 
+/* Runs `valgrind --tool=memcheck --version`, then memcheck on `true`:
+ * 1 when both work; else 0 with res->error saying why and what fixes it
+ * (the doctor's words when its check sees the problem too). */
 static int valgrind_works(lh_tool_ctx *c)
 {
-    char cmd[512], out[1024] = "";
-    snprintf(cmd, sizeof cmd, "valgrind --tool=memcheck --version 2>&1; "
-                              "valgrind --tool=memcheck -q true 2>&1");
-    FILE *p = popen(cmd, "r");
-    if (p == NULL)
-        return 0;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    if (st == 0 && strstr(out, "valgrind-") != NULL)
+    char *const version[] = {"valgrind", "--tool=memcheck", "--version",
+                             NULL};
+    char *const run[] = {"valgrind", "--tool=memcheck", "-q", "true", NULL};
+    lh_spawn_opts o = {.argv = version};
+    char out[1024] = "";
+    int st = 0;
+    lh_spawn_capture(&o, out, sizeof out, CHECK_TIMEOUT_MS, &st);
+    size_t n = strlen(out);
+    o.argv = run;
+    int rc = lh_spawn_capture(&o, out + n, sizeof out - n, CHECK_TIMEOUT_MS,
+                              &st);
+    n = strlen(out);
+    if (rc == 0 && st == 0 && strstr(out, "valgrind-") != NULL)
         return 1;
     lh_doctor_check chk; /* the doctor's check words the problem and fix */
     if (lh_doctor_valgrind(&chk) != 0)
@@ -229,54 +245,76 @@ static int end_round(mc_state *s)
     return 0;
 }
 
-/* One leak search on one process, started (the searches of a round run
- * side by side: each process under test is scanned by its own valgrind)
- * and finished: returns bytes in use, or -1. */
-static FILE *search_start(lh_tool_ctx *c, pid_t pid)
+/* One leak search on one process, started: vgdb, through the process's
+ * own FIFOs, asks its valgrind for `leak_check full reachable changed`
+ * (the searches of a round run side by side: each process under test is
+ * scanned by its own valgrind).  0, or LH_ESYS. */
+static int search_start(lh_tool_ctx *c, pid_t pid, lh_proc *p)
 {
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd,
-             "timeout 60 vgdb --vgdb-prefix=%s/vgdb --pid=%d leak_check full "
-             "reachable changed 2>&1",
-             c->dir, (int)pid);
-    return popen(cmd, "r");
+    char prefix[1200], pidopt[32];
+    snprintf(prefix, sizeof prefix, "--vgdb-prefix=%s/vgdb", c->dir);
+    snprintf(pidopt, sizeof pidopt, "--pid=%d", (int)pid);
+    char *const argv[] = {"vgdb",      prefix,      pidopt,  "leak_check",
+                          "full",      "reachable", "changed", NULL};
+    lh_spawn_opts o = {.argv = argv, .out = LH_SPAWN_PIPE};
+    return lh_spawn(&o, p);
 }
 
-/* Reads and parses what search_start's vgdb says. */
-static double search_finish(lh_tool_ctx *c, mc_state *s, pid_t pid, FILE *p)
+/* What the search's vgdb says, into *text (all of it, or what fitted),
+ * kept in the run directory for the raw data; vgdb is waited for until
+ * the deadline, then stopped. */
+static void search_read(lh_tool_ctx *c, pid_t pid, lh_proc *p,
+                        int64_t deadline, lh_buf *text)
 {
-    size_t cap = 1 << 16, len = 0;
-    char *text = lh_malloc(cap);
-    if (text == NULL) {
-        pclose(p);
-        return -1;
-    }
-    for (;;) {
-        if (len + 4096 > cap) {
-            char *t = lh_realloc(text, cap * 2);
-            if (t == NULL)
-                break;
-            text = t;
-            cap *= 2;
-        }
-        size_t n = fread(text + len, 1, cap - len - 1, p);
-        if (n == 0)
-            break;
-        len += n;
-    }
-    pclose(p);
-    /* Keep what vgdb said, for the raw data. */
+    if (lh_proc_read(p, text, SIZE_MAX, deadline) == 0)
+        lh_proc_wait(p, deadline);
+    lh_proc_stop(p, SEARCH_STOP_GRACE_MS);
     char path[1200];
     snprintf(path, sizeof path, "%s/leak-search.%d.txt", c->dir, (int)pid);
     FILE *f = fopen(path, "a");
     if (f) {
         fprintf(f, "# work=%.0f\n", c->work);
-        fwrite(text, 1, len, f);
+        fwrite(lh_buf_peek(text) ? (const void *)lh_buf_peek(text) : "", 1,
+               lh_buf_len(text), f);
         fclose(f);
     }
+}
+
+/* The allocation site of a loss record as the report shows it: the site
+ * frame and its caller, the first frame after the site in another
+ * function (an inlined frame repeats the site's own). */
+static void record_site(const lh_vgxml_error *e, lh_site *key)
+{
+    const lh_vgxml_frame *fr = lh_vgxml_site(&e->stack);
+    memset(key, 0, sizeof *key);
+    snprintf(key->function, sizeof key->function, "%s",
+             fr && fr->fn ? fr->fn : "???");
+    snprintf(key->file, sizeof key->file, "%s",
+             fr && fr->file ? fr->file : "");
+    key->line = fr ? (int)fr->line : 0;
+    snprintf(key->kind, sizeof key->kind, "%s", kind_text(e->kind));
+    if (fr == NULL)
+        return;
+    const lh_vgxml_frame *end = e->stack.frames + e->stack.nframes;
+    const lh_vgxml_frame *up = fr + 1;
+    while (up < end && up->fn && fr->fn && strcmp(up->fn, fr->fn) == 0)
+        up++;
+    if (up < end && up->fn) {
+        snprintf(key->caller, sizeof key->caller, "%s", up->fn);
+        snprintf(key->caller_file, sizeof key->caller_file, "%s",
+                 up->file ? up->file : "");
+        key->caller_line = (int)up->line;
+    }
+}
+
+/* Parses a search's answer: notes each loss record it gives, and returns
+ * the bytes in use (the LEAK SUMMARY), or -1 without one. */
+static double search_parse(mc_state *s, pid_t pid, const lh_buf *text)
+{
     lh_vgxml_report *r = NULL;
     double in_use = -1;
-    if (lh_vgxml_parse_leak_text(text, len, &r, NULL, 0) == 0 &&
+    const char *t = lh_buf_peek(text) ? (const char *)lh_buf_peek(text) : "";
+    if (lh_vgxml_parse_leak_text(t, lh_buf_len(text), &r, NULL, 0) == 0 &&
         r->has_summary) {
         in_use = (double)(r->definitely_lost.bytes + r->indirectly_lost.bytes +
                           r->possibly_lost.bytes + r->still_reachable.bytes);
@@ -284,36 +322,24 @@ static double search_finish(lh_tool_ctx *c, mc_state *s, pid_t pid, FILE *p)
             const lh_vgxml_error *e = &r->errors[i];
             if (!e->is_leak)
                 continue;
-            const lh_vgxml_frame *fr = lh_vgxml_site(&e->stack);
             lh_site key;
-            memset(&key, 0, sizeof key);
-            snprintf(key.function, sizeof key.function, "%s",
-                     fr && fr->fn ? fr->fn : "???");
-            snprintf(key.file, sizeof key.file, "%s",
-                     fr && fr->file ? fr->file : "");
-            key.line = fr ? (int)fr->line : 0;
-            snprintf(key.kind, sizeof key.kind, "%s", kind_text(e->kind));
-            /* the caller: the first frame after the site in another
-             * function (an inlined frame repeats the site's own) */
-            if (fr) {
-                const lh_vgxml_frame *end = e->stack.frames + e->stack.nframes;
-                const lh_vgxml_frame *up = fr + 1;
-                while (up < end && up->fn && fr->fn &&
-                       strcmp(up->fn, fr->fn) == 0)
-                    up++;
-                if (up < end && up->fn) {
-                    snprintf(key.caller, sizeof key.caller, "%s", up->fn);
-                    snprintf(key.caller_file, sizeof key.caller_file, "%s",
-                             up->file ? up->file : "");
-                    key.caller_line = (int)up->line;
-                }
-            }
+            record_site(e, &key);
             grown *g = find_site(s, &key);
             note_record(s, pid, e, g ? (int)(g - s->sites) : -1);
         }
     }
     lh_vgxml_report_free(r);
-    lh_free(text);
+    return in_use;
+}
+
+/* Finishes search_start's search: bytes in use, or -1. */
+static double search_finish(lh_tool_ctx *c, mc_state *s, pid_t pid,
+                            lh_proc *p, int64_t deadline)
+{
+    lh_buf text = LH_BUF_INIT;
+    search_read(c, pid, p, deadline, &text);
+    double in_use = search_parse(s, pid, &text);
+    lh_buf_free(&text);
     return in_use;
 }
 
@@ -324,14 +350,17 @@ static int mc_tick(lh_tool_ctx *c)
         return 0;
     double total = 0;
     int ok = 0;
-    FILE *running[sizeof c->pids / sizeof c->pids[0]];
+    lh_proc running[sizeof c->pids / sizeof c->pids[0]];
+    int started[sizeof running / sizeof running[0]];
     size_t np = c->npids < sizeof running / sizeof running[0]
                     ? c->npids
                     : sizeof running / sizeof running[0];
+    int64_t deadline = lh_now_us() + SEARCH_TIMEOUT_US;
     for (size_t i = 0; i < np; i++)
-        running[i] = search_start(c, c->pids[i]);
+        started[i] = search_start(c, c->pids[i], &running[i]) == 0;
     for (size_t i = 0; i < np; i++) {
-        double b = running[i] ? search_finish(c, s, c->pids[i], running[i])
+        double b = started[i] ? search_finish(c, s, c->pids[i], &running[i],
+                                              deadline)
                               : -1;
         if (b >= 0) {
             total += b;
