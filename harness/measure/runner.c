@@ -167,14 +167,9 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
     static const lh_run_plan none;
     if (plan == NULL)
         plan = &none;
-    if (r->nruns == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        lh_run_result *v = lh_realloc(r->runs, cap * sizeof *v);
-        if (v == NULL)
-            return NULL;
-        r->runs = v;
-        r->cap = cap;
-    }
+    if (lh_grow((void **)&r->runs, &r->cap, r->nruns + 1, sizeof *r->runs,
+                16) < 0)
+        return NULL;
     lh_run_result *res = &r->runs[r->nruns++];
     memset(res, 0, sizeof *res);
     const lh_cli *c = r->cli;

@@ -50,14 +50,8 @@ void lh_series_free(lh_series *s)
 
 int lh_series_push(lh_series *s, const lh_sample *x)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        lh_sample *v = lh_realloc(s->v, cap * sizeof *v);
-        if (v == NULL)
-            return LH_ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (lh_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v, 256) < 0)
+        return LH_ENOMEM;
     s->v[s->n++] = *x;
     return 0;
 }

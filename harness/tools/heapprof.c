@@ -34,12 +34,12 @@
 #include "heapprof.h"
 
 #include "allocators.h"
+#include "input.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,42 +47,6 @@
 #include "alloc.h"
 #include "buf.h"
 #include "error.h"
-
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || whylen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
-
-/* Grows *arr (of `size`-byte items, *cap of them) to hold `need`. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    size_t ncap;
-    void *p;
-
-    if (need <= *cap)
-        return 0;
-    ncap = *cap ? *cap : 16;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2 / size)
-            return LH_ENOMEM;
-        ncap *= 2;
-    }
-    p = lh_realloc(*arr, ncap * size);
-    if (p == NULL)
-        return LH_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Parsing                                                                  */
@@ -169,8 +133,12 @@ static int counts_sane(const lh_heapprof_record *r)
     return r->inuse_objs <= r->alloc_objs && r->inuse_bytes <= r->alloc_bytes;
 }
 
+enum { ST_HEADER, ST_RECORDS, ST_MAPS };
+
 struct pstate {
     lh_heapprof *p;
+    int state;      /* ST_HEADER, then ST_RECORDS, then ST_MAPS */
+    int64_t sum[4]; /* the records' counts added up, for the header */
     size_t rec_cap;
     uint64_t *pool;
     size_t npool, pool_cap;
@@ -221,17 +189,17 @@ static int parse_record(struct pstate *s, struct cursor *c)
                      s->lineno, LH_HEAPPROF_MAX_DEPTH);
             return LH_EPARSE;
         }
-        rc = grow((void **)&s->pool, &s->pool_cap, s->npool + 1,
-                  sizeof *s->pool);
+        rc = lh_grow((void **)&s->pool, &s->pool_cap, s->npool + 1,
+                     sizeof *s->pool, 16);
         if (rc != 0)
             return rc;
         s->pool[s->npool++] = a;
     }
     r.naddrs = s->npool - first;
-    if (grow((void **)&p->records, &s->rec_cap, p->nrecords + 1,
-             sizeof *p->records) != 0 ||
-        grow((void **)&s->offs, &s->offs_cap, p->nrecords + 1,
-             sizeof *s->offs) != 0)
+    if (lh_grow((void **)&p->records, &s->rec_cap, p->nrecords + 1,
+                sizeof *p->records, 16) != 0 ||
+        lh_grow((void **)&s->offs, &s->offs_cap, p->nrecords + 1,
+                sizeof *s->offs, 16) != 0)
         return LH_ENOMEM;
     s->offs[p->nrecords] = first;
     p->records[p->nrecords++] = r;
@@ -284,8 +252,8 @@ static int parse_mapping(struct pstate *s, struct cursor *c)
         if (m.path == NULL)
             return LH_ENOMEM;
     }
-    if (grow((void **)&p->maps, &s->map_cap, p->nmaps + 1, sizeof *p->maps) !=
-        0) {
+    if (lh_grow((void **)&p->maps, &s->map_cap, p->nmaps + 1,
+                sizeof *p->maps, 16) != 0) {
         lh_free(m.path);
         return LH_ENOMEM;
     }
@@ -306,168 +274,205 @@ void lh_heapprof_free(lh_heapprof *p)
     lh_free(p);
 }
 
-enum { ST_HEADER, ST_RECORDS, ST_MAPS };
-
-int lh_heapprof_parse(const char *data, size_t len, lh_heapprof **out,
-                      char *why, size_t whylen)
+/* Line 1: "heap profile: N: M [ N: M] @ heapprofile".  `last`: the
+ * input ends on this line without a newline. */
+static int parse_header(struct pstate *s, struct cursor *c, int last)
 {
     static const char magic[] = "heap profile:";
-    static const char maps_tag[] = "MAPPED_LIBRARIES:";
-    struct pstate s;
-    int state = ST_HEADER;
-    int rc = 0;
-    int64_t sum[4] = {0, 0, 0, 0};
+    struct cursor t;
+    size_t have = (size_t)(c->end - c->p);
 
-    if (out == NULL || (data == NULL && len > 0)) {
-        set_why(why, whylen, "invalid argument");
-        return LH_EINVAL;
+    if (have < sizeof magic - 1 || memcmp(c->p, magic, sizeof magic - 1) != 0) {
+        /* "heap pro" and nothing after it: a cut, not a stranger */
+        int cut = last && have < sizeof magic - 1 &&
+                  memcmp(c->p, magic, have) == 0;
+        snprintf(s->why, sizeof s->why, "%s",
+                 cut ? "input ends inside the header"
+                     : "not a heap profile: line 1 does not start "
+                       "with \"heap profile:\"");
+        return cut ? LH_ETRUNC : LH_EBADMAGIC;
     }
-    memset(&s, 0, sizeof s);
-    s.p = lh_calloc(1, sizeof *s.p);
-    if (s.p == NULL) {
-        rc = LH_ENOMEM;
-        goto out;
+    if (last) {
+        snprintf(s->why, sizeof s->why, "input ends inside the header");
+        return LH_ETRUNC;
     }
+    c->p += sizeof magic - 1;
+    if (scan_counts(c, &s->p->total) != 0 || !counts_sane(&s->p->total)) {
+        snprintf(s->why, sizeof s->why, "line 1: bad counts in header");
+        return LH_EPARSE;
+    }
+    skip_blanks(c);
+    t = *c;
+    while (t.end > t.p && (t.end[-1] == ' ' || t.end[-1] == '\t'))
+        t.end--;
+    if ((size_t)(t.end - t.p) != strlen("heapprofile") ||
+        memcmp(t.p, "heapprofile", (size_t)(t.end - t.p)) != 0) {
+        snprintf(s->why, sizeof s->why,
+                 "line 1: profile type \"%.*s\", want heapprofile "
+                 "(gperftools HEAPPROFILE dump)",
+                 (int)((t.end - t.p) > 40 ? 40 : (t.end - t.p)), t.p);
+        return LH_EUNSUPPORTED;
+    }
+    s->state = ST_RECORDS;
+    return 0;
+}
+
+/* Adds the last record's counts to the sum the header must match. */
+static int add_to_sum(struct pstate *s)
+{
+    const lh_heapprof_record *r = &s->p->records[s->p->nrecords - 1];
+    int64_t v[4] = {r->inuse_objs, r->inuse_bytes, r->alloc_objs,
+                    r->alloc_bytes};
+
+    for (int i = 0; i < 4; i++) {
+        if (s->sum[i] > INT64_MAX - v[i]) {
+            snprintf(s->why, sizeof s->why,
+                     "line %u: bad counts: sum overflows", s->lineno);
+            return LH_EPARSE;
+        }
+        s->sum[i] += v[i];
+    }
+    return 0;
+}
+
+/* A line of the records section: a record, the blank line before the
+ * maps, or the MAPPED_LIBRARIES: line that starts them. */
+static int parse_records_line(struct pstate *s, struct cursor *c, int last)
+{
+    static const char maps_tag[] = "MAPPED_LIBRARIES:";
+    int rc;
+
+    skip_blanks(c);
+    if (c->p == c->end && !last)
+        return 0; /* the blank line before the maps */
+    if ((size_t)(c->end - c->p) >= sizeof maps_tag - 1 &&
+        memcmp(c->p, maps_tag, sizeof maps_tag - 1) == 0) {
+        s->state = ST_MAPS;
+        return 0;
+    }
+    if (last) {
+        snprintf(s->why, sizeof s->why, "line %u: input ends inside a record",
+                 s->lineno);
+        return LH_ETRUNC;
+    }
+    rc = parse_record(s, c);
+    return rc != 0 ? rc : add_to_sum(s);
+}
+
+/* A line of the maps section (the last may be cut only if it does not
+ * parse: the section normally ends without a newline). */
+static int parse_maps_line(struct pstate *s, struct cursor *c, int last)
+{
+    int rc;
+
+    if (c->p == c->end)
+        return 0;
+    rc = parse_mapping(s, c);
+    if (rc == LH_EPARSE) {
+        if (last)
+            rc = LH_ETRUNC;
+        snprintf(s->why, sizeof s->why, "line %u: %s mapping line", s->lineno,
+                 rc == LH_ETRUNC ? "input ends inside a" : "malformed");
+    }
+    return rc;
+}
+
+/* After the last line: the maps reached, and the records add up to the
+ * header. */
+static int check_end(struct pstate *s)
+{
+    const lh_heapprof_record *t = &s->p->total;
+
+    if (s->state != ST_MAPS) {
+        snprintf(s->why, sizeof s->why, "input ends before %s",
+                 s->state == ST_HEADER ? "the header" : "MAPPED_LIBRARIES");
+        return LH_ETRUNC;
+    }
+    if (s->sum[0] != t->inuse_objs || s->sum[1] != t->inuse_bytes ||
+        s->sum[2] != t->alloc_objs || s->sum[3] != t->alloc_bytes) {
+        snprintf(s->why, sizeof s->why,
+                 "bad counts: records add up to %lld: %lld [%lld: %lld], "
+                 "header says %lld: %lld [%lld: %lld]",
+                 (long long)s->sum[0], (long long)s->sum[1],
+                 (long long)s->sum[2], (long long)s->sum[3],
+                 (long long)t->inuse_objs, (long long)t->inuse_bytes,
+                 (long long)t->alloc_objs, (long long)t->alloc_bytes);
+        return LH_EPARSE;
+    }
+    return 0;
+}
+
+/* The pool is final: hand out the pointers.  records[0] owns it. */
+static int hand_out_pool(struct pstate *s)
+{
+    if (s->p->nrecords > 0 && s->pool == NULL) {
+        s->pool = lh_malloc(sizeof *s->pool);
+        if (s->pool == NULL)
+            return LH_ENOMEM;
+    }
+    for (size_t i = 0; i < s->p->nrecords; i++)
+        s->p->records[i].addrs = s->pool + s->offs[i];
+    s->pool = NULL;
+    return 0;
+}
+
+/* Splits data into lines (a trailing '\r' dropped) and parses each in the
+ * section it belongs to. */
+static int parse_lines(struct pstate *s, const char *data, size_t len)
+{
     for (size_t off = 0; off < len;) {
         const char *line = data + off;
         const char *nl = memchr(line, '\n', len - off);
         size_t n = nl != NULL ? (size_t)(nl - line) : len - off;
         struct cursor c = {line, line + n};
-        int last_unterminated = nl == NULL;
+        int last = nl == NULL;
+        int rc;
 
-        s.lineno++;
+        s->lineno++;
         off += n + (nl != NULL);
         if (n > 0 && line[n - 1] == '\r')
             c.end--;
-
-        if (state == ST_HEADER) {
-            struct cursor t;
-            size_t have = (size_t)(c.end - c.p);
-            if (have < sizeof magic - 1 ||
-                memcmp(c.p, magic, sizeof magic - 1) != 0) {
-                /* "heap pro" and nothing after it: a cut, not a stranger */
-                int cut = last_unterminated && have < sizeof magic - 1 &&
-                          memcmp(c.p, magic, have) == 0;
-                rc = cut ? LH_ETRUNC : LH_EBADMAGIC;
-                snprintf(s.why, sizeof s.why, "%s",
-                         cut ? "input ends inside the header"
-                             : "not a heap profile: line 1 does not start "
-                               "with \"heap profile:\"");
-                goto out;
-            }
-            if (last_unterminated) {
-                rc = LH_ETRUNC;
-                snprintf(s.why, sizeof s.why, "input ends inside the header");
-                goto out;
-            }
-            c.p += sizeof magic - 1;
-            if (scan_counts(&c, &s.p->total) != 0 ||
-                !counts_sane(&s.p->total)) {
-                rc = LH_EPARSE;
-                snprintf(s.why, sizeof s.why, "line 1: bad counts in header");
-                goto out;
-            }
-            skip_blanks(&c);
-            t = c;
-            while (t.end > t.p && (t.end[-1] == ' ' || t.end[-1] == '\t'))
-                t.end--;
-            if ((size_t)(t.end - t.p) != strlen("heapprofile") ||
-                memcmp(t.p, "heapprofile", (size_t)(t.end - t.p)) != 0) {
-                rc = LH_EUNSUPPORTED;
-                snprintf(s.why, sizeof s.why,
-                         "line 1: profile type \"%.*s\", want heapprofile "
-                         "(gperftools HEAPPROFILE dump)",
-                         (int)((t.end - t.p) > 40 ? 40 : (t.end - t.p)), t.p);
-                goto out;
-            }
-            state = ST_RECORDS;
-            continue;
-        }
-        if (state == ST_RECORDS) {
-            skip_blanks(&c);
-            if (c.p == c.end && !last_unterminated)
-                continue; /* the blank line before the maps */
-            if ((size_t)(c.end - c.p) >= sizeof maps_tag - 1 &&
-                memcmp(c.p, maps_tag, sizeof maps_tag - 1) == 0) {
-                state = ST_MAPS;
-                continue;
-            }
-            if (last_unterminated) {
-                rc = LH_ETRUNC;
-                snprintf(s.why, sizeof s.why,
-                         "line %u: input ends inside a record", s.lineno);
-                goto out;
-            }
-            rc = parse_record(&s, &c);
-            if (rc != 0)
-                goto out;
-            {
-                lh_heapprof_record *r = &s.p->records[s.p->nrecords - 1];
-                int64_t v[4] = {r->inuse_objs, r->inuse_bytes, r->alloc_objs,
-                                r->alloc_bytes};
-                for (int i = 0; i < 4; i++) {
-                    if (sum[i] > INT64_MAX - v[i]) {
-                        rc = LH_EPARSE;
-                        snprintf(s.why, sizeof s.why,
-                                 "line %u: bad counts: sum overflows",
-                                 s.lineno);
-                        goto out;
-                    }
-                    sum[i] += v[i];
-                }
-            }
-            continue;
-        }
-        /* ST_MAPS */
-        if (c.p == c.end)
-            continue;
-        rc = parse_mapping(&s, &c);
-        if (rc == LH_EPARSE) {
-            if (last_unterminated)
-                rc = LH_ETRUNC;
-            snprintf(s.why, sizeof s.why, "line %u: %s mapping line", s.lineno,
-                     rc == LH_ETRUNC ? "input ends inside a" : "malformed");
-        }
+        if (s->state == ST_HEADER)
+            rc = parse_header(s, &c, last);
+        else if (s->state == ST_RECORDS)
+            rc = parse_records_line(s, &c, last);
+        else
+            rc = parse_maps_line(s, &c, last);
         if (rc != 0)
-            goto out;
+            return rc;
     }
-    if (state != ST_MAPS) {
-        rc = LH_ETRUNC;
-        snprintf(s.why, sizeof s.why, "input ends before %s",
-                 state == ST_HEADER ? "the header" : "MAPPED_LIBRARIES");
-        goto out;
+    return 0;
+}
+
+int lh_heapprof_parse(const char *data, size_t len, lh_heapprof **out,
+                      char *why, size_t whylen)
+{
+    struct pstate s;
+    int rc = 0;
+
+    if (out == NULL || (data == NULL && len > 0)) {
+        lh_set_why(why, whylen, "invalid argument");
+        return LH_EINVAL;
     }
-    if (sum[0] != s.p->total.inuse_objs || sum[1] != s.p->total.inuse_bytes ||
-        sum[2] != s.p->total.alloc_objs || sum[3] != s.p->total.alloc_bytes) {
-        rc = LH_EPARSE;
-        snprintf(s.why, sizeof s.why,
-                 "bad counts: records add up to %lld: %lld [%lld: %lld], "
-                 "header says %lld: %lld [%lld: %lld]",
-                 (long long)sum[0], (long long)sum[1], (long long)sum[2],
-                 (long long)sum[3], (long long)s.p->total.inuse_objs,
-                 (long long)s.p->total.inuse_bytes,
-                 (long long)s.p->total.alloc_objs,
-                 (long long)s.p->total.alloc_bytes);
-        goto out;
+    memset(&s, 0, sizeof s);
+    s.state = ST_HEADER;
+    s.p = lh_calloc(1, sizeof *s.p);
+    if (s.p == NULL)
+        rc = LH_ENOMEM;
+    if (rc == 0)
+        rc = parse_lines(&s, data, len);
+    if (rc == 0)
+        rc = check_end(&s);
+    if (rc == 0)
+        rc = hand_out_pool(&s);
+    if (rc == 0) {
+        *out = s.p;
+        s.p = NULL;
     }
-    /* The pool is final: hand out the pointers.  records[0] owns it. */
-    if (s.p->nrecords > 0 && s.pool == NULL) {
-        s.pool = lh_malloc(sizeof *s.pool);
-        if (s.pool == NULL) {
-            rc = LH_ENOMEM;
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < s.p->nrecords; i++)
-        s.p->records[i].addrs = s.pool + s.offs[i];
-    s.pool = NULL;
-    *out = s.p;
-    s.p = NULL;
-out:
     if (rc == LH_ENOMEM)
         snprintf(s.why, sizeof s.why, "out of memory");
     if (rc != 0)
-        set_why(why, whylen, "%s", s.why);
+        lh_set_why(why, whylen, "%s", s.why);
     lh_free(s.pool);
     lh_free(s.offs);
     /* on failure the records' addrs are still NULL: the pool is freed
@@ -480,17 +485,10 @@ int lh_heapprof_load(const char *path, lh_heapprof **out, char *why,
                      size_t whylen)
 {
     lh_buf b = LH_BUF_INIT;
+    /* without `out`, refused as invalid before anything is read */
+    int rc = lh_input_read(out ? path : NULL, &b, why, whylen);
 
-    if (path == NULL || out == NULL) {
-        set_why(why, whylen, "invalid argument");
-        return LH_EINVAL;
-    }
-    int rc = lh_buf_read_file(&b, path);
-    if (rc == LH_EIO)
-        set_why(why, whylen, "cannot read %s: %s", path, strerror(errno));
-    else if (rc < 0)
-        set_why(why, whylen, "out of memory");
-    else
+    if (rc == 0)
         rc = lh_heapprof_parse((const char *)lh_buf_peek(&b), lh_buf_len(&b),
                                out, why, whylen);
     lh_buf_free(&b);
@@ -1021,7 +1019,8 @@ int lh_heapprof_sites(lh_heapprof_symtab *st, const lh_heapprof_delta *d,
             rc = lh_heapprof_symbolise(st, d[i].addrs[j], &fr, &k);
             if (rc != 0)
                 goto out;
-            rc = grow((void **)&chain, &chain_cap, nc + k, sizeof *chain);
+            rc = lh_grow((void **)&chain, &chain_cap, nc + k, sizeof *chain,
+                         16);
             if (rc != 0)
                 goto out;
             for (size_t m = 0; m < k; m++)

@@ -12,7 +12,9 @@
  * tool collected (memcheck: growth by loss record, see tool_memcheck.c).
  * Any hook may be NULL: callers go through the lh_tool_<hook> wrappers
  * below, which state each default once (do nothing; `signal`: the series
- * as measured).  No code outside a tool's own file names the tool: the
+ * as measured).  tick, finish and signal are called only after prepare
+ * succeeded (c->state is then what prepare set); cleanup is called once
+ * in every case, also when prepare failed.  No code outside a tool's own file names the tool: the
  * others ask its properties, and commands pick a tool by the job
  * (lh_tool_for).
  */

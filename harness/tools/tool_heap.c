@@ -103,8 +103,6 @@ static int dump_written(const char *path)
 static int heap_tick(lh_tool_ctx *c)
 {
     heap_state *s = c->state;
-    if (s == NULL)
-        return 0;
     size_t first = s->ndumps;
     for (size_t i = 0; i < c->npids; i++) {
         int *seq = seq_of(s, c->pids[i]);
@@ -211,14 +209,9 @@ static site_row *table_row(site_table *t, const lh_site *site)
     for (size_t i = 0; i < t->n; i++)
         if (same_site(&t->rows[i].site, site))
             return &t->rows[i];
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 64;
-        site_row *r = lh_realloc(t->rows, cap * sizeof *r);
-        if (r == NULL)
-            return NULL;
-        t->rows = r;
-        t->cap = cap;
-    }
+    if (lh_grow((void **)&t->rows, &t->cap, t->n + 1, sizeof *t->rows, 64) <
+        0)
+        return NULL;
     double *v = lh_calloc(t->npoints, sizeof *v);
     if (v == NULL)
         return NULL;
@@ -387,8 +380,6 @@ out:
 static int heap_finish(lh_tool_ctx *c)
 {
     heap_state *s = c->state;
-    if (s == NULL)
-        return 0;
     const dump **mine = lh_calloc(s->ndumps ? s->ndumps : 1, sizeof *mine);
     if (mine == NULL)
         return LH_ENOMEM;

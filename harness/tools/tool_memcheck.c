@@ -202,16 +202,10 @@ static void note_record(mc_state *s, pid_t pid, const lh_vgxml_error *e,
             s->recs[i].cur = (double)e->leaked_bytes;
             return;
         }
-    if (s->nrecs == s->caprecs) {
-        size_t cap = s->caprecs ? 2 * s->caprecs : 64;
-        if (cap > MAX_RECORDS)
-            return;
-        record *r = lh_realloc(s->recs, cap * sizeof *r);
-        if (r == NULL)
-            return;
-        s->recs = r;
-        s->caprecs = cap;
-    }
+    if (s->nrecs == MAX_RECORDS ||
+        lh_grow((void **)&s->recs, &s->caprecs, s->nrecs + 1, sizeof *s->recs,
+                64) < 0)
+        return;
     double *v = NULL;
     if (s->caprounds > 0) {
         v = lh_calloc(s->caprounds, sizeof *v); /* 0 before it was seen */
@@ -346,7 +340,7 @@ static double search_finish(lh_tool_ctx *c, mc_state *s, pid_t pid,
 static int mc_tick(lh_tool_ctx *c)
 {
     mc_state *s = c->state;
-    if (s == NULL || c->npids == 0 || s->vgdb_failed)
+    if (c->npids == 0 || s->vgdb_failed)
         return 0;
     double total = 0;
     int ok = 0;
@@ -406,7 +400,7 @@ static int mc_signal(lh_tool_ctx *c, double warmup, lh_series *out)
         if (rc < 0)
             return rc;
     }
-    if (s == NULL || s->nrounds != n || n < 2)
+    if (s->nrounds != n || n < 2)
         return 0; /* the bytes in use as measured */
     double *work = lh_calloc(2 * n, sizeof *work);
     const double **recs = lh_calloc(s->nrecs ? s->nrecs : 1, sizeof *recs);
@@ -541,10 +535,7 @@ out:
 
 static int mc_finish(lh_tool_ctx *c)
 {
-    mc_state *s = c->state;
-    if (s == NULL)
-        return 0;
-    int rc = sites_from_records(c, s);
+    int rc = sites_from_records(c, c->state);
     read_final_xml(c);
     return rc;
 }

@@ -40,6 +40,7 @@
 #include "vgxml.h"
 
 #include "allocators.h"
+#include "input.h"
 
 #include <errno.h>
 #include <expat.h>
@@ -84,20 +85,6 @@ static lh_vgxml_kind kind_from_name(const char *s)
             return (lh_vgxml_kind)k;
     }
     return LH_VG_OTHER;
-}
-
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || whylen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
 }
 
 static void stack_clear(lh_vgxml_stack *s)
@@ -577,22 +564,69 @@ static void end_pair(struct xstate *s, enum el container)
     }
 }
 
-static void XMLCALL on_end(void *ud, const XML_Char *name)
+/* The protocol version and tool, which must come before any error. */
+static void end_protocol(struct xstate *s, enum el id)
 {
-    struct xstate *s = ud;
-    lh_vgxml_report *r = s->r;
-    enum el id, parent;
     uint64_t v;
 
-    (void)name;
-    if (s->err != 0)
-        return;
-    if (s->skip > 0) {
-        s->skip--;
+    if (id == EL_PROTOVER) {
+        if (text_u64(s, "protocolversion", &v) != 0)
+            return;
+        if (v != 4) {
+            fail(s, LH_EBADVERSION, "protocol version %llu, want 4",
+                 (unsigned long long)v);
+            return;
+        }
+        s->r->protocol = 4;
+        s->saw_version = 1;
         return;
     }
-    id = s->path[--s->depth];
-    parent = s->depth > 0 ? s->path[s->depth - 1] : EL_NONE;
+    const char *t = text_cstr(s);
+    if (t == NULL)
+        return;
+    if (strcmp(t, "memcheck") != 0) {
+        fail(s, LH_EUNSUPPORTED, "protocol tool is %.40s, want memcheck", t);
+        return;
+    }
+    s->saw_tool = 1;
+}
+
+/* <pid>, <ppid> and <state>: the process the report is about. */
+static void end_process(struct xstate *s, enum el id)
+{
+    lh_vgxml_report *r = s->r;
+    uint64_t v;
+
+    if (id == EL_STATE) {
+        const char *t = text_cstr(s);
+        if (t == NULL)
+            return;
+        if (strcmp(t, "RUNNING") == 0)
+            r->status = LH_VG_STATUS_RUNNING;
+        else if (strcmp(t, "FINISHED") == 0)
+            r->status = LH_VG_STATUS_FINISHED;
+        else
+            fail(s, LH_EPARSE, "unknown state \"%.40s\"", t);
+        return;
+    }
+    if (text_u64(s, id == EL_PID ? "pid" : "ppid", &v) != 0)
+        return;
+    if (v > LONG_MAX) {
+        fail(s, LH_EPARSE, "pid out of range");
+        return;
+    }
+    if (id == EL_PID)
+        r->pid = (long)v;
+    else
+        r->ppid = (long)v;
+}
+
+/* The end of an element of the document itself (the root and its leaves,
+ * the fatal signal).  0 when id is none of those. */
+static int end_document_part(struct xstate *s, enum el id)
+{
+    lh_vgxml_report *r = s->r;
+    uint64_t v;
 
     switch (id) {
     case EL_ROOT:
@@ -601,102 +635,37 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
             fail(s, LH_EPARSE, "no <protocolversion> and <protocoltool>");
         break;
     case EL_PROTOVER:
-        if (text_u64(s, "protocolversion", &v) != 0)
-            break;
-        if (v != 4) {
-            fail(s, LH_EBADVERSION, "protocol version %llu, want 4",
-                 (unsigned long long)v);
-            break;
-        }
-        r->protocol = 4;
-        s->saw_version = 1;
+    case EL_PROTOTOOL:
+        end_protocol(s, id);
         break;
-    case EL_PROTOTOOL: {
-        const char *t = text_cstr(s);
-        if (t == NULL)
-            break;
-        if (strcmp(t, "memcheck") != 0) {
-            fail(s, LH_EUNSUPPORTED, "protocol tool is %.40s, want memcheck",
-                 t);
-            break;
-        }
-        s->saw_tool = 1;
-        break;
-    }
     case EL_TOOL:
         set_text(s, &r->tool);
         break;
     case EL_SIGNO:
-        if (text_u64(s, "signo", &v) != 0)
-            break;
-        r->fatal_signo = v > INT_MAX ? INT_MAX : (int)v;
+        if (text_u64(s, "signo", &v) == 0)
+            r->fatal_signo = v > INT_MAX ? INT_MAX : (int)v;
         break;
     case EL_SIGNAME:
         set_text(s, &r->fatal_signame);
         break;
     case EL_PID:
     case EL_PPID:
-        if (text_u64(s, id == EL_PID ? "pid" : "ppid", &v) != 0)
-            break;
-        if (v > LONG_MAX) {
-            fail(s, LH_EPARSE, "pid out of range");
-            break;
-        }
-        if (id == EL_PID)
-            r->pid = (long)v;
-        else
-            r->ppid = (long)v;
+    case EL_STATE:
+        end_process(s, id);
         break;
-    case EL_STATE: {
-        const char *t = text_cstr(s);
-        if (t == NULL)
-            break;
-        if (strcmp(t, "RUNNING") == 0)
-            r->status = LH_VG_STATUS_RUNNING;
-        else if (strcmp(t, "FINISHED") == 0)
-            r->status = LH_VG_STATUS_FINISHED;
-        else
-            fail(s, LH_EPARSE, "unknown state \"%.40s\"", t);
-        break;
+    default:
+        return 0;
     }
-    case EL_ERROR:
-        end_error(s);
-        break;
-    case EL_UNIQUE:
-        if (text_hex(s, "unique", &v) != 0)
-            break;
-        if (parent == EL_PAIR) {
-            s->pair_unique = v;
-            s->pair_has_key = 1;
-        } else {
-            s->cur.unique = v;
-        }
-        break;
-    case EL_TID:
-        if (text_u64(s, "tid", &v) != 0)
-            break;
-        s->cur.tid = v > UINT_MAX ? UINT_MAX : (unsigned)v;
-        break;
-    case EL_KIND:
-        set_text(s, &s->cur.kind_name);
-        if (s->cur.kind_name != NULL)
-            s->cur.kind = kind_from_name(s->cur.kind_name);
-        break;
-    case EL_WHAT:
-        set_text(s, &s->cur.what);
-        break;
-    case EL_TEXT:
-        if (parent == EL_XWHAT)
-            set_text(s, &s->cur.what);
-        else if (s->cur.naux > 0)
-            set_text(s, &s->cur.aux[s->cur.naux - 1].text);
-        break;
-    case EL_LEAKEDBYTES:
-        text_u64(s, "leakedbytes", &s->cur.leaked_bytes);
-        break;
-    case EL_LEAKEDBLOCKS:
-        text_u64(s, "leakedblocks", &s->cur.leaked_blocks);
-        break;
+    return 1;
+}
+
+/* The end of a <stack>, a <frame> or one of the frame's leaves.  0 when
+ * id is none of those. */
+static int end_stack_part(struct xstate *s, enum el id)
+{
+    uint64_t v;
+
+    switch (id) {
     case EL_STACK:
         s->cur_stack = NULL;
         break;
@@ -720,19 +689,22 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         set_text(s, &s->cur_frame.file);
         break;
     case EL_LINE:
-        if (text_u64(s, "line", &v) != 0)
-            break;
-        s->cur_frame.line = v > UINT_MAX ? UINT_MAX : (unsigned)v;
+        if (text_u64(s, "line", &v) == 0)
+            s->cur_frame.line = v > UINT_MAX ? UINT_MAX : (unsigned)v;
         break;
-    case EL_AUXWHAT: {
-        lh_vgxml_aux *a = push((void **)&s->cur.aux, &s->cur.naux, sizeof *a);
-        if (a == NULL) {
-            fail(s, LH_ENOMEM, "out of memory");
-            break;
-        }
-        set_text(s, &a->text);
-        break;
+    default:
+        return 0;
     }
+    return 1;
+}
+
+/* The end of a <pair> (of <errorcounts> or <suppcounts>) or of one of its
+ * leaves.  0 when id is none of those. */
+static int end_pair_part(struct xstate *s, enum el id, enum el parent)
+{
+    uint64_t v;
+
+    switch (id) {
     case EL_PAIR:
         end_pair(s, parent);
         break;
@@ -745,9 +717,91 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         if (s->pair_name != NULL)
             s->pair_has_key = 1;
         break;
+    case EL_UNIQUE:
+        if (parent != EL_PAIR)
+            return 0;
+        if (text_hex(s, "unique", &v) == 0) {
+            s->pair_unique = v;
+            s->pair_has_key = 1;
+        }
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* The end of an <error> or of one of its own elements. */
+static void end_error_part(struct xstate *s, enum el id, enum el parent)
+{
+    lh_vgxml_error *e = &s->cur;
+    uint64_t v;
+
+    switch (id) {
+    case EL_ERROR:
+        end_error(s);
+        break;
+    case EL_UNIQUE:
+        if (text_hex(s, "unique", &v) == 0)
+            e->unique = v;
+        break;
+    case EL_TID:
+        if (text_u64(s, "tid", &v) == 0)
+            e->tid = v > UINT_MAX ? UINT_MAX : (unsigned)v;
+        break;
+    case EL_KIND:
+        set_text(s, &e->kind_name);
+        if (e->kind_name != NULL)
+            e->kind = kind_from_name(e->kind_name);
+        break;
+    case EL_WHAT:
+        set_text(s, &e->what);
+        break;
+    case EL_TEXT:
+        if (parent == EL_XWHAT)
+            set_text(s, &e->what);
+        else if (e->naux > 0)
+            set_text(s, &e->aux[e->naux - 1].text);
+        break;
+    case EL_LEAKEDBYTES:
+        text_u64(s, "leakedbytes", &e->leaked_bytes);
+        break;
+    case EL_LEAKEDBLOCKS:
+        text_u64(s, "leakedblocks", &e->leaked_blocks);
+        break;
+    case EL_AUXWHAT: {
+        lh_vgxml_aux *a = push((void **)&e->aux, &e->naux, sizeof *a);
+        if (a == NULL) {
+            fail(s, LH_ENOMEM, "out of memory");
+            break;
+        }
+        set_text(s, &a->text);
+        break;
+    }
     default:
         break;
     }
+}
+
+/* An element closes: its part of the report is complete (each part of the
+ * grammar has its own function above). */
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    struct xstate *s = ud;
+    enum el id, parent;
+
+    (void)name;
+    if (s->err != 0)
+        return;
+    if (s->skip > 0) {
+        s->skip--;
+        return;
+    }
+    id = s->path[--s->depth];
+    parent = s->depth > 0 ? s->path[s->depth - 1] : EL_NONE;
+    if (!end_document_part(s, id) && !end_stack_part(s, id) &&
+        !end_pair_part(s, id, parent))
+        end_error_part(s, id, parent);
 }
 
 static void XMLCALL on_chars(void *ud, const XML_Char *t, int len)
@@ -816,7 +870,7 @@ int lh_vgxml_parse(const char *data, size_t len, lh_vgxml_report **out,
     int rc;
 
     if (out == NULL || (data == NULL && len > 0)) {
-        set_why(why, whylen, "invalid argument");
+        lh_set_why(why, whylen, "invalid argument");
         return LH_EINVAL;
     }
     memset(&s, 0, sizeof s);
@@ -860,7 +914,7 @@ int lh_vgxml_parse(const char *data, size_t len, lh_vgxml_report **out,
     s.r = NULL;
 out:
     if (rc != 0)
-        set_why(why, whylen, "%s", s.why);
+        lh_set_why(why, whylen, "%s", s.why);
     if (s.xp != NULL)
         XML_ParserFree(s.xp);
     error_clear(&s.cur);
@@ -880,17 +934,9 @@ int lh_vgxml_load(const char *path, lh_vgxml_report **out, char *why,
                   size_t whylen)
 {
     lh_buf b = LH_BUF_INIT;
+    int rc = lh_input_read(path, &b, why, whylen);
 
-    if (path == NULL) {
-        set_why(why, whylen, "invalid argument");
-        return LH_EINVAL;
-    }
-    int rc = lh_buf_read_file(&b, path);
-    if (rc == LH_EIO)
-        set_why(why, whylen, "cannot read %s: %s", path, strerror(errno));
-    else if (rc < 0)
-        set_why(why, whylen, "out of memory");
-    else
+    if (rc == 0)
         rc = lh_vgxml_parse((const char *)lh_buf_peek(&b), lh_buf_len(&b), out,
                             why, whylen);
     lh_buf_free(&b);
@@ -1239,7 +1285,7 @@ int lh_vgxml_parse_leak_text(const char *text, size_t len,
     int rc = 0;
 
     if (out == NULL || (text == NULL && len > 0)) {
-        set_why(why, whylen, "invalid argument");
+        lh_set_why(why, whylen, "invalid argument");
         return LH_EINVAL;
     }
     memset(&t, 0, sizeof t);
@@ -1298,7 +1344,7 @@ out:
     if (rc == LH_ENOMEM)
         snprintf(t.why, sizeof t.why, "out of memory");
     if (rc != 0)
-        set_why(why, whylen, "%s", t.why);
+        lh_set_why(why, whylen, "%s", t.why);
     error_clear(&t.cur);
     lh_free(line);
     lh_vgxml_report_free(t.r);

@@ -16,6 +16,7 @@
 #include "cu_main.h"
 #include "error.h"
 #include "heapprof.h"
+#include "read_file.h"
 
 #ifndef LH_FIXTURES
 #error "LH_FIXTURES must name tests/fixtures"
@@ -27,29 +28,6 @@
 #error "LH_TCMALLOC_SO must name libtcmalloc.so"
 #endif
 #define HEAPDIR LH_FIXTURES "/heap/"
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long n;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0) {
-        data = lh_malloc((size_t)n + 1);
-        if (data != NULL && fread(data, 1, (size_t)n, f) == (size_t)n) {
-            data[n] = '\0';
-            *len = (size_t)n;
-        } else {
-            lh_free(data);
-            data = NULL;
-        }
-    }
-    fclose(f);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-    return data;
-}
 
 static lh_heapprof *load(const char *path)
 {
@@ -319,7 +297,7 @@ static void test_heapprof_bad_mappings_and_deep_stacks_are_refused(void)
 static void test_heapprof_every_prefix_is_truncated_or_whole(void)
 {
     size_t len = 0;
-    char *data = read_file(HEAPDIR "heapgrow.0002.heap", &len);
+    char *data = lh_test_read_file(HEAPDIR "heapgrow.0002.heap", &len);
     const char *maps = strstr(data, "MAPPED_LIBRARIES:\n");
     size_t maps_end, nrec;
     int bad = 0;
@@ -385,7 +363,7 @@ static void test_heapprof_empty_and_record_free_profiles(void)
 static void test_heapprof_allocation_failures_are_clean(void)
 {
     size_t len = 0;
-    char *data = read_file(HEAPDIR "heapgrow.0002.heap", &len);
+    char *data = lh_test_read_file(HEAPDIR "heapgrow.0002.heap", &len);
     lh_heapprof *a = load(HEAPDIR "heapgrow.0001.heap");
     int nomem = 0, other = 0;
     long n;

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "cu_main.h"
 #include "error.h"
+#include "read_file.h"
 #include "vgxml.h"
 
 #ifndef LH_FIXTURES
@@ -19,27 +20,9 @@
 static char *read_fixture(const char *name, size_t *len)
 {
     char path[512];
-    FILE *f;
-    char *data = NULL;
-    long n;
 
     snprintf(path, sizeof path, VGDIR "%s", name);
-    f = fopen(path, "rb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0) {
-        data = lh_malloc((size_t)n + 1);
-        if (data != NULL && fread(data, 1, (size_t)n, f) == (size_t)n) {
-            data[n] = '\0';
-            *len = (size_t)n;
-        } else {
-            lh_free(data);
-            data = NULL;
-        }
-    }
-    fclose(f);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-    return data;
+    return lh_test_read_file(path, len);
 }
 
 static lh_vgxml_report *load_xml(const char *name)
