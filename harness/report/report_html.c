@@ -41,6 +41,8 @@
 
 /* Charts: at most this many points per polyline. */
 #define MAX_POINTS 600
+/* Height of a row of the per-stage breakdown, px. */
+#define BREAKDOWN_ROW 30.0
 /* Sites listed per run. */
 #define MAX_SITES 10
 /* A longer series of numbered files is shown by its first and last. */
@@ -440,73 +442,88 @@ static const char *verdict_class(lh_run_verdict v)
 
 /* ---- charts -------------------------------------------------------------- */
 
-/* Memory against work for one run. */
-static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
-                      size_t idx)
+/* The fitted line of a run's chart: slope through the median intercept,
+ * from the warm-up cut (x0) to the end (x1). */
+typedef struct fit_line {
+    int shown;
+    double b, x0, x1;
+} fit_line;
+
+/* The data range of a run's chart: its samples and its fitted line. */
+static void run_range(const lh_run_result *r, int heap, const fit_line *fit,
+                      chart *c)
 {
     const lh_series *s = &r->series;
-    int heap = plots_heap(r);
-    chart c = {.w = 560, .h = 300, .left = 62, .right = 16, .top = 14,
-               .bottom = 44, .x0 = INFINITY, .x1 = -INFINITY,
-               .y0 = INFINITY, .y1 = -INFINITY};
     for (size_t i = 0; i < s->n; i++) {
         double x = s->v[i].work, y = yval(&s->v[i], heap);
         if (!isfinite(x) || !isfinite(y))
             continue;
-        c.x0 = fmin(c.x0, x);
-        c.x1 = fmax(c.x1, x);
-        c.y0 = fmin(c.y0, y);
-        c.y1 = fmax(c.y1, y);
+        c->x0 = fmin(c->x0, x);
+        c->x1 = fmax(c->x1, x);
+        c->y0 = fmin(c->y0, y);
+        c->y1 = fmax(c->y1, y);
     }
-    /* The fitted line, from the warm-up cut to the end. */
-    size_t cut = warmup_cut(s);
-    int fit = 0;
-    double b = 0, fx0 = 0, fx1 = 0;
-    if (s->n >= 2 && fit_matches(r) &&
-        median_intercept(s, cut, heap, r->slope, &b) == 0) {
-        fit = 1;
-        fx0 = s->v[cut].work;
-        fx1 = s->v[s->n - 1].work;
-        c.y0 = fmin(c.y0, fmin(r->slope * fx0 + b, r->slope * fx1 + b));
-        c.y1 = fmax(c.y1, fmax(r->slope * fx0 + b, r->slope * fx1 + b));
+    if (fit->shown) {
+        double ya = r->slope * fit->x0 + fit->b, yb = r->slope * fit->x1 + fit->b;
+        c->y0 = fmin(c->y0, fmin(ya, yb));
+        c->y1 = fmax(c->y1, fmax(ya, yb));
     }
+}
 
-    const char *sig = heap ? "live heap" : "RSS";
-    fprintf(f, "<figure class=\"chart\" id=\"run-%zu\">\n", idx + 1);
-    if (s->n < 2 || !(c.x1 > c.x0)) {
-        fprintf(f, "<svg class=\"run-chart\" xmlns=\"http://www.w3.org/2000/"
-                   "svg\" width=\"%.0f\" height=\"%.0f\"><rect x=\"0\" y=\"0\" "
-                   "width=\"%.0f\" height=\"%.0f\" fill=\"#fcfcfc\" "
-                   "stroke=\"#888\"/><text x=\"%.0f\" y=\"%.0f\" "
-                   "text-anchor=\"middle\">no samples with work to plot</text>"
-                   "</svg>\n",
-                c.w, c.h, c.w, c.h, c.w / 2, c.h / 2);
-    } else {
-        min_span(&c);
-        double xstep = nice_range(&c.x0, &c.x1, 5);
-        double ystep = nice_range(&c.y0, &c.y1, 5);
-        fprintf(f, "<svg class=\"run-chart\" xmlns=\"http://www.w3.org/2000/"
-                   "svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
-                   "%.0f\" role=\"img\" aria-label=\"%s against work, run "
-                   "%zu\">\n",
-                c.w, c.h, c.w, c.h, sig, idx + 1);
-        axes(f, &c, xstep, ystep, units_word(rep), sig);
-        if (cut > 0) {
-            double wx = px(&c, s->v[cut].work) - px(&c, c.x0);
-            fprintf(f, "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" "
-                       "width=\"%.1f\" height=\"%.1f\"/><text class=\"note\" "
-                       "x=\"%.1f\" y=\"%.1f\">warm-up</text>\n",
-                    c.left, c.top, wx, c.h - c.top - c.bottom, c.left + 4,
-                    c.top + 12);
-        }
-        polyline(f, &c, s, 0, heap, 0, colour(idx), (int)idx + 1);
-        if (fit)
-            fprintf(f, "<line class=\"fit\" x1=\"%.1f\" y1=\"%.1f\" "
-                       "x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                    px(&c, fx0), py(&c, r->slope * fx0 + b), px(&c, fx1),
-                    py(&c, r->slope * fx1 + b));
-        fprintf(f, "</svg>\n");
+/* The fitted line, from the warm-up cut to the end, when the run's slope
+ * was fitted on what the chart plots. */
+static fit_line run_fit(const lh_run_result *r, int heap, size_t cut)
+{
+    const lh_series *s = &r->series;
+    fit_line fit = {0, 0, 0, 0};
+    if (s->n >= 2 && fit_matches(r) &&
+        median_intercept(s, cut, heap, r->slope, &fit.b) == 0) {
+        fit.shown = 1;
+        fit.x0 = s->v[cut].work;
+        fit.x1 = s->v[s->n - 1].work;
     }
+    return fit;
+}
+
+/* The chart itself: axes, warm-up shaded, the series, the fitted line. */
+static void run_svg(FILE *f, const lh_report *rep, const lh_run_result *r,
+                    size_t idx, chart *c, const fit_line *fit, size_t cut)
+{
+    const lh_series *s = &r->series;
+    int heap = plots_heap(r);
+    const char *sig = heap ? "live heap" : "RSS";
+    min_span(c);
+    double xstep = nice_range(&c->x0, &c->x1, 5);
+    double ystep = nice_range(&c->y0, &c->y1, 5);
+    fprintf(f, "<svg class=\"run-chart\" xmlns=\"http://www.w3.org/2000/"
+               "svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
+               "%.0f\" role=\"img\" aria-label=\"%s against work, run "
+               "%zu\">\n",
+            c->w, c->h, c->w, c->h, sig, idx + 1);
+    axes(f, c, xstep, ystep, units_word(rep), sig);
+    if (cut > 0) {
+        double wx = px(c, s->v[cut].work) - px(c, c->x0);
+        fprintf(f, "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" "
+                   "width=\"%.1f\" height=\"%.1f\"/><text class=\"note\" "
+                   "x=\"%.1f\" y=\"%.1f\">warm-up</text>\n",
+                c->left, c->top, wx, c->h - c->top - c->bottom, c->left + 4,
+                c->top + 12);
+    }
+    polyline(f, c, s, 0, heap, 0, colour(idx), (int)idx + 1);
+    if (fit->shown)
+        fprintf(f, "<line class=\"fit\" x1=\"%.1f\" y1=\"%.1f\" "
+                   "x2=\"%.1f\" y2=\"%.1f\"/>\n",
+                px(c, fit->x0), py(c, r->slope * fit->x0 + fit->b),
+                px(c, fit->x1), py(c, r->slope * fit->x1 + fit->b));
+    fprintf(f, "</svg>\n");
+}
+
+/* Under the chart: verdict, tool, stages, slope, reason, what is plotted
+ * (and closes the figure). */
+static void run_caption(FILE *f, const lh_report *rep, const lh_run_result *r,
+                        size_t idx, const fit_line *fit)
+{
+    const char *sig = plots_heap(r) ? "live heap" : "RSS";
     fprintf(f, "<figcaption><span class=\"v %s\">%s</span> <b>#%zu ",
             verdict_class(r->verdict), lh_run_verdict_name(r->verdict),
             idx + 1);
@@ -531,9 +548,35 @@ static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
         esc(f, own->points ? own->points : "own signal");
         fprintf(f, " (not plotted); chart: sampled %s", sig);
     } else
-        fprintf(f, "; signal: %s%s", sig, fit ? "; dashed: the fitted slope"
-                                                 : "");
+        fprintf(f, "; signal: %s%s", sig,
+                fit->shown ? "; dashed: the fitted slope" : "");
     fprintf(f, "</figcaption></figure>\n");
+}
+
+/* Memory against work for one run. */
+static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
+                      size_t idx)
+{
+    const lh_series *s = &r->series;
+    int heap = plots_heap(r);
+    chart c = {.w = 560, .h = 300, .left = 62, .right = 16, .top = 14,
+               .bottom = 44, .x0 = INFINITY, .x1 = -INFINITY,
+               .y0 = INFINITY, .y1 = -INFINITY};
+    size_t cut = warmup_cut(s);
+    fit_line fit = run_fit(r, heap, cut);
+    run_range(r, heap, &fit, &c);
+    fprintf(f, "<figure class=\"chart\" id=\"run-%zu\">\n", idx + 1);
+    if (s->n < 2 || !(c.x1 > c.x0))
+        fprintf(f, "<svg class=\"run-chart\" xmlns=\"http://www.w3.org/2000/"
+                   "svg\" width=\"%.0f\" height=\"%.0f\"><rect x=\"0\" y=\"0\" "
+                   "width=\"%.0f\" height=\"%.0f\" fill=\"#fcfcfc\" "
+                   "stroke=\"#888\"/><text x=\"%.0f\" y=\"%.0f\" "
+                   "text-anchor=\"middle\">no samples with work to plot</text>"
+                   "</svg>\n",
+                c.w, c.h, c.w, c.h, c.w / 2, c.h / 2);
+    else
+        run_svg(f, rep, r, idx, &c, &fit, cut);
+    run_caption(f, rep, r, idx, &fit);
 }
 
 /* Runs the overlay shows: those whose chart plots what was fitted (a run
@@ -544,6 +587,53 @@ static int in_overlay(const lh_run_result *r)
     return r->series.n >= 2 && fit_matches(r);
 }
 
+/* Extends the overlay's range by run r's growth after its cut. */
+static void overlay_range(const lh_run_result *r, chart *c)
+{
+    int heap = plots_heap(r);
+    size_t cut = warmup_cut(&r->series);
+    const lh_sample *v = r->series.v;
+    for (size_t i = cut; i < r->series.n; i++) {
+        double x = v[i].work - v[cut].work;
+        double y = yval(&v[i], heap) - yval(&v[cut], heap);
+        if (!isfinite(x) || !isfinite(y))
+            continue;
+        c->x1 = fmax(c->x1, x);
+        c->y0 = fmin(c->y0, y);
+        c->y1 = fmax(c->y1, y);
+    }
+}
+
+/* The overlay's legend: a swatch, tool, stages, signal and slope a run;
+ * and which runs are not shown. */
+static void overlay_legend(FILE *f, const lh_report *rep, size_t shown)
+{
+    fprintf(f, "</svg>\n<ul class=\"legend\">\n");
+    for (size_t k = 0; k < rep->nruns; k++) {
+        const lh_run_result *r = &rep->runs[k];
+        if (!in_overlay(r))
+            continue;
+        fprintf(f, "<li><span class=\"swatch\" style=\"background:%s\">"
+                   "</span><a href=\"#run-%zu\">#%zu</a> ",
+                colour(k), k + 1, k + 1);
+        esc(f, r->tool ? r->tool : "?");
+        fprintf(f, " on <b>");
+        stages(f, r->enabled);
+        fprintf(f, "</b> (%s): ", plots_heap(r) ? "live heap" : "RSS");
+        num(f, r->slope, 1, 1);
+        fprintf(f, " B/%s</li>\n", rep->unit ? rep->unit : "unit");
+    }
+    fprintf(f, "</ul>");
+    if (shown < rep->nruns) {
+        fprintf(f, "<figcaption>Not shown: runs decided on another signal "
+                   "(");
+        tool_names(f, has_own_signal);
+        fprintf(f, ") or with too few samples; see each run "
+                   "below.</figcaption>");
+    }
+    fprintf(f, "</figure>\n");
+}
+
 /* Every run's growth after its warm-up, on one chart: x and y both start
  * at the warm-up cut, so leaking runs rise and clean runs stay at 0. */
 static void overlay_chart(FILE *f, const lh_report *rep)
@@ -552,21 +642,9 @@ static void overlay_chart(FILE *f, const lh_report *rep)
                .bottom = 44, .x0 = 0, .x1 = -INFINITY, .y0 = 0, .y1 = 0};
     size_t shown = 0;
     for (size_t k = 0; k < rep->nruns; k++) {
-        const lh_run_result *r = &rep->runs[k];
-        if (!in_overlay(r))
+        if (!in_overlay(&rep->runs[k]))
             continue;
-        int heap = plots_heap(r);
-        size_t cut = warmup_cut(&r->series);
-        const lh_sample *v = r->series.v;
-        for (size_t i = cut; i < r->series.n; i++) {
-            double x = v[i].work - v[cut].work;
-            double y = yval(&v[i], heap) - yval(&v[cut], heap);
-            if (!isfinite(x) || !isfinite(y))
-                continue;
-            c.x1 = fmax(c.x1, x);
-            c.y0 = fmin(c.y0, y);
-            c.y1 = fmax(c.y1, y);
-        }
+        overlay_range(&rep->runs[k], &c);
         shown++;
     }
     if (shown < 2 || !(c.x1 > 0))
@@ -596,38 +674,15 @@ static void overlay_chart(FILE *f, const lh_report *rep)
         polyline(f, &ck, &r->series, cut, heap,
                  yval(&r->series.v[cut], heap), colour(k), (int)k + 1);
     }
-    fprintf(f, "</svg>\n<ul class=\"legend\">\n");
-    for (size_t k = 0; k < rep->nruns; k++) {
-        const lh_run_result *r = &rep->runs[k];
-        if (!in_overlay(r))
-            continue;
-        fprintf(f, "<li><span class=\"swatch\" style=\"background:%s\">"
-                   "</span><a href=\"#run-%zu\">#%zu</a> ",
-                colour(k), k + 1, k + 1);
-        esc(f, r->tool ? r->tool : "?");
-        fprintf(f, " on <b>");
-        stages(f, r->enabled);
-        fprintf(f, "</b> (%s): ", plots_heap(r) ? "live heap" : "RSS");
-        num(f, r->slope, 1, 1);
-        fprintf(f, " B/%s</li>\n", rep->unit ? rep->unit : "unit");
-    }
-    fprintf(f, "</ul>");
-    if (shown < rep->nruns) {
-        fprintf(f, "<figcaption>Not shown: runs decided on another signal "
-                   "(");
-        tool_names(f, has_own_signal);
-        fprintf(f, ") or with too few samples; see each run "
-                   "below.</figcaption>");
-    }
-    fprintf(f, "</figure>\n");
+    overlay_legend(f, rep, shown);
 }
 
-/* The per-stage breakdown: bars with 95% whiskers, the floor dashed. */
-static void breakdown_chart(FILE *f, const lh_report *r)
+/* The breakdown's chart: x from the lowest to the highest figure (0 and
+ * the floor included), a 30 px row a share, room on the left for the
+ * longest name (a group of stages measured together:
+ * "forward+hash+enqueue").  *step: the x ticks' step. */
+static chart breakdown_layout(const lh_report *r, double floor_, double *step)
 {
-    if (r->nshares == 0)
-        return;
-    double floor_ = r->nruns ? r->runs[0].threshold : 0;
     double lo = 0, hi = isfinite(floor_) ? floor_ : 0;
     for (size_t i = 0; i < r->nshares; i++) {
         const lh_stage_share *s = &r->shares[i];
@@ -638,10 +693,7 @@ static void breakdown_chart(FILE *f, const lh_report *r)
                 hi = fmax(hi, v[k]);
             }
     }
-    double step = nice_range(&lo, &hi, 6);
-    const double row = 30;
-    /* A row is a stage, or a group of stages measured together
-     * ("forward+hash+enqueue"): room for the longest name. */
+    *step = nice_range(&lo, &hi, 6);
     size_t longest = 0;
     for (size_t i = 0; i < r->nshares; i++)
         if (strlen(r->shares[i].stage) > longest)
@@ -650,7 +702,67 @@ static void breakdown_chart(FILE *f, const lh_report *r)
     left = left < 110 ? 110 : left > 330 ? 330 : left;
     chart c = {.w = 710 + left, .left = left, .right = 180, .top = 10,
                .bottom = 40, .x0 = lo, .x1 = hi, .y0 = 0, .y1 = 1};
-    c.h = c.top + c.bottom + row * (double)r->nshares;
+    c.h = c.top + c.bottom + BREAKDOWN_ROW * (double)r->nshares;
+    return c;
+}
+
+/* The x axis: grid lines, tick labels, title. */
+static void breakdown_axis(FILE *f, const chart *c, double step,
+                           const char *unit)
+{
+    double bottom = c->h - c->bottom;
+    int nx = tick_count(c->x0, c->x1, step);
+    for (int i = 0; i < nx; i++) {
+        double x = c->x0 + i * step;
+        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"middle\">%.*f</text>\n",
+                px(c, x), c->top, px(c, x), bottom, px(c, x), bottom + 15,
+                decimals(step), x);
+    }
+    fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" "
+               "text-anchor=\"middle\">bytes per %s</text>\n",
+            (c->left + c->w - c->right) / 2, c->h - 6, unit);
+}
+
+/* Row i: the name, the bar from 0, the whisker, the figure. */
+static void breakdown_row(FILE *f, const chart *c, const lh_stage_share *s,
+                          size_t i, const char *unit)
+{
+    double zero = px(c, 0);
+    double y = c->top + BREAKDOWN_ROW * (double)i + 5;
+    double v = isfinite(s->bytes_per_unit) ? s->bytes_per_unit : 0;
+    double xa = fmin(zero, px(c, v)), xb = fmax(zero, px(c, v));
+    fprintf(f, "<text class=\"stage\" x=\"%.1f\" y=\"%.1f\" "
+               "text-anchor=\"end\">",
+            c->left - 8, y + 14);
+    esc(f, s->stage);
+    fprintf(f, "</text><rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" "
+               "width=\"%.1f\" height=\"20\" fill=\"%s\"/>",
+            xa, y, fmax(xb - xa, 1), s->leaks ? "#d62728" : "#9a9a9a");
+    if (isfinite(s->ci_low) && isfinite(s->ci_high))
+        fprintf(f, "<line class=\"whisker\" x1=\"%.1f\" y1=\"%.1f\" "
+                   "x2=\"%.1f\" y2=\"%.1f\"/><line class=\"whisker\" "
+                   "x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                   "<line class=\"whisker\" x1=\"%.1f\" y1=\"%.1f\" "
+                   "x2=\"%.1f\" y2=\"%.1f\"/>",
+                px(c, s->ci_low), y + 10, px(c, s->ci_high), y + 10,
+                px(c, s->ci_low), y + 5, px(c, s->ci_low), y + 15,
+                px(c, s->ci_high), y + 5, px(c, s->ci_high), y + 15);
+    fprintf(f, "<text class=\"value\" x=\"%.1f\" y=\"%.1f\">",
+            c->w - c->right + 8, y + 14);
+    num(f, s->bytes_per_unit, 1, 1);
+    fprintf(f, " B/%s%s</text>\n", unit, s->leaks ? " leak" : "");
+}
+
+/* The per-stage breakdown: bars with 95% whiskers, the floor dashed. */
+static void breakdown_chart(FILE *f, const lh_report *r)
+{
+    if (r->nshares == 0)
+        return;
+    double floor_ = r->nruns ? r->runs[0].threshold : 0;
+    double step;
+    chart c = breakdown_layout(r, floor_, &step);
     const char *unit = r->unit ? r->unit : "unit";
     fprintf(f, "<h2>Per-stage breakdown</h2>\n<p class=\"note\">Bytes each "
                "stage adds per %s when it is switched on (95%% interval as a "
@@ -663,46 +775,10 @@ static void breakdown_chart(FILE *f, const lh_report *r)
                "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                "role=\"img\" aria-label=\"per-stage breakdown\">\n",
             c.w, c.h, c.w, c.h);
-    double bottom = c.h - c.bottom;
-    int nx = tick_count(lo, hi, step);
-    for (int i = 0; i < nx; i++) {
-        double x = lo + i * step;
-        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                   "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=\"middle\">%.*f</text>\n",
-                px(&c, x), c.top, px(&c, x), bottom, px(&c, x), bottom + 15,
-                decimals(step), x);
-    }
-    fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" "
-               "text-anchor=\"middle\">bytes per %s</text>\n",
-            (c.left + c.w - c.right) / 2, c.h - 6, unit);
-    double zero = px(&c, 0);
-    for (size_t i = 0; i < r->nshares; i++) {
-        const lh_stage_share *s = &r->shares[i];
-        double y = c.top + row * (double)i + 5;
-        double v = isfinite(s->bytes_per_unit) ? s->bytes_per_unit : 0;
-        double xa = fmin(zero, px(&c, v)), xb = fmax(zero, px(&c, v));
-        fprintf(f, "<text class=\"stage\" x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=\"end\">",
-                c.left - 8, y + 14);
-        esc(f, s->stage);
-        fprintf(f, "</text><rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" "
-                   "width=\"%.1f\" height=\"20\" fill=\"%s\"/>",
-                xa, y, fmax(xb - xa, 1), s->leaks ? "#d62728" : "#9a9a9a");
-        if (isfinite(s->ci_low) && isfinite(s->ci_high))
-            fprintf(f, "<line class=\"whisker\" x1=\"%.1f\" y1=\"%.1f\" "
-                       "x2=\"%.1f\" y2=\"%.1f\"/><line class=\"whisker\" "
-                       "x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                       "<line class=\"whisker\" x1=\"%.1f\" y1=\"%.1f\" "
-                       "x2=\"%.1f\" y2=\"%.1f\"/>",
-                    px(&c, s->ci_low), y + 10, px(&c, s->ci_high), y + 10,
-                    px(&c, s->ci_low), y + 5, px(&c, s->ci_low), y + 15,
-                    px(&c, s->ci_high), y + 5, px(&c, s->ci_high), y + 15);
-        fprintf(f, "<text class=\"value\" x=\"%.1f\" y=\"%.1f\">",
-                c.w - c.right + 8, y + 14);
-        num(f, s->bytes_per_unit, 1, 1);
-        fprintf(f, " B/%s%s</text>\n", unit, s->leaks ? " leak" : "");
-    }
+    breakdown_axis(f, &c, step, unit);
+    for (size_t i = 0; i < r->nshares; i++)
+        breakdown_row(f, &c, &r->shares[i], i, unit);
+    double zero = px(&c, 0), bottom = c.h - c.bottom;
     fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                "y2=\"%.1f\"/>\n",
             zero, c.top, zero, bottom);
@@ -1107,6 +1183,27 @@ static void verdict_paragraph(FILE *f, const lh_report *r)
     fprintf(f, "</p>\n");
 }
 
+/* For the summary: how many errors that are not leaks the runs' tool
+ * (memcheck) reported, with a link to their list; nothing when none. */
+static void other_errors_note(FILE *f, const lh_report *r)
+{
+    unsigned long others = 0;
+    const char *reporter = NULL; /* the tool that found them */
+    for (size_t i = 0; i < r->nruns; i++) {
+        others += r->runs[i].other_errors;
+        if (r->runs[i].other_errors && reporter == NULL)
+            reporter = r->runs[i].tool;
+    }
+    if (others == 0)
+        return;
+    fprintf(f, " ");
+    esc(f, reporter ? reporter : "?");
+    fprintf(f, " also reported %lu error%s that %s not leaks "
+               "(<a href=\"#other-errors\">listed below</a>; they do not "
+               "change the verdict).",
+            others, others == 1 ? "" : "s", others == 1 ? "is" : "are");
+}
+
 int lh_report_write_html(const lh_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -1135,21 +1232,7 @@ int lh_report_write_html(const lh_report *r, const char *path)
     }
     fprintf(f, ". Growth is in bytes per %s of work.",
             r->unit ? r->unit : "unit");
-    unsigned long others = 0;
-    const char *reporter = NULL; /* the tool that found them */
-    for (size_t i = 0; i < r->nruns; i++) {
-        others += r->runs[i].other_errors;
-        if (r->runs[i].other_errors && reporter == NULL)
-            reporter = r->runs[i].tool;
-    }
-    if (others) {
-        fprintf(f, " ");
-        esc(f, reporter ? reporter : "?");
-        fprintf(f, " also reported %lu error%s that %s not leaks "
-                   "(<a href=\"#other-errors\">listed below</a>; they do not "
-                   "change the verdict).",
-                others, others == 1 ? "" : "s", others == 1 ? "is" : "are");
-    }
+    other_errors_note(f, r);
     fprintf(f, "</p>\n");
     /* The verdict paragraph of an error already is the error. */
     if (r->error[0] && strcmp(r->verdict, "error") != 0) {
