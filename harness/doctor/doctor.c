@@ -12,16 +12,16 @@
  * check makes a tcmalloc'd /bin/sleep dump a profile on the signal the heap
  * tool uses.  Children run in their own process group with their output
  * captured and a deadline; on the deadline the group is killed.  They are
- * started by core's spawn layer: nothing goes through a shell, so PATH and
- * the environment are taken as given (the integration tests rely on that
- * to hide valgrind or break VALGRIND_LIB).
+ * started by core's process layer (process.h): nothing goes through a
+ * shell, so PATH and the environment are taken as given (the integration
+ * tests rely on that to hide valgrind or break VALGRIND_LIB).
  */
 #include "doctor.h"
 
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
-#include "spawn.h"
+#include "process.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -78,6 +78,55 @@ static int probe_writable(const char *path)
     return 0;
 }
 
+/* --report DIR: created if needed, checked writable, and its runs/ of a
+ * command before removed.  0, or 2 after printing an error. */
+static int open_report_dir(lh_runner *r, const char *dir)
+{
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    if (mkdir(r->dir, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "leak-hunt: cannot create report directory %s: "
+                        "%s\n", r->dir, strerror(errno));
+        return 2;
+    }
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s/.write-test", r->dir);
+    FILE *f = fopen(probe, "w");
+    if (f == NULL) {
+        fprintf(stderr, "leak-hunt: cannot write to report directory "
+                        "%s: %s\n", r->dir, strerror(errno));
+        return 2;
+    }
+    fclose(f);
+    unlink(probe);
+    /* A report directory used before keeps the last command's runs
+     * under runs/; a run reads every valgrind XML and heap profile in
+     * its own folder, so a folder left from then would mix the old
+     * run's figures into the new one's.  runs/ is leak-hunt's own. */
+    char old[1100];
+    snprintf(old, sizeof old, "%s/runs", r->dir);
+    struct stat st;
+    if (lstat(old, &st) == 0 && S_ISDIR(st.st_mode))
+        nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* Without --report: a temporary directory, removed at the end.  0, or 2
+ * after printing an error. */
+static int make_temp_dir(lh_runner *r)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(r->dir, sizeof r->dir, "%s/leak-hunt.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(r->dir) == NULL) {
+        fprintf(stderr, "leak-hunt: cannot create a temporary directory "
+                        "in %s: %s\n", tmp && *tmp ? tmp : "/tmp",
+                strerror(errno));
+        return 2;
+    }
+    r->own_dir = 1;
+    return 0;
+}
+
 int lh_runner_init(lh_runner *r, const lh_cli *cli)
 {
     memset(r, 0, sizeof *r);
@@ -89,33 +138,8 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
                 strerror(errno));
         return 2;
     }
-    if (cli->report_dir) {
-        snprintf(r->dir, sizeof r->dir, "%s", cli->report_dir);
-        if (mkdir(r->dir, 0755) < 0 && errno != EEXIST) {
-            fprintf(stderr, "leak-hunt: cannot create report directory %s: "
-                            "%s\n", r->dir, strerror(errno));
-            return 2;
-        }
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/.write-test", r->dir);
-        FILE *f = fopen(probe, "w");
-        if (f == NULL) {
-            fprintf(stderr, "leak-hunt: cannot write to report directory "
-                            "%s: %s\n", r->dir, strerror(errno));
-            return 2;
-        }
-        fclose(f);
-        unlink(probe);
-        /* A report directory used before keeps the last command's runs
-         * under runs/; a run reads every valgrind XML and heap profile in
-         * its own folder, so a folder left from then would mix the old
-         * run's figures into the new one's.  runs/ is leak-hunt's own. */
-        char old[1100];
-        snprintf(old, sizeof old, "%s/runs", r->dir);
-        struct stat st;
-        if (lstat(old, &st) == 0 && S_ISDIR(st.st_mode))
-            nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    }
+    if (cli->report_dir && open_report_dir(r, cli->report_dir) != 0)
+        return 2;
     /* Last of the checks that can fail, so that no error path above has
      * anything to free. */
     r->argv = lh_cli_target_argv(cli);
@@ -127,19 +151,10 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
     for (size_t i = 0; r->argv[i] && len < sizeof r->command; i++)
         len += (size_t)snprintf(r->command + len, sizeof r->command - len,
                                 "%s%s", i ? " " : "", r->argv[i]);
-    if (!cli->report_dir) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(r->dir, sizeof r->dir, "%s/leak-hunt.XXXXXX",
-                 tmp && *tmp ? tmp : "/tmp");
-        if (mkdtemp(r->dir) == NULL) {
-            fprintf(stderr, "leak-hunt: cannot create a temporary directory "
-                            "in %s: %s\n", tmp && *tmp ? tmp : "/tmp",
-                    strerror(errno));
-            lh_cli_free_argv(r->argv);
-            r->argv = NULL;
-            return 2;
-        }
-        r->own_dir = 1;
+    if (!cli->report_dir && make_temp_dir(r) != 0) {
+        lh_cli_free_argv(r->argv);
+        r->argv = NULL;
+        return 2;
     }
     return 0;
 }
@@ -158,6 +173,50 @@ lh_run_result *lh_runner_measure(lh_runner *r, const char *enabled,
                                  const lh_tool *tool)
 {
     return lh_runner_measure_plan(r, enabled, tool, NULL);
+}
+
+/* The run's budget: the plan's work, else the command's (with the tool's
+ * share of a work budget of the built-in pipeline), else its duration
+ * (20 s when it gives neither).  *duration 0 when measured by work. */
+static double run_budget(const lh_runner *r, const lh_tool *tool,
+                         const lh_run_plan *plan, double *duration)
+{
+    const lh_cli *c = r->cli;
+    double work = lh_runner_default_work(r);
+    *duration = c->duration;
+    if (work <= 0 && *duration <= 0)
+        *duration = 20;
+    /* A tool that slows the pipeline down gets its share of a work
+     * budget (the default's or --work's: lh_tool.budget_divisor), so that
+     * its run takes about as long as the others. */
+    if (c->builtin && work > 0)
+        work = lh_tool_work_budget(tool, work);
+    if (plan->work > 0)
+        work = plan->work;
+    if (work > 0)
+        *duration = 0;
+    return work;
+}
+
+/* What a measurement that ended in an error leaves: the error said on
+ * stderr, the run marked ERROR (and the runner tool_failed when the tool
+ * could not run); a signal received says so instead. */
+static void note_failure(lh_runner *r, lh_run_result *res, int rc)
+{
+    if (rc == LH_ETOOL && !got_signal) {
+        r->tool_failed = 1;
+        res->verdict = LH_RUN_ERROR;
+        fprintf(stderr, "leak-hunt: %s\n", res->error);
+    } else if (rc < 0 || res->verdict == LH_RUN_ERROR) {
+        res->verdict = LH_RUN_ERROR;
+        if (got_signal)
+            snprintf(res->error, sizeof res->error,
+                     "interrupted by signal %d (%s): target stopped",
+                     (int)got_signal, strsignal((int)got_signal));
+        fprintf(stderr, "leak-hunt: %s\n", res->error);
+    }
+    if (got_signal)
+        r->interrupted = 1;
 }
 
 lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
@@ -180,23 +239,15 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         if (*p == ',')
             *p = '+';
     snprintf(label, sizeof label, "%s", enabled[0] ? enabled : "(none)");
-    double work = lh_runner_default_work(r), duration = c->duration;
-    if (work <= 0 && duration <= 0)
-        duration = 20;
-    /* A tool that slows the pipeline down gets its share of a work
-     * budget (the default's or --work's: lh_tool.budget_divisor), so that
-     * its run takes about as long as the others. */
-    if (c->builtin && work > 0)
-        work = lh_tool_work_budget(tool, work);
-    if (plan->work > 0)
-        work = plan->work;
+    double duration;
+    double work = run_budget(r, tool, plan, &duration);
     lh_measure_opts o = {
         .argv = r->argv,
         .target_wraps = c->target_wraps,
         .enabled = enabled,
         .tool = tool,
         .work = work,
-        .duration = work > 0 ? 0 : duration,
+        .duration = duration,
         .timeout = c->timeout,
         .threshold = c->threshold,
         .max_extend = plan->extend > 0 ? plan->extend - 1 : c->max_extend,
@@ -221,20 +272,7 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
     } else {
         rc = lh_measure(&o, res);
     }
-    if (rc == LH_ETOOL && !got_signal) {
-        r->tool_failed = 1;
-        res->verdict = LH_RUN_ERROR;
-        fprintf(stderr, "leak-hunt: %s\n", res->error);
-    } else if (rc < 0 || res->verdict == LH_RUN_ERROR) {
-        res->verdict = LH_RUN_ERROR;
-        if (got_signal)
-            snprintf(res->error, sizeof res->error,
-                     "interrupted by signal %d (%s): target stopped",
-                     (int)got_signal, strsignal((int)got_signal));
-        fprintf(stderr, "leak-hunt: %s\n", res->error);
-    }
-    if (got_signal)
-        r->interrupted = 1;
+    note_failure(r, res, rc);
     return res;
 }
 

@@ -14,16 +14,17 @@
  * Live groups sit in a small fixed table that a signal handler can walk
  * without locks or allocation.
  *
- * The process is started by core's spawn layer (an argv, no shell; the
- * environment built in the parent, only async-signal-safe calls between
- * fork and exec), leading its own group and dying with leak-hunt.
+ * The process is started by core's process layer (process.h: an argv,
+ * no shell; the environment built in the parent, only async-signal-safe
+ * calls between fork and exec), leading its own group and dying with
+ * leak-hunt.
  */
 #include "target.h"
 
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
-#include "spawn.h"
+#include "process.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -394,39 +395,45 @@ static int group_empty(pid_t pgid)
     return kill(-pgid, 0) < 0 && errno == ESRCH;
 }
 
-int lh_target_stop(lh_target *t, int grace_ms, int *status)
+/* SIGTERM to the target's group, and up to the deadline for the whole
+ * group to exit, not just the main process: B nodes under valgrind write
+ * their reports after `up` has gone. */
+static void term_group(lh_target *t, int64_t deadline)
 {
-    int rc = 0;
-    if (t->stopped)
-        goto done;
-    track_descendants(t);
-    int64_t deadline = lh_now_us() + (int64_t)grace_ms * 1000;
-    if (!group_empty(t->pid) || !lh_target_exited(t, NULL)) {
-        kill(-t->pid, SIGTERM);
-        /* Wait for the whole group, not just the main process: B nodes
-         * under valgrind write their reports after `up` has gone. */
-        while (lh_now_us() < deadline) {
-            lh_target_exited(t, NULL);
-            if (t->proc.exited && group_empty(t->pid))
-                break;
-            lh_sleep_us(20000);
-        }
+    if (group_empty(t->pid) && lh_target_exited(t, NULL))
+        return;
+    kill(-t->pid, SIGTERM);
+    while (lh_now_us() < deadline) {
+        lh_target_exited(t, NULL);
+        if (t->proc.exited && group_empty(t->pid))
+            break;
+        lh_sleep_us(20000);
     }
-    /* Descendants in groups of their own that the target did not stop
-     * (it crashed, or was too slow): SIGTERM first, so that a valgrind
-     * among them still writes its report. */
+}
+
+/* Descendants in groups of their own that the target did not stop (it
+ * crashed, or was too slow): SIGTERM first, so that a valgrind among them
+ * still writes its report, then the rest of the grace period, or at least
+ * min(grace, 3 s). */
+static void term_descendants(lh_target *t, int grace_ms, int64_t deadline)
+{
     track_descendants(t);
-    if (!descendants_gone(t, 1) && grace_ms > 0) {
-        signal_descendants(t, SIGTERM);
-        /* the rest of the grace period, or at least min(grace, 3 s) */
-        int min_ms = grace_ms < ORPHAN_GRACE_MIN_MS ? grace_ms
-                                                    : ORPHAN_GRACE_MIN_MS;
-        int64_t end = lh_now_us() + (int64_t)min_ms * 1000;
-        if (deadline > end)
-            end = deadline;
-        while (lh_now_us() < end && !descendants_gone(t, 1))
-            lh_sleep_us(20000);
-    }
+    if (descendants_gone(t, 1) || grace_ms <= 0)
+        return;
+    signal_descendants(t, SIGTERM);
+    int min_ms = grace_ms < ORPHAN_GRACE_MIN_MS ? grace_ms
+                                                : ORPHAN_GRACE_MIN_MS;
+    int64_t end = lh_now_us() + (int64_t)min_ms * 1000;
+    if (deadline > end)
+        end = deadline;
+    while (lh_now_us() < end && !descendants_gone(t, 1))
+        lh_sleep_us(20000);
+}
+
+/* SIGKILL to the group and every descendant until none is left (bounded:
+ * 10 s).  0 or LH_ETIMEOUT. */
+static int kill_all_left(lh_target *t)
+{
     kill(-t->pid, SIGKILL);
     signal_descendants(t, SIGKILL);
     int64_t kill_deadline = lh_now_us() + 10 * 1000000;
@@ -436,21 +443,30 @@ int lh_target_stop(lh_target *t, int grace_ms, int *status)
          * reaped, which lh_target_exited just did. */
         if (t->proc.exited && group_empty(t->pid) &&
             descendants_gone(t, 0))
-            break;
-        if (lh_now_us() > kill_deadline) {
-            rc = LH_ETIMEOUT;
-            break;
-        }
+            return 0;
+        if (lh_now_us() > kill_deadline)
+            return LH_ETIMEOUT;
         kill(-t->pid, SIGKILL);
         signal_descendants(t, SIGKILL);
         lh_sleep_us(10000);
     }
-    if (rc == 0) {
-        t->stopped = 1;
-        unregister_group(t->pid);
-        unregister_descendants(t);
+}
+
+int lh_target_stop(lh_target *t, int grace_ms, int *status)
+{
+    int rc = 0;
+    if (!t->stopped) {
+        track_descendants(t);
+        int64_t deadline = lh_now_us() + (int64_t)grace_ms * 1000;
+        term_group(t, deadline);
+        term_descendants(t, grace_ms, deadline);
+        rc = kill_all_left(t);
+        if (rc == 0) {
+            t->stopped = 1;
+            unregister_group(t->pid);
+            unregister_descendants(t);
+        }
     }
-done:
     if (status)
         *status = t->proc.exited ? t->proc.status : -1;
     return rc;

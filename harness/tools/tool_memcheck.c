@@ -50,7 +50,7 @@
 #include "doctor.h"
 #include "error.h"
 #include "slope.h"
-#include "spawn.h"
+#include "process.h"
 #include "vgxml.h"
 
 #include <dirent.h>

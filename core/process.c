@@ -14,7 +14,7 @@
  * deadline bounds every wait; a child that outlives it is stopped and
  * reaped, never left behind.
  */
-#include "spawn.h"
+#include "process.h"
 
 #include "alloc.h"
 #include "clock.h"

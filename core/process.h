@@ -1,5 +1,6 @@
 /*
- * spawn.h - starting a program as a child process: an argv, never a shell.
+ * process.h - starting a program as a child process: an argv, never a shell.
+ * (Not spawn.h: that name would hide the C library's <spawn.h>.)
  *
  * Every child starts with stdin on /dev/null, no signal blocked and
  * SIGPIPE at its default, its stdout and stderr where the caller says

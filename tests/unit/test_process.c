@@ -1,5 +1,5 @@
 /*
- * test_spawn.c - starting children from an argv (core/spawn.c): no shell,
+ * test_process.c - starting children from an argv (core/process.c): no shell,
  * output captured or redirected, deadlines that kill, environments built
  * in the parent, nothing left behind.  Real processes (/bin/sh only as a
  * program under test, never in between).
@@ -9,7 +9,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
-#include "spawn.h"
+#include "process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -60,7 +60,7 @@ static int gone_soon(pid_t pid)
     return 0;
 }
 
-static void test_spawn_passes_arguments_as_they_are_without_a_shell(void)
+static void test_process_passes_arguments_as_they_are_without_a_shell(void)
 {
     char *const argv[] = {"echo", "a  b", "$HOME", ";", "*", "`id`", NULL};
     char buf[256];
@@ -70,7 +70,7 @@ static void test_spawn_passes_arguments_as_they_are_without_a_shell(void)
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_spawn_capture_gives_exit_status_and_both_streams(void)
+static void test_process_capture_gives_exit_status_and_both_streams(void)
 {
     char *const argv[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
     char buf[256];
@@ -81,7 +81,7 @@ static void test_spawn_capture_gives_exit_status_and_both_streams(void)
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 3);
 }
 
-static void test_spawn_exec_failure_is_status_127_with_the_reason(void)
+static void test_process_exec_failure_is_status_127_with_the_reason(void)
 {
     char *const argv[] = {"lh-no-such-program-here", "x", NULL};
     lh_spawn_opts o = {.argv = argv, .exec_error = "test: cannot run "};
@@ -94,7 +94,7 @@ static void test_spawn_exec_failure_is_status_127_with_the_reason(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "No such file"));
 }
 
-static void test_spawn_path_runs_that_file_with_argv_as_given(void)
+static void test_process_path_runs_that_file_with_argv_as_given(void)
 {
     char *const argv[] = {"some-name", "-c", "echo $0", NULL};
     lh_spawn_opts o = {.argv = argv, .path = "/bin/sh"};
@@ -104,7 +104,7 @@ static void test_spawn_path_runs_that_file_with_argv_as_given(void)
     CU_ASSERT_STRING_EQUAL(buf, "some-name\n");
 }
 
-static void test_spawn_returns_once_the_child_runs_the_program(void)
+static void test_process_returns_once_the_child_runs_the_program(void)
 {
     /* before exec the child is a copy of this suite (under valgrind one
      * that catches every signal): a caller must never see that copy */
@@ -127,7 +127,7 @@ static void test_spawn_returns_once_the_child_runs_the_program(void)
     }
 }
 
-static void test_spawn_stdin_is_dev_null(void)
+static void test_process_stdin_is_dev_null(void)
 {
     char *const argv[] = {"cat", NULL};
     char buf[64];
@@ -137,7 +137,7 @@ static void test_spawn_stdin_is_dev_null(void)
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_spawn_capture_truncates_but_drains_the_output(void)
+static void test_process_capture_truncates_but_drains_the_output(void)
 {
     /* 588,895 bytes: far more than a pipe holds; the child must finish
      * normally (not blocked, not killed by SIGPIPE) */
@@ -149,7 +149,7 @@ static void test_spawn_capture_truncates_but_drains_the_output(void)
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_spawn_timeout_kills_the_whole_group(void)
+static void test_process_timeout_kills_the_whole_group(void)
 {
     /* the shell prints its background child's pid, then waits on it */
     char *const argv[] = {"sh", "-c", "sleep 30 & echo $!; wait", NULL};
@@ -166,9 +166,9 @@ static void test_spawn_timeout_kills_the_whole_group(void)
         CU_ASSERT(gone_soon(child));
 }
 
-static void test_spawn_out_descriptor_receives_the_output(void)
+static void test_process_out_descriptor_receives_the_output(void)
 {
-    char path[] = "/tmp/lh-spawn-test.XXXXXX";
+    char path[] = "/tmp/lh-process-test.XXXXXX";
     int fd = mkstemp(path);
     CU_ASSERT_FATAL(fd >= 0);
     char *const argv[] = {"sh", "-c", "echo to-file; echo err-too >&2", NULL};
@@ -190,7 +190,7 @@ static void test_spawn_out_descriptor_receives_the_output(void)
     CU_ASSERT_STRING_EQUAL(text, "to-file\nerr-too\n");
 }
 
-static void test_spawn_stop_sends_term_first_then_kill_after_grace(void)
+static void test_process_stop_sends_term_first_then_kill_after_grace(void)
 {
     /* this one exits on SIGTERM with 7 ... */
     char *const polite[] = {"sh", "-c", "trap 'exit 7' TERM; "
@@ -214,7 +214,7 @@ static void test_spawn_stop_sends_term_first_then_kill_after_grace(void)
     CU_ASSERT(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL);
 }
 
-static void test_spawn_poll_sees_the_exit_and_stop_accepts_a_reaped_child(void)
+static void test_process_poll_sees_the_exit_and_stop_accepts_a_reaped_child(void)
 {
     char *const argv[] = {"true", NULL};
     lh_spawn_opts o = {.argv = argv};
@@ -230,7 +230,7 @@ static void test_spawn_poll_sees_the_exit_and_stop_accepts_a_reaped_child(void)
     lh_proc_stop(&zero, 0);
 }
 
-static void test_spawn_die_with_parent_ends_the_child_with_its_parent(void)
+static void test_process_die_with_parent_ends_the_child_with_its_parent(void)
 {
     int fd[2];
     CU_ASSERT_FATAL(pipe(fd) == 0);
@@ -257,7 +257,7 @@ static void test_spawn_die_with_parent_ends_the_child_with_its_parent(void)
         CU_ASSERT(gone_soon(child));
 }
 
-static void test_spawn_child_path_and_environment_come_from_env(void)
+static void test_process_child_path_and_environment_come_from_env(void)
 {
     setenv("LH_SPAWN_OLD", "old", 1);
     setenv("LH_SPAWN_GONE", "here", 1);
@@ -294,7 +294,7 @@ static void test_spawn_child_path_and_environment_come_from_env(void)
     unsetenv("LH_SPAWN_GONE");
 }
 
-static void test_spawn_bad_input_and_failures_leave_nothing_behind(void)
+static void test_process_bad_input_and_failures_leave_nothing_behind(void)
 {
     lh_alloc_fail_after(0, 0);
     CU_ASSERT_PTR_NULL(lh_spawn_env(NULL));
@@ -319,7 +319,7 @@ static void test_spawn_bad_input_and_failures_leave_nothing_behind(void)
     CU_ASSERT_EQUAL(p.fd, -1);
 }
 
-static void test_spawn_read_keeps_max_bytes_and_reports_no_memory(void)
+static void test_process_read_keeps_max_bytes_and_reports_no_memory(void)
 {
     char *const argv[] = {"seq", "1", "2000", NULL};
     lh_spawn_opts o = {.argv = argv, .out = LH_SPAWN_PIPE};
@@ -346,34 +346,34 @@ static void test_spawn_read_keeps_max_bytes_and_reports_no_memory(void)
 
 static CU_TestInfo tests[] = {
     {"arguments pass as they are, without a shell",
-     test_spawn_passes_arguments_as_they_are_without_a_shell},
+     test_process_passes_arguments_as_they_are_without_a_shell},
     {"capture gives exit status and both streams",
-     test_spawn_capture_gives_exit_status_and_both_streams},
+     test_process_capture_gives_exit_status_and_both_streams},
     {"exec failure is status 127 with the reason",
-     test_spawn_exec_failure_is_status_127_with_the_reason},
+     test_process_exec_failure_is_status_127_with_the_reason},
     {"path runs that file with argv as given",
-     test_spawn_path_runs_that_file_with_argv_as_given},
+     test_process_path_runs_that_file_with_argv_as_given},
     {"returns once the child runs the program",
-     test_spawn_returns_once_the_child_runs_the_program},
-    {"stdin is /dev/null", test_spawn_stdin_is_dev_null},
+     test_process_returns_once_the_child_runs_the_program},
+    {"stdin is /dev/null", test_process_stdin_is_dev_null},
     {"capture truncates but drains the output",
-     test_spawn_capture_truncates_but_drains_the_output},
-    {"timeout kills the whole group", test_spawn_timeout_kills_the_whole_group},
+     test_process_capture_truncates_but_drains_the_output},
+    {"timeout kills the whole group", test_process_timeout_kills_the_whole_group},
     {"out descriptor receives the output",
-     test_spawn_out_descriptor_receives_the_output},
+     test_process_out_descriptor_receives_the_output},
     {"stop sends TERM first, then KILL after the grace",
-     test_spawn_stop_sends_term_first_then_kill_after_grace},
+     test_process_stop_sends_term_first_then_kill_after_grace},
     {"poll sees the exit; stop accepts a reaped child",
-     test_spawn_poll_sees_the_exit_and_stop_accepts_a_reaped_child},
+     test_process_poll_sees_the_exit_and_stop_accepts_a_reaped_child},
     {"die_with_parent ends the child with its parent",
-     test_spawn_die_with_parent_ends_the_child_with_its_parent},
+     test_process_die_with_parent_ends_the_child_with_its_parent},
     {"the child's PATH and environment come from env",
-     test_spawn_child_path_and_environment_come_from_env},
+     test_process_child_path_and_environment_come_from_env},
     {"bad input and failures leave nothing behind",
-     test_spawn_bad_input_and_failures_leave_nothing_behind},
+     test_process_bad_input_and_failures_leave_nothing_behind},
     {"read keeps max bytes and reports no memory",
-     test_spawn_read_keeps_max_bytes_and_reports_no_memory},
+     test_process_read_keeps_max_bytes_and_reports_no_memory},
     CU_TEST_INFO_NULL,
 };
 
-LH_CU_MAIN("spawn", tests)
+LH_CU_MAIN("process", tests)
