@@ -410,6 +410,68 @@ static int text_hex(struct xstate *s, const char *what, uint64_t *out)
     return 0;
 }
 
+/* A new aux entry of the current error, or NULL (failure recorded). */
+static lh_vgxml_aux *new_aux(struct xstate *s)
+{
+    lh_vgxml_aux *a = push((void **)&s->cur.aux, &s->cur.naux, sizeof *a);
+    if (a == NULL)
+        fail(s, LH_ENOMEM, "out of memory");
+    return a;
+}
+
+/* A <stack> opens: the first stack is the error's; a stack after an aux
+ * text is that aux's; any other stack gets an aux of its own without
+ * text. */
+static void start_stack(struct xstate *s)
+{
+    lh_vgxml_error *e = &s->cur;
+
+    if (e->naux == 0 && e->stack.nframes == 0) {
+        s->cur_stack = &e->stack;
+    } else if (e->naux > 0 && e->aux[e->naux - 1].stack.nframes == 0) {
+        s->cur_stack = &e->aux[e->naux - 1].stack;
+    } else {
+        lh_vgxml_aux *a = new_aux(s);
+        if (a != NULL)
+            s->cur_stack = &a->stack;
+    }
+}
+
+/* A known element opens: what it starts is made ready. */
+static void start_part(struct xstate *s, enum el id)
+{
+    switch (id) {
+    case EL_ROOT:
+        s->root_seen = 1;
+        break;
+    case EL_ERROR:
+        if (!s->saw_version || !s->saw_tool) {
+            fail(s, LH_EPARSE, "<error> before the protocol version and tool");
+            return;
+        }
+        error_clear(&s->cur);
+        break;
+    case EL_STACK:
+        start_stack(s);
+        break;
+    case EL_FRAME:
+        memset(&s->cur_frame, 0, sizeof s->cur_frame);
+        s->frame_has_ip = 0;
+        break;
+    case EL_XAUXWHAT:
+        new_aux(s);
+        break;
+    case EL_PAIR:
+        s->pair_count = s->pair_unique = 0;
+        s->pair_has_count = s->pair_has_key = 0;
+        lh_free(s->pair_name);
+        s->pair_name = NULL;
+        break;
+    default:
+        break;
+    }
+}
+
 static void XMLCALL on_start(void *ud, const XML_Char *name,
                              const XML_Char **attrs)
 {
@@ -444,55 +506,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
     s->path[s->depth++] = id;
     if (leaf)
         lh_buf_reset(&s->text);
-
-    switch (id) {
-    case EL_ROOT:
-        s->root_seen = 1;
-        break;
-    case EL_ERROR:
-        if (!s->saw_version || !s->saw_tool) {
-            fail(s, LH_EPARSE, "<error> before the protocol version and tool");
-            return;
-        }
-        error_clear(&s->cur);
-        break;
-    case EL_STACK: {
-        lh_vgxml_error *e = &s->cur;
-        /* The first stack is the error's; a stack after an aux text is that
-         * aux's; any other stack gets an aux of its own without text. */
-        if (e->naux == 0 && e->stack.nframes == 0) {
-            s->cur_stack = &e->stack;
-        } else if (e->naux > 0 && e->aux[e->naux - 1].stack.nframes == 0) {
-            s->cur_stack = &e->aux[e->naux - 1].stack;
-        } else {
-            lh_vgxml_aux *a = push((void **)&e->aux, &e->naux, sizeof *a);
-            if (a == NULL) {
-                fail(s, LH_ENOMEM, "out of memory");
-                return;
-            }
-            s->cur_stack = &a->stack;
-        }
-        break;
-    }
-    case EL_FRAME:
-        memset(&s->cur_frame, 0, sizeof s->cur_frame);
-        s->frame_has_ip = 0;
-        break;
-    case EL_XAUXWHAT: {
-        lh_vgxml_aux *a = push((void **)&s->cur.aux, &s->cur.naux, sizeof *a);
-        if (a == NULL)
-            fail(s, LH_ENOMEM, "out of memory");
-        break;
-    }
-    case EL_PAIR:
-        s->pair_count = s->pair_unique = 0;
-        s->pair_has_count = s->pair_has_key = 0;
-        lh_free(s->pair_name);
-        s->pair_name = NULL;
-        break;
-    default:
-        break;
-    }
+    start_part(s, id);
 }
 
 static void end_frame(struct xstate *s)
@@ -770,12 +784,9 @@ static void end_error_part(struct xstate *s, enum el id, enum el parent)
         text_u64(s, "leakedblocks", &e->leaked_blocks);
         break;
     case EL_AUXWHAT: {
-        lh_vgxml_aux *a = push((void **)&e->aux, &e->naux, sizeof *a);
-        if (a == NULL) {
-            fail(s, LH_ENOMEM, "out of memory");
-            break;
-        }
-        set_text(s, &a->text);
+        lh_vgxml_aux *a = new_aux(s);
+        if (a != NULL)
+            set_text(s, &a->text);
         break;
     }
     default:
