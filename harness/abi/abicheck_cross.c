@@ -188,6 +188,8 @@ static const struct exchange *find_exchange(const struct settle *st, size_t t,
 {
     struct exchange key;
 
+    if (!st->nex)
+        return NULL; /* bsearch wants an array */
     key.type = t;
     key.ga = g1 < g2 ? g1 : g2;
     key.gb = g1 < g2 ? g2 : g1;
@@ -341,7 +343,7 @@ int abi_settle(lh_abicheck *ac)
         rc = index_definitions(&st);
     for (i = 0; i < ac->nfiles && !rc; i++)
         rc = file_exchanges(&st, i);
-    if (!rc)
+    if (!rc && st.nex)
         qsort(st.ex, st.nex, sizeof *st.ex, cmp_exchange);
     for (i = 0; i < ac->nshown && !rc; i++)
         rc = judge(&st, ac->shown[i]);

@@ -47,6 +47,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
     if (fd < 0)
         return -1;
     close(fd);
+    ac->files[ac->cur_file].debug_mismatch = 1;
     abi_warning(ac,
                 "%s: its separate debug file %s (.gnu_debuglink) does not "
                 "match it (CRC differs: another build's?); ignored",

@@ -395,7 +395,12 @@ static void warn_no_debug(lh_abicheck *ac, Elf *elf, const char *display)
 {
     const char *link = elf_kind(elf) == ELF_K_ELF ? debuglink(elf) : NULL;
 
-    if (link)
+    if (link && ac->files[ac->cur_file].debug_mismatch)
+        abi_warning(ac,
+                    "%s: no debug info (its separate debug file %s does not "
+                    "match it); skipped",
+                    display, link);
+    else if (link)
         abi_warning(ac,
                     "%s: no debug info, and its separate debug file %s "
                     "(.gnu_debuglink) was not found beside it, in .debug/ "

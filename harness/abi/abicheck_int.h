@@ -96,6 +96,7 @@ struct abi_file {
     ino_t ino;
     int has_interp;   /* a PT_INTERP: a dynamically linked program */
     int fatal;        /* its errors make the check incomplete (named) */
+    int debug_mismatch; /* its debuglink's file has another CRC */
     struct abi_sym *syms;
     size_t nsyms, syms_cap;
     abi_index sym_index;
