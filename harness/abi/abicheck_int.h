@@ -3,17 +3,23 @@
  *
  * The checker (abicheck.h) is one module in several files:
  *   abicheck.c         the public entry points: life cycle, adding files,
- *                      dependencies and processes, accessors, status
+ *                      memory images and dependencies, accessors,
+ *                      marking by source file, status
  *   abicheck_util.c    strings, paths, messages, the hash index
  *   abicheck_table.c   the type table: keys, layouts, units, files
  *   abicheck_die.c     DIE attributes, type spelling, one layout from a DIE
+ *                      and the key it is filed under
  *   abicheck_walk.c    the walk over units (split DWARF, type units)
  *   abicheck_syms.c    each object's dynamic symbols and the types their
  *                      declarations mention
- *   abicheck_elf.c     ELF input: checks, archives, libdwfl, debug files
+ *   abicheck_elf.c     ELF input: checks, archives, libdwfl, reading a path
+ *   abicheck_debug.c   the debug-file search (libdwfl's, extended)
  *   abicheck_pid.c     the objects mapped into a running process
  *   abicheck_cross.c   which same-named layouts are conflicts
- *   abicheck_output.c  text and JSON
+ *   abicheck_output.c  text, JSON and the command line's messages
+ * Beside it, with headers of their own: ldsearch.c (the dynamic loader's
+ * library search, used by lh_abicheck_add_deps), ldcache.c (its cache
+ * file) and abiconflicts.c (running processes' conflicts for a hunt).
  * Functions shared between the files are prefixed abi_; everything else is
  * static.
  */
