@@ -4,17 +4,26 @@
  * The inputs are compiled at build time by tests/abicheck/CMakeLists.txt
  * (LH_ABI_FIXTURES is that build directory): one header change per object,
  * DWARF 4 and 5, split DWARF with and without its .dwo, archives, linked
- * programs, an object without -g, a truncated object.  Text files and
- * truncations at every length are made here.
+ * programs, an object without -g, a truncated object, debug info split off
+ * into every place the debug-file search looks, shared libraries that keep
+ * same-named types apart, and legal C that must never be a conflict.  Text
+ * files and truncations at every length are made here.  The whole-program
+ * tests read repro/'s abi-repro-shared (LH_ABI_REPRO_SHARED), by file with
+ * its dependencies and as a running process.
  */
 #include "abicheck.h"
+#include "abiconflicts.h"
 
 #include "alloc.h"
 #include "cu_main.h"
 #include "error.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #ifndef LH_ABI_FIXTURES
 #error "LH_ABI_FIXTURES must name the fixture build directory"
@@ -741,6 +750,383 @@ static void test_abicheck_allocation_failures_are_reported_and_clean(void)
 #endif
 }
 
+/* ------------------------------------------------- debug-file search */
+
+/* The first input whose path holds `part`; a zeroed record when none
+ * (the assertions on it then fail instead of crashing). */
+static const lh_abi_file *file_named(const lh_abicheck *ac, const char *part)
+{
+    static const lh_abi_file none;
+    size_t i;
+
+    for (i = 0; i < lh_abicheck_file_count(ac); i++)
+        if (strstr(lh_abicheck_file(ac, i)->path, part))
+            return lh_abicheck_file(ac, i);
+    CU_FAIL("no such input");
+    return &none;
+}
+
+static int warning_contains(const lh_abicheck *ac, const char *needle)
+{
+    size_t i;
+
+    for (i = 0; i < lh_abicheck_warning_count(ac); i++)
+        if (strstr(lh_abicheck_warning(ac, i), needle))
+            return 1;
+    return 0;
+}
+
+/* A stripped prog_mix read with `root` as a debug root (NULL: none). */
+static lh_abicheck *check_stripped(const char *prog, const char *root)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    if (root)
+        CU_ASSERT_EQUAL(lh_abicheck_add_debug_dir(ac, root), 0);
+    CU_ASSERT_EQUAL(add_fx(ac, prog), 0);
+    return ac;
+}
+
+static void test_abicheck_debug_file_in_dot_debug_is_found(void)
+{
+    lh_abicheck *ac = check_stripped("dbg/dotdebug/prog_mix", NULL);
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_TRUE(has_suffix(lh_abicheck_file(ac, 0)->debug_file,
+                              "dbg/dotdebug/.debug/prog_mix.debug"));
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_debug_dir_adds_a_root_for_debuglinks(void)
+{
+    lh_abicheck *ac = check_stripped("dbg/rooted/prog_mix", NULL);
+
+    /* The debug file sits under root/ plus the program's directory. */
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+    ac = check_stripped("dbg/rooted/prog_mix", LH_ABI_FIXTURES "/dbg/root");
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lh_abicheck_file(ac, 0)->debug_file,
+                                  "dbg/root/"));
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 1);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_debug_file_by_build_id_under_a_root(void)
+{
+    lh_abicheck *ac = check_stripped("dbg/byid/prog_mix", NULL);
+
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 0);
+    CU_ASSERT_TRUE(warning_contains(ac, "no debug info"));
+    lh_abicheck_free(ac);
+    ac = check_stripped("dbg/byid/prog_mix", LH_ABI_FIXTURES "/dbg/idroot");
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lh_abicheck_file(ac, 0)->debug_file,
+                                  "dbg/idroot/.build-id/"));
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_debuglink_crc_mismatch_is_ignored_with_a_note(void)
+{
+    lh_abicheck *ac = check_stripped("dbg/crcok/prog_noid", NULL);
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_warning_count(ac), 0);
+    lh_abicheck_free(ac);
+    ac = check_stripped("dbg/crcbad/prog_noid", NULL);
+    CU_ASSERT_EQUAL(lh_abicheck_unit_count(ac), 0);
+    CU_ASSERT_PTR_NULL(lh_abicheck_file(ac, 0)->debug_file);
+    CU_ASSERT_TRUE(warning_contains(ac, "crcbad/prog_noid.debug "
+                                        "(.gnu_debuglink) does not match"));
+    CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_add_debug_dir(ac, "/a:b"), LH_EINVAL);
+    lh_abicheck_free(ac);
+}
+
+/* ---------------------------------------------- legal C, never a conflict */
+
+static void test_abicheck_anonymous_structs_and_unions_never_conflict(void)
+{
+    lh_abicheck *ac = check2("anon_a.o", "anon_b.o");
+    size_t i;
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    for (i = 0; i < lh_abicheck_type_count(ac); i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(lh_abicheck_type(ac, i)->name,
+                                      "holder_"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(member(&lh_abicheck_find(ac, "holder_b")
+                                               ->layouts[0],
+                                         "u")->type,
+                                  "union {double d@0;"));
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_one_layout_under_two_typedef_names_agrees(void)
+{
+    lh_abicheck *ac = check2("tdef_a.o", "tdef_b.o");
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "vec")->nlayouts, 1);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "vec")->layouts[0].nunits, 2);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "pos_t")->nlayouts, 1);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "coord_t")->nlayouts, 1);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    lh_abicheck_free(ac);
+}
+
+/* ------------------------------------------------- objects, exchanges */
+
+/* The search confined to the fixtures: no cache, no default directory,
+ * so the C library (and its thousands of units) is not read here. */
+static const char *const no_defaults[] = {"/nonexistent", NULL};
+
+static lh_abicheck *check_program(const char *path)
+{
+    lh_ldsearch_env env;
+    lh_abicheck *ac = NULL;
+
+    memset(&env, 0, sizeof env);
+    env.cache_path = "";
+    env.default_dirs = no_defaults;
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_file(ac, path), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_deps(ac, &env), 0);
+    return ac;
+}
+
+static void test_abicheck_private_same_named_structs_of_two_libraries(void)
+{
+    lh_abicheck *ac = check_program(LH_ABI_FIXTURES "/cfg/prog_cfg");
+    const lh_abi_type *t = lh_abicheck_find(ac, "config");
+
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_STRING_EQUAL(t->header, "config.h");
+    CU_ASSERT_EQUAL(t->nlayouts, 2);
+    CU_ASSERT_EQUAL(t->verdict, LH_ABI_APART);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    /* libc is missing (confined search): a warning, not an error */
+    CU_ASSERT_TRUE(warning_contains(ac, "libc.so.6 (needed by "));
+    CU_ASSERT_EQUAL(lh_abicheck_error_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    CU_ASSERT_EQUAL(file_named(ac, "libcfg_a.so")->origin, LH_ABI_DEPENDENCY);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_variants_inside_a_library_count_only_when_named(void)
+{
+    lh_abicheck *ac = check_program(LH_ABI_FIXTURES "/variants/prog_variants");
+
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->verdict, LH_ABI_APART);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    CU_ASSERT_FALSE(file_named(ac, "libvariants.so")->primary);
+    lh_abicheck_free(ac);
+    ac = check2("variants/libvariants.so", NULL);
+    CU_ASSERT_EQUAL(lh_abicheck_find(ac, "shape")->verdict, LH_ABI_INSIDE);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 1);
+    lh_abicheck_free(ac);
+}
+
+#ifdef LH_ABI_REPRO_SHARED
+/* Non-fatal throughout: a test with a child process running must reach
+ * the code that stops it. */
+static void assert_repro_conflicts(const lh_abicheck *ac)
+{
+    static const char *const names[] = {"a_buf", "a_msg"};
+    const lh_abi_type *t;
+    size_t i;
+
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 2);
+    for (i = 0; i < 2; i++) {
+        t = lh_abicheck_find(ac, names[i]);
+        if (!t || t->nlayouts != 2) {
+            CU_FAIL("a_buf and a_msg with two layouts each");
+            return;
+        }
+        CU_ASSERT_EQUAL(t->verdict, LH_ABI_ACROSS);
+        CU_ASSERT_TRUE(t->via && strncmp(t->via, "a_", 2) == 0);
+        CU_ASSERT_TRUE(
+            has_suffix(lh_abicheck_file(ac, t->object_a)->path,
+                       "abi-repro-shared"));
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(lh_abicheck_file(ac, t->object_b)->path, "v2/liba.so.1"));
+        CU_ASSERT_EQUAL(t->layouts[0].nobjects, 1);
+        CU_ASSERT_EQUAL(t->layouts[1].nobjects, 1);
+    }
+    t = lh_abicheck_find(ac, "a_buf");
+    CU_ASSERT_EQUAL(t->layouts[0].size, 32);
+    CU_ASSERT_EQUAL(t->layouts[1].size, 40);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 1);
+}
+
+static void test_abicheck_program_and_the_library_it_loads_exchange(void)
+{
+    lh_abicheck *ac = check_program(LH_ABI_REPRO_SHARED);
+    const lh_abi_file *liba = file_named(ac, "v2/liba.so.1");
+
+    assert_repro_conflicts(ac);
+    CU_ASSERT_FATAL(liba->path != NULL);
+    CU_ASSERT_STRING_EQUAL(liba->soname, "liba.so.1");
+    CU_ASSERT_TRUE(has_suffix(liba->needed_by, "abi-repro-shared"));
+    CU_ASSERT_TRUE(lh_abicheck_file(ac, 0)->primary);
+    CU_ASSERT_FALSE(liba->primary);
+    lh_abicheck_free(ac);
+    /* The program alone holds one layout of each: nothing to see. */
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_file(ac, LH_ABI_REPRO_SHARED), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_conflict_count(ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 0);
+    lh_abicheck_free(ac);
+}
+
+static void test_abicheck_conflicts_are_marked_by_source_file(void)
+{
+    static const char *const tail[] = {"nomatch.c", "repro/rpc/rpc.c"};
+    static const char *const dotted[] = {"../rpc/rpc.c"};
+    static const char *const partial[] = {"pc.c", "/rpc.c"};
+    lh_abicheck *ac = check_program(LH_ABI_REPRO_SHARED);
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f;
+    lh_json j;
+
+    CU_ASSERT_EQUAL(lh_abicheck_mark_files(ac, tail, 2), 2);
+    CU_ASSERT_TRUE(lh_abicheck_find(ac, "a_buf")->marked);
+    CU_ASSERT_EQUAL(lh_abicheck_mark_files(ac, dotted, 1), 2);
+    CU_ASSERT_EQUAL(lh_abicheck_mark_files(ac, partial, 2), 0);
+    CU_ASSERT_FALSE(lh_abicheck_find(ac, "a_msg")->marked);
+    lh_abicheck_mark_files(ac, tail, 2);
+    f = open_memstream(&json, &len);
+    CU_ASSERT_FATAL(f != NULL);
+    lh_json_init(&j, f, 0);
+    lh_abicheck_json_conflicts(ac, &j);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "[{\"kind\":\"struct\",\"name\":\"a_buf\","));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"verdict\":\"across\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"marked\":true,\"layouts\":["));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "v2/liba.so.1\"],\"units\":["));
+    free(json);
+    lh_abicheck_free(ac);
+}
+
+/* Starts abi-repro-shared until killed; waits until it has loaded A. */
+static pid_t start_repro(void)
+{
+    char maps[64], line[512];
+    pid_t pid = fork();
+    int tries, loaded = 0;
+
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        execl(LH_ABI_REPRO_SHARED, "abi-repro-shared", "--calls", "0",
+              "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    snprintf(maps, sizeof maps, "/proc/%ld/maps", (long)pid);
+    for (tries = 0; tries < 200 && !loaded; tries++) {
+        FILE *f = fopen(maps, "r");
+        struct timespec ts = {0, 50 * 1000 * 1000};
+
+        while (f && !loaded && fgets(line, sizeof line, f))
+            loaded = strstr(line, "v2/liba.so.1") != NULL;
+        if (f)
+            fclose(f);
+        if (!loaded)
+            nanosleep(&ts, NULL);
+    }
+    CU_ASSERT_TRUE(loaded);
+    return pid;
+}
+
+static void stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void test_abicheck_running_process_is_checked_by_pid(void)
+{
+    pid_t pid = start_repro();
+    long pids[2];
+    lh_abiconflicts c;
+    lh_abicheck *ac = NULL;
+    static const char *const stack[] = {"rpc.c"};
+    char line[256];
+
+    CU_ASSERT_EQUAL(lh_abicheck_new(&ac), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_pid(ac, (long)pid), 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_pid(ac, (long)pid), 0); /* once */
+    assert_repro_conflicts(ac);
+    CU_ASSERT_TRUE(file_named(ac, "abi-repro-shared")->primary);
+    CU_ASSERT_EQUAL(file_named(ac, "v2/liba.so.1")->origin, LH_ABI_MAPPED);
+    lh_abicheck_free(ac);
+    /* The hunt's API: several pids merged, marked, described. */
+    pids[0] = pids[1] = (long)pid;
+    CU_ASSERT_EQUAL(lh_abiconflicts_check_pids(&c, pids, 2, NULL, 0), 0);
+    CU_ASSERT_EQUAL(c.count, 2);
+    CU_ASSERT_EQUAL(c.status, 1);
+    CU_ASSERT_EQUAL(lh_abiconflicts_mark(&c, stack, 1), 2);
+    CU_ASSERT_TRUE(c.items[0].marked);
+    lh_abiconflicts_describe(&c, 0, line, sizeof line);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "struct a_buf (header a.h): 32 bytes "
+                                        "in abi-repro-shared, 40 bytes in "
+                                        "liba.so.1")); /* .1.0: the file */
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, ", exchanged through a_"));
+    CU_ASSERT_TRUE(lh_abiconflicts_describe(&c, 0, NULL, 0) > 40);
+    lh_abiconflicts_free(&c);
+    stop(pid);
+    /* Gone: an error that makes the check incomplete. */
+    CU_ASSERT_EQUAL(lh_abiconflicts_check_pids(&c, pids, 1, NULL, 0), 0);
+    CU_ASSERT_EQUAL(c.count, 0);
+    CU_ASSERT_EQUAL(c.status, 2);
+    CU_ASSERT_TRUE(error_contains(c.checker, "no such process"));
+    lh_abiconflicts_free(&c);
+}
+#endif
+
+static void test_abicheck_maps_lines_are_parsed(void)
+{
+    char a[] = "7f1c2a000000-7f1c2a028000 r--p 00000000 fe:00 332835     "
+               "              /usr/lib/x86_64-linux-gnu/libc.so.6\n";
+    char b[] = "55d0a0a00000-55d0a0a21000 rw-p 00000000 00:00 0          "
+               "              [heap]\n";
+    char c[] = "7f00-7f10 r-xp 00001000 08:01 12 /tmp/a b.so (deleted)\n";
+    char d[] = "7f00-7f10 r-xp 00001000 08:01\n";
+    char e[] = "7f00-7f10 r-xp 0 0801 12 /x\n";
+    lh_abi_mapping m;
+
+    CU_ASSERT_EQUAL_FATAL(lh_abicheck_maps_line(a, &m), 0);
+    CU_ASSERT_STRING_EQUAL(m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    CU_ASSERT_EQUAL(m.major, 0xfe);
+    CU_ASSERT_EQUAL(m.inode, 332835);
+    CU_ASSERT_STRING_EQUAL(m.range, "7f1c2a000000-7f1c2a028000");
+    CU_ASSERT_FALSE(m.deleted);
+    CU_ASSERT_EQUAL_FATAL(lh_abicheck_maps_line(b, &m), 0);
+    CU_ASSERT_EQUAL(m.inode, 0);
+    CU_ASSERT_STRING_EQUAL(m.path, "[heap]");
+    CU_ASSERT_EQUAL_FATAL(lh_abicheck_maps_line(c, &m), 0);
+    CU_ASSERT_STRING_EQUAL(m.path, "/tmp/a b.so");
+    CU_ASSERT_TRUE(m.deleted);
+    CU_ASSERT_EQUAL(lh_abicheck_maps_line(d, &m), LH_EPARSE);
+    CU_ASSERT_EQUAL(lh_abicheck_maps_line(e, &m), LH_EPARSE);
+}
+
+static void test_abicheck_bad_pids_make_the_check_incomplete(void)
+{
+    lh_abicheck *ac = NULL;
+
+    CU_ASSERT_FATAL(lh_abicheck_new(&ac) == 0);
+    CU_ASSERT_EQUAL(lh_abicheck_add_pid(ac, 0), LH_ENOTFOUND);
+    CU_ASSERT_EQUAL(lh_abicheck_add_pid(ac, 2147483647L), LH_ENOTFOUND);
+    CU_ASSERT_TRUE(error_contains(ac, "pid 2147483647: no such process"));
+    CU_ASSERT_EQUAL(lh_abicheck_status(ac), 2);
+    lh_abicheck_free(ac);
+}
+
 static CU_TestInfo tests[] = {
     {"grown header field is a conflict",
      test_abicheck_grown_header_field_is_a_conflict},
@@ -799,6 +1185,33 @@ static CU_TestInfo tests[] = {
     {"text marks what differs", test_abicheck_text_marks_what_differs},
     {"allocation failures are reported and clean",
      test_abicheck_allocation_failures_are_reported_and_clean},
+    {"debug file in .debug/ is found",
+     test_abicheck_debug_file_in_dot_debug_is_found},
+    {"--debug-dir adds a root for debuglinks",
+     test_abicheck_debug_dir_adds_a_root_for_debuglinks},
+    {"debug file by build ID under a root",
+     test_abicheck_debug_file_by_build_id_under_a_root},
+    {"debuglink CRC mismatch is ignored with a note",
+     test_abicheck_debuglink_crc_mismatch_is_ignored_with_a_note},
+    {"anonymous structs and unions never conflict",
+     test_abicheck_anonymous_structs_and_unions_never_conflict},
+    {"one layout under two typedef names agrees",
+     test_abicheck_one_layout_under_two_typedef_names_agrees},
+    {"private same-named structs of two libraries are apart",
+     test_abicheck_private_same_named_structs_of_two_libraries},
+    {"variants inside a library count only when it is named",
+     test_abicheck_variants_inside_a_library_count_only_when_named},
+#ifdef LH_ABI_REPRO_SHARED
+    {"a program and the library it loads exchange the types",
+     test_abicheck_program_and_the_library_it_loads_exchange},
+    {"conflicts are marked by source file",
+     test_abicheck_conflicts_are_marked_by_source_file},
+    {"a running process is checked by pid",
+     test_abicheck_running_process_is_checked_by_pid},
+#endif
+    {"maps lines are parsed", test_abicheck_maps_lines_are_parsed},
+    {"bad pids make the check incomplete",
+     test_abicheck_bad_pids_make_the_check_incomplete},
     CU_TEST_INFO_NULL,
 };
 
