@@ -31,20 +31,6 @@ sum_b() {
         END { print s + 0 }'
 }
 
-# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 100 ms until it
-# succeeds; fails the test after SECONDS.
-wait_until() {
-    secs=$1
-    what=$2
-    shift 2
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt $((secs * 10)) ] || fail "$what did not happen in $secs s"
-        sleep 0.1
-    done
-}
-
 # counter_ge FILE NAME MIN: counter NAME in FILE is there and >= MIN (for
 # wait_until)
 counter_ge() {

@@ -73,13 +73,11 @@ start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
     --duration 2 --report "$WORK/hunt" -- $TOY --enable={stages} \
     --leak emit:64 >"$WORK/hunt.out" 2>"$WORK/hunt.err"
 pid=$!
-i=0
-until grep -q 'parse ' "$WORK/hunt.err" 2>/dev/null &&
-    [ -n "$(mine_matching 'enable=parse,filter ')" ]; do
-    i=$((i + 1))
-    [ "$i" -le 100 ] || fail "hunt: the second run did not start"
-    sleep 0.1
-done
+second_run_started() {
+    grep -q 'parse ' "$WORK/hunt.err" 2>/dev/null &&
+        [ -n "$(mine_matching 'enable=parse,filter ')" ]
+}
+wait_until 10 "hunt: the second run's start" second_run_started
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?

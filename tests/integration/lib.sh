@@ -112,6 +112,20 @@ no_leftovers() {
 
 # ---- assertions -------------------------------------------------------------
 
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 100 ms until it
+# succeeds; fails the test after SECONDS.
+wait_until() {
+    secs=$1
+    what=$2
+    shift 2
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        [ $i -lt $((secs * 10)) ] || fail "$what did not happen in $secs s"
+        sleep 0.1
+    done
+}
+
 # why NAME: what a command left in WORK/NAME.out and .err, for a failure
 why() {
     for f in "$WORK/$1.out" "$WORK/$1.err"; do
@@ -210,14 +224,13 @@ toy_pids() {
     mine_matching '^[^ ]*toyprog ' | sort -n
 }
 
+toy_started() {
+    [ -n "$(toy_pids)" ]
+}
+
 # wait_started TIMEOUT_S: waits until toyprog runs
 wait_started() {
-    i=0
-    while [ -z "$(toy_pids)" ]; do
-        i=$((i + 1))
-        [ "$i" -le $(($1 * 10)) ] || fail "the target did not start in $1 s"
-        sleep 0.1
-    done
+    wait_until "$1" "the target's start" toy_started
 }
 
 # A target that records that it was started, then runs toyprog: for the
