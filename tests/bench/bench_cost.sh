@@ -27,13 +27,8 @@
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
 
-if [ "$bench_quick" = 1 ]; then
-    work=${BENCH_COST_WORK:-200000}
-    reps=${BENCH_COST_REPS:-1}
-else
-    work=${BENCH_COST_WORK:-300000}
-    reps=${BENCH_COST_REPS:-3}
-fi
+work=${BENCH_COST_WORK:-$(quick_or 200000 300000)}
+reps=${BENCH_COST_REPS:-$(quick_or 1 3)}
 strategies=${BENCH_COST_STRATEGIES:-auto linear}
 set -- "$bench_out"/localise-*-*-*.json
 if [ "${BENCH_COST_FRESH:-0}" != 1 ] && [ -f "$1" ]; then

@@ -57,6 +57,11 @@ calc() {
     python3 -c "print('%.6g' % ($1))" 2>/dev/null || echo "?"
 }
 
+# quick_or QUICK FULL: QUICK in a quick run (LH_BENCH_QUICK=1), else FULL
+quick_or() {
+    if [ "$bench_quick" = 1 ]; then echo "$1"; else echo "$2"; fi
+}
+
 loadavg() {
     cut -d' ' -f1-3 /proc/loadavg
 }

@@ -26,15 +26,9 @@
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
 
-if [ "$bench_quick" = 1 ]; then
-    work=${BENCH_LOC_WORK:-200000}
-    reps=${BENCH_LOC_REPS:-1}
-    stages=${BENCH_LOC_STAGES:-rpc}
-else
-    work=${BENCH_LOC_WORK:-300000}
-    reps=${BENCH_LOC_REPS:-3}
-    stages=${BENCH_LOC_STAGES:-forward hash enqueue verify rpc}
-fi
+work=${BENCH_LOC_WORK:-$(quick_or 200000 300000)}
+reps=${BENCH_LOC_REPS:-$(quick_or 1 3)}
+stages=${BENCH_LOC_STAGES:-$(quick_or rpc "forward hash enqueue verify rpc")}
 strategies=${BENCH_LOC_STRATEGIES:-auto bisect linear}
 # auto takes about a minute (4-5 search runs, the heap confirmation and
 # memcheck's kind); BENCH_LOC_AUTO_REPS can bound its reps.

@@ -34,15 +34,9 @@ set -eu
 
 limit=${BENCH_SENS_LIMIT:-60}
 strategies=${BENCH_SENS_STRATEGIES:-auto bisect}
-if [ "$bench_quick" = 1 ]; then
-    sizes=${BENCH_SENS_SIZES:-64 8}
-    work=${BENCH_SENS_WORK:-200000}
-    nclean=${BENCH_SENS_CLEAN:-2}
-else
-    sizes=${BENCH_SENS_SIZES:-64 32 16 8 4 2 1}
-    work=${BENCH_SENS_WORK:-300000}
-    nclean=${BENCH_SENS_CLEAN:-10}
-fi
+sizes=${BENCH_SENS_SIZES:-$(quick_or "64 8" "64 32 16 8 4 2 1")}
+work=${BENCH_SENS_WORK:-$(quick_or 200000 300000)}
+nclean=${BENCH_SENS_CLEAN:-$(quick_or 2 10)}
 echo "bench_sensitivity: reachable leak in rpc, --tool rss --work $work; sizes: $sizes; load $(loadavg)"
 
 # hunt STRATEGY BYTES LIMIT: runs one hunt, prints it, sets ok and secs.

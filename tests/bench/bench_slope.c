@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "error.h"
 #include "slope.h"
+#include "synth.h" /* tests/unit: the generator and series test_slope uses */
 
 #include <math.h>
 #include <stdio.h>
@@ -33,46 +34,11 @@
 #include <string.h>
 #include <time.h>
 
-#define PAGE 4096.0
-#define BASE (50.0 * 1024 * 1024)
+#define PAGE SYNTH_PAGE
+#define BASE SYNTH_BASE
 #define MAXN 10000
 
 static int verbose; /* BENCH_SLOPE_VERBOSE=1: print the misses */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *g)
-{
-    uint64_t z = (g->s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static double unif(rng *g)
-{
-    return (double)(rnext(g) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double uniform(rng *g, double lo, double hi)
-{
-    return lo + (hi - lo) * unif(g);
-}
-
-static double loguniform(rng *g, double lo, double hi)
-{
-    return exp(uniform(g, log(lo), log(hi)));
-}
-
-static double gauss(rng *g)
-{
-    double u = unif(g), v = unif(g);
-    if (u < 1e-300)
-        u = 1e-300;
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
 
 enum shape { WHITE, AR1, WALK, STEP, STEP2, PLATEAU, SATURATE, NSHAPES };
 static const char *shape_names[] = {"white", "ar1",     "walk",    "step",
@@ -80,56 +46,23 @@ static const char *shape_names[] = {"white", "ar1",     "walk",    "step",
 
 enum noise { N_WHITE, N_AR1 };
 
-/* Work: zero for the first 3 samples, then a jittery rate up to `total`. */
-static void make_work(rng *g, lh_slope_sample *s, size_t n, double total)
-{
-    double acc = 0;
-    double *inc = malloc(n * sizeof(double));
-    for (size_t i = 0; i < n; i++) {
-        inc[i] = i < 3 ? 0 : uniform(g, 0.7, 1.3);
-        acc += inc[i];
-    }
-    double x = 0;
-    for (size_t i = 0; i < n; i++) {
-        x += inc[i] * total / acc;
-        s[i].work = floor(x);
-        s[i].queue = -1;
-    }
-    free(inc);
-}
-
 /* Adds noise of a random clean family to s[].bytes (not quantized). */
 static void add_noise(rng *g, lh_slope_sample *s, size_t n, int family)
 {
     if (family == N_WHITE) {
-        double sigma = loguniform(g, 1024, 256 * 1024);
-        for (size_t i = 0; i < n; i++)
-            s[i].bytes += sigma * gauss(g);
+        synth_white(g, s, n, loguniform(g, 1024, 256 * 1024));
     } else {
         double phi = uniform(g, 0.5, 0.98);
         double sigma = loguniform(g, 4096, 256 * 1024);
-        double e = sigma * gauss(g);
-        double innov = sigma * sqrt(1 - phi * phi);
-        for (size_t i = 0; i < n; i++) {
-            s[i].bytes += e;
-            e = phi * e + innov * gauss(g);
-        }
+        synth_ar1(g, s, n, phi, sigma);
     }
-}
-
-static void quantize(lh_slope_sample *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        s[i].bytes = floor(s[i].bytes / PAGE) * PAGE;
 }
 
 /* One clean series of shape `sh`; n samples over `total` units. */
 static void make_clean(rng *g, lh_slope_sample *s, size_t n, double total,
                        int sh)
 {
-    make_work(g, s, n, total);
-    for (size_t i = 0; i < n; i++)
-        s[i].bytes = BASE;
+    synth_work(g, s, n, total);
     switch (sh) {
     case WHITE:
         add_noise(g, s, n, N_WHITE);
@@ -152,9 +85,7 @@ static void make_clean(rng *g, lh_slope_sample *s, size_t n, double total,
             }
             s[i].bytes += level;
         }
-        double sigma = loguniform(g, 512, 16 * 1024);
-        for (size_t i = 0; i < n; i++)
-            s[i].bytes += sigma * gauss(g);
+        synth_white(g, s, n, loguniform(g, 512, 16 * 1024));
         break;
     }
     case STEP:
@@ -187,7 +118,7 @@ static void make_clean(rng *g, lh_slope_sample *s, size_t n, double total,
         break;
     }
     }
-    quantize(s, n);
+    synth_quantize(s, n);
 }
 
 /* BENCH_SLOPE_DUMP=FILE: append the series misjudged, "work bytes" lines,
@@ -254,7 +185,7 @@ typedef struct condition {
 static void make_leak(rng *g, lh_slope_sample *s, const condition *c,
                       double slope)
 {
-    make_work(g, s, c->n, c->work);
+    synth_work(g, s, c->n, c->work);
     double e = c->sigma * gauss(g);
     double innov = c->sigma * sqrt(1 - c->phi * c->phi);
     for (size_t i = 0; i < c->n; i++) {
@@ -267,89 +198,85 @@ static void make_leak(rng *g, lh_slope_sample *s, const condition *c,
         }
         s[i].bytes = BASE + slope * s[i].work + noise;
     }
-    quantize(s, c->n);
+    synth_quantize(s, c->n);
+}
+
+static const condition conds[] = {
+    {200, 1e5, N_WHITE, 8192, 0, "200 samples, 100k units, white 8 KiB"},
+    {200, 1e5, N_AR1, 65536, 0.9, "200 samples, 100k units, AR(0.9) 64 KiB"},
+    {500, 2e5, N_WHITE, 65536, 0, "500 samples, 200k units, white 64 KiB"},
+    {1000, 1e6, N_WHITE, 8192, 0, "1000 samples, 1M units, white 8 KiB"},
+    {1000, 1e6, N_AR1, 262144, 0.95,
+     "1000 samples, 1M units, AR(0.95) 256 KiB"},
+    {200, 1e5, N_WHITE, 262144, 0, "200 samples, 100k units, white 256 KiB"},
+};
+static const double slopes[] = {0.5, 1.0, 1.25, 1.5, 2.0, 3.0,
+                                4.0, 6.0, 8.0,  16.0, 64.0};
+#define NCONDS (sizeof(conds) / sizeof(conds[0]))
+#define NSLOPES (sizeof(slopes) / sizeof(slopes[0]))
+
+/* 1 when a series of c with a leak of `slope` is called a leak; an
+ * inconclusive run is measured again at twice the samples and work, up to
+ * rounds - 1 times (the caller's doubling). */
+static int detected(rng *g, lh_slope_sample *s, const condition *c,
+                    double slope, int rounds, const lh_decide_opts *o)
+{
+    condition longer = *c;
+    lh_decision d;
+    int rc = 0;
+    memset(&d, 0, sizeof d);
+    for (int round = 0; round < rounds; round++) {
+        make_leak(g, s, &longer, slope);
+        rc = lh_decide(s, longer.n, o, &d);
+        if (rc < 0 || d.verdict != LH_VERDICT_INCONCLUSIVE)
+            break;
+        longer.n *= 2;
+        longer.work *= 2;
+    }
+    if (rc == 0 && d.verdict == LH_VERDICT_LEAK)
+        return 1;
+    if (verbose && rounds == 1 && slope >= 4 && rc == 0)
+        printf("\n    miss %g: %s", slope, d.text);
+    return 0;
+}
+
+/* One table: the detection rate per condition and leak size, and the
+ * smallest leak found in at least 95% of the series. */
+static void detection_table(rng *g, lh_slope_sample *s, int reps, int rounds,
+                            const lh_decide_opts *o)
+{
+    printf("  %-44s", "condition \\ leak B/unit");
+    for (size_t k = 0; k < NSLOPES; k++)
+        printf(" %5g", slopes[k]);
+    printf("  smallest>=95%%\n");
+    for (size_t c = 0; c < NCONDS; c++) {
+        double smallest = NAN;
+        printf("  %-44s", conds[c].label);
+        for (size_t k = 0; k < NSLOPES; k++) {
+            int hits = 0;
+            for (int r = 0; r < reps; r++)
+                hits += detected(g, s, &conds[c], slopes[k], rounds, o);
+            double rate = 100.0 * hits / reps;
+            printf(" %5.0f", rate);
+            if (rate >= 95 && isnan(smallest))
+                smallest = slopes[k];
+        }
+        printf("  %g\n", smallest);
+    }
 }
 
 static void detection(rng *g, lh_slope_sample *s, int reps,
                       const lh_decide_opts *o)
 {
-    static const condition conds[] = {
-        {200, 1e5, N_WHITE, 8192, 0, "200 samples, 100k units, white 8 KiB"},
-        {200, 1e5, N_AR1, 65536, 0.9,
-         "200 samples, 100k units, AR(0.9) 64 KiB"},
-        {500, 2e5, N_WHITE, 65536, 0, "500 samples, 200k units, white 64 KiB"},
-        {1000, 1e6, N_WHITE, 8192, 0, "1000 samples, 1M units, white 8 KiB"},
-        {1000, 1e6, N_AR1, 262144, 0.95,
-         "1000 samples, 1M units, AR(0.95) 256 KiB"},
-        {200, 1e5, N_WHITE, 262144, 0,
-         "200 samples, 100k units, white 256 KiB"},
-    };
-    static const double slopes[] = {0.5, 1.0, 1.25, 1.5, 2.0, 3.0,
-                                    4.0, 6.0, 8.0,  16.0, 64.0};
-    size_t ns = sizeof(slopes) / sizeof(slopes[0]);
-
     printf("\ndetection rate (verdict leak), %d series per cell, floor "
-           "%.2f B/unit:\n  %-44s",
-           reps, o->threshold, "condition \\ leak B/unit");
-    for (size_t k = 0; k < ns; k++)
-        printf(" %5g", slopes[k]);
-    printf("  smallest>=95%%\n");
-    for (size_t c = 0; c < sizeof(conds) / sizeof(conds[0]); c++) {
-        double smallest = NAN;
-        printf("  %-44s", conds[c].label);
-        for (size_t k = 0; k < ns; k++) {
-            int hits = 0;
-            for (int r = 0; r < reps; r++) {
-                lh_decision d;
-                make_leak(g, s, &conds[c], slopes[k]);
-                if (lh_decide(s, conds[c].n, o, &d) == 0 &&
-                    d.verdict == LH_VERDICT_LEAK)
-                    hits++;
-                else if (verbose && slopes[k] >= 4)
-                    printf("\n    miss %g: %s", slopes[k], d.text);
-            }
-            double rate = 100.0 * hits / reps;
-            printf(" %5.0f", rate);
-            if (rate >= 95 && isnan(smallest))
-                smallest = slopes[k];
-        }
-        printf("  %g\n", smallest);
-    }
-
+           "%.2f B/unit:\n",
+           reps, o->threshold);
+    detection_table(g, s, reps, 1, o);
     /* The caller doubles an inconclusive run (same sampling rate), here up
      * to twice: 4x the work at most. */
     printf("\nsame, the caller doubling an inconclusive run up to twice "
-           "(<= 4x work):\n  %-44s",
-           "condition \\ leak B/unit");
-    for (size_t k = 0; k < ns; k++)
-        printf(" %5g", slopes[k]);
-    printf("  smallest>=95%%\n");
-    for (size_t c = 0; c < sizeof(conds) / sizeof(conds[0]); c++) {
-        double smallest = NAN;
-        printf("  %-44s", conds[c].label);
-        for (size_t k = 0; k < ns; k++) {
-            int hits = 0;
-            for (int r = 0; r < reps; r++) {
-                condition longer = conds[c];
-                lh_decision d;
-                for (int round = 0; round < 3; round++) {
-                    make_leak(g, s, &longer, slopes[k]);
-                    if (lh_decide(s, longer.n, o, &d) < 0 ||
-                        d.verdict != LH_VERDICT_INCONCLUSIVE)
-                        break;
-                    longer.n *= 2;
-                    longer.work *= 2;
-                }
-                if (d.verdict == LH_VERDICT_LEAK)
-                    hits++;
-            }
-            double rate = 100.0 * hits / reps;
-            printf(" %5.0f", rate);
-            if (rate >= 95 && isnan(smallest))
-                smallest = slopes[k];
-        }
-        printf("  %g\n", smallest);
-    }
+           "(<= 4x work):\n");
+    detection_table(g, s, reps, 3, o);
 }
 
 /* The harness may call lh_decide live, while the run grows.  Acting on the

@@ -21,13 +21,8 @@
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
 
-if [ "$bench_quick" = 1 ]; then
-    reps=${BENCH_TOOLS_REPS:-1}
-    dur=${BENCH_TOOLS_DURATION:-10}
-else
-    reps=${BENCH_TOOLS_REPS:-3}
-    dur=${BENCH_TOOLS_DURATION:-20}
-fi
+reps=${BENCH_TOOLS_REPS:-$(quick_or 1 3)}
+dur=${BENCH_TOOLS_DURATION:-$(quick_or 10 20)}
 all=forward,hash,enqueue,verify,rpc
 echo "bench_tools: clean pipeline ($all), --duration $dur, $reps repetition(s); load $(loadavg)"
 rates_rss= rates_heap= rates_memcheck=

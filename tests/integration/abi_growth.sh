@@ -10,10 +10,7 @@ bin=${1:?usage: abi_growth.sh BINDIR LIBA_V2_DIR [CALLS]}
 v2dir=${2:?usage: abi_growth.sh BINDIR LIBA_V2_DIR [CALLS]}
 calls=${3:-20000}
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
 # field LINE NAME -> value of NAME=value in a result line
 field() {

@@ -14,25 +14,16 @@
 #    increase, at the same site.
 # 4. The good build under the same XML run has no still-reachable block
 #    from library A.
-# ABI_KEEP=1 keeps the logs and XML in $TMPDIR/abi_valgrind.* for a look.
+# ABI_KEEP=1 (or LH_KEEP=1) keeps the logs and XML in
+# $TMPDIR/lh-abi-valgrind.* for a look.
 set -eu
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: abi_valgrind.sh BINDIR}
 mismatch=$bin/abi-repro-mismatch
 good=$bin/abi-repro-good
-work=$(mktemp -d "${TMPDIR:-/tmp}/abi_valgrind.XXXXXX")
-vgpid=
-cleanup() {
-    if [ -n "$vgpid" ]; then kill "$vgpid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-[ -n "${ABI_KEEP:-}" ] && trap - EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+[ -z "${ABI_KEEP:-}" ] || LH_KEEP=1
+lh_setup abi-valgrind
 
 # summary_field LOG "definitely lost" -> bytes (commas removed)
 summary_bytes() {
@@ -49,9 +40,9 @@ for variant in 1 2; do
     # --- 1. default options: the blind spot ---------------------------
     prev=
     for n in 1000 4000; do
-        log=$work/default-v$variant-$n.log
-        valgrind "$mismatch" --calls "$n" --variant "$variant" --quiet \
-            >"$work/out" 2>"$log" || fail "abi-repro-mismatch failed under valgrind (see $log)"
+        log=$WORK/default-v$variant-$n.log
+        in_work valgrind "$mismatch" --calls "$n" --variant "$variant" --quiet \
+            >"$WORK/out" 2>"$log" || fail "abi-repro-mismatch failed under valgrind (see $log)"
         lost=$(summary_bytes "$log" "definitely lost")
         reach=$(summary_bytes "$log" "still reachable")
         errs=$(error_count "$log")
@@ -75,10 +66,10 @@ for variant in 1 2; do
     1) site=a_buf_new ;;
     2) site=a_msg_new ;;
     esac
-    xml=$work/full-v$variant.xml
-    valgrind --leak-check=full --show-leak-kinds=all --xml=yes \
+    xml=$WORK/full-v$variant.xml
+    in_work valgrind --leak-check=full --show-leak-kinds=all --xml=yes \
         --xml-file="$xml" "$mismatch" --calls 1000 --variant "$variant" \
-        --quiet >"$work/out" 2>&1 || fail "valgrind --xml run failed"
+        --quiet >"$WORK/out" 2>&1 || fail "valgrind --xml run failed"
     # One <error> record per line-group: count still-reachable records
     # whose stack has the library-A site and a frame in the framework.
     records=$(awk -v site="$site" '
@@ -98,13 +89,14 @@ done
 # A process that runs until SIGTERM; two searches a second apart.  The
 # second reports what increased since the first.
 if command -v vgdb >/dev/null 2>&1; then
-    valgrind --vgdb=yes --vgdb-prefix="$work/vgdb" "$mismatch" --calls 0 \
-        --variant 1 --quiet >"$work/vgdb-run.out" 2>"$work/vgdb-run.log" &
+    start_in_work valgrind --vgdb=yes --vgdb-prefix="$WORK/vgdb" "$mismatch" \
+        --calls 0 --variant 1 --quiet >"$WORK/vgdb-run.out" \
+        2>"$WORK/vgdb-run.log"
     vgpid=$!
     # Wait for the gdbserver to come up and calls to flow.
     i=0
     while [ $i -lt 100 ]; do
-        if vgdb --vgdb-prefix="$work/vgdb" --pid=$vgpid v.info n_errs_found \
+        if vgdb --vgdb-prefix="$WORK/vgdb" --pid=$vgpid v.info n_errs_found \
             >/dev/null 2>&1; then
             break
         fi
@@ -112,37 +104,36 @@ if command -v vgdb >/dev/null 2>&1; then
         i=$((i + 1))
     done
     sleep 1
-    vgdb --vgdb-prefix="$work/vgdb" --pid=$vgpid \
-        leak_check full reachable increased >"$work/search1" 2>&1 ||
-        fail "first vgdb leak search failed: $(cat "$work/search1")"
+    vgdb --vgdb-prefix="$WORK/vgdb" --pid=$vgpid \
+        leak_check full reachable increased >"$WORK/search1" 2>&1 ||
+        fail "first vgdb leak search failed: $(cat "$WORK/search1")"
     sleep 1
-    vgdb --vgdb-prefix="$work/vgdb" --pid=$vgpid \
-        leak_check full reachable increased >"$work/search2" 2>&1 ||
-        fail "second vgdb leak search failed: $(cat "$work/search2")"
+    vgdb --vgdb-prefix="$WORK/vgdb" --pid=$vgpid \
+        leak_check full reachable increased >"$WORK/search2" 2>&1 ||
+        fail "second vgdb leak search failed: $(cat "$WORK/search2")"
     kill -TERM $vgpid
     wait $vgpid || fail "abi-repro-mismatch --calls 0 did not exit cleanly on SIGTERM"
-    vgpid=
     # "still reachable: 1,234 (+567) bytes in ..."
     inc=$(sed -n 's/.*still reachable: [0-9,]* (+\([0-9,]*\)) bytes.*/\1/p' \
-        "$work/search2" | tr -d , | tail -n 1)
+        "$WORK/search2" | tr -d , | tail -n 1)
     echo "vgdb leak_check full reachable increased: still reachable +${inc:-0} bytes between searches"
     [ -n "$inc" ] && [ "$inc" -gt 0 ] ||
-        fail "second search shows no reachable increase: $(cat "$work/search2")"
-    grep -q 'a_buf_new' "$work/search2" ||
+        fail "second search shows no reachable increase: $(cat "$WORK/search2")"
+    grep -q 'a_buf_new' "$WORK/search2" ||
         fail "second search does not name a_buf_new"
-    grep -q 'rpc.c' "$work/search2" ||
+    grep -q 'rpc.c' "$WORK/search2" ||
         fail "second search does not name the framework (rpc.c)"
-    grep -q 'definitely lost: 0 (+0) bytes' "$work/search2" ||
+    grep -q 'definitely lost: 0 (+0) bytes' "$WORK/search2" ||
         fail "second search reports definitely lost bytes"
 else
     fail "vgdb not found (it ships with valgrind)"
 fi
 
 # --- 4. the good build keeps nothing of library A -----------------------
-xml=$work/good.xml
-valgrind --leak-check=full --show-leak-kinds=all --xml=yes \
+xml=$WORK/good.xml
+in_work valgrind --leak-check=full --show-leak-kinds=all --xml=yes \
     --xml-file="$xml" "$good" --calls 1000 --variant 1 --quiet \
-    >"$work/out" 2>&1 || fail "good build failed under valgrind"
+    >"$WORK/out" 2>&1 || fail "good build failed under valgrind"
 if grep -q '<fn>a_buf_new</fn>' "$xml"; then
     fail "good build leaves a_buf_new blocks behind"
 fi

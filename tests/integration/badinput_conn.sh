@@ -19,19 +19,13 @@
 #           token is served.  A bad frame is still a bad frame.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
+. "$here/lib.sh"
 
 bin=${1:?usage: badinput_conn.sh SELFHEAL frames|auth}
 mode=${2:?usage: badinput_conn.sh SELFHEAL frames|auth}
 probe="python3 $here/badinput_probe.py"
 n=20000
-dir=$(mkwork)
-uppid=
-cleanup() {
-    [ -n "$uppid" ] && kill "$uppid" 2>/dev/null && wait "$uppid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+lh_setup selfheal-test
 
 case $mode in
 frames)
@@ -43,9 +37,9 @@ auth)
 *) fail "unknown mode $mode" ;;
 esac
 
-"$bin" up --events "$n" --rate 2000 --nodes 2 --delay-ms 200 "$@" \
-    --keep --dir "$dir/run" --json "$dir/run.json" \
-    >"$dir/out" 2>"$dir/err" &
+start_in_work "$bin" up --events "$n" --rate 2000 --nodes 2 --delay-ms 200 \
+    "$@" --keep --dir "$WORK/run" --json "$WORK/run.json" \
+    >"$WORK/out" 2>"$WORK/err"
 uppid=$!
 
 # wait_file FILE: the port file appears (up starts the store, then B's).
@@ -53,14 +47,14 @@ wait_file() {
     i=0
     while [ ! -s "$1" ]; do
         i=$((i + 1))
-        [ "$i" -lt 300 ] || { cat "$dir/err" >&2; fail "no $1 after 30 s"; }
-        kill -0 "$uppid" 2>/dev/null || { cat "$dir/err" >&2; fail "up ended"; }
+        [ "$i" -lt 300 ] || { cat "$WORK/err" >&2; fail "no $1 after 30 s"; }
+        kill -0 "$uppid" 2>/dev/null || { cat "$WORK/err" >&2; fail "up ended"; }
         sleep 0.1
     done
     cat "$1"
 }
-bport=$(wait_file "$dir/run/b0.port")
-sport=$(wait_file "$dir/run/store.port")
+bport=$(wait_file "$WORK/run/b0.port")
+sport=$(wait_file "$WORK/run/store.port")
 
 # attack ROLE PORT NAME: the connection must be closed.
 attack() {
@@ -95,10 +89,9 @@ $probe store "$sport" ok "$token" || fail "the store refused a good client"
 kill -0 "$uppid" 2>/dev/null ||
     fail "up ended before the attacks were over (raise --events)"
 
-wait "$uppid" || { uppid=; cat "$dir/err" >&2; fail "up failed"; }
-uppid=
-cat "$dir/out"
-j=$dir/run.json
+wait "$uppid" || { cat "$WORK/err" >&2; fail "up failed"; }
+cat "$WORK/out"
+j=$WORK/run.json
 expect "produced" "$(jnum "$j" produced)" -eq "$n"
 expect "verified" "$(jnum "$j" verified)" -eq "$n"
 expect "rpc errors" "$(jnum "$j" rpc_errors)" -eq 0
@@ -106,16 +99,7 @@ expect "restarts" "$(jtot "$j" restarts)" -eq 0
 
 # node ROLE COUNTER: that counter of that node in up's JSON (0 if absent).
 node() {
-    python3 - "$j" "$1" "$2" <<'EOF'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-for n in doc["nodes"]:
-    if n["role"] == sys.argv[2]:
-        print(n.get(sys.argv[3], 0))
-        break
-else:
-    sys.exit("no node %s" % sys.argv[2])
-EOF
+    jget "$j" "[n.get('$2', 0) for n in d['nodes'] if n['role'] == '$1'][0]"
 }
 expect "b0 bad_frames" "$(node b0 bad_frames)" -eq "$nb"
 expect "b0 refused" "$(node b0 refused)" -eq "$rb"
@@ -124,6 +108,6 @@ expect "store refused" "$(node store refused)" -eq "$rs"
 expect "b1 bad_frames" "$(node b1 bad_frames)" -eq 0
 expect "b1 refused" "$(node b1 refused)" -eq 0
 grep -q "connections closed: *$((nb + ns)) bad frames, $((rb + rs)) refused" \
-    "$dir/out" || fail "summary does not show the closed connections"
+    "$WORK/out" || fail "summary does not show the closed connections"
 echo "PASS ($mode): b0 closed $nb bad + $rb refused, store $ns bad +" \
      "$rs refused; $n events produced and verified"

@@ -5,28 +5,26 @@
 # inject specs and tokens.  Each case must exit 2 within 10 s, print
 # exactly one line on stderr (naming the role) and nothing on stdout.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: badinput_flags.sh SELFHEAL}
-dir=$(mkwork)
-trap 'rm -rf "$dir"' EXIT
+lh_setup selfheal-test
 cases=0
 
 # bad ROLE ARGS...: `selfheal ROLE ARGS...` is a usage error.
 bad() {
     role=$1
     rc=0
-    timeout 10 "$bin" "$@" >"$dir/out" 2>"$dir/err" </dev/null || rc=$?
-    lines=$(wc -l <"$dir/err")
+    in_work timeout 10 "$bin" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+    lines=$(wc -l <"$WORK/err")
     [ "$rc" -eq 2 ] ||
-        { cat "$dir/err" >&2; fail "selfheal $*: exit $rc, want 2"; }
+        { cat "$WORK/err" >&2; fail "selfheal $*: exit $rc, want 2"; }
     [ "$lines" -eq 1 ] ||
-        { cat "$dir/err" >&2; fail "selfheal $*: $lines lines on stderr, want 1"; }
-    [ ! -s "$dir/out" ] || fail "selfheal $*: wrote to stdout"
-    grep -q "^selfheal $role: " "$dir/err" ||
-        fail "selfheal $*: the error does not name the role: $(cat "$dir/err")"
-    [ -z "${SHOW:-}" ] || cat "$dir/err"
+        { cat "$WORK/err" >&2; fail "selfheal $*: $lines lines on stderr, want 1"; }
+    [ ! -s "$WORK/out" ] || fail "selfheal $*: wrote to stdout"
+    grep -q "^selfheal $role: " "$WORK/err" ||
+        fail "selfheal $*: the error does not name the role: $(cat "$WORK/err")"
+    [ -z "${SHOW:-}" ] || cat "$WORK/err"
     cases=$((cases + 1))
 }
 

@@ -19,24 +19,19 @@
 # Figures printed: produced, verified, lost, duplicates; errors pushed and
 # consumed, the outage's length, the events finished before and after it.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
-. "$here/faults_lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faults_lib.sh"
 
 bin=${1:?usage: faults_broker.sh SELFHEAL}
 n=200000
-dir=$(mkwork)
-run=$dir/run
-trap cleanup EXIT
+faults_setup
 
 start_up --events "$n" --rate 20000 \
     --broker-faults 'err:JoinGroup:COORDINATOR_LOAD_IN_PROGRESS:2,err:FindCoordinator:COORDINATOR_NOT_AVAILABLE:2'
 # Mid-run: 40,000 of 200,000 produced (so produce still sends for seconds
 # and meets its errors) and events are being finished.
-produced_ge() {
-    ge "$(counter "$run/produce.cnt" produced)" "$1"
-}
-wait_until 90 "40,000 events produced" produced_ge 40000
+wait_until 90 "40,000 events produced" \
+    counter_ge "$run/produce.cnt" produced 40000
 wait_until 60 "events finished" b_finished_ge 1000
 plan='err:Produce:NOT_LEADER_FOR_PARTITION:20,err:Fetch:NOT_LEADER_FOR_PARTITION:20'
 plan=$plan',err:OffsetCommit:COORDINATOR_NOT_AVAILABLE:10'
@@ -81,5 +76,5 @@ for api in JoinGroup FindCoordinator Produce Fetch OffsetCommit Heartbeat \
 done
 # The outage came mid-run: events were still to be finished after it.
 expect "finished when the broker came up" "$at_up" -lt "$n"
-grep -q "fault: down every broker" "$dir/err" || fail "no down in the log"
+grep -q "fault: down every broker" "$WORK/err" || fail "no down in the log"
 echo "PASS"

@@ -8,7 +8,7 @@
 #   a   kill -9 A mid-run: the same, A consuming again from the group's
 #       committed offsets.
 #   up  kill -9 up itself mid-run: within a few seconds no process of that
-#       run is left (found by the run directory on their command lines,
+#       run is left (found by their working directory, lib.sh's `mine`,
 #       since other tests run at the same time).
 #   up_stalled  the known bug first: the store stopped (SIGSTOP), produce
 #       told to stop (SIGTERM) with store writes in flight that will never
@@ -20,30 +20,20 @@
 # Each mode prints its figures: produced, verified, duplicates, lost,
 # restarts (and, for up, how long the last child outlived it).
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: faults_kill.sh SELFHEAL b|a|up}
 mode=${2:?usage: faults_kill.sh SELFHEAL b|a|up}
-dir=$(mkwork)
-run=$dir/run
-. "$here/faults_lib.sh"
-trap cleanup EXIT
+. "$(dirname "$0")/faults_lib.sh"
+faults_setup
 
 # wait_counter FILE NAME MIN SECONDS: until counter NAME in FILE >= MIN.
 wait_counter() {
-    i=0
-    while :; do
-        v=$(counter "$1" "$2")
-        [ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
-        i=$((i + 1))
-        [ $i -lt $(($4 * 10)) ] ||
-            fail "$(basename "$1" .cnt): $2 did not reach $3 in $4 s"
-        sleep 0.1
-    done
+    wait_until "$4" "$(basename "$1" .cnt): $2 reaching $3" \
+        counter_ge "$1" "$2" "$3"
 }
 
-# kill_mid_run VICTIM COUNTER MIN: start up with the ledger, kill -9 the
+# kill_mid_run N VICTIM COUNTER MIN: start up with the ledger, kill -9 the
 # process VICTIM (its pid from VICTIM.cnt) once COUNTER >= MIN there, and
 # wait for up.  Sets j (the JSON).
 kill_mid_run() {
@@ -62,45 +52,15 @@ kill_mid_run() {
         fail "the kill came after everything was produced: not mid-run"
 }
 
-# figures and the checks every kill mode shares.
-check_ledger() {
-    n=$1
-    victim=$2
-    lost=$(jnum "$j" lost)
-    dups=$(jnum "$j" duplicates)
-    restarts=$(jtot "$j" restarts)
-    echo "figures: produced $(jnum "$j" produced) verified $(jnum "$j" verified)" \
-        "duplicates $dups lost $lost restarts $restarts" \
-        "(ledger: $(jnum "$j" ledger_produced) produced," \
-        "$(jnum "$j" ledger_finished) finished, $(jnum "$j" ledger_events)" \
-        "records in $(jnum "$j" ledger_files) files)"
-    grep -E "^  (ledger|other)" "$dir/out"
-    grep -q '"ledger_complete": true' "$j" || fail "the ledger is incomplete"
-    # The victim was started again.
-    grep -q "\"role\": \"$victim\", \"restarts\": [1-9]" "$j" ||
-        fail "$victim was not restarted"
-    expect "produced" "$(jnum "$j" produced)" -ge "$n"
-    expect "pairs produced by the ledger" "$(jnum "$j" ledger_produced)" -eq \
-        "$(jnum "$j" produced)"
-    expect "lost (by key and version)" "$lost" -eq 0
-    expect "pairs finished" "$(jnum "$j" ledger_finished)" -eq \
-        "$(jnum "$j" ledger_produced)"
-    expect "finished pairs never produced" "$(jnum "$j" ledger_unknown)" -eq 0
-    expect "verified at least once" "$(jnum "$j" verified)" -ge \
-        "$(jnum "$j" produced)"
-    expect "unhealed" "$(jtot "$j" unhealed)" -eq 0
-    expect "store keys wrong" "$(jtot "$j" store_keys_wrong)" -eq 0
-}
-
 case $mode in
 b)
     n=200000
     kill_mid_run "$n" b1 finished 20000
     check_ledger "$n" b1
-    grep -q 'selfheal up: b1 died' "$dir/err" || fail "up did not see b1 die"
+    grep -q 'selfheal up: b1 died' "$WORK/err" || fail "up did not see b1 die"
     # The other nodes took b1's keys while it was away (its events went on
     # there) and gave them back: the restarted b1 finished events again.
-    grep -q 'lost peer b1' "$dir/err" || fail "no B node noticed b1 go"
+    grep -q 'lost peer b1' "$WORK/err" || fail "no B node noticed b1 go"
     b1_total=$(grep -o '"role": "b1", [^}]*' "$j" | grep -o '"finished": [0-9]*' |
                cut -d' ' -f2)
     echo "b1 finished $at_kill before the kill, $b1_total in all"
@@ -118,7 +78,7 @@ up | up_stalled)
     for b in "$run"/b*.cnt; do
         wait_counter "$b" finished 1 30
     done
-    before=$(left | wc -l)
+    before=$(mine | wc -l)
     expect "children of up" "$before" -ge 7
     if [ "$mode" = up_stalled ]; then
         # The store stops answering, then the producer is told to stop:
@@ -133,7 +93,7 @@ up | up_stalled)
         i=0
         while kill -0 "$ppid_" 2>/dev/null; do
             i=$((i + 1))
-            [ $i -lt 50 ] || { kill -CONT "$spid"; tail -n 20 "$dir/err" >&2;
+            [ $i -lt 50 ] || { kill -CONT "$spid"; tail -n 20 "$WORK/err" >&2;
                 fail "produce still running 5 s after SIGTERM (store stopped)"; }
             sleep 0.1
         done
@@ -141,24 +101,24 @@ up | up_stalled)
         echo "figures: with the store stopped, produce exited" \
             "$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after SIGTERM" \
             "(load $(cut -d' ' -f1 /proc/loadavg))"
-        grep "selfheal produce: stopping with" "$dir/err" || true
+        grep "selfheal produce: stopping with" "$WORK/err" || true
         kill -CONT "$spid"
-        before=$(left | wc -l)
+        before=$(mine | wc -l)
     fi
     t0=$(date +%s.%N)
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
     pid=
     i=0
-    while [ -n "$(left)" ]; do
+    while [ -n "$(mine)" ]; do
         i=$((i + 1))
         if [ $i -ge 50 ]; then
             echo "left behind 5 s after up was killed:" >&2
-            for p in $(left); do
+            for p in $(mine); do
                 tr '\0' ' ' <"/proc/$p/cmdline" >&2 || true
                 echo >&2
             done
-            tail -n 20 "$dir/err" >&2
+            tail -n 20 "$WORK/err" >&2
             fail "processes of the run outlived up"
         fi
         sleep 0.1
@@ -168,17 +128,17 @@ up | up_stalled)
         "$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after up was killed" \
         "(load $(cut -d' ' -f1 /proc/loadavg))"
     # Each role said why it stopped, none crashed.
-    ! grep -q "Segmentation\|Aborted" "$dir/err" || fail "a child crashed"
+    ! grep -q "Segmentation\|Aborted" "$WORK/err" || fail "a child crashed"
     ;;
 ledger_stages)
     # No fault: the ledger's finish records where a stage is off (A drops
     # with forward off, B passes with verify off) match what was produced.
     n=3000
     for stages in "" forward; do
-        "$bin" up --events "$n" --stages "$stages" --delay-ms 100 --ledger \
-            --json "$dir/s.json" >"$dir/out" 2>"$dir/err" ||
-            { cat "$dir/err" >&2; fail "stages '$stages': up failed"; }
-        j=$dir/s.json
+        in_work "$bin" up --events "$n" --stages "$stages" --delay-ms 100 --ledger \
+            --json "$WORK/s.json" >"$WORK/out" 2>"$WORK/err" ||
+            { cat "$WORK/err" >&2; fail "stages '$stages': up failed"; }
+        j=$WORK/s.json
         echo "stages '$stages': produced $(jnum "$j" produced)" \
             "finished $(jnum "$j" ledger_finished) duplicates" \
             "$(jnum "$j" duplicates) lost $(jnum "$j" lost)"

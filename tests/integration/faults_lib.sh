@@ -1,28 +1,23 @@
 # faults_lib.sh - helpers of the fault tests (faults_kill.sh,
 # faults_broker.sh, faults_store.sh, faults_overload.sh; sourced after
-# selfheal_lib.sh).  Each test starts `selfheal up --ledger` in $run and
-# reads the children's counters files there while it runs.
+# lib.sh).  Each test starts `selfheal up --ledger` in $run and reads the
+# children's counters files there while it runs.
 #
-# Needs: bin (selfheal), dir (the test's temporary directory), run
-# ($dir/run).
+# Needs: bin (selfheal).
 
 pid=
 sampler=
 
-# What is left of this run: processes whose command line names its dir.
-left() {
-    pgrep -f -- "$run/" || true
+# faults_setup: the work directory (lib.sh) and the run directory in it
+faults_setup() {
+    lh_setup selfheal-test
+    run=$WORK/run
 }
 
-cleanup() {
-    [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    # A stopped store must not outlive the test stopped.
-    for p in $(left); do
-        kill -CONT "$p" 2>/dev/null || true
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    rm -rf "$dir"
+# at exit: the sampler loop is this shell's own (lib.sh's cleanup then
+# kills up and its children)
+on_cleanup() {
+    stop_sampler
 }
 
 # counter FILE NAME -> the value in a counters (or status) file, or empty
@@ -36,34 +31,22 @@ sum_b() {
         END { print s + 0 }'
 }
 
-# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 100 ms until it
-# succeeds; fails the test after SECONDS.
-wait_until() {
-    secs=$1
-    what=$2
-    shift 2
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt $((secs * 10)) ] || fail "$what did not happen in $secs s"
-        sleep 0.1
-    done
-}
-
-# ge A B: A >= B (for wait_until)
-ge() {
-    [ "$1" -ge "$2" ]
+# counter_ge FILE NAME MIN: counter NAME in FILE is there and >= MIN (for
+# wait_until)
+counter_ge() {
+    v=$(counter "$1" "$2")
+    [ -n "$v" ] && [ "$v" -ge "$3" ]
 }
 
 b_finished_ge() {
-    ge "$(sum_b finished)" "$1"
+    [ "$(sum_b finished)" -ge "$1" ]
 }
 
 # start_up ARGS...: starts up with the ledger in $run, stdout and stderr
-# to $dir/out and $dir/err, JSON to $dir/run.json.
+# to $WORK/out and $WORK/err, JSON to $WORK/run.json.
 start_up() {
-    "$bin" up --ledger --dir "$run" --keep --json "$dir/run.json" "$@" \
-        >"$dir/out" 2>"$dir/err" &
+    start_in_work "$bin" up --ledger --dir "$run" --keep \
+        --json "$WORK/run.json" "$@" >"$WORK/out" 2>"$WORK/err"
     pid=$!
 }
 
@@ -73,18 +56,18 @@ wait_up() {
     wait "$pid" || st=$?
     pid=
     if [ "$st" -ne 0 ]; then
-        tail -n 30 "$dir/err" >&2
-        cat "$dir/out" >&2
+        tail -n 30 "$WORK/err" >&2
+        cat "$WORK/out" >&2
         fail "up exit status $st"
     fi
-    j=$dir/run.json
+    j=$WORK/run.json
 }
 
 # start_sampler ROLES...: every 100 ms appends "<ms since start> <role>
-# <VmRSS kB>" for each role (pid from its counters file) to $dir/rss
+# <VmRSS kB>" for each role (pid from its counters file) to $WORK/rss
 # (under load a round may take longer: the time is the clock's).
 start_sampler() {
-    : >"$dir/rss"
+    : >"$WORK/rss"
     t0=$(date +%s%3N)
     (
         while :; do
@@ -98,13 +81,13 @@ start_sampler() {
             done
             sleep 0.1
         done
-    ) >>"$dir/rss" &
+    ) >>"$WORK/rss" &
     sampler=$!
 }
 
 stop_sampler() {
-    [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
-    wait "$sampler" 2>/dev/null || true
+    [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
+    [ -z "$sampler" ] || wait "$sampler" 2>/dev/null || true
     sampler=
 }
 
@@ -117,17 +100,19 @@ now_ms() {
 # [FROM_MS, TO_MS] (0 when none)
 rss_peak() {
     awk -v r="$1" -v a="$2" -v b="$3" '$2 == r && $1 >= a && $1 <= b &&
-        $3 > m { m = $3 } END { print m + 0 }' "$dir/rss"
+        $3 > m { m = $3 } END { print m + 0 }' "$WORK/rss"
 }
 
 # rss_samples ROLE FROM_MS TO_MS -> how many samples of ROLE there are
 rss_samples() {
     awk -v r="$1" -v a="$2" -v b="$3" '$2 == r && $1 >= a && $1 <= b {
-        n++ } END { print n + 0 }' "$dir/rss"
+        n++ } END { print n + 0 }' "$WORK/rss"
 }
 
-# check_ledger N: nothing lost by key and version, every produced pair
-# finished, the store right; prints the figures.
+# check_ledger N [VICTIM]: nothing lost by key and version, every
+# produced pair finished, the store right, no child crashed; prints the
+# figures.  With VICTIM (a process killed mid-run): it was started again,
+# and every produced event was verified at least once.
 check_ledger() {
     n=$1
     lost=$(jnum "$j" lost)
@@ -135,9 +120,17 @@ check_ledger() {
     echo "figures: produced $(jnum "$j" produced) verified $(jnum "$j" verified)" \
         "lost $lost duplicates $dups restarts $(jtot "$j" restarts)" \
         "rpc_errors $(jtot "$j" rpc_errors) (ledger: $(jnum "$j" ledger_produced)" \
-        "produced, $(jnum "$j" ledger_finished) finished;" \
+        "produced, $(jnum "$j" ledger_finished) finished," \
+        "$(jnum "$j" ledger_events) records in $(jnum "$j" ledger_files) files;" \
         "load $(cut -d' ' -f1 /proc/loadavg))"
+    grep -E "^  (ledger|other)" "$WORK/out" || :
     grep -q '"ledger_complete": true' "$j" || fail "the ledger is incomplete"
+    if [ -n "${2:-}" ]; then
+        grep -q "\"role\": \"$2\", \"restarts\": [1-9]" "$j" ||
+            fail "$2 was not restarted"
+        expect "verified at least once" "$(jnum "$j" verified)" -ge \
+            "$(jnum "$j" produced)"
+    fi
     expect "produced" "$(jnum "$j" produced)" -ge "$n"
     expect "pairs produced by the ledger" "$(jnum "$j" ledger_produced)" -eq \
         "$(jnum "$j" produced)"
@@ -147,10 +140,10 @@ check_ledger() {
     expect "finished pairs never produced" "$(jnum "$j" ledger_unknown)" -eq 0
     expect "unhealed" "$(jtot "$j" unhealed)" -eq 0
     expect "store keys wrong" "$(jtot "$j" store_keys_wrong)" -eq 0
-    ! grep -q "Segmentation\|Aborted" "$dir/err" || fail "a child crashed"
+    ! grep -q "Segmentation\|Aborted" "$WORK/err" || fail "a child crashed"
     # Sanitizer builds: any report from a child fails the test.
-    if grep -q "Sanitizer\|runtime error:" "$dir/err"; then
-        grep -m 5 -A 5 "Sanitizer\|runtime error:" "$dir/err" >&2
+    if grep -q "Sanitizer\|runtime error:" "$WORK/err"; then
+        grep -m 5 -A 5 "Sanitizer\|runtime error:" "$WORK/err" >&2
         fail "a sanitizer reported an error in a child"
     fi
 }

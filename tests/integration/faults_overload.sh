@@ -21,9 +21,8 @@
 #     under an absolute bound of 64 MiB;
 #   - the run finishes by itself with nothing lost by key and version.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
-. "$here/faults_lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faults_lib.sh"
 
 bin=${1:?usage: faults_overload.sh SELFHEAL}
 n=240000
@@ -32,11 +31,9 @@ max_lag=100000
 flat_kb=4096
 prefetch_kb=36864 # 32 MiB, overshot by at most one fetch (4 MiB)
 abs_kb=65536
-dir=$(mkwork)
-run=$dir/run
-trap cleanup EXIT
+faults_setup
 
-LEAKHUNT_STATS=$dir/stats
+LEAKHUNT_STATS=$WORK/stats
 export LEAKHUNT_STATS
 start_up --events "$n" --rate 0 --delay-ms 5000 --window "$window" \
     --max-lag "$max_lag"
@@ -76,7 +73,7 @@ echo "figures: at most $max_kafka events in Kafka not yet consumed" \
     "(--max-lag $max_lag)"
 expect "events waiting in Kafka" "$max_kafka" -le $((max_lag * 2))
 for b in b0 b1 b2; do
-    q=$(grep "role=$b\b" "$dir/stats" | sed -n 's/.*queue=\([0-9]*\).*/\1/p' |
+    q=$(grep "role=$b\b" "$WORK/stats" | sed -n 's/.*queue=\([0-9]*\).*/\1/p' |
         sort -n | tail -n 1)
     [ -n "$q" ] || fail "no stats lines with queue= from $b"
     echo "figures: $b held at most $q events (bound 3 x $window)"

@@ -29,15 +29,12 @@
 # Without the bound a B would hold what 8 s x 20,000 events/s brings
 # (160,000 events over 3 nodes, ~16 MB each).
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
-. "$here/faults_lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faults_lib.sh"
 
 bin=${1:?usage: faults_store.sh SELFHEAL outage|slow}
 mode=${2:?usage: faults_store.sh SELFHEAL outage|slow}
-dir=$(mkwork)
-run=$dir/run
-trap cleanup EXIT
+faults_setup
 window=2000
 bound_kb=8192
 
@@ -96,8 +93,8 @@ outage)
         "$at_stop before, $at_cont at the end of it; A paused $paused0 times" \
         "before, $paused1 by its end, at most $max_out events outstanding" \
         "(window $window x 3, + a batch)"
-    grep -E "^produce:" "$dir/err" || true
-    grep -E "store answering again" "$dir/err" || true
+    grep -E "^produce:" "$WORK/err" || true
+    grep -E "store answering again" "$WORK/err" || true
     check_rss "$t_stop" "$((t_cont + 1000))" "$t_base" "$t_stop"
     # A's windows filled, so A paused (it may have been paused already).
     expect "A outstanding at the fullest" "$max_out" -ge $((window * 3))
@@ -112,7 +109,7 @@ outage)
         -le $((window * 3))
     expect "store calls that failed" "$(jtot "$j" rpc_errors)" -gt 0
     for b in b0 b1 b2; do
-        grep -q "selfheal $b: store answering again" "$dir/err" ||
+        grep -q "selfheal $b: store answering again" "$WORK/err" ||
             fail "$b did not see the store answer again"
     done
     ;;
@@ -131,11 +128,11 @@ slow)
     echo "figures: store at 400 us per request: $(jnum "$j" events_per_second)" \
         "events/s, rpc_errors $(jtot "$j" rpc_errors), A paused" \
         "$(jtot "$j" paused) times"
-    grep -E "^produce:" "$dir/err" || true
+    grep -E "^produce:" "$WORK/err" || true
     check_rss "$t_base" "$(now_ms)" 0 "$t_base"
     expect "A paused" "$(jtot "$j" paused)" -gt 0
     expect "store calls that timed out" "$(jtot "$j" rpc_errors)" -gt 0
-    grep -q "store answering again" "$dir/err" ||
+    grep -q "store answering again" "$WORK/err" ||
         fail "no B saw the store answer again after a timeout"
     ;;
 *)

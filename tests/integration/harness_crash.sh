@@ -8,18 +8,17 @@
 #
 # usage: harness_crash.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 
 # run_toy NAME TOYPROG_ARGS... -> rc in $rc, files $WORK/NAME.*
 run_toy() {
     name=$1
     shift
     rc=0
-    "$LH" run --enable parse,filter,emit --duration 4 --timeout 60 \
+    in_work "$LH" run --enable parse,filter,emit --duration 4 --timeout 60 \
         --report "$WORK/$name" -- \
-        "$TOY" --enable='{stages}' --tag "$MARK" "$@" \
+        "$TOY" --enable='{stages}' "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     note "$name: exit $rc, $(head -n 1 "$WORK/$name.out")"
     no_leftovers "$name"
@@ -46,13 +45,13 @@ expect_in early-exit "$WORK/early-exit.err" "toyprog: exiting early after"
 
 # Killed from outside (the OOM killer, an operator): SIGKILL to the main
 # process; its child is still in the group and must not survive.
-"$LH" run --enable parse,filter,emit --duration 20 -- \
-    "$TOY" --enable='{stages}' --tag "$MARK" --spawn-child \
-    >"$WORK/killed.out" 2>"$WORK/killed.err" &
+start_in_work "$LH" run --enable parse,filter,emit --duration 20 -- \
+    "$TOY" --enable='{stages}' --spawn-child \
+    >"$WORK/killed.out" 2>"$WORK/killed.err"
 pid=$!
 wait_started 10
 sleep 1
-main=$(pgrep -P "$pid" -f -- "$MARK")
+main=$(pgrep -P "$pid" -f -- toyprog)
 [ -n "$main" ] || fail "killed: no target process under leak-hunt"
 kill -KILL "$main"
 rc=0
@@ -63,7 +62,7 @@ expect_rc killed "$rc" 3
 expect_in killed "$WORK/killed.err" "killed by signal 9"
 
 rc=0
-"$LH" run --enable parse --duration 2 -- "$WORK/no-such-program" \
+in_work "$LH" run --enable parse --duration 2 -- "$WORK/no-such-program" \
     >"$WORK/noexec.out" 2>"$WORK/noexec.err" || rc=$?
 note "noexec: exit $rc, $(head -n 1 "$WORK/noexec.out")"
 expect_rc noexec "$rc" 3
@@ -72,9 +71,9 @@ expect_in noexec "$WORK/noexec.err" "cannot execute target"
 
 # hunt: the first configuration crashes; no further run is made.
 rc=0
-"$LH" hunt --strategy linear --stages parse,filter,emit --duration 3 \
+in_work "$LH" hunt --strategy linear --stages parse,filter,emit --duration 3 \
     --json "$WORK/hunt.json" -- \
-    "$TOY" --enable='{stages}' --tag "$MARK" --crash-after 50000 \
+    "$TOY" --enable='{stages}' --crash-after 50000 \
     >"$WORK/hunt.out" 2>"$WORK/hunt.err" || rc=$?
 note "hunt: exit $rc, $(head -n 1 "$WORK/hunt.out")"
 no_leftovers hunt

@@ -7,11 +7,10 @@
 #
 # usage: harness_flags.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 mk_recording_target
-T="-- $WORK/target.sh --enable={stages} --tag $MARK"
+T="-- $WORK/target.sh --enable={stages}"
 n=0
 
 # bad TEXT ARGS...: leak-hunt ARGS fails with a line containing TEXT
@@ -20,7 +19,7 @@ bad() {
     shift
     n=$((n + 1))
     rc=0
-    "$LH" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    in_work "$LH" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
     note "exit $rc: $(cat "$WORK/err")"
     expect_rc "leak-hunt $*" "$rc" 2
     [ "$(wc -l <"$WORK/err")" -eq 1 ] ||

@@ -11,9 +11,8 @@
 #
 # usage: harness_hang.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 S=3
 GRACE=5
 
@@ -23,8 +22,8 @@ run_toy() {
     shift
     t0=$(now)
     rc=0
-    "$LH" run --enable parse,filter,emit --json "$WORK/$name.json" "$@" \
-        --tag "$MARK" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    in_work "$LH" run --enable parse,filter,emit --json "$WORK/$name.json" \
+        "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     secs=$(elapsed "$t0")
     note "$name: exit $rc after $secs s, $(head -n 1 "$WORK/$name.out")"
     no_leftovers "$name"
@@ -62,9 +61,9 @@ fcmp "$secs" '>=' $((2 + GRACE - 1)) ||
 # hunt is inconclusive (exit 3), not clean.
 t0=$(now)
 rc=0
-"$LH" hunt --strategy linear --stages parse,filter,emit --work 1e12 \
+in_work "$LH" hunt --strategy linear --stages parse,filter,emit --work 1e12 \
     --timeout 2 --json "$WORK/hunt.json" -- "$TOY" --enable='{stages}' \
-    --hang-after 1000 --tag "$MARK" >"$WORK/hunt.out" 2>"$WORK/hunt.err" ||
+    --hang-after 1000 >"$WORK/hunt.out" 2>"$WORK/hunt.err" ||
     rc=$?
 secs=$(elapsed "$t0")
 note "hunt: exit $rc after $secs s, $(cat "$WORK/hunt.out")"

@@ -8,9 +8,8 @@
 #
 # usage: harness_hunt.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 REQUIRES=
 
 # hunt NAME STRATEGY TOYPROG_ARGS... -> rc in $rc, files $WORK/NAME.*
@@ -18,9 +17,10 @@ hunt() {
     name=$1 strategy=$2
     shift 2
     rc=0
-    "$LH" hunt --strategy "$strategy" --tool rss --stages parse,filter,emit \
-        ${REQUIRES:+--requires "$REQUIRES"} --duration 2 --timeout 60 --json "$WORK/$name.json" -- \
-        "$TOY" --enable='{stages}' --tag "$MARK" "$@" \
+    in_work "$LH" hunt --strategy "$strategy" --tool rss \
+        --stages parse,filter,emit ${REQUIRES:+--requires "$REQUIRES"} \
+        --duration 2 --timeout 60 --json "$WORK/$name.json" -- \
+        "$TOY" --enable='{stages}' "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     note "$name: exit $rc, $(cat "$WORK/$name.out")"
     no_leftovers "$name"

@@ -19,22 +19,20 @@
 #
 # usage: harness_hunt_abi.sh LEAK_HUNT SOURCE_ROOT
 set -eu
-LH=$1
-SRC=$2
-. "$(dirname "$0")/harness_hunt_sh_lib.sh"
-work=${HUNT_WORK:-400000}
+. "$(dirname "$0")/lib.sh"
+hunt_setup "$@"
 
 # --timeout 150 bounds each run (a hung pipeline fails in minutes, not
 # at the 300 s default of each run)
-hunt abi --scenario abi-mismatch --work "$work" --timeout 150
-expect_rc abi 1
-expect abi verdict "$(jget abi "d['verdict']")" leak
-expect abi culprit "$(jget abi "d['culprit']")" '["rpc"]'
-expect abi "stages the breakdown calls leaking" "$(jget abi \
+lh_hunt abi --scenario abi-mismatch --work "$WORK_EVENTS" --timeout 150
+expect_rc abi "$rc" 1
+hexpect abi verdict "$(hget abi "d['verdict']")" leak
+hexpect abi culprit "$(hget abi "d['culprit']")" '["rpc"]'
+hexpect abi "stages the breakdown calls leaking" "$(hget abi \
     "[s['stage'] for s in d['breakdown'] if s['leaks']]")" '["rpc"]'
 
 top="[r for r in d['runs'] if r['tool'] == 'heap'][0]['sites'][0]"
-fn=$(jget abi "$top['function']")
+fn=$(hget abi "$top['function']")
 case "$fn" in
 a_alloc | a_buf_new) ;;
 *)
@@ -42,11 +40,11 @@ a_alloc | a_buf_new) ;;
     fail "abi: the heap tool's top site is $fn, not a_alloc or a_buf_new"
     ;;
 esac
-expect abi "top site's file" "$(jget abi "$top['file']")" repro/liba/v2/a.c
-expect abi "top site's stage" "$(jget abi "$top['stage']")" rpc
-expect abi "top site's caller file" "$(jget abi "$top['caller_file']")" \
+hexpect abi "top site's file" "$(hget abi "$top['file']")" repro/liba/v2/a.c
+hexpect abi "top site's stage" "$(hget abi "$top['stage']")" rpc
+hexpect abi "top site's caller file" "$(hget abi "$top['caller_file']")" \
     repro/rpc/rpc.c
-caller=$(jget abi "$top['caller']")
+caller=$(hget abi "$top['caller']")
 # the caller is defined in the RPC framework's source
 grep -Eq "^[a-z_ ]+[ *]$caller\(" "$SRC/repro/rpc/rpc.c" || {
     why abi
@@ -55,17 +53,17 @@ grep -Eq "^[a-z_ ]+[ *]$caller\(" "$SRC/repro/rpc/rpc.c" || {
 
 mc="[r for r in d['runs'] if r['tool'] == 'memcheck'][0]"
 # memcheck's own slope verdict is not asked for (auto runs it for the kind)
-expect abi "memcheck: definitely lost bytes" \
-    "$(jget abi "$mc['memcheck']['definitely_lost_bytes']")" 0
-expect abi "memcheck: reachable growth over 0" \
-    "$(jget abi "$mc['memcheck']['reachable_growth_bytes'] > 0")" true
-expect abi "memcheck: no definitely lost site" "$(jget abi \
+hexpect abi "memcheck: definitely lost bytes" \
+    "$(hget abi "$mc['memcheck']['definitely_lost_bytes']")" 0
+hexpect abi "memcheck: reachable growth over 0" \
+    "$(hget abi "$mc['memcheck']['reachable_growth_bytes'] > 0")" true
+hexpect abi "memcheck: no definitely lost site" "$(hget abi \
     "[s for s in $mc['sites'] if s.get('kind') != 'still reachable']")" "[]"
-case "$(jget abi "d['memcheck_kind']")" in
+case "$(hget abi "d['memcheck_kind']")" in
 "still reachable, not lost"*) ;;
 *)
     why abi
-    fail "abi: memcheck kind is '$(jget abi "d['memcheck_kind']")'"
+    fail "abi: memcheck kind is '$(hget abi "d['memcheck_kind']")'"
     ;;
 esac
 

@@ -7,14 +7,13 @@
 #
 # usage: harness_hunt_auto.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 
 rc=0
-"$LH" hunt --stages parse,filter,emit --duration 3 --timeout 120 \
+in_work "$LH" hunt --stages parse,filter,emit --duration 3 --timeout 120 \
     --report "$WORK/report" --json "$WORK/auto.json" -- \
-    "$TOY" --enable='{stages}' --tag "$MARK" --leak emit:64 \
+    "$TOY" --enable='{stages}' --leak emit:64 \
     >"$WORK/auto.out" 2>"$WORK/auto.err" || rc=$?
 note "auto: exit $rc, $(cat "$WORK/auto.out")"
 no_leftovers auto

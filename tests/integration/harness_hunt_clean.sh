@@ -22,38 +22,36 @@
 #
 # usage: harness_hunt_clean.sh LEAK_HUNT SOURCE_ROOT
 set -eu
-LH=$1
-SRC=$2
-. "$(dirname "$0")/harness_hunt_sh_lib.sh"
-work=${HUNT_WORK:-400000}
+. "$(dirname "$0")/lib.sh"
+hunt_setup "$@"
 
 for name in clean cache; do
     case $name in
-    clean) hunt clean --work "$work" ;;
-    cache) hunt cache --work "$work" --inject hash:cache:64 ;;
+    clean) lh_hunt clean --work "$WORK_EVENTS" ;;
+    cache) lh_hunt cache --work "$WORK_EVENTS" --inject hash:cache:64 ;;
     esac
-    expect_rc $name 0
-    expect $name verdict "$(jget $name "d['verdict']")" clean
-    expect $name culprit "$(jget $name "d['culprit']")" "[]"
+    expect_rc $name "$rc" 0
+    hexpect $name verdict "$(hget $name "d['verdict']")" clean
+    hexpect $name culprit "$(hget $name "d['culprit']")" "[]"
     if grep -q "a queue that filled.*measuring" "$WORK/$name.err"; then
         # The search saw growth: its runs, then the heap tool's and the
         # search tool's again on the configuration it named, both on the
         # same set; every breakdown row says no leak.
         note "$name: the search saw growth; the heap tool put it in events" \
             "in flight only, and a second rss run said clean"
-        expect $name "last two runs" "$(jget $name \
+        hexpect $name "last two runs" "$(hget $name \
             "' '.join([d['runs'][-2]['tool'], d['runs'][-1]['tool'], str(d['runs'][-2]['enabled'] == d['runs'][-1]['enabled'])])")" \
             "heap rss True"
-        expect $name "breakdown rows leaking" "$(jget $name \
+        hexpect $name "breakdown rows leaking" "$(hget $name \
             "[s['stages'] for s in d['breakdown'] if s['leaks']]")" "[]"
-        runs=$(jget $name "len(d['runs'])")
+        runs=$(hget $name "len(d['runs'])")
     else
-        expect $name tools "$(jget $name "[r['tool'] for r in d['runs']]")" \
+        hexpect $name tools "$(hget $name "[r['tool'] for r in d['runs']]")" \
             '["rss"]'
-        expect $name "configurations run" "$(jget $name \
+        hexpect $name "configurations run" "$(hget $name \
             "[','.join(r['enabled']) for r in d['runs']]")" \
             '["forward,hash,enqueue,verify,rpc"]'
-        expect $name "breakdown" "$(jget $name \
+        hexpect $name "breakdown" "$(hget $name \
             "[(s['stages'], s['leaks']) for s in d['breakdown']]")" \
             '[[["forward", "hash", "enqueue", "verify", "rpc"], false]]'
         runs=1

@@ -24,10 +24,8 @@
 #
 # usage: harness_hunt_stages.sh LEAK_HUNT SOURCE_ROOT
 set -eu
-LH=$1
-SRC=$2
-. "$(dirname "$0")/harness_hunt_sh_lib.sh"
-work=${HUNT_WORK:-400000}
+. "$(dirname "$0")/lib.sh"
+hunt_setup "$@"
 stages=${HUNT_STAGES:-forward hash enqueue verify rpc}
 
 for stage in $stages; do
@@ -39,20 +37,20 @@ for stage in $stages; do
     rpc) runs=5 conf=forward,hash,enqueue,verify,rpc nb=forward,hash,enqueue,verify ;;
     *) fail "unknown stage $stage" ;;
     esac
-    hunt "$stage" --work "$work" --timeout 150 --quiet \
+    lh_hunt "$stage" --work "$WORK_EVENTS" --timeout 150 --quiet \
         --inject "$stage:reachable:64"
-    expect_rc "$stage" 1
-    expect "$stage" verdict "$(jget "$stage" "d['verdict']")" leak
-    expect "$stage" culprit "$(jget "$stage" "d['culprit']")" "[\"$stage\"]"
-    expect "$stage" "leaking breakdown rows" "$(jget "$stage" \
+    expect_rc "$stage" "$rc" 1
+    hexpect "$stage" verdict "$(hget "$stage" "d['verdict']")" leak
+    hexpect "$stage" culprit "$(hget "$stage" "d['culprit']")" "[\"$stage\"]"
+    hexpect "$stage" "leaking breakdown rows" "$(hget "$stage" \
         "[s['stage'] for s in d['breakdown'] if s['leaks']]")" "[\"$stage\"]"
     # one more when the heap run did not say leak (on a loaded machine
     # its pipeline falls behind): the culprit's configuration measured
     # again with rss, which must then leak
-    if [ "$(jget "$stage" "[r['verdict'] for r in d['runs'] if r['tool'] == 'heap']")" != '["leak"]' ]; then
+    if [ "$(hget "$stage" "[r['verdict'] for r in d['runs'] if r['tool'] == 'heap']")" != '["leak"]' ]; then
         note "$stage: the heap run did not say leak; rss measured $conf again"
         runs=$((runs + 1))
-        expect "$stage" "second opinion" "$(jget "$stage" \
+        hexpect "$stage" "second opinion" "$(hget "$stage" \
             "[(','.join(r['enabled']), r['verdict']) for r in d['runs'] if r['tool'] == 'rss'][-1]")" \
             "[\"$conf\", \"leak\"]"
     fi
@@ -60,25 +58,25 @@ for stage in $stages; do
     # forward: its neighbour is every stage off): the last rss run before
     # the heap run, on the neighbour's configuration, the second one there
     if [ -n "$nb" ]; then
-        expect "$stage" "neighbour rerun" "$(jget "$stage" \
+        hexpect "$stage" "neighbour rerun" "$(hget "$stage" \
             "[(r['tool'], ','.join(r['enabled'])) for r in d['runs']][[r['tool'] for r in d['runs']].index('heap') - 1]")" \
             "[\"rss\", \"$nb\"]"
-        expect "$stage" "neighbour's rss runs" "$(jget "$stage" \
+        hexpect "$stage" "neighbour's rss runs" "$(hget "$stage" \
             "len([r for r in d['runs'] if r['tool'] == 'rss' and ','.join(r['enabled']) == '$nb'])")" 2
     fi
-    expect "$stage" "rss runs" "$(jget "$stage" \
+    hexpect "$stage" "rss runs" "$(hget "$stage" \
         "len([r for r in d['runs'] if r['tool'] == 'rss'])")" "$runs"
-    expect "$stage" "confirmation and kind runs" "$(jget "$stage" \
+    hexpect "$stage" "confirmation and kind runs" "$(hget "$stage" \
         "[(r['tool'], ','.join(r['enabled'])) for r in d['runs'] if r['tool'] != 'rss']")" \
         "[[\"heap\", \"$conf\"], [\"memcheck\", \"$conf\"]]"
     # 64 B a block plus the allocator's header and the list's node: ~80
     # under glibc, ~64 under tcmalloc; a sanity bound only
-    expect "$stage" "leaking runs' slopes within 32-160 B/event" "$(jget \
+    hexpect "$stage" "leaking runs' slopes within 32-160 B/event" "$(hget \
         "$stage" "all(32 <= r['slope_bytes_per_unit'] <= 160 for r in d['runs'] if r['verdict'] == 'leak')")" true
     # the heap tool charges the growth to S's code: its sites of stage S
     # add up to over half the leak (the top site overall may be another:
     # the B nodes' inbound buffers, growing while a node falls behind)
-    expect "$stage" "heap growth charged to $stage over 32 B/event" "$(jget \
+    hexpect "$stage" "heap growth charged to $stage over 32 B/event" "$(hget \
         "$stage" "sum(s['bytes_per_unit'] for r in d['runs'] if r['tool'] == 'heap' for s in r['sites'] if s['stage'] == '$stage') > 32")" \
         true
     case "$(head -n 1 "$WORK/$stage.out")" in
@@ -88,11 +86,11 @@ for stage in $stages; do
         fail "$stage: the verdict's top site is not ${stage}_handle"
         ;;
     esac
-    case "$(jget "$stage" "d['memcheck_kind']")" in
+    case "$(hget "$stage" "d['memcheck_kind']")" in
     "still reachable"*) ;;
     *)
         why "$stage"
-        fail "$stage: memcheck kind is '$(jget "$stage" "d['memcheck_kind']")'"
+        fail "$stage: memcheck kind is '$(hget "$stage" "d['memcheck_kind']")'"
         ;;
     esac
     verdict_starts "$stage" "leak in stage $stage: +"

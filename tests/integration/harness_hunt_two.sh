@@ -14,37 +14,35 @@
 #
 # usage: harness_hunt_two.sh LEAK_HUNT SOURCE_ROOT
 set -eu
-LH=$1
-SRC=$2
-. "$(dirname "$0")/harness_hunt_sh_lib.sh"
-work=${HUNT_WORK:-400000}
+. "$(dirname "$0")/lib.sh"
+hunt_setup "$@"
 
 # --timeout 150 bounds each run (a hung pipeline fails in minutes, not
 # at the 300 s default of each run)
-hunt two --work "$work" --timeout 150 --inject hash:reachable:64 --inject rpc:reachable:64
-expect_rc two 1
-expect two verdict "$(jget two "d['verdict']")" leak
-expect two culprit "$(jget two "sorted(d['culprit'])")" '["hash", "rpc"]'
-expect two "stages the breakdown calls leaking" "$(jget two \
+lh_hunt two --work "$WORK_EVENTS" --timeout 150 --inject hash:reachable:64 --inject rpc:reachable:64
+expect_rc two "$rc" 1
+hexpect two verdict "$(hget two "d['verdict']")" leak
+hexpect two culprit "$(hget two "sorted(d['culprit'])")" '["hash", "rpc"]'
+hexpect two "stages the breakdown calls leaking" "$(hget two \
     "[s['stage'] for s in d['breakdown'] if s['leaks']]")" '["hash", "rpc"]'
 # each leaking stage adds about one block's worth (64 B plus overheads,
 # ~80; a sanity bound only, noisy on a loaded machine)
-expect two "leaking stages' shares within 32-160 B/event" "$(jget two \
+hexpect two "leaking stages' shares within 32-160 B/event" "$(hget two \
     "all(32 <= s['bytes_per_unit'] <= 160 for s in d['breakdown'] if s['leaks'])")" true
-expect two tools "$(jget two \
+hexpect two tools "$(hget two \
     "sorted(set(r['tool'] for r in d['runs']))")" '["heap", "memcheck", "rss"]'
 # the heap tool's sites: both stages among those growing over 32 B/event
-expect two "stages of the heap tool's big sites" "$(jget two \
+hexpect two "stages of the heap tool's big sites" "$(hget two \
     "sorted(set(s['stage'] for r in d['runs'] if r['tool'] == 'heap' for s in r['sites'] if s['bytes_per_unit'] > 32))")" \
     '["hash", "rpc"]'
-expect two "memcheck's configuration" "$(jget two \
+hexpect two "memcheck's configuration" "$(hget two \
     "[','.join(r['enabled']) for r in d['runs'] if r['tool'] == 'memcheck']")" \
     '["forward,hash"]'
-case "$(jget two "d['memcheck_kind']")" in
+case "$(hget two "d['memcheck_kind']")" in
 "still reachable"*) ;;
 *)
     why two
-    fail "two: memcheck kind is '$(jget two "d['memcheck_kind']")'"
+    fail "two: memcheck kind is '$(hget two "d['memcheck_kind']")'"
     ;;
 esac
 verdict_starts two "leak in stages hash and rpc: hash +"

@@ -10,16 +10,15 @@
 #
 # usage: harness_memcheck.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
-command -v valgrind >/dev/null || fail "valgrind is needed"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
+need_cmd valgrind
 
 rc=0
 t0=$(now)
-"$LH" run --tool memcheck --enable parse,filter,emit --duration 3 \
+in_work "$LH" run --tool memcheck --enable parse,filter,emit --duration 3 \
     --timeout 240 --json "$WORK/mc.json" -- \
-    "$TOY" --enable='{stages}' --tag "$MARK" --leak filter:64 --rate 4000 \
+    "$TOY" --enable='{stages}' --leak filter:64 --rate 4000 \
     >"$WORK/mc.out" 2>"$WORK/mc.err" || rc=$?
 note "memcheck-leak: exit $rc after $(elapsed "$t0") s, $(cat "$WORK/mc.out")"
 no_leftovers memcheck-leak

@@ -10,9 +10,8 @@
 #
 # usage: harness_report_dir.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 mk_recording_target
 : >"$WORK/afile"
 
@@ -21,8 +20,8 @@ refused() {
     name=$1 path=$2
     shift 2
     rc=0
-    "$LH" run --enable parse --duration 2 "$@" -- "$WORK/target.sh" \
-        --enable={stages} --tag "$MARK" \
+    in_work "$LH" run --enable parse --duration 2 "$@" -- "$WORK/target.sh" \
+        --enable={stages} \
         >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     note "$name: exit $rc: $(cat "$WORK/$name.err")"
     expect_rc "$name" "$rc" 2
@@ -70,8 +69,8 @@ echo "<valgrindoutput" >"$WORK/reused/runs/01-rss-parse/memcheck.1.xml"
 echo junk >"$WORK/reused/runs/07-heap-parse/heap.0001.heap"
 echo mine >"$WORK/reused/notes.txt"
 rc=0
-"$LH" run --enable parse --duration 2 --report "$WORK/reused" -- \
-    "$TOY" --enable={stages} --tag "$MARK" \
+in_work "$LH" run --enable parse --duration 2 --report "$WORK/reused" -- \
+    "$TOY" --enable={stages} \
     >"$WORK/reused.out" 2>"$WORK/reused.err" || rc=$?
 note "reused: exit $rc, $(cat "$WORK/reused.out")"
 [ "$rc" -le 1 ] || { cat "$WORK/reused.err" >&2; fail "reused: exit $rc"; }
@@ -87,9 +86,9 @@ no_leftovers reused
 
 # The directory disappears during the run: the verdict is still printed,
 # the lost report is named, exit 2, nothing left behind.
-"$LH" run --enable parse --duration 3 --report "$WORK/gone" -- \
-    "$TOY" --enable={stages} --tag "$MARK" \
-    >"$WORK/gone.out" 2>"$WORK/gone.err" &
+start_in_work "$LH" run --enable parse --duration 3 --report "$WORK/gone" -- \
+    "$TOY" --enable={stages} \
+    >"$WORK/gone.out" 2>"$WORK/gone.err"
 pid=$!
 wait_started 10
 sleep 1

@@ -13,14 +13,14 @@
 #
 # usage: harness_run_cache.sh LEAK_HUNT
 set -eu
-LH=$1
-. "$(dirname "$0")/harness_run_lib.sh"
+. "$(dirname "$0")/lib.sh"
+run_setup "$@"
 
 for tool in rss heap; do
     work=$WORK_EVENTS every=8
     [ "$tool" = heap ] || work=$RSS_WORK every=16
     lh_run "cache-$tool" "$tool" "$work" --inject "hash:cache:1024:$every"
-    expect_rc "cache-$tool" 0
+    expect_rc "cache-$tool" "$rc" 0
     expect_verdict "cache-$tool" clean
     # samples.csv: t,work,heap,rss,queue (heap summed over the B nodes)
     grown=$(python3 - "$WORK/cache-$tool"/runs/*/samples.csv <<'PY'

@@ -13,8 +13,8 @@
 #
 # usage: harness_run_clean.sh LEAK_HUNT
 set -eu
-LH=$1
-. "$(dirname "$0")/harness_run_lib.sh"
+. "$(dirname "$0")/lib.sh"
+run_setup "$@"
 
 for tool in rss heap memcheck; do
     case $tool in
@@ -23,7 +23,7 @@ for tool in rss heap memcheck; do
     *) work=$WORK_EVENTS ;;
     esac
     lh_run "clean-$tool" "$tool" "$work"
-    expect_rc "clean-$tool" 0
+    expect_rc "clean-$tool" "$rc" 0
     expect_verdict "clean-$tool" clean
     [ "$(jget "$J" "d['culprit']")" = '[]' ] ||
         fail "clean-$tool: a culprit in a clean run"

@@ -26,30 +26,20 @@
 #
 # usage: harness_run_lost.sh LEAK_HUNT
 set -eu
-LH=$1
-. "$(dirname "$0")/harness_run_lib.sh"
+. "$(dirname "$0")/lib.sh"
+run_setup "$@"
 INJ=enqueue:lost:32:8
 
 lh_run lost-rss rss "$RSS_WORK" --inject "$INJ"
-expect_rc lost-rss 1
-expect_verdict lost-rss leak
+expect_leak lost-rss
 expect_slope lost-rss 6 20
 
 lh_run lost-heap heap "$WORK_EVENTS" --inject "$INJ"
-expect_rc lost-heap 1
-expect_verdict lost-heap leak
+expect_leak lost-heap
 s=$(slope)
 fcmp "$s" '>=' 3.2 && fcmp "$s" '<=' 6 ||
     fail "lost-heap: slope $s B/event is not within 3.2 .. 6"
-top="d['runs'][-1]['sites'][0]"
-note "lost-heap: top site $(jget "$J" "'%s (%s:%d) %.2f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'bytes_per_unit'))")"
-[ "$(jget "$J" "$top['file']")" = stages/stage_enqueue.c ] ||
-    fail "lost-heap: top site is not in stages/stage_enqueue.c"
-[ "$(jget "$J" "$top['stage']")" = enqueue ] ||
-    fail "lost-heap: top site is not charged to stage enqueue"
-within "lost-heap top site" "$(jget "$J" "$top['bytes_per_unit']")" 4 10
-[ "$(jget "$J" "d['culprit']")" = '["enqueue"]' ] ||
-    fail "lost-heap: the culprit is not enqueue"
+expect_heap_site lost-heap stages/stage_enqueue.c enqueue 4 10
 
 lh_run lost-memcheck memcheck "$MC_WORK" --inject "$INJ"
 [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || {

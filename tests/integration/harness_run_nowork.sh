@@ -11,30 +11,29 @@
 #
 # usage: harness_run_nowork.sh LEAK_HUNT
 set -eu
-LH=$1
-. "$(dirname "$0")/harness_run_lib.sh"
+. "$(dirname "$0")/lib.sh"
+run_setup "$@"
 
-rc=0
-"$LH" run --tool rss --target-wraps --duration 3 --extend 0 --enable a \
-    --report "$WORK/nostats" -- sh -c 'sleep 60' "$WORK/target" \
-    >"$WORK/nostats.out" 2>"$WORK/nostats.err" || rc=$?
-note "nostats: exit $rc: $(cat "$WORK/nostats.out")"
-no_leftovers nostats
-J=$WORK/nostats/report.json
-expect_rc nostats 3
-expect_verdict nostats inconclusive
-jget "$J" "d['runs'][-1]['reason']" | grep -q "no stats line" ||
-    fail "nostats: the reason does not say that no stats line came"
+# inconclusive NAME WHY LEAK_HUNT_RUN_ARGS...: `leak-hunt run` with
+# --report WORK/NAME is inconclusive (exit 3), and its reason says WHY
+inconclusive() {
+    name=$1 why=$2
+    shift 2
+    rc=0
+    in_work "$LH" run --report "$WORK/$name" "$@" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    note "$name: exit $rc: $(cat "$WORK/$name.out")"
+    no_leftovers "$name"
+    J=$WORK/$name/report.json
+    expect_rc "$name" "$rc" 3
+    expect_verdict "$name" inconclusive
+    jget "$J" "d['runs'][-1]['reason']" | grep -q "$why" ||
+        fail "$name: the reason does not say '$why'"
+}
 
-rc=0
-TMPDIR=$WORK/tmp "$LH" run --tool memcheck --duration 2 --timeout 6 \
-    --report "$WORK/memcheck" >"$WORK/memcheck.out" 2>"$WORK/memcheck.err" ||
-    rc=$?
-note "memcheck: exit $rc: $(cat "$WORK/memcheck.out")"
-no_leftovers memcheck
-J=$WORK/memcheck/report.json
-expect_rc memcheck 3
-expect_verdict memcheck inconclusive
-jget "$J" "d['runs'][-1]['reason']" | grep -q "leak search" ||
-    fail "memcheck: the reason does not say that leak searches were too few"
+# no stats line came from the target's processes
+inconclusive nostats "no stats line" --tool rss --target-wraps --duration 3 \
+    --extend 0 --enable a -- sh -c 'sleep 60' "$WORK/target"
+# too few leak searches
+inconclusive memcheck "leak search" --tool memcheck --duration 2 --timeout 6
 echo "PASS"

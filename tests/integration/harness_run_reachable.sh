@@ -13,33 +13,22 @@
 #
 # usage: harness_run_reachable.sh LEAK_HUNT
 set -eu
-LH=$1
-. "$(dirname "$0")/harness_run_lib.sh"
+. "$(dirname "$0")/lib.sh"
+run_setup "$@"
 INJ=rpc:reachable:64
 
 lh_run reach-rss rss "$RSS_WORK" --inject "$INJ"
-expect_rc reach-rss 1
-expect_verdict reach-rss leak
+expect_leak reach-rss
 expect_slope reach-rss 80 10
 
 lh_run reach-heap heap "$WORK_EVENTS" --inject "$INJ"
-expect_rc reach-heap 1
-expect_verdict reach-heap leak
+expect_leak reach-heap
 expect_slope reach-heap 64 10
-top="d['runs'][-1]['sites'][0]"
-note "reach-heap: top site $(jget "$J" "'%s (%s:%d) %.1f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'bytes_per_unit'))")"
-[ "$(jget "$J" "$top['file']")" = stages/stage_rpc.c ] ||
-    fail "reach-heap: top site is not in stages/stage_rpc.c"
-[ "$(jget "$J" "$top['stage']")" = rpc ] ||
-    fail "reach-heap: top site is not charged to stage rpc"
-within "reach-heap top site" "$(jget "$J" "$top['bytes_per_unit']")" 64 10
-line=$(jget "$J" "$top['line']")
-[ "$(jget "$J" "d['culprit']")" = '["rpc"]' ] ||
-    fail "reach-heap: the culprit is not rpc"
+expect_heap_site reach-heap stages/stage_rpc.c rpc 64 10
+line=$(jget "$J" "d['runs'][-1]['sites'][0]['line']")
 
 lh_run reach-memcheck memcheck "$MC_WORK" --inject "$INJ"
-expect_rc reach-memcheck 1
-expect_verdict reach-memcheck leak
+expect_leak reach-memcheck
 top="d['runs'][-1]['sites'][0]"
 note "reach-memcheck: top site $(jget "$J" "'%s (%s:%d) %s %.1f B/event' % tuple($top[k] for k in ('function', 'file', 'line', 'kind', 'bytes_per_unit'))")"
 # valgrind names files by their base name

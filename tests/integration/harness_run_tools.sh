@@ -11,18 +11,17 @@
 #
 # usage: harness_run_tools.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 
 # run_toy NAME TOOL SECONDS TOYPROG_ARGS... -> rc in $rc, files $WORK/NAME.*
 run_toy() {
     name=$1 tool=$2 secs=$3
     shift 3
     rc=0
-    "$LH" run --tool "$tool" --enable parse,filter,emit --duration "$secs" \
-        --timeout 120 --json "$WORK/$name.json" -- \
-        "$TOY" --enable='{stages}' --tag "$MARK" "$@" \
+    in_work "$LH" run --tool "$tool" --enable parse,filter,emit \
+        --duration "$secs" --timeout 120 --json "$WORK/$name.json" -- \
+        "$TOY" --enable='{stages}' "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     slope=$(jget "$WORK/$name.json" "d['runs'][0]['slope_bytes_per_unit']")
     note "$name: exit $rc, $(cat "$WORK/$name.out")"

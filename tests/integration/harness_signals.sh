@@ -9,9 +9,8 @@
 #
 # usage: harness_signals.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
 
 # interrupt NAME SIGNAL DELAY COMMAND... : starts leak-hunt COMMAND in the
 # background, waits for the target (or DELAY seconds when DELAY is
@@ -19,8 +18,8 @@ TOY=$2
 interrupt() {
     name=$1 sig=$2 delay=$3 cmd=$4
     shift 4
-    "$LH" "$cmd" --report "$WORK/$name" "$@" \
-        >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    start_in_work "$LH" "$cmd" --report "$WORK/$name" "$@" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err"
     pid=$!
     case $delay in
     early:*) sleep "${delay#early:}" ;;
@@ -52,7 +51,7 @@ expect_interrupted() {
 }
 
 run_args="run --enable parse,filter,emit --duration 30"
-toy_args="$TOY --enable={stages} --tag $MARK --leak parse:64 --spawn-child"
+toy_args="$TOY --enable={stages} --leak parse:64 --spawn-child"
 
 interrupt run-int INT 1 $run_args -- $toy_args
 expect_interrupted run-int 2
@@ -70,17 +69,15 @@ expect_interrupted run-early 2
 
 # hunt: the second configuration is interrupted; the first one's result
 # is in the partial report, and no third run starts.
-"$LH" hunt --strategy linear --stages parse,filter,emit --duration 2 \
-    --report "$WORK/hunt" -- $TOY --enable={stages} --tag "$MARK" \
-    --leak emit:64 >"$WORK/hunt.out" 2>"$WORK/hunt.err" &
+start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
+    --duration 2 --report "$WORK/hunt" -- $TOY --enable={stages} \
+    --leak emit:64 >"$WORK/hunt.out" 2>"$WORK/hunt.err"
 pid=$!
-i=0
-until grep -q 'parse ' "$WORK/hunt.err" 2>/dev/null &&
-    pgrep -f -- "enable=parse,filter .*$MARK" >/dev/null; do
-    i=$((i + 1))
-    [ "$i" -le 100 ] || fail "hunt: the second run did not start"
-    sleep 0.1
-done
+second_run_started() {
+    grep -q 'parse ' "$WORK/hunt.err" 2>/dev/null &&
+        [ -n "$(mine_matching 'enable=parse,filter ')" ]
+}
+wait_until 10 "hunt: the second run's start" second_run_started
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?

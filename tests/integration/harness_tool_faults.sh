@@ -8,10 +8,9 @@
 #
 # usage: harness_tool_faults.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
-command -v valgrind >/dev/null || fail "valgrind is needed"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
+need_cmd valgrind
 
 # run_toy NAME TOOL LEAK_HUNT_ARGS... -- TOYPROG_ARGS... -> rc, secs, files
 run_toy() {
@@ -19,7 +18,7 @@ run_toy() {
     shift 2
     t0=$(now)
     rc=0
-    "$LH" run --tool "$tool" --enable parse,filter,emit "$@" --tag "$MARK" \
+    in_work "$LH" run --tool "$tool" --enable parse,filter,emit "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     secs=$(elapsed "$t0")
     note "$name: exit $rc after $secs s, $(head -n 1 "$WORK/$name.out")"

@@ -9,10 +9,9 @@
 #
 # usage: harness_tools.sh LEAK_HUNT TOYPROG
 set -eu
-LH=$1
-TOY=$2
-. "$(dirname "$0")/harness_lib.sh"
-command -v valgrind >/dev/null || fail "valgrind is needed (the broken case)"
+. "$(dirname "$0")/lib.sh"
+toy_setup "$@"
+need_cmd valgrind "(the broken case)"
 mk_recording_target
 mkdir "$WORK/empty-path"
 
@@ -20,9 +19,8 @@ mkdir "$WORK/empty-path"
 tool_error() {
     name=$1
     shift
-    set -- env "$@"
     rc=0
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    in_work env "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     note "$name: exit $rc: $(head -n 1 "$WORK/$name.err")"
     expect_rc "$name" "$rc" 2
     expect_not_started "$name"
@@ -31,7 +29,7 @@ tool_error() {
     no_leftovers "$name"
 }
 
-target="-- $WORK/target.sh --enable={stages} --tag $MARK"
+target="-- $WORK/target.sh --enable={stages}"
 tool_error run-no-valgrind PATH="$WORK/empty-path" \
     "$LH" run --tool memcheck --enable parse --duration 2 $target
 expect_in run-no-valgrind "$WORK/run-no-valgrind.err" "valgrind not found"
@@ -52,9 +50,9 @@ expect_in run-broken-valgrind "$WORK/run-broken-valgrind.err" "VALGRIND_LIB"
 # save the runs).  It must still say what is wrong, exit 2 and leave
 # nothing behind.
 rc=0
-env PATH="$WORK/empty-path:$(dirname "$TOY")" "$LH" hunt \
+in_work env PATH="$WORK/empty-path:$(dirname "$TOY")" "$LH" hunt \
     --stages parse,filter,emit --duration 2 -- "$TOY" --enable={stages} \
-    --tag "$MARK" --leak parse:64 >"$WORK/auto.out" 2>"$WORK/auto.err" ||
+    --leak parse:64 >"$WORK/auto.out" 2>"$WORK/auto.err" ||
     rc=$?
 note "hunt-auto-no-valgrind: exit $rc: $(head -n 1 "$WORK/auto.out")"
 expect_rc hunt-auto-no-valgrind "$rc" 2

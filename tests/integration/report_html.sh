@@ -22,13 +22,9 @@ lh=${1:?usage: report_html.sh LEAK_HUNT TOYPROG [KEEPDIR]}
 toy=${2:?usage: report_html.sh LEAK_HUNT TOYPROG [KEEPDIR]}
 keep=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-command -v python3 >/dev/null || fail "python3 is needed to read the report"
+need_cmd python3 "to read the report"
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$browser" ]; then
     # ci/test sets LH_TEST_NO_SKIP=1: there a missing browser is a failure
@@ -39,16 +35,8 @@ if [ -z "$browser" ]; then
     exit 77
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/lh-report-test.XXXXXX")
-cleanup() {
-    status=$?
-    if [ "$status" -eq 0 ]; then
-        rm -rf "$work"
-    else
-        echo "report_html: kept $work for a look" >&2
-    fi
-}
-trap cleanup EXIT
+KEEP_ON_FAILURE=1 # the reports and the browser's log, for a look
+lh_setup report-test
 
 check() {
     python3 "$here/report_check.py" "$@"
@@ -56,56 +44,56 @@ check() {
 
 # browser OUT_OPTION... URL: headless Chromium, offline, bounded in time.
 browser() {
-    profile=$(mktemp -d "$work/profile.XXXXXX")
-    timeout -k 5 90 "$browser" --headless --no-sandbox --disable-gpu \
+    profile=$(mktemp -d "$WORK/profile.XXXXXX")
+    in_work timeout -k 5 90 "$browser" --headless --no-sandbox --disable-gpu \
         --disable-quic --no-first-run --disable-background-networking \
         --disable-component-update --disable-sync --hide-scrollbars \
-        --user-data-dir="$profile" "$@" 2>"$work/chromium.log"
+        --user-data-dir="$profile" "$@" 2>"$WORK/chromium.log"
 }
 
 # --- 1. a hunt that finds a leak in filter ----------------------------------
-hunt="$work/hunt"
+hunt="$WORK/hunt"
 status=0
-timeout -k 10 400 "$lh" hunt --stages parse,filter,emit \
+in_work timeout -k 10 400 "$lh" hunt --stages parse,filter,emit \
     --requires filter:parse,emit:parse --duration 3 --report "$hunt" \
-    -- "$toy" --enable='{stages}' --leak filter:64 >"$work/hunt.out" \
-    2>"$work/hunt.err" || status=$?
-cat "$work/hunt.out"
-[ "$status" -eq 1 ] || fail "hunt exited $status, not 1 (leak): $(tail -5 "$work/hunt.err")"
+    -- "$toy" --enable='{stages}' --leak filter:64 >"$WORK/hunt.out" \
+    2>"$WORK/hunt.err" || status=$?
+cat "$WORK/hunt.out"
+[ "$status" -eq 1 ] || fail "hunt exited $status, not 1 (leak): $(tail -5 "$WORK/hunt.err")"
 [ -s "$hunt/report.html" ] || fail "no report.html"
 check json "$hunt" leak:filter
 
-browser --dump-dom "file://$hunt/report.html" >"$work/hunt.dom" ||
-    fail "chromium could not load report.html: $(tail -3 "$work/chromium.log")"
-check dom "$hunt" "$work/hunt.dom" leak:filter
+browser --dump-dom "file://$hunt/report.html" >"$WORK/hunt.dom" ||
+    fail "chromium could not load report.html: $(tail -3 "$WORK/chromium.log")"
+check dom "$hunt" "$WORK/hunt.dom" leak:filter
 
-browser --screenshot="$work/hunt.png" --window-size=1400,2000 \
+browser --screenshot="$WORK/hunt.png" --window-size=1400,2000 \
     "file://$hunt/report.html" >/dev/null ||
-    fail "chromium could not take a screenshot: $(tail -3 "$work/chromium.log")"
-check png "$work/hunt.png" 1400 2000
+    fail "chromium could not take a screenshot: $(tail -3 "$WORK/chromium.log")"
+check png "$WORK/hunt.png" 1400 2000
 
 # --- 2. a clean run; markup in the target's name ----------------------------
-odd="$work/toy<b>&'x\"prog"
+odd="$WORK/toy<b>&'x\"prog"
 ln -s "$toy" "$odd"
-run="$work/run r#1"
+run="$WORK/run r#1"
 status=0
-timeout -k 10 60 "$lh" run --enable parse,filter,emit --tool rss \
+in_work timeout -k 10 60 "$lh" run --enable parse,filter,emit --tool rss \
     --duration 2 --report "$run" -- "$odd" --enable='{stages}' \
-    >"$work/run.out" 2>"$work/run.err" || status=$?
-cat "$work/run.out"
-[ "$status" -eq 0 ] || fail "clean run exited $status, not 0: $(tail -5 "$work/run.err")"
+    >"$WORK/run.out" 2>"$WORK/run.err" || status=$?
+cat "$WORK/run.out"
+[ "$status" -eq 0 ] || fail "clean run exited $status, not 0: $(tail -5 "$WORK/run.err")"
 check json "$run" clean
 browser --dump-dom "file://$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$run")/report.html" \
-    >"$work/run.dom" ||
-    fail "chromium could not load the clean report: $(tail -3 "$work/chromium.log")"
-check dom "$run" "$work/run.dom" clean "$odd"
+    >"$WORK/run.dom" ||
+    fail "chromium could not load the clean report: $(tail -3 "$WORK/chromium.log")"
+check dom "$run" "$WORK/run.dom" clean "$odd"
 
 if [ -n "$keep" ]; then
     rm -rf "$keep"
     mkdir -p "$keep"
     cp -r "$hunt" "$keep/hunt"
     cp -r "$run" "$keep/run"
-    cp "$work/hunt.png" "$keep/hunt.png"
+    cp "$WORK/hunt.png" "$keep/hunt.png"
     echo "report_html: reports and screenshot in $keep"
 fi
 echo "PASS"

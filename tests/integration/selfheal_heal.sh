@@ -6,18 +6,16 @@
 # superseded, none left); and afterwards every key in the store holds its
 # latest value (the store checks all keys at exit: store_keys_wrong).
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: selfheal_heal.sh SELFHEAL [EVENTS]}
 n=${2:-200000}
-dir=$(mkwork)
-trap 'rm -rf "$dir"' EXIT
+lh_setup selfheal-test
 
-"$bin" up --events "$n" --json "$dir/run.json" >"$dir/out" 2>"$dir/err" ||
-    { cat "$dir/err" >&2; fail "up failed"; }
-cat "$dir/out"
-j=$dir/run.json
+in_work "$bin" up --events "$n" --json "$WORK/run.json" \
+    >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; fail "up failed"; }
+cat "$WORK/out"
+j=$WORK/run.json
 c=$(jnum "$j" corrupted)
 s=$(jtot "$j" superseded)
 h=$(jnum "$j" healed)

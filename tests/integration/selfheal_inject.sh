@@ -14,13 +14,11 @@
 #                                       same scenario is flat (issue 4)
 # Slopes are per node (see slopes below).
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: selfheal_inject.sh SELFHEAL [EVENTS]}
 n=${2:-36000}
-dir=$(mkwork)
-trap 'rm -rf "$dir"' EXIT
+lh_setup selfheal-test
 
 # slopes STATSFILE -> one line per B node: "role lines heap_first heap_last
 # slope": the least-squares slope of heap= against work= over the node's
@@ -64,20 +62,20 @@ slopes() {
 run() {
     name=$1
     shift
-    rm -f "$dir/$name.stats"
-    LEAKHUNT_STATS=$dir/$name.stats "$bin" up --events "$n" --rate 12000 \
-        --delay-ms 200 "$@" --json "$dir/$name.json" \
-        >"$dir/$name.out" 2>"$dir/$name.err" ||
-        { cat "$dir/$name.err" >&2; fail "$name: up failed"; }
+    rm -f "$WORK/$name.stats"
+    in_work env LEAKHUNT_STATS="$WORK/$name.stats" "$bin" up --events "$n" \
+        --rate 12000 --delay-ms 200 "$@" --json "$WORK/$name.json" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err" ||
+        { cat "$WORK/$name.err" >&2; fail "$name: up failed"; }
     # (produce may overshoot --events by a few when --rate is set)
-    p=$(jnum "$dir/$name.json" produced)
+    p=$(jnum "$WORK/$name.json" produced)
     expect "$name produced" "$p" -ge "$n"
-    expect "$name verified" "$(jnum "$dir/$name.json" verified)" -eq "$p"
-    slopes "$dir/$name.stats" >"$dir/$name.slopes"
-    [ "$(wc -l <"$dir/$name.slopes")" -eq 3 ] ||
-        fail "$name: want stats of 3 B nodes, got: $(cat "$dir/$name.slopes")"
+    expect "$name verified" "$(jnum "$WORK/$name.json" verified)" -eq "$p"
+    slopes "$WORK/$name.stats" >"$WORK/$name.slopes"
+    [ "$(wc -l <"$WORK/$name.slopes")" -eq 3 ] ||
+        fail "$name: want stats of 3 B nodes, got: $(cat "$WORK/$name.slopes")"
     echo "$name ($*): role lines heap_first heap_last bytes/event"
-    sed 's/^/  /' "$dir/$name.slopes"
+    sed 's/^/  /' "$WORK/$name.slopes"
 }
 
 # in_range SLOPESFILE LOW HIGH: every node's slope within [LOW, HIGH]
@@ -87,18 +85,18 @@ in_range() {
 }
 
 run lost --inject verify:lost:2048:2
-in_range "$dir/lost.slopes" 800 1300
+in_range "$WORK/lost.slopes" 800 1300
 run reachable --inject rpc:reachable:1000
-in_range "$dir/reachable.slopes" 780 1250
+in_range "$WORK/reachable.slopes" 780 1250
 run cache --inject enqueue:cache:1024
-in_range "$dir/cache.slopes" -100 100
+in_range "$WORK/cache.slopes" -100 100
 # ... and it did grow while filling: each node holds about 4096 x 1 KiB.
-awk '{ if ($4 < 4000000) bad = 1 } END { exit bad }' "$dir/cache.slopes" ||
+awk '{ if ($4 < 4000000) bad = 1 } END { exit bad }' "$WORK/cache.slopes" ||
     fail "cache: a node's heap stayed under 4 MB"
 # The story's bug in the pipeline: every stage on, rpc leaks through the
 # ABI mismatch; the same scenario without rpc does not.
 run abi --scenario abi-mismatch
-in_range "$dir/abi.slopes" 100 1000
+in_range "$WORK/abi.slopes" 100 1000
 run abi_norpc --scenario abi-mismatch --stages forward,hash,enqueue,verify
-in_range "$dir/abi_norpc.slopes" -50 50
+in_range "$WORK/abi_norpc.slopes" -50 50
 echo "PASS"

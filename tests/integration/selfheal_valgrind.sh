@@ -7,27 +7,25 @@
 # with --errors-for-leak-kinds=all any leaked block, even a still reachable
 # one, is an error.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/selfheal_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: selfheal_valgrind.sh SELFHEAL SUPPRESSIONS [EVENTS]}
 supp=${2:?usage: selfheal_valgrind.sh SELFHEAL SUPPRESSIONS [EVENTS]}
 n=${3:-1000}
-dir=$(mkwork)
-trap 'rm -rf "$dir"' EXIT
+lh_setup selfheal-test
 
 vg="valgrind --tool=memcheck --error-exitcode=99 --leak-check=full"
 vg="$vg --show-leak-kinds=all --errors-for-leak-kinds=all --num-callers=40"
 vg="$vg --suppressions=$supp"
 
-LEAKHUNT_WRAP="$vg --log-file=$dir/vg.%p.log" $vg --log-file="$dir/vg.up.log" \
-    "$bin" up --events "$n" --wrap-roles broker,store,a,b,produce \
-    --json "$dir/run.json" >"$dir/out" 2>"$dir/err" ||
-    { cat "$dir/err" >&2; fail "up failed"; }
-expect "verified" "$(jnum "$dir/run.json" verified)" -eq "$n"
+in_work env LEAKHUNT_WRAP="$vg --log-file=$WORK/vg.%p.log" \
+    $vg --log-file="$WORK/vg.up.log" "$bin" up --events "$n" --wrap-roles broker,store,a,b,produce \
+    --json "$WORK/run.json" >"$WORK/out" 2>"$WORK/err" ||
+    { cat "$WORK/err" >&2; fail "up failed"; }
+expect "verified" "$(jnum "$WORK/run.json" verified)" -eq "$n"
 
 logs=0
-for log in "$dir"/vg.*.log; do
+for log in "$WORK"/vg.*.log; do
     logs=$((logs + 1))
     role=$(sed -n 's/^==[0-9]*== Command: [^ ]* \([a-z]*\).*/\1/p' "$log" |
            head -n 1)
@@ -38,7 +36,7 @@ for log in "$dir"/vg.*.log; do
     *)
         cat "$log" >&2
         echo "--- up's stderr (tail):" >&2
-        tail -20 "$dir/err" >&2
+        tail -20 "$WORK/err" >&2
         fail "$log: memcheck found errors or leaks (or no summary: killed)"
         ;;
     esac

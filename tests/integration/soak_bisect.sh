@@ -21,31 +21,15 @@
 # usage: soak_bisect.sh LEAK_HUNT
 set -eu
 LH=$1
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-note() {
-    echo "# $*"
-}
-[ -x "$LH" ] || fail "leak-hunt not found at $LH"
+. "$(dirname "$0")/lib.sh"
+need_file "$LH" leak-hunt
 LH=$(cd "$(dirname "$LH")" && pwd)/$(basename "$LH") # the test cd's away
-command -v git >/dev/null || fail "git is needed"
-command -v cc >/dev/null || fail "cc is needed"
+need_cmd git
+need_cmd cc
+lh_setup soak-bisect
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lh-soak-bisect.XXXXXX") ||
-    fail "cannot make a temporary directory"
-cleanup() {
-    if [ -n "${LH_KEEP:-}" ]; then
-        echo "# files kept in $WORK" >&2
-        return
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+# (the repository is not WORK itself: this shell works in it, and WORK is
+# for what the test starts, lib.sh)
 REPO=$WORK/repo
 mkdir "$REPO"
 cd "$REPO"
@@ -119,26 +103,22 @@ int main(void)
 EOF
 }
 
-commit() { # MESSAGE
+# commit KEEP BROKEN BATCH EVERY MESSAGE -> the hash of a new commit of
+# prog.c as prog writes it
+commit() {
+    prog "$1" "$2" "$3" "$4"
     git add prog.c
-    git commit -q -m "$1"
+    git commit -q -m "$5"
     git rev-parse HEAD
 }
 
-prog 0 0 100 5
-C1=$(commit "c1: a worker that reports its work and heap")
-prog 0 0 200 5
-C2=$(commit "c2: larger batches")
-prog 0 0 200 4
-C3=$(commit "c3: report every 40 ms")
-prog 0 1 200 4
-C4=$(commit "c4: a change that does not compile")
-prog 0 0 200 5
-C5=$(commit "c5: fix the build, report every 50 ms")
-prog 1 0 200 5
-C6=$(commit "c6: keep every unit's record (the planted leak)")
-prog 1 0 150 5
-C7=$(commit "c7: smaller batches")
+C1=$(commit 0 0 100 5 "c1: a worker that reports its work and heap")
+C2=$(commit 0 0 200 5 "c2: larger batches")
+C3=$(commit 0 0 200 4 "c3: report every 40 ms")
+C4=$(commit 0 1 200 4 "c4: a change that does not compile")
+C5=$(commit 0 0 200 5 "c5: fix the build, report every 50 ms")
+C6=$(commit 1 0 200 5 "c6: keep every unit's record (the planted leak)")
+C7=$(commit 1 0 150 5 "c7: smaller batches")
 
 cat >"$WORK/bisect-run.sh" <<EOF
 #!/bin/sh

@@ -29,40 +29,18 @@
 # usage: soak_gate.sh LEAK_HUNT
 set -eu
 LH=$1
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-note() {
-    echo "# $*"
-}
-[ -x "$LH" ] || fail "leak-hunt not found at $LH"
-command -v python3 >/dev/null || fail "python3 is needed to read the JSON"
-
+. "$(dirname "$0")/lib.sh"
+need_file "$LH" leak-hunt
+need_cmd python3 "to read the JSON"
 BUDGET=4
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lh-soak-gate.XXXXXX") ||
-    fail "cannot make a temporary directory"
-cleanup() {
-    if [ -n "${LH_KEEP:-}" ]; then
-        echo "# files kept in $WORK" >&2
-        return
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-jget() { # FILE EXPR
-    python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"
-}
+lh_setup soak-gate
 
 # soak NAME SECONDS [flags...] -> status in $rc, files $WORK/NAME.{out,err}
 soak() {
     name=$1 secs=$2
     shift 2
     rc=0
-    "$LH" soak --duration "$secs" --budget "$BUDGET" --report "$WORK/$name" \
+    in_work "$LH" soak --duration "$secs" --budget "$BUDGET" --report "$WORK/$name" \
         "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
     note "$name: exit $rc: $(cat "$WORK/$name.out")"
 }

@@ -20,6 +20,42 @@ static void fill_pattern(uint8_t *p, size_t n, unsigned seed)
         p[i] = (uint8_t)(seed + i * 7);
 }
 
+/* chunk gets the pattern of `seed`; b takes its first `put` bytes, then
+ * gives `eaten` back. */
+static void prime(lh_buf *b, uint8_t *chunk, size_t size, unsigned seed,
+                  size_t put, size_t eaten)
+{
+    fill_pattern(chunk, size, seed);
+    CU_ASSERT_EQUAL_FATAL(lh_buf_append(b, chunk, put), 0);
+    lh_buf_consume(b, eaten);
+}
+
+/* b holds exactly the len bytes at want. */
+static void expect_bytes(const lh_buf *b, const void *want, size_t len)
+{
+    CU_ASSERT_EQUAL(lh_buf_len(b), len);
+    CU_ASSERT(memcmp(lh_buf_peek(b), want, len) == 0);
+}
+
+/* b has `cap` bytes of storage and holds the len bytes at want from its
+ * start. */
+static void expect_packed(const lh_buf *b, size_t cap, const void *want,
+                          size_t len)
+{
+    CU_ASSERT_EQUAL(b->cap, cap);
+    CU_ASSERT_EQUAL(b->start, 0);
+    expect_bytes(b, want, len);
+}
+
+/* b is what it was when saved: same storage, same bytes in it. */
+static void expect_unchanged(const lh_buf *b, const lh_buf *saved)
+{
+    CU_ASSERT_PTR_EQUAL(b->data, saved->data);
+    CU_ASSERT_EQUAL(b->start, saved->start);
+    CU_ASSERT_EQUAL(b->end, saved->end);
+    CU_ASSERT_EQUAL(b->cap, saved->cap);
+}
+
 static void test_buf_append_then_peek_returns_bytes_in_order(void)
 {
     lh_buf b = LH_BUF_INIT;
@@ -96,8 +132,7 @@ static void test_buf_first_reserve_allocates_256_and_growth_doubles(void)
     CU_ASSERT_EQUAL_FATAL(lh_buf_append(&b, chunk, 200), 0);
     CU_ASSERT_EQUAL_FATAL(lh_buf_append(&b, chunk + 200, 100), 0);
     CU_ASSERT_EQUAL(b.cap, 512);
-    CU_ASSERT_EQUAL(lh_buf_len(&b), 300);
-    CU_ASSERT(memcmp(lh_buf_peek(&b), chunk, 300) == 0);
+    expect_bytes(&b, chunk, 300);
     CU_ASSERT_EQUAL_FATAL(lh_buf_reserve(&b, 2000), 0);
     CU_ASSERT_EQUAL(b.cap, 4096); /* 512 -> ... -> first power >= 2300 */
     CU_ASSERT(memcmp(lh_buf_peek(&b), chunk, 300) == 0);
@@ -108,18 +143,14 @@ static void test_buf_reserve_compacts_when_half_is_dead_without_allocating(void)
 {
     lh_buf b = LH_BUF_INIT;
     uint8_t chunk[256];
-    fill_pattern(chunk, sizeof chunk, 3);
-    CU_ASSERT_EQUAL_FATAL(lh_buf_append(&b, chunk, 200), 0);
-    lh_buf_consume(&b, 150); /* 50 live, 150 dead, 56 free at the end */
+    /* 50 live, 150 dead, 56 free at the end */
+    prime(&b, chunk, sizeof chunk, 3, 200, 150);
     uint8_t *data = b.data;
     unsigned long before = lh_alloc_calls();
     CU_ASSERT_EQUAL_FATAL(lh_buf_reserve(&b, 200), 0);
     CU_ASSERT_EQUAL(lh_alloc_calls(), before);
     CU_ASSERT_PTR_EQUAL(b.data, data);
-    CU_ASSERT_EQUAL(b.cap, 256);
-    CU_ASSERT_EQUAL(b.start, 0);
-    CU_ASSERT_EQUAL(lh_buf_len(&b), 50);
-    CU_ASSERT(memcmp(lh_buf_peek(&b), chunk + 150, 50) == 0);
+    expect_packed(&b, 256, chunk + 150, 50);
     lh_buf_free(&b);
 }
 
@@ -127,15 +158,10 @@ static void test_buf_reserve_grows_when_little_is_dead(void)
 {
     lh_buf b = LH_BUF_INIT;
     uint8_t chunk[256];
-    fill_pattern(chunk, sizeof chunk, 5);
-    CU_ASSERT_EQUAL_FATAL(lh_buf_append(&b, chunk, 250), 0);
-    lh_buf_consume(&b, 10); /* 240 live, 10 dead, 6 free */
+    prime(&b, chunk, sizeof chunk, 5, 250, 10); /* 240 live, 10 dead, 6 free */
     CU_ASSERT_EQUAL_FATAL(lh_buf_reserve(&b, 12), 0);
     /* Room existed after a 240-byte move, but growing doubles instead. */
-    CU_ASSERT_EQUAL(b.cap, 512);
-    CU_ASSERT_EQUAL(b.start, 0);
-    CU_ASSERT_EQUAL(lh_buf_len(&b), 240);
-    CU_ASSERT(memcmp(lh_buf_peek(&b), chunk + 10, 240) == 0);
+    expect_packed(&b, 512, chunk + 10, 240);
     lh_buf_free(&b);
 }
 
@@ -165,16 +191,11 @@ static void test_buf_reserve_failure_leaves_buffer_unchanged(void)
 {
     lh_buf b = LH_BUF_INIT;
     uint8_t chunk[200];
-    fill_pattern(chunk, sizeof chunk, 9);
-    CU_ASSERT_EQUAL_FATAL(lh_buf_append(&b, chunk, 200), 0);
-    lh_buf_consume(&b, 20);
+    prime(&b, chunk, sizeof chunk, 9, 200, 20);
     lh_buf saved = b;
     lh_alloc_fail_after(0, 0);
     CU_ASSERT_EQUAL(lh_buf_reserve(&b, 10000), LH_ENOMEM);
-    CU_ASSERT_PTR_EQUAL(b.data, saved.data);
-    CU_ASSERT_EQUAL(b.start, saved.start);
-    CU_ASSERT_EQUAL(b.end, saved.end);
-    CU_ASSERT_EQUAL(b.cap, saved.cap);
+    expect_unchanged(&b, &saved);
     CU_ASSERT(memcmp(lh_buf_peek(&b), chunk + 20, 180) == 0);
     lh_buf_free(&b);
 }
@@ -195,9 +216,7 @@ static void test_buf_append_failure_leaves_buffer_unchanged(void)
     lh_buf saved = b;
     lh_alloc_fail_after(0, 0);
     CU_ASSERT_EQUAL(lh_buf_append(&b, chunk + 200, 100), LH_ENOMEM);
-    CU_ASSERT_PTR_EQUAL(b.data, saved.data);
-    CU_ASSERT_EQUAL(b.end, saved.end);
-    CU_ASSERT_EQUAL(b.cap, saved.cap);
+    expect_unchanged(&b, &saved);
     CU_ASSERT(memcmp(lh_buf_peek(&b), chunk, 200) == 0);
     /* And the buffer still works. */
     CU_ASSERT_EQUAL(lh_buf_append(&b, chunk + 200, 100), 0);

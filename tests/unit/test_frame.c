@@ -62,6 +62,36 @@ static int drain_and_check(lh_frame_reader *r, unsigned *seen)
     }
 }
 
+/* What lh_frame_reader_next hands out. */
+typedef struct frame_out {
+    uint8_t type;
+    const uint8_t *p;
+    uint32_t len;
+} frame_out;
+
+static int next(lh_frame_reader *r, frame_out *g)
+{
+    return lh_frame_reader_next(r, &g->type, &g->p, &g->len);
+}
+
+/* A frame of `type` with `len` bytes of payload into out (room for
+ * LH_FRAME_HEADER_SIZE + len); the bytes that make it, `size`. */
+static size_t make_frame(uint8_t *out, uint8_t type, const void *payload,
+                         uint32_t len)
+{
+    lh_frame_header(out, type, len);
+    memcpy(out + LH_FRAME_HEADER_SIZE, payload, len);
+    return LH_FRAME_HEADER_SIZE + len;
+}
+
+/* A reader (payload limit max, 0: the default) that was fed n bytes. */
+static void fed_reader(lh_frame_reader *r, uint32_t max, const void *bytes,
+                       size_t n)
+{
+    lh_frame_reader_init(r, max);
+    CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(r, bytes, n), 0);
+}
+
 static void test_frame_header_writes_the_documented_layout(void)
 {
     uint8_t h[LH_FRAME_HEADER_SIZE];
@@ -163,65 +193,53 @@ static void test_frame_reader_next_leaves_outputs_alone_without_a_frame(void)
 static void test_frame_reader_rejects_oversize_before_the_payload_arrives(void)
 {
     lh_frame_reader r;
-    lh_frame_reader_init(&r, 16);
+    frame_out g;
     uint8_t hdr[LH_FRAME_HEADER_SIZE];
     lh_frame_header(hdr, 1, 17);
-    CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(&r, hdr, sizeof hdr), 0);
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_ETOOBIG);
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_ETOOBIG);
+    fed_reader(&r, 16, hdr, sizeof hdr);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_ETOOBIG);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_ETOOBIG);
     CU_ASSERT_EQUAL(lh_frame_reader_feed(&r, "x", 1), LH_ETOOBIG);
     lh_frame_reader_free(&r);
 
     /* A length of 0xffffffff against the default maximum. */
-    lh_frame_reader_init(&r, 0);
     lh_frame_header(hdr, 1, 0xffffffffu);
-    CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(&r, hdr, sizeof hdr), 0);
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_ETOOBIG);
+    fed_reader(&r, 0, hdr, sizeof hdr);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_ETOOBIG);
     lh_frame_reader_free(&r);
 }
 
 static void test_frame_reader_accepts_a_payload_of_exactly_the_maximum(void)
 {
-    uint8_t frame[LH_FRAME_HEADER_SIZE + 16];
-    lh_frame_header(frame, 2, 16);
-    memset(frame + LH_FRAME_HEADER_SIZE, 0x42, 16);
+    uint8_t payload[16], frame[LH_FRAME_HEADER_SIZE + 16];
+    memset(payload, 0x42, sizeof payload);
     lh_frame_reader r;
-    lh_frame_reader_init(&r, 16);
-    CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(&r, frame, sizeof frame), 0);
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
-    CU_ASSERT_EQUAL(len, 16);
+    frame_out g;
+    fed_reader(&r, 16, frame, make_frame(frame, 2, payload, 16));
+    CU_ASSERT_EQUAL(next(&r, &g), 1);
+    CU_ASSERT_EQUAL(g.len, 16);
     lh_frame_reader_free(&r);
 }
 
 static void test_frame_reader_bad_magic_is_sticky(void)
 {
     uint8_t good[LH_FRAME_HEADER_SIZE + 3];
-    lh_frame_header(good, 1, 3);
-    memcpy(good + LH_FRAME_HEADER_SIZE, "abc", 3);
+    make_frame(good, 1, "abc", 3);
     uint8_t bad[sizeof good];
     memcpy(bad, good, sizeof good);
     bad[1] ^= 0x10;
 
     lh_frame_reader r;
-    lh_frame_reader_init(&r, 0);
-    CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(&r, good, sizeof good), 0);
+    frame_out g;
+    fed_reader(&r, 0, good, sizeof good);
     CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(&r, bad, sizeof bad), 0);
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
     /* The good frame before the bad one is still delivered. */
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_EBADMAGIC);
+    CU_ASSERT_EQUAL(next(&r, &g), 1);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_EBADMAGIC);
     CU_ASSERT_EQUAL(r.error, LH_EBADMAGIC);
     /* Nothing gets it back in sync: more input, a good frame, a socket. */
     CU_ASSERT_EQUAL(lh_frame_reader_feed(&r, good, sizeof good), LH_EBADMAGIC);
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_EBADMAGIC);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_EBADMAGIC);
     int sv[2];
     CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     CU_ASSERT_EQUAL(write(sv[1], good, sizeof good), (ssize_t)sizeof good);
@@ -237,36 +255,30 @@ static void test_frame_reader_bad_version_is_sticky(void)
     lh_frame_header(frame, 1, 0);
     frame[2] = LH_FRAME_VERSION + 1;
     lh_frame_reader r;
-    lh_frame_reader_init(&r, 0);
-    CU_ASSERT_EQUAL_FATAL(lh_frame_reader_feed(&r, frame, sizeof frame), 0);
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_EBADVERSION);
+    frame_out g;
+    fed_reader(&r, 0, frame, sizeof frame);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_EBADVERSION);
     lh_frame_header(frame, 1, 0);
     CU_ASSERT_EQUAL(lh_frame_reader_feed(&r, frame, sizeof frame),
                     LH_EBADVERSION);
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), LH_EBADVERSION);
+    CU_ASSERT_EQUAL(next(&r, &g), LH_EBADVERSION);
     lh_frame_reader_free(&r);
 }
 
 static void test_frame_reader_feed_out_of_memory_keeps_the_reader_usable(void)
 {
     uint8_t frame[LH_FRAME_HEADER_SIZE + 4];
-    lh_frame_header(frame, 5, 4);
-    memcpy(frame + LH_FRAME_HEADER_SIZE, "wxyz", 4);
+    make_frame(frame, 5, "wxyz", 4);
     lh_frame_reader r;
+    frame_out g;
     lh_frame_reader_init(&r, 0);
     lh_alloc_fail_after(0, 0);
     CU_ASSERT_EQUAL(lh_frame_reader_feed(&r, frame, sizeof frame), LH_ENOMEM);
     CU_ASSERT_EQUAL(lh_buf_len(&r.in), 0);
     CU_ASSERT_EQUAL(r.error, 0); /* not a stream error */
     CU_ASSERT_EQUAL(lh_frame_reader_feed(&r, frame, sizeof frame), 0);
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
-    CU_ASSERT_EQUAL(type, 5);
+    CU_ASSERT_EQUAL(next(&r, &g), 1);
+    CU_ASSERT_EQUAL(g.type, 5);
     lh_frame_reader_free(&r);
 }
 
@@ -275,20 +287,17 @@ static void test_frame_reader_fill_out_of_memory_reads_nothing(void)
     int sv[2];
     CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     uint8_t frame[LH_FRAME_HEADER_SIZE + 2];
-    lh_frame_header(frame, 6, 2);
-    memcpy(frame + LH_FRAME_HEADER_SIZE, "hi", 2);
+    make_frame(frame, 6, "hi", 2);
     CU_ASSERT_EQUAL(write(sv[1], frame, sizeof frame), (ssize_t)sizeof frame);
     lh_frame_reader r;
+    frame_out g;
     lh_frame_reader_init(&r, 0);
     lh_alloc_fail_after(0, 0);
     CU_ASSERT_EQUAL(lh_frame_reader_fill(&r, sv[0]), LH_ENOMEM);
     /* The bytes are still in the socket for the next fill. */
     CU_ASSERT_EQUAL(lh_frame_reader_fill(&r, sv[0]), (int)sizeof frame);
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
-    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
-    CU_ASSERT_EQUAL(len, 2);
+    CU_ASSERT_EQUAL(next(&r, &g), 1);
+    CU_ASSERT_EQUAL(g.len, 2);
     lh_frame_reader_free(&r);
     close(sv[0]);
     close(sv[1]);

@@ -40,68 +40,95 @@ static lh_ledger *open_role(const char *role)
     return l;
 }
 
+/* One record: a (key, version) pair and what happened to it. */
+typedef struct rec {
+    const char *key;
+    uint64_t version;
+    int kind;
+} rec;
+
+enum {
+    PRODUCED = LH_LEDGER_PRODUCED,
+    VERIFIED = LH_LEDGER_VERIFIED,
+    PASSED = LH_LEDGER_PASSED,
+    FAILED = LH_LEDGER_FAILED,
+    DROPPED = LH_LEDGER_DROPPED,
+};
+
+/* Writes the ledger file of `role`: recs up to the one without a key. */
+static void write_role(const char *role, const rec *recs)
+{
+    lh_ledger *l = open_role(role);
+    for (; recs->key; recs++)
+        add(l, recs->key, recs->version, recs->kind);
+    CU_ASSERT_EQUAL(lh_ledger_close(l), 0);
+}
+
 static void merge(lh_ledger_sum *s)
 {
     memset(s, 0xff, sizeof *s);
     CU_ASSERT_EQUAL_FATAL(lh_ledger_merge(dir, s, NULL, 0), 0);
 }
 
+/* The merge's count of pairs: produced, finished, lost, finished more than
+ * once, finished but never produced. */
+static void expect_pairs(const lh_ledger_sum *s, uint64_t produced,
+                         uint64_t finished, uint64_t lost, uint64_t dups,
+                         uint64_t unknown)
+{
+    CU_ASSERT_EQUAL(s->produced, produced);
+    CU_ASSERT_EQUAL(s->finished, finished);
+    CU_ASSERT_EQUAL(s->lost, lost);
+    CU_ASSERT_EQUAL(s->duplicates, dups);
+    CU_ASSERT_EQUAL(s->unknown, unknown);
+}
+
 static void test_ledger_merge_counts_lost_and_duplicates_by_pair(void)
 {
-    lh_ledger_sum s;
-    fresh_dir();
-    lh_ledger *p = open_role("produce");
-    add(p, "k1", 1, LH_LEDGER_PRODUCED);
-    add(p, "k1", 2, LH_LEDGER_PRODUCED);
-    add(p, "k2", 1, LH_LEDGER_PRODUCED);
-    add(p, "k3", 1, LH_LEDGER_PRODUCED);
-    CU_ASSERT_EQUAL(lh_ledger_close(p), 0);
+    static const rec produce[] = {{"k1", 1, PRODUCED}, {"k1", 2, PRODUCED},
+                                  {"k2", 1, PRODUCED}, {"k3", 1, PRODUCED},
+                                  {NULL, 0, 0}};
     /* k1 v1 finished twice (two B instances), k2 v1 once; k1 v2 (same key,
      * other version) and k3 v1 never. */
-    lh_ledger *b0 = open_role("b0");
-    lh_ledger *b1 = open_role("b1");
-    add(b0, "k1", 1, LH_LEDGER_VERIFIED);
-    add(b1, "k1", 1, LH_LEDGER_VERIFIED);
-    add(b1, "k2", 1, LH_LEDGER_PASSED);
-    CU_ASSERT_EQUAL(lh_ledger_close(b0), 0);
-    CU_ASSERT_EQUAL(lh_ledger_close(b1), 0);
+    static const rec b0[] = {{"k1", 1, VERIFIED}, {NULL, 0, 0}};
+    static const rec b1[] = {{"k1", 1, VERIFIED}, {"k2", 1, PASSED},
+                             {NULL, 0, 0}};
+    lh_ledger_sum s;
+    fresh_dir();
+    write_role("produce", produce);
+    write_role("b0", b0);
+    write_role("b1", b1);
     merge(&s);
     CU_ASSERT_EQUAL(s.files, 3);
     CU_ASSERT_EQUAL(s.records, 7);
-    CU_ASSERT_EQUAL(s.produced, 4);
-    CU_ASSERT_EQUAL(s.finished, 2);
-    CU_ASSERT_EQUAL(s.lost, 2);
-    CU_ASSERT_EQUAL(s.duplicates, 1);
+    expect_pairs(&s, 4, 2, 2, 1, 0);
     CU_ASSERT_EQUAL(s.failed, 0);
-    CU_ASSERT_EQUAL(s.unknown, 0);
     CU_ASSERT_EQUAL(s.truncated, 0);
 }
 
 static void test_ledger_failed_only_is_lost_and_dropped_is_finished(void)
 {
+    static const rec produce[] = {{"a", 7, PRODUCED}, {"b", 7, PRODUCED},
+                                  {"c", 7, PRODUCED}, {NULL, 0, 0}};
+    static const rec b0[] = {
+        {"a", 7, FAILED},   /* only failed: lost */
+        {"b", 7, FAILED},   /* failed, then verified: */
+        {"b", 7, VERIFIED}, /* finished, no duplicate */
+        {NULL, 0, 0},
+    };
+    static const rec a[] = {
+        {"c", 7, DROPPED},  /* forward off: finished */
+        {"zz", 1, DROPPED}, /* never produced */
+        {NULL, 0, 0},
+    };
     lh_ledger_sum s;
     fresh_dir();
-    lh_ledger *p = open_role("produce");
-    add(p, "a", 7, LH_LEDGER_PRODUCED);
-    add(p, "b", 7, LH_LEDGER_PRODUCED);
-    add(p, "c", 7, LH_LEDGER_PRODUCED);
-    lh_ledger_close(p);
-    lh_ledger *b = open_role("b0");
-    add(b, "a", 7, LH_LEDGER_FAILED);   /* only failed: lost */
-    add(b, "b", 7, LH_LEDGER_FAILED);   /* failed, then verified: */
-    add(b, "b", 7, LH_LEDGER_VERIFIED); /* finished, no duplicate */
-    lh_ledger_close(b);
-    lh_ledger *a = open_role("a");
-    add(a, "c", 7, LH_LEDGER_DROPPED); /* forward off: finished */
-    add(a, "zz", 1, LH_LEDGER_DROPPED); /* never produced */
-    lh_ledger_close(a);
+    write_role("produce", produce);
+    write_role("b0", b0);
+    write_role("a", a);
     merge(&s);
-    CU_ASSERT_EQUAL(s.produced, 3);
-    CU_ASSERT_EQUAL(s.finished, 2);
-    CU_ASSERT_EQUAL(s.lost, 1);
+    expect_pairs(&s, 3, 2, 1, 0, 1);
     CU_ASSERT_EQUAL(s.failed, 1);
-    CU_ASSERT_EQUAL(s.duplicates, 0);
-    CU_ASSERT_EQUAL(s.unknown, 1);
 }
 
 static void test_ledger_long_keys_differing_at_the_end_stay_apart(void)
@@ -113,18 +140,12 @@ static void test_ledger_long_keys_differing_at_the_end_stay_apart(void)
     memcpy(k2, k1, sizeof k2);
     k2[39] = 'y';
     fresh_dir();
-    lh_ledger *p = open_role("produce");
-    add(p, k1, 1, LH_LEDGER_PRODUCED);
-    add(p, k2, 1, LH_LEDGER_PRODUCED);
-    lh_ledger_close(p);
-    lh_ledger *b = open_role("b0");
-    add(b, k1, 1, LH_LEDGER_VERIFIED);
-    lh_ledger_close(b);
+    write_role("produce", (const rec[]){{k1, 1, PRODUCED},
+                                        {k2, 1, PRODUCED},
+                                        {NULL, 0, 0}});
+    write_role("b0", (const rec[]){{k1, 1, VERIFIED}, {NULL, 0, 0}});
     merge(&s);
-    CU_ASSERT_EQUAL(s.produced, 2);
-    CU_ASSERT_EQUAL(s.finished, 1);
-    CU_ASSERT_EQUAL(s.lost, 1);
-    CU_ASSERT_EQUAL(s.unknown, 0);
+    expect_pairs(&s, 2, 1, 1, 0, 0);
 }
 
 /* A child writes n records, flushes after `flushed` of them, and is
@@ -177,10 +198,9 @@ static void test_ledger_partial_tail_is_ignored_and_counted(void)
     lh_ledger_sum s;
     char path[128];
     fresh_dir();
-    lh_ledger *b = open_role("b0");
-    add(b, "k", 1, LH_LEDGER_VERIFIED);
-    add(b, "k", 2, LH_LEDGER_VERIFIED);
-    lh_ledger_close(b);
+    write_role("b0", (const rec[]){{"k", 1, VERIFIED},
+                                   {"k", 2, VERIFIED},
+                                   {NULL, 0, 0}});
     snprintf(path, sizeof path, "%s/b0.%ld.led", dir, (long)getpid());
     FILE *f = fopen(path, "ab");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -220,9 +240,8 @@ static void test_ledger_report_names_lost_pairs(void)
     lh_ledger_sum s;
     char text[256] = {0};
     fresh_dir();
-    lh_ledger *p = open_role("produce");
-    add(p, "k00000042", 3, LH_LEDGER_PRODUCED);
-    lh_ledger_close(p);
+    write_role("produce", (const rec[]){{"k00000042", 3, PRODUCED},
+                                        {NULL, 0, 0}});
     FILE *f = tmpfile();
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(lh_ledger_merge(dir, &s, f, 5), 0);
@@ -266,9 +285,7 @@ static void test_ledger_allocation_failures_leave_nothing_behind(void)
     CU_ASSERT_PTR_NULL(l);
     merge(&s);
     CU_ASSERT_EQUAL(s.files, 0); /* no file was created */
-    l = open_role("b0");
-    add(l, "k", 1, LH_LEDGER_VERIFIED);
-    lh_ledger_close(l);
+    write_role("b0", (const rec[]){{"k", 1, VERIFIED}, {NULL, 0, 0}});
     memset(&s, 0x5a, sizeof s);
     lh_alloc_fail_after(0, 1);
     CU_ASSERT_EQUAL(lh_ledger_merge(dir, &s, NULL, 0), LH_ENOMEM);

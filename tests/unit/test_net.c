@@ -39,6 +39,28 @@ static int sockopt_on(int fd, int level, int name)
     return v != 0;
 }
 
+/* A listener on 127.0.0.1, any port; addr gets "HOST:port". */
+static int listener(const char *host, char *addr, size_t cap)
+{
+    uint16_t port = 0;
+    int l = lh_net_listen("127.0.0.1", 0, &port);
+    CU_ASSERT_FATAL(l >= 0);
+    snprintf(addr, cap, "%s:%u", host, (unsigned)port);
+    return l;
+}
+
+/* 1 when a connect to a new listener, named HOST, succeeds. */
+static int connects(const char *host, int timeout_ms)
+{
+    char addr[64];
+    int l = listener(host, addr, sizeof addr);
+    int c = lh_net_connect(addr, timeout_ms);
+    if (c >= 0)
+        close(c);
+    close(l);
+    return c >= 0;
+}
+
 static void test_net_split_parses_host_and_port(void)
 {
     char host[64];
@@ -160,11 +182,8 @@ static int wait_readable(int fd, int ms)
 
 static void test_net_connect_and_accept_on_loopback_carry_bytes(void)
 {
-    uint16_t port = 0;
-    int l = lh_net_listen("127.0.0.1", 0, &port);
-    CU_ASSERT_FATAL(l >= 0);
-    char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    char addr[64];
+    int l = listener("127.0.0.1", addr, sizeof addr);
     int c = lh_net_connect(addr, 2000);
     CU_ASSERT_FATAL(c >= 0);
     CU_ASSERT_EQUAL_FATAL(wait_readable(l, 2000), 1);
@@ -193,30 +212,12 @@ static void test_net_connect_and_accept_on_loopback_carry_bytes(void)
 
 static void test_net_connect_by_name_resolves_localhost(void)
 {
-    uint16_t port = 0;
-    int l = lh_net_listen("127.0.0.1", 0, &port);
-    CU_ASSERT_FATAL(l >= 0);
-    char addr[32];
-    snprintf(addr, sizeof addr, "localhost:%u", (unsigned)port);
-    int c = lh_net_connect(addr, 2000);
-    CU_ASSERT(c >= 0);
-    if (c >= 0)
-        close(c);
-    close(l);
+    CU_ASSERT(connects("localhost", 2000));
 }
 
 static void test_net_connect_with_negative_timeout_waits_for_the_kernel(void)
 {
-    uint16_t port = 0;
-    int l = lh_net_listen("127.0.0.1", 0, &port);
-    CU_ASSERT_FATAL(l >= 0);
-    char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
-    int c = lh_net_connect(addr, -1);
-    CU_ASSERT(c >= 0);
-    if (c >= 0)
-        close(c);
-    close(l);
+    CU_ASSERT(connects("127.0.0.1", -1));
 }
 
 static void test_net_accept_with_nothing_pending_is_again(void)
@@ -234,12 +235,8 @@ static void test_net_accept_on_a_non_listener_is_sys(void)
 
 static void test_net_connect_to_a_closed_port_is_refused(void)
 {
-    uint16_t port = 0;
-    int l = lh_net_listen("127.0.0.1", 0, &port);
-    CU_ASSERT_FATAL(l >= 0);
-    close(l); /* nothing listens there now */
-    char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    char addr[64];
+    close(listener("127.0.0.1", addr, sizeof addr)); /* nothing there now */
     errno = 0;
     int64_t t0 = lh_now_us();
     CU_ASSERT_EQUAL(lh_net_connect(addr, 2000), LH_ESYS);

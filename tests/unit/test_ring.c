@@ -51,6 +51,35 @@ static lh_ring *ring_with(unsigned vnodes, uint32_t first, uint32_t count)
     return ring;
 }
 
+/* Owners of keys 0..nkeys-1 before and after one change of the ring
+ * (both lh_malloc'd). */
+typedef struct moves {
+    uint32_t *before;
+    uint32_t *after;
+} moves;
+
+/* Applies change(ring, node), which must succeed and leave `size` nodes. */
+static moves owners_around(lh_ring *ring, uint32_t nkeys,
+                           int (*change)(lh_ring *, uint32_t), uint32_t node,
+                           size_t size)
+{
+    moves m = {lh_malloc(nkeys * sizeof *m.before),
+               lh_malloc(nkeys * sizeof *m.after)};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m.before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m.after);
+    assign(ring, m.before, nkeys);
+    CU_ASSERT_EQUAL(change(ring, node), 0);
+    CU_ASSERT_EQUAL(lh_ring_size(ring), size);
+    assign(ring, m.after, nkeys);
+    return m;
+}
+
+static void moves_free(moves *m)
+{
+    lh_free(m->before);
+    lh_free(m->after);
+}
+
 static void test_ring_balance_three_nodes_within_ten_percent(void)
 {
     lh_ring *ring = ring_with(0, 0, 3);
@@ -104,21 +133,14 @@ static void test_ring_remove_moves_only_departed_keys(void)
 {
     const uint32_t nkeys = 200000;
     lh_ring *ring = ring_with(0, 0, 4);
-    uint32_t *before = lh_malloc(nkeys * sizeof *before);
-    uint32_t *after = lh_malloc(nkeys * sizeof *after);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
-    assign(ring, before, nkeys);
-    CU_ASSERT_EQUAL(lh_ring_remove(ring, 2), 0);
-    CU_ASSERT_EQUAL(lh_ring_size(ring), 3);
-    assign(ring, after, nkeys);
+    moves m = owners_around(ring, nkeys, lh_ring_remove, 2, 3);
     unsigned long departed = 0, moved = 0, stray = 0;
     for (uint32_t i = 0; i < nkeys; i++) {
-        if (before[i] == 2) {
+        if (m.before[i] == 2) {
             departed++;
-            if (after[i] == 2)
+            if (m.after[i] == 2)
                 stray++; /* still mapped to the removed node */
-        } else if (after[i] != before[i]) {
+        } else if (m.after[i] != m.before[i]) {
             moved++;
         }
     }
@@ -128,8 +150,7 @@ static void test_ring_remove_moves_only_departed_keys(void)
     CU_ASSERT(departed > 0);
     CU_ASSERT_EQUAL(stray, 0);
     CU_ASSERT_EQUAL(moved, 0);
-    lh_free(before);
-    lh_free(after);
+    moves_free(&m);
     lh_ring_free(ring);
 }
 
@@ -137,19 +158,12 @@ static void test_ring_add_moves_about_one_over_n_plus_one_to_new_node(void)
 {
     const uint32_t nkeys = 200000;
     lh_ring *ring = ring_with(0, 0, 3);
-    uint32_t *before = lh_malloc(nkeys * sizeof *before);
-    uint32_t *after = lh_malloc(nkeys * sizeof *after);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
-    assign(ring, before, nkeys);
-    CU_ASSERT_EQUAL(lh_ring_add(ring, 3), 0);
-    CU_ASSERT_EQUAL(lh_ring_size(ring), 4);
-    assign(ring, after, nkeys);
+    moves m = owners_around(ring, nkeys, lh_ring_add, 3, 4);
     unsigned long to_new = 0, between_old = 0;
     for (uint32_t i = 0; i < nkeys; i++) {
-        if (after[i] == before[i])
+        if (m.after[i] == m.before[i])
             continue;
-        if (after[i] == 3)
+        if (m.after[i] == 3)
             to_new++;
         else
             between_old++;
@@ -161,8 +175,7 @@ static void test_ring_add_moves_about_one_over_n_plus_one_to_new_node(void)
     CU_ASSERT_EQUAL(between_old, 0);
     /* default vnodes: a node's share has a spread of a few % of itself. */
     CU_ASSERT(frac > 0.25 * 0.8 && frac < 0.25 * 1.2);
-    lh_free(before);
-    lh_free(after);
+    moves_free(&m);
     lh_ring_free(ring);
 }
 

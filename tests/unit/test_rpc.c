@@ -85,6 +85,16 @@ static void server_stop(server *sv)
     rpc_server_free(sv->s);
 }
 
+/* A server (with `so`) and one client of it (with `co`). */
+static rpc_client *serve_and_connect(server *sv, const rpc_opts *so,
+                                     const rpc_opts *co)
+{
+    rpc_client *c = NULL;
+    CU_ASSERT_FATAL(server_start(sv, so) == 0);
+    CU_ASSERT_FATAL(rpc_client_connect(sv->addr, co, &c) == 0);
+    return c;
+}
+
 /* ---- raw sockets -------------------------------------------------------- */
 
 static int wait_fd(int fd, short ev, int ms)
@@ -225,10 +235,8 @@ static int many_done(void *arg)
 static void test_rpc_pipelines_many_requests_and_matches_replies(void)
 {
     server sv;
-    CU_ASSERT_FATAL(server_start(&sv, NULL) == 0);
     rpc_opts o = {.max_inflight = 128};
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, &o, &c) == 0);
+    rpc_client *c = serve_and_connect(&sv, NULL, &o);
     enum { N = 5000 };
     static result r[N];
     memset(r, 0, sizeof(r));
@@ -288,51 +296,97 @@ static int fake_accept(int lfd)
     return -1;
 }
 
-typedef struct reversed_peer {
+/* A raw peer: a listener on loopback and an rpc client connected to it
+ * (the kernel completes the connection before anyone accepts it); fd is
+ * the accepted side once raw_accept ran, else -1. */
+typedef struct raw {
+    int lfd;
+    int fd;
+    char addr[32];
+    rpc_client *c;
+} raw;
+
+static void raw_connect(raw *r, const rpc_opts *o)
+{
+    uint16_t port;
+    r->fd = -1;
+    r->c = NULL;
+    r->lfd = fake_listen(&port, r->addr, sizeof(r->addr));
+    CU_ASSERT_FATAL(r->lfd >= 0);
+    CU_ASSERT_FATAL(rpc_client_connect(r->addr, o, &r->c) == 0);
+}
+
+static void raw_accept(raw *r)
+{
+    r->fd = fake_accept(r->lfd);
+    CU_ASSERT_FATAL(r->fd >= 0);
+}
+
+/* Frees the client (when the test has not) and closes the sockets. */
+static void raw_close(raw *r)
+{
+    rpc_client_free(r->c);
+    if (r->fd >= 0)
+        close(r->fd);
+    close(r->lfd);
+}
+
+/* A raw peer on a thread: reads n (at most 64) requests with a body of
+ * `len` (at most 4) bytes each, then answers them, in order or last first,
+ * echoing each body; then waits for the client to close. */
+typedef struct echo_peer {
     int lfd;
     int n;
+    uint32_t len;
+    int last_first;
     int ok;
-} reversed_peer;
+    pthread_t thread;
+} echo_peer;
 
-/* Reads n requests, then answers them last first, echoing each body. */
-static void *reversed_main(void *arg)
+static void *echo_peer_main(void *arg)
 {
-    reversed_peer *rp = arg;
-    int fd = fake_accept(rp->lfd);
+    echo_peer *ep = arg;
+    int fd = fake_accept(ep->lfd);
     if (fd < 0)
         return NULL;
     uint8_t hdr[64][16];
     uint8_t body[64][4];
-    for (int i = 0; i < rp->n; i++) {
+    for (int i = 0; i < ep->n; i++) {
         if (read_full(fd, hdr[i], 16, 5000) < 0 ||
-            read_full(fd, body[i], 4, 5000) < 0)
+            read_full(fd, body[i], ep->len, 5000) < 0)
             goto out;
     }
-    for (int i = rp->n - 1; i >= 0; i--) {
+    for (int k = 0; k < ep->n; k++) {
+        int i = ep->last_first ? ep->n - 1 - k : k;
         uint8_t h[16];
         uint32_t id;
         memcpy(&id, hdr[i] + 4, 4);
-        put_header(h, 0x5250, 1, 2, id, hdr[i][8], 0, 4);
-        if (write_full(fd, h, 16) < 0 || write_full(fd, body[i], 4) < 0)
+        put_header(h, 0x5250, 1, 2, id, hdr[i][8], 0, ep->len);
+        if (write_full(fd, h, 16) < 0 ||
+            write_full(fd, body[i], ep->len) < 0)
             goto out;
     }
-    rp->ok = 1;
+    ep->ok = 1;
     peer_closed(fd, 5000);
 out:
     close(fd);
     return NULL;
 }
 
+static void echo_peer_start(echo_peer *ep)
+{
+    CU_ASSERT_FATAL(pthread_create(&ep->thread, NULL, echo_peer_main, ep) ==
+                    0);
+}
+
 static void test_rpc_replies_out_of_order_are_matched_by_id(void)
 {
-    uint16_t port;
-    char addr[32];
-    reversed_peer rp = {fake_listen(&port, addr, sizeof(addr)), 32, 0};
-    CU_ASSERT_FATAL(rp.lfd >= 0);
-    pthread_t th;
-    CU_ASSERT_FATAL(pthread_create(&th, NULL, reversed_main, &rp) == 0);
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, NULL, &c) == 0);
+    raw rw;
+    raw_connect(&rw, NULL);
+    rpc_client *c = rw.c;
+    /* Reads 32 requests, then answers them last first. */
+    echo_peer ep = {rw.lfd, 32, 4, 1, 0, 0};
+    echo_peer_start(&ep);
     result r[32];
     memset(r, 0, sizeof(r));
     for (uint32_t i = 0; i < 32; i++)
@@ -348,9 +402,10 @@ static void test_rpc_replies_out_of_order_are_matched_by_id(void)
         CU_ASSERT_EQUAL(v, i);
     }
     rpc_client_free(c);
-    pthread_join(th, NULL);
-    CU_ASSERT(rp.ok);
-    close(rp.lfd);
+    rw.c = NULL;
+    pthread_join(ep.thread, NULL);
+    CU_ASSERT(ep.ok);
+    raw_close(&rw);
 }
 
 static int one_done(void *arg)
@@ -360,15 +415,11 @@ static int one_done(void *arg)
 
 static void test_rpc_request_times_out_when_server_never_replies(void)
 {
-    uint16_t port;
-    char addr[32];
-    int lfd = fake_listen(&port, addr, sizeof(addr));
-    CU_ASSERT_FATAL(lfd >= 0);
     rpc_opts o = {.timeout_ms = 150};
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, &o, &c) == 0);
-    int peer = fake_accept(lfd);
-    CU_ASSERT_FATAL(peer >= 0);
+    raw rw;
+    raw_connect(&rw, &o);
+    raw_accept(&rw);
+    rpc_client *c = rw.c;
     CU_ASSERT_EQUAL(rpc_client_next_timeout_ms(c), -1);
     result r = {0};
     int64_t t0 = lh_now_us();
@@ -387,42 +438,7 @@ static void test_rpc_request_times_out_when_server_never_replies(void)
     CU_ASSERT_EQUAL(rpc_client_call_sync(c, M_ECHO, "y", 1, out, sizeof(out),
                                          &n),
                     LH_ETIMEOUT);
-    rpc_client_free(c);
-    close(peer);
-    close(lfd);
-}
-
-typedef struct late_peer {
-    int lfd;
-    int ok;
-} late_peer;
-
-/* Answers request 1 only once request 2 is in - and the client sends that
- * only after request 1 timed out - then request 2. */
-static void *late_main(void *arg)
-{
-    late_peer *lp = arg;
-    int fd = fake_accept(lp->lfd);
-    if (fd < 0)
-        return NULL;
-    uint8_t hdr[2][16], body[2][1];
-    for (int i = 0; i < 2; i++)
-        if (read_full(fd, hdr[i], 16, 5000) < 0 ||
-            read_full(fd, body[i], 1, 5000) < 0)
-            goto out;
-    for (int i = 0; i < 2; i++) {
-        uint8_t h[16];
-        uint32_t id;
-        memcpy(&id, hdr[i] + 4, 4);
-        put_header(h, 0x5250, 1, 2, id, hdr[i][8], 0, 1);
-        if (write_full(fd, h, 16) < 0 || write_full(fd, body[i], 1) < 0)
-            goto out;
-    }
-    lp->ok = 1;
-    peer_closed(fd, 5000);
-out:
-    close(fd);
-    return NULL;
+    raw_close(&rw);
 }
 
 static int two_done(void *arg)
@@ -433,15 +449,14 @@ static int two_done(void *arg)
 
 static void test_rpc_late_reply_after_timeout_is_dropped(void)
 {
-    uint16_t port;
-    char addr[32];
-    late_peer lp = {fake_listen(&port, addr, sizeof(addr)), 0};
-    CU_ASSERT_FATAL(lp.lfd >= 0);
-    pthread_t th;
-    CU_ASSERT_FATAL(pthread_create(&th, NULL, late_main, &lp) == 0);
     rpc_opts o = {.timeout_ms = 150};
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, &o, &c) == 0);
+    raw rw;
+    raw_connect(&rw, &o);
+    rpc_client *c = rw.c;
+    /* Answers request 1 only once request 2 is in - and the client sends
+     * that only after request 1 timed out - then request 2. */
+    echo_peer ep = {rw.lfd, 2, 1, 0, 0, 0};
+    echo_peer_start(&ep);
     result r[2];
     memset(r, 0, sizeof(r));
     CU_ASSERT_FATAL(rpc_client_call(c, M_ECHO, "a", 1, on_done, &r[0]) == 0);
@@ -456,9 +471,10 @@ static void test_rpc_late_reply_after_timeout_is_dropped(void)
     CU_ASSERT_EQUAL(r[1].err, 0);
     CU_ASSERT_EQUAL(r[1].body[0], 'b');
     rpc_client_free(c);
-    pthread_join(th, NULL);
-    CU_ASSERT(lp.ok);
-    close(lp.lfd);
+    rw.c = NULL;
+    pthread_join(ep.thread, NULL);
+    CU_ASSERT(ep.ok);
+    raw_close(&rw);
 }
 
 static void test_rpc_server_serves_others_while_one_peer_does_not_read(void)
@@ -501,13 +517,10 @@ static void test_rpc_server_serves_others_while_one_peer_does_not_read(void)
 
 static void test_rpc_call_over_max_inflight_is_full(void)
 {
-    uint16_t port;
-    char addr[32];
-    int lfd = fake_listen(&port, addr, sizeof(addr));
-    CU_ASSERT_FATAL(lfd >= 0);
     rpc_opts o = {.max_inflight = 4};
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, &o, &c) == 0);
+    raw rw;
+    raw_connect(&rw, &o);
+    rpc_client *c = rw.c;
     result r[5];
     memset(r, 0, sizeof(r));
     for (int i = 0; i < 4; i++)
@@ -516,28 +529,25 @@ static void test_rpc_call_over_max_inflight_is_full(void)
                     LH_EFULL);
     CU_ASSERT_EQUAL(rpc_client_inflight(c), 4);
     rpc_client_free(c); /* completes the four with LH_ECLOSED */
+    rw.c = NULL;
     for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(r[i].calls, 1);
         CU_ASSERT_EQUAL(r[i].err, LH_ECLOSED);
     }
     CU_ASSERT_EQUAL(r[4].calls, 0);
-    close(lfd);
+    raw_close(&rw);
 }
 
 static void test_rpc_calls_to_a_server_that_does_not_read_stop_at_full(void)
 {
     enum { BODY = 16384, MAX = 4096 };
-    uint16_t port;
-    char addr[32];
-    int lfd = fake_listen(&port, addr, sizeof(addr));
-    CU_ASSERT_FATAL(lfd >= 0);
     /* Short timeouts free slots as fast as the caller fills them, as a
      * caller that retries would; only the queued bytes can say stop. */
     rpc_opts o = {.max_inflight = MAX, .timeout_ms = 1};
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, &o, &c) == 0);
-    int peer = fake_accept(lfd); /* accepted, never read */
-    CU_ASSERT_FATAL(peer >= 0);
+    raw rw;
+    raw_connect(&rw, &o);
+    raw_accept(&rw); /* accepted, never read */
+    rpc_client *c = rw.c;
     uint8_t *body = lh_calloc(1, BODY);
     CU_ASSERT_FATAL(body != NULL);
     result r = {0};
@@ -554,27 +564,24 @@ static void test_rpc_calls_to_a_server_that_does_not_read_stop_at_full(void)
     CU_ASSERT(rpc_client_inflight(c) < MAX);
     CU_ASSERT(sent < 4 * MAX);
     CU_ASSERT(r.calls > 0 && r.err == LH_ETIMEOUT);
-    rpc_client_free(c);
+    raw_close(&rw);
     lh_free(body);
-    close(peer);
-    close(lfd);
 }
 
 static void test_rpc_call_rejects_oversize_body(void)
 {
-    uint16_t port;
-    char addr[32];
-    int lfd = fake_listen(&port, addr, sizeof(addr));
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, NULL, &c) == 0);
+    raw rw;
+    raw_connect(&rw, NULL);
+    rpc_client *c = rw.c;
     result r = {0};
     static uint8_t big[RPC_MAX_BODY + 1];
     CU_ASSERT_EQUAL(rpc_client_call(c, M_ECHO, big, sizeof(big), on_done, &r),
                     LH_ETOOBIG);
     CU_ASSERT_EQUAL(rpc_client_inflight(c), 0);
     rpc_client_free(c);
+    rw.c = NULL;
     CU_ASSERT_EQUAL(r.calls, 0);
-    close(lfd);
+    raw_close(&rw);
 }
 
 /* Sends `bytes` on a fresh raw connection and reports whether the server
@@ -593,9 +600,7 @@ static int server_closes_after(const char *addr, const void *bytes, size_t n)
 static void test_rpc_server_closes_bad_frames_and_serves_others(void)
 {
     server sv;
-    CU_ASSERT_FATAL(server_start(&sv, NULL) == 0);
-    rpc_client *good = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, NULL, &good) == 0);
+    rpc_client *good = serve_and_connect(&sv, NULL, NULL);
     char out[16];
     uint32_t n = 0;
     CU_ASSERT_EQUAL(rpc_client_call_sync(good, M_ECHO, "hi", 2, out,
@@ -628,37 +633,31 @@ static void test_rpc_server_closes_bad_frames_and_serves_others(void)
     server_stop(&sv);
 }
 
+/* One echo call from a new client with `o`: its status.  A client that
+ * was refused stays closed. */
+static int echo_as(const char *addr, const rpc_opts *o)
+{
+    rpc_client *c = NULL;
+    char out[16];
+    uint32_t n = 0;
+    CU_ASSERT_FATAL(rpc_client_connect(addr, o, &c) == 0);
+    int rc = rpc_client_call_sync(c, M_ECHO, "x", 1, out, sizeof(out), &n);
+    if (rc == LH_EAUTH)
+        CU_ASSERT_EQUAL(rpc_client_call(c, M_ECHO, "x", 1, on_done, NULL),
+                        LH_ECLOSED);
+    rpc_client_free(c);
+    return rc;
+}
+
 static void test_rpc_server_refuses_missing_or_wrong_token(void)
 {
     server sv;
     rpc_opts so = {.auth_token = "s3cret"};
     CU_ASSERT_FATAL(server_start(&sv, &so) == 0);
-    char out[16];
-    uint32_t n = 0;
-
-    rpc_opts wrong = {.auth_token = "guess"};
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, &wrong, &c) == 0);
-    CU_ASSERT_EQUAL(rpc_client_call_sync(c, M_ECHO, "x", 1, out, sizeof(out),
-                                         &n),
-                    LH_EAUTH);
-    CU_ASSERT_EQUAL(rpc_client_call(c, M_ECHO, "x", 1, on_done, NULL),
-                    LH_ECLOSED);
-    rpc_client_free(c);
-
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, NULL, &c) == 0);
-    CU_ASSERT_EQUAL(rpc_client_call_sync(c, M_ECHO, "x", 1, out, sizeof(out),
-                                         &n),
-                    LH_EAUTH);
-    rpc_client_free(c);
-
-    rpc_opts right = {.auth_token = "s3cret"};
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, &right, &c) == 0);
-    CU_ASSERT_EQUAL(rpc_client_call_sync(c, M_ECHO, "ok", 2, out, sizeof(out),
-                                         &n),
-                    RPC_STATUS_OK);
-    rpc_client_free(c);
-
+    rpc_opts wrong = {.auth_token = "guess"}, right = {.auth_token = "s3cret"};
+    CU_ASSERT_EQUAL(echo_as(sv.addr, &wrong), LH_EAUTH);
+    CU_ASSERT_EQUAL(echo_as(sv.addr, NULL), LH_EAUTH);
+    CU_ASSERT_EQUAL(echo_as(sv.addr, &right), RPC_STATUS_OK);
     rpc_server_stats st;
     rpc_server_get_stats(sv.s, &st);
     CU_ASSERT_EQUAL(st.refused, 2);
@@ -731,9 +730,7 @@ static void test_rpc_server_feed_serves_then_counts_a_bad_frame(void)
 static void test_rpc_client_feed_completes_calls_and_dies_on_bad_header(void)
 {
     server sv;
-    CU_ASSERT_FATAL(server_start(&sv, NULL) == 0);
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, NULL, &c) == 0);
+    rpc_client *c = serve_and_connect(&sv, NULL, NULL);
     result r1, r2;
     memset(&r1, 0, sizeof(r1));
     memset(&r2, 0, sizeof(r2));
@@ -762,9 +759,7 @@ static void test_rpc_client_feed_completes_calls_and_dies_on_bad_header(void)
 static void test_rpc_sync_call_returns_status_and_truncates(void)
 {
     server sv;
-    CU_ASSERT_FATAL(server_start(&sv, NULL) == 0);
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, NULL, &c) == 0);
+    rpc_client *c = serve_and_connect(&sv, NULL, NULL);
     char out[4];
     uint32_t n = 0;
     uint8_t st = RPC_STATUS_NOTFOUND;
@@ -790,31 +785,26 @@ static void test_rpc_sync_call_returns_status_and_truncates(void)
 
 static void test_rpc_pending_calls_close_when_server_goes(void)
 {
-    uint16_t port;
-    char addr[32];
-    int lfd = fake_listen(&port, addr, sizeof(addr));
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(addr, NULL, &c) == 0);
-    int peer = fake_accept(lfd);
-    CU_ASSERT_FATAL(peer >= 0);
+    raw rw;
+    raw_connect(&rw, NULL);
+    raw_accept(&rw);
+    rpc_client *c = rw.c;
     result r = {0};
     CU_ASSERT_FATAL(rpc_client_call(c, M_ECHO, "x", 1, on_done, &r) == 0);
-    close(peer);
+    close(rw.fd);
+    rw.fd = -1;
     drive(c, one_done, &r, 3000);
     CU_ASSERT_EQUAL(r.calls, 1);
     CU_ASSERT_EQUAL(r.err, LH_ECLOSED);
     CU_ASSERT_EQUAL(rpc_client_process(c, POLLIN), LH_ECLOSED);
-    rpc_client_free(c);
-    close(lfd);
+    raw_close(&rw);
 }
 
 static void test_rpc_msg_api_carries_bodies_too(void)
 {
     rpc_opts o = {.a_api = RPC_A_MSG};
     server sv;
-    CU_ASSERT_FATAL(server_start(&sv, &o) == 0);
-    rpc_client *c = NULL;
-    CU_ASSERT_FATAL(rpc_client_connect(sv.addr, &o, &c) == 0);
+    rpc_client *c = serve_and_connect(&sv, &o, &o);
     char out[16];
     uint32_t n = 0;
     for (int i = 0; i < 100; i++)
@@ -834,9 +824,7 @@ static void test_rpc_calls_leave_nothing_in_liba_registry(void)
     for (unsigned api = RPC_A_BUF; api <= RPC_A_MSG; api++) {
         rpc_opts o = {.a_api = api};
         server sv;
-        CU_ASSERT_FATAL(server_start(&sv, &o) == 0);
-        rpc_client *c = NULL;
-        CU_ASSERT_FATAL(rpc_client_connect(sv.addr, &o, &c) == 0);
+        rpc_client *c = serve_and_connect(&sv, &o, &o);
         char out[16];
         uint32_t n;
         for (int i = 0; i < 200; i++)

@@ -10,48 +10,16 @@
 #include "cu_main.h"
 #include "error.h"
 #include "slope.h"
+#include "synth.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 4096.0
-#define BASE (50.0 * 1024 * 1024)
+#define PAGE SYNTH_PAGE
+#define BASE SYNTH_BASE
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *g)
-{
-    uint64_t z = (g->s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static double unif(rng *g)
-{
-    return (double)(rnext(g) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double uniform(rng *g, double lo, double hi)
-{
-    return lo + (hi - lo) * unif(g);
-}
-
-static double loguniform(rng *g, double lo, double hi)
-{
-    return exp(uniform(g, log(lo), log(hi)));
-}
-
-static double gauss(rng *g)
-{
-    double u = unif(g) + 1e-300, v = unif(g);
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
 
 static int under_valgrind(void)
 {
@@ -59,46 +27,13 @@ static int under_valgrind(void)
     return v && strcmp(v, "1") == 0;
 }
 
-/* n samples over `total` units: no work for 3 samples, then a rate that
- * jitters by +-30%; bytes = BASE; queue not reported. */
+/* n samples over `total` units (synth.h's work series) */
 static lh_slope_sample *series(rng *g, size_t n, double total)
 {
     lh_slope_sample *s = calloc(n, sizeof(*s));
-    double acc = 0, x = 0;
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    for (size_t i = 0; i < n; i++) {
-        s[i].work = i < 3 ? 0 : uniform(g, 0.7, 1.3);
-        acc += s[i].work;
-    }
-    for (size_t i = 0; i < n; i++) {
-        x += s[i].work * total / acc;
-        s[i].work = floor(x);
-        s[i].bytes = BASE;
-        s[i].queue = -1;
-    }
+    synth_work(g, s, n, total);
     return s;
-}
-
-static void add_white(rng *g, lh_slope_sample *s, size_t n, double sigma)
-{
-    for (size_t i = 0; i < n; i++)
-        s[i].bytes += sigma * gauss(g);
-}
-
-static void add_ar1(rng *g, lh_slope_sample *s, size_t n, double phi,
-                    double sigma)
-{
-    double e = sigma * gauss(g), innov = sigma * sqrt(1 - phi * phi);
-    for (size_t i = 0; i < n; i++) {
-        s[i].bytes += e;
-        e = phi * e + innov * gauss(g);
-    }
-}
-
-static void add_slope(lh_slope_sample *s, size_t n, double per_unit)
-{
-    for (size_t i = 0; i < n; i++)
-        s[i].bytes += per_unit * s[i].work;
 }
 
 /* A jump of `size` bytes at fraction `at` of the work. */
@@ -110,10 +45,36 @@ static void add_step(lh_slope_sample *s, size_t n, double at, double size)
             s[i].bytes += size;
 }
 
-static void quantize(lh_slope_sample *s, size_t n)
+/* A run to decide on: series() from `seed`, then in this order (each when
+ * set) a leak, a step, what `shape` adds, white noise, AR(1) noise; then
+ * quantized to pages. */
+typedef struct synth {
+    uint64_t seed;
+    size_t n;
+    double total;
+    double leak;          /* bytes per unit */
+    double step_at, step; /* a jump of `step` bytes at that fraction */
+    void (*shape)(rng *g, lh_slope_sample *s, size_t n, double total);
+    double white;         /* its deviation */
+    double phi, ar1;      /* AR(1): coefficient and deviation */
+} synth;
+
+static lh_slope_sample *synthesize(const synth *p)
 {
-    for (size_t i = 0; i < n; i++)
-        s[i].bytes = floor(s[i].bytes / PAGE) * PAGE;
+    rng g = {p->seed};
+    lh_slope_sample *s = series(&g, p->n, p->total);
+    for (size_t i = 0; i < p->n && p->leak != 0; i++)
+        s[i].bytes += p->leak * s[i].work;
+    if (p->step != 0)
+        add_step(s, p->n, p->step_at, p->step);
+    if (p->shape)
+        p->shape(&g, s, p->n, p->total);
+    if (p->white != 0)
+        synth_white(&g, s, p->n, p->white);
+    if (p->ar1 != 0)
+        synth_ar1(&g, s, p->n, p->phi, p->ar1);
+    synth_quantize(s, p->n);
+    return s;
 }
 
 static lh_decision decide(const lh_slope_sample *s, size_t n)
@@ -121,6 +82,15 @@ static lh_decision decide(const lh_slope_sample *s, size_t n)
     lh_decision d;
     memset(&d, 0, sizeof(d));
     CU_ASSERT_EQUAL(lh_decide(s, n, NULL, &d), 0);
+    return d;
+}
+
+/* lh_decide's answer on the run p describes */
+static lh_decision decide_on(const synth *p)
+{
+    lh_slope_sample *s = synthesize(p);
+    lh_decision d = decide(s, p->n);
+    free(s);
     return d;
 }
 
@@ -219,13 +189,8 @@ static void test_slope_fit_rejects_bad_input(void)
 
 static void test_decide_linear_growth_is_a_leak_with_its_slope(void)
 {
-    rng g = {3};
-    size_t n = 600;
-    lh_slope_sample *s = series(&g, n, 300000);
-    add_slope(s, n, 64);
-    add_white(&g, s, n, 32 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 3, .n = 600, .total = 300000,
+                                       .leak = 64, .white = 32 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
     CU_ASSERT_EQUAL(d.reason, LH_REASON_GROWTH);
     CU_ASSERT_DOUBLE_EQUAL(d.slope, 64, 64 * 0.02);
@@ -233,155 +198,125 @@ static void test_decide_linear_growth_is_a_leak_with_its_slope(void)
     CU_ASSERT(d.ci_low > d.threshold);
     CU_ASSERT_EQUAL(d.run_longer, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "leak: 64"));
-    free(s);
 }
 
 /* The smallest injected leak: 32 bytes every 8th event. */
 static void test_decide_four_bytes_per_unit_is_a_leak(void)
 {
-    rng g = {4};
-    size_t n = 600;
-    lh_slope_sample *s = series(&g, n, 200000);
-    add_slope(s, n, 4);
-    add_white(&g, s, n, 8 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 4, .n = 600, .total = 200000,
+                                       .leak = 4, .white = 8 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
     CU_ASSERT_DOUBLE_EQUAL(d.slope, 4, 0.4);
-    free(s);
 }
 
 static void test_decide_pure_noise_is_clean(void)
 {
-    rng g = {5};
-    size_t n = 500;
-    lh_slope_sample *s = series(&g, n, 200000);
-    add_white(&g, s, n, 64 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(
+        &(synth){.seed = 5, .n = 500, .total = 200000, .white = 64 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
     CU_ASSERT_EQUAL(d.reason, LH_REASON_FLAT);
     CU_ASSERT(d.ci_high < d.threshold);
     CU_ASSERT(d.ci_low < 0.5 && d.ci_high > -0.5);
-    free(s);
 }
 
 static void test_decide_autocorrelated_noise_is_clean(void)
 {
-    rng g = {6};
-    size_t n = 800;
-    lh_slope_sample *s = series(&g, n, 400000);
-    add_ar1(&g, s, n, 0.95, 128 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 6, .n = 800, .total = 400000,
+                                       .phi = 0.95, .ar1 = 128 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
     /* The interval is wider than white noise of the same size would give:
      * the bootstrap saw the autocorrelation. */
     CU_ASSERT(d.ci_high - d.ci_low > 0.05);
-    free(s);
 }
 
-/* Allocator wander: the resident size moves a page or two now and then. */
-static void test_decide_page_random_walk_is_clean(void)
+/* Allocator wander: the resident size moves a page now and then. */
+static void page_walk(rng *g, lh_slope_sample *s, size_t n, double total)
 {
-    rng g = {7};
-    size_t n = 1000;
-    lh_slope_sample *s = series(&g, n, 500000);
     double level = 64 * KIB;
+    (void)total;
     for (size_t i = 0; i < n; i++) {
-        if (unif(&g) < 0.2)
-            level += (unif(&g) < 0.5 ? -PAGE : PAGE);
+        if (unif(g) < 0.2)
+            level += (unif(g) < 0.5 ? -PAGE : PAGE);
         if (level < 0)
             level = 0;
         s[i].bytes += level;
     }
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+}
+
+static void test_decide_page_random_walk_is_clean(void)
+{
+    lh_decision d = decide_on(&(synth){.seed = 7, .n = 1000, .total = 500000,
+                                       .shape = page_walk});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
-    free(s);
 }
 
 /* A cache that fills at 50 B/unit up to 55% of the run, then stops. */
-static void test_decide_plateau_is_clean(void)
+static void cache_fill(rng *g, lh_slope_sample *s, size_t n, double total)
 {
-    rng g = {8};
-    size_t n = 600;
-    double total = 300000, cap = 0.55 * total;
-    lh_slope_sample *s = series(&g, n, total);
+    double cap = 0.55 * total;
+    (void)g;
     for (size_t i = 0; i < n; i++)
         s[i].bytes += 50 * (s[i].work < cap ? s[i].work : cap);
-    add_white(&g, s, n, 16 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+}
+
+static void test_decide_plateau_is_clean(void)
+{
+    lh_decision d = decide_on(&(synth){.seed = 8, .n = 600, .total = 300000,
+                                       .shape = cache_fill, .white = 16 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
     CU_ASSERT(d.reason == LH_REASON_PLATEAU || d.reason == LH_REASON_STEP);
     /* The whole run did grow: it is the late part that cleared it. */
     CU_ASSERT(d.raw_ci_low > d.threshold);
     CU_ASSERT(d.late_ci_high < d.threshold);
-    free(s);
 }
 
 static void test_decide_one_off_step_is_clean(void)
 {
-    rng g = {9};
-    size_t n = 500;
-    lh_slope_sample *s = series(&g, n, 200000);
-    add_step(s, n, 0.55, 2 * MIB);
-    add_white(&g, s, n, 16 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 9, .n = 500, .total = 200000,
+                                       .step_at = 0.55, .step = 2 * MIB,
+                                       .white = 16 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
     CU_ASSERT_EQUAL(d.reason, LH_REASON_STEP);
     CU_ASSERT_EQUAL(d.steps, 1);
     CU_ASSERT_DOUBLE_EQUAL(d.step_bytes, 2 * MIB, 64 * KIB);
     CU_ASSERT(d.raw_slope > d.threshold);
-    free(s);
 }
 
 /* An arena growing once near the end of the run, inside the last third. */
 static void test_decide_late_step_is_not_a_leak(void)
 {
-    rng g = {10};
-    size_t n = 500;
-    lh_slope_sample *s = series(&g, n, 200000);
-    add_step(s, n, 0.85, 1 * MIB);
-    add_ar1(&g, s, n, 0.7, 32 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 10, .n = 500, .total = 200000,
+                                       .step_at = 0.85, .step = 1 * MIB,
+                                       .phi = 0.7, .ar1 = 32 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
-    free(s);
 }
 
 static void test_decide_leak_with_a_step_keeps_the_leak_rate(void)
 {
-    rng g = {11};
-    size_t n = 600;
-    lh_slope_sample *s = series(&g, n, 300000);
-    add_slope(s, n, 32);
-    add_step(s, n, 0.5, 4 * MIB);
-    add_white(&g, s, n, 16 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 11, .n = 600, .total = 300000,
+                                       .leak = 32, .step_at = 0.5,
+                                       .step = 4 * MIB, .white = 16 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
     CU_ASSERT_EQUAL(d.steps, 1);
     CU_ASSERT_DOUBLE_EQUAL(d.slope, 32, 32 * 0.05);
     CU_ASSERT(d.raw_slope > d.slope); /* the step inflates the raw figure */
-    free(s);
 }
 
-/* Memory grows 200 bytes per queued item while the queue grows: backlog. */
-static void test_decide_growth_with_a_growing_queue_is_a_backlog(void)
+/* Memory grows 200 bytes per queued item while the queue grows. */
+static void growing_queue(rng *g, lh_slope_sample *s, size_t n, double total)
 {
-    rng g = {12};
-    size_t n = 600;
-    lh_slope_sample *s = series(&g, n, 300000);
+    (void)total;
     for (size_t i = 0; i < n; i++) {
-        s[i].queue = floor(0.05 * s[i].work + 20 * unif(&g));
+        s[i].queue = floor(0.05 * s[i].work + 20 * unif(g));
         s[i].bytes += 200 * s[i].queue;
     }
-    add_white(&g, s, n, 16 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+}
+
+static void test_decide_growth_with_a_growing_queue_is_a_backlog(void)
+{
+    lh_decision d = decide_on(&(synth){.seed = 12, .n = 600, .total = 300000,
+                                       .shape = growing_queue,
+                                       .white = 16 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_BACKLOG);
     CU_ASSERT_EQUAL(d.reason, LH_REASON_BACKLOG);
     CU_ASSERT(d.queue_reported);
@@ -390,27 +325,26 @@ static void test_decide_growth_with_a_growing_queue_is_a_backlog(void)
     CU_ASSERT_DOUBLE_EQUAL(d.queue_slope, 0.05, 0.005);
     CU_ASSERT(d.raw_ci_low > d.threshold);
     CU_ASSERT(d.ci_high < d.threshold);
-    free(s);
 }
 
 /* The article's gdb check: a few thousand items, not growing, while memory
  * grows.  A leak, and the text says the queue was flat. */
+static void flat_queue(rng *g, lh_slope_sample *s, size_t n, double total)
+{
+    (void)total;
+    for (size_t i = 0; i < n; i++)
+        s[i].queue = floor(3000 + 200 * gauss(g));
+}
+
 static void test_decide_growth_with_a_flat_queue_is_a_leak(void)
 {
-    rng g = {13};
-    size_t n = 600;
-    lh_slope_sample *s = series(&g, n, 300000);
-    for (size_t i = 0; i < n; i++)
-        s[i].queue = floor(3000 + 200 * gauss(&g));
-    add_slope(s, n, 64);
-    add_white(&g, s, n, 16 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 13, .n = 600, .total = 300000,
+                                       .leak = 64, .shape = flat_queue,
+                                       .white = 16 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
     CU_ASSERT(d.queue_reported);
     CU_ASSERT_FALSE(d.queue_growing);
     CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "not a backlog"));
-    free(s);
 }
 
 static void test_decide_too_few_samples_is_inconclusive(void)
@@ -454,30 +388,28 @@ static void test_decide_work_in_one_burst_is_inconclusive(void)
 /* A slope at the floor itself, in noise: neither leak nor clean. */
 static void test_decide_slope_at_the_floor_is_inconclusive(void)
 {
-    rng g = {15};
-    size_t n = 300;
-    lh_slope_sample *s = series(&g, n, 100000);
-    add_slope(s, n, 1.0);
-    add_white(&g, s, n, 64 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 15, .n = 300, .total = 100000,
+                                       .leak = 1.0, .white = 64 * KIB});
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_INCONCLUSIVE);
     CU_ASSERT_EQUAL(d.run_longer, 1);
     CU_ASSERT(d.ci_low <= 1.0 && 1.0 <= d.ci_high);
-    free(s);
 }
 
 /* Start-up growth in the first 15% of the work is discarded. */
-static void test_decide_discards_warm_up_growth(void)
+static void warm_up(rng *g, lh_slope_sample *s, size_t n, double total)
 {
-    rng g = {16};
-    size_t n = 400;
-    double total = 200000;
-    lh_slope_sample *s = series(&g, n, total);
+    (void)g;
     for (size_t i = 0; i < n; i++)
         s[i].bytes += 300 * fmin(s[i].work, 0.15 * total);
-    add_white(&g, s, n, 8 * KIB);
-    quantize(s, n);
+}
+
+static void test_decide_discards_warm_up_growth(void)
+{
+    size_t n = 400;
+    double total = 200000;
+    lh_slope_sample *s = synthesize(&(synth){.seed = 16, .n = n,
+                                             .total = total, .shape = warm_up,
+                                             .white = 8 * KIB});
     lh_decision d = decide(s, n);
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_CLEAN);
     CU_ASSERT_EQUAL(d.reason, LH_REASON_FLAT);
@@ -498,12 +430,9 @@ static void test_decide_discards_warm_up_growth(void)
 
 static void test_decide_threshold_option_moves_the_floor(void)
 {
-    rng g = {17};
     size_t n = 500;
-    lh_slope_sample *s = series(&g, n, 200000);
-    add_slope(s, n, 0.5);
-    add_white(&g, s, n, 4 * KIB);
-    quantize(s, n);
+    lh_slope_sample *s = synthesize(&(synth){
+        .seed = 17, .n = n, .total = 200000, .leak = 0.5, .white = 4 * KIB});
     lh_decide_opts o;
     lh_decide_opts_init(&o);
     lh_decision d = decide(s, n);
@@ -563,12 +492,10 @@ static void test_decide_allocation_failure_is_reported(void)
 
 static void test_decide_is_deterministic_for_a_seed(void)
 {
-    rng g = {20};
     size_t n = 400;
-    lh_slope_sample *s = series(&g, n, 100000);
-    add_slope(s, n, 3);
-    add_ar1(&g, s, n, 0.9, 64 * KIB);
-    quantize(s, n);
+    lh_slope_sample *s =
+        synthesize(&(synth){.seed = 20, .n = n, .total = 100000, .leak = 3,
+                            .phi = 0.9, .ar1 = 64 * KIB});
     lh_decision a = decide(s, n), b = decide(s, n);
     CU_ASSERT_EQUAL(a.ci_low, b.ci_low);
     CU_ASSERT_EQUAL(a.ci_high, b.ci_high);
@@ -585,17 +512,12 @@ static void test_decide_is_deterministic_for_a_seed(void)
 /* 10,000 samples are condensed to a bounded number of points. */
 static void test_decide_condenses_long_series(void)
 {
-    rng g = {21};
-    size_t n = 10000;
-    lh_slope_sample *s = series(&g, n, 1000000);
-    add_slope(s, n, 16);
-    add_white(&g, s, n, 32 * KIB);
-    quantize(s, n);
-    lh_decision d = decide(s, n);
+    lh_decision d = decide_on(&(synth){.seed = 21, .n = 10000,
+                                       .total = 1000000, .leak = 16,
+                                       .white = 32 * KIB});
     CU_ASSERT_EQUAL(d.points, LH_SLOPE_POINTS);
     CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
     CU_ASSERT_DOUBLE_EQUAL(d.slope, 16, 0.5);
-    free(s);
 }
 
 static void test_decide_names_every_verdict_and_reason(void)
@@ -620,10 +542,10 @@ static void clean_series(rng *g, lh_slope_sample *s, size_t n, int shape)
 {
     switch (shape) {
     case 0:
-        add_white(g, s, n, loguniform(g, KIB, 256 * KIB));
+        synth_white(g, s, n, loguniform(g, KIB, 256 * KIB));
         break;
     case 1:
-        add_ar1(g, s, n, uniform(g, 0.5, 0.98),
+        synth_ar1(g, s, n, uniform(g, 0.5, 0.98),
                 loguniform(g, 4 * KIB, 256 * KIB));
         break;
     case 2: {
@@ -637,7 +559,7 @@ static void clean_series(rng *g, lh_slope_sample *s, size_t n, int shape)
                 level = 2 * band - level;
             s[i].bytes += level;
         }
-        add_white(g, s, n, loguniform(g, 512, 16 * KIB));
+        synth_white(g, s, n, loguniform(g, 512, 16 * KIB));
         break;
     }
     case 3:
@@ -645,14 +567,14 @@ static void clean_series(rng *g, lh_slope_sample *s, size_t n, int shape)
         for (int k = 0; k < shape - 2; k++)
             add_step(s, n, uniform(g, 0.2, 1.0),
                      loguniform(g, 64 * KIB, 4 * MIB));
-        add_ar1(g, s, n, uniform(g, 0, 0.9), loguniform(g, KIB, 256 * KIB));
+        synth_ar1(g, s, n, uniform(g, 0, 0.9), loguniform(g, KIB, 256 * KIB));
         break;
     case 5: {
         double rate = loguniform(g, 2, 200);
         double cap = uniform(g, 0.05, 0.6) * s[n - 1].work;
         for (size_t i = 0; i < n; i++)
             s[i].bytes += rate * fmin(s[i].work, cap);
-        add_ar1(g, s, n, uniform(g, 0, 0.9), loguniform(g, KIB, 256 * KIB));
+        synth_ar1(g, s, n, uniform(g, 0, 0.9), loguniform(g, KIB, 256 * KIB));
         break;
     }
     default: {
@@ -660,11 +582,11 @@ static void clean_series(rng *g, lh_slope_sample *s, size_t n, int shape)
         double tau = uniform(g, 0.02, 0.15) * s[n - 1].work;
         for (size_t i = 0; i < n; i++)
             s[i].bytes += c * (1 - exp(-s[i].work / tau));
-        add_ar1(g, s, n, uniform(g, 0, 0.9), loguniform(g, KIB, 256 * KIB));
+        synth_ar1(g, s, n, uniform(g, 0, 0.9), loguniform(g, KIB, 256 * KIB));
         break;
     }
     }
-    quantize(s, n);
+    synth_quantize(s, n);
 }
 
 /* The product must not cry wolf: under 1% false positives on 1,000 clean

@@ -53,6 +53,17 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* The file at path holds exactly `want`; then it is removed. */
+static void expect_file(const char *path, const char *want)
+{
+    size_t len = 0;
+    char *text = slurp(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    lh_free(text);
+    unlink(path);
+}
+
 static int lines_equal(const lh_stats_line *a, const lh_stats_line *b)
 {
     if (a->has != b->has || a->work != b->work)
@@ -260,12 +271,7 @@ static void test_stats_writer_appends_lines_that_parse(void)
     CU_ASSERT_EQUAL(lh_stats_writer_put(w, &bad), LH_EINVAL);
     lh_stats_writer_close(w);
     lh_stats_writer_close(NULL);
-    size_t len = 0;
-    char *text = slurp(path, &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    CU_ASSERT_STRING_EQUAL(text, "work=1\nwork=2 queue=8\nwork=3 queue=8\n");
-    lh_free(text);
-    unlink(path);
+    expect_file(path, "work=1\nwork=2 queue=8\nwork=3 queue=8\n");
 }
 
 static void test_stats_writer_creates_file_0644(void)
@@ -328,12 +334,7 @@ static void test_stats_writer_from_env_follows_leakhunt_stats(void)
     CU_ASSERT_EQUAL(lh_stats_writer_put(w, &line), 0);
     lh_stats_writer_close(w);
     unsetenv("LEAKHUNT_STATS");
-    size_t len = 0;
-    char *text = slurp(path, &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    CU_ASSERT_STRING_EQUAL(text, "work=77\n");
-    lh_free(text);
-    unlink(path);
+    expect_file(path, "work=77\n");
 }
 
 static void test_stats_writer_put_failed_write_is_eio(void)
