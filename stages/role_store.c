@@ -194,14 +194,11 @@ static entry *lookup(store *s, const uint8_t *key, uint16_t len, int create)
             return NULL;
         i = slot_of(s, key, len, h, &found);
     }
-    if (s->len == s->ecap) {
-        size_t ncap = s->ecap ? s->ecap * 2 : 1024;
-        entry *ne = lh_realloc(s->ents, ncap * sizeof *ne);
-        if (ne == NULL)
-            return NULL;
-        s->ents = ne;
-        s->ecap = ncap;
-    }
+    void *ents = s->ents;
+    int rc = lh_grow(&ents, &s->ecap, s->len + 1, sizeof *s->ents, 1024);
+    s->ents = ents;
+    if (rc != 0)
+        return NULL;
     entry *e = &s->ents[s->len];
     memset(e, 0, sizeof *e);
     if (len > INLINE_KEY) {
