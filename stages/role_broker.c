@@ -38,6 +38,7 @@
  * lasted.  Each step applied is also logged on stderr.
  */
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "roles.h"
 
 #include "alloc.h"

@@ -68,6 +68,7 @@
 #include "error.h"
 #include "inject.h"
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "ledger.h"
 #include "net.h"
 #include "registry.h"

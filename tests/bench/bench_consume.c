@@ -26,6 +26,7 @@
  * Exit 0 when every message was consumed, 1 otherwise.
  */
 #include "kafka.h"
+#include "kafka_broker.h"
 
 #include "clock.h"
 #include "error.h"

@@ -11,6 +11,7 @@
  * (its rate), plus how many events the broker kept.
  */
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "roles.h"
 #include "rpc.h"
 

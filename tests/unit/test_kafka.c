@@ -11,6 +11,7 @@
 #include "error.h"
 #include "event.h"
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "roles.h"
 #include "rpc.h"
 
