@@ -50,6 +50,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -948,6 +949,45 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
             server_accept(s);
     }
     return 0;
+}
+
+struct rpc_server_thread {
+    rpc_server *s;
+    pthread_t thread;
+    volatile int stop;
+    int rc; /* rpc_server_run's */
+};
+
+static void *server_thread_main(void *arg)
+{
+    rpc_server_thread *t = arg;
+    t->rc = rpc_server_run(t->s, &t->stop);
+    return NULL;
+}
+
+int rpc_server_thread_start(rpc_server *s, rpc_server_thread **out)
+{
+    rpc_server_thread *t = lh_calloc(1, sizeof(*t));
+    if (t == NULL)
+        return LH_ENOMEM;
+    t->s = s;
+    if (pthread_create(&t->thread, NULL, server_thread_main, t) != 0) {
+        lh_free(t);
+        return LH_ESYS;
+    }
+    *out = t;
+    return 0;
+}
+
+int rpc_server_thread_stop(rpc_server_thread *t)
+{
+    if (t == NULL)
+        return 0;
+    t->stop = 1;
+    pthread_join(t->thread, NULL);
+    int rc = t->rc;
+    lh_free(t);
+    return rc;
 }
 
 int rpc_server_feed(rpc_server *s, const void *data, size_t len)

@@ -541,19 +541,6 @@ static uint8_t store_handler(void *arg, uint8_t method, const uint8_t *body,
     return RPC_STATUS_OK;
 }
 
-typedef struct server_run {
-    rpc_server *srv;
-    volatile int stop;
-} server_run;
-
-static void *server_main(void *arg)
-{
-    server_run *r = arg;
-
-    rpc_server_run(r->srv, &r->stop);
-    return NULL;
-}
-
 typedef struct produce_run {
     int argc;
     char **argv;
@@ -574,8 +561,9 @@ static void *produce_main(void *arg)
 static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(void)
 {
     store_state *st = lh_calloc(1, sizeof *st);
-    server_run sr = {0};
-    pthread_t sth, pth;
+    rpc_server *srv = NULL;
+    rpc_server_thread *sth = NULL;
+    pthread_t pth;
     uint16_t port = 0;
     char store_addr[32], events[16], keys[16];
     char *argv[] = {"produce", "--brokers", servers, "--store", store_addr,
@@ -596,8 +584,8 @@ static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(v
         seen_part[k] = -1;
     start_broker();
     CU_ASSERT_FATAL(rpc_server_new("127.0.0.1", 0, NULL, store_handler, st,
-                                   &sr.srv, &port) == 0);
-    CU_ASSERT_FATAL(pthread_create(&sth, NULL, server_main, &sr) == 0);
+                                   &srv, &port) == 0);
+    CU_ASSERT_FATAL(rpc_server_thread_start(srv, &sth) == 0);
     snprintf(store_addr, sizeof store_addr, "127.0.0.1:%u", port);
     snprintf(events, sizeof events, "%d", PEVENTS);
     snprintf(keys, sizeof keys, "%d", PKEYS);
@@ -649,9 +637,8 @@ static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(v
         raise(SIGTERM); /* the role stops on it: the join cannot hang */
     pthread_join(pth, NULL);
     CU_ASSERT(r.rc == 0);
-    sr.stop = 1;
-    pthread_join(sth, NULL);
-    rpc_server_free(sr.srv);
+    CU_ASSERT(rpc_server_thread_stop(sth) == 0);
+    rpc_server_free(srv);
 
     CU_ASSERT(st->puts == PEVENTS);
     CU_ASSERT(st->bad == 0);
