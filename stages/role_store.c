@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,97 +432,105 @@ static void usage(FILE *out)
             "                    store for fault tests)\n");
 }
 
-int lh_role_store(int argc, char **argv)
+typedef struct store_opts {
+    const char *listen, *port_file, *counters, *auth_token;
+    uint64_t seed, delay_us;
+    double corrupt_rate;
+} store_opts;
+
+#define STR(opt, field)                                                        \
+    {opt, LH_OPT_STR, offsetof(store_opts, field), 0, 0, 0, NULL}
+
+static const lh_opt store_options[] = {
+    STR("--listen", listen),
+    STR("--port-file", port_file),
+    STR("--counters", counters),
+    STR("--auth-token", auth_token),
+    {"--seed", LH_OPT_U64, offsetof(store_opts, seed), 0, UINT64_MAX, 0,
+     NULL},
+    {"--delay-us", LH_OPT_U64, offsetof(store_opts, delay_us), 0, 10000000, 0,
+     NULL},
+    {"--corrupt-rate", LH_OPT_DOUBLE, offsetof(store_opts, corrupt_rate), 0,
+     0, 1.0, NULL},
+};
+
+#undef STR
+
+/* The RPC server on --listen, and the port file.  0, or the exit
+ * status. */
+static int store_listen(store *s, const store_opts *o, rpc_server **srv)
 {
-    const char *listen = "127.0.0.1:0", *port_file = NULL;
-    const char *token_opt = NULL;
     rpc_opts ro = {0};
-    store s;
-    rpc_server *srv = NULL;
-    uint64_t seed = 1;
     char host[256];
     uint16_t port = 0, bound = 0;
-    int status = 1;
 
-    memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.lock, NULL);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--listen") != 0 && strcmp(a, "--port-file") != 0 &&
-            strcmp(a, "--corrupt-rate") != 0 && strcmp(a, "--seed") != 0 &&
-            strcmp(a, "--counters") != 0 && strcmp(a, "--auth-token") != 0 &&
-            strcmp(a, "--delay-us") != 0) {
-            lh_opt_unknown("store", a);
-            return 2;
-        }
-        v = lh_opt_value("store", argc, argv, &i);
-        if (v == NULL)
-            return 2;
-        if (strcmp(a, "--listen") == 0)
-            listen = v;
-        else if (strcmp(a, "--port-file") == 0)
-            port_file = v;
-        else if (strcmp(a, "--counters") == 0)
-            s.counters_path = v;
-        else if (strcmp(a, "--auth-token") == 0)
-            token_opt = v;
-        else if (strcmp(a, "--seed") == 0) {
-            if (lh_opt_u64("store", a, v, &seed) != 0)
-                return 2;
-        } else if (strcmp(a, "--delay-us") == 0) {
-            if (lh_opt_u64_range("store", a, v, 0, 10000000, &s.delay_us) != 0)
-                return 2;
-        } else if (lh_opt_double("store", a, v, &s.corrupt_rate) != 0) {
-            return 2;
-        } else if (s.corrupt_rate > 1) {
-            fprintf(stderr, "selfheal store: --corrupt-rate must be 0..1\n");
-            return 2;
-        }
-    }
-    if (lh_auth_token("store", token_opt, &ro.auth_token) != 0)
+    if (lh_auth_token("store", o->auth_token, &ro.auth_token) != 0)
         return 2;
-    s.rng = seed ? seed : 1;
-    if (lh_net_split(listen, host, sizeof host, &port) != 0) {
-        fprintf(stderr, "selfheal store: bad address '%s'\n", listen);
+    if (lh_net_split(o->listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "selfheal store: bad address '%s'\n", o->listen);
         return 2;
     }
-    int rc = rpc_server_new(host, port, &ro, handle, &s, &srv, &bound);
+    int rc = rpc_server_new(host, port, &ro, handle, s, srv, &bound);
     if (rc != 0) {
-        fprintf(stderr, "selfheal store: cannot listen on %s: %s\n", listen,
-                lh_strerror(rc));
-        goto out;
+        fprintf(stderr, "selfheal store: cannot listen on %s: %s\n",
+                o->listen, lh_strerror(rc));
+        return 1;
     }
-    if (port_file != NULL && lh_port_file_write(port_file, bound) != 0) {
-        fprintf(stderr, "selfheal store: cannot write %s: %s\n", port_file,
+    if (o->port_file != NULL && lh_port_file_write(o->port_file, bound) != 0) {
+        fprintf(stderr, "selfheal store: cannot write %s: %s\n", o->port_file,
                 strerror(errno));
-        goto out;
+        return 1;
     }
-    s.srv = srv;
-    lh_role_signals();
+    return 0;
+}
+
+/* Serves until a stop signal, the counters file written by a thread
+ * meanwhile; then the exit check.  The exit status. */
+static int serve(store *s)
+{
     pthread_t writer;
-    int writing = s.counters_path != NULL &&
-                  pthread_create(&writer, NULL, counters_writer, &s) == 0;
-    rc = rpc_server_run(srv, (volatile int *)&lh_role_stop);
+    lh_role_signals();
+    int writing = s->counters_path != NULL &&
+                  pthread_create(&writer, NULL, counters_writer, s) == 0;
+    int rc = rpc_server_run(s->srv, (volatile int *)&lh_role_stop);
     if (writing) {
-        s.writer_stop = 1;
+        s->writer_stop = 1;
         pthread_join(writer, NULL);
     }
     if (rc != 0)
         fprintf(stderr, "selfheal store: serving failed: %s\n",
                 lh_strerror(rc));
-    final_check(&s);
-    if (s.counters_path != NULL) {
+    final_check(s);
+    if (s->counters_path != NULL) {
         lh_counters snap;
-        snapshot(&s, &snap);
-        lh_counters_write(&snap, "store", s.counters_path);
+        snapshot(s, &snap);
+        lh_counters_write(&snap, "store", s->counters_path);
     }
-    status = rc == 0 ? 0 : 1;
-out:
-    rpc_server_free(srv);
+    return rc == 0 ? 0 : 1;
+}
+
+int lh_role_store(int argc, char **argv)
+{
+    store_opts o = {.listen = "127.0.0.1:0", .seed = 1};
+    store s;
+    int status = lh_opts_parse("store", argc, argv, store_options,
+                               sizeof store_options / sizeof store_options[0],
+                               &o);
+
+    if (status == 1)
+        usage(stdout);
+    if (status != 0)
+        return status == 1 ? 0 : status;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    s.counters_path = o.counters;
+    s.corrupt_rate = o.corrupt_rate;
+    s.delay_us = o.delay_us;
+    s.rng = o.seed ? o.seed : 1;
+    status = store_listen(&s, &o, &s.srv);
+    if (status == 0)
+        status = serve(&s);
+    rpc_server_free(s.srv);
     store_free(&s);
     pthread_mutex_destroy(&s.lock);
     return status;
