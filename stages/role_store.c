@@ -59,6 +59,7 @@
 #include "error.h"
 #include "event.h"
 #include "net.h"
+#include "ring.h"
 #include "roleutil.h"
 #include "rpc.h"
 
@@ -121,17 +122,13 @@ static double rng_unit(store *s)
     return (double)(rng_next(s) >> 11) / 9007199254740992.0;
 }
 
-/* FNV-1a of the key, finalised (murmur3's fmix32) so that keys differing
- * only in their last characters spread over the low bits the table uses. */
+/* The key's hash for the index: the ring's (core/ring.h: FNV-1a with a
+ * finaliser that spreads every input bit over the whole word), so keys
+ * differing only in their last characters spread over the low bits the
+ * table uses. */
 static uint32_t key_hash(const uint8_t *key, uint16_t len)
 {
-    uint32_t h = lh_checksum(key, len);
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    return (uint32_t)lh_ring_hash(key, len);
 }
 
 /* The index slot holding key, or the empty slot where it would go

@@ -16,21 +16,13 @@
 #include "error.h"
 #include "frame.h"
 
+#define FUZZ_TARGET "fuzz_frame"
+#include "fuzz_check.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_frame: check failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                 \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 /* Reference: walks stream[0..len) frame by frame.  Returns the number of
  * whole frames before the first bad header or the incomplete tail; *err is

@@ -86,6 +86,23 @@ static void seen_init(seen *s)
         s->key_part[i] = -1;
 }
 
+/* A fresh record of what a member saw (lh_free it). */
+static seen *seen_new(void)
+{
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    return s;
+}
+
+/* Starts the broker with the values 0..n-1 in the topic. */
+static void start_with(int n)
+{
+    start_broker();
+    produce_range(0, n);
+}
+
 /* Polls until `want` messages arrived in total or timeout_ms passed; marks
  * each one done when `done` is set.  Returns messages received. */
 static int consume(lh_kconsumer *c, seen *s, int want, int timeout_ms,
@@ -144,12 +161,9 @@ static void test_kafka_group_member_gets_every_message_once_key_on_one_partition
 {
     enum { N = 1000 };
     lh_kconsumer *c = NULL;
-    seen *s = lh_calloc(1, sizeof *s);
+    seen *s = seen_new();
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
-    start_broker();
-    produce_range(0, N);
+    start_with(N);
     CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
     consume(c, s, N, 30000, 1);
     CU_ASSERT(s->n == N);
@@ -174,12 +188,9 @@ static void test_kafka_group_member_gets_every_message_once_key_on_one_partition
 static void test_kafka_pause_stops_delivery_and_resume_restarts_it(void)
 {
     lh_kconsumer *c = NULL;
-    seen *s = lh_calloc(1, sizeof *s);
+    seen *s = seen_new();
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
-    start_broker();
-    produce_range(0, 100);
+    start_with(100);
     CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
     consume(c, s, 100, 30000, 1);
     CU_ASSERT_FATAL(s->n == 100);
@@ -214,14 +225,10 @@ static void wait_split(lh_kconsumer *a, lh_kconsumer *b, seen *sa, seen *sb)
 static void test_kafka_pause_before_join_survives_rebalances(void)
 {
     lh_kconsumer *a = NULL, *b = NULL;
-    seen *sa = lh_calloc(1, sizeof *sa), *sb = lh_calloc(1, sizeof *sb);
+    seen *sa = seen_new(), *sb = seen_new();
     int64_t end;
 
-    CU_ASSERT_FATAL(sa != NULL && sb != NULL);
-    seen_init(sa);
-    seen_init(sb);
-    start_broker();
-    produce_range(0, 200);
+    start_with(200);
 
     /* Paused before its first assignment, a gets every partition and
      * still reads nothing. */
@@ -271,12 +278,9 @@ static void test_kafka_new_member_starts_after_committed_offset(void)
     lh_kconsumer *c = NULL;
     lh_klag *lag = NULL;
     int64_t l = -1;
-    seen *s = lh_calloc(1, sizeof *s);
+    seen *s = seen_new();
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
-    start_broker();
-    produce_range(0, 150);
+    start_with(150);
     CU_ASSERT_FATAL(lh_klag_new(servers, "g", TOPIC, &lag) == 0);
     CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
     CU_ASSERT(l == 150); /* nothing committed: counted from the start */
