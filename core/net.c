@@ -132,6 +132,26 @@ static int tcp_socket(void)
     return with_nodelay(fd);
 }
 
+/* Binds fd to sa and listens; *port_out (when not NULL) gets the port
+ * bound.  0 or LH_ESYS. */
+static int bind_listen(int fd, const struct sockaddr_in *sa,
+                       uint16_t *port_out)
+{
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (const struct sockaddr *)sa, sizeof *sa) < 0 ||
+        listen(fd, SOMAXCONN) < 0)
+        return LH_ESYS;
+    if (port_out != NULL) {
+        struct sockaddr_in bound;
+        socklen_t blen = sizeof bound;
+        if (getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
+            return LH_ESYS;
+        *port_out = ntohs(bound.sin_port);
+    }
+    return 0;
+}
+
 int lh_net_listen(const char *host, uint16_t port, uint16_t *port_out)
 {
     struct sockaddr_in sa;
@@ -141,26 +161,11 @@ int lh_net_listen(const char *host, uint16_t port, uint16_t *port_out)
     int fd = tcp_socket();
     if (fd < 0)
         return fd;
-    int one = 1;
-    rc = LH_ESYS;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-        goto out;
-    if (bind(fd, (const struct sockaddr *)&sa, sizeof sa) < 0)
-        goto out;
-    if (listen(fd, SOMAXCONN) < 0)
-        goto out;
-    if (port_out != NULL) {
-        struct sockaddr_in bound;
-        socklen_t blen = sizeof bound;
-        if (getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
-            goto out;
-        *port_out = ntohs(bound.sin_port);
-    }
-    rc = fd;
-out:
-    if (rc < 0)
+    if (bind_listen(fd, &sa, port_out) < 0) {
         close_keep_errno(fd);
-    return rc;
+        return LH_ESYS;
+    }
+    return fd;
 }
 
 int lh_net_accept(int listen_fd)
@@ -227,17 +232,14 @@ int lh_net_connect(const char *addr, int timeout_ms)
     int fd = tcp_socket();
     if (fd < 0)
         return fd;
-    rc = LH_ESYS;
-    if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0) {
-        if (errno != EINPROGRESS && errno != EINTR)
-            goto out;
-        rc = wait_connected(fd, timeout_ms);
-        if (rc < 0)
-            goto out;
-    }
-    rc = fd;
-out:
-    if (rc < 0)
+    rc = 0;
+    if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0)
+        rc = errno == EINPROGRESS || errno == EINTR
+                 ? wait_connected(fd, timeout_ms)
+                 : LH_ESYS;
+    if (rc < 0) {
         close_keep_errno(fd);
-    return rc;
+        return rc;
+    }
+    return fd;
 }

@@ -55,7 +55,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
     return 0;
 }
 
-/* Plain librdkafka consumer, tuned as stages/kafka.c tunes its own. */
+/* Plain librdkafka consumer, tuned as stages/kafka_consumer.c tunes its own. */
 static int consume_raw(const char *brokers, const char *topic,
                        const char *group, uint64_t expect, int timeout_s,
                        result *r)
