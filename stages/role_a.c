@@ -467,7 +467,8 @@ static void usage(FILE *out)
             "(ledger.h)\n");
 }
 
-#define STR(opt, field) {opt, LH_OPT_STR, offsetof(a_opts, field), 0, 0, 0, NULL}
+#define STR(opt, field)                                                        \
+    {opt, LH_OPT_STR, offsetof(a_opts, field), 0, 0, 0, NULL}
 
 static const lh_opt a_options[] = {
     STR("--brokers", brokers),

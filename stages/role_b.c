@@ -717,7 +717,8 @@ static int take_inject(void *opts, const char *val)
     return 0;
 }
 
-#define STR(opt, field) {opt, LH_OPT_STR, offsetof(b_opts, field), 0, 0, 0, NULL}
+#define STR(opt, field)                                                        \
+    {opt, LH_OPT_STR, offsetof(b_opts, field), 0, 0, 0, NULL}
 #define U64(opt, field, lo, hi)                                                \
     {opt, LH_OPT_U64, offsetof(b_opts, field), lo, hi, 0, NULL}
 

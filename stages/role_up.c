@@ -906,7 +906,8 @@ static int take_inject(void *opts, const char *val)
 
 #define U64(opt, field, lo, hi)                                                \
     {opt, LH_OPT_U64, offsetof(up_opts, field), lo, hi, 0, NULL}
-#define STR(opt, field) {opt, LH_OPT_STR, offsetof(up_opts, field), 0, 0, 0, NULL}
+#define STR(opt, field)                                                        \
+    {opt, LH_OPT_STR, offsetof(up_opts, field), 0, 0, 0, NULL}
 #define FLAG(opt, field)                                                       \
     {opt, LH_OPT_FLAG, offsetof(up_opts, field), 0, 0, 0, NULL}
 
