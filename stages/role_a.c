@@ -467,24 +467,21 @@ static void usage(FILE *out)
             "(ledger.h)\n");
 }
 
-#define STR(opt, field)                                                        \
-    {opt, LH_OPT_STR, offsetof(a_opts, field), 0, 0, 0, NULL}
 
 static const lh_opt a_options[] = {
-    STR("--brokers", brokers),
-    STR("--nodes", nodes),
-    STR("--topic", topic),
-    STR("--group", group),
-    STR("--stages", stages),
-    STR("--counters", counters),
-    STR("--name", name),
-    STR("--auth-token", auth_token),
-    STR("--ledger", ledger),
-    {"--window", LH_OPT_U64, offsetof(a_opts, window), 1, 1u << 24, 0, NULL},
-    {"--batch", LH_OPT_U64, offsetof(a_opts, batch), 1, 65536, 0, NULL},
+    LH_OPT_S(a_opts, "--brokers", brokers),
+    LH_OPT_S(a_opts, "--nodes", nodes),
+    LH_OPT_S(a_opts, "--topic", topic),
+    LH_OPT_S(a_opts, "--group", group),
+    LH_OPT_S(a_opts, "--stages", stages),
+    LH_OPT_S(a_opts, "--counters", counters),
+    LH_OPT_S(a_opts, "--name", name),
+    LH_OPT_S(a_opts, "--auth-token", auth_token),
+    LH_OPT_S(a_opts, "--ledger", ledger),
+    LH_OPT_N(a_opts, "--window", window, 1, 1u << 24),
+    LH_OPT_N(a_opts, "--batch", batch, 1, 65536),
 };
 
-#undef STR
 
 /* What the options say beyond their syntax: the name, the token, the
  * stages, the B nodes.  0, or the exit status. */

@@ -717,30 +717,25 @@ static int take_inject(void *opts, const char *val)
     return 0;
 }
 
-#define STR(opt, field)                                                        \
-    {opt, LH_OPT_STR, offsetof(b_opts, field), 0, 0, 0, NULL}
-#define U64(opt, field, lo, hi)                                                \
-    {opt, LH_OPT_U64, offsetof(b_opts, field), lo, hi, 0, NULL}
 
+/* In the order of the usage text. */
 static const lh_opt b_options[] = {
-    U64("--id", id, 0, MAX_PEERS - 1),
-    U64("--delay-ms", delay_ms, 0, 86400000), /* a day */
-    U64("--queue-cap", queue_cap, 1, 1000000000),
-    U64("--max-items", max_items, 1, 1000000000),
-    U64("--rpc-timeout-ms", rpc_timeout_ms, 1, 3600000),
-    STR("--peers", peers),
-    STR("--listen", listen),
-    STR("--port-file", port_file),
-    STR("--store", store),
-    STR("--stages", stages),
-    STR("--counters", counters),
-    STR("--auth-token", auth_token),
-    STR("--ledger", ledger),
-    {"--inject", LH_OPT_CALL, 0, 0, 0, 0, take_inject},
+    LH_OPT_N(b_opts, "--id", id, 0, MAX_PEERS - 1),
+    LH_OPT_S(b_opts, "--peers", peers),
+    LH_OPT_S(b_opts, "--listen", listen),
+    LH_OPT_S(b_opts, "--port-file", port_file),
+    LH_OPT_S(b_opts, "--store", store),
+    LH_OPT_S(b_opts, "--stages", stages),
+    LH_OPT_N(b_opts, "--delay-ms", delay_ms, 0, 86400000), /* a day */
+    LH_OPT_N(b_opts, "--queue-cap", queue_cap, 1, 1000000000),
+    LH_OPT_N(b_opts, "--max-items", max_items, 1, 1000000000),
+    LH_OPT_N(b_opts, "--rpc-timeout-ms", rpc_timeout_ms, 1, 3600000),
+    LH_OPT_C("--inject", take_inject),
+    LH_OPT_S(b_opts, "--counters", counters),
+    LH_OPT_S(b_opts, "--auth-token", auth_token),
+    LH_OPT_S(b_opts, "--ledger", ledger),
 };
 
-#undef STR
-#undef U64
 
 /* The node's configuration from the options: token, stages, peers, id.
  * 0, or the exit status. */

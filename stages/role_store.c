@@ -435,23 +435,15 @@ typedef struct store_opts {
     double corrupt_rate;
 } store_opts;
 
-#define STR(opt, field)                                                        \
-    {opt, LH_OPT_STR, offsetof(store_opts, field), 0, 0, 0, NULL}
-
 static const lh_opt store_options[] = {
-    STR("--listen", listen),
-    STR("--port-file", port_file),
-    STR("--counters", counters),
-    STR("--auth-token", auth_token),
-    {"--seed", LH_OPT_U64, offsetof(store_opts, seed), 0, UINT64_MAX, 0,
-     NULL},
-    {"--delay-us", LH_OPT_U64, offsetof(store_opts, delay_us), 0, 10000000, 0,
-     NULL},
-    {"--corrupt-rate", LH_OPT_DOUBLE, offsetof(store_opts, corrupt_rate), 0,
-     0, 1.0, NULL},
+    LH_OPT_S(store_opts, "--listen", listen),
+    LH_OPT_S(store_opts, "--port-file", port_file),
+    LH_OPT_S(store_opts, "--counters", counters),
+    LH_OPT_S(store_opts, "--auth-token", auth_token),
+    LH_OPT_N(store_opts, "--seed", seed, 0, UINT64_MAX),
+    LH_OPT_N(store_opts, "--delay-us", delay_us, 0, 10000000),
+    LH_OPT_D(store_opts, "--corrupt-rate", corrupt_rate, 1.0),
 };
-
-#undef STR
 
 /* The RPC server on --listen, and the port file.  0, or the exit
  * status. */

@@ -689,46 +689,37 @@ static int take_inject(void *opts, const char *val)
     return 0;
 }
 
-#define U64(opt, field, lo, hi)                                                \
-    {opt, LH_OPT_U64, offsetof(up_opts, field), lo, hi, 0, NULL}
-#define STR(opt, field)                                                        \
-    {opt, LH_OPT_STR, offsetof(up_opts, field), 0, 0, 0, NULL}
-#define FLAG(opt, field)                                                       \
-    {opt, LH_OPT_FLAG, offsetof(up_opts, field), 0, 0, 0, NULL}
 
+/* In the order of the usage text. */
 static const lh_opt up_options[] = {
-    U64("--events", events, 0, UINT64_MAX / 2),
-    U64("--nodes", nodes, 1, MAX_NODES),
-    U64("--keys", keys, 1, 100000000),
-    U64("--value-size", value_size, 0, 65536),
-    U64("--rate", rate, 0, 100000000),
-    U64("--max-lag", max_lag, 0, UINT64_MAX / 2),
-    U64("--delay-ms", delay_ms, 0, 86400000),
-    U64("--window", window, 1, 1u << 24),
-    U64("--partitions", partitions, 1, 10000),
-    U64("--stall-timeout", stall_s, 0, 86400),
-    U64("--grace", grace_s, 0, 3600),
-    U64("--consumers", consumers, 1, MAX_CONSUMERS),
-    U64("--store-delay-us", store_delay_us, 0, 10000000),
-    {"--duration", LH_OPT_DOUBLE, offsetof(up_opts, duration), 0, 0, 0, NULL},
-    {"--corrupt-rate", LH_OPT_DOUBLE, offsetof(up_opts, corrupt_rate), 0, 0,
-     1.0, NULL},
-    STR("--brokers", brokers),
-    STR("--stages", stages),
-    STR("--json", json),
-    STR("--dir", dir),
-    STR("--scenario", scenario),
-    STR("--wrap-roles", wrap_roles),
-    STR("--auth-token", auth_token),
-    STR("--broker-faults", broker_faults),
-    FLAG("--keep", keep),
-    FLAG("--ledger", ledger),
-    {"--inject", LH_OPT_CALL, 0, 0, 0, 0, take_inject},
+    LH_OPT_N(up_opts, "--events", events, 0, UINT64_MAX / 2),
+    LH_OPT_D(up_opts, "--duration", duration, 0),
+    LH_OPT_N(up_opts, "--nodes", nodes, 1, MAX_NODES),
+    LH_OPT_S(up_opts, "--stages", stages),
+    LH_OPT_C("--inject", take_inject),
+    LH_OPT_S(up_opts, "--scenario", scenario),
+    LH_OPT_S(up_opts, "--brokers", brokers),
+    LH_OPT_S(up_opts, "--json", json),
+    LH_OPT_D(up_opts, "--corrupt-rate", corrupt_rate, 1.0),
+    LH_OPT_N(up_opts, "--keys", keys, 1, 100000000),
+    LH_OPT_N(up_opts, "--value-size", value_size, 0, 65536),
+    LH_OPT_N(up_opts, "--rate", rate, 0, 100000000),
+    LH_OPT_N(up_opts, "--max-lag", max_lag, 0, UINT64_MAX / 2),
+    LH_OPT_N(up_opts, "--delay-ms", delay_ms, 0, 86400000),
+    LH_OPT_N(up_opts, "--window", window, 1, 1u << 24),
+    LH_OPT_N(up_opts, "--partitions", partitions, 1, 10000),
+    LH_OPT_N(up_opts, "--stall-timeout", stall_s, 0, 86400),
+    LH_OPT_N(up_opts, "--grace", grace_s, 0, 3600),
+    LH_OPT_S(up_opts, "--dir", dir),
+    LH_OPT_F(up_opts, "--keep", keep),
+    LH_OPT_F(up_opts, "--ledger", ledger),
+    LH_OPT_S(up_opts, "--wrap-roles", wrap_roles),
+    LH_OPT_N(up_opts, "--consumers", consumers, 1, MAX_CONSUMERS),
+    LH_OPT_S(up_opts, "--auth-token", auth_token),
+    LH_OPT_S(up_opts, "--broker-faults", broker_faults),
+    LH_OPT_N(up_opts, "--store-delay-us", store_delay_us, 0, 10000000),
 };
 
-#undef U64
-#undef STR
-#undef FLAG
 
 /* --broker-faults: the embedded broker's, and a plan that parses.  0 or
  * 2. */

@@ -87,6 +87,15 @@ typedef struct lh_opt {
     int (*call)(void *opts, const char *val); /* LH_OPT_CALL */
 } lh_opt;
 
+/* Rows of a table for the options struct type T: field `f` of T. */
+#define LH_OPT_S(T, name, f) {name, LH_OPT_STR, offsetof(T, f), 0, 0, 0, NULL}
+#define LH_OPT_N(T, name, f, lo, hi)                                           \
+    {name, LH_OPT_U64, offsetof(T, f), lo, hi, 0, NULL}
+#define LH_OPT_D(T, name, f, max)                                              \
+    {name, LH_OPT_DOUBLE, offsetof(T, f), 0, 0, max, NULL}
+#define LH_OPT_F(T, name, f) {name, LH_OPT_FLAG, offsetof(T, f), 0, 0, 0, NULL}
+#define LH_OPT_C(name, call) {name, LH_OPT_CALL, 0, 0, 0, 0, call}
+
 /*
  * Parses argv[1..] (argv[0] is the role) into the struct `opts` by the
  * table opts_table[0..n).  0; 1 when --help or -h came first (the caller

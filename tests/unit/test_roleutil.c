@@ -164,11 +164,11 @@ static int take_extra(void *opts, const char *val)
 }
 
 static const lh_opt t_table[] = {
-    {"--name", LH_OPT_STR, offsetof(t_opts, name), 0, 0, 0, NULL},
-    {"--count", LH_OPT_U64, offsetof(t_opts, count), 1, 10, 0, NULL},
-    {"--rate", LH_OPT_DOUBLE, offsetof(t_opts, rate), 0, 0, 1.0, NULL},
-    {"--quiet", LH_OPT_FLAG, offsetof(t_opts, quiet), 0, 0, 0, NULL},
-    {"--extra", LH_OPT_CALL, 0, 0, 0, 0, take_extra},
+    LH_OPT_S(t_opts, "--name", name),
+    LH_OPT_N(t_opts, "--count", count, 1, 10),
+    LH_OPT_D(t_opts, "--rate", rate, 1.0),
+    LH_OPT_F(t_opts, "--quiet", quiet),
+    LH_OPT_C("--extra", take_extra),
 };
 
 static int t_parse(t_opts *o, int argc, char **argv)
