@@ -2,8 +2,8 @@
  * event.c - encoding and untrusted decoding of change events.
  *
  * Design notes:
- * - Integers are assembled byte by byte (get_le16/32/64, put_le...), so the
- *   code has no alignment or host-endianness assumptions and never reads a
+ * - Integers are assembled byte by byte (core/byteorder.h), so the code
+ *   has no alignment or host-endianness assumptions and never reads a
  *   multi-byte value through a cast pointer.
  * - Decoding checks in a fixed order: header present, magic, version,
  *   flags/reserved, key length limit, payload length limit, then the bytes
@@ -16,6 +16,7 @@
  */
 #include "event.h"
 
+#include "byteorder.h"
 #include "error.h"
 
 #include <string.h>
@@ -32,45 +33,6 @@ uint32_t lh_checksum(const void *data, size_t len)
         h *= FNV32_PRIME;
     }
     return h;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 size_t lh_event_encoded_size(const lh_event *ev)
@@ -91,15 +53,15 @@ int lh_event_encode(const lh_event *ev, uint8_t *buf, size_t cap)
     if (buf == NULL || cap < need)
         return LH_ETRUNC;
 
-    put_le16(buf + 0, LH_EVENT_MAGIC);
+    lh_put_le16(buf + 0, LH_EVENT_MAGIC);
     buf[2] = LH_EVENT_VERSION;
     buf[3] = 0; /* flags */
-    put_le16(buf + 4, ev->key_len);
-    put_le16(buf + 6, 0); /* reserved */
-    put_le32(buf + 8, ev->payload_len);
-    put_le32(buf + 12, ev->checksum);
-    put_le64(buf + 16, ev->version);
-    put_le64(buf + 24, (uint64_t)ev->time_us);
+    lh_put_le16(buf + 4, ev->key_len);
+    lh_put_le16(buf + 6, 0); /* reserved */
+    lh_put_le32(buf + 8, ev->payload_len);
+    lh_put_le32(buf + 12, ev->checksum);
+    lh_put_le64(buf + 16, ev->version);
+    lh_put_le64(buf + 24, (uint64_t)ev->time_us);
     memcpy(buf + LH_EVENT_HEADER_SIZE, ev->key, ev->key_len);
     if (ev->payload_len > 0)
         memcpy(buf + LH_EVENT_HEADER_SIZE + ev->key_len, ev->payload,
@@ -111,16 +73,16 @@ int lh_event_decode(const uint8_t *buf, size_t len, lh_event *out)
 {
     if (buf == NULL || len < LH_EVENT_HEADER_SIZE)
         return LH_ETRUNC;
-    if (get_le16(buf + 0) != LH_EVENT_MAGIC)
+    if (lh_get_le16(buf + 0) != LH_EVENT_MAGIC)
         return LH_EBADMAGIC;
     if (buf[2] != LH_EVENT_VERSION)
         return LH_EBADVERSION;
-    if (buf[3] != 0 || get_le16(buf + 6) != 0)
+    if (buf[3] != 0 || lh_get_le16(buf + 6) != 0)
         return LH_EPARSE;
-    uint16_t key_len = get_le16(buf + 4);
+    uint16_t key_len = lh_get_le16(buf + 4);
     if (key_len == 0 || key_len > LH_EVENT_MAX_KEY)
         return LH_EBADLEN;
-    uint32_t payload_len = get_le32(buf + 8);
+    uint32_t payload_len = lh_get_le32(buf + 8);
     if (payload_len > LH_EVENT_MAX_PAYLOAD)
         return LH_EBADLEN;
     size_t total = LH_EVENT_HEADER_SIZE + (size_t)key_len + payload_len;
@@ -131,9 +93,9 @@ int lh_event_decode(const uint8_t *buf, size_t len, lh_event *out)
     out->key_len = key_len;
     out->payload = buf + LH_EVENT_HEADER_SIZE + key_len;
     out->payload_len = payload_len;
-    out->checksum = get_le32(buf + 12);
-    out->version = get_le64(buf + 16);
-    out->time_us = (int64_t)get_le64(buf + 24);
+    out->checksum = lh_get_le32(buf + 12);
+    out->version = lh_get_le64(buf + 16);
+    out->time_us = (int64_t)lh_get_le64(buf + 24);
     return (int)total;
 }
 

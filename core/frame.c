@@ -22,6 +22,7 @@
  */
 #include "frame.h"
 
+#include "byteorder.h"
 #include "error.h"
 
 #include <errno.h>
@@ -34,12 +35,10 @@
 void lh_frame_header(uint8_t hdr[LH_FRAME_HEADER_SIZE], uint8_t type,
                      uint32_t len)
 {
-    hdr[0] = (uint8_t)(LH_FRAME_MAGIC & 0xff);
-    hdr[1] = (uint8_t)(LH_FRAME_MAGIC >> 8);
+    lh_put_le16(hdr, LH_FRAME_MAGIC);
     hdr[2] = LH_FRAME_VERSION;
     hdr[3] = type;
-    for (int i = 0; i < 4; i++)
-        hdr[4 + i] = (uint8_t)(len >> (8 * i));
+    lh_put_le32(hdr + 4, len);
 }
 
 void lh_frame_reader_init(lh_frame_reader *r, uint32_t max_payload)
@@ -83,10 +82,9 @@ static int make_room(lh_frame_reader *r)
     size_t live = lh_buf_len(b), want = FILL_CHUNK;
     if (live >= LH_FRAME_HEADER_SIZE) {
         const uint8_t *h = lh_buf_peek(b);
-        uint32_t plen = (uint32_t)h[4] | ((uint32_t)h[5] << 8) |
-                        ((uint32_t)h[6] << 16) | ((uint32_t)h[7] << 24);
+        uint32_t plen = lh_get_le32(h + 4);
         /* a bad header is lh_frame_reader_next's to report */
-        if (((unsigned)h[0] | ((unsigned)h[1] << 8)) == LH_FRAME_MAGIC &&
+        if (lh_get_le16(h) == LH_FRAME_MAGIC &&
             h[2] == LH_FRAME_VERSION && plen <= r->max_payload) {
             size_t frame = LH_FRAME_HEADER_SIZE + (size_t)plen;
             if (frame > live && frame - live > want)
@@ -134,9 +132,8 @@ int lh_frame_reader_next(lh_frame_reader *r, uint8_t *type,
     if (have < LH_FRAME_HEADER_SIZE)
         return 0;
     const uint8_t *h = lh_buf_peek(&r->in);
-    unsigned magic = (unsigned)h[0] | ((unsigned)h[1] << 8);
-    uint32_t plen = (uint32_t)h[4] | ((uint32_t)h[5] << 8) |
-                    ((uint32_t)h[6] << 16) | ((uint32_t)h[7] << 24);
+    unsigned magic = lh_get_le16(h);
+    uint32_t plen = lh_get_le32(h + 4);
     if (magic != LH_FRAME_MAGIC)
         r->error = LH_EBADMAGIC;
     else if (h[2] != LH_FRAME_VERSION)

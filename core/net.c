@@ -103,14 +103,6 @@ static int resolve(const char *host, uint16_t port, int any_ok,
     return 0;
 }
 
-static int set_nodelay(int fd)
-{
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        return LH_ESYS;
-    return 0;
-}
-
 /* Closes fd keeping errno, so LH_ESYS callers still see the cause. */
 static void close_keep_errno(int fd)
 {
@@ -119,37 +111,61 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
+/* Sets TCP_NODELAY on fd.  fd, or LH_ESYS with fd closed. */
+static int with_nodelay(int fd)
+{
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
+        close_keep_errno(fd);
+        return LH_ESYS;
+    }
+    return fd;
+}
+
+/* A new TCP socket as every socket here is made (design notes).  fd or
+ * LH_ESYS. */
+static int tcp_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return LH_ESYS;
+    return with_nodelay(fd);
+}
+
+/* Binds fd to sa and listens; *port_out (when not NULL) gets the port
+ * bound.  0 or LH_ESYS. */
+static int bind_listen(int fd, const struct sockaddr_in *sa,
+                       uint16_t *port_out)
+{
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (const struct sockaddr *)sa, sizeof *sa) < 0 ||
+        listen(fd, SOMAXCONN) < 0)
+        return LH_ESYS;
+    if (port_out != NULL) {
+        struct sockaddr_in bound;
+        socklen_t blen = sizeof bound;
+        if (getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
+            return LH_ESYS;
+        *port_out = ntohs(bound.sin_port);
+    }
+    return 0;
+}
+
 int lh_net_listen(const char *host, uint16_t port, uint16_t *port_out)
 {
     struct sockaddr_in sa;
     int rc = resolve(host, port, 1, &sa);
     if (rc < 0)
         return rc;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = tcp_socket();
     if (fd < 0)
-        return LH_ESYS;
-    int one = 1;
-    rc = LH_ESYS;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-        goto out;
-    if (set_nodelay(fd) < 0)
-        goto out;
-    if (bind(fd, (const struct sockaddr *)&sa, sizeof sa) < 0)
-        goto out;
-    if (listen(fd, SOMAXCONN) < 0)
-        goto out;
-    if (port_out != NULL) {
-        struct sockaddr_in bound;
-        socklen_t blen = sizeof bound;
-        if (getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
-            goto out;
-        *port_out = ntohs(bound.sin_port);
-    }
-    rc = fd;
-out:
-    if (rc < 0)
+        return fd;
+    if (bind_listen(fd, &sa, port_out) < 0) {
         close_keep_errno(fd);
-    return rc;
+        return LH_ESYS;
+    }
+    return fd;
 }
 
 int lh_net_accept(int listen_fd)
@@ -164,11 +180,7 @@ int lh_net_accept(int listen_fd)
             return LH_EAGAIN;
         return LH_ESYS;
     }
-    if (set_nodelay(fd) < 0) {
-        close_keep_errno(fd);
-        return LH_ESYS;
-    }
-    return fd;
+    return with_nodelay(fd);
 }
 
 /* Waits for the connect in progress on fd; 0, LH_ETIMEOUT or LH_ESYS. */
@@ -217,22 +229,17 @@ int lh_net_connect(const char *addr, int timeout_ms)
     rc = resolve(host, port, 0, &sa);
     if (rc < 0)
         return rc;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = tcp_socket();
     if (fd < 0)
-        return LH_ESYS;
-    rc = LH_ESYS;
-    if (set_nodelay(fd) < 0)
-        goto out;
-    if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0) {
-        if (errno != EINPROGRESS && errno != EINTR)
-            goto out;
-        rc = wait_connected(fd, timeout_ms);
-        if (rc < 0)
-            goto out;
-    }
-    rc = fd;
-out:
-    if (rc < 0)
+        return fd;
+    rc = 0;
+    if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0)
+        rc = errno == EINPROGRESS || errno == EINTR
+                 ? wait_connected(fd, timeout_ms)
+                 : LH_ESYS;
+    if (rc < 0) {
         close_keep_errno(fd);
-    return rc;
+        return rc;
+    }
+    return fd;
 }

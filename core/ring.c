@@ -127,26 +127,16 @@ void lh_ring_free(lh_ring *ring)
 /* Makes room for one more node and its points; nothing else changes. */
 static int reserve(lh_ring *ring)
 {
-    if (ring->nnodes == ring->nodes_cap) {
-        size_t cap = ring->nodes_cap ? ring->nodes_cap * 2 : 4;
-        uint32_t *nodes = lh_realloc(ring->nodes, cap * sizeof *nodes);
-        if (nodes == NULL)
-            return LH_ENOMEM;
-        ring->nodes = nodes;
-        ring->nodes_cap = cap;
-    }
-    size_t need = ring->npoints + ring->vnodes;
-    if (need > ring->points_cap) {
-        size_t cap = ring->points_cap ? ring->points_cap : ring->vnodes;
-        while (cap < need)
-            cap *= 2;
-        struct point *points = lh_realloc(ring->points, cap * sizeof *points);
-        if (points == NULL)
-            return LH_ENOMEM;
-        ring->points = points;
-        ring->points_cap = cap;
-    }
-    return 0;
+    void *nodes = ring->nodes, *points = ring->points;
+    int rc = lh_grow(&nodes, &ring->nodes_cap, ring->nnodes + 1,
+                     sizeof *ring->nodes, 4);
+    ring->nodes = nodes;
+    if (rc == 0)
+        rc = lh_grow(&points, &ring->points_cap,
+                     ring->npoints + ring->vnodes, sizeof *ring->points,
+                     ring->vnodes);
+    ring->points = points;
+    return rc;
 }
 
 int lh_ring_add(lh_ring *ring, uint32_t node)

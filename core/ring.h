@@ -39,7 +39,8 @@ int lh_ring_lookup(const lh_ring *ring, const void *key, size_t len,
 /* Number of nodes on the ring. */
 size_t lh_ring_size(const lh_ring *ring);
 
-/* The 64-bit hash the ring uses for keys (exposed for tests and tools). */
+/* The 64-bit hash the ring uses for keys, well mixed in every bit: for
+ * any table keyed by bytes (the store's index uses it too). */
 uint64_t lh_ring_hash(const void *key, size_t len);
 
 #endif

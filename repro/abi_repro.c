@@ -33,7 +33,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +58,6 @@ typedef struct sample {
     uint64_t heap, rss;
     size_t a_objects, a_bytes;
 } sample;
-
-typedef struct server_thread {
-    rpc_server *s;
-    pthread_t thread;
-    volatile int stop;
-} server_thread;
 
 static volatile sig_atomic_t stop_signal;
 
@@ -157,15 +150,6 @@ static uint8_t handle(void *arg, uint8_t method, const uint8_t *body,
     if (n < 0 || rpc_out_append(out, enc, (uint32_t)n) < 0)
         return RPC_STATUS_ERROR;
     return RPC_STATUS_OK;
-}
-
-static void *server_main(void *arg)
-{
-    server_thread *st = arg;
-    int rc = rpc_server_run(st->s, &st->stop);
-    if (rc < 0)
-        fprintf(stderr, "abi-repro: server stopped: %s\n", lh_strerror(rc));
-    return NULL;
 }
 
 typedef struct client_state {
@@ -269,181 +253,222 @@ static double y_aobjs(const sample *s)
     return (double)s->a_objects;
 }
 
-int main(int argc, char **argv)
+/* One run: the server on its thread, the client, the samples. */
+typedef struct repro {
+    options o;
+    rpc_server *server;
+    rpc_server_thread *thread;
+    rpc_client *c;
+    sample *samples;
+    size_t nsamples, cap;
+    lh_stats_writer *stats;
+    client_state cs;
+    unsigned long sent, next_sample;
+    int64_t last_stats;
+    uint64_t seq;
+} repro;
+
+/* The sample table (allocated before the run, so that it does not show
+ * up in the heap it measures: 64 samples; more only with --every small or
+ * --calls 0), the stats writer, the server and its thread, the client.
+ * 0, or -1 after a message. */
+static int setup(repro *r)
 {
-    options o = {0, 1, 0, 32, 0};
-    int rc = 0, status = 3;
-    server_thread st = {0};
-    int started = 0;
-    rpc_client *c = NULL;
-    sample *samples = NULL;
-    size_t nsamples = 0, cap = 0;
-    lh_stats_writer *stats = NULL;
+    char addr[32];
+    uint16_t port = 0;
+    rpc_opts opts = {0};
 
-    if (parse_args(argc, argv, &o) < 0) {
-        usage(stderr);
-        return 2;
-    }
-    if (o.every == 0)
-        o.every = o.calls >= 20 ? o.calls / 20 : 1;
-    if (o.calls == 0 && o.every < 1000)
-        o.every = 1000;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    /* The sample table is allocated before the run, so that it does not
-     * show up in the heap it measures (64 samples; more only with
-     * --every small or --calls 0). */
-    cap = 64;
-    samples = lh_calloc(cap, sizeof(*samples));
-    if (samples == NULL) {
+    r->cap = 64;
+    r->samples = lh_calloc(r->cap, sizeof(*r->samples));
+    if (r->samples == NULL) {
         fprintf(stderr, "abi-repro: out of memory\n");
-        goto out;
+        return -1;
     }
-    rc = lh_stats_writer_from_env(&stats);
+    int rc = lh_stats_writer_from_env(&r->stats);
     if (rc < 0) {
         fprintf(stderr, "abi-repro: cannot open LEAKHUNT_STATS file: %s\n",
                 lh_strerror(rc));
-        goto out;
+        return -1;
     }
-
-    rpc_opts opts = {0};
-    opts.a_api = o.variant == 2 ? RPC_A_MSG : RPC_A_BUF;
-    opts.max_inflight = o.window;
-    uint16_t port = 0;
-    rc = rpc_server_new("127.0.0.1", 0, &opts, handle, NULL, &st.s, &port);
+    opts.a_api = r->o.variant == 2 ? RPC_A_MSG : RPC_A_BUF;
+    opts.max_inflight = r->o.window;
+    rc = rpc_server_new("127.0.0.1", 0, &opts, handle, NULL, &r->server,
+                        &port);
     if (rc < 0) {
         fprintf(stderr, "abi-repro: cannot start rpc server: %s\n",
                 lh_strerror(rc));
-        goto out;
+        return -1;
     }
-    if (pthread_create(&st.thread, NULL, server_main, &st) != 0) {
+    if (rpc_server_thread_start(r->server, &r->thread) != 0) {
         fprintf(stderr, "abi-repro: cannot start server thread\n");
-        goto out;
+        return -1;
     }
-    started = 1;
-    char addr[32];
     snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)port);
-    rc = rpc_client_connect(addr, &opts, &c);
+    rc = rpc_client_connect(addr, &opts, &r->c);
     if (rc < 0) {
         fprintf(stderr, "abi-repro: cannot connect to %s: %s\n", addr,
                 lh_strerror(rc));
-        goto out;
+        return -1;
     }
+    return 0;
+}
 
-    int hv = rpc_liba_header_version(), lv = rpc_liba_runtime_version();
-    if (!o.quiet) {
-        printf("abi-repro: build %s: framework compiled against a.h v%d, "
-               "running liba v%d%s\n",
-               ABI_REPRO_BUILD, hv, lv,
-               hv == lv ? "" : " (ABI MISMATCH)");
-        printf("abi-repro: variant %d: bodies in %s, %lu calls, window %u\n",
-               o.variant,
-               o.variant == 2 ? "a_msg (refcount/flags swapped in v2)"
-                              : "a_buf (struct grew a field in v2)",
-               o.calls, o.window);
-        printf("%12s %14s %14s %12s %14s\n", "calls", "heap_bytes",
-               "rss_bytes", "liba_objects", "liba_bytes");
+static void print_header(const options *o, int hv, int lv)
+{
+    printf("abi-repro: build %s: framework compiled against a.h v%d, "
+           "running liba v%d%s\n",
+           ABI_REPRO_BUILD, hv, lv, hv == lv ? "" : " (ABI MISMATCH)");
+    printf("abi-repro: variant %d: bodies in %s, %lu calls, window %u\n",
+           o->variant,
+           o->variant == 2 ? "a_msg (refcount/flags swapped in v2)"
+                           : "a_buf (struct grew a field in v2)",
+           o->calls, o->window);
+    printf("%12s %14s %14s %12s %14s\n", "calls", "heap_bytes",
+           "rss_bytes", "liba_objects", "liba_bytes");
+}
+
+/* Samples a quiet process (nothing in flight).  0, or -1 after a
+ * message. */
+static int sample_now(repro *r)
+{
+    void *v = r->samples;
+    if (lh_grow(&v, &r->cap, r->nsamples + 1, sizeof(*r->samples), 64) != 0) {
+        fprintf(stderr, "abi-repro: out of memory\n");
+        return -1;
     }
+    r->samples = v;
+    take_sample(r->cs.done, &r->samples[r->nsamples]);
+    if (!r->o.quiet)
+        print_sample(&r->samples[r->nsamples]);
+    r->nsamples++;
+    r->next_sample = r->sent + r->o.every;
+    put_stats(r->stats, r->cs.done);
+    r->last_stats = lh_now_us();
+    return 0;
+}
 
-    client_state cs = {0, 0, 0};
-    unsigned long sent = 0, next_sample = 0;
-    int64_t last_stats = 0;
-    uint64_t seq = 0;
-    for (;;) {
-        int finished = o.calls ? cs.done >= o.calls : stop_signal != 0;
-        int at_sample = sent == next_sample || (finished && sent == cs.done);
-        if (at_sample && cs.done == sent) {
-            /* Drained: sample a quiet process. */
-            if (nsamples == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                sample *v = lh_realloc(samples, ncap * sizeof(*v));
-                if (v == NULL) {
-                    fprintf(stderr, "abi-repro: out of memory\n");
-                    goto out;
-                }
-                samples = v;
-                cap = ncap;
-            }
-            take_sample(cs.done, &samples[nsamples]);
-            if (!o.quiet)
-                print_sample(&samples[nsamples]);
-            nsamples++;
-            next_sample = sent + o.every;
-            put_stats(stats, cs.done);
-            last_stats = lh_now_us();
-        }
-        if (finished && cs.done == sent)
+/* Keeps the window full up to the next sample point (or to the end once a
+ * signal asked us to stop).  0, or -1 after a message. */
+static int send_calls(repro *r)
+{
+    unsigned long limit = r->next_sample;
+    if (r->o.calls && limit > r->o.calls)
+        limit = r->o.calls;
+    if (stop_signal)
+        limit = r->sent;
+    while (r->sent < limit && rpc_client_inflight(r->c) < r->o.window) {
+        char key[32];
+        int klen = snprintf(key, sizeof(key), "key-%llu",
+                            (unsigned long long)(r->seq++ % 100000));
+        int rc = rpc_client_call(r->c, RPC_METHOD_GET, key, (uint32_t)klen,
+                                 on_reply, &r->cs);
+        if (rc == LH_EFULL)
             break;
-        /* Keep the window full up to the next sample point (or to the
-         * end once a signal asked us to stop). */
-        unsigned long limit = next_sample;
-        if (o.calls && limit > o.calls)
-            limit = o.calls;
-        if (stop_signal)
-            limit = sent;
-        while (sent < limit && rpc_client_inflight(c) < o.window) {
-            char key[32];
-            int klen = snprintf(key, sizeof(key), "key-%llu",
-                                (unsigned long long)(seq++ % 100000));
-            rc = rpc_client_call(c, RPC_METHOD_GET, key, (uint32_t)klen,
-                                 on_reply, &cs);
-            if (rc == LH_EFULL)
-                break;
-            if (rc < 0) {
-                fprintf(stderr, "abi-repro: call failed: %s\n",
-                        lh_strerror(rc));
-                goto out;
-            }
-            sent++;
+        if (rc < 0) {
+            fprintf(stderr, "abi-repro: call failed: %s\n", lh_strerror(rc));
+            return -1;
         }
-        rc = pump(c, 100);
+        r->sent++;
+    }
+    return 0;
+}
+
+/* The calls, sampled every --every.  0, or -1 after a message. */
+static int run(repro *r)
+{
+    for (;;) {
+        int finished = r->o.calls ? r->cs.done >= r->o.calls
+                                  : stop_signal != 0;
+        int drained = r->cs.done == r->sent;
+        if (drained && (r->sent == r->next_sample || finished) &&
+            sample_now(r) != 0)
+            return -1;
+        if (finished && drained)
+            return 0;
+        if (send_calls(r) != 0)
+            return -1;
+        int rc = pump(r->c, 100);
         if (rc < 0) {
             fprintf(stderr, "abi-repro: connection lost: %s\n",
                     lh_strerror(rc));
-            goto out;
+            return -1;
         }
-        if (stats && lh_now_us() - last_stats >= 100000) {
-            put_stats(stats, cs.done);
-            last_stats = lh_now_us();
+        if (r->stats && lh_now_us() - r->last_stats >= 100000) {
+            put_stats(r->stats, r->cs.done);
+            r->last_stats = lh_now_us();
         }
     }
-    if (cs.failed) {
-        fprintf(stderr, "abi-repro: %lu of %lu calls failed (first: %s)\n",
-                cs.failed, cs.done, lh_strerror(cs.first_err));
-        goto out;
-    }
+}
 
-    /* Growth per call after the warm-up (the first tenth of the run). */
-    size_t from = 0;
-    while (from + 2 < nsamples &&
-           samples[from].calls < samples[nsamples - 1].calls / 10)
+/* The result: growth per call after the warm-up (the first tenth of the
+ * run).  0, or -1 when calls failed. */
+static int report(const repro *r, int hv, int lv)
+{
+    const sample *s = r->samples;
+    size_t n = r->nsamples, from = 0;
+
+    if (r->cs.failed) {
+        fprintf(stderr, "abi-repro: %lu of %lu calls failed (first: %s)\n",
+                r->cs.failed, r->cs.done, lh_strerror(r->cs.first_err));
+        return -1;
+    }
+    while (from + 2 < n && s[from].calls < s[n - 1].calls / 10)
         from++;
-    double heap_pc = slope(samples, from, nsamples, y_heap);
-    double rss_pc = slope(samples, from, nsamples, y_rss);
-    double ab_pc = slope(samples, from, nsamples, y_abytes);
-    double ao_pc = slope(samples, from, nsamples, y_aobjs);
-    if (!o.quiet)
+    double heap_pc = slope(s, from, n, y_heap);
+    double rss_pc = slope(s, from, n, y_rss);
+    double ab_pc = slope(s, from, n, y_abytes);
+    double ao_pc = slope(s, from, n, y_aobjs);
+    if (!r->o.quiet)
         printf("abi-repro: growth per call after warm-up: heap %+.1f B, "
                "rss %+.1f B, liba registry %+.1f B (%+.2f objects)\n",
                heap_pc, rss_pc, ab_pc, ao_pc);
     printf("result build=%s header=%d runtime=%d variant=%d calls=%lu "
            "heap_bytes_per_call=%.1f rss_bytes_per_call=%.1f "
            "liba_bytes_per_call=%.1f liba_objects_per_call=%.2f\n",
-           ABI_REPRO_BUILD, hv, lv, o.variant, cs.done, heap_pc, rss_pc,
-           ab_pc, ao_pc);
-    status = 0;
-out:
-    rpc_client_free(c);
-    if (started) {
-        st.stop = 1;
-        pthread_join(st.thread, NULL);
+           ABI_REPRO_BUILD, hv, lv, r->o.variant, r->cs.done, heap_pc,
+           rss_pc, ab_pc, ao_pc);
+    return 0;
+}
+
+static void teardown(repro *r)
+{
+    rpc_client_free(r->c);
+    int rc = rpc_server_thread_stop(r->thread);
+    if (rc < 0)
+        fprintf(stderr, "abi-repro: server stopped: %s\n", lh_strerror(rc));
+    rpc_server_free(r->server);
+    lh_stats_writer_close(r->stats);
+    lh_free(r->samples);
+}
+
+int main(int argc, char **argv)
+{
+    repro r;
+    int status = 3;
+
+    memset(&r, 0, sizeof(r));
+    r.o = (options){0, 1, 0, 32, 0};
+    if (parse_args(argc, argv, &r.o) < 0) {
+        usage(stderr);
+        return 2;
     }
-    rpc_server_free(st.s);
-    lh_stats_writer_close(stats);
-    lh_free(samples);
+    if (r.o.every == 0)
+        r.o.every = r.o.calls >= 20 ? r.o.calls / 20 : 1;
+    if (r.o.calls == 0 && r.o.every < 1000)
+        r.o.every = 1000;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    if (setup(&r) == 0) {
+        int hv = rpc_liba_header_version(), lv = rpc_liba_runtime_version();
+        if (!r.o.quiet)
+            print_header(&r.o, hv, lv);
+        if (run(&r) == 0 && report(&r, hv, lv) == 0)
+            status = 0;
+    }
+    teardown(&r);
     return status;
 }

@@ -235,18 +235,12 @@ static int read_file(const char *path, recs *all, int *truncated)
         rc = LH_EBADMAGIC;
         goto out;
     }
-    if (all->cap - all->n < n) {
-        size_t cap = all->cap ? all->cap : 1024;
-        while (cap - all->n < n)
-            cap *= 2;
-        rec *v = lh_realloc(all->v, cap * sizeof *v);
-        if (v == NULL) {
-            rc = LH_ENOMEM;
-            goto out;
-        }
-        all->v = v;
-        all->cap = cap;
-    }
+    void *v = all->v;
+    rc = lh_grow(&v, &all->cap, all->n + n, sizeof *all->v, 1024);
+    all->v = v;
+    if (rc != 0)
+        goto out;
+    rc = LH_ESYS;
     size_t want = n * sizeof(rec), got = 0;
     uint8_t *dst = (uint8_t *)(all->v + all->n);
     while (got < want) {

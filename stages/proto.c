@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "byteorder.h"
 #include "error.h"
 #include "event.h"
 
@@ -72,7 +73,9 @@ int lh_proto_batch_begin(lh_proto_batch *b, lh_frame_writer *w)
     b->at = lh_buf_len(&w->out);
     b->bytes = 0;
     b->count = 0;
-    return lh_buf_append(&w->out, hdr, sizeof hdr);
+    int rc = lh_buf_append(&w->out, hdr, sizeof hdr);
+    b->open = rc == 0;
+    return rc;
 }
 
 int lh_proto_batch_add(lh_proto_batch *b, uint64_t tag, const void *ev,
@@ -95,6 +98,9 @@ int lh_proto_batch_add(lh_proto_batch *b, uint64_t tag, const void *ev,
 
 void lh_proto_batch_end(lh_proto_batch *b)
 {
+    if (!b->open)
+        return;
+    b->open = 0;
     lh_buf *out = &b->w->out;
     if (b->count == 0) {
         /* Withdraw the empty frame's header. */
@@ -103,6 +109,20 @@ void lh_proto_batch_end(lh_proto_batch *b)
     }
     uint8_t *hdr = out->data + out->start + b->at;
     lh_frame_header(hdr, LH_PROTO_EVENTS, b->bytes);
+}
+
+int lh_proto_batch_push(lh_proto_batch *b, lh_frame_writer *w, uint64_t tag,
+                        const void *ev, uint32_t len)
+{
+    if (!b->open && lh_proto_batch_begin(b, w) != 0)
+        return LH_ENOMEM;
+    int rc = lh_proto_batch_add(b, tag, ev, len);
+    if (rc != LH_ETOOBIG)
+        return rc;
+    lh_proto_batch_end(b); /* full: the record starts the next frame */
+    if (lh_proto_batch_begin(b, w) != 0)
+        return LH_ENOMEM;
+    return lh_proto_batch_add(b, tag, ev, len);
 }
 
 int lh_proto_next_event(const uint8_t *p, uint32_t len, uint32_t *pos,
@@ -158,4 +178,44 @@ int lh_proto_next_ack(const uint8_t *p, uint32_t len, uint32_t *pos,
     *tag = lh_get_le64(p + *pos);
     *pos += 8;
     return 1;
+}
+
+/* Hands the tags of one ACKS payload to on_ack.  0 or the first error. */
+static int each_ack(const uint8_t *p, uint32_t len,
+                    int (*on_ack)(void *arg, uint64_t tag), void *arg)
+{
+    uint32_t pos = 0;
+    uint64_t tag;
+    int rc;
+
+    for (;;) {
+        rc = lh_proto_next_ack(p, len, &pos, &tag);
+        if (rc != 1)
+            return rc;
+        rc = on_ack(arg, tag);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+int lh_proto_read_acks(lh_frame_reader *rd, int fd,
+                       int (*on_ack)(void *arg, uint64_t tag), void *arg)
+{
+    uint8_t type;
+    const uint8_t *p;
+    uint32_t len;
+    int rc = lh_frame_reader_fill(rd, fd);
+
+    if (rc < 0 && rc != LH_EAGAIN)
+        return rc;
+    for (;;) {
+        rc = lh_frame_reader_next(rd, &type, &p, &len);
+        if (rc != 1)
+            return rc;
+        if (type != LH_PROTO_ACKS)
+            return LH_EPARSE;
+        rc = each_ack(p, len, on_ack, arg);
+        if (rc != 0)
+            return rc;
+    }
 }

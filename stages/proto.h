@@ -69,22 +69,36 @@ int lh_proto_parse_hello_auth(const uint8_t *p, uint32_t len, uint8_t *kind,
 
 /*
  * Building an EVENTS frame in place in a writer's queue (no extra copy):
- * begin, add records, end.  Nothing else may use the writer between begin
- * and end.  A batch with no record is withdrawn by end.
+ * begin, add records, end; or push records, which begins frames as
+ * needed, and end.  Nothing else may use the writer while a frame is open
+ * (between begin and end).  A batch with no record is withdrawn by end.
+ * Zero-initialise a batch that is pushed to or ended before any begin.
  */
 typedef struct lh_proto_batch {
     lh_frame_writer *w;
     size_t at;      /* offset of the frame header from the queue's front */
     uint32_t bytes; /* payload bytes so far */
     uint32_t count;
+    int open;       /* a frame is begun and not yet ended */
 } lh_proto_batch;
 
+/* Opens a frame on w.  0 or LH_ENOMEM (nothing queued, not open). */
 int lh_proto_batch_begin(lh_proto_batch *b, lh_frame_writer *w);
 /* 0, LH_ETOOBIG (batch would pass LH_PROTO_MAX_BATCH: end it and begin a
  * new one), or LH_ENOMEM. */
 int lh_proto_batch_add(lh_proto_batch *b, uint64_t tag, const void *ev,
                        uint32_t len);
+/* Closes the open frame (patches its length); does nothing when none is
+ * open. */
 void lh_proto_batch_end(lh_proto_batch *b);
+
+/* Adds a record to the frame open on w, beginning one when none is open
+ * and a new one when the record does not fit the current frame: a sender
+ * batches without minding where frames end.  0, LH_ETOOBIG (the record
+ * is larger than any frame) or LH_ENOMEM; the frame may be left open
+ * either way. */
+int lh_proto_batch_push(lh_proto_batch *b, lh_frame_writer *w, uint64_t tag,
+                        const void *ev, uint32_t len);
 
 /* Iterates the records of an EVENTS payload: returns 1 with the next
  * record (ev points into p), 0 at the end, LH_EPARSE on a bad record. */
@@ -102,26 +116,16 @@ int lh_proto_ack_flush(lh_buf *acks, lh_frame_writer *w);
 int lh_proto_next_ack(const uint8_t *p, uint32_t len, uint32_t *pos,
                       uint64_t *tag);
 
-static inline void lh_put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void lh_put_le64(uint8_t *p, uint64_t v)
-{
-    lh_put_le32(p, (uint32_t)v);
-    lh_put_le32(p + 4, (uint32_t)(v >> 32));
-}
-static inline uint32_t lh_get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-static inline uint64_t lh_get_le64(const uint8_t *p)
-{
-    return (uint64_t)lh_get_le32(p) | (uint64_t)lh_get_le32(p + 4) << 32;
-}
+/*
+ * The acknowledging side of a connection that sent EVENTS: reads what fd
+ * has into rd and hands each tag of the whole ACKS frames now buffered to
+ * on_ack(arg, tag), in order.  0 when everything buffered is handled,
+ * else an error after which the connection is to be closed: what
+ * lh_frame_reader_fill or lh_frame_reader_next returned (LH_ECLOSED,
+ * LH_EBADMAGIC, ...), LH_EPARSE for a frame other than ACKS or a payload
+ * that is not whole tags, or what on_ack returned (non-zero stops there).
+ */
+int lh_proto_read_acks(lh_frame_reader *rd, int fd,
+                       int (*on_ack)(void *arg, uint64_t tag), void *arg);
 
 #endif

@@ -1,8 +1,7 @@
 /*
- * registry.c - the stages of the pipeline, one line each.
- *
- * Adding a stage: write stage_<name>.c with its lh_stage_ops, add its id to
- * enum lh_stage_id (stage.h, in pipeline order) and its line here.
+ * registry.c - the stages of the pipeline as a table, generated from the
+ * list in include/stage_list.h (which says how to add a stage), and the
+ * parsing of stage lists.
  */
 #include "registry.h"
 
@@ -12,12 +11,17 @@
 
 #include "error.h"
 
+/* Stage ids by name, for the requirement items R(name, needed). */
+#define ID_BY_NAME(ID, name, req) id_of_##name = LH_STAGE_##ID,
+enum { LH_STAGE_LIST(ID_BY_NAME, LH_STAGE_NO_REQ) };
+
+/* One line of the table: its requirements are the bits ORed onto 0. */
+#define ENTRY(ID, name, req)                                                   \
+    [LH_STAGE_##ID] = {#name, 0u req, &lh_stage_##name},
+#define REQ_BIT(name, needed) | LH_STAGE_BIT(id_of_##needed)
+
 const lh_stage_entry lh_stage_registry[LH_STAGE_COUNT] = {
-    [LH_STAGE_FORWARD] = {"forward", "", &lh_stage_forward},
-    [LH_STAGE_HASH] = {"hash", "forward", &lh_stage_hash},
-    [LH_STAGE_ENQUEUE] = {"enqueue", "forward", &lh_stage_enqueue},
-    [LH_STAGE_VERIFY] = {"verify", "forward", &lh_stage_verify},
-    [LH_STAGE_RPC] = {"rpc", "forward,verify", &lh_stage_rpc},
+    LH_STAGE_LIST(ENTRY, REQ_BIT)
 };
 
 int lh_stage_lookup(const char *name, size_t len)
@@ -42,8 +46,8 @@ static int names_to_mask(const char *list, unsigned *mask, char *err,
         if (len > 0) {
             int id = lh_stage_lookup(p, len);
             if (id < 0) {
-                snprintf(err, errcap, "unknown stage '%.*s' (stages: "
-                         "forward,hash,enqueue,verify,rpc)", (int)len, p);
+                snprintf(err, errcap, "unknown stage '%.*s' (stages: %s)",
+                         (int)len, p, LH_STAGE_NAMES);
                 return LH_ENOTFOUND;
             }
             m |= LH_STAGE_BIT(id);
@@ -54,6 +58,19 @@ static int names_to_mask(const char *list, unsigned *mask, char *err,
     }
     *mask = m;
     return 0;
+}
+
+unsigned lh_stage_needs(int id)
+{
+    unsigned need = lh_stage_registry[id].requires, before;
+
+    do {
+        before = need;
+        for (int i = 0; i < LH_STAGE_COUNT; i++)
+            if (need & LH_STAGE_BIT(i))
+                need |= lh_stage_registry[i].requires;
+    } while (need != before);
+    return need;
 }
 
 int lh_stages_parse(const char *list, unsigned *mask, char *err,
@@ -71,15 +88,12 @@ int lh_stages_parse(const char *list, unsigned *mask, char *err,
     if (rc != 0)
         return rc;
     for (int i = 0; i < LH_STAGE_COUNT; i++) {
-        unsigned req = 0;
-        if (!(m & LH_STAGE_BIT(i)))
-            continue;
-        rc = names_to_mask(lh_stage_registry[i].requires, &req, err, errcap);
-        if (rc != 0)
-            return LH_EINVAL;
-        if ((m & req) != req) {
+        unsigned need = lh_stage_needs(i);
+        if ((m & LH_STAGE_BIT(i)) && (m & need) != need) {
+            char names[256];
+            lh_stages_format(need, names, sizeof names);
             snprintf(err, errcap, "stage '%s' requires '%s'",
-                     lh_stage_registry[i].name, lh_stage_registry[i].requires);
+                     lh_stage_registry[i].name, names);
             return LH_EINVAL;
         }
     }

@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,18 +71,32 @@ typedef struct entry {
     uint8_t acked;
 } entry;
 
+typedef struct a_opts {
+    const char *brokers, *nodes, *stages, *topic, *group, *counters, *name;
+    const char *auth_token, *ledger;
+    uint64_t window, batch;
+} a_opts;
+
 typedef struct a_state {
+    const a_opts *o;
     lh_kconsumer *kc;
     bconn *conns;
     size_t nconns;
+    char **addrs; /* --nodes */
+    size_t naddrs;
+    const char *token;
     entry *ring;
     uint64_t cap, head, tail;
     uint64_t window; /* per connection */
+    uint64_t batch;  /* events per poll */
     uint64_t outstanding;
     int paused;
     int forward;
     const char *name; /* role name in stats lines and counters */
     lh_counters c;
+    int64_t last_counters;
+    lh_kmsg *msgs;       /* one poll's messages */
+    struct pollfd *pfd;  /* one per connection */
     lh_ledger *ledger; /* forward OFF with --ledger, else NULL */
     int64_t done_off[MAX_PARTITIONS_TRACKED];
     uint8_t done_set[MAX_PARTITIONS_TRACKED];
@@ -182,44 +197,36 @@ static int pick_conn(const a_state *a)
     return best;
 }
 
+/* An ACKS frame's tag from connection ci: the event is finished. */
+typedef struct ack_from {
+    a_state *a;
+    size_t ci;
+} ack_from;
+
+static int on_ack(void *arg, uint64_t tag)
+{
+    ack_from *from = arg;
+    a_state *a = from->a;
+
+    if (tag < a->head || tag >= a->tail)
+        return LH_EPARSE;
+    entry *e = &a->ring[tag % a->cap];
+    if (e->acked || e->conn != from->ci)
+        return LH_EPARSE;
+    e->acked = 1;
+    a->conns[from->ci].outstanding--;
+    a->outstanding--;
+    a->c.v[LH_C_acked]++;
+    return 0;
+}
+
 /* Handles the ACKS frames a B connection has.  0, or an error (the
  * connection is then lost). */
 static int read_acks(a_state *a, size_t ci)
 {
-    bconn *b = &a->conns[ci];
-    uint8_t type;
-    const uint8_t *p;
-    uint32_t len;
-    int rc = lh_frame_reader_fill(&b->rd, b->fd);
-
-    if (rc < 0 && rc != LH_EAGAIN)
-        return rc;
-    for (;;) {
-        rc = lh_frame_reader_next(&b->rd, &type, &p, &len);
-        if (rc != 1)
-            break;
-        uint32_t pos = 0;
-        uint64_t tag;
-        if (type != LH_PROTO_ACKS)
-            return LH_EPARSE;
-        for (;;) {
-            rc = lh_proto_next_ack(p, len, &pos, &tag);
-            if (rc != 1)
-                break;
-            if (tag < a->head || tag >= a->tail)
-                return LH_EPARSE;
-            entry *e = &a->ring[tag % a->cap];
-            if (e->acked || e->conn != ci)
-                return LH_EPARSE;
-            e->acked = 1;
-            b->outstanding--;
-            a->outstanding--;
-            a->c.v[LH_C_acked]++;
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return rc == LH_EAGAIN ? 0 : rc;
+    ack_from from = {a, ci};
+    return lh_proto_read_acks(&a->conns[ci].rd, a->conns[ci].fd, on_ack,
+                              &from);
 }
 
 static void advance_head(a_state *a)
@@ -234,14 +241,46 @@ static void advance_head(a_state *a)
     flush_done(a);
 }
 
+/* forward OFF: the event is consumed and dropped (recorded first). */
+static void drop(a_state *a, const lh_kmsg *m)
+{
+    lh_event ev;
+    a->c.v[LH_C_dropped]++;
+    if (a->ledger != NULL &&
+        lh_event_decode(m->value, m->value_len, &ev) >= 0)
+        lh_ledger_add(a->ledger, ev.key, ev.key_len, ev.version,
+                      LH_LEDGER_DROPPED);
+    note_done(a, m->partition, m->offset);
+}
+
+/* Queues the event for connection ci and gives it its ring entry. */
+static int forward(a_state *a, lh_proto_batch *batch, int ci,
+                   const lh_kmsg *m)
+{
+    bconn *b = &a->conns[ci];
+    int rc = lh_proto_batch_push(batch, &b->wr, a->tail, m->value,
+                                 (uint32_t)m->value_len);
+    if (rc != 0)
+        return rc;
+    entry *e = &a->ring[a->tail % a->cap];
+    e->partition = m->partition;
+    e->offset = m->offset;
+    e->conn = (uint16_t)ci;
+    e->acked = 0;
+    a->tail++;
+    b->outstanding++;
+    a->outstanding++;
+    a->c.v[LH_C_forwarded]++;
+    return 0;
+}
+
 static int take(a_state *a, lh_kmsg *msgs, int n)
 {
     int ci = a->forward ? pick_conn(a) : -1;
-    lh_proto_batch batch;
-    int batching = 0;
+    lh_proto_batch batch = {0};
+    int rc = 0;
 
-    for (int i = 0; i < n; i++) {
-        lh_kmsg *m = &msgs[i];
+    for (int i = 0; i < n && rc == 0; i++) {
         a->c.v[LH_C_consumed]++;
         if (a->forward && ci < 0) {
             /* Nowhere to send it: not dropped (forward is on), but left to
@@ -250,51 +289,162 @@ static int take(a_state *a, lh_kmsg *msgs, int n)
                     "consumed event; exiting so that it is consumed again\n");
             return LH_ECLOSED;
         }
-        if (!a->forward) {
-            /* forward OFF: consumed and dropped. */
-            lh_event ev;
-            a->c.v[LH_C_dropped]++;
-            if (a->ledger != NULL &&
-                lh_event_decode(m->value, m->value_len, &ev) >= 0)
-                lh_ledger_add(a->ledger, ev.key, ev.key_len, ev.version,
-                              LH_LEDGER_DROPPED);
-            note_done(a, m->partition, m->offset);
-            continue;
-        }
-        bconn *b = &a->conns[ci];
-        if (!batching) {
-            if (lh_proto_batch_begin(&batch, &b->wr) != 0)
-                return LH_ENOMEM;
-            batching = 1;
-        }
-        int rc = lh_proto_batch_add(&batch, a->tail, m->value,
-                                    (uint32_t)m->value_len);
-        if (rc == LH_ETOOBIG) {
-            lh_proto_batch_end(&batch);
-            if (lh_proto_batch_begin(&batch, &b->wr) != 0)
-                return LH_ENOMEM;
-            rc = lh_proto_batch_add(&batch, a->tail, m->value,
-                                    (uint32_t)m->value_len);
-        }
-        if (rc != 0) {
-            lh_proto_batch_end(&batch);
-            return rc;
-        }
-        entry *e = &a->ring[a->tail % a->cap];
-        e->partition = m->partition;
-        e->offset = m->offset;
-        e->conn = (uint16_t)ci;
-        e->acked = 0;
-        a->tail++;
-        b->outstanding++;
-        a->outstanding++;
-        a->c.v[LH_C_forwarded]++;
+        if (a->forward)
+            rc = forward(a, &batch, ci, &msgs[i]);
+        else
+            drop(a, &msgs[i]);
     }
-    if (batching)
-        lh_proto_batch_end(&batch);
-    flush_done(a);
+    lh_proto_batch_end(&batch);
+    if (rc == 0)
+        flush_done(a);
+    return rc;
+}
+
+/* ---- the main loop ---- */
+
+/* Connects what is due; returns the connections up. */
+static int connect_due(a_state *a, int64_t now)
+{
+    int live = 0;
+    for (size_t i = 0; i < a->nconns; i++) {
+        if (a->conns[i].fd < 0 && now >= a->conns[i].retry_at)
+            conn_try(&a->conns[i], now);
+        live += a->conns[i].fd >= 0;
+    }
+    return live;
+}
+
+/* Backpressure: pauses the partitions when the windows or the ring are
+ * full, resumes them when half of the windows drained.  1 when there is
+ * room for another batch. */
+static int pace(a_state *a, int live)
+{
+    uint64_t limit = a->window * (a->nconns ? a->nconns : 1);
+    int room = a->tail - a->head + a->batch <= a->cap &&
+               a->outstanding < limit && (!a->forward || live > 0);
+    if (!a->paused && !room) {
+        if (lh_kconsumer_pause(a->kc) == 0) {
+            a->paused = 1;
+            a->c.v[LH_C_paused]++;
+        }
+    } else if (a->paused && room && a->outstanding <= limit / 2) {
+        if (lh_kconsumer_resume(a->kc) == 0)
+            a->paused = 0;
+    }
+    return room;
+}
+
+/* Polls the consumer (while paused too: kafka.h, rebalances are served
+ * from the poll; what it may still return fits in the ring's slack) and
+ * takes what came.  0 and *got, or the exit status. */
+static int consume(a_state *a, int room, int *got)
+{
+    int pending_out = 0;
+    for (size_t i = 0; i < a->nconns; i++)
+        pending_out |= a->conns[i].fd >= 0 &&
+                       lh_frame_writer_pending(&a->conns[i].wr) > 0;
+    uint64_t space = a->cap - (a->tail - a->head);
+    size_t want = room ? a->batch
+                       : (size_t)(space < a->batch ? space : a->batch);
+    *got = 0;
+    if (want == 0)
+        return 0;
+    int n = lh_kconsumer_poll(a->kc, a->msgs, want,
+                              a->paused || pending_out ? 0 : 5);
+    if (n < 0) {
+        fprintf(stderr, "selfheal a: consumer failed: %s\n", lh_strerror(n));
+        return 1;
+    }
+    if (n == 0)
+        return 0;
+    int rc = take(a, a->msgs, n);
+    lh_kconsumer_release(a->kc, a->msgs, (size_t)n);
+    if (rc == LH_ECLOSED)
+        return 3;
+    if (rc != 0) {
+        fprintf(stderr, "selfheal a: cannot queue events: %s\n",
+                lh_strerror(rc));
+        return 1;
+    }
+    *got = n;
     return 0;
 }
+
+/* Writes what is queued and fills a->pfd for the connections up.  Returns
+ * how many, or -3 when a lost connection ends A. */
+static int prepare_conns(a_state *a)
+{
+    int np = 0;
+    for (size_t i = 0; i < a->nconns; i++) {
+        bconn *b = &a->conns[i];
+        a->pfd[i] = (struct pollfd){.fd = -1};
+        if (b->fd < 0)
+            continue;
+        if (lh_frame_writer_pending(&b->wr) > 0 &&
+            lh_frame_writer_flush(&b->wr, b->fd) < 0) {
+            if (conn_lost(b) != 0)
+                return -3;
+            continue;
+        }
+        a->pfd[i].fd = b->fd;
+        a->pfd[i].events = POLLIN;
+        if (lh_frame_writer_pending(&b->wr) > 0)
+            a->pfd[i].events |= POLLOUT;
+        np++;
+    }
+    return np;
+}
+
+/* Sockets: writes what is queued, waits up to timeout_ms, reads acks.
+ * 0, or the exit status. */
+static int serve_conns(a_state *a, int timeout_ms, int room)
+{
+    int np = prepare_conns(a);
+    if (np < 0)
+        return 3;
+    if (np > 0 && poll(a->pfd, (nfds_t)a->nconns, timeout_ms) < 0 &&
+        errno != EINTR) {
+        fprintf(stderr, "selfheal a: poll: %s\n", strerror(errno));
+        return 1;
+    }
+    if (np == 0 && !room)
+        lh_sleep_us(10000);
+    for (size_t i = 0; np > 0 && i < a->nconns; i++) {
+        bconn *b = &a->conns[i];
+        short re = a->pfd[i].revents;
+        int rc = 0;
+        if (b->fd < 0 || re == 0)
+            continue;
+        if ((re & POLLOUT) && lh_frame_writer_flush(&b->wr, b->fd) < 0)
+            rc = LH_ECLOSED;
+        if (rc == 0 && (re & (POLLIN | POLLHUP | POLLERR)))
+            rc = read_acks(a, i);
+        if (rc != 0 && conn_lost(b) != 0)
+            return 3;
+    }
+    return 0;
+}
+
+/* One turn of the main loop.  0 to go on, else the exit status (1: a
+ * failure; 3: events that only Kafka holds now, to be consumed again). */
+static int step(a_state *a)
+{
+    int live = connect_due(a, lh_now_us());
+    int room = pace(a, live);
+    int n = 0;
+    int status = consume(a, room, &n);
+    if (status == 0)
+        status = serve_conns(a, n > 0 || room ? 0 : 10, room);
+    if (status != 0)
+        return status;
+    advance_head(a);
+    a->c.v[LH_C_assigned] = (uint64_t)lh_kconsumer_assigned(a->kc);
+    a->c.v[LH_C_outstanding] = a->outstanding;
+    lh_counters_tick(&a->c, a->name, a->o->counters, &a->last_counters, 0);
+    return 0;
+}
+
+/* ---- options, set-up and teardown ---- */
 
 static void usage(FILE *out)
 {
@@ -317,252 +467,147 @@ static void usage(FILE *out)
             "(ledger.h)\n");
 }
 
-int lh_role_a(int argc, char **argv)
-{
-    const char *brokers = NULL, *nodes = NULL, *stages = NULL;
-    const char *topic = LH_KAFKA_DEFAULT_TOPIC, *group = LH_KAFKA_DEFAULT_GROUP;
-    const char *counters = NULL, *name = "a";
-    const char *token_opt = NULL, *token = NULL, *ledger = NULL;
-    uint64_t window = 65536, batch = 4096;
-    char **addrs = NULL;
-    size_t naddrs = 0;
-    unsigned mask = 0;
-    a_state a;
-    lh_kmsg *msgs = NULL;
-    struct pollfd *pfd = NULL;
-    int64_t last_counters = 0;
-    char err[256];
-    int status = 1, rc;
 
-    memset(&a, 0, sizeof a);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v;
-        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(o, "--brokers") && strcmp(o, "--nodes") &&
-            strcmp(o, "--topic") && strcmp(o, "--group") &&
-            strcmp(o, "--stages") && strcmp(o, "--window") &&
-            strcmp(o, "--batch") && strcmp(o, "--counters") &&
-            strcmp(o, "--name") && strcmp(o, "--auth-token") &&
-            strcmp(o, "--ledger")) {
-            lh_opt_unknown("a", o);
-            return 2;
-        }
-        v = lh_opt_value("a", argc, argv, &i);
-        if (v == NULL)
-            return 2;
-        if (strcmp(o, "--brokers") == 0)
-            brokers = v;
-        else if (strcmp(o, "--nodes") == 0)
-            nodes = v;
-        else if (strcmp(o, "--topic") == 0)
-            topic = v;
-        else if (strcmp(o, "--group") == 0)
-            group = v;
-        else if (strcmp(o, "--stages") == 0)
-            stages = v;
-        else if (strcmp(o, "--counters") == 0)
-            counters = v;
-        else if (strcmp(o, "--name") == 0)
-            name = v;
-        else if (strcmp(o, "--auth-token") == 0)
-            token_opt = v;
-        else if (strcmp(o, "--ledger") == 0)
-            ledger = v;
-        else if (strcmp(o, "--window") == 0) {
-            if (lh_opt_u64_range("a", o, v, 1, 1u << 24, &window))
-                return 2;
-        } else if (lh_opt_u64_range("a", o, v, 1, 65536, &batch))
-            return 2;
-    }
-    if (name[0] == '\0' || strlen(name) >= LH_STATS_ROLE_MAX ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789_.-") != strlen(name)) {
+static const lh_opt a_options[] = {
+    LH_OPT_S(a_opts, "--brokers", brokers),
+    LH_OPT_S(a_opts, "--nodes", nodes),
+    LH_OPT_S(a_opts, "--topic", topic),
+    LH_OPT_S(a_opts, "--group", group),
+    LH_OPT_S(a_opts, "--stages", stages),
+    LH_OPT_S(a_opts, "--counters", counters),
+    LH_OPT_S(a_opts, "--name", name),
+    LH_OPT_S(a_opts, "--auth-token", auth_token),
+    LH_OPT_S(a_opts, "--ledger", ledger),
+    LH_OPT_N(a_opts, "--window", window, 1, 1u << 24),
+    LH_OPT_N(a_opts, "--batch", batch, 1, 65536),
+};
+
+
+/* What the options say beyond their syntax: the name, the token, the
+ * stages, the B nodes.  0, or the exit status. */
+static int check_opts(a_state *a, const a_opts *o)
+{
+    char err[256];
+    unsigned mask = 0;
+    size_t len = strlen(o->name);
+
+    if (len == 0 || len >= LH_STATS_ROLE_MAX ||
+        strspn(o->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789_.-") != len) {
         fprintf(stderr, "selfheal a: bad --name '%s' (1..%d of "
-                "[A-Za-z0-9_.-])\n", name, LH_STATS_ROLE_MAX - 1);
+                "[A-Za-z0-9_.-])\n", o->name, LH_STATS_ROLE_MAX - 1);
         return 2;
     }
-    a.name = name;
-    if (lh_auth_token("a", token_opt, &token) != 0)
+    a->name = o->name;
+    if (lh_auth_token("a", o->auth_token, &a->token) != 0)
         return 2;
-    rc = lh_stages_select(stages, &mask, err, sizeof err);
-    if (rc != 0) {
+    if (lh_stages_select(o->stages, &mask, err, sizeof err) != 0) {
         fprintf(stderr, "selfheal a: %s\n", err);
         return 2;
     }
-    a.forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
-    if (brokers == NULL || window == 0 || batch == 0 || batch > 65536) {
+    a->forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    if (o->brokers == NULL || o->window == 0 || o->batch == 0 ||
+        o->batch > 65536) {
         fprintf(stderr, "selfheal a: --brokers is required; --window and "
                 "--batch must be 1.. (batch <= 65536)\n");
         return 2;
     }
-    if (nodes != NULL && lh_strv_split(nodes, ',', &addrs, &naddrs) != 0)
+    if (o->nodes != NULL &&
+        lh_strv_split(o->nodes, ',', &a->addrs, &a->naddrs) != 0)
         return 1;
-    if (a.forward && naddrs == 0) {
+    return 0;
+}
+
+/* Memory, connections (not yet up), signals, the ledger, the consumer.
+ * 0, or the exit status (a_teardown undoes what was done). */
+static int setup(a_state *a, const a_opts *o)
+{
+    if (a->forward && a->naddrs == 0) {
         fprintf(stderr, "selfheal a: forward is on: --nodes is required\n");
-        status = 2;
-        goto out;
+        return 2;
     }
-    if (naddrs > 60000) {
+    if (a->naddrs > 60000) {
         fprintf(stderr, "selfheal a: too many B nodes\n");
-        status = 2;
-        goto out;
+        return 2;
     }
-    a.window = window;
-    a.nconns = a.forward ? naddrs : 0;
-    a.cap = window * (a.nconns ? a.nconns : 1) + 4 * batch;
-    a.ring = lh_calloc(a.cap, sizeof *a.ring);
-    a.conns = lh_calloc(a.nconns + 1, sizeof *a.conns);
-    msgs = lh_calloc(batch, sizeof *msgs);
-    pfd = lh_calloc(a.nconns + 1, sizeof *pfd);
-    if (a.ring == NULL || a.conns == NULL || msgs == NULL || pfd == NULL)
-        goto out;
-    for (size_t i = 0; i < a.nconns; i++) {
-        a.conns[i].addr = addrs[i];
-        a.conns[i].token = token;
-        a.conns[i].fd = -1;
+    a->window = o->window;
+    a->batch = o->batch;
+    a->nconns = a->forward ? a->naddrs : 0;
+    a->cap = o->window * (a->nconns ? a->nconns : 1) + 4 * o->batch;
+    a->ring = lh_calloc(a->cap, sizeof *a->ring);
+    a->conns = lh_calloc(a->nconns + 1, sizeof *a->conns);
+    a->msgs = lh_calloc(o->batch, sizeof *a->msgs);
+    a->pfd = lh_calloc(a->nconns + 1, sizeof *a->pfd);
+    if (a->ring == NULL || a->conns == NULL || a->msgs == NULL ||
+        a->pfd == NULL)
+        return 1;
+    for (size_t i = 0; i < a->nconns; i++) {
+        a->conns[i].addr = a->addrs[i];
+        a->conns[i].token = a->token;
+        a->conns[i].fd = -1;
     }
     lh_role_signals();
-    if (lh_role_stop_deadline(a.name) != 0) {
-        status = 2;
-        goto out;
-    }
-    if (!a.forward && ledger != NULL) {
-        rc = lh_ledger_open(ledger, a.name, &a.ledger);
+    if (lh_role_stop_deadline(a->name) != 0)
+        return 2;
+    if (!a->forward && o->ledger != NULL) {
+        int rc = lh_ledger_open(o->ledger, a->name, &a->ledger);
         if (rc != 0) {
             fprintf(stderr, "selfheal a: cannot create a ledger in %s: %s\n",
-                    ledger, lh_strerror(rc));
-            goto out;
+                    o->ledger, lh_strerror(rc));
+            return 1;
         }
     }
-    rc = lh_kconsumer_new(brokers, group, topic, &a.kc);
+    int rc = lh_kconsumer_new(o->brokers, o->group, o->topic, &a->kc);
     if (rc != 0) {
         fprintf(stderr, "selfheal a: cannot join group %s on %s: %s\n",
-                group, brokers, lh_strerror(rc));
-        goto out;
+                o->group, o->brokers, lh_strerror(rc));
+        return 1;
     }
+    return 0;
+}
+
+static void teardown(a_state *a)
+{
+    ledger_flush(a);
+    lh_counters_tick(&a->c, a->name, a->o->counters, &a->last_counters, 1);
+    lh_kconsumer_free(a->kc);
+    lh_ledger_close(a->ledger);
+    for (size_t i = 0; a->conns && i < a->nconns; i++)
+        conn_down(&a->conns[i]);
+    lh_free(a->conns);
+    lh_free(a->ring);
+    lh_free(a->msgs);
+    lh_free(a->pfd);
+    lh_strv_free(a->addrs);
+}
+
+int lh_role_a(int argc, char **argv)
+{
+    a_opts o = {.topic = LH_KAFKA_DEFAULT_TOPIC,
+                .group = LH_KAFKA_DEFAULT_GROUP,
+                .name = "a",
+                .window = 65536,
+                .batch = 4096};
+    a_state a;
+    int status = lh_opts_parse("a", argc, argv, a_options,
+                               sizeof a_options / sizeof a_options[0], &o);
+
+    if (status == 1)
+        usage(stdout);
+    if (status != 0)
+        return status == 1 ? 0 : status;
+    memset(&a, 0, sizeof a);
+    a.o = &o;
+    status = check_opts(&a, &o);
+    if (status != 0)
+        return status;
+    status = setup(&a, &o);
     /* A is not a process under test (DESIGN section 4: the B nodes are),
      * so it writes no LEAKHUNT_STATS lines: its work would be counted
      * twice with the B nodes', and leak-hunt's tools would signal a
      * process they do not wrap. */
-    status = 0;
-    while (!lh_role_stop) {
-        int64_t now = lh_now_us();
-        int live = 0, n = 0;
-        for (size_t i = 0; i < a.nconns; i++) {
-            if (a.conns[i].fd < 0 && now >= a.conns[i].retry_at)
-                conn_try(&a.conns[i], now);
-            live += a.conns[i].fd >= 0;
-        }
-        uint64_t limit = a.window * (a.nconns ? a.nconns : 1);
-        int room = a.tail - a.head + batch <= a.cap &&
-                   a.outstanding < limit && (!a.forward || live > 0);
-        if (!a.paused && !room) {
-            if (lh_kconsumer_pause(a.kc) == 0) {
-                a.paused = 1;
-                a.c.v[LH_C_paused]++;
-            }
-        } else if (a.paused && room && a.outstanding <= limit / 2) {
-            if (lh_kconsumer_resume(a.kc) == 0)
-                a.paused = 0;
-        }
-        int pending_out = 0;
-        for (size_t i = 0; i < a.nconns; i++)
-            pending_out |= a.conns[i].fd >= 0 &&
-                           lh_frame_writer_pending(&a.conns[i].wr) > 0;
-        /* Poll while paused too (kafka.h: rebalances are served from the
-         * poll); what it may still return fits in the ring's slack. */
-        uint64_t space = a.cap - (a.tail - a.head);
-        size_t want = room ? batch : (size_t)(space < batch ? space : batch);
-        if (want > 0) {
-            n = lh_kconsumer_poll(a.kc, msgs, want,
-                                  a.paused || pending_out ? 0 : 5);
-            if (n < 0) {
-                fprintf(stderr, "selfheal a: consumer failed: %s\n",
-                        lh_strerror(n));
-                status = 1;
-                break;
-            }
-            if (n > 0) {
-                rc = take(&a, msgs, n);
-                lh_kconsumer_release(a.kc, msgs, (size_t)n);
-                if (rc == LH_ECLOSED) {
-                    status = 3;
-                    break;
-                }
-                if (rc != 0) {
-                    fprintf(stderr, "selfheal a: cannot queue events: %s\n",
-                            lh_strerror(rc));
-                    status = 1;
-                    break;
-                }
-            }
-        }
-        /* Sockets: write what is queued, read acks. */
-        int np = 0;
-        for (size_t i = 0; i < a.nconns; i++) {
-            bconn *b = &a.conns[i];
-            pfd[i] = (struct pollfd){.fd = -1};
-            if (b->fd < 0)
-                continue;
-            if (lh_frame_writer_pending(&b->wr) > 0 &&
-                lh_frame_writer_flush(&b->wr, b->fd) < 0) {
-                if (conn_lost(b) != 0) {
-                    status = 3;
-                    goto done;
-                }
-                continue;
-            }
-            pfd[i].fd = b->fd;
-            pfd[i].events = POLLIN;
-            if (lh_frame_writer_pending(&b->wr) > 0)
-                pfd[i].events |= POLLOUT;
-            np++;
-        }
-        int timeout = n > 0 ? 0 : (room ? 0 : 10);
-        if (np > 0 && poll(pfd, (nfds_t)a.nconns, timeout) < 0 &&
-            errno != EINTR) {
-            fprintf(stderr, "selfheal a: poll: %s\n", strerror(errno));
-            status = 1;
-            break;
-        }
-        if (np == 0 && !room)
-            lh_sleep_us(10000);
-        for (size_t i = 0; np > 0 && i < a.nconns; i++) {
-            bconn *b = &a.conns[i];
-            if (b->fd < 0 || pfd[i].revents == 0)
-                continue;
-            rc = 0;
-            if ((pfd[i].revents & POLLOUT) &&
-                lh_frame_writer_flush(&b->wr, b->fd) < 0)
-                rc = LH_ECLOSED;
-            if (rc == 0 && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                rc = read_acks(&a, i);
-            if (rc != 0 && conn_lost(b) != 0) {
-                status = 3;
-                goto done;
-            }
-        }
-        advance_head(&a);
-        a.c.v[LH_C_assigned] = (uint64_t)lh_kconsumer_assigned(a.kc);
-        a.c.v[LH_C_outstanding] = a.outstanding;
-        lh_counters_tick(&a.c, a.name, counters, &last_counters, 0);
-    }
-done:
-out:
-    ledger_flush(&a);
-    lh_counters_tick(&a.c, a.name ? a.name : "a", counters, &last_counters,
-                     1);
-    lh_kconsumer_free(a.kc);
-    lh_ledger_close(a.ledger);
-    for (size_t i = 0; a.conns && i < a.nconns; i++)
-        conn_down(&a.conns[i]);
-    lh_free(a.conns);
-    lh_free(a.ring);
-    lh_free(msgs);
-    lh_free(pfd);
-    lh_strv_free(addrs);
+    while (status == 0 && !lh_role_stop)
+        status = step(&a);
+    teardown(&a);
     return status;
 }

@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +90,7 @@ typedef struct peer {
     int warned;
     lh_frame_reader rd;
     lh_frame_writer wr;
-    lh_proto_batch batch;
-    int batching;
+    lh_proto_batch batch; /* the EVENTS frame being filled, if open */
     lh_item **slots;
     uint32_t *free_slots;
     uint32_t nfree;
@@ -187,6 +187,14 @@ static void ledger_record(lh_node *n, lh_item *it)
                   kind);
 }
 
+int lh_node_reject(lh_node *n, lh_item *it)
+{
+    n->c.v[LH_C_bad_events]++;
+    it->failed = 1;
+    lh_node_finish(n, it);
+    return LH_STEP_DONE;
+}
+
 void lh_node_finish(lh_node *n, lh_item *it)
 {
     if (!it->failed)
@@ -213,21 +221,8 @@ int lh_node_send_peer(lh_node *n, uint32_t id, lh_item *it)
         return LH_ECLOSED;
     if (p->nfree == 0)
         return LH_EFULL;
-    if (!p->batching) {
-        if (lh_proto_batch_begin(&p->batch, &p->wr) != 0)
-            return LH_ENOMEM;
-        p->batching = 1;
-    }
     uint32_t slot = p->free_slots[p->nfree - 1];
-    int rc = lh_proto_batch_add(&p->batch, slot, it->data, it->len);
-    if (rc == LH_ETOOBIG) {
-        lh_proto_batch_end(&p->batch);
-        p->batching = 0;
-        if (lh_proto_batch_begin(&p->batch, &p->wr) != 0)
-            return LH_ENOMEM;
-        p->batching = 1;
-        rc = lh_proto_batch_add(&p->batch, slot, it->data, it->len);
-    }
+    int rc = lh_proto_batch_push(&p->batch, &p->wr, slot, it->data, it->len);
     if (rc != 0)
         return rc;
     p->nfree--;
@@ -390,9 +385,7 @@ static void peer_down(lh_node *n, uint32_t id)
     peer *p = &n->peers[id];
     if (p->fd < 0)
         return;
-    if (p->batching)
-        lh_proto_batch_end(&p->batch);
-    p->batching = 0;
+    lh_proto_batch_end(&p->batch);
     close(p->fd);
     p->fd = -1;
     p->retry_at = lh_now_us() + PEER_RETRY_US;
@@ -432,45 +425,247 @@ static void peer_connect(lh_node *n, uint32_t id, int64_t now)
     p->warned = 1;
 }
 
+/* A peer's ack: the owner finished the item, so it is acknowledged
+ * upstream (and not counted here as finished work). */
+typedef struct ack_from {
+    lh_node *n;
+    peer *p;
+} ack_from;
+
+static int on_peer_ack(void *arg, uint64_t tag)
+{
+    ack_from *from = arg;
+    peer *p = from->p;
+
+    if (tag >= PEER_WINDOW || p->slots[tag] == NULL)
+        return LH_EPARSE;
+    lh_item *it = p->slots[tag];
+    p->slots[tag] = NULL;
+    p->free_slots[p->nfree++] = (uint32_t)tag;
+    ack_upstream(from->n, it);
+    lh_node_drop(from->n, it);
+    return 0;
+}
+
 static int read_peer(lh_node *n, uint32_t id)
 {
-    peer *p = &n->peers[id];
-    uint8_t type;
-    const uint8_t *d;
-    uint32_t len;
-    int rc = lh_frame_reader_fill(&p->rd, p->fd);
+    ack_from from = {n, &n->peers[id]};
+    return lh_proto_read_acks(&from.p->rd, from.p->fd, on_peer_ack, &from);
+}
 
-    if (rc < 0 && rc != LH_EAGAIN)
-        return rc;
-    for (;;) {
-        rc = lh_frame_reader_next(&p->rd, &type, &d, &len);
-        if (rc != 1)
-            break;
-        uint32_t pos = 0;
-        uint64_t tag;
-        if (type != LH_PROTO_ACKS)
-            return LH_EPARSE;
-        for (;;) {
-            rc = lh_proto_next_ack(d, len, &pos, &tag);
-            if (rc != 1)
-                break;
-            if (tag >= PEER_WINDOW || p->slots[tag] == NULL)
-                return LH_EPARSE;
-            lh_item *it = p->slots[tag];
-            p->slots[tag] = NULL;
-            p->free_slots[p->nfree++] = (uint32_t)tag;
-            /* The owner finished it: acknowledge upstream, not counted
-             * here as finished work. */
-            ack_upstream(n, it);
-            lh_node_drop(n, it);
+/* ---- the poll loop ---- */
+
+enum { NPFD = 1 + MAX_CONNS + MAX_PEERS + LH_STAGE_COUNT };
+enum { FD_LISTEN, FD_INBOUND, FD_PEER, FD_STAGE };
+
+/* What one turn of the loop polls: for each pollfd, what it is (FD_...)
+ * and which (connection slot, peer id). */
+typedef struct poll_set {
+    struct pollfd pfd[NPFD];
+    int kind[NPFD];
+    uint32_t idx[NPFD];
+    int stage_pfd[LH_STAGE_COUNT]; /* a stage's pollfd, -1: none */
+    int n;
+} poll_set;
+
+static void poll_add(poll_set *ps, int fd, short events, int kind,
+                     uint32_t idx)
+{
+    ps->pfd[ps->n] = (struct pollfd){.fd = fd, .events = events};
+    ps->kind[ps->n] = kind;
+    ps->idx[ps->n++] = idx;
+}
+
+/* Inbound connections: closes those whose HELLO is late, watches the
+ * others (reading only while items may be taken). */
+static void prepare_inbound(lh_node *n, poll_set *ps, int64_t now,
+                            int *timeout)
+{
+    int reading = n->live < n->max_items;
+    for (uint32_t s = 0; s < MAX_CONNS; s++) {
+        conn *c = n->in[s];
+        if (c == NULL)
+            continue;
+        if (c->kind == 0 && now >= c->hello_by) {
+            conn_drop(n, s, LH_ETIMEOUT);
+            continue;
         }
-        if (rc < 0)
-            return rc;
+        if (c->kind == 0)
+            lh_timeout_min(timeout, (int)((c->hello_by - now) / 1000) + 1);
+        short ev = reading || c->kind == 0 ? POLLIN : 0;
+        if (lh_frame_writer_pending(&c->wr) > 0)
+            ev |= POLLOUT;
+        poll_add(ps, c->fd, ev, FD_INBOUND, s);
     }
+}
+
+/* Peers: connects those due, watches those up. */
+static void prepare_peers(lh_node *n, poll_set *ps, int64_t now,
+                          int *timeout)
+{
+    for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
+        peer *p = &n->peers[id];
+        if (id == n->cfg.self)
+            continue;
+        if (p->fd < 0 && now >= p->retry_at)
+            peer_connect(n, id, now);
+        if (p->fd < 0) {
+            lh_timeout_min(timeout, (int)((p->retry_at - now) / 1000) + 1);
+            continue;
+        }
+        short ev = POLLIN;
+        if (lh_frame_writer_pending(&p->wr) > 0)
+            ev |= POLLOUT;
+        poll_add(ps, p->fd, ev, FD_PEER, id);
+    }
+}
+
+/* Fills ps for this turn; returns the poll timeout (ms). */
+static int prepare(lh_node *n, poll_set *ps)
+{
+    int timeout = 100;
+    int64_t now = lh_now_us();
+
+    ps->n = 0;
+    poll_add(ps, n->listen_fd, POLLIN, FD_LISTEN, 0);
+    prepare_inbound(n, ps, now, &timeout);
+    prepare_peers(n, ps, now, &timeout);
+    for (int i = 0; i < LH_STAGE_COUNT; i++) {
+        ps->stage_pfd[i] = -1;
+        ps->pfd[ps->n] = (struct pollfd){.fd = -1};
+        if (lh_stage_prepare(lh_stage_registry[i].ops, n, n->st[i],
+                             &ps->pfd[ps->n], &timeout)) {
+            ps->stage_pfd[i] = ps->n;
+            ps->kind[ps->n++] = FD_STAGE;
+        }
+    }
+    return timeout;
+}
+
+/* Serves the sockets poll found ready (the stages' come after). */
+static void dispatch(lh_node *n, const poll_set *ps)
+{
+    for (int k = 0; k < ps->n; k++) {
+        short re = ps->pfd[k].revents;
+        int readable = (re & (POLLIN | POLLHUP | POLLERR)) != 0;
+        uint32_t i = ps->idx[k];
+        int r = 0;
+        if (re == 0)
+            continue;
+        if (ps->kind[k] == FD_LISTEN) {
+            accept_all(n);
+        } else if (ps->kind[k] == FD_INBOUND && n->in[i] != NULL) {
+            if (readable)
+                r = read_inbound(n, i);
+            if (r < 0 && r != LH_EAGAIN)
+                conn_drop(n, i, r);
+        } else if (ps->kind[k] == FD_PEER && n->peers[i].fd >= 0) {
+            if (readable)
+                r = read_peer(n, i);
+            if (r == LH_EBADMAGIC || r == LH_EBADVERSION ||
+                r == LH_ETOOBIG || r == LH_EPARSE)
+                n->c.v[LH_C_bad_frames]++;
+            if (r < 0 && r != LH_EAGAIN)
+                peer_down(n, i);
+        }
+    }
+    int64_t now = lh_now_us();
+    for (int i = 0; i < LH_STAGE_COUNT; i++) {
+        int k = ps->stage_pfd[i];
+        lh_stage_dispatch(lh_stage_registry[i].ops, n, n->st[i],
+                          k >= 0 ? ps->pfd[k].revents : 0, now);
+    }
+}
+
+static void ledger_flush(lh_node *n)
+{
+    if (lh_ledger_flush(n->ledger) != 0 && n->c.v[LH_C_ledger_errors] == 0)
+        fprintf(stderr, "selfheal %s: cannot write the ledger: %s\n",
+                n->role, strerror(errno));
+    n->c.v[LH_C_ledger_errors] = lh_ledger_errors(n->ledger);
+}
+
+/* Closes batches, queues acks, writes what the sockets take. */
+static void flush_all(lh_node *n)
+{
+    for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
+        peer *p = &n->peers[id];
+        lh_proto_batch_end(&p->batch);
+        if (p->fd >= 0 && lh_frame_writer_pending(&p->wr) > 0 &&
+            lh_frame_writer_flush(&p->wr, p->fd) < 0)
+            peer_down(n, id);
+    }
+    for (uint32_t s = 0; s < MAX_CONNS; s++) {
+        conn *c = n->in[s];
+        if (c == NULL)
+            continue;
+        if (lh_buf_len(&c->acks) > 0 &&
+            lh_proto_ack_flush(&c->acks, &c->wr) != 0)
+            continue;
+        if (lh_frame_writer_pending(&c->wr) > 0 &&
+            lh_frame_writer_flush(&c->wr, c->fd) < 0)
+            conn_close(n, s);
+    }
+}
+
+static void write_stats(lh_node *n, lh_stats_writer *w)
+{
+    lh_stats_line line = {0};
+    uint64_t heap = 0;
+    if (w == NULL)
+        return;
+    line.work = n->c.v[LH_C_finished];
+    line.queue = n->live;
+    line.pid = (int64_t)getpid();
+    line.has = LH_STATS_HAS_QUEUE | LH_STATS_HAS_PID | LH_STATS_HAS_ROLE;
+    if (lh_mem_heap_live(&heap) == 0) {
+        line.heap = heap;
+        line.has |= LH_STATS_HAS_HEAP;
+    }
+    snprintf(line.role, sizeof line.role, "%s", n->role);
+    lh_stats_writer_put(w, &line);
+}
+
+static int serve(lh_node *n, const char *counters_path)
+{
+    poll_set ps;
+    lh_stats_writer *sw = NULL;
+    int64_t last_stats = 0, last_counters = 0;
+    int rc = lh_stats_writer_from_env(&sw);
+
+    if (rc != 0)
+        fprintf(stderr, "selfheal %s: cannot open LEAKHUNT_STATS file: %s\n",
+                n->role, lh_strerror(rc));
+    while (!lh_role_stop) {
+        int timeout = prepare(n, &ps);
+        int ready = poll(ps.pfd, (nfds_t)ps.n, timeout);
+        if (ready < 0 && errno != EINTR) {
+            fprintf(stderr, "selfheal %s: poll: %s\n", n->role,
+                    strerror(errno));
+            rc = LH_ESYS;
+            break;
+        }
+        if (ready < 0)
+            continue;
+        dispatch(n, &ps);
+        /* Finish records reach the kernel before their acks leave. */
+        ledger_flush(n);
+        flush_all(n);
+        int64_t now = lh_now_us();
+        if (now - last_stats >= 100000) {
+            last_stats = now;
+            write_stats(n, sw);
+        }
+        lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 0);
+    }
+    write_stats(n, sw);
+    ledger_flush(n);
+    lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 1);
+    lh_stats_writer_close(sw);
     return rc;
 }
 
-/* ---- setup and teardown ---- */
+/* ---- options, set-up and teardown ---- */
 
 typedef struct b_opts {
     uint64_t id;
@@ -486,6 +681,7 @@ typedef struct b_opts {
     uint64_t queue_cap;
     uint64_t max_items;
     uint64_t rpc_timeout_ms;
+    lh_inject *inject; /* --inject specs go here */
 } b_opts;
 
 static void usage(FILE *out)
@@ -509,6 +705,173 @@ static void usage(FILE *out)
             "sent to peers and the store.  --ledger: record every "
             "finished event there\n"
             "(ledger.h).\n");
+}
+
+static int take_inject(void *opts, const char *val)
+{
+    char err[256];
+    if (lh_inject_add(((b_opts *)opts)->inject, val, err, sizeof err) != 0) {
+        fprintf(stderr, "selfheal b: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+
+/* In the order of the usage text. */
+static const lh_opt b_options[] = {
+    LH_OPT_N(b_opts, "--id", id, 0, MAX_PEERS - 1),
+    LH_OPT_S(b_opts, "--peers", peers),
+    LH_OPT_S(b_opts, "--listen", listen),
+    LH_OPT_S(b_opts, "--port-file", port_file),
+    LH_OPT_S(b_opts, "--store", store),
+    LH_OPT_S(b_opts, "--stages", stages),
+    LH_OPT_N(b_opts, "--delay-ms", delay_ms, 0, 86400000), /* a day */
+    LH_OPT_N(b_opts, "--queue-cap", queue_cap, 1, 1000000000),
+    LH_OPT_N(b_opts, "--max-items", max_items, 1, 1000000000),
+    LH_OPT_N(b_opts, "--rpc-timeout-ms", rpc_timeout_ms, 1, 3600000),
+    LH_OPT_C("--inject", take_inject),
+    LH_OPT_S(b_opts, "--counters", counters),
+    LH_OPT_S(b_opts, "--auth-token", auth_token),
+    LH_OPT_S(b_opts, "--ledger", ledger),
+};
+
+
+/* The node's configuration from the options: token, stages, peers, id.
+ * 0, or the exit status. */
+static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
+{
+    size_t npeers = 0;
+    char err[256];
+
+    if (lh_auth_token("b", o->auth_token, &n->cfg.auth_token) != 0)
+        return 2;
+    if (lh_stages_select(o->stages, &n->cfg.stages, err, sizeof err) != 0) {
+        fprintf(stderr, "selfheal b: %s\n", err);
+        return 2;
+    }
+    if (o->peers != NULL &&
+        lh_strv_split(o->peers, ',', peer_addrs, &npeers) != 0)
+        return 1;
+    if (npeers == 0)
+        npeers = 1;
+    if (npeers > MAX_PEERS) {
+        fprintf(stderr, "selfheal b: at most %d B nodes in --peers\n",
+                MAX_PEERS);
+        return 2;
+    }
+    if (o->id >= npeers) {
+        fprintf(stderr, "selfheal b: --id %" PRIu64 " out of range for %zu "
+                "node(s) in --peers\n", o->id, npeers);
+        return 2;
+    }
+    n->cfg.self = (uint32_t)o->id;
+    n->cfg.nodes = (uint32_t)npeers;
+    n->cfg.delay_us = (int64_t)o->delay_ms * 1000;
+    n->cfg.queue_cap = (size_t)o->queue_cap;
+    n->cfg.store = o->store;
+    n->cfg.rpc_timeout_ms = (int)o->rpc_timeout_ms;
+    n->max_items = (size_t)o->max_items;
+    snprintf(n->role, sizeof n->role, "b%u", n->cfg.self);
+    return 0;
+}
+
+/* Listens on --listen, else on this node's --peers entry; writes the port
+ * file.  0, or the exit status. */
+static int node_listen(lh_node *n, const b_opts *o, char **peer_addrs)
+{
+    const char *addr = o->listen ? o->listen
+                       : peer_addrs ? peer_addrs[o->id]
+                                    : "127.0.0.1:0";
+    char host[256];
+    uint16_t port = 0, bound = 0;
+
+    if (lh_net_split(addr, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "selfheal b: bad address '%s'\n", addr);
+        return 2;
+    }
+    n->listen_fd = lh_net_listen(host, port, &bound);
+    if (n->listen_fd < 0) {
+        fprintf(stderr, "selfheal b: cannot listen on %s: %s\n", addr,
+                strerror(errno));
+        n->listen_fd = -1;
+        return 1;
+    }
+    if (o->port_file != NULL && lh_port_file_write(o->port_file, bound) != 0) {
+        fprintf(stderr, "selfheal b: cannot write %s: %s\n", o->port_file,
+                strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* The peers (with hash on and more than one node), not yet connected.
+ * 0 or LH_ENOMEM. */
+static int peers_new(lh_node *n, char **peer_addrs)
+{
+    if (!lh_node_stage_on(n, LH_STAGE_HASH) || n->cfg.nodes <= 1)
+        return 0;
+    n->peers = lh_calloc(n->cfg.nodes, sizeof *n->peers);
+    if (n->peers == NULL)
+        return LH_ENOMEM;
+    for (uint32_t id = 0; id < n->cfg.nodes; id++) {
+        peer *p = &n->peers[id];
+        p->fd = -1;
+        p->addr = peer_addrs[id];
+        if (id == n->cfg.self)
+            continue;
+        p->slots = lh_calloc(PEER_WINDOW, sizeof *p->slots);
+        p->free_slots = lh_calloc(PEER_WINDOW, sizeof *p->free_slots);
+        if (p->slots == NULL || p->free_slots == NULL)
+            return LH_ENOMEM;
+        for (uint32_t s = 0; s < PEER_WINDOW; s++)
+            p->free_slots[s] = PEER_WINDOW - 1 - s;
+        p->nfree = PEER_WINDOW;
+    }
+    return 0;
+}
+
+/* Opens every stage, ON or OFF, in pipeline order.  0 or the error of the
+ * first that fails (said). */
+static int stages_open(lh_node *n)
+{
+    for (int i = 0; i < LH_STAGE_COUNT; i++) {
+        const lh_stage_ops *ops = lh_stage_registry[i].ops;
+        n->st[i] = NULL;
+        if (ops->open != NULL) {
+            int rc = ops->open(n, lh_node_stage_on(n, i), &n->st[i]);
+            if (rc != 0) {
+                fprintf(stderr, "selfheal b: cannot start stage %s: %s\n",
+                        ops->name, lh_strerror(rc));
+                return rc;
+            }
+        }
+        n->opened[i] = 1;
+    }
+    return 0;
+}
+
+/* Everything the node needs before serving.  0, or the exit status
+ * (node_free undoes what was done). */
+static int setup(lh_node *n, const b_opts *o, char ***peer_addrs)
+{
+    int status = configure(n, o, peer_addrs);
+    if (status == 0)
+        status = node_listen(n, o, *peer_addrs);
+    if (status != 0)
+        return status;
+    if (peers_new(n, *peer_addrs) != 0 || stages_open(n) != 0)
+        return 1;
+    if (o->ledger != NULL) {
+        int rc = lh_ledger_open(o->ledger, n->role, &n->ledger);
+        if (rc != 0) {
+            fprintf(stderr, "selfheal b: cannot create a ledger in %s: %s\n",
+                    o->ledger, lh_strerror(rc));
+            return 1;
+        }
+    }
+    lh_role_signals();
+    return lh_role_stop_deadline(n->role) != 0 ? 2 : 0;
 }
 
 static void node_free(lh_node *n, char **peer_addrs)
@@ -542,176 +905,6 @@ static void node_free(lh_node *n, char **peer_addrs)
     lh_strv_free(peer_addrs);
 }
 
-static void ledger_flush(lh_node *n)
-{
-    if (lh_ledger_flush(n->ledger) != 0 && n->c.v[LH_C_ledger_errors] == 0)
-        fprintf(stderr, "selfheal %s: cannot write the ledger: %s\n",
-                n->role, strerror(errno));
-    n->c.v[LH_C_ledger_errors] = lh_ledger_errors(n->ledger);
-}
-
-static void write_stats(lh_node *n, lh_stats_writer *w)
-{
-    lh_stats_line line = {0};
-    uint64_t heap = 0;
-    if (w == NULL)
-        return;
-    line.work = n->c.v[LH_C_finished];
-    line.queue = n->live;
-    line.pid = (int64_t)getpid();
-    line.has = LH_STATS_HAS_QUEUE | LH_STATS_HAS_PID | LH_STATS_HAS_ROLE;
-    if (lh_mem_heap_live(&heap) == 0) {
-        line.heap = heap;
-        line.has |= LH_STATS_HAS_HEAP;
-    }
-    snprintf(line.role, sizeof line.role, "%s", n->role);
-    lh_stats_writer_put(w, &line);
-}
-
-static int serve(lh_node *n, const char *counters_path)
-{
-    enum { NPFD = 1 + MAX_CONNS + MAX_PEERS + LH_STAGE_COUNT };
-    struct pollfd pfd[NPFD];
-    int kind[NPFD];
-    uint32_t idx[NPFD];
-    lh_stats_writer *sw = NULL;
-    int64_t last_stats = 0, last_counters = 0;
-    int rc = lh_stats_writer_from_env(&sw);
-
-    if (rc != 0)
-        fprintf(stderr, "selfheal %s: cannot open LEAKHUNT_STATS file: %s\n",
-                n->role, lh_strerror(rc));
-    while (!lh_role_stop) {
-        int np = 0, timeout = 100;
-        int64_t now = lh_now_us();
-        int reading = n->live < n->max_items;
-
-        pfd[np] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
-        kind[np++] = 0;
-        for (uint32_t s = 0; s < MAX_CONNS; s++) {
-            conn *c = n->in[s];
-            if (c == NULL)
-                continue;
-            if (c->kind == 0 && now >= c->hello_by) {
-                conn_drop(n, s, LH_ETIMEOUT);
-                continue;
-            }
-            if (c->kind == 0)
-                lh_timeout_min(&timeout,
-                               (int)((c->hello_by - now) / 1000) + 1);
-            short ev = reading || c->kind == 0 ? POLLIN : 0;
-            if (lh_frame_writer_pending(&c->wr) > 0)
-                ev |= POLLOUT;
-            pfd[np] = (struct pollfd){.fd = c->fd, .events = ev};
-            kind[np] = 1;
-            idx[np++] = s;
-        }
-        for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
-            peer *p = &n->peers[id];
-            if (id == n->cfg.self)
-                continue;
-            if (p->fd < 0) {
-                if (now >= p->retry_at)
-                    peer_connect(n, id, now);
-                if (p->fd < 0) {
-                    lh_timeout_min(&timeout,
-                                   (int)((p->retry_at - now) / 1000) + 1);
-                    continue;
-                }
-            }
-            short ev = POLLIN;
-            if (lh_frame_writer_pending(&p->wr) > 0)
-                ev |= POLLOUT;
-            pfd[np] = (struct pollfd){.fd = p->fd, .events = ev};
-            kind[np] = 2;
-            idx[np++] = id;
-        }
-        int stage_pfd[LH_STAGE_COUNT];
-        for (int i = 0; i < LH_STAGE_COUNT; i++) {
-            stage_pfd[i] = -1;
-            pfd[np] = (struct pollfd){.fd = -1};
-            if (lh_stage_prepare(lh_stage_registry[i].ops, n, n->st[i],
-                                 &pfd[np], &timeout)) {
-                stage_pfd[i] = np;
-                kind[np++] = 3;
-            }
-        }
-        int ready = poll(pfd, (nfds_t)np, timeout);
-        if (ready < 0 && errno != EINTR) {
-            fprintf(stderr, "selfheal %s: poll: %s\n", n->role,
-                    strerror(errno));
-            rc = LH_ESYS;
-            break;
-        }
-        if (ready < 0)
-            continue;
-        for (int k = 0; k < np; k++) {
-            short re = pfd[k].revents;
-            if (re == 0)
-                continue;
-            if (kind[k] == 0) {
-                accept_all(n);
-            } else if (kind[k] == 1 && n->in[idx[k]] != NULL) {
-                int r = 0;
-                if (re & (POLLIN | POLLHUP | POLLERR))
-                    r = read_inbound(n, idx[k]);
-                if (r < 0 && r != LH_EAGAIN)
-                    conn_drop(n, idx[k], r);
-            } else if (kind[k] == 2 && n->peers[idx[k]].fd >= 0) {
-                int r = 0;
-                if (re & (POLLIN | POLLHUP | POLLERR))
-                    r = read_peer(n, idx[k]);
-                if (r == LH_EBADMAGIC || r == LH_EBADVERSION ||
-                    r == LH_ETOOBIG || r == LH_EPARSE)
-                    n->c.v[LH_C_bad_frames]++;
-                if (r < 0 && r != LH_EAGAIN)
-                    peer_down(n, idx[k]);
-            }
-        }
-        now = lh_now_us();
-        for (int i = 0; i < LH_STAGE_COUNT; i++)
-            lh_stage_dispatch(lh_stage_registry[i].ops, n, n->st[i],
-                              stage_pfd[i] >= 0 ? pfd[stage_pfd[i]].revents
-                                                : 0,
-                              now);
-        /* Finish records reach the kernel before their acks leave. */
-        ledger_flush(n);
-        /* Close batches, queue acks, write what the sockets take. */
-        for (uint32_t id = 0; n->peers && id < n->cfg.nodes; id++) {
-            peer *p = &n->peers[id];
-            if (p->batching) {
-                lh_proto_batch_end(&p->batch);
-                p->batching = 0;
-            }
-            if (p->fd >= 0 && lh_frame_writer_pending(&p->wr) > 0 &&
-                lh_frame_writer_flush(&p->wr, p->fd) < 0)
-                peer_down(n, id);
-        }
-        for (uint32_t s = 0; s < MAX_CONNS; s++) {
-            conn *c = n->in[s];
-            if (c == NULL)
-                continue;
-            if (lh_buf_len(&c->acks) > 0 &&
-                lh_proto_ack_flush(&c->acks, &c->wr) != 0)
-                continue;
-            if (lh_frame_writer_pending(&c->wr) > 0 &&
-                lh_frame_writer_flush(&c->wr, c->fd) < 0)
-                conn_close(n, s);
-        }
-        now = lh_now_us();
-        if (now - last_stats >= 100000) {
-            last_stats = now;
-            write_stats(n, sw);
-        }
-        lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 0);
-    }
-    write_stats(n, sw);
-    ledger_flush(n);
-    lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 1);
-    lh_stats_writer_close(sw);
-    return rc;
-}
-
 int lh_role_b(int argc, char **argv)
 {
     b_opts o = {.delay_ms = 1000,
@@ -720,192 +913,23 @@ int lh_role_b(int argc, char **argv)
                 .rpc_timeout_ms = 2000};
     lh_node n;
     char **peer_addrs = NULL;
-    size_t npeers = 0;
-    char err[256];
-    int rc, status = 1;
+    int status;
 
     memset(&n, 0, sizeof n);
     n.listen_fd = -1;
     if (lh_inject_new(&n.cfg.inject) != 0)
         return 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        uint64_t *num = NULL;
-        const char **str = NULL;
-        uint64_t lo = 0, hi = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            status = 0;
-            goto out;
-        }
-        if (strcmp(a, "--id") == 0) {
-            num = &o.id;
-            hi = MAX_PEERS - 1;
-        } else if (strcmp(a, "--delay-ms") == 0) {
-            num = &o.delay_ms;
-            hi = 86400000; /* a day */
-        } else if (strcmp(a, "--queue-cap") == 0) {
-            num = &o.queue_cap;
-            lo = 1;
-            hi = 1000000000;
-        } else if (strcmp(a, "--max-items") == 0) {
-            num = &o.max_items;
-            lo = 1;
-            hi = 1000000000;
-        } else if (strcmp(a, "--rpc-timeout-ms") == 0) {
-            num = &o.rpc_timeout_ms;
-            lo = 1;
-            hi = 3600000;
-        } else if (strcmp(a, "--peers") == 0)
-            str = &o.peers;
-        else if (strcmp(a, "--listen") == 0)
-            str = &o.listen;
-        else if (strcmp(a, "--port-file") == 0)
-            str = &o.port_file;
-        else if (strcmp(a, "--store") == 0)
-            str = &o.store;
-        else if (strcmp(a, "--stages") == 0)
-            str = &o.stages;
-        else if (strcmp(a, "--counters") == 0)
-            str = &o.counters;
-        else if (strcmp(a, "--auth-token") == 0)
-            str = &o.auth_token;
-        else if (strcmp(a, "--ledger") == 0)
-            str = &o.ledger;
-        else if (strcmp(a, "--inject") != 0) {
-            lh_opt_unknown("b", a);
-            status = 2;
-            goto out;
-        }
-        v = lh_opt_value("b", argc, argv, &i);
-        if (v == NULL) {
-            status = 2;
-            goto out;
-        }
-        if (num != NULL && lh_opt_u64_range("b", a, v, lo, hi, num) != 0) {
-            status = 2;
-            goto out;
-        }
-        if (str != NULL)
-            *str = v;
-        if (num == NULL && str == NULL &&
-            lh_inject_add(n.cfg.inject, v, err, sizeof err) != 0) {
-            fprintf(stderr, "selfheal b: %s\n", err);
-            status = 2;
-            goto out;
-        }
+    o.inject = n.cfg.inject;
+    status = lh_opts_parse("b", argc, argv, b_options,
+                           sizeof b_options / sizeof b_options[0], &o);
+    if (status == 1) {
+        usage(stdout);
+        status = 0;
+    } else if (status == 0) {
+        status = setup(&n, &o, &peer_addrs);
+        if (status == 0)
+            status = serve(&n, o.counters) == 0 ? 0 : 1;
     }
-    if (lh_auth_token("b", o.auth_token, &n.cfg.auth_token) != 0) {
-        status = 2;
-        goto out;
-    }
-    rc = lh_stages_select(o.stages, &n.cfg.stages, err, sizeof err);
-    if (rc != 0) {
-        fprintf(stderr, "selfheal b: %s\n", err);
-        status = 2;
-        goto out;
-    }
-    if (o.peers != NULL && lh_strv_split(o.peers, ',', &peer_addrs,
-                                         &npeers) != 0)
-        goto out;
-    if (npeers == 0)
-        npeers = 1;
-    if (npeers > MAX_PEERS) {
-        fprintf(stderr, "selfheal b: at most %d B nodes in --peers\n",
-                MAX_PEERS);
-        status = 2;
-        goto out;
-    }
-    if (o.id >= npeers) {
-        fprintf(stderr, "selfheal b: --id %" PRIu64 " out of range for %zu "
-                "node(s) in --peers\n", o.id, npeers);
-        status = 2;
-        goto out;
-    }
-    n.cfg.self = (uint32_t)o.id;
-    n.cfg.nodes = (uint32_t)npeers;
-    n.cfg.delay_us = (int64_t)o.delay_ms * 1000;
-    n.cfg.queue_cap = (size_t)o.queue_cap;
-    n.cfg.store = o.store;
-    n.cfg.rpc_timeout_ms = (int)o.rpc_timeout_ms;
-    n.max_items = (size_t)o.max_items;
-    snprintf(n.role, sizeof n.role, "b%u", n.cfg.self);
-
-    /* Listen. */
-    {
-        const char *addr = o.listen ? o.listen
-                           : peer_addrs ? peer_addrs[o.id]
-                                        : "127.0.0.1:0";
-        char host[256];
-        uint16_t port = 0, bound = 0;
-        if (lh_net_split(addr, host, sizeof host, &port) != 0) {
-            fprintf(stderr, "selfheal b: bad address '%s'\n", addr);
-            status = 2;
-            goto out;
-        }
-        n.listen_fd = lh_net_listen(host, port, &bound);
-        if (n.listen_fd < 0) {
-            fprintf(stderr, "selfheal b: cannot listen on %s: %s\n", addr,
-                    strerror(errno));
-            n.listen_fd = -1;
-            goto out;
-        }
-        if (o.port_file != NULL &&
-            lh_port_file_write(o.port_file, bound) != 0) {
-            fprintf(stderr, "selfheal b: cannot write %s: %s\n", o.port_file,
-                    strerror(errno));
-            goto out;
-        }
-    }
-    if (lh_node_stage_on(&n, LH_STAGE_HASH) && n.cfg.nodes > 1) {
-        n.peers = lh_calloc(n.cfg.nodes, sizeof *n.peers);
-        if (n.peers == NULL)
-            goto out;
-        for (uint32_t id = 0; id < n.cfg.nodes; id++) {
-            peer *p = &n.peers[id];
-            p->fd = -1;
-            p->addr = peer_addrs[id];
-            if (id == n.cfg.self)
-                continue;
-            p->slots = lh_calloc(PEER_WINDOW, sizeof *p->slots);
-            p->free_slots = lh_calloc(PEER_WINDOW, sizeof *p->free_slots);
-            if (p->slots == NULL || p->free_slots == NULL)
-                goto out;
-            for (uint32_t s = 0; s < PEER_WINDOW; s++)
-                p->free_slots[s] = PEER_WINDOW - 1 - s;
-            p->nfree = PEER_WINDOW;
-        }
-    }
-    for (int i = 0; i < LH_STAGE_COUNT; i++) {
-        const lh_stage_ops *ops = lh_stage_registry[i].ops;
-        n.st[i] = NULL;
-        if (ops->open != NULL) {
-            rc = ops->open(&n, lh_node_stage_on(&n, i), &n.st[i]);
-            if (rc != 0) {
-                fprintf(stderr, "selfheal b: cannot start stage %s: %s\n",
-                        ops->name, lh_strerror(rc));
-                goto out;
-            }
-        }
-        n.opened[i] = 1;
-    }
-    if (o.ledger != NULL) {
-        rc = lh_ledger_open(o.ledger, n.role, &n.ledger);
-        if (rc != 0) {
-            fprintf(stderr, "selfheal b: cannot create a ledger in %s: %s\n",
-                    o.ledger, lh_strerror(rc));
-            goto out;
-        }
-    }
-    lh_role_signals();
-    if (lh_role_stop_deadline(n.role) != 0) {
-        status = 2;
-        goto out;
-    }
-    rc = serve(&n, o.counters);
-    status = rc == 0 ? 0 : 1;
-out:
     node_free(&n, peer_addrs);
     return status;
 }

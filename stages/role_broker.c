@@ -38,6 +38,7 @@
  * lasted.  Each step applied is also logged on stderr.
  */
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "roles.h"
 
 #include "alloc.h"
@@ -331,98 +332,88 @@ static void write_status(faults *fs, lh_kbroker *b, int64_t now)
     fs->status_us = now;
 }
 
-int lh_role_broker(int argc, char **argv)
-{
-    int partitions = LH_KAFKA_DEFAULT_PARTITIONS, brokers = 1;
-    const char *topic = LH_KAFKA_DEFAULT_TOPIC, *port_file = NULL;
-    const char *spec = NULL;
-    char servers[1024];
-    lh_kbroker *b = NULL;
-    faults *fs = NULL;
-    struct sigaction sa;
-    int rc, status = 1;
+typedef struct broker_opts {
+    int partitions, brokers;
+    const char *topic, *port_file;
+    const char *spec;    /* --faults */
+    const char *control; /* --control */
+} broker_opts;
 
+/* Takes the value v of option a.  0 or LH_EINVAL. */
+static int take_opt(broker_opts *o, const char *a, const char *v)
+{
+    if (strcmp(a, "--partitions") == 0)
+        return parse_count(v, 10000, &o->partitions);
+    if (strcmp(a, "--brokers-count") == 0)
+        return parse_count(v, 64, &o->brokers);
+    if (strcmp(a, "--topic") == 0 && *v)
+        o->topic = v;
+    else if (strcmp(a, "--port-file") == 0 && *v)
+        o->port_file = v;
+    else if (strcmp(a, "--faults") == 0)
+        o->spec = v;
+    else if (strcmp(a, "--control") == 0 && *v && strlen(v) < PATH_MAX - 16)
+        o->control = v;
+    else
+        return LH_EINVAL;
+    return 0;
+}
+
+/* 0; 1 after --help (usage printed); 2 after a one-line message. */
+static int parse_args(int argc, char **argv, broker_opts *o)
+{
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
-            return 0;
+            return 1;
         }
         if (!v) {
             fprintf(stderr, "selfheal broker: unknown option or missing "
                             "value: %s\n", a);
             return 2;
         }
-        if (strcmp(a, "--partitions") == 0)
-            rc = parse_count(v, 10000, &partitions);
-        else if (strcmp(a, "--brokers-count") == 0)
-            rc = parse_count(v, 64, &brokers);
-        else if (strcmp(a, "--topic") == 0 && *v) {
-            topic = v;
-            rc = 0;
-        } else if (strcmp(a, "--port-file") == 0 && *v) {
-            port_file = v;
-            rc = 0;
-        } else if (strcmp(a, "--faults") == 0) {
-            spec = v;
-            rc = 0;
-        } else if (strcmp(a, "--control") == 0 && *v &&
-                   strlen(v) < PATH_MAX - 16) {
-            rc = 0;
-            if (fs == NULL)
-                fs = lh_calloc(1, sizeof *fs);
-            if (fs == NULL)
-                return 1;
-            fs->control = v;
-        } else {
-            rc = LH_EINVAL;
-        }
-        if (rc < 0) {
+        if (take_opt(o, a, v) < 0) {
             fprintf(stderr, "selfheal broker: bad option %s %s\n", a, v);
-            lh_free(fs);
             return 2;
         }
     }
-    if (fs == NULL)
-        fs = lh_calloc(1, sizeof *fs);
-    if (fs == NULL)
-        return 1;
-    if (fs->control != NULL) {
-        snprintf(fs->status, sizeof fs->status, "%s.status", fs->control);
-        unlink(fs->control); /* a plan left from an earlier run is stale */
-    }
-    if (spec != NULL && queue_plan(fs, spec, "--faults") != 0) {
-        status = 2;
-        goto out;
-    }
+    return 0;
+}
 
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    rc = lh_kbroker_start(brokers, topic, partitions, &b, servers,
-                          sizeof servers);
+/* Starts the cluster and says where it is: a flushed line on stdout, and
+ * the port file.  0, or the exit status. */
+static int broker_start(const broker_opts *o, lh_kbroker **b)
+{
+    char servers[1024];
+    int rc = lh_kbroker_start(o->brokers, o->topic, o->partitions, b, servers,
+                              sizeof servers);
     if (rc < 0) {
         fprintf(stderr, "selfheal broker: cannot start the mock cluster: %s\n",
                 lh_strerror(rc));
-        goto out;
+        return 1;
     }
     printf("%s\n", servers);
     fflush(stdout);
-    if (port_file) {
+    if (o->port_file) {
         char line[sizeof servers + 1];
         snprintf(line, sizeof line, "%s\n", servers);
-        rc = write_atomic(port_file, line);
+        rc = write_atomic(o->port_file, line);
         if (rc < 0) {
             fprintf(stderr, "selfheal broker: cannot write %s: %s\n",
-                    port_file, strerror(errno));
-            goto out;
+                    o->port_file, strerror(errno));
+            return 1;
         }
     }
+    return 0;
+}
+
+/* Runs the fault plans until a stop signal: every TICK_US, the control
+ * file when due, the steps due, the status file when due. */
+static void serve(faults *fs, lh_kbroker *b)
+{
     fs->wake_us = 0;
     while (!stop_flag) {
         int64_t now = lh_now_us();
@@ -437,8 +428,39 @@ int lh_role_broker(int argc, char **argv)
     }
     if (fs->control != NULL)
         write_status(fs, b, lh_now_us());
-    status = 0;
-out:
+}
+
+int lh_role_broker(int argc, char **argv)
+{
+    broker_opts o = {.partitions = LH_KAFKA_DEFAULT_PARTITIONS,
+                     .brokers = 1,
+                     .topic = LH_KAFKA_DEFAULT_TOPIC};
+    lh_kbroker *b = NULL;
+    struct sigaction sa;
+    int status = parse_args(argc, argv, &o);
+
+    if (status != 0)
+        return status == 1 ? 0 : status;
+    faults *fs = lh_calloc(1, sizeof *fs);
+    if (fs == NULL)
+        return 1;
+    if (o.control != NULL) {
+        fs->control = o.control;
+        snprintf(fs->status, sizeof fs->status, "%s.status", fs->control);
+        unlink(fs->control); /* a plan left from an earlier run is stale */
+    }
+    if (o.spec != NULL && queue_plan(fs, o.spec, "--faults") != 0) {
+        lh_free(fs);
+        return 2;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    status = broker_start(&o, &b);
+    if (status == 0)
+        serve(fs, b);
     lh_kbroker_stop(b);
     lh_free(fs);
     return status;

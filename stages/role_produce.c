@@ -483,15 +483,15 @@ static void tick_counters(producer *p, int force)
                      force);
 }
 
-static int setup(producer *p)
+/* The per-key versions, the slots of PUTs in flight, the scratch
+ * buffers, the key generator.  0 or LH_ENOMEM. */
+static int setup_memory(producer *p)
 {
-    size_t need;
-    int rc;
+    size_t need = LH_EVENT_HEADER_SIZE + KEY_LEN + p->o.value_size + 64;
 
     p->versions = lh_calloc(p->o.keys, sizeof *p->versions);
     p->slots = lh_calloc(p->o.inflight, sizeof *p->slots);
     p->value = lh_malloc(p->o.value_size + 1);
-    need = LH_EVENT_HEADER_SIZE + KEY_LEN + p->o.value_size + 64;
     p->wire = lh_malloc(need);
     p->wire_cap = need;
     if (!p->versions || !p->slots || !p->value || !p->wire)
@@ -502,56 +502,75 @@ static int setup(producer *p)
     p->rng = p->o.seed * 0x9E3779B97F4A7C15ull + 1;
     if (p->rng == 0)
         p->rng = 1;
+    return 0;
+}
 
-    rc = lh_kproducer_new(p->o.brokers, p->o.topic, &p->kp);
+/* The Kafka producer, and with a lag brake the group's lag reader
+ * (--max-lag auto becomes a number here).  0 or an error (said). */
+static int setup_kafka(producer *p)
+{
+    int rc = lh_kproducer_new(p->o.brokers, p->o.topic, &p->kp);
     if (rc < 0) {
         fprintf(stderr, "selfheal produce: cannot create the producer: %s\n",
                 lh_strerror(rc));
         return rc;
     }
-    if (p->o.max_lag) {
-        rc = lh_klag_new(p->o.brokers, p->o.group, p->o.topic, &p->lag);
-        if (rc < 0) {
-            fprintf(stderr, "selfheal produce: cannot read the lag of group "
-                            "%s: %s\n", p->o.group, lh_strerror(rc));
-            return rc;
-        }
-        if (p->o.max_lag == MAX_LAG_AUTO) {
-            uint64_t per = p->o.value_size + LH_EVENT_HEADER_SIZE +
-                           2 * KEY_LEN + 20;
-
-            p->o.max_lag = (uint64_t)lh_klag_partitions(p->lag) *
-                           (MOCK_PARTITION_BYTES / 4 * 3) / per;
-            if (p->o.max_lag == 0)
-                p->o.max_lag = 1;
-        }
+    if (!p->o.max_lag)
+        return 0;
+    rc = lh_klag_new(p->o.brokers, p->o.group, p->o.topic, &p->lag);
+    if (rc < 0) {
+        fprintf(stderr, "selfheal produce: cannot read the lag of group "
+                        "%s: %s\n", p->o.group, lh_strerror(rc));
+        return rc;
     }
-    if (p->o.ledger != NULL) {
-        rc = lh_ledger_open(p->o.ledger, "produce", &p->ledger);
-        if (rc < 0) {
-            fprintf(stderr, "selfheal produce: cannot create a ledger in "
-                            "%s: %s\n", p->o.ledger, lh_strerror(rc));
-            return rc;
-        }
-    }
-    if (p->o.store) {
-#ifdef LH_HAVE_RPC
-        rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
-                       .auth_token = p->o.auth_token};
+    if (p->o.max_lag == MAX_LAG_AUTO) {
+        uint64_t per = p->o.value_size + LH_EVENT_HEADER_SIZE +
+                       2 * KEY_LEN + 20;
 
-        rc = rpc_client_connect(p->o.store, &ro, &p->rpc);
-        if (rc < 0) {
-            fprintf(stderr, "selfheal produce: cannot connect to the store "
-                            "%s: %s\n", p->o.store, lh_strerror(rc));
-            return rc;
-        }
-        the_producer = p;
-#else
-        fprintf(stderr, "selfheal produce: built without the RPC framework\n");
-        return LH_EUNSUPPORTED;
-#endif
+        p->o.max_lag = (uint64_t)lh_klag_partitions(p->lag) *
+                       (MOCK_PARTITION_BYTES / 4 * 3) / per;
+        if (p->o.max_lag == 0)
+            p->o.max_lag = 1;
     }
     return 0;
+}
+
+/* The store connection (--store).  0 or an error (said). */
+static int setup_store(producer *p)
+{
+    if (!p->o.store)
+        return 0;
+#ifdef LH_HAVE_RPC
+    rpc_opts ro = {.max_inflight = (unsigned)p->o.inflight,
+                   .auth_token = p->o.auth_token};
+    int rc = rpc_client_connect(p->o.store, &ro, &p->rpc);
+    if (rc < 0) {
+        fprintf(stderr, "selfheal produce: cannot connect to the store "
+                        "%s: %s\n", p->o.store, lh_strerror(rc));
+        return rc;
+    }
+    the_producer = p;
+    return 0;
+#else
+    fprintf(stderr, "selfheal produce: built without the RPC framework\n");
+    return LH_EUNSUPPORTED;
+#endif
+}
+
+static int setup(producer *p)
+{
+    int rc = setup_memory(p);
+    if (rc == 0)
+        rc = setup_kafka(p);
+    if (rc == 0 && p->o.ledger != NULL) {
+        rc = lh_ledger_open(p->o.ledger, "produce", &p->ledger);
+        if (rc < 0)
+            fprintf(stderr, "selfheal produce: cannot create a ledger in "
+                            "%s: %s\n", p->o.ledger, lh_strerror(rc));
+    }
+    if (rc == 0)
+        rc = setup_store(p);
+    return rc;
 }
 
 static void teardown(producer *p)

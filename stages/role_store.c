@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@
 #include "error.h"
 #include "event.h"
 #include "net.h"
+#include "ring.h"
 #include "roleutil.h"
 #include "rpc.h"
 
@@ -120,17 +122,13 @@ static double rng_unit(store *s)
     return (double)(rng_next(s) >> 11) / 9007199254740992.0;
 }
 
-/* FNV-1a of the key, finalised (murmur3's fmix32) so that keys differing
- * only in their last characters spread over the low bits the table uses. */
+/* The key's hash for the index: the ring's (core/ring.h: FNV-1a with a
+ * finaliser that spreads every input bit over the whole word), so keys
+ * differing only in their last characters spread over the low bits the
+ * table uses. */
 static uint32_t key_hash(const uint8_t *key, uint16_t len)
 {
-    uint32_t h = lh_checksum(key, len);
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    return (uint32_t)lh_ring_hash(key, len);
 }
 
 /* The index slot holding key, or the empty slot where it would go
@@ -194,14 +192,11 @@ static entry *lookup(store *s, const uint8_t *key, uint16_t len, int create)
             return NULL;
         i = slot_of(s, key, len, h, &found);
     }
-    if (s->len == s->ecap) {
-        size_t ncap = s->ecap ? s->ecap * 2 : 1024;
-        entry *ne = lh_realloc(s->ents, ncap * sizeof *ne);
-        if (ne == NULL)
-            return NULL;
-        s->ents = ne;
-        s->ecap = ncap;
-    }
+    void *ents = s->ents;
+    int rc = lh_grow(&ents, &s->ecap, s->len + 1, sizeof *s->ents, 1024);
+    s->ents = ents;
+    if (rc != 0)
+        return NULL;
     entry *e = &s->ents[s->len];
     memset(e, 0, sizeof *e);
     if (len > INLINE_KEY) {
@@ -434,97 +429,97 @@ static void usage(FILE *out)
             "                    store for fault tests)\n");
 }
 
-int lh_role_store(int argc, char **argv)
+typedef struct store_opts {
+    const char *listen, *port_file, *counters, *auth_token;
+    uint64_t seed, delay_us;
+    double corrupt_rate;
+} store_opts;
+
+static const lh_opt store_options[] = {
+    LH_OPT_S(store_opts, "--listen", listen),
+    LH_OPT_S(store_opts, "--port-file", port_file),
+    LH_OPT_S(store_opts, "--counters", counters),
+    LH_OPT_S(store_opts, "--auth-token", auth_token),
+    LH_OPT_N(store_opts, "--seed", seed, 0, UINT64_MAX),
+    LH_OPT_N(store_opts, "--delay-us", delay_us, 0, 10000000),
+    LH_OPT_D(store_opts, "--corrupt-rate", corrupt_rate, 1.0),
+};
+
+/* The RPC server on --listen, and the port file.  0, or the exit
+ * status. */
+static int store_listen(store *s, const store_opts *o, rpc_server **srv)
 {
-    const char *listen = "127.0.0.1:0", *port_file = NULL;
-    const char *token_opt = NULL;
     rpc_opts ro = {0};
-    store s;
-    rpc_server *srv = NULL;
-    uint64_t seed = 1;
     char host[256];
     uint16_t port = 0, bound = 0;
-    int status = 1;
 
-    memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.lock, NULL);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--listen") != 0 && strcmp(a, "--port-file") != 0 &&
-            strcmp(a, "--corrupt-rate") != 0 && strcmp(a, "--seed") != 0 &&
-            strcmp(a, "--counters") != 0 && strcmp(a, "--auth-token") != 0 &&
-            strcmp(a, "--delay-us") != 0) {
-            lh_opt_unknown("store", a);
-            return 2;
-        }
-        v = lh_opt_value("store", argc, argv, &i);
-        if (v == NULL)
-            return 2;
-        if (strcmp(a, "--listen") == 0)
-            listen = v;
-        else if (strcmp(a, "--port-file") == 0)
-            port_file = v;
-        else if (strcmp(a, "--counters") == 0)
-            s.counters_path = v;
-        else if (strcmp(a, "--auth-token") == 0)
-            token_opt = v;
-        else if (strcmp(a, "--seed") == 0) {
-            if (lh_opt_u64("store", a, v, &seed) != 0)
-                return 2;
-        } else if (strcmp(a, "--delay-us") == 0) {
-            if (lh_opt_u64_range("store", a, v, 0, 10000000, &s.delay_us) != 0)
-                return 2;
-        } else if (lh_opt_double("store", a, v, &s.corrupt_rate) != 0) {
-            return 2;
-        } else if (s.corrupt_rate > 1) {
-            fprintf(stderr, "selfheal store: --corrupt-rate must be 0..1\n");
-            return 2;
-        }
-    }
-    if (lh_auth_token("store", token_opt, &ro.auth_token) != 0)
+    if (lh_auth_token("store", o->auth_token, &ro.auth_token) != 0)
         return 2;
-    s.rng = seed ? seed : 1;
-    if (lh_net_split(listen, host, sizeof host, &port) != 0) {
-        fprintf(stderr, "selfheal store: bad address '%s'\n", listen);
+    if (lh_net_split(o->listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "selfheal store: bad address '%s'\n", o->listen);
         return 2;
     }
-    int rc = rpc_server_new(host, port, &ro, handle, &s, &srv, &bound);
+    int rc = rpc_server_new(host, port, &ro, handle, s, srv, &bound);
     if (rc != 0) {
-        fprintf(stderr, "selfheal store: cannot listen on %s: %s\n", listen,
-                lh_strerror(rc));
-        goto out;
+        fprintf(stderr, "selfheal store: cannot listen on %s: %s\n",
+                o->listen, lh_strerror(rc));
+        return 1;
     }
-    if (port_file != NULL && lh_port_file_write(port_file, bound) != 0) {
-        fprintf(stderr, "selfheal store: cannot write %s: %s\n", port_file,
+    if (o->port_file != NULL && lh_port_file_write(o->port_file, bound) != 0) {
+        fprintf(stderr, "selfheal store: cannot write %s: %s\n", o->port_file,
                 strerror(errno));
-        goto out;
+        return 1;
     }
-    s.srv = srv;
-    lh_role_signals();
+    return 0;
+}
+
+/* Serves until a stop signal, the counters file written by a thread
+ * meanwhile; then the exit check.  The exit status. */
+static int serve(store *s)
+{
     pthread_t writer;
-    int writing = s.counters_path != NULL &&
-                  pthread_create(&writer, NULL, counters_writer, &s) == 0;
-    rc = rpc_server_run(srv, (volatile int *)&lh_role_stop);
+    lh_role_signals();
+    int writing = s->counters_path != NULL &&
+                  pthread_create(&writer, NULL, counters_writer, s) == 0;
+    int rc = rpc_server_run(s->srv, (volatile int *)&lh_role_stop);
     if (writing) {
-        s.writer_stop = 1;
+        s->writer_stop = 1;
         pthread_join(writer, NULL);
     }
     if (rc != 0)
         fprintf(stderr, "selfheal store: serving failed: %s\n",
                 lh_strerror(rc));
-    final_check(&s);
-    if (s.counters_path != NULL) {
+    final_check(s);
+    if (s->counters_path != NULL) {
         lh_counters snap;
-        snapshot(&s, &snap);
-        lh_counters_write(&snap, "store", s.counters_path);
+        snapshot(s, &snap);
+        lh_counters_write(&snap, "store", s->counters_path);
     }
-    status = rc == 0 ? 0 : 1;
-out:
-    rpc_server_free(srv);
+    return rc == 0 ? 0 : 1;
+}
+
+int lh_role_store(int argc, char **argv)
+{
+    store_opts o = {.listen = "127.0.0.1:0", .seed = 1};
+    store s;
+    int status = lh_opts_parse("store", argc, argv, store_options,
+                               sizeof store_options / sizeof store_options[0],
+                               &o);
+
+    if (status == 1)
+        usage(stdout);
+    if (status != 0)
+        return status == 1 ? 0 : status;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    s.counters_path = o.counters;
+    s.corrupt_rate = o.corrupt_rate;
+    s.delay_us = o.delay_us;
+    s.rng = o.seed ? o.seed : 1;
+    status = store_listen(&s, &o, &s.srv);
+    if (status == 0)
+        status = serve(&s);
+    rpc_server_free(s.srv);
     store_free(&s);
     pthread_mutex_destroy(&s.lock);
     return status;

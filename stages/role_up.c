@@ -68,90 +68,59 @@
 #include "error.h"
 #include "inject.h"
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "ledger.h"
 #include "net.h"
 #include "registry.h"
 #include "roleutil.h"
+#include "up.h"
 
 #ifndef LH_LIBA_V2_DIR
 #define LH_LIBA_V2_DIR ""
 #endif
 
-#define MAX_NODES 64
-#define MAX_ARGS 96
-#define MAX_INJECT 8
-#define MAX_CONSUMERS 16
-
-enum kind { K_BROKER, K_STORE, K_B, K_A, K_PRODUCE };
-
-typedef struct child {
-    enum kind kind;
-    char name[16];
-    char *argv[MAX_ARGS];
-    int argc;
-    int wrap;     /* start under LEAKHUNT_WRAP (B nodes) */
-    int v2;       /* run with library A v2 (abi-mismatch) */
-    pid_t pid;    /* 0: not running */
-    int status;   /* last exit status */
-    int exited;
-    int restarts;
-    char counters_path[PATH_MAX];
-    lh_counters base; /* counters of earlier instances */
-    lh_counters last; /* last read from the running instance */
-} child;
-
-typedef struct up_opts {
-    uint64_t events, nodes, keys, value_size, rate, max_lag, delay_ms;
-    uint64_t window, partitions, stall_s, grace_s, consumers;
-    uint64_t store_delay_us; /* the store's --delay-us */
-    double duration, corrupt_rate;
-    const char *brokers, *stages, *json, *dir, *scenario, *wrap_roles;
-    const char *auth_token;
-    const char *broker_faults; /* the broker's --faults plan, NULL: none */
-    const char *inject[MAX_INJECT];
-    int ninject;
-    int keep;
-    int ledger; /* --ledger */
-} up_opts;
-
-typedef struct up {
-    up_opts o;
-    char dir[2048];
-    int made_dir;
-    char self[PATH_MAX];
-    char brokers[1024];
-    char store_addr[64];
-    char peers[MAX_NODES * 24];
-    char **wrap;
-    size_t nwrap;
-    child kids[MAX_NODES + MAX_CONSUMERS + 3];
-    int nkids;
-    unsigned stages;
-    lh_klag *klag;
-    lh_ledger_sum led; /* the merged ledger, when led_ok */
-    int led_ok;
-} up;
-
 /* ---- children ---- */
 
-static int add_arg(child *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int add_arg(child *c, const char *fmt, ...)
+static int add_argv(child *c, const char *fmt, va_list ap)
 {
     char buf[2048];
-    va_list ap;
     if (c->argc >= MAX_ARGS - 1)
         return LH_ETOOBIG;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     c->argv[c->argc] = lh_strdup(buf);
     if (c->argv[c->argc] == NULL)
         return LH_ENOMEM;
     c->argc++;
     c->argv[c->argc] = NULL;
     return 0;
+}
+
+static int add_arg(child *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int add_arg(child *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = add_argv(c, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Adds option `opt` and its value. */
+static int add_opt(child *c, const char *opt, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int add_opt(child *c, const char *opt, const char *fmt, ...)
+{
+    va_list ap;
+    int rc = add_arg(c, "%s", opt);
+    if (rc != 0)
+        return rc;
+    va_start(ap, fmt);
+    rc = add_argv(c, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static void child_free(child *c)
@@ -234,7 +203,10 @@ static int in_list(const char *list, const char *role)
     return 0;
 }
 
-static child *new_child(up *u, enum kind k, const char *name)
+/* A new child running `selfheal ROLE` (its first two arguments), whose
+ * counters file, all but the broker's, is DIR/NAME.cnt.  *rc is ORed with
+ * the arguments' errors. */
+static child *new_child(up *u, enum kind k, const char *name, int *rc)
 {
     static const char *const roles[] = {"broker", "store", "b", "a",
                                         "produce"};
@@ -243,7 +215,25 @@ static child *new_child(up *u, enum kind k, const char *name)
     c->kind = k;
     snprintf(c->name, sizeof c->name, "%s", name);
     c->wrap = in_list(u->o.wrap_roles ? u->o.wrap_roles : "b", roles[k]);
+    if (k != K_BROKER)
+        snprintf(c->counters_path, sizeof c->counters_path, "%s/%s.cnt",
+                 u->dir, name);
+    *rc |= add_arg(c, "%s", u->self);
+    *rc |= add_arg(c, "%s", roles[k]);
     return c;
+}
+
+/* 1 (and a message) when c exited; its status is then kept. */
+static int exited_early(child *c)
+{
+    int st;
+    if (c == NULL || c->pid <= 0 || waitpid(c->pid, &st, WNOHANG) != c->pid)
+        return 0;
+    c->pid = 0;
+    c->exited = 1;
+    c->status = st;
+    fprintf(stderr, "selfheal up: %s exited during start-up\n", c->name);
+    return 1;
 }
 
 /* Waits up to timeout_ms for a port file; 0 and *port, or LH_ETIMEOUT.
@@ -255,15 +245,8 @@ static int wait_port(child *c, const char *path, int timeout_ms,
     while (lh_now_us() < end && !lh_role_stop) {
         if (lh_port_file_read(path, port) == 0)
             return 0;
-        int st;
-        if (c != NULL && c->pid > 0 && waitpid(c->pid, &st, WNOHANG) == c->pid) {
-            c->pid = 0;
-            c->exited = 1;
-            c->status = st;
-            fprintf(stderr, "selfheal up: %s exited during start-up\n",
-                    c->name);
+        if (exited_early(c))
             return LH_ECLOSED;
-        }
         lh_sleep_us(10000);
     }
     fprintf(stderr, "selfheal up: %s did not start in time (%s)\n",
@@ -286,14 +269,8 @@ static int wait_text_file(child *c, const char *path, int timeout_ms,
                     return 0;
             }
         }
-        int st;
-        if (c->pid > 0 && waitpid(c->pid, &st, WNOHANG) == c->pid) {
-            c->pid = 0;
-            c->exited = 1;
-            fprintf(stderr, "selfheal up: %s exited during start-up\n",
-                    c->name);
+        if (exited_early(c))
             return LH_ECLOSED;
-        }
         lh_sleep_us(10000);
     }
     fprintf(stderr, "selfheal up: %s did not start in time\n", c->name);
@@ -308,18 +285,12 @@ static void read_counters(child *c)
         c->last = now;
 }
 
-static void total_of(const child *c, lh_counters *out)
-{
-    *out = c->base;
-    lh_counters_add(out, &c->last);
-}
-
 static void sum_all(up *u, lh_counters *sum)
 {
     memset(sum, 0, sizeof *sum);
     for (int i = 0; i < u->nkids; i++) {
         lh_counters t;
-        total_of(&u->kids[i], &t);
+        lh_up_total_of(&u->kids[i], &t);
         lh_counters_add(sum, &t);
     }
 }
@@ -391,82 +362,59 @@ static int pick_ports(up *u)
 static int build_b(up *u, uint32_t id)
 {
     char name[16];
+    int rc = 0;
     snprintf(name, sizeof name, "b%u", id);
-    child *c = new_child(u, K_B, name);
+    child *c = new_child(u, K_B, name, &rc);
     c->v2 = u->o.scenario != NULL;
-    snprintf(c->counters_path, sizeof c->counters_path, "%s/b%u.cnt", u->dir,
-             id);
-    int rc = add_arg(c, "%s", u->self);
-    rc |= add_arg(c, "b");
-    rc |= add_arg(c, "--id");
-    rc |= add_arg(c, "%u", id);
-    rc |= add_arg(c, "--peers");
-    rc |= add_arg(c, "%s", u->peers);
-    rc |= add_arg(c, "--store");
-    rc |= add_arg(c, "%s", u->store_addr);
-    rc |= add_arg(c, "--delay-ms");
-    rc |= add_arg(c, "%" PRIu64, u->o.delay_ms);
-    rc |= add_arg(c, "--counters");
-    rc |= add_arg(c, "%s", c->counters_path);
-    rc |= add_arg(c, "--port-file");
-    rc |= add_arg(c, "%s/b%u.port", u->dir, id);
-    if (u->o.ledger) {
-        rc |= add_arg(c, "--ledger");
-        rc |= add_arg(c, "%s", u->dir);
-    }
-    for (int i = 0; i < u->o.ninject; i++) {
-        rc |= add_arg(c, "--inject");
-        rc |= add_arg(c, "%s", u->o.inject[i]);
-    }
+    rc |= add_opt(c, "--id", "%u", id);
+    rc |= add_opt(c, "--peers", "%s", u->peers);
+    rc |= add_opt(c, "--store", "%s", u->store_addr);
+    rc |= add_opt(c, "--delay-ms", "%" PRIu64, u->o.delay_ms);
+    rc |= add_opt(c, "--counters", "%s", c->counters_path);
+    rc |= add_opt(c, "--port-file", "%s/b%u.port", u->dir, id);
+    if (u->o.ledger)
+        rc |= add_opt(c, "--ledger", "%s", u->dir);
+    for (int i = 0; i < u->o.ninject; i++)
+        rc |= add_opt(c, "--inject", "%s", u->o.inject[i]);
     return rc ? LH_ENOMEM : 0;
 }
 
-static int start_all(up *u)
+/* The broker (unless --brokers), up when its address file is there. */
+static int start_broker(up *u, int startup_ms)
+{
+    char path[PATH_MAX + 32];
+    int rc = 0;
+
+    if (u->o.brokers != NULL) {
+        snprintf(u->brokers, sizeof u->brokers, "%s", u->o.brokers);
+        return 0;
+    }
+    child *c = new_child(u, K_BROKER, "broker", &rc);
+    rc |= add_opt(c, "--partitions", "%" PRIu64, u->o.partitions);
+    rc |= add_opt(c, "--port-file", "%s/broker.addr", u->dir);
+    /* fault plans mid-run (tests) */
+    rc |= add_opt(c, "--control", "%s/broker.ctl", u->dir);
+    if (u->o.broker_faults != NULL)
+        rc |= add_opt(c, "--faults", "%s", u->o.broker_faults);
+    if (rc || spawn(u, c) != 0)
+        return LH_ESYS;
+    snprintf(path, sizeof path, "%s/broker.addr", u->dir);
+    return wait_text_file(c, path, startup_ms, u->brokers, sizeof u->brokers);
+}
+
+/* The store, up when its port file is there. */
+static int start_store(up *u, int startup_ms)
 {
     char path[PATH_MAX + 32];
     unsigned port;
     int rc = 0;
-    int startup_ms = u->nwrap > 0 ? 120000 : 20000;
 
-    if (u->o.brokers == NULL) {
-        child *c = new_child(u, K_BROKER, "broker");
-        rc |= add_arg(c, "%s", u->self);
-        rc |= add_arg(c, "broker");
-        rc |= add_arg(c, "--partitions");
-        rc |= add_arg(c, "%" PRIu64, u->o.partitions);
-        rc |= add_arg(c, "--port-file");
-        rc |= add_arg(c, "%s/broker.addr", u->dir);
-        rc |= add_arg(c, "--control"); /* fault plans mid-run (tests) */
-        rc |= add_arg(c, "%s/broker.ctl", u->dir);
-        if (u->o.broker_faults != NULL) {
-            rc |= add_arg(c, "--faults");
-            rc |= add_arg(c, "%s", u->o.broker_faults);
-        }
-        if (rc || spawn(u, c) != 0)
-            return LH_ESYS;
-        snprintf(path, sizeof path, "%s/broker.addr", u->dir);
-        rc = wait_text_file(c, path, startup_ms, u->brokers, sizeof u->brokers);
-        if (rc != 0)
-            return rc;
-    } else {
-        snprintf(u->brokers, sizeof u->brokers, "%s", u->o.brokers);
-    }
-
-    child *s = new_child(u, K_STORE, "store");
-    snprintf(s->counters_path, sizeof s->counters_path, "%s/store.cnt",
-             u->dir);
-    rc |= add_arg(s, "%s", u->self);
-    rc |= add_arg(s, "store");
-    rc |= add_arg(s, "--port-file");
-    rc |= add_arg(s, "%s/store.port", u->dir);
-    rc |= add_arg(s, "--counters");
-    rc |= add_arg(s, "%s", s->counters_path);
-    rc |= add_arg(s, "--corrupt-rate");
-    rc |= add_arg(s, "%g", u->o.corrupt_rate);
-    if (u->o.store_delay_us > 0) {
-        rc |= add_arg(s, "--delay-us");
-        rc |= add_arg(s, "%" PRIu64, u->o.store_delay_us);
-    }
+    child *s = new_child(u, K_STORE, "store", &rc);
+    rc |= add_opt(s, "--port-file", "%s/store.port", u->dir);
+    rc |= add_opt(s, "--counters", "%s", s->counters_path);
+    rc |= add_opt(s, "--corrupt-rate", "%g", u->o.corrupt_rate);
+    if (u->o.store_delay_us > 0)
+        rc |= add_opt(s, "--delay-us", "%" PRIu64, u->o.store_delay_us);
     if (rc || spawn(u, s) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/store.port", u->dir);
@@ -474,12 +422,19 @@ static int start_all(up *u)
     if (rc != 0)
         return rc;
     snprintf(u->store_addr, sizeof u->store_addr, "127.0.0.1:%u", port);
+    return 0;
+}
 
-    /* B nodes run even with forward off (they then receive nothing: the
-     * article's "B doing nothing"), so a wrapper sees the same processes
-     * in every configuration. */
-    int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
-    rc = pick_ports(u);
+/* The B nodes, on ports picked first; up when their port files are
+ * there.  They run even with forward off (they then receive nothing: the
+ * article's "B doing nothing"), so a wrapper sees the same processes in
+ * every configuration. */
+static int start_b_nodes(up *u, int startup_ms)
+{
+    char path[PATH_MAX + 32];
+    unsigned port;
+    int rc = pick_ports(u);
+
     if (rc != 0) {
         fprintf(stderr, "selfheal up: cannot pick ports: %s\n",
                 lh_strerror(rc));
@@ -497,92 +452,98 @@ static int start_all(up *u)
         if (rc != 0)
             return rc;
     }
+    return 0;
+}
 
-    int first_a = u->nkids;
+/* The A's (--consumers of them, one group). */
+static int start_consumers(up *u)
+{
+    int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+
     for (uint64_t k = 0; k < u->o.consumers; k++) {
         char name[16];
+        int rc = 0;
         if (u->o.consumers == 1)
             snprintf(name, sizeof name, "a");
         else
             snprintf(name, sizeof name, "a%u", (unsigned)k);
-        child *a = new_child(u, K_A, name);
-        snprintf(a->counters_path, sizeof a->counters_path, "%s/%s.cnt",
-                 u->dir, name);
-        rc |= add_arg(a, "%s", u->self);
-        rc |= add_arg(a, "a");
-        rc |= add_arg(a, "--name");
-        rc |= add_arg(a, "%s", name);
-        rc |= add_arg(a, "--brokers");
-        rc |= add_arg(a, "%s", u->brokers);
-        if (forward) {
-            rc |= add_arg(a, "--nodes");
-            rc |= add_arg(a, "%s", u->peers);
-        }
-        rc |= add_arg(a, "--window");
-        rc |= add_arg(a, "%" PRIu64, u->o.window);
-        rc |= add_arg(a, "--counters");
-        rc |= add_arg(a, "%s", a->counters_path);
-        if (u->o.ledger) {
-            rc |= add_arg(a, "--ledger");
-            rc |= add_arg(a, "%s", u->dir);
-        }
+        child *a = new_child(u, K_A, name, &rc);
+        rc |= add_opt(a, "--name", "%s", name);
+        rc |= add_opt(a, "--brokers", "%s", u->brokers);
+        if (forward)
+            rc |= add_opt(a, "--nodes", "%s", u->peers);
+        rc |= add_opt(a, "--window", "%" PRIu64, u->o.window);
+        rc |= add_opt(a, "--counters", "%s", a->counters_path);
+        if (u->o.ledger)
+            rc |= add_opt(a, "--ledger", "%s", u->dir);
         if (rc || spawn(u, a) != 0)
             return LH_ESYS;
     }
-    /* The producer starts once every A has joined the group and holds
-     * partitions (the first join takes seconds), so that events flow at
-     * the producer's pace instead of piling up in Kafka and arriving in
-     * one burst.  (More A's than partitions: some never get any; the wait
-     * then ends at its time limit.) */
+    return 0;
+}
+
+/* Waits until every A from kids[first_a] on holds partitions (the first
+ * join takes seconds), so that events then flow at the producer's pace
+ * instead of piling up in Kafka and arriving in one burst.  (More A's
+ * than partitions: some never get any; the wait then ends at its time
+ * limit.)  0, or LH_ECLOSED when an A exited. */
+static int wait_joined(up *u, int first_a, int startup_ms)
+{
     int64_t until = lh_now_us() + (int64_t)startup_ms * 1000;
     while (!lh_role_stop && lh_now_us() < until) {
         int joined = 0;
         for (int k = first_a; k < u->nkids; k++) {
             child *a = &u->kids[k];
-            int st;
             read_counters(a);
             joined += a->last.v[LH_C_assigned] > 0;
-            if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
-                a->pid = 0;
-                a->exited = 1;
-                fprintf(stderr, "selfheal up: %s exited during start-up\n",
-                        a->name);
+            if (exited_early(a))
                 return LH_ECLOSED;
-            }
         }
         if (joined == u->nkids - first_a)
             break;
         lh_sleep_us(20000);
     }
+    return 0;
+}
 
-    child *p = new_child(u, K_PRODUCE, "produce");
-    snprintf(p->counters_path, sizeof p->counters_path, "%s/produce.cnt",
-             u->dir);
-    rc |= add_arg(p, "%s", u->self);
-    rc |= add_arg(p, "produce");
-    rc |= add_arg(p, "--brokers");
-    rc |= add_arg(p, "%s", u->brokers);
-    rc |= add_arg(p, "--store");
-    rc |= add_arg(p, "%s", u->store_addr);
-    rc |= add_arg(p, "--events");
-    rc |= add_arg(p, "%" PRIu64, u->o.events ? u->o.events : (uint64_t)1000000000000);
-    rc |= add_arg(p, "--keys");
-    rc |= add_arg(p, "%" PRIu64, u->o.keys);
-    rc |= add_arg(p, "--value-size");
-    rc |= add_arg(p, "%" PRIu64, u->o.value_size);
-    rc |= add_arg(p, "--rate");
-    rc |= add_arg(p, "%" PRIu64, u->o.rate);
-    rc |= add_arg(p, "--max-lag");
-    rc |= add_arg(p, "%" PRIu64, u->o.max_lag);
-    rc |= add_arg(p, "--counters");
-    rc |= add_arg(p, "%s", p->counters_path);
-    if (u->o.ledger) {
-        rc |= add_arg(p, "--ledger");
-        rc |= add_arg(p, "%s", u->dir);
-    }
+static int start_producer(up *u)
+{
+    int rc = 0;
+    child *p = new_child(u, K_PRODUCE, "produce", &rc);
+    rc |= add_opt(p, "--brokers", "%s", u->brokers);
+    rc |= add_opt(p, "--store", "%s", u->store_addr);
+    rc |= add_opt(p, "--events", "%" PRIu64,
+                  u->o.events ? u->o.events : (uint64_t)1000000000000);
+    rc |= add_opt(p, "--keys", "%" PRIu64, u->o.keys);
+    rc |= add_opt(p, "--value-size", "%" PRIu64, u->o.value_size);
+    rc |= add_opt(p, "--rate", "%" PRIu64, u->o.rate);
+    rc |= add_opt(p, "--max-lag", "%" PRIu64, u->o.max_lag);
+    rc |= add_opt(p, "--counters", "%s", p->counters_path);
+    if (u->o.ledger)
+        rc |= add_opt(p, "--ledger", "%s", u->dir);
     if (rc || spawn(u, p) != 0)
         return LH_ESYS;
     return 0;
+}
+
+/* Starts the topology in order, each part once what it needs is up:
+ * broker, store, B nodes, A's, then (once they joined) the producer. */
+static int start_all(up *u)
+{
+    int startup_ms = u->nwrap > 0 ? 120000 : 20000;
+    int rc = start_broker(u, startup_ms);
+    if (rc == 0)
+        rc = start_store(u, startup_ms);
+    if (rc == 0)
+        rc = start_b_nodes(u, startup_ms);
+    int first_a = u->nkids;
+    if (rc == 0)
+        rc = start_consumers(u);
+    if (rc == 0)
+        rc = wait_joined(u, first_a, startup_ms);
+    if (rc == 0)
+        rc = start_producer(u);
+    return rc;
 }
 
 /* ---- supervision ---- */
@@ -661,160 +622,6 @@ static int consumers_idle(const up *u)
     return 1;
 }
 
-/* ---- summary ---- */
-
-static const struct {
-    const char *label;
-    const char *key;
-    int id;
-} summary_rows[] = {
-    {"produced", "produced", LH_C_produced},
-    {"consumed", "consumed", LH_C_consumed},
-    {"forwarded", "forwarded", LH_C_forwarded},
-    {"hash-forwarded", "hash_forwarded", LH_C_hash_forwarded},
-    {"enqueued", "enqueued", LH_C_enqueued},
-    {"verified", "verified", LH_C_verified},
-    {"passed-without-check", "passed_unchecked", LH_C_passed_unchecked},
-    {"healed", "healed", LH_C_healed},
-    {"corrupted", "corrupted", LH_C_corrupted},
-    {"RPC errors", "rpc_errors", LH_C_rpc_errors},
-};
-
-static void print_summary(up *u, const lh_counters *sum, double secs,
-                          double rate, const char *stages)
-{
-    printf("selfheal up: %.2f s, stages '%s', %" PRIu64 " B node(s)%s\n",
-           secs, stages, u->o.nodes,
-           u->o.scenario ? ", scenario abi-mismatch" : "");
-    for (size_t i = 0; i < sizeof summary_rows / sizeof summary_rows[0]; i++)
-        printf("  %-22s %" PRIu64 "\n", summary_rows[i].label,
-               sum->v[summary_rows[i].id]);
-    printf("  %-22s %" PRIu64 " superseded, %" PRIu64 " unhealed, %" PRIu64
-           " heals ignored\n", "corrupted writes:", sum->v[LH_C_superseded],
-           sum->v[LH_C_unhealed], sum->v[LH_C_heal_ignored]);
-    printf("  %-22s %" PRIu64 " keys, %" PRIu64 " not at their latest "
-           "value\n", "store:", sum->v[LH_C_store_keys],
-           sum->v[LH_C_store_keys_wrong]);
-    printf("  %-22s %" PRIu64 " dropped by A, %" PRIu64 " bad, %" PRIu64
-           " restarts\n", "other:", sum->v[LH_C_dropped],
-           sum->v[LH_C_bad_events], sum->v[LH_C_restarts]);
-    printf("  %-22s %" PRIu64 " bad frames, %" PRIu64 " refused\n",
-           "connections closed:", sum->v[LH_C_bad_frames],
-           sum->v[LH_C_refused]);
-    if (u->led_ok)
-        printf("  %-22s %" PRIu64 " produced, %" PRIu64 " finished, %" PRIu64
-               " lost, %" PRIu64 " duplicates (%" PRIu64 " records, %" PRIu64
-               " unknown%s)\n", "ledger (key, version):", u->led.produced,
-               u->led.finished, u->led.lost, u->led.duplicates,
-               u->led.records, u->led.unknown,
-               sum->v[LH_C_ledger_errors] ? ", INCOMPLETE" : "");
-    if (rate > 0)
-        printf("  %-22s %.0f events/s (steady, 10%%..90%% of the run)\n",
-               "throughput:", rate);
-    printf("  %-22s", "cpu seconds:");
-    for (int i = 0; i < u->nkids; i++) {
-        const child *c = &u->kids[i];
-        lh_counters t;
-        total_of(c, &t);
-        if (t.v[LH_C_cpu_user_ms] + t.v[LH_C_cpu_sys_ms] == 0)
-            continue;
-        printf(" %s %.2f", c->name,
-               (double)(t.v[LH_C_cpu_user_ms] + t.v[LH_C_cpu_sys_ms]) / 1e3);
-    }
-    printf("\n  per node:\n");
-    for (int i = 0; i < u->nkids; i++) {
-        const child *c = &u->kids[i];
-        lh_counters t;
-        if (c->kind != K_B)
-            continue;
-        total_of(c, &t);
-        printf("    %-4s received %" PRIu64 ", hash-forwarded %" PRIu64
-               ", hash-received %" PRIu64 ", enqueued %" PRIu64
-               ", verified %" PRIu64 ", passed %" PRIu64 ", healed %" PRIu64
-               ", rpc errors %" PRIu64 ", finished %" PRIu64
-               ", bad frames %" PRIu64 ", refused %" PRIu64
-               ", restarts %d\n",
-               c->name, t.v[LH_C_received], t.v[LH_C_hash_forwarded],
-               t.v[LH_C_hash_received], t.v[LH_C_enqueued],
-               t.v[LH_C_verified], t.v[LH_C_passed_unchecked],
-               t.v[LH_C_healed], t.v[LH_C_rpc_errors], t.v[LH_C_finished],
-               t.v[LH_C_bad_frames], t.v[LH_C_refused], c->restarts);
-    }
-    fflush(stdout);
-}
-
-static int write_json(up *u, const lh_counters *sum, double secs,
-                      double rate, const char *stages, int ok)
-{
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", u->o.json);
-    FILE *f = fopen(tmp, "we");
-    if (f == NULL) {
-        fprintf(stderr, "selfheal up: cannot write %s: %s\n", u->o.json,
-                strerror(errno));
-        return LH_ESYS;
-    }
-    fprintf(f, "{\n");
-    for (size_t i = 0; i < sizeof summary_rows / sizeof summary_rows[0]; i++)
-        fprintf(f, "  \"%s\": %" PRIu64 ",\n", summary_rows[i].key,
-                sum->v[summary_rows[i].id]);
-    fprintf(f, "  \"seconds\": %.3f,\n", secs);
-    fprintf(f, "  \"events_per_second\": %.1f,\n", rate);
-    fprintf(f, "  \"stages\": \"%s\",\n", stages);
-    fprintf(f, "  \"ok\": %s,\n", ok ? "true" : "false");
-    if (u->led_ok) {
-        const struct {
-            const char *key;
-            uint64_t v;
-        } led[] = {
-            {"ledger_events", u->led.records},
-            {"lost", u->led.lost},
-            {"duplicates", u->led.duplicates},
-            {"ledger_produced", u->led.produced},
-            {"ledger_finished", u->led.finished},
-            {"ledger_failed", u->led.failed},
-            {"ledger_unknown", u->led.unknown},
-            {"ledger_files", u->led.files},
-            {"ledger_truncated", u->led.truncated},
-        };
-        for (size_t i = 0; i < sizeof led / sizeof led[0]; i++)
-            fprintf(f, "  \"%s\": %" PRIu64 ",\n", led[i].key, led[i].v);
-        fprintf(f, "  \"ledger_complete\": %s,\n",
-                sum->v[LH_C_ledger_errors] == 0 ? "true" : "false");
-    }
-    fprintf(f, "  \"totals\": {");
-    for (int i = 0; i < LH_C_COUNT; i++)
-        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", lh_counter_name(i),
-                sum->v[i]);
-    fprintf(f, "},\n  \"nodes\": [");
-    int first = 1;
-    for (int k = 0; k < u->nkids; k++) {
-        const child *c = &u->kids[k];
-        lh_counters t;
-        if (c->kind != K_B && c->kind != K_A && c->kind != K_STORE &&
-            c->kind != K_PRODUCE)
-            continue;
-        total_of(c, &t);
-        fprintf(f, "%s\n    {\"role\": \"%s\", \"restarts\": %d", first ? ""
-                : ",", c->name, c->restarts);
-        for (int i = 0; i < LH_C_COUNT; i++)
-            if (t.v[i] != 0 || c->kind == K_B)
-                fprintf(f, ", \"%s\": %" PRIu64, lh_counter_name(i), t.v[i]);
-        fprintf(f, "}");
-        first = 0;
-    }
-    fprintf(f, "\n  ]\n}\n");
-    int bad = ferror(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, u->o.json) != 0) {
-        fprintf(stderr, "selfheal up: cannot write %s: %s\n", u->o.json,
-                strerror(errno));
-        unlink(tmp);
-        return LH_ESYS;
-    }
-    return 0;
-}
-
 /* ---- options ---- */
 
 static void usage(FILE *out)
@@ -871,27 +678,96 @@ static void usage(FILE *out)
         "takes that long over each request (selfheal store --help).\n");
 }
 
-/* The whole-number options and their ranges. */
-static const struct {
-    const char *name;
-    size_t off; /* of the uint64_t in up_opts */
-    uint64_t lo, hi;
-} num_opts[] = {
-    {"--events", offsetof(up_opts, events), 0, UINT64_MAX / 2},
-    {"--nodes", offsetof(up_opts, nodes), 1, MAX_NODES},
-    {"--keys", offsetof(up_opts, keys), 1, 100000000},
-    {"--value-size", offsetof(up_opts, value_size), 0, 65536},
-    {"--rate", offsetof(up_opts, rate), 0, 100000000},
-    {"--max-lag", offsetof(up_opts, max_lag), 0, UINT64_MAX / 2},
-    {"--delay-ms", offsetof(up_opts, delay_ms), 0, 86400000},
-    {"--window", offsetof(up_opts, window), 1, 1u << 24},
-    {"--partitions", offsetof(up_opts, partitions), 1, 10000},
-    {"--stall-timeout", offsetof(up_opts, stall_s), 0, 86400},
-    {"--grace", offsetof(up_opts, grace_s), 0, 3600},
-    {"--consumers", offsetof(up_opts, consumers), 1, MAX_CONSUMERS},
-    {"--store-delay-us", offsetof(up_opts, store_delay_us), 0, 10000000},
+static int take_inject(void *opts, const char *val)
+{
+    up_opts *o = opts;
+    if (o->ninject == MAX_INJECT) {
+        fprintf(stderr, "selfheal up: at most %d --inject\n", MAX_INJECT);
+        return 2;
+    }
+    o->inject[o->ninject++] = val;
+    return 0;
+}
+
+
+/* In the order of the usage text. */
+static const lh_opt up_options[] = {
+    LH_OPT_N(up_opts, "--events", events, 0, UINT64_MAX / 2),
+    LH_OPT_D(up_opts, "--duration", duration, 0),
+    LH_OPT_N(up_opts, "--nodes", nodes, 1, MAX_NODES),
+    LH_OPT_S(up_opts, "--stages", stages),
+    LH_OPT_C("--inject", take_inject),
+    LH_OPT_S(up_opts, "--scenario", scenario),
+    LH_OPT_S(up_opts, "--brokers", brokers),
+    LH_OPT_S(up_opts, "--json", json),
+    LH_OPT_D(up_opts, "--corrupt-rate", corrupt_rate, 1.0),
+    LH_OPT_N(up_opts, "--keys", keys, 1, 100000000),
+    LH_OPT_N(up_opts, "--value-size", value_size, 0, 65536),
+    LH_OPT_N(up_opts, "--rate", rate, 0, 100000000),
+    LH_OPT_N(up_opts, "--max-lag", max_lag, 0, UINT64_MAX / 2),
+    LH_OPT_N(up_opts, "--delay-ms", delay_ms, 0, 86400000),
+    LH_OPT_N(up_opts, "--window", window, 1, 1u << 24),
+    LH_OPT_N(up_opts, "--partitions", partitions, 1, 10000),
+    LH_OPT_N(up_opts, "--stall-timeout", stall_s, 0, 86400),
+    LH_OPT_N(up_opts, "--grace", grace_s, 0, 3600),
+    LH_OPT_S(up_opts, "--dir", dir),
+    LH_OPT_F(up_opts, "--keep", keep),
+    LH_OPT_F(up_opts, "--ledger", ledger),
+    LH_OPT_S(up_opts, "--wrap-roles", wrap_roles),
+    LH_OPT_N(up_opts, "--consumers", consumers, 1, MAX_CONSUMERS),
+    LH_OPT_S(up_opts, "--auth-token", auth_token),
+    LH_OPT_S(up_opts, "--broker-faults", broker_faults),
+    LH_OPT_N(up_opts, "--store-delay-us", store_delay_us, 0, 10000000),
 };
 
+
+/* --broker-faults: the embedded broker's, and a plan that parses.  0 or
+ * 2. */
+static int check_faults(const up_opts *o)
+{
+    lh_kfault steps[256];
+    size_t nsteps;
+    char ferr[256];
+
+    if (o->broker_faults == NULL)
+        return 0;
+    if (o->brokers != NULL) {
+        fprintf(stderr, "selfheal up: --broker-faults needs the embedded "
+                "broker (not --brokers)\n");
+        return 2;
+    }
+    if (lh_kfault_parse(o->broker_faults, steps, 256, &nsteps, ferr,
+                        sizeof ferr) != 0) {
+        fprintf(stderr, "selfheal up: --broker-faults: %s\n", ferr);
+        return 2;
+    }
+    return 0;
+}
+
+/* --scenario: known, and library A v2 built.  0 or 2. */
+static int check_scenario(const up_opts *o)
+{
+    char lib[sizeof LH_LIBA_V2_DIR + 16];
+
+    if (o->scenario == NULL)
+        return 0;
+    if (strcmp(o->scenario, "abi-mismatch") != 0) {
+        fprintf(stderr, "selfheal up: unknown scenario '%s' (known: "
+                "abi-mismatch)\n", o->scenario);
+        return 2;
+    }
+    snprintf(lib, sizeof lib, "%s/liba.so.1", LH_LIBA_V2_DIR);
+    if (LH_LIBA_V2_DIR[0] == '\0' || access(lib, R_OK) != 0) {
+        fprintf(stderr, "selfheal up: scenario abi-mismatch: library A "
+                "v2 not found (%s); build target a_v2\n",
+                LH_LIBA_V2_DIR[0] ? lib : "this build has none");
+        return 2;
+    }
+    return 0;
+}
+
+/* Reads the options.  0; -1 after --help (said: exit 0); 2 after a
+ * one-line message. */
 static int parse(int argc, char **argv, up_opts *o)
 {
     *o = (up_opts){.nodes = 3, .keys = 1000000, .value_size = 64,
@@ -899,63 +775,14 @@ static int parse(int argc, char **argv, up_opts *o)
                    .partitions = 32, .stall_s = 60, .grace_s = 0,
                    .consumers = 1,
                    .corrupt_rate = 0.01};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        uint64_t *num = NULL, lo = 0, hi = 0;
-        double *dbl = NULL;
-        const char **str = NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 1;
-        }
-        if (strcmp(a, "--keep") == 0) {
-            o->keep = 1;
-            continue;
-        }
-        if (strcmp(a, "--ledger") == 0) {
-            o->ledger = 1;
-            continue;
-        }
-        for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++)
-            if (strcmp(a, num_opts[k].name) == 0) {
-                num = (uint64_t *)(void *)((char *)o + num_opts[k].off);
-                lo = num_opts[k].lo;
-                hi = num_opts[k].hi;
-            }
-        if (num != NULL)
-            ; /* a number, taken below */
-        else if (strcmp(a, "--duration") == 0) dbl = &o->duration;
-        else if (strcmp(a, "--corrupt-rate") == 0) dbl = &o->corrupt_rate;
-        else if (strcmp(a, "--brokers") == 0) str = &o->brokers;
-        else if (strcmp(a, "--stages") == 0) str = &o->stages;
-        else if (strcmp(a, "--json") == 0) str = &o->json;
-        else if (strcmp(a, "--dir") == 0) str = &o->dir;
-        else if (strcmp(a, "--scenario") == 0) str = &o->scenario;
-        else if (strcmp(a, "--wrap-roles") == 0) str = &o->wrap_roles;
-        else if (strcmp(a, "--auth-token") == 0) str = &o->auth_token;
-        else if (strcmp(a, "--broker-faults") == 0) str = &o->broker_faults;
-        else if (strcmp(a, "--inject") != 0) {
-            lh_opt_unknown("up", a);
-            return 2;
-        }
-        v = lh_opt_value("up", argc, argv, &i);
-        if (v == NULL)
-            return 2;
-        if (num && lh_opt_u64_range("up", a, v, lo, hi, num) != 0)
-            return 2;
-        if (dbl && lh_opt_double("up", a, v, dbl) != 0)
-            return 2;
-        if (str)
-            *str = v;
-        if (!num && !dbl && !str) {
-            if (o->ninject == MAX_INJECT) {
-                fprintf(stderr, "selfheal up: at most %d --inject\n",
-                        MAX_INJECT);
-                return 2;
-            }
-            o->inject[o->ninject++] = v;
-        }
+    int rc = lh_opts_parse("up", argc, argv, up_options,
+                           sizeof up_options / sizeof up_options[0], o);
+    if (rc == 1) {
+        usage(stdout);
+        return -1;
     }
+    if (rc != 0)
+        return rc;
     if (o->events == 0 && o->duration <= 0)
         o->events = 100000;
     if (o->nodes == 0 || o->nodes > MAX_NODES) {
@@ -967,47 +794,15 @@ static int parse(int argc, char **argv, up_opts *o)
                 MAX_CONSUMERS);
         return 2;
     }
-    if (o->corrupt_rate > 1) {
-        fprintf(stderr, "selfheal up: --corrupt-rate must be 0..1\n");
-        return 2;
-    }
     if (o->duration > 1e7) {
         fprintf(stderr, "selfheal up: --duration must be 0..10000000\n");
         return 2;
     }
     if (lh_auth_token("up", o->auth_token, &o->auth_token) != 0)
         return 2;
-    if (o->broker_faults != NULL) {
-        lh_kfault steps[256];
-        size_t nsteps;
-        char ferr[256];
-        if (o->brokers != NULL) {
-            fprintf(stderr, "selfheal up: --broker-faults needs the embedded "
-                    "broker (not --brokers)\n");
-            return 2;
-        }
-        if (lh_kfault_parse(o->broker_faults, steps, 256, &nsteps, ferr,
-                            sizeof ferr) != 0) {
-            fprintf(stderr, "selfheal up: --broker-faults: %s\n", ferr);
-            return 2;
-        }
-    }
-    if (o->scenario && strcmp(o->scenario, "abi-mismatch") != 0) {
-        fprintf(stderr, "selfheal up: unknown scenario '%s' (known: "
-                "abi-mismatch)\n", o->scenario);
+    if (check_faults(o) != 0)
         return 2;
-    }
-    if (o->scenario) {
-        char lib[sizeof LH_LIBA_V2_DIR + 16];
-        snprintf(lib, sizeof lib, "%s/liba.so.1", LH_LIBA_V2_DIR);
-        if (LH_LIBA_V2_DIR[0] == '\0' || access(lib, R_OK) != 0) {
-            fprintf(stderr, "selfheal up: scenario abi-mismatch: library A "
-                    "v2 not found (%s); build target a_v2\n",
-                    LH_LIBA_V2_DIR[0] ? lib : "this build has none");
-            return 2;
-        }
-    }
-    return 0;
+    return check_scenario(o);
 }
 
 static int check_injects(const up_opts *o)
@@ -1049,52 +844,16 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-int lh_role_up(int argc, char **argv)
+/* The run directory: --dir, else a new one under TMPDIR; old ledger files
+ * removed.  0, or the exit status. */
+static int make_dir(up *u)
 {
-    up *u = lh_calloc(1, sizeof *u);
-    char err[256], stages[128];
-    int status = 1, rc;
-    double rate = 0;
-
-    if (u == NULL)
-        return 1;
-    rc = parse(argc, argv, &u->o);
-    if (rc != 0) {
-        lh_free(u);
-        return rc == 1 ? 0 : rc;
-    }
-    if (check_injects(&u->o) != 0) {
-        lh_free(u);
-        return 2;
-    }
-    if (u->o.stages != NULL)
-        setenv("LEAKHUNT_STAGES", u->o.stages, 1);
-    if (u->o.auth_token != NULL) /* the children take it from there */
-        setenv("LH_AUTH_TOKEN", u->o.auth_token, 1);
-    rc = lh_stages_select(NULL, &u->stages, err, sizeof err);
-    if (rc != 0) {
-        fprintf(stderr, "selfheal up: %s\n", err);
-        lh_free(u);
-        return 2;
-    }
-    lh_stages_format(u->stages, stages, sizeof stages);
-    const char *wrap = getenv("LEAKHUNT_WRAP");
-    if (wrap != NULL && wrap[0] &&
-        lh_strv_split(wrap, ' ', &u->wrap, &u->nwrap) != 0)
-        goto out;
-    ssize_t sl = readlink("/proc/self/exe", u->self, sizeof u->self - 1);
-    if (sl <= 0) {
-        fprintf(stderr, "selfheal up: cannot find my own binary: %s\n",
-                strerror(errno));
-        goto out;
-    }
-    u->self[sl] = '\0';
     if (u->o.dir != NULL) {
         snprintf(u->dir, sizeof u->dir, "%s", u->o.dir);
         if (mkdir(u->dir, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "selfheal up: cannot create %s: %s\n", u->dir,
                     strerror(errno));
-            goto out;
+            return 1;
         }
     } else {
         const char *t = getenv("TMPDIR");
@@ -1103,90 +862,137 @@ int lh_role_up(int argc, char **argv)
         if (mkdtemp(u->dir) == NULL) {
             fprintf(stderr, "selfheal up: cannot create a work directory: "
                     "%s\n", strerror(errno));
-            goto out;
+            return 1;
         }
         u->made_dir = 1;
     }
     if (u->o.ledger && lh_ledger_remove(u->dir) != 0) {
         fprintf(stderr, "selfheal up: cannot remove the old ledger files in "
                 "%s: %s\n", u->dir, strerror(errno));
-        goto out;
+        return 1;
     }
-    lh_role_signals();
-    int64_t t0 = lh_now_us();
-    rc = start_all(u);
-    int failed = rc != 0;
-    int64_t t_start = lh_now_us();
-    int64_t last_move = t_start, t10 = 0, t90 = 0;
-    uint64_t last_work = 0, target = u->o.events;
-    int reached = 0; /* the run ended by reaching --events */
-    int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    return 0;
+}
+
+/* The environment the children inherit, the stages, the wrapper, this
+ * binary's path, the run directory.  0, or the exit status. */
+static int setup(up *u)
+{
+    char err[256];
+
+    if (u->o.stages != NULL)
+        setenv("LEAKHUNT_STAGES", u->o.stages, 1);
+    if (u->o.auth_token != NULL) /* the children take it from there */
+        setenv("LH_AUTH_TOKEN", u->o.auth_token, 1);
+    if (lh_stages_select(NULL, &u->stages, err, sizeof err) != 0) {
+        fprintf(stderr, "selfheal up: %s\n", err);
+        return 2;
+    }
+    lh_stages_format(u->stages, u->stage_names, sizeof u->stage_names);
+    const char *wrap = getenv("LEAKHUNT_WRAP");
+    if (wrap != NULL && wrap[0] &&
+        lh_strv_split(wrap, ' ', &u->wrap, &u->nwrap) != 0)
+        return 1;
+    ssize_t sl = readlink("/proc/self/exe", u->self, sizeof u->self - 1);
+    if (sl <= 0) {
+        fprintf(stderr, "selfheal up: cannot find my own binary: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    u->self[sl] = '\0';
+    return make_dir(u);
+}
+
+/* How the run went, as the supervision saw it. */
+typedef struct progress {
     lh_counters sum;
-    memset(&sum, 0, sizeof sum);
-    while (!failed && !lh_role_stop) {
+    uint64_t target;  /* --events, 0: none */
+    int forward;      /* the forward stage is on */
+    int64_t t_start;  /* the topology was up */
+    int64_t t10, t90; /* 10% and 90% of the target finished */
+    int64_t last_move;
+    uint64_t last_work;
+    int reached; /* the run ended by reaching --events */
+    int failed;
+} progress;
+
+/* One look at the running topology (every 50 ms): restarts, counters, the
+ * throughput window, the end.  0 to go on, 1 to stop. */
+static int watch_step(up *u, progress *pg)
+{
+    lh_counters *sum = &pg->sum;
+    uint64_t target = pg->target;
+
+    if (reap(u) != 0) {
+        pg->failed = 1;
+        return 1;
+    }
+    poll_counters(u, sum);
+    int64_t now = lh_now_us();
+    uint64_t done = sum->v[LH_C_acked] + sum->v[LH_C_dropped];
+    uint64_t work = done + sum->v[LH_C_produced] + sum->v[LH_C_consumed];
+    if (work != pg->last_work) {
+        pg->last_work = work;
+        pg->last_move = now;
+    }
+    uint64_t measure = pg->forward ? sum->v[LH_C_finished] : done;
+    if (target > 0) {
+        if (pg->t10 == 0 && measure >= target / 10)
+            pg->t10 = now;
+        if (pg->t90 == 0 && measure >= target - target / 10)
+            pg->t90 = now;
+    }
+    /* Done: all produced, as many finished, and the group's committed
+     * offsets at the end of the topic (acks count an event consumed
+     * again after a restart twice; the committed offsets do not). */
+    if (target > 0 && sum->v[LH_C_produced] >= target && done >= target &&
+        consumers_idle(u) && group_caught_up(u)) {
+        pg->reached = 1;
+        return 1;
+    }
+    if (u->o.duration > 0 &&
+        now - pg->t_start >= (int64_t)(u->o.duration * 1e6))
+        return 1;
+    if (u->o.stall_s > 0 &&
+        now - pg->last_move > (int64_t)u->o.stall_s * 1000000) {
+        fprintf(stderr, "selfheal up: nothing moved for %" PRIu64
+                " s; stopping\n", u->o.stall_s);
+        pg->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Supervises until the run ends (watch_step) or a stop signal. */
+static void watch(up *u, progress *pg)
+{
+    while (!pg->failed && !lh_role_stop) {
         lh_sleep_us(50000);
-        if (lh_role_stop)
+        if (lh_role_stop || watch_step(u, pg))
             break;
-        if (reap(u) != 0) {
-            failed = 1;
-            break;
-        }
-        poll_counters(u, &sum);
-        int64_t now = lh_now_us();
-        uint64_t done = sum.v[LH_C_acked] + sum.v[LH_C_dropped];
-        uint64_t work = done + sum.v[LH_C_produced] + sum.v[LH_C_consumed];
-        if (work != last_work) {
-            last_work = work;
-            last_move = now;
-        }
-        uint64_t measure = forward ? sum.v[LH_C_finished] : done;
-        if (target > 0) {
-            if (t10 == 0 && measure >= target / 10)
-                t10 = now;
-            if (t90 == 0 && measure >= target - target / 10)
-                t90 = now;
-        }
-        /* Done: all produced, as many finished, and the group's committed
-         * offsets at the end of the topic (acks count an event consumed
-         * again after a restart twice; the committed offsets do not). */
-        if (target > 0 && sum.v[LH_C_produced] >= target && done >= target &&
-            consumers_idle(u) && group_caught_up(u)) {
-            reached = 1;
-            break;
-        }
-        if (u->o.duration > 0 && now - t_start >= (int64_t)(u->o.duration *
-                                                            1e6))
-            break;
-        if (u->o.stall_s > 0 &&
-            now - last_move > (int64_t)u->o.stall_s * 1000000) {
-            fprintf(stderr, "selfheal up: nothing moved for %" PRIu64
-                    " s; stopping\n", u->o.stall_s);
-            failed = 1;
-            break;
-        }
     }
     /* A's acks can reach the target before the B nodes' finished counts
      * are on file (each child writes its counters every 100 ms): the run
      * above then ends with finished still short of 90% and the window
      * without its end (2 runs in 5 reported no rate).  Read the files
      * again for up to 500 ms. */
-    for (int tries = 0; reached && forward && t10 > 0 && t90 == 0 &&
-                        tries < 10;
+    for (int tries = 0; pg->reached && pg->forward && pg->t10 > 0 &&
+                        pg->t90 == 0 && tries < 10;
          tries++) {
         lh_sleep_us(50000);
-        poll_counters(u, &sum);
-        if (sum.v[LH_C_finished] >= target - target / 10)
-            t90 = lh_now_us();
+        poll_counters(u, &pg->sum);
+        if (pg->sum.v[LH_C_finished] >= pg->target - pg->target / 10)
+            pg->t90 = lh_now_us();
     }
-    double secs = (double)(lh_now_us() - t_start) / 1e6;
-    lh_klag_free(u->klag); /* before the broker goes */
-    u->klag = NULL;
-    if (t10 > 0 && t90 > t10)
-        rate = (double)(target - target / 10 - target / 10) /
-               ((double)(t90 - t10) / 1e6);
-    /* Stop in order. */
-    int grace = grace_ms(u);
+}
+
+/* Stops the children in order (producer, A, B nodes, store, broker) and
+ * sums their final counts into *sum. */
+static void stop_all(up *u, lh_counters *sum)
+{
     static const enum kind order[] = {K_PRODUCE, K_A, K_B, K_STORE, K_BROKER};
+    int grace = grace_ms(u);
+
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         for (int i = 0; i < u->nkids; i++)
             if (u->kids[i].kind == order[k] && u->kids[i].pid > 0)
@@ -1197,39 +1003,78 @@ int lh_role_up(int argc, char **argv)
                 read_counters(&u->kids[i]);
             }
     }
-    sum_all(u, &sum);
+    sum_all(u, sum);
     for (int i = 0; i < u->nkids; i++)
-        sum.v[LH_C_restarts] += (uint64_t)u->kids[i].restarts;
-    (void)t0;
+        sum->v[LH_C_restarts] += (uint64_t)u->kids[i].restarts;
+}
+
+/* 1 when the run counts as a success: no failure, the target produced,
+ * and with --ledger, when it reached the target, no event lost by key and
+ * version (said when not). */
+static int run_ok(up *u, const progress *pg)
+{
+    const lh_counters *sum = &pg->sum;
+    uint64_t target = pg->target;
+    int ok = !pg->failed && (target == 0 || lh_role_stop ||
+                             (sum->v[LH_C_produced] >= target));
+    if (!u->o.ledger || !pg->reached || !ok)
+        return ok;
+    /* Every produced event was finished by the counters: the ledger must
+     * agree, pair by pair. */
+    if (!u->led_ok || sum->v[LH_C_ledger_errors] > 0) {
+        fprintf(stderr, "selfheal up: the ledger is incomplete (%" PRIu64
+                " records lost to failed writes); loss not checked\n",
+                sum->v[LH_C_ledger_errors]);
+        return 0;
+    }
+    if (u->led.lost > 0) {
+        fprintf(stderr, "selfheal up: %" PRIu64 " produced events were "
+                "never finished (by key and version; %" PRIu64
+                " of them failed)\n", u->led.lost, u->led.failed);
+        return 0;
+    }
+    return 1;
+}
+
+/* Starts the topology, supervises it, stops it, reports.  The exit
+ * status. */
+static int run(up *u)
+{
+    progress pg;
+    double rate = 0;
+
+    memset(&pg, 0, sizeof pg);
+    lh_role_signals();
+    pg.failed = start_all(u) != 0;
+    pg.t_start = lh_now_us();
+    pg.last_move = pg.t_start;
+    pg.target = u->o.events;
+    pg.forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    watch(u, &pg);
+    double secs = (double)(lh_now_us() - pg.t_start) / 1e6;
+    lh_klag_free(u->klag); /* before the broker goes */
+    u->klag = NULL;
+    if (pg.t10 > 0 && pg.t90 > pg.t10)
+        rate = (double)(pg.target - pg.target / 10 - pg.target / 10) /
+               ((double)(pg.t90 - pg.t10) / 1e6);
+    stop_all(u, &pg.sum);
     if (u->o.ledger) {
-        rc = lh_ledger_merge(u->dir, &u->led, stderr, 20);
+        int rc = lh_ledger_merge(u->dir, &u->led, stderr, 20);
         u->led_ok = rc == 0;
         if (rc != 0)
             fprintf(stderr, "selfheal up: cannot read the ledger in %s: %s\n",
                     u->dir, lh_strerror(rc));
     }
-    print_summary(u, &sum, secs, rate, stages);
-    int ok = !failed && (target == 0 || lh_role_stop ||
-                         (sum.v[LH_C_produced] >= target));
-    if (u->o.ledger && reached && ok) {
-        /* Every produced event was finished by the counters: the ledger
-         * must agree, pair by pair. */
-        if (!u->led_ok || sum.v[LH_C_ledger_errors] > 0) {
-            fprintf(stderr, "selfheal up: the ledger is incomplete (%" PRIu64
-                    " records lost to failed writes); loss not checked\n",
-                    sum.v[LH_C_ledger_errors]);
-            ok = 0;
-        } else if (u->led.lost > 0) {
-            fprintf(stderr, "selfheal up: %" PRIu64 " produced events were "
-                    "never finished (by key and version; %" PRIu64
-                    " of them failed)\n", u->led.lost, u->led.failed);
-            ok = 0;
-        }
-    }
-    if (u->o.json != NULL && write_json(u, &sum, secs, rate, stages, ok) != 0)
+    lh_up_print_summary(u, &pg.sum, secs, rate);
+    int ok = run_ok(u, &pg);
+    if (u->o.json != NULL &&
+        lh_up_write_json(u, &pg.sum, secs, rate, ok) != 0)
         ok = 0;
-    status = ok ? 0 : 1;
-out:
+    return ok ? 0 : 1;
+}
+
+static void teardown(up *u)
+{
     for (int i = 0; i < u->nkids; i++)
         child_free(&u->kids[i]);
     if (u->made_dir && !u->o.keep)
@@ -1237,5 +1082,22 @@ out:
     lh_klag_free(u->klag);
     lh_strv_free(u->wrap);
     lh_free(u);
-    return status;
+}
+
+int lh_role_up(int argc, char **argv)
+{
+    up *u = lh_calloc(1, sizeof *u);
+    int status;
+
+    if (u == NULL)
+        return 1;
+    status = parse(argc, argv, &u->o);
+    if (status == 0)
+        status = check_injects(&u->o);
+    if (status == 0)
+        status = setup(u);
+    if (status == 0)
+        status = run(u);
+    teardown(u);
+    return status < 0 ? 0 : status;
 }

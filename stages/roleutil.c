@@ -223,6 +223,60 @@ void lh_opt_unknown(const char *role, const char *opt)
             "--help')\n", role, opt, role);
 }
 
+/* Stores one option's value; 0 or 2 (said). */
+static int opt_take(const char *role, const lh_opt *o, const char *v,
+                    void *field, void *opts)
+{
+    switch (o->kind) {
+    case LH_OPT_STR:
+        *(const char **)field = v;
+        return 0;
+    case LH_OPT_U64:
+        return lh_opt_u64_range(role, o->name, v, o->lo, o->hi, field) ? 2 : 0;
+    case LH_OPT_DOUBLE: {
+        double d;
+        if (lh_opt_double(role, o->name, v, &d) != 0)
+            return 2;
+        if (o->max > 0 && d > o->max) {
+            fprintf(stderr, "selfheal %s: %s must be 0..%g\n", role, o->name,
+                    o->max);
+            return 2;
+        }
+        *(double *)field = d;
+        return 0;
+    }
+    default:
+        return o->call(opts, v);
+    }
+}
+
+int lh_opts_parse(const char *role, int argc, char **argv,
+                  const lh_opt *opts_table, size_t n, void *opts)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const lh_opt *o = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        for (size_t k = 0; k < n && o == NULL; k++)
+            if (strcmp(a, opts_table[k].name) == 0)
+                o = &opts_table[k];
+        if (o == NULL) {
+            lh_opt_unknown(role, a);
+            return 2;
+        }
+        void *field = (char *)opts + o->off;
+        if (o->kind == LH_OPT_FLAG) {
+            *(int *)field = 1;
+            continue;
+        }
+        const char *v = lh_opt_value(role, argc, argv, &i);
+        if (v == NULL || opt_take(role, o, v, field, opts) != 0)
+            return 2;
+    }
+    return 0;
+}
+
 int lh_auth_token(const char *role, const char *flag, const char **out)
 {
     const char *t = flag;

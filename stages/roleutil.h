@@ -66,6 +66,46 @@ int lh_opt_u64_range(const char *role, const char *opt, const char *val,
  * to --help), on stderr. */
 void lh_opt_unknown(const char *role, const char *opt);
 
+/*
+ * A role's options as a table (lh_opts_parse): each row names an option
+ * and where its value goes in the role's options struct.
+ */
+enum lh_opt_kind {
+    LH_OPT_STR,    /* const char *: the value itself */
+    LH_OPT_U64,    /* uint64_t in [lo, hi] (lh_opt_u64_range) */
+    LH_OPT_DOUBLE, /* double >= 0 (lh_opt_double), <= max unless max is 0 */
+    LH_OPT_FLAG,   /* int set to 1; takes no value */
+    LH_OPT_CALL,   /* call(opts, value): 0, or 2 after a one-line message */
+};
+
+typedef struct lh_opt {
+    const char *name; /* "--window" */
+    int kind;         /* enum lh_opt_kind */
+    size_t off;       /* offsetof the field in the options struct */
+    uint64_t lo, hi;  /* LH_OPT_U64 */
+    double max;       /* LH_OPT_DOUBLE */
+    int (*call)(void *opts, const char *val); /* LH_OPT_CALL */
+} lh_opt;
+
+/* Rows of a table for the options struct type T: field `f` of T. */
+#define LH_OPT_S(T, name, f) {name, LH_OPT_STR, offsetof(T, f), 0, 0, 0, NULL}
+#define LH_OPT_N(T, name, f, lo, hi)                                           \
+    {name, LH_OPT_U64, offsetof(T, f), lo, hi, 0, NULL}
+#define LH_OPT_D(T, name, f, max)                                              \
+    {name, LH_OPT_DOUBLE, offsetof(T, f), 0, 0, max, NULL}
+#define LH_OPT_F(T, name, f) {name, LH_OPT_FLAG, offsetof(T, f), 0, 0, 0, NULL}
+#define LH_OPT_C(name, call) {name, LH_OPT_CALL, 0, 0, 0, 0, call}
+
+/*
+ * Parses argv[1..] (argv[0] is the role) into the struct `opts` by the
+ * table opts_table[0..n).  0; 1 when --help or -h came first (the caller
+ * prints its usage on stdout and exits 0); 2 after a one-line message on
+ * stderr for an unknown option, a missing or bad value (the caller exits
+ * 2).  Options not given leave their fields as they were.
+ */
+int lh_opts_parse(const char *role, int argc, char **argv,
+                  const lh_opt *opts_table, size_t n, void *opts);
+
 /* Longest auth token (the RPC framework's RPC_MAX_TOKEN too). */
 #define LH_AUTH_TOKEN_MAX 256u
 

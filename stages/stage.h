@@ -3,7 +3,8 @@
  * and the services of a B node that stages use.
  *
  * A stage is a const struct of function pointers (lh_stage_ops), one file
- * per stage (stage_<name>.c), listed once in registry.c.  Every stage
+ * per stage (stage_<name>.c), listed once in include/stage_list.h (which
+ * says how to add one).  Every stage
  * implements both its ON and its OFF behaviour in its handle function, so
  * the table of DESIGN section 3 lives in the stage files:
  *
@@ -35,19 +36,20 @@
 
 #include "counters.h"
 #include "event.h"
+#include "stage_list.h"
 
-/* Stage ids, in pipeline order. */
+/* Stage ids, in pipeline order (LH_STAGE_FORWARD, ...; stage_list.h). */
+#define LH_STAGE_ENUM_(ID, name, req) LH_STAGE_##ID,
 enum lh_stage_id {
-    LH_STAGE_FORWARD,
-    LH_STAGE_HASH,
-    LH_STAGE_ENQUEUE,
-    LH_STAGE_VERIFY,
-    LH_STAGE_RPC,
+    LH_STAGE_LIST(LH_STAGE_ENUM_, LH_STAGE_NO_REQ)
     LH_STAGE_COUNT
 };
+#undef LH_STAGE_ENUM_
 
+/* A set of stages is a mask of their bits. */
 #define LH_STAGE_BIT(id) (1u << (id))
 #define LH_STAGES_ALL ((1u << LH_STAGE_COUNT) - 1u)
+_Static_assert(LH_STAGE_COUNT <= 32, "a stage mask is an unsigned");
 
 /* One event travelling through a B node. */
 typedef struct lh_item {
@@ -124,12 +126,11 @@ static inline void lh_stage_dispatch(const lh_stage_ops *ops, lh_node *n,
         ops->dispatch(n, st, revents, now);
 }
 
-/* The stages, one per file. */
-extern const lh_stage_ops lh_stage_forward;
-extern const lh_stage_ops lh_stage_hash;
-extern const lh_stage_ops lh_stage_enqueue;
-extern const lh_stage_ops lh_stage_verify;
-extern const lh_stage_ops lh_stage_rpc;
+/* The stages, one per file: lh_stage_forward in stage_forward.c, ... */
+#define LH_STAGE_EXTERN_(ID, name, req)                                        \
+    extern const lh_stage_ops lh_stage_##name;
+LH_STAGE_LIST(LH_STAGE_EXTERN_, LH_STAGE_NO_REQ)
+#undef LH_STAGE_EXTERN_
 
 /* Lowers *timeout_ms to `ms` (>= 0) when that is sooner; -1 means none. */
 static inline void lh_timeout_min(int *timeout_ms, int ms)
@@ -162,6 +163,11 @@ void lh_node_finish(lh_node *n, lh_item *it);
 /* Frees the item without acknowledging it (shutdown: the upstream sends
  * it again). */
 void lh_node_drop(lh_node *n, lh_item *it);
+
+/* Ends an item the stage cannot work on (it does not decode, or fails its
+ * check): counted in bad_events and finished as failed.  Returns
+ * LH_STEP_DONE, for the stage's handle to return. */
+int lh_node_reject(lh_node *n, lh_item *it);
 
 /* Sends the item to peer B `node` and holds it until the peer acknowledges
  * it (then finishes it).  0 when sent, LH_ECLOSED when the peer is not

@@ -31,20 +31,28 @@ static int enqueue_open(lh_node *node, int on, void **state)
     return 0;
 }
 
-static void enqueue_close(lh_node *node, void *state)
+/* Hands every item due at now_us to `to` (lh_node_resume, or
+ * lh_node_drop when closing), in due order. */
+static void release(lh_node *node, lh_dqueue *q, int64_t now_us,
+                    void (*to)(lh_node *, lh_item *))
 {
     void *items[RELEASE_BATCH];
     size_t n;
 
-    if (state == NULL)
-        return;
     for (;;) {
-        n = lh_dqueue_pop_due(state, INT64_MAX, items, RELEASE_BATCH);
+        n = lh_dqueue_pop_due(q, now_us, items, RELEASE_BATCH);
         if (n == 0)
             break;
         for (size_t i = 0; i < n; i++)
-            lh_node_drop(node, items[i]);
+            to(node, items[i]);
     }
+}
+
+static void enqueue_close(lh_node *node, void *state)
+{
+    if (state == NULL)
+        return;
+    release(node, state, INT64_MAX, lh_node_drop);
     lh_dqueue_free(state, NULL);
 }
 
@@ -76,19 +84,9 @@ static int enqueue_prepare(lh_node *node, void *state, struct pollfd *pfd,
 static void enqueue_dispatch(lh_node *node, void *state, short revents,
                              int64_t now_us)
 {
-    void *items[RELEASE_BATCH];
-    size_t n;
     (void)revents;
-
-    if (state == NULL)
-        return;
-    for (;;) {
-        n = lh_dqueue_pop_due(state, now_us, items, RELEASE_BATCH);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++)
-            lh_node_resume(node, items[i]);
-    }
+    if (state != NULL)
+        release(node, state, now_us, lh_node_resume);
 }
 
 const lh_stage_ops lh_stage_enqueue = {

@@ -95,12 +95,8 @@ static int hash_handle(lh_node *node, void *state, lh_item *it, int on)
     if (!on)
         return LH_STEP_NEXT;
     LH_INJECT(lh_node_config(node)->inject, LH_STAGE_HASH);
-    if (lh_item_decode(it) != 0) {
-        lh_node_counters(node)->v[LH_C_bad_events]++;
-        it->failed = 1;
-        lh_node_finish(node, it);
-        return LH_STEP_DONE;
-    }
+    if (lh_item_decode(it) != 0)
+        return lh_node_reject(node, it);
     if (owner_of(node, h, it, &owner) != 0 ||
         owner == lh_node_config(node)->self)
         return LH_STEP_NEXT;

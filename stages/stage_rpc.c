@@ -223,23 +223,36 @@ static void verified(rpc_stage *st, lh_item *it)
     lh_node_resume(st->node, it);
 }
 
-static void get_done(void *arg, int err, const rpc_reply *reply)
+/* What every completion does first: the call leaves the window; when the
+ * stage is closing the item is dropped, when the store did not answer it
+ * waits to be sent again.  Returns the stage when there is an answer to
+ * look at, else NULL (the item is dealt with). */
+static rpc_stage *completed(lh_item *it, int err)
 {
-    lh_item *it = arg;
     rpc_stage *st = it->ctx;
-    lh_counters *c = lh_node_counters(st->node);
-    rpc_value v;
 
     st->inflight--;
     if (st->closing) {
         lh_node_drop(st->node, it);
-        return;
+        return NULL;
     }
     if (err != 0) {
         unanswered_call(st, it, err);
-        return;
+        return NULL;
     }
     answered(st);
+    return st;
+}
+
+static void get_done(void *arg, int err, const rpc_reply *reply)
+{
+    lh_item *it = arg;
+    rpc_stage *st = completed(it, err);
+    rpc_value v;
+
+    if (st == NULL)
+        return;
+    lh_counters *c = lh_node_counters(st->node);
     if (reply->status == RPC_STATUS_OK) {
         if (rpc_value_decode(reply->body, reply->body_len, &v) < 0) {
             refused_call(st, it);
@@ -276,19 +289,11 @@ static void get_done(void *arg, int err, const rpc_reply *reply)
 static void put_done(void *arg, int err, const rpc_reply *reply)
 {
     lh_item *it = arg;
-    rpc_stage *st = it->ctx;
-    lh_counters *c = lh_node_counters(st->node);
+    rpc_stage *st = completed(it, err);
 
-    st->inflight--;
-    if (st->closing) {
-        lh_node_drop(st->node, it);
+    if (st == NULL)
         return;
-    }
-    if (err != 0) {
-        unanswered_call(st, it, err);
-        return;
-    }
-    answered(st);
+    lh_counters *c = lh_node_counters(st->node);
     if (reply->status != RPC_STATUS_OK) {
         refused_call(st, it);
         return;
@@ -406,12 +411,8 @@ static int rpc_handle(lh_node *node, void *state, lh_item *it, int on)
     if (!on)
         return LH_STEP_NEXT;
     LH_INJECT(lh_node_config(node)->inject, LH_STAGE_RPC);
-    if (lh_item_decode(it) != 0) {
-        lh_node_counters(node)->v[LH_C_bad_events]++;
-        it->failed = 1;
-        lh_node_finish(node, it);
-        return LH_STEP_DONE;
-    }
+    if (lh_item_decode(it) != 0)
+        return lh_node_reject(node, it);
     set_phase(it, PHASE_GET, 0);
     if (st->wait_head != NULL || !can_send(st, lh_now_us())) {
         wait_push(st, it); /* keep order behind earlier waiters */

@@ -20,12 +20,8 @@ static int verify_handle(lh_node *node, void *state, lh_item *it, int on)
         return LH_STEP_NEXT;
     }
     LH_INJECT(lh_node_config(node)->inject, LH_STAGE_VERIFY);
-    if (lh_item_decode(it) != 0 || !lh_event_checksum_ok(&it->ev)) {
-        c->v[LH_C_bad_events]++;
-        it->failed = 1;
-        lh_node_finish(node, it);
-        return LH_STEP_DONE;
-    }
+    if (lh_item_decode(it) != 0 || !lh_event_checksum_ok(&it->ev))
+        return lh_node_reject(node, it);
     if (!lh_node_stage_on(node, LH_STAGE_RPC))
         c->v[LH_C_verified]++;
     return LH_STEP_NEXT;

@@ -9,6 +9,7 @@
 #ifndef LH_CLI_H
 #define LH_CLI_H
 
+#include "stage_list.h"
 #include "tool.h"
 
 #define LH_CLI_MAX_INJECT 16
@@ -42,10 +43,10 @@ typedef struct lh_cli {
     char builtin_requires[256]; /* the built-in requirements within --stages */
 } lh_cli;
 
-/* Stages of the built-in pipeline in order, and its requirements. */
-#define LH_SELFHEAL_STAGES "forward,hash,enqueue,verify,rpc"
-#define LH_SELFHEAL_REQUIRES                                                   \
-    "hash:forward,enqueue:forward,verify:forward,rpc:verify"
+/* Stages of the built-in pipeline in order, and its requirements (as
+ * --requires takes them), generated from the pipeline's stage list. */
+#define LH_SELFHEAL_STAGES LH_STAGE_NAMES
+#define LH_SELFHEAL_REQUIRES LH_STAGE_REQUIRES
 
 /* Parses argv[1..] (argv[0] is the command).  0, or 2 after printing the
  * error.  `help` is printed for --help (then returns 1: caller exits 0). */

@@ -43,12 +43,14 @@
 #include "a.h"
 #include "alloc.h"
 #include "buf.h"
+#include "byteorder.h"
 #include "clock.h"
 #include "error.h"
 #include "net.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,40 +67,6 @@
 
 /* ---- wire helpers ---------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
 typedef struct header {
     uint16_t magic;
     uint8_t version, kind;
@@ -110,25 +78,25 @@ typedef struct header {
 static void header_write(uint8_t out[HEADER_SIZE], uint8_t kind, uint32_t id,
                          uint8_t method, uint8_t status, uint32_t len)
 {
-    put16(out, MAGIC);
+    lh_put_le16(out, MAGIC);
     out[2] = VERSION;
     out[3] = kind;
-    put32(out + 4, id);
+    lh_put_le32(out + 4, id);
     out[8] = method;
     out[9] = status;
-    put16(out + 10, 0);
-    put32(out + 12, len);
+    lh_put_le16(out + 10, 0);
+    lh_put_le32(out + 12, len);
 }
 
 static void header_read(const uint8_t *p, header *h)
 {
-    h->magic = get16(p);
+    h->magic = lh_get_le16(p);
     h->version = p[2];
     h->kind = p[3];
-    h->id = get32(p + 4);
+    h->id = lh_get_le32(p + 4);
     h->method = p[8];
     h->status = p[9];
-    h->len = get32(p + 12);
+    h->len = lh_get_le32(p + 12);
 }
 
 /* 0 when a header of `kind` is acceptable, else the error that closes the
@@ -770,15 +738,12 @@ static void server_accept(rpc_server *s)
         int fd = lh_net_accept(s->lfd);
         if (fd < 0)
             return; /* LH_EAGAIN, or a transient error: poll tells again */
-        if (s->nconns == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            conn **v = lh_realloc(s->conns, cap * sizeof(*v));
-            if (v == NULL) {
-                close(fd);
-                return;
-            }
-            s->conns = v;
-            s->cap = cap;
+        void *v = s->conns;
+        int rc = lh_grow(&v, &s->cap, s->nconns + 1, sizeof(*s->conns), 16);
+        s->conns = v;
+        if (rc != 0) {
+            close(fd);
+            return;
         }
         conn *c = lh_calloc(1, sizeof(*c));
         if (c == NULL) {
@@ -934,14 +899,12 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
 {
     while (!*stop) {
         size_t n = s->nconns + 1;
-        if (n > s->pfd_cap) {
-            struct pollfd *v = lh_realloc(s->pfds, n * 2 * sizeof(*v));
-            if (v == NULL) {
-                lh_sleep_us(10000); /* out of memory: try again soon */
-                continue;
-            }
-            s->pfds = v;
-            s->pfd_cap = n * 2;
+        void *v = s->pfds;
+        int grown = lh_grow(&v, &s->pfd_cap, n, sizeof(*s->pfds), 16);
+        s->pfds = v;
+        if (grown != 0) {
+            lh_sleep_us(10000); /* out of memory: try again soon */
+            continue;
         }
         s->pfds[0] = (struct pollfd){s->lfd, POLLIN, 0};
         for (size_t i = 0; i < s->nconns; i++) {
@@ -986,6 +949,45 @@ int rpc_server_run(rpc_server *s, volatile int *stop)
             server_accept(s);
     }
     return 0;
+}
+
+struct rpc_server_thread {
+    rpc_server *s;
+    pthread_t thread;
+    volatile int stop;
+    int rc; /* rpc_server_run's */
+};
+
+static void *server_thread_main(void *arg)
+{
+    rpc_server_thread *t = arg;
+    t->rc = rpc_server_run(t->s, &t->stop);
+    return NULL;
+}
+
+int rpc_server_thread_start(rpc_server *s, rpc_server_thread **out)
+{
+    rpc_server_thread *t = lh_calloc(1, sizeof(*t));
+    if (t == NULL)
+        return LH_ENOMEM;
+    t->s = s;
+    if (pthread_create(&t->thread, NULL, server_thread_main, t) != 0) {
+        lh_free(t);
+        return LH_ESYS;
+    }
+    *out = t;
+    return 0;
+}
+
+int rpc_server_thread_stop(rpc_server_thread *t)
+{
+    if (t == NULL)
+        return 0;
+    t->stop = 1;
+    pthread_join(t->thread, NULL);
+    int rc = t->rc;
+    lh_free(t);
+    return rc;
 }
 
 int rpc_server_feed(rpc_server *s, const void *data, size_t len)
@@ -1041,11 +1043,11 @@ int rpc_value_encode(const rpc_value *v, uint8_t *buf, size_t cap)
     size_t n = rpc_value_size(v);
     if (n > cap || n > (size_t)INT32_MAX)
         return LH_ERANGE;
-    put64(buf, v->version);
-    put32(buf + 8, v->checksum);
-    put16(buf + 12, v->key_len);
-    put16(buf + 14, 0);
-    put32(buf + 16, v->value_len);
+    lh_put_le64(buf, v->version);
+    lh_put_le32(buf + 8, v->checksum);
+    lh_put_le16(buf + 12, v->key_len);
+    lh_put_le16(buf + 14, 0);
+    lh_put_le32(buf + 16, v->value_len);
     if (v->key_len)
         memcpy(buf + RPC_VALUE_HEADER_SIZE, v->key, v->key_len);
     if (v->value_len)
@@ -1060,17 +1062,17 @@ int rpc_value_decode(const uint8_t *buf, size_t len, rpc_value *out)
         return LH_EINVAL;
     if (len < RPC_VALUE_HEADER_SIZE)
         return LH_ETRUNC;
-    if (get16(buf + 14) != 0)
+    if (lh_get_le16(buf + 14) != 0)
         return LH_EPARSE;
-    uint16_t key_len = get16(buf + 12);
-    uint32_t value_len = get32(buf + 16);
+    uint16_t key_len = lh_get_le16(buf + 12);
+    uint32_t value_len = lh_get_le32(buf + 16);
     size_t need = RPC_VALUE_HEADER_SIZE + (size_t)key_len + (size_t)value_len;
     if (len < need)
         return LH_ETRUNC;
     if (len > need)
         return LH_EBADLEN;
-    out->version = get64(buf);
-    out->checksum = get32(buf + 8);
+    out->version = lh_get_le64(buf);
+    out->checksum = lh_get_le32(buf + 8);
     out->key_len = key_len;
     out->key = buf + RPC_VALUE_HEADER_SIZE;
     out->value_len = value_len;

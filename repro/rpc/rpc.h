@@ -161,6 +161,15 @@ int rpc_server_new(const char *host, uint16_t port, const rpc_opts *opts,
  * the others are served on.  0, or LH_ESYS when poll fails. */
 int rpc_server_run(rpc_server *s, volatile int *stop);
 
+/* rpc_server_run on a thread of its own, for a server and its clients in
+ * one process (tests, benchmarks, abi-repro).  0 and *out, or LH_ENOMEM /
+ * LH_ESYS.  rpc_server_thread_stop stops the loop, joins the thread and
+ * returns what rpc_server_run returned; the server itself stays (free it
+ * after).  Stop accepts NULL (and returns 0). */
+typedef struct rpc_server_thread rpc_server_thread;
+int rpc_server_thread_start(rpc_server *s, rpc_server_thread **out);
+int rpc_server_thread_stop(rpc_server_thread *t);
+
 /* For tests and fuzzing: serves `data` as the bytes one new connection
  * sent (then closed), without a socket; replies are discarded.  0, or the
  * error that would close the connection (a bad frame, counted in

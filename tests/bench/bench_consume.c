@@ -26,6 +26,7 @@
  * Exit 0 when every message was consumed, 1 otherwise.
  */
 #include "kafka.h"
+#include "kafka_broker.h"
 
 #include "clock.h"
 #include "error.h"
@@ -54,7 +55,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
     return 0;
 }
 
-/* Plain librdkafka consumer, tuned as stages/kafka.c tunes its own. */
+/* Plain librdkafka consumer, tuned as stages/kafka_consumer.c tunes its own. */
 static int consume_raw(const char *brokers, const char *topic,
                        const char *group, uint64_t expect, int timeout_s,
                        result *r)

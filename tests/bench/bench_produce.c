@@ -11,11 +11,11 @@
  * (its rate), plus how many events the broker kept.
  */
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "roles.h"
 #include "rpc.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,19 +37,6 @@ static uint8_t handler(void *arg, uint8_t method, const uint8_t *body,
     return RPC_STATUS_OK;
 }
 
-typedef struct server_run {
-    rpc_server *srv;
-    volatile int stop;
-} server_run;
-
-static void *server_main(void *arg)
-{
-    server_run *r = arg;
-
-    rpc_server_run(r->srv, &r->stop);
-    return NULL;
-}
-
 int main(int argc, char **argv)
 {
     const char *events = "500000", *vsize = "64";
@@ -57,8 +44,8 @@ int main(int argc, char **argv)
     char servers[512], store[32];
     lh_kbroker *b = NULL;
     lh_klag *lag = NULL;
-    server_run sr = {0};
-    pthread_t th;
+    rpc_server *srv = NULL;
+    rpc_server_thread *th = NULL;
     uint16_t port = 0;
     int64_t kept = -1;
 
@@ -87,9 +74,10 @@ int main(int argc, char **argv)
                          sizeof servers) < 0)
         return 1;
     if (use_store) {
-        if (rpc_server_new("127.0.0.1", 0, NULL, handler, NULL, &sr.srv,
+        if (rpc_server_new("127.0.0.1", 0, NULL, handler, NULL, &srv,
                            &port) < 0 ||
-            pthread_create(&th, NULL, server_main, &sr) != 0) {
+            rpc_server_thread_start(srv, &th) != 0) {
+            rpc_server_free(srv);
             lh_kbroker_stop(b);
             return 1;
         }
@@ -106,9 +94,8 @@ int main(int argc, char **argv)
         rc = lh_role_produce(pargc, pargv);
     }
     if (use_store) {
-        sr.stop = 1;
-        pthread_join(th, NULL);
-        rpc_server_free(sr.srv);
+        rpc_server_thread_stop(th);
+        rpc_server_free(srv);
         printf("bench_produce: store puts=%" PRIu64 " bad=%" PRIu64 "\n",
                puts_seen, puts_bad);
     }

@@ -12,24 +12,17 @@
  * lh_frame_writer reproduce the stream's bytes up to that point.  Feeding
  * after an error must return the same sticky error.
  */
+#include "byteorder.h"
 #include "error.h"
 #include "frame.h"
+
+#define FUZZ_TARGET "fuzz_frame"
+#include "fuzz_check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_frame: check failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                 \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 /* Reference: walks stream[0..len) frame by frame.  Returns the number of
  * whole frames before the first bad header or the incomplete tail; *err is
@@ -41,8 +34,7 @@ static size_t reference(const uint8_t *s, size_t len, uint32_t max, int *err,
     *err = 0;
     while (len - off >= LH_FRAME_HEADER_SIZE) {
         const uint8_t *h = s + off;
-        uint32_t plen = (uint32_t)h[4] | (uint32_t)h[5] << 8 |
-                        (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+        uint32_t plen = lh_get_le32(h + 4);
         if (h[0] != 0x48 || h[1] != 0x4c) {
             *err = LH_EBADMAGIC;
             break;

@@ -25,23 +25,15 @@
 #include "net.h"
 #include "rpc.h"
 
+#define FUZZ_TARGET "fuzz_rpc"
+#include "fuzz_check.h"
+
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_rpc: check failed: %s (line %d)\n", #cond,   \
-                    __LINE__);                                                 \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 #define MAX_CALLS 8
 

@@ -4,6 +4,7 @@
 #include "cu_main.h"
 
 #include "alloc.h"
+#include "byteorder.h"
 #include "error.h"
 #include "event.h"
 
@@ -47,18 +48,6 @@ static size_t encode_sample(void)
     int n = lh_event_encode(&ev, wire, sizeof wire);
     CU_ASSERT_EQUAL_FATAL(n, (int)(LH_EVENT_HEADER_SIZE + 5 + 11));
     return (size_t)n;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Decodes buf[0..len) from an exact-size heap copy (so a read past the end
@@ -268,7 +257,7 @@ static void test_event_decode_key_length_zero_or_over_max_is_badlen(void)
     size_t n = encode_sample();
     const uint16_t bad[] = {0, LH_EVENT_MAX_KEY + 1, 1000, 0xffff};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put16(wire + 4, bad[i]);
+        lh_put_le16(wire + 4, bad[i]);
         CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_EBADLEN);
     }
 }
@@ -278,7 +267,7 @@ static void test_event_decode_payload_over_max_is_badlen(void)
     size_t n = encode_sample();
     const uint32_t bad[] = {LH_EVENT_MAX_PAYLOAD + 1, 0x7fffffffu, 0xffffffffu};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put32(wire + 8, bad[i]);
+        lh_put_le32(wire + 8, bad[i]);
         CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_EBADLEN);
     }
 }
@@ -286,10 +275,10 @@ static void test_event_decode_payload_over_max_is_badlen(void)
 static void test_event_decode_lengths_beyond_the_buffer_are_trunc(void)
 {
     size_t n = encode_sample();
-    put16(wire + 4, 6); /* one more key byte than present */
+    lh_put_le16(wire + 4, 6); /* one more key byte than present */
     CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_ETRUNC);
-    put16(wire + 4, 5);
-    put32(wire + 8, LH_EVENT_MAX_PAYLOAD); /* at the limit, not present */
+    lh_put_le16(wire + 4, 5);
+    lh_put_le32(wire + 8, LH_EVENT_MAX_PAYLOAD); /* at the limit, not present */
     CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_ETRUNC);
 }
 
@@ -312,9 +301,9 @@ static void test_event_decode_checks_in_documented_order(void)
     wire[0] = 0;
     wire[2] = 9;
     wire[3] = 1;
-    put16(wire + 4, 0);
+    lh_put_le16(wire + 4, 0);
     CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_EBADMAGIC);
-    put16(wire, LH_EVENT_MAGIC);
+    lh_put_le16(wire, LH_EVENT_MAGIC);
     CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_EBADVERSION);
     wire[2] = LH_EVENT_VERSION;
     CU_ASSERT_EQUAL(decode_exact(wire, n, NULL), LH_EPARSE);

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "event.h"
 #include "kafka.h"
+#include "kafka_broker.h"
 #include "roles.h"
 #include "rpc.h"
 
@@ -85,6 +86,23 @@ static void seen_init(seen *s)
         s->key_part[i] = -1;
 }
 
+/* A fresh record of what a member saw (lh_free it). */
+static seen *seen_new(void)
+{
+    seen *s = lh_calloc(1, sizeof *s);
+
+    CU_ASSERT_FATAL(s != NULL);
+    seen_init(s);
+    return s;
+}
+
+/* Starts the broker with the values 0..n-1 in the topic. */
+static void start_with(int n)
+{
+    start_broker();
+    produce_range(0, n);
+}
+
 /* Polls until `want` messages arrived in total or timeout_ms passed; marks
  * each one done when `done` is set.  Returns messages received. */
 static int consume(lh_kconsumer *c, seen *s, int want, int timeout_ms,
@@ -143,12 +161,9 @@ static void test_kafka_group_member_gets_every_message_once_key_on_one_partition
 {
     enum { N = 1000 };
     lh_kconsumer *c = NULL;
-    seen *s = lh_calloc(1, sizeof *s);
+    seen *s = seen_new();
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
-    start_broker();
-    produce_range(0, N);
+    start_with(N);
     CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
     consume(c, s, N, 30000, 1);
     CU_ASSERT(s->n == N);
@@ -173,12 +188,9 @@ static void test_kafka_group_member_gets_every_message_once_key_on_one_partition
 static void test_kafka_pause_stops_delivery_and_resume_restarts_it(void)
 {
     lh_kconsumer *c = NULL;
-    seen *s = lh_calloc(1, sizeof *s);
+    seen *s = seen_new();
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
-    start_broker();
-    produce_range(0, 100);
+    start_with(100);
     CU_ASSERT_FATAL(lh_kconsumer_new(servers, "g", TOPIC, &c) == 0);
     consume(c, s, 100, 30000, 1);
     CU_ASSERT_FATAL(s->n == 100);
@@ -213,14 +225,10 @@ static void wait_split(lh_kconsumer *a, lh_kconsumer *b, seen *sa, seen *sb)
 static void test_kafka_pause_before_join_survives_rebalances(void)
 {
     lh_kconsumer *a = NULL, *b = NULL;
-    seen *sa = lh_calloc(1, sizeof *sa), *sb = lh_calloc(1, sizeof *sb);
+    seen *sa = seen_new(), *sb = seen_new();
     int64_t end;
 
-    CU_ASSERT_FATAL(sa != NULL && sb != NULL);
-    seen_init(sa);
-    seen_init(sb);
-    start_broker();
-    produce_range(0, 200);
+    start_with(200);
 
     /* Paused before its first assignment, a gets every partition and
      * still reads nothing. */
@@ -270,12 +278,9 @@ static void test_kafka_new_member_starts_after_committed_offset(void)
     lh_kconsumer *c = NULL;
     lh_klag *lag = NULL;
     int64_t l = -1;
-    seen *s = lh_calloc(1, sizeof *s);
+    seen *s = seen_new();
 
-    CU_ASSERT_FATAL(s != NULL);
-    seen_init(s);
-    start_broker();
-    produce_range(0, 150);
+    start_with(150);
     CU_ASSERT_FATAL(lh_klag_new(servers, "g", TOPIC, &lag) == 0);
     CU_ASSERT(lh_klag_get(lag, 5000, &l) == 0);
     CU_ASSERT(l == 150); /* nothing committed: counted from the start */
@@ -540,19 +545,6 @@ static uint8_t store_handler(void *arg, uint8_t method, const uint8_t *body,
     return RPC_STATUS_OK;
 }
 
-typedef struct server_run {
-    rpc_server *srv;
-    volatile int stop;
-} server_run;
-
-static void *server_main(void *arg)
-{
-    server_run *r = arg;
-
-    rpc_server_run(r->srv, &r->stop);
-    return NULL;
-}
-
 typedef struct produce_run {
     int argc;
     char **argv;
@@ -573,8 +565,9 @@ static void *produce_main(void *arg)
 static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(void)
 {
     store_state *st = lh_calloc(1, sizeof *st);
-    server_run sr = {0};
-    pthread_t sth, pth;
+    rpc_server *srv = NULL;
+    rpc_server_thread *sth = NULL;
+    pthread_t pth;
     uint16_t port = 0;
     char store_addr[32], events[16], keys[16];
     char *argv[] = {"produce", "--brokers", servers, "--store", store_addr,
@@ -595,8 +588,8 @@ static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(v
         seen_part[k] = -1;
     start_broker();
     CU_ASSERT_FATAL(rpc_server_new("127.0.0.1", 0, NULL, store_handler, st,
-                                   &sr.srv, &port) == 0);
-    CU_ASSERT_FATAL(pthread_create(&sth, NULL, server_main, &sr) == 0);
+                                   &srv, &port) == 0);
+    CU_ASSERT_FATAL(rpc_server_thread_start(srv, &sth) == 0);
     snprintf(store_addr, sizeof store_addr, "127.0.0.1:%u", port);
     snprintf(events, sizeof events, "%d", PEVENTS);
     snprintf(keys, sizeof keys, "%d", PKEYS);
@@ -648,9 +641,8 @@ static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(v
         raise(SIGTERM); /* the role stops on it: the join cannot hang */
     pthread_join(pth, NULL);
     CU_ASSERT(r.rc == 0);
-    sr.stop = 1;
-    pthread_join(sth, NULL);
-    rpc_server_free(sr.srv);
+    CU_ASSERT(rpc_server_thread_stop(sth) == 0);
+    rpc_server_free(srv);
 
     CU_ASSERT(st->puts == PEVENTS);
     CU_ASSERT(st->bad == 0);

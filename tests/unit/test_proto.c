@@ -4,8 +4,11 @@
 #include "cu_main.h"
 
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "alloc.h"
+#include "byteorder.h"
 #include "error.h"
 #include "frame.h"
 #include "proto.h"
@@ -225,6 +228,122 @@ static void test_proto_hello_auth_carries_the_token_and_bounds_it(void)
     lh_frame_writer_free(&w);
 }
 
+static void test_proto_batch_push_starts_a_new_frame_when_full(void)
+{
+    lh_frame_writer w;
+    lh_frame_reader r;
+    lh_proto_batch b = {0};
+    static uint8_t big[60000];
+    uint8_t type;
+    const uint8_t *p, *e;
+    uint32_t len, elen, pos;
+    uint64_t tag;
+
+    lh_frame_writer_init(&w);
+    lh_frame_reader_init(&r, 0);
+    lh_proto_batch_end(&b); /* nothing open: nothing happens */
+    CU_ASSERT_EQUAL(lh_frame_writer_pending(&w), 0);
+    for (uint64_t t = 0; t < 3; t++)
+        CU_ASSERT_EQUAL(lh_proto_batch_push(&b, &w, t, big, sizeof big), 0);
+    CU_ASSERT(b.open);
+    lh_proto_batch_end(&b);
+    CU_ASSERT(!b.open);
+    pipe_to(&w, &r);
+    /* Two records fit a frame; the third starts the next one. */
+    uint64_t want = 0;
+    for (int f = 0; f < 2; f++) {
+        CU_ASSERT_EQUAL_FATAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
+        CU_ASSERT_EQUAL(type, LH_PROTO_EVENTS);
+        pos = 0;
+        while (lh_proto_next_event(p, len, &pos, &tag, &e, &elen) == 1) {
+            CU_ASSERT_EQUAL(tag, want);
+            CU_ASSERT_EQUAL(elen, sizeof big);
+            want++;
+        }
+    }
+    CU_ASSERT_EQUAL(want, 3);
+    CU_ASSERT_EQUAL(lh_frame_reader_next(&r, &type, &p, &len), 0);
+    /* A record no frame can hold is refused. */
+    static uint8_t huge[LH_PROTO_MAX_BATCH];
+    CU_ASSERT_EQUAL(lh_proto_batch_push(&b, &w, 9, huge, sizeof huge),
+                    LH_ETOOBIG);
+    lh_proto_batch_end(&b);
+    lh_frame_writer_free(&w);
+    lh_frame_reader_free(&r);
+}
+
+/* on_ack for the tests: records the tags; refuses tag 666. */
+typedef struct got_acks {
+    uint64_t tags[16];
+    int n;
+} got_acks;
+
+static int record_ack(void *arg, uint64_t tag)
+{
+    got_acks *g = arg;
+    if (tag == 666)
+        return LH_EPARSE;
+    if (g->n < 16)
+        g->tags[g->n++] = tag;
+    return 0;
+}
+
+/* Sends what w holds over fd (a socketpair end). */
+static void send_all(lh_frame_writer *w, int fd)
+{
+    CU_ASSERT_EQUAL(lh_frame_writer_flush(w, fd), 0);
+}
+
+static void test_proto_read_acks_hands_each_tag_and_refuses_other_frames(void)
+{
+    int sv[2];
+    lh_buf acks = LH_BUF_INIT;
+    lh_frame_writer w;
+    lh_frame_reader r;
+    got_acks got = {{0}, 0};
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    lh_frame_writer_init(&w);
+    lh_frame_reader_init(&r, 0);
+    /* Nothing there yet: nothing to do. */
+    CU_ASSERT_EQUAL(lh_proto_read_acks(&r, sv[1], record_ack, &got), 0);
+    for (uint64_t t = 1; t <= 3; t++)
+        CU_ASSERT_EQUAL(lh_proto_ack_add(&acks, t * 10), 0);
+    CU_ASSERT_EQUAL(lh_proto_ack_flush(&acks, &w), 0);
+    CU_ASSERT_EQUAL(lh_proto_ack_add(&acks, 40), 0);
+    CU_ASSERT_EQUAL(lh_proto_ack_flush(&acks, &w), 0);
+    send_all(&w, sv[0]);
+    CU_ASSERT_EQUAL(lh_proto_read_acks(&r, sv[1], record_ack, &got), 0);
+    CU_ASSERT_EQUAL(got.n, 4);
+    for (int i = 0; i < got.n; i++)
+        CU_ASSERT_EQUAL(got.tags[i], (uint64_t)(i + 1) * 10);
+    /* The callback's refusal stops the reading and is returned. */
+    CU_ASSERT_EQUAL(lh_proto_ack_add(&acks, 666), 0);
+    CU_ASSERT_EQUAL(lh_proto_ack_add(&acks, 50), 0);
+    CU_ASSERT_EQUAL(lh_proto_ack_flush(&acks, &w), 0);
+    send_all(&w, sv[0]);
+    CU_ASSERT_EQUAL(lh_proto_read_acks(&r, sv[1], record_ack, &got),
+                    LH_EPARSE);
+    CU_ASSERT_EQUAL(got.n, 4);
+    /* A frame other than ACKS is a protocol error. */
+    lh_frame_reader_free(&r);
+    lh_frame_reader_init(&r, 0);
+    CU_ASSERT_EQUAL(lh_proto_put_hello(&w, LH_PROTO_FROM_A, 1), 0);
+    send_all(&w, sv[0]);
+    CU_ASSERT_EQUAL(lh_proto_read_acks(&r, sv[1], record_ack, &got),
+                    LH_EPARSE);
+    /* The peer gone: closed. */
+    lh_frame_reader_free(&r);
+    lh_frame_reader_init(&r, 0);
+    close(sv[0]);
+    CU_ASSERT_EQUAL(lh_proto_read_acks(&r, sv[1], record_ack, &got),
+                    LH_ECLOSED);
+    close(sv[1]);
+    lh_buf_free(&acks);
+    lh_frame_writer_free(&w);
+    lh_frame_reader_free(&r);
+}
+
 static CU_TestInfo tests[] = {
     {"batch round-trips tags and bytes",
      test_proto_batch_round_trips_tags_and_bytes},
@@ -237,6 +356,10 @@ static CU_TestInfo tests[] = {
     {"next event rejects a record longer than the frame",
      test_proto_next_event_rejects_a_record_longer_than_the_frame},
     {"acks round-trip in one frame", test_proto_acks_round_trip_in_one_frame},
+    {"batch push starts a new frame when full",
+     test_proto_batch_push_starts_a_new_frame_when_full},
+    {"read acks hands each tag and refuses other frames",
+     test_proto_read_acks_hands_each_tag_and_refuses_other_frames},
     {"ack payload of a partial tag is an error",
      test_proto_ack_payload_of_partial_tag_is_an_error},
     {"hello round-trips and refuses unknown kinds",

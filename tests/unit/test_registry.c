@@ -86,6 +86,41 @@ static void test_registry_format_round_trips(void)
     CU_ASSERT_STRING_EQUAL(buf, "");
 }
 
+static void test_registry_list_strings_match_the_table(void)
+{
+    char buf[128];
+    lh_stages_format(LH_STAGES_ALL, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(LH_STAGE_NAMES, buf);
+    /* One STAGE:NEEDED pair per direct requirement, in pipeline order. */
+    CU_ASSERT_STRING_EQUAL(LH_STAGE_REQUIRES,
+                           "hash:forward,enqueue:forward,verify:forward,"
+                           "rpc:verify");
+}
+
+static void test_registry_needs_are_transitive(void)
+{
+    CU_ASSERT_EQUAL(lh_stage_needs(LH_STAGE_FORWARD), 0);
+    CU_ASSERT_EQUAL(lh_stage_needs(LH_STAGE_HASH),
+                    LH_STAGE_BIT(LH_STAGE_FORWARD));
+    /* rpc lists verify only; verify brings forward. */
+    CU_ASSERT_EQUAL(lh_stage_registry[LH_STAGE_RPC].requires,
+                    LH_STAGE_BIT(LH_STAGE_VERIFY));
+    CU_ASSERT_EQUAL(lh_stage_needs(LH_STAGE_RPC),
+                    LH_STAGE_BIT(LH_STAGE_FORWARD) |
+                        LH_STAGE_BIT(LH_STAGE_VERIFY));
+    unsigned m = 99;
+    char err[128];
+    CU_ASSERT_EQUAL(lh_stages_parse("forward,rpc", &m, err, sizeof err),
+                    LH_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "stage 'rpc' requires 'forward,verify'");
+    CU_ASSERT_EQUAL(lh_stages_parse("rpc,verify", &m, err, sizeof err),
+                    LH_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "stage 'verify' requires 'forward'");
+    CU_ASSERT_EQUAL(lh_stages_parse("verify,rpc,forward", &m, err,
+                                    sizeof err),
+                    0);
+}
+
 static CU_TestInfo tests[] = {
     {"registry lines follow pipeline order",
      test_registry_lines_follow_pipeline_order},
@@ -98,6 +133,9 @@ static CU_TestInfo tests[] = {
     {"select prefers argument then environment",
      test_registry_select_prefers_argument_then_environment},
     {"format round-trips", test_registry_format_round_trips},
+    {"list strings match the table",
+     test_registry_list_strings_match_the_table},
+    {"needs are transitive", test_registry_needs_are_transitive},
     CU_TEST_INFO_NULL,
 };
 

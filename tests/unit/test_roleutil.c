@@ -5,6 +5,7 @@
 #include "cu_main.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,72 @@ static void test_roleutil_stop_deadline_zero_means_none_and_bad_is_refused(
     CU_ASSERT(secs < 4.0);
 }
 
+typedef struct t_opts {
+    const char *name;
+    uint64_t count;
+    double rate;
+    int quiet;
+    int extra; /* values taken by the callback */
+} t_opts;
+
+static int take_extra(void *opts, const char *val)
+{
+    if (strcmp(val, "bad") == 0)
+        return 2;
+    ((t_opts *)opts)->extra++;
+    return 0;
+}
+
+static const lh_opt t_table[] = {
+    LH_OPT_S(t_opts, "--name", name),
+    LH_OPT_N(t_opts, "--count", count, 1, 10),
+    LH_OPT_D(t_opts, "--rate", rate, 1.0),
+    LH_OPT_F(t_opts, "--quiet", quiet),
+    LH_OPT_C("--extra", take_extra),
+};
+
+static int t_parse(t_opts *o, int argc, char **argv)
+{
+    return lh_opts_parse("t", argc, argv, t_table,
+                         sizeof t_table / sizeof t_table[0], o);
+}
+
+static void test_roleutil_opts_fill_the_struct_by_the_table(void)
+{
+    char *ok[] = {"t", "--name", "n1", "--count", "10", "--quiet",
+                  "--rate", "0.5", "--extra", "x", "--extra", "y"};
+    t_opts o = {.name = "default", .count = 3};
+    CU_ASSERT_EQUAL(t_parse(&o, 12, ok), 0);
+    CU_ASSERT_STRING_EQUAL(o.name, "n1");
+    CU_ASSERT_EQUAL(o.count, 10);
+    CU_ASSERT_EQUAL(o.quiet, 1);
+    CU_ASSERT_DOUBLE_EQUAL(o.rate, 0.5, 1e-12);
+    CU_ASSERT_EQUAL(o.extra, 2);
+    t_opts d = {.name = "default", .count = 3};
+    CU_ASSERT_EQUAL(t_parse(&d, 1, ok), 0); /* nothing given: defaults */
+    CU_ASSERT_STRING_EQUAL(d.name, "default");
+    CU_ASSERT_EQUAL(d.count, 3);
+}
+
+static void test_roleutil_opts_refuse_bad_lines_and_see_help(void)
+{
+    char *help[] = {"t", "--count", "2", "--help", "--bogus"};
+    char *unknown[] = {"t", "--bogus", "--help"};
+    char *missing[] = {"t", "--name"};
+    char *range[] = {"t", "--count", "11"};
+    char *rate[] = {"t", "--rate", "1.5"};
+    char *call[] = {"t", "--extra", "bad"};
+    t_opts o = {0};
+    CU_ASSERT_EQUAL(t_parse(&o, 5, help), 1);
+    CU_ASSERT_EQUAL(t_parse(&o, 3, unknown), 2);
+    CU_ASSERT_EQUAL(t_parse(&o, 2, missing), 2);
+    CU_ASSERT_EQUAL(t_parse(&o, 3, range), 2);
+    CU_ASSERT_EQUAL(t_parse(&o, 3, rate), 2);
+    CU_ASSERT_EQUAL(t_parse(&o, 3, call), 2);
+    CU_ASSERT_EQUAL(o.count, 2); /* from the first line only */
+    CU_ASSERT_DOUBLE_EQUAL(o.rate, 0.0, 1e-12);
+}
+
 static CU_TestInfo tests[] = {
     {"stop deadline ends a hung stop",
      test_roleutil_stop_deadline_ends_a_hung_stop},
@@ -157,6 +224,10 @@ static CU_TestInfo tests[] = {
      test_roleutil_token_from_flag_then_env_and_bounded},
     {"token equal needs same bytes and length",
      test_roleutil_token_equal_needs_same_bytes_and_length},
+    {"opts fill the struct by the table",
+     test_roleutil_opts_fill_the_struct_by_the_table},
+    {"opts refuse bad lines and see help",
+     test_roleutil_opts_refuse_bad_lines_and_see_help},
     CU_TEST_INFO_NULL,
 };
 
