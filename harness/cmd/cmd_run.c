@@ -40,7 +40,7 @@ int lh_cmd_run(int argc, char **argv)
         c.enable = c.stages;
     }
     if (c.tool == NULL)
-        c.tool = &lh_tool_rss;
+        c.tool = lh_tool_for(LH_TOOL_FOR_SEARCH);
 
     lh_runner run;
     rc = lh_runner_init(&run, &c);
@@ -48,7 +48,7 @@ int lh_cmd_run(int argc, char **argv)
         return rc;
     lh_run_result *res = lh_runner_measure(&run, c.enable, c.tool);
     int status = 3;
-    lh_report rep;
+    lh_report rep = {0};
     lh_runner_report(&run, &rep);
     if (res == NULL) {
         rep.verdict = "error";

@@ -252,17 +252,19 @@ static double cpu_seconds(const struct rusage *u)
 
 void lh_runner_report(const lh_runner *r, lh_report *rep)
 {
-    memset(rep, 0, sizeof *rep);
     rep->command = r->cli->cmd;
-    rep->verdict = "inconclusive";
+    if (rep->verdict == NULL)
+        rep->verdict = "inconclusive";
     rep->runs = r->runs;
     rep->nruns = r->nruns;
     rep->elapsed_seconds = (double)lh_now_us() / 1e6 - r->start;
     rep->target = r->command;
-    rep->unit = r->cli->builtin ? "event" : "unit";
-    if (r->nruns && strcmp(r->runs[0].signal ? r->runs[0].signal : "", "") &&
-        !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)
-        rep->unit = "second";
+    if (rep->unit == NULL) {
+        rep->unit = r->cli->builtin ? "event" : "unit";
+        if (r->nruns && r->runs[0].signal && r->runs[0].signal[0] &&
+            !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)
+            rep->unit = "second";
+    }
     struct rusage self, kids;
     if (getrusage(RUSAGE_SELF, &self) == 0 &&
         getrusage(RUSAGE_CHILDREN, &kids) == 0) {
