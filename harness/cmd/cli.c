@@ -270,6 +270,19 @@ static int finish_builtin(lh_cli *c)
     return 0;
 }
 
+/* --enable's default: every stage (--stages) for soak and for the
+ * built-in pipeline's run; no stage for another target's run, whose
+ * stages leak-hunt cannot know (issue 15: a user's own program). */
+static void default_enable(lh_cli *c)
+{
+    if (c->enable || strcmp(c->cmd, "hunt") == 0)
+        return;
+    if (strcmp(c->cmd, "run") == 0 && !c->builtin)
+        c->enable = "";
+    else
+        c->enable = c->stages ? c->stages : "";
+}
+
 int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
 {
     defaults(c);
@@ -285,6 +298,7 @@ int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
         return bad(c, "%s only applies to the built-in pipeline",
                    c->ninject ? "--inject" : "--scenario");
     }
+    default_enable(c);
     if (c->enable && c->stages && lh_cli_check_stages(c->enable, c->stages))
         return 2;
     return 0;

@@ -44,9 +44,18 @@
  * exit.
  * Results of a configuration are cached per tool: no configuration runs
  * twice with the same tool, except the confirmation's deliberate rerun.
+ *
+ * The baseline (no stage on) comes first, for every strategy.  Its search
+ * run is bounded in time, not in work: a target may do no work with no
+ * stage on (the built-in pipeline: forward off, A drops every event and
+ * the B nodes finish none), and a run that waits for work would wait for
+ * its timeout.  Such a run is decided again per second of time (its
+ * samples' memory against their time), so that idle growth is still seen;
+ * on the built-in pipeline it lasts BASELINE_SECONDS.
  */
 #include "cli.h"
 #include "commands.h"
+#include "alloc.h"
 #include "error.h"
 #include "hunt.h"
 #include "report.h"
@@ -54,6 +63,7 @@
 #include "slope.h"
 #include "strategy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,21 +76,30 @@
 #define HEAP_EVENTS 300000.0
 /* Leak searches memcheck's kind-only run waits for. */
 #define KIND_SEARCHES 4
-
-/* Search runs on the built-in pipeline: a look every LOOK_EVENTS. */
-#define LOOK_EVENTS 50000.0
-/* Other targets: a look every tenth of the budget. */
-#define LOOK_SHARE 0.1
-/* The heap tool's run on the built-in pipeline, at most. */
-#define HEAP_EVENTS 300000.0
-/* Leak searches memcheck's kind-only run waits for. */
-#define KIND_SEARCHES 4
+/* The baseline's search run on the built-in pipeline, in seconds: it does
+ * no work with no stage on, and its B nodes' heap is flat to the byte
+ * once they have started (0.2 s); an undecided one is measured again,
+ * twice as long. */
+#define BASELINE_SECONDS 3.0
+/* The floor of a baseline decided per second on RSS (no heap= in the
+ * stats lines), unless --threshold says otherwise: a page a second.  RSS
+ * moves in pages as an idle process touches memory it already has; the
+ * floor in bytes per unit means nothing per second. */
+#define RSS_SECOND_FLOOR 4096.0
+/* Another target's baseline with a work budget: the seconds a run of
+ * such a target gets by default (lh_runner_measure_plan). */
+#define BASELINE_FOREIGN_SECONDS 20.0
+/* Baseline runs kept as decided per second. */
+#define MAX_PER_SECOND 8
 
 typedef struct hunt {
     lh_runner run;
     lh_cli cli;
     lh_hunt_stages st;
     int failed; /* a run failed: target error or tool error */
+    size_t per_second[MAX_PER_SECOND]; /* runs decided per second */
+    int nper_second;
+    double floor;
     lh_hunt_result res;
     lh_report rep;
     lh_stage_share shares[LH_HUNT_MAX_STAGES];
@@ -105,6 +124,10 @@ static const char help[] =
     "gets 1/50 of a work budget, valgrind being that much slower.  Search\n"
     "runs stop before their budget once two looks in a row (every 50k\n"
     "events, or a tenth of the budget) agree on leak or clean.\n"
+    "Every strategy first measures the baseline, no stage on: growth there\n"
+    "is a leak outside the stages (exit 1, no stage named), and a stage\n"
+    "is then charged only for what it adds over it.  A target that does no\n"
+    "work with no stage on is measured per second there.\n"
     "auto: the full set first (clean: done), then halves the ranges of\n"
     "prefixes that add a leak, down to the stages that do; then confirms:\n"
     "the first culprit's leak-free neighbour again (the culprit's step must\n"
@@ -127,6 +150,18 @@ static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
     }
 }
 
+/* The baseline's search run: bounded in time (the target may do no work
+ * with no stage on), with no extension (undecided, it is left out). */
+static void baseline_plan(const hunt *h, const lh_hunt_plan *p,
+                          lh_run_plan *rp)
+{
+    rp->duration = h->cli.duration > 0 ? h->cli.duration
+                   : h->cli.builtin    ? BASELINE_SECONDS
+                                       : BASELINE_FOREIGN_SECONDS;
+    rp->extend = 1;
+    rp->look_every = p->whole ? 0 : LOOK_SHARE;
+}
+
 /* How a job is run.  A search run looks every LOOK_EVENTS (built-in) or
  * every LOOK_SHARE of the budget, so it ends once it is decided; a second
  * opinion runs to the whole budget.  The sites run is a fixed
@@ -140,7 +175,9 @@ static lh_run_plan run_plan(const hunt *h, const lh_hunt_plan *p)
     double work = lh_runner_default_work(&h->run);
     switch (p->job) {
     case LH_HUNT_SEARCH:
-        if (p->whole)
+        if (p->baseline)
+            baseline_plan(h, p, &rp);
+        else if (p->whole)
             break;
         if (h->cli.builtin && work > 0)
             rp.look_every =
@@ -173,39 +210,147 @@ static void note_kind_only(lh_run_result *mc)
                  mc->tool_series.n);
 }
 
-/* The run of `name` with `tool` measured already, or NULL. */
+/* 1 when run i was decided per second. */
+static int per_second(const hunt *h, size_t i)
+{
+    for (int k = 0; k < h->nper_second; k++)
+        if (h->per_second[k] == i)
+            return 1;
+    return 0;
+}
+
+/* A baseline run of a target that reported stats but did no work (the
+ * built-in pipeline with forward off) could not be decided per unit: it
+ * is decided per second of time instead, against the same floor, on the
+ * signal it was measured on, and its series is kept against seconds (the
+ * report charts it so).  A tool with a signal of its own (memcheck)
+ * is left as it is.  Returns 1 when the run was decided again. */
+static int decide_per_second(hunt *h, lh_run_result *r)
+{
+    if (r->verdict != LH_RUN_INCONCLUSIVE || r->work > 0 ||
+        r->series.n == 0 || r->tool_series.n > 0 ||
+        h->nper_second == MAX_PER_SECOND)
+        return 0;
+    int heap = r->signal && strcmp(r->signal, "heap") == 0;
+    lh_slope_sample *v = lh_calloc(r->series.n, sizeof *v);
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < r->series.n; i++) {
+        v[i].work = i > 0 && r->series.v[i].t < v[i - 1].work
+                        ? v[i - 1].work
+                        : r->series.v[i].t;
+        v[i].bytes = heap ? r->series.v[i].heap : r->series.v[i].rss;
+        v[i].queue = -1;
+    }
+    lh_decide_opts o;
+    lh_decide_opts_init(&o);
+    o.threshold = heap || h->cli.threshold >= 0 ? h->floor : RSS_SECOND_FLOOR;
+    lh_decision d;
+    int rc = lh_decide(v, r->series.n, &o, &d);
+    lh_free(v);
+    if (rc < 0)
+        return 0;
+    /* the series as decided: memory against seconds, for the report */
+    for (size_t i = 0; i < r->series.n; i++)
+        r->series.v[i].work = r->series.v[i].t;
+    r->warmup_work = d.warmup_work;
+    r->slope = d.slope;
+    r->ci_low = d.ci_low;
+    r->ci_high = d.ci_high;
+    r->threshold = d.threshold;
+    r->verdict = d.verdict == LH_VERDICT_LEAK           ? LH_RUN_LEAK
+                 : d.verdict == LH_VERDICT_INCONCLUSIVE ? LH_RUN_INCONCLUSIVE
+                                                        : LH_RUN_CLEAN;
+    snprintf(r->reason, sizeof r->reason,
+             "per second: no work done with no stage on; %s",
+             lh_decide_reason_name(d.reason));
+    h->per_second[h->nper_second++] = (size_t)(r - h->run.runs);
+    if (!h->cli.quiet)
+        fprintf(stderr, "[%s] %-28s %-8s per second: slope %+.2f B/s "
+                        "(%s)\n",
+                r->tool, "(none)", lh_run_verdict_name(r->verdict),
+                r->slope, lh_decide_reason_name(d.reason));
+    return 1;
+}
+
+/* The last run of `name` with `tool` measured already, or NULL. */
 static lh_run_result *cached(hunt *h, const char *name, const lh_tool *tool)
 {
-    for (size_t i = 0; i < h->run.nruns; i++)
+    for (size_t i = h->run.nruns; i-- > 0;)
         if (strcmp(h->run.runs[i].enabled, name) == 0 &&
             strcmp(h->run.runs[i].tool, tool->name) == 0)
             return &h->run.runs[i];
     return NULL;
 }
 
+/* A baseline run that could not be decided in its first budget (it has
+ * no extension: see baseline_plan) is measured again, twice as long: with
+ * the command's extensions when it did work, as any configuration would
+ * be; decided per second again when it did none.  Returns the run that
+ * stands (NULL: the second failed). */
+static lh_run_result *baseline_longer(hunt *h, const char *name,
+                                      const lh_tool *tool, lh_run_result *r,
+                                      const lh_run_plan *first)
+{
+    if (r->verdict != LH_RUN_INCONCLUSIVE || h->failed ||
+        lh_runner_interrupted())
+        return r;
+    int idle = per_second(h, (size_t)(r - h->run.runs));
+    lh_run_plan rp = *first;
+    rp.duration = 2 * first->duration;
+    rp.extend = idle ? 1 : 0;
+    if (!h->cli.quiet)
+        fprintf(stderr, "leak-hunt: the baseline (no stage on) could not "
+                        "be decided (%s): measuring it again, longer\n",
+                r->reason);
+    r = lh_runner_measure_plan(&h->run, name, tool, &rp);
+    if (r == NULL || r->verdict == LH_RUN_ERROR)
+        return NULL;
+    if (idle)
+        decide_per_second(h, r);
+    return r;
+}
+
+/* Measures a set with `tool` as plan p says.  NULL when the run could
+ * not be made or failed; a failure marks the hunt failed, except the
+ * baseline's (the hunt goes on without it). */
+static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
+                              const lh_hunt_plan *p)
+{
+    if (h->failed || lh_runner_interrupted())
+        return NULL;
+    lh_run_plan rp = run_plan(h, p);
+    lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, &rp);
+    if (r == NULL || r->verdict == LH_RUN_ERROR) {
+        if (!p->baseline || r == NULL)
+            h->failed = 1;
+        return NULL;
+    }
+    if (p->baseline && p->job == LH_HUNT_SEARCH) {
+        decide_per_second(h, r);
+        r = baseline_longer(h, name, tool, r, &rp);
+    }
+    return r;
+}
+
 /* The strategies' callback (strategy.h): measures a set over the runner,
  * or gives the answer it has. */
 static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
-                       const lh_run_result **out)
+                       lh_hunt_answer *out)
 {
     hunt *h = arg;
     const lh_tool *tool = tool_for(h, p->job);
     char name[512];
     lh_hunt_set_name(&h->st, set, name, sizeof name);
     lh_run_result *r = p->fresh ? NULL : cached(h, name, tool);
-    if (r == NULL) {
-        if (h->failed || lh_runner_interrupted())
-            return LH_EIO;
-        lh_run_plan rp = run_plan(h, p);
-        r = lh_runner_measure_plan(&h->run, name, tool, &rp);
-        if (r == NULL || r->verdict == LH_RUN_ERROR) {
-            h->failed = 1;
-            return LH_EIO;
-        }
-    }
+    if (r == NULL)
+        r = run_set(h, name, tool, p);
+    if (r == NULL)
+        return LH_EIO;
     if (p->job == LH_HUNT_KIND)
         note_kind_only(r);
-    *out = r;
+    out->run = r;
+    out->per_second = per_second(h, (size_t)(r - h->run.runs));
     return 0;
 }
 
@@ -251,7 +396,7 @@ static int report_verdict(hunt *h)
                  last && last->error[0] ? last->error : "a run failed");
         return 3;
     }
-    if (rep->nculprit > 0) {
+    if (rep->nculprit > 0 || rep->outside_stages) {
         rep->verdict = "leak";
         return 1;
     }
@@ -262,6 +407,21 @@ static int report_verdict(hunt *h)
     }
     rep->verdict = "clean";
     return 0;
+}
+
+/* The baseline as report.json gives it. */
+static void report_baseline(hunt *h)
+{
+    const lh_hunt_baseline *b = &h->res.base;
+    lh_report *rep = &h->rep;
+    rep->has_baseline = 1;
+    rep->baseline_verdict = b->measured ? lh_run_verdict_name(b->verdict)
+                                        : "error";
+    rep->baseline_slope = b->measured ? b->point.slope : NAN;
+    rep->baseline_ci_low = b->measured ? b->point.ci_low : NAN;
+    rep->baseline_ci_high = b->measured ? b->point.ci_high : NAN;
+    rep->baseline_unit = b->per_second ? "second" : NULL;
+    rep->outside_stages = b->outside;
 }
 
 /* The report, built once: what the strategy found, then the runner's
@@ -278,6 +438,7 @@ static int build_report(hunt *h)
     rep->memcheck_kind = h->res.memcheck_kind;
     snprintf(rep->error, sizeof rep->error, "%s", h->res.note);
     report_rows(h);
+    report_baseline(h);
     int status = report_verdict(h);
     lh_runner_report(&h->run, rep);
     return status;
@@ -314,10 +475,11 @@ int lh_cmd_hunt(int argc, char **argv)
     rc = lh_runner_init(&h.run, &h.cli);
     if (rc)
         return rc;
+    h.floor = h.cli.threshold >= 0 ? h.cli.threshold
+                                   : LH_DECIDE_DEFAULT_THRESHOLD;
     lh_hunt_ctx ctx = {
         .st = &h.st,
-        .floor = h.cli.threshold >= 0 ? h.cli.threshold
-                                      : LH_DECIDE_DEFAULT_THRESHOLD,
+        .floor = h.floor,
         .log = h.cli.quiet ? NULL : stderr,
         .measure = measure_set,
         .arg = &h,

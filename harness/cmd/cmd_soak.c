@@ -317,8 +317,6 @@ int lh_cmd_soak(int argc, char **argv)
         c.duration = 0; /* --work wins, as in run */
     if (!given(argc, argv, "--timeout"))
         c.timeout = c.duration * (1 << c.max_extend) + 300;
-    if (c.enable == NULL)
-        c.enable = c.stages ? c.stages : "";
     if (c.tool == NULL)
         c.tool = lh_tool_for(LH_TOOL_FOR_SEARCH);
 

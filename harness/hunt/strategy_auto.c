@@ -20,6 +20,14 @@
  *   - the kind of leak comes from the shortest leaking prefix that holds a
  *     standing culprit (valgrind is slow: the fewer stages, the more work
  *     it sees).
+ * The search starts from the baseline (lh_hunt_run measured it): over a
+ * leak outside the stages, each prefix step is judged by what it adds to
+ * that.  A leak outside the stages is confirmed too: measured per second,
+ * by a second run of the baseline; in the stages' unit and with no
+ * culprit, by allocation sites with no stage on (a second search run of
+ * the baseline when they show no leak) and the kind there.  With a
+ * culprit, the sites run on the culprits' configuration holds that
+ * growth as well.
  * Why each costs what it does on the built-in pipeline is in cmd_hunt.c's
  * note.
  */
@@ -39,7 +47,7 @@ static int auto_point(void *arg, int k, lh_hunt_point *p)
     static const lh_hunt_plan plan = {.job = LH_HUNT_SEARCH};
     autox *a = arg;
     const lh_run_result *r;
-    int rc = lh_hunt_ask(a->c, a->out, a->sets[k], &plan, &r);
+    int rc = lh_hunt_ask(a->c, a->out, a->sets[k], &plan, &r, NULL);
     if (rc < 0)
         return rc;
     *p = lh_hunt_point_of(r);
@@ -115,7 +123,7 @@ static int neighbour_stands(const lh_hunt_ctx *c, lh_hunt_result *out,
     if (k < 1)
         return 1;
     const lh_run_result *r;
-    if (lh_hunt_ask(c, out, o->sets[k], &again, &r) < 0)
+    if (lh_hunt_ask(c, out, o->sets[k], &again, &r, NULL) < 0)
         return 0;
     lh_hunt_point nb = lh_hunt_point_of(r);
     if (lh_hunt_adds_leak(&nb, &o->points[o->first_leak], c->floor))
@@ -160,7 +168,7 @@ static const lh_run_result *measure_again(const lh_hunt_ctx *c,
         fprintf(c->log, "leak-hunt: %s: measuring %s again\n", why, name);
     }
     const lh_run_result *r;
-    lh_hunt_ask(c, out, set, &again, &r);
+    lh_hunt_ask(c, out, set, &again, &r, NULL);
     return r;
 }
 
@@ -215,7 +223,7 @@ static int confirm(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set)
 {
     static const lh_hunt_plan sites = {.job = LH_HUNT_SITES};
     const lh_run_result *hr;
-    if (lh_hunt_ask(c, out, set, &sites, &hr) < 0)
+    if (lh_hunt_ask(c, out, set, &sites, &hr, NULL) < 0)
         return 0;
     if (lh_hunt_leaks(hr))
         return sites_back(c, out, set, hr);
@@ -236,9 +244,9 @@ static int confirm(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set)
 /* The kind of leak, from a run that counts leak searches. */
 static void kind(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set)
 {
-    static const lh_hunt_plan plan = {.job = LH_HUNT_KIND};
+    lh_hunt_plan plan = {.job = LH_HUNT_KIND, .baseline = set == 0};
     const lh_run_result *mc;
-    if (lh_hunt_ask(c, out, set, &plan, &mc) < 0)
+    if (lh_hunt_ask(c, out, set, &plan, &mc, NULL) < 0)
         return;
     int lost = mc->definitely_lost > 0 &&
                mc->reachable_growth < mc->definitely_lost;
@@ -263,18 +271,12 @@ static unsigned culprit_mask(const lh_hunt_result *out)
     return m;
 }
 
-void lh_hunt_strategy_auto(const lh_hunt_ctx *c, lh_hunt_result *out)
+/* The culprits the search named: confirmed, and the kind of leak. */
+static void confirm_culprits(const lh_hunt_ctx *c, lh_hunt_result *out,
+                             const lh_hunt_outcome *o)
 {
-    autox a = {c, out, {0}};
-    lh_hunt_outcome o;
-    lh_hunt_prefixes(c->st, a.sets);
-    if (lh_hunt_search(c->st, c->floor, auto_point, &a, &o) < 0)
-        return;
-    breakdown(c, out, &o);
-    if (o.culprits == 0)
-        return;
-    int confirmed = neighbour_stands(c, out, &o) &&
-                    confirm(c, out, o.sets[o.last_leak]);
+    int confirmed = neighbour_stands(c, out, o) &&
+                    confirm(c, out, o->sets[o->last_leak]);
     /* Rows of culprits that did not stand are no leak either. */
     unsigned standing = confirmed ? culprit_mask(out) : 0;
     for (int g = 0; g < out->nrows; g++)
@@ -287,7 +289,42 @@ void lh_hunt_strategy_auto(const lh_hunt_ctx *c, lh_hunt_result *out)
     }
     /* The kind where the first standing culprit comes in. */
     int k = 1;
-    while (k < o.m && !(o.sets[k] & standing))
+    while (k < o->m && !(o->sets[k] & standing))
         k++;
-    kind(c, out, o.sets[k]);
+    kind(c, out, o->sets[k]);
+}
+
+/* A leak outside the stages: measured per second, a second run of the
+ * baseline; in the stages' unit with no culprit, its allocation sites
+ * (a second search run when they show no leak) and its kind. */
+static void confirm_outside(const lh_hunt_ctx *c, lh_hunt_result *out)
+{
+    static const lh_hunt_plan sites = {.job = LH_HUNT_SITES, .baseline = 1};
+    if (out->base.per_second) {
+        lh_hunt_baseline_again(c, out);
+        return;
+    }
+    if (out->nculprit > 0)
+        return;
+    const lh_run_result *hr;
+    if (lh_hunt_ask(c, out, 0, &sites, &hr, NULL) < 0)
+        return;
+    if (!lh_hunt_leaks(hr) && !lh_hunt_baseline_again(c, out))
+        return;
+    kind(c, out, 0);
+}
+
+void lh_hunt_strategy_auto(const lh_hunt_ctx *c, lh_hunt_result *out)
+{
+    autox a = {c, out, {0}};
+    lh_hunt_outcome o;
+    lh_hunt_point base = lh_hunt_base_point(out);
+    lh_hunt_prefixes(c->st, a.sets);
+    if (lh_hunt_search(c->st, c->floor, &base, auto_point, &a, &o) < 0)
+        return;
+    breakdown(c, out, &o);
+    if (o.culprits)
+        confirm_culprits(c, out, &o);
+    if (out->base.outside && !out->failed)
+        confirm_outside(c, out);
 }

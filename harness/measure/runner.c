@@ -196,6 +196,10 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         work = work / 50 > 1 ? work / 50 : 1;
     if (plan->work > 0)
         work = plan->work;
+    if (plan->duration > 0) { /* a time budget instead */
+        work = 0;
+        duration = plan->duration;
+    }
     lh_measure_opts o = {
         .argv = r->argv,
         .target_wraps = c->target_wraps,
@@ -260,9 +264,14 @@ void lh_runner_report(const lh_runner *r, lh_report *rep)
     rep->elapsed_seconds = (double)lh_now_us() / 1e6 - r->start;
     rep->target = r->command;
     if (rep->unit == NULL) {
+        /* measured by time: the first run that was measured at all did
+         * work equal to its seconds */
+        const lh_run_result *x = r->runs;
+        while (x && x < r->runs + r->nruns && x->verdict == LH_RUN_ERROR)
+            x++;
         rep->unit = r->cli->builtin ? "event" : "unit";
-        if (r->nruns && r->runs[0].signal && r->runs[0].signal[0] &&
-            !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)
+        if (x && x < r->runs + r->nruns && x->signal && x->signal[0] &&
+            !r->cli->builtin && x->work == x->seconds)
             rep->unit = "second";
     }
     struct rusage self, kids;

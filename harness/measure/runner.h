@@ -47,6 +47,8 @@ typedef struct lh_run_plan {
     int tool_points;   /* lh_measure_opts.tool_points */
     int extend;        /* 0: the command's --extend; > 0: at most
                           extend - 1 extensions (1: none) */
+    double duration;   /* > 0: a budget of that many seconds replaces
+                          the work budget (a target that may do no work) */
 } lh_run_plan;
 
 /* lh_runner_measure with a plan (NULL: none). */

@@ -77,7 +77,7 @@ static void test_hunt_clean_full_set_takes_one_run(void)
     lh_hunt_outcome o;
     selfheal(&s);
     plant(&f, 0, 0);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.runs, 1);
     CU_ASSERT_EQUAL(f.asked[5], 1);
     CU_ASSERT_EQUAL(o.culprits, 0u);
@@ -98,7 +98,7 @@ static void test_hunt_each_stage_leak_is_named_alone_in_bisect_runs(void)
         fake f;
         lh_hunt_outcome o;
         plant(&f, 1u << st, 80);
-        CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+        CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
         CU_ASSERT_EQUAL(o.culprits, 1u << st);
         CU_ASSERT_EQUAL(o.runs, runs[st]);
         CU_ASSERT_EQUAL(f.calls, runs[st]);
@@ -128,7 +128,7 @@ static void test_hunt_verify_leak_with_a_step_at_rpc_names_only_verify(void)
     selfheal(&s);
     plant(&f, 1u << VERIFY, 80);
     f.p[5] = pt(84.8, 0.3);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, 1u << VERIFY);
     CU_ASSERT(f.p[5].ci_low - f.p[4].ci_high > FLOOR); /* as it was read */
     for (int g = 0; g < o.ngroups; g++)
@@ -149,7 +149,7 @@ static void test_hunt_hash_leak_with_a_step_at_enqueue_names_only_hash(void)
     plant(&f, 1u << HASH, 80);
     for (int k = 3; k <= 5; k++)
         f.p[k] = pt(88, 0.4);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, 1u << HASH);
 }
 
@@ -160,7 +160,7 @@ static void test_hunt_two_leaking_stages_are_both_named(void)
     lh_hunt_outcome o;
     selfheal(&s);
     plant(&f, (1u << HASH) | (1u << RPC), 80);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, (1u << HASH) | (1u << RPC));
     CU_ASSERT_EQUAL(o.runs, 5); /* every prefix, each once */
     for (int k = 1; k <= 5; k++)
@@ -185,7 +185,7 @@ static void test_hunt_smaller_second_leak_is_named(void)
     selfheal(&s);
     plant(&f, 1u << HASH, 80);
     f.p[5] = pt(80 + 26, 0.3);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, (1u << HASH) | (1u << RPC));
 }
 
@@ -196,7 +196,7 @@ static void test_hunt_leak_under_the_floor_is_no_culprit(void)
     lh_hunt_outcome o;
     selfheal(&s);
     plant(&f, 1u << RPC, 0.8);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, 0u);
     CU_ASSERT_EQUAL(o.runs, 1);
 }
@@ -210,7 +210,7 @@ static void test_hunt_run_without_a_slope_is_no_leak(void)
     selfheal(&s);
     plant(&f, 0, 0);
     f.p[5] = (lh_hunt_point){0, NAN, NAN, NAN};
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, 0u);
     CU_ASSERT_FALSE(o.groups[0].leaks);
 }
@@ -228,7 +228,7 @@ static void test_hunt_leak_spread_under_the_floor_follows_the_bigger_half(void)
     f.p[3] = pt(0.7, 0.05);
     f.p[4] = pt(0.7, 0.05);
     f.p[5] = pt(1.8, 0.05);
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), 0);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), 0);
     CU_ASSERT_EQUAL(o.culprits, 1u << RPC);
 }
 
@@ -240,7 +240,7 @@ static void test_hunt_failed_run_stops_the_search_with_no_culprit(void)
     selfheal(&s);
     plant(&f, 1u << RPC, 80);
     f.fail_at = 2;
-    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, fake_measure, &f, &o), LH_EIO);
+    CU_ASSERT_EQUAL(lh_hunt_search(&s, FLOOR, NULL, fake_measure, &f, &o), LH_EIO);
     CU_ASSERT_EQUAL(f.calls, 2);
     CU_ASSERT_EQUAL(o.culprits, 0u);
     CU_ASSERT_EQUAL(o.ngroups, 0);
@@ -331,11 +331,19 @@ typedef struct answers {
     lh_hunt_job jobs[64];
     int nasked, runs;
     int fail_at; /* ask number that fails, 0: none */
+    int per_second; /* the baseline is measured per second */
 } answers;
 
-static int fake_set(void *arg, unsigned set, const lh_hunt_plan *p,
-                    const lh_run_result **out)
+static int a_per_second(void *arg)
 {
+    return ((answers *)arg)->per_second;
+}
+
+static int fake_set(void *arg, unsigned set, const lh_hunt_plan *p,
+                    lh_hunt_answer *ans)
+{
+    const lh_run_result **out = &ans->run;
+    ans->per_second = set == 0 && a_per_second(arg);
     answers *a = arg;
     if (a->nasked < 64) {
         a->order[a->nasked] = set;
@@ -468,7 +476,7 @@ static void test_linear_names_the_stage_of_the_first_leaking_prefix(void)
     lh_hunt_stages s;
     toy(&s, NULL);
     for (int st = 0; st < 3; st++)
-        expect_one("linear", &s, 1u << st, st, st + 1);
+        expect_one("linear", &s, 1u << st, st, st + 2);
 }
 
 static void test_linear_clean_runs_every_prefix_and_names_none(void)
@@ -480,15 +488,15 @@ static void test_linear_clean_runs_every_prefix_and_names_none(void)
     plant_sets(&a, &s, 0, 0);
     hunt_with("linear", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
-    CU_ASSERT_EQUAL(a.runs, 3);
+    CU_ASSERT_EQUAL(a.runs, 4);
     CU_ASSERT_STRING_EQUAL(r.note, "");
     /* a failed run stops it */
     plant_sets(&a, &s, 1u << 2, 64);
-    a.fail_at = 2;
+    a.fail_at = 3;
     hunt_with("linear", &s, &a, &r);
     CU_ASSERT_TRUE(r.failed);
     CU_ASSERT_EQUAL(r.nculprit, 0);
-    CU_ASSERT_EQUAL(a.nasked, 2);
+    CU_ASSERT_EQUAL(a.nasked, 3);
 }
 
 /* With requirements, prefixes repeat: asking again costs no run. */
@@ -502,8 +510,8 @@ static void test_linear_repeated_prefix_costs_no_run(void)
                                                sizeof err), 0);
     plant_sets(&a, &s, 0, 0);
     hunt_with("linear", &s, &a, &r);
-    CU_ASSERT_EQUAL(a.nasked, 3);
-    CU_ASSERT_EQUAL(a.runs, 2); /* {a,c}, {a,b,c} twice */
+    CU_ASSERT_EQUAL(a.nasked, 4);
+    CU_ASSERT_EQUAL(a.runs, 3); /* none, {a,c}, {a,b,c} twice */
     CU_ASSERT_EQUAL(r.nculprit, 0);
 }
 
@@ -519,7 +527,7 @@ static void test_linear_and_bisect_stop_at_an_undecided_prefix(void)
     answer(&a.search[0x3], &s, 0x3, 1.0, 0.5); /* parse,filter: wide */
     hunt_with("linear", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
-    CU_ASSERT_EQUAL(a.runs, 2);
+    CU_ASSERT_EQUAL(a.runs, 3);
     CU_ASSERT_EQUAL(r.undecided, 1);
     CU_ASSERT_PTR_NOT_NULL(
         strstr(r.note, "parse,filter could not be decided (flat)"));
@@ -528,7 +536,7 @@ static void test_linear_and_bisect_stop_at_an_undecided_prefix(void)
     answer(&a.search[0x3], &s, 0x3, 1.0, 0.5);
     hunt_with("bisect", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
-    CU_ASSERT_EQUAL(a.runs, 3);
+    CU_ASSERT_EQUAL(a.runs, 4);
     CU_ASSERT_EQUAL(r.undecided, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.note, "the search stops there"));
 }
@@ -537,7 +545,7 @@ static void test_linear_and_bisect_stop_at_an_undecided_prefix(void)
  * bisect's count of runs; a clean full set is one run. */
 static void test_bisect_names_each_stage_in_its_count_of_runs(void)
 {
-    static const int runs[5] = {3, 3, 3, 4, 4};
+    static const int runs[5] = {4, 4, 4, 5, 5};
     lh_hunt_stages s;
     answers a;
     lh_hunt_result r;
@@ -547,9 +555,9 @@ static void test_bisect_names_each_stage_in_its_count_of_runs(void)
     plant_sets(&a, &s, 0, 0);
     hunt_with("bisect", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
-    CU_ASSERT_EQUAL(a.runs, 1);
+    CU_ASSERT_EQUAL(a.runs, 2);
     plant_sets(&a, &s, 1u << RPC, 80);
-    a.fail_at = 2;
+    a.fail_at = 3;
     hunt_with("bisect", &s, &a, &r);
     CU_ASSERT_TRUE(r.failed);
     CU_ASSERT_EQUAL(r.nculprit, 0);
@@ -563,18 +571,18 @@ static void test_isolate_judges_a_stage_over_its_requirements(void)
     answers a;
     lh_hunt_result r;
     toy(&s, NULL);
-    expect_one("isolate", &s, 1u << 2, 2, 3);
+    expect_one("isolate", &s, 1u << 2, 2, 4);
     /* filter and emit need parse, which leaks: they leak as much */
     toy(&s, "filter:parse,emit:parse");
-    expect_one("isolate", &s, 1u << 0, 0, 3);
+    expect_one("isolate", &s, 1u << 0, 0, 4);
     /* a stage leaking on top of its requirement is named too */
     plant_sets(&a, &s, (1u << 0) | (1u << 2), 64);
     hunt_with("isolate", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 2);
     CU_ASSERT_EQUAL(r.culprit[1], 2);
-    CU_ASSERT_EQUAL(a.order[0], 0x1u);
-    CU_ASSERT_EQUAL(a.order[1], 0x3u);
-    CU_ASSERT_EQUAL(a.order[2], 0x5u);
+    CU_ASSERT_EQUAL(a.order[1], 0x1u);
+    CU_ASSERT_EQUAL(a.order[2], 0x3u);
+    CU_ASSERT_EQUAL(a.order[3], 0x5u);
 }
 
 /* A noisy run: emit's interval reaches under its requirement's slope plus
@@ -591,22 +599,22 @@ static void test_isolate_noisy_step_or_failed_run_is_no_culprit(void)
     CU_ASSERT_EQUAL(r.nculprit, 1);
     CU_ASSERT_EQUAL(r.culprit[0], 0);
     plant_sets(&a, &s, 1u << 0, 64);
-    a.fail_at = 2;
+    a.fail_at = 3;
     hunt_with("isolate", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
     CU_ASSERT_TRUE(r.failed);
-    CU_ASSERT_EQUAL(a.nasked, 2);
+    CU_ASSERT_EQUAL(a.nasked, 3);
 }
 
 /* ddmin: full, without emit (leaks), without filter (clean), without
- * parse (leaks): {filter} is 1-minimal, after 4 runs. */
+ * parse (leaks): {filter} is 1-minimal, after 4 runs and the baseline. */
 static void test_ddmin_finds_a_minimal_leaking_set(void)
 {
     lh_hunt_stages s;
     toy(&s, NULL);
-    expect_one("ddmin", &s, 1u << 1, 1, 4);
+    expect_one("ddmin", &s, 1u << 1, 1, 5);
     /* parse leaks in every set that has it: 3 runs */
-    expect_one("ddmin", &s, 1u << 0, 0, 3);
+    expect_one("ddmin", &s, 1u << 0, 0, 4);
 }
 
 /* Two stages that leak only together are both named. */
@@ -633,13 +641,13 @@ static void test_ddmin_drops_dependants_and_spares_requirements(void)
     answers a;
     lh_hunt_result r;
     toy(&s, "filter:parse,emit:parse");
-    expect_one("ddmin", &s, 1u << 0, 0, 3);
+    expect_one("ddmin", &s, 1u << 0, 0, 4);
     plant_sets(&a, &s, 1u << 0, 64);
     hunt_with("ddmin", &s, &a, &r);
-    CU_ASSERT_EQUAL(a.order[0], 0x7u);
-    CU_ASSERT_EQUAL(a.order[1], 0x3u);
-    CU_ASSERT_EQUAL(a.order[2], 0x1u);
-    expect_one("ddmin", &s, 1u << 1, 1, 3);
+    CU_ASSERT_EQUAL(a.order[1], 0x7u);
+    CU_ASSERT_EQUAL(a.order[2], 0x3u);
+    CU_ASSERT_EQUAL(a.order[3], 0x1u);
+    expect_one("ddmin", &s, 1u << 1, 1, 4);
 }
 
 static void test_ddmin_clean_full_set_or_failed_run_names_none(void)
@@ -651,9 +659,9 @@ static void test_ddmin_clean_full_set_or_failed_run_names_none(void)
     plant_sets(&a, &s, 0, 0);
     hunt_with("ddmin", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
-    CU_ASSERT_EQUAL(a.runs, 1);
+    CU_ASSERT_EQUAL(a.runs, 2);
     plant_sets(&a, &s, 1u << 1, 64);
-    a.fail_at = 3;
+    a.fail_at = 4;
     hunt_with("ddmin", &s, &a, &r);
     CU_ASSERT_TRUE(r.failed);
     CU_ASSERT_EQUAL(r.nculprit, 0);
@@ -669,9 +677,9 @@ static void plant_rpc(answers *a, const lh_hunt_stages *s)
     a->kind[0x1f].reachable_growth = 4096;
 }
 
-/* auto: the search (4 runs), the neighbour again (fresh, deciding
+/* auto: the baseline, the search (4 runs), the neighbour again (fresh, deciding
  * early), the sites run on the culprit's set, the kind where it comes in:
- * 7 runs, as on the built-in pipeline. */
+ * 8 runs, as on the built-in pipeline. */
 static void test_auto_confirms_and_explains_a_stage_leak(void)
 {
     lh_hunt_stages s;
@@ -682,12 +690,12 @@ static void test_auto_confirms_and_explains_a_stage_leak(void)
     hunt_with("auto", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 1);
     CU_ASSERT_EQUAL(r.culprit[0], RPC);
-    CU_ASSERT_EQUAL(a.runs, 7);
+    CU_ASSERT_EQUAL(a.runs, 8);
     CU_ASSERT_EQUAL(a.fresh[0xf], 1);
     CU_ASSERT_EQUAL(a.whole[0xf], 0);
     CU_ASSERT_EQUAL(a.asked[LH_HUNT_SITES][0x1f], 1);
     CU_ASSERT_EQUAL(a.asked[LH_HUNT_KIND][0x1f], 1);
-    CU_ASSERT_EQUAL(a.jobs[6], LH_HUNT_KIND);
+    CU_ASSERT_EQUAL(a.jobs[7], LH_HUNT_KIND);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r.memcheck_kind);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.memcheck_kind, "still reachable"));
     CU_ASSERT_FALSE(r.unconfirmed);
@@ -783,7 +791,7 @@ static void test_auto_sites_run_without_a_leak_asks_again(void)
     hunt_with("auto", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 1); /* the search tool's leak again */
     CU_ASSERT_EQUAL(a.whole[0x1f], 1);
-    CU_ASSERT_EQUAL(a.runs, 8);
+    CU_ASSERT_EQUAL(a.runs, 9);
     plant_rpc(&a, &s);
     answer(&a.sites[0x1f], &s, 0x1f, 0.5, 0.3);
     a.has_again[0x1f] = 1;
@@ -855,7 +863,7 @@ static void test_auto_failed_confirmation_names_no_stage(void)
     answers a;
     lh_hunt_result r;
     selfheal(&s);
-    for (int at = 5; at <= 6; at++) { /* the neighbour, the sites run */
+    for (int at = 6; at <= 7; at++) { /* the neighbour, the sites run */
         plant_rpc(&a, &s);
         a.fail_at = at;
         hunt_with("auto", &s, &a, &r);
@@ -863,7 +871,7 @@ static void test_auto_failed_confirmation_names_no_stage(void)
         CU_ASSERT_EQUAL(r.nculprit, 0);
     }
     plant_rpc(&a, &s);
-    a.fail_at = 2; /* the search */
+    a.fail_at = 3; /* the search */
     hunt_with("auto", &s, &a, &r);
     CU_ASSERT_TRUE(r.failed);
     CU_ASSERT_EQUAL(r.nrows, 0);
@@ -882,7 +890,224 @@ static void test_auto_inconclusive_full_set_is_undecided(void)
     hunt_with("auto", &s, &a, &r);
     CU_ASSERT_EQUAL(r.nculprit, 0);
     CU_ASSERT_EQUAL(r.undecided, 1);
-    CU_ASSERT_EQUAL(a.runs, 1);
+    CU_ASSERT_EQUAL(a.runs, 2);
+}
+
+/*
+ * The baseline (every stage off), measured first for every strategy.
+ */
+
+static const char *const strategies[] = {"auto", "linear", "bisect",
+                                         "isolate", "ddmin"};
+#define NSTRATEGIES (sizeof strategies / sizeof strategies[0])
+
+/* Like plant_sets, with `outside` B/unit more in every set, the empty one
+ * too (a leak in the main loop, outside every stage). */
+static void plant_outside(answers *a, const lh_hunt_stages *s,
+                          unsigned leaking, double bytes, double outside)
+{
+    plant_sets(a, s, leaking, bytes);
+    for (unsigned set = 0; set < (1u << s->n); set++) {
+        double slope = outside + bytes * __builtin_popcount(set & leaking);
+        answer(&a->search[set], s, set, slope, 0.3);
+        answer(&a->sites[set], s, set, slope, 0.3);
+        answer(&a->kind[set], s, set, slope, 0.3);
+    }
+}
+
+/* Every strategy measures the baseline first; a leak there and nowhere
+ * else is outside the stages: no stage named, nothing undecided. */
+static void test_every_strategy_reports_a_leak_outside_the_stages(void)
+{
+    lh_hunt_stages s;
+    toy(&s, NULL);
+    for (size_t i = 0; i < NSTRATEGIES; i++) {
+        answers a;
+        lh_hunt_result r;
+        plant_outside(&a, &s, 0, 0, 64);
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_EQUAL(a.order[0], 0u);
+        CU_ASSERT_EQUAL(a.jobs[0], LH_HUNT_SEARCH);
+        CU_ASSERT_EQUAL(r.nculprit, 0);
+        CU_ASSERT_TRUE(r.base.measured);
+        CU_ASSERT_TRUE(r.base.outside);
+        CU_ASSERT_FALSE(r.base.per_second);
+        CU_ASSERT_DOUBLE_EQUAL(r.base.point.slope, 64, 1e-9);
+        CU_ASSERT_EQUAL(r.undecided, 0);
+        CU_ASSERT_FALSE(r.failed);
+        CU_ASSERT_FALSE(r.unconfirmed);
+    }
+}
+
+/* A stage leaking on top of a leaking baseline is found by its step over
+ * the baseline, by every strategy; the outside leak stays reported. */
+static void test_every_strategy_finds_a_stage_leak_over_the_baseline(void)
+{
+    lh_hunt_stages s;
+    toy(&s, NULL);
+    for (size_t i = 0; i < NSTRATEGIES; i++) {
+        answers a;
+        lh_hunt_result r;
+        plant_outside(&a, &s, 1u << 1, 64, 64);
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_EQUAL(r.nculprit, 1);
+        CU_ASSERT_EQUAL(r.culprit[0], 1);
+        CU_ASSERT_TRUE(r.base.outside);
+        CU_ASSERT_FALSE(r.failed);
+    }
+    /* with requirements too: filter and emit need parse */
+    toy(&s, "filter:parse,emit:parse");
+    for (size_t i = 0; i < NSTRATEGIES; i++) {
+        answers a;
+        lh_hunt_result r;
+        plant_outside(&a, &s, 1u << 2, 64, 64);
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_EQUAL(r.nculprit, 1);
+        CU_ASSERT_EQUAL(r.culprit[0], 2);
+        CU_ASSERT_TRUE(r.base.outside);
+    }
+}
+
+/* auto over a leaking baseline: the search's first row is the step over
+ * the baseline, and the leak outside the stages is not confirmed again
+ * when a culprit stands (the sites run on its configuration holds it). */
+static void test_auto_over_a_leaking_baseline_gives_steps_over_it(void)
+{
+    lh_hunt_stages s;
+    answers a;
+    lh_hunt_result r;
+    selfheal(&s);
+    plant_outside(&a, &s, 1u << RPC, 64, 40);
+    add_site(&a, 0x1f, "rpc", 64, 0);
+    hunt_with("auto", &s, &a, &r);
+    CU_ASSERT_EQUAL(r.nculprit, 1);
+    CU_ASSERT_EQUAL(r.culprit[0], RPC);
+    for (int g = 0; g < r.nrows; g++)
+        CU_ASSERT_DOUBLE_EQUAL(r.rows[g].d.value,
+                               r.rows[g].added & (1u << RPC) ? 64 : 0, 1e-9);
+    CU_ASSERT_EQUAL(a.asked[LH_HUNT_SITES][0], 0);
+    CU_ASSERT_EQUAL(a.asked[LH_HUNT_KIND][0x1f], 1);
+    CU_ASSERT_EQUAL(a.runs, 8);
+}
+
+/* A step smaller than the baseline's spread is no stage's leak. */
+static void test_step_within_the_baselines_spread_is_not_charged(void)
+{
+    lh_hunt_stages s;
+    toy(&s, NULL);
+    for (size_t i = 0; i < NSTRATEGIES; i++) {
+        answers a;
+        lh_hunt_result r;
+        plant_outside(&a, &s, 1u << 1, 3, 64);
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_EQUAL(r.nculprit, 0);
+        CU_ASSERT_TRUE(r.base.outside);
+    }
+}
+
+/* auto confirms a leak outside the stages when it is the whole answer:
+ * sites and the kind with no stage on; sites that show no leak call for a
+ * second search run of the baseline, which may drop it. */
+static void test_auto_confirms_a_leak_outside_the_stages(void)
+{
+    lh_hunt_stages s;
+    answers a;
+    lh_hunt_result r;
+    toy(&s, NULL);
+    plant_outside(&a, &s, 0, 0, 64);
+    add_site(&a, 0, "", 64, 0);
+    a.kind[0].reachable_growth = 4096;
+    hunt_with("auto", &s, &a, &r);
+    CU_ASSERT_TRUE(r.base.outside);
+    CU_ASSERT_EQUAL(a.asked[LH_HUNT_SITES][0], 1);
+    CU_ASSERT_EQUAL(a.asked[LH_HUNT_KIND][0], 1);
+    CU_ASSERT_EQUAL(a.runs, 4); /* baseline, full set, sites, kind */
+    CU_ASSERT_PTR_NOT_NULL(r.memcheck_kind);
+    /* the sites run sees no leak, the second run does: it stands */
+    plant_outside(&a, &s, 0, 0, 64);
+    answer(&a.sites[0], &s, 0, 0.2, 0.3);
+    hunt_with("auto", &s, &a, &r);
+    CU_ASSERT_TRUE(r.base.outside);
+    CU_ASSERT_EQUAL(a.whole[0], 1);
+    CU_ASSERT_EQUAL(a.asked[LH_HUNT_KIND][0], 1);
+    /* ... and a clean second run drops it: clean, not inconclusive */
+    plant_outside(&a, &s, 0, 0, 64);
+    answer(&a.sites[0], &s, 0, 0.2, 0.3);
+    a.has_again[0] = 1;
+    answer(&a.again[0], &s, 0, 0.1, 0.3);
+    hunt_with("auto", &s, &a, &r);
+    CU_ASSERT_FALSE(r.base.outside);
+    CU_ASSERT_EQUAL(r.undecided, 0);
+    CU_ASSERT_FALSE(r.unconfirmed);
+    CU_ASSERT_EQUAL(a.asked[LH_HUNT_KIND][0], 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.note, "did not stand a second run"));
+}
+
+/* A target that does no work with no stage on, growing 64 KiB a second
+ * there; `leaking` stages leak 64 B/unit. */
+static void plant_idle(answers *a, const lh_hunt_stages *s, unsigned leaking)
+{
+    plant_sets(a, s, leaking, 64);
+    a->per_second = 1;
+    answer(&a->search[0], s, 0, 65536, 900);
+}
+
+/* A target that does no work with no stage on: its baseline is per
+ * second.  Idle growth is reported outside the stages; a stage's leak per
+ * unit is charged as if the baseline were flat. */
+static void test_per_second_baseline_reports_idle_growth_apart(void)
+{
+    lh_hunt_stages s;
+    toy(&s, NULL);
+    for (size_t i = 0; i < NSTRATEGIES; i++) {
+        answers a;
+        lh_hunt_result r;
+        plant_idle(&a, &s, 1u << 1);
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_TRUE(r.base.per_second);
+        CU_ASSERT_TRUE(r.base.outside);
+        CU_ASSERT_EQUAL(r.nculprit, 1);
+        CU_ASSERT_EQUAL(r.culprit[0], 1);
+        /* auto measures the idle baseline again; the others take it */
+        CU_ASSERT_EQUAL(a.fresh[0], i == 0 ? 1 : 0);
+    }
+    /* idle growth and nothing else, not seen again by auto: dropped */
+    answers a;
+    lh_hunt_result r;
+    plant_idle(&a, &s, 0);
+    a.has_again[0] = 1;
+    answer(&a.again[0], &s, 0, 0.2, 0.3);
+    hunt_with("auto", &s, &a, &r);
+    CU_ASSERT_FALSE(r.base.outside);
+    CU_ASSERT_EQUAL(r.nculprit, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.note, "+65536.0 B/s"));
+}
+
+/* The baseline never makes a hunt inconclusive or failed: a baseline run
+ * that fails or cannot be decided is left out, and the search goes on as
+ * before. */
+static void test_baseline_that_fails_or_is_undecided_is_left_out(void)
+{
+    lh_hunt_stages s;
+    toy(&s, NULL);
+    for (size_t i = 0; i < NSTRATEGIES; i++) {
+        answers a;
+        lh_hunt_result r;
+        plant_sets(&a, &s, 1u << 2, 64);
+        a.fail_at = 1;
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_FALSE(r.base.measured);
+        CU_ASSERT_FALSE(r.failed);
+        CU_ASSERT_EQUAL(r.nculprit, 1);
+        CU_ASSERT_EQUAL(r.culprit[0], 2);
+        plant_sets(&a, &s, 0, 0);
+        answer(&a.search[0], &s, 0, 1.0, 0.5); /* inconclusive */
+        hunt_with(strategies[i], &s, &a, &r);
+        CU_ASSERT_TRUE(r.base.measured);
+        CU_ASSERT_FALSE(r.base.outside);
+        CU_ASSERT_EQUAL(r.undecided, 0);
+        CU_ASSERT_EQUAL(r.nculprit, 0);
+    }
 }
 
 static CU_TestInfo tests[] = {
@@ -951,6 +1176,20 @@ static CU_TestInfo tests[] = {
      test_auto_failed_confirmation_names_no_stage},
     {"auto inconclusive full set is undecided",
      test_auto_inconclusive_full_set_is_undecided},
+    {"every strategy reports a leak outside the stages",
+     test_every_strategy_reports_a_leak_outside_the_stages},
+    {"every strategy finds a stage leak over the baseline",
+     test_every_strategy_finds_a_stage_leak_over_the_baseline},
+    {"auto over a leaking baseline gives steps over it",
+     test_auto_over_a_leaking_baseline_gives_steps_over_it},
+    {"step within the baseline's spread is not charged",
+     test_step_within_the_baselines_spread_is_not_charged},
+    {"auto confirms a leak outside the stages",
+     test_auto_confirms_a_leak_outside_the_stages},
+    {"per second baseline reports idle growth apart",
+     test_per_second_baseline_reports_idle_growth_apart},
+    {"baseline that fails or is undecided is left out",
+     test_baseline_that_fails_or_is_undecided_is_left_out},
     CU_TEST_INFO_NULL,
 };
 
