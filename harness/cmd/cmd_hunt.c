@@ -151,7 +151,8 @@ static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
 }
 
 /* The baseline's search run: bounded in time (the target may do no work
- * with no stage on), with no extension (undecided, it is left out). */
+ * with no stage on), with no extension of its own (baseline_longer
+ * decides what an undecided one gets). */
 static void baseline_plan(const hunt *h, const lh_hunt_plan *p,
                           lh_run_plan *rp)
 {
@@ -179,7 +180,7 @@ static lh_run_plan run_plan(const hunt *h, const lh_hunt_plan *p)
             baseline_plan(h, p, &rp);
         else if (p->whole)
             break;
-        if (h->cli.builtin && work > 0)
+        else if (h->cli.builtin && work > 0)
             rp.look_every =
                 LOOK_EVENTS < 0.5 * work ? LOOK_EVENTS / work : 0.5;
         else
@@ -293,8 +294,8 @@ static lh_run_result *baseline_longer(hunt *h, const char *name,
                                       const lh_run_plan *first)
 {
     if (r->verdict != LH_RUN_INCONCLUSIVE || h->failed ||
-        lh_runner_interrupted())
-        return r;
+        lh_runner_interrupted() || r->seconds >= 0.99 * h->cli.timeout)
+        return r; /* decided, stopped, or cut by --timeout: no longer */
     int idle = per_second(h, (size_t)(r - h->run.runs));
     lh_run_plan rp = *first;
     rp.duration = 2 * first->duration;
@@ -322,7 +323,10 @@ static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
     lh_run_plan rp = run_plan(h, p);
     lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, &rp);
     if (r == NULL || r->verdict == LH_RUN_ERROR) {
-        if (!p->baseline || r == NULL)
+        /* a target that fails with no stage on may still work with
+         * stages; a tool that fails, or a signal, stops the hunt */
+        if (!p->baseline || r == NULL || h->run.tool_failed ||
+            h->run.interrupted)
             h->failed = 1;
         return NULL;
     }
