@@ -247,15 +247,17 @@ static void print_site(FILE *f, const lh_site *site)
         fprintf(f, " (%s:%d)", site->file, site->line);
 }
 
-/* The top site of the runs with no stage on: one that only grows, at or
- * over the floor, the heap tool's first; NULL when none had sites. */
+/* The top site of the runs with no stage on: the heap tool's first (a
+ * short heap run may end with one profile, and no site: memcheck's kind
+ * run has them too), one that only grows, at or over the floor, first;
+ * NULL when none had sites. */
 static const lh_site *baseline_site(const lh_report *r)
 {
     const lh_site *best = NULL;
     int best_rank = -1;
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
-        if (x->enabled[0] || x->verdict != LH_RUN_LEAK)
+        if (x->enabled[0])
             continue;
         int heap = x->tool && strcmp(x->tool, "heap") == 0;
         for (size_t k = 0; k < x->nsites; k++) {
