@@ -2,7 +2,7 @@
 # harness_hunt_clean.sh - `leak-hunt hunt` on the built-in selfheal pipeline
 # says clean and exits 0 when nothing leaks (issue 6, "Done means"):
 #   no injection, the default strategy (auto): the baseline (every stage
-#     off: 3 s, no work) is clean, then the full set is measured, does not
+#     off: 5 s, no work) is clean, then the full set is measured, does not
 #     leak, and that ends the search: two rss runs (the full set's decided
 #     by two agreeing looks, ~150-250k events), a breakdown of one row
 #     (all five stages together, not leaking), and with no culprit neither

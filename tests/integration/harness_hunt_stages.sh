@@ -2,7 +2,7 @@
 # harness_hunt_stages.sh - `leak-hunt hunt --inject S:reachable:64` on the
 # built-in selfheal pipeline names exactly S, for each of its five stages,
 # and exits 1 (issue 6, "Done means"), with the default strategy (auto).
-# auto measures the baseline (every stage off, 3 s: no work with forward
+# auto measures the baseline (every stage off, 5 s: no work with forward
 # off), the full set, then halves the ranges of prefixes whose increment
 # is a leak (forward needs nothing, everything needs forward, rpc needs
 # verify): 4 rss runs for forward, hash and enqueue, 5 for verify and rpc
