@@ -1,10 +1,12 @@
 #include "cli.h"
 
 #include "alloc.h"
+#include "strategy.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +62,46 @@ static void find_bindir(lh_cli *c)
 #endif
 }
 
-int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
+/* How an option's value is read. */
+typedef enum opt_kind {
+    OPT_TEXT,     /* the string as it is */
+    OPT_NUMBER,   /* a number in [lo, hi] */
+    OPT_INT,      /* the same, kept as an int */
+    OPT_TOOL,     /* a tool name, or auto */
+    OPT_STRATEGY, /* a strategy name (strategies.c's table) */
+    OPT_INJECT,   /* appended to the --inject list */
+} opt_kind;
+
+/* The options that take a value; `only` names the one command that reads
+ * it (the others refuse it rather than take and ignore it). */
+static const struct option {
+    const char *name;
+    opt_kind kind;
+    size_t at; /* offsetof the field in lh_cli */
+    double lo, hi;
+    const char *only;
+} options[] = {
+    {"--tool", OPT_TOOL, 0, 0, 0, NULL},
+    {"--strategy", OPT_STRATEGY, offsetof(lh_cli, strategy), 0, 0, "hunt"},
+    {"--work", OPT_NUMBER, offsetof(lh_cli, work), 1, 1e12, NULL},
+    {"--duration", OPT_NUMBER, offsetof(lh_cli, duration), 0.1, 7 * 86400,
+     NULL},
+    {"--threshold", OPT_NUMBER, offsetof(lh_cli, threshold), 0, 1e9, NULL},
+    {"--report", OPT_TEXT, offsetof(lh_cli, report_dir), 0, 0, NULL},
+    {"--json", OPT_TEXT, offsetof(lh_cli, json_path), 0, 0, NULL},
+    {"--stages", OPT_TEXT, offsetof(lh_cli, stages), 0, 0, NULL},
+    {"--requires", OPT_TEXT, offsetof(lh_cli, requires), 0, 0, "hunt"},
+    {"--enable", OPT_TEXT, offsetof(lh_cli, enable), 0, 0, NULL},
+    {"--inject", OPT_INJECT, 0, 0, 0, NULL},
+    {"--scenario", OPT_TEXT, offsetof(lh_cli, scenario), 0, 0, NULL},
+    {"--nodes", OPT_INT, offsetof(lh_cli, nodes), 1, 64, NULL},
+    {"--stage-map", OPT_TEXT, offsetof(lh_cli, stage_map), 0, 0, NULL},
+    {"--timeout", OPT_NUMBER, offsetof(lh_cli, timeout), 1, 7 * 86400, NULL},
+    {"--budget", OPT_NUMBER, offsetof(lh_cli, budget), 0, 1e9, "soak"},
+    {"--extend", OPT_INT, offsetof(lh_cli, max_extend), 0, 6, NULL},
+};
+
+static void defaults(lh_cli *c)
 {
     const char *cmd = c->cmd;
     memset(c, 0, sizeof *c);
@@ -71,147 +112,193 @@ int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
     c->nodes = 3;
     c->timeout = 300;
     find_bindir(c);
+}
+
+/* A flag without a value: 1 when `a` is one (and taken), 0 when not. */
+static int switch_flag(lh_cli *c, const char *a)
+{
+    if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+        c->quiet = 1;
+    else if (strcmp(a, "--target-wraps") == 0)
+        c->target_wraps = 1;
+    else if (strcmp(a, "--git-bisect") == 0 && strcmp(c->cmd, "soak") == 0)
+        c->git_bisect = 1;
+    else
+        return 0;
+    return 1;
+}
+
+static int set_tool(lh_cli *c, const char *v)
+{
+    c->tool_name = v;
+    c->tool = strcmp(v, "auto") == 0 ? NULL : lh_tool_find(v);
+    if (c->tool == NULL && strcmp(v, "auto") != 0)
+        return bad(c, "unknown tool '%s' (rss, heap, memcheck or auto)", v);
+    return 0;
+}
+
+static int set_strategy(lh_cli *c, const char *v)
+{
+    if (lh_hunt_strategy_find(v) == NULL) {
+        char names[128];
+        lh_hunt_strategy_names(names, sizeof names);
+        return bad(c, "unknown strategy '%s' (%s)", v, names);
+    }
+    c->strategy = v;
+    return 0;
+}
+
+/* Takes option o's value v. */
+static int set_option(lh_cli *c, const struct option *o, const char *v)
+{
+    char *field = (char *)c + o->at;
+    double d;
+    int rc;
+    switch (o->kind) {
+    case OPT_TEXT:
+        memcpy(field, &v, sizeof v);
+        return 0;
+    case OPT_NUMBER:
+        rc = number(c, o->name, v, o->lo, o->hi, &d);
+        if (rc == 0)
+            memcpy(field, &d, sizeof d);
+        return rc;
+    case OPT_INT: {
+        rc = number(c, o->name, v, o->lo, o->hi, &d);
+        int n = (int)d;
+        if (rc == 0)
+            memcpy(field, &n, sizeof n);
+        return rc;
+    }
+    case OPT_TOOL:
+        return set_tool(c, v);
+    case OPT_STRATEGY:
+        return set_strategy(c, v);
+    case OPT_INJECT:
+        if (c->ninject == LH_CLI_MAX_INJECT)
+            return bad(c, "too many --inject options (at most %s)", "16");
+        c->inject[c->ninject++] = v;
+        return 0;
+    }
+    return 0;
+}
+
+static const struct option *find_option(const char *flag)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (strcmp(options[i].name, flag) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* One option with a value at argv[*i], as --flag VALUE or --flag=VALUE
+ * (*i moves past the value). */
+static int value_option(lh_cli *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v = NULL, *eq = strchr(a, '=');
+    char flag[64];
+    if (strncmp(a, "--", 2) != 0)
+        return bad(c, "unexpected argument '%s'", a);
+    if (eq) {
+        size_t len = (size_t)(eq - a);
+        if (len >= sizeof flag)
+            return bad(c, "unknown option '%s'", a);
+        memcpy(flag, a, len);
+        flag[len] = '\0';
+        v = eq + 1;
+    } else {
+        snprintf(flag, sizeof flag, "%s", a);
+        if (*i + 1 < argc)
+            v = argv[++*i];
+    }
+    const struct option *o = find_option(flag);
+    if (o == NULL)
+        return bad(c, "unknown option '%s'", flag);
+    if (o->only && strcmp(c->cmd, o->only) != 0)
+        return bad(c, "%s applies to 'leak-hunt %s' only", flag, o->only);
+    if (strcmp(flag, "--enable") == 0 && strcmp(c->cmd, "hunt") == 0)
+        return bad(c, "--enable does not apply to hunt: it chooses the "
+                      "configurations from --stages itself");
+    if (v == NULL)
+        return bad(c, "%s needs a value", flag);
+    return set_option(c, o, v);
+}
+
+/* The arguments up to "--" and the target after it.  0, 1 (--help) or
+ * 2. */
+static int parse_args(lh_cli *c, int argc, char **argv, const char *help)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
             if (i + 1 >= argc)
                 return bad(c, "no target command after '--'");
             c->target = argv + i + 1;
-            break;
+            return 0;
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(help, stdout);
             return 1;
         }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            c->quiet = 1;
+        if (switch_flag(c, a))
             continue;
-        }
-        if (strcmp(a, "--target-wraps") == 0) {
-            c->target_wraps = 1;
-            continue;
-        }
-        if (strcmp(a, "--git-bisect") == 0 && strcmp(cmd, "soak") == 0) {
-            c->git_bisect = 1;
-            continue;
-        }
-        /* Everything else takes a value, as --flag VALUE or --flag=VALUE. */
-        const char *v = NULL;
-        char flag[64];
-        const char *eq = strchr(a, '=');
-        if (strncmp(a, "--", 2) != 0)
-            return bad(c, "unexpected argument '%s'", a);
-        if (eq) {
-            size_t len = (size_t)(eq - a);
-            if (len >= sizeof flag)
-                return bad(c, "unknown option '%s'", a);
-            memcpy(flag, a, len);
-            flag[len] = '\0';
-            v = eq + 1;
-        } else {
-            snprintf(flag, sizeof flag, "%s", a);
-            if (i + 1 < argc)
-                v = argv[++i];
-        }
-        int known = 1, rc = 0;
-        double d;
-#define IS(name) (strcmp(flag, name) == 0)
-        if (!(IS("--tool") || IS("--strategy") || IS("--work") ||
-              IS("--duration") || IS("--threshold") || IS("--report") ||
-              IS("--json") || IS("--stages") || IS("--requires") ||
-              IS("--enable") || IS("--inject") || IS("--scenario") ||
-              IS("--nodes") || IS("--stage-map") || IS("--timeout") ||
-              IS("--budget") || IS("--extend")))
-            known = 0;
-        if (!known)
-            return bad(c, "unknown option '%s'", flag);
-        /* Options that only one command reads are refused by the others,
-         * rather than taken and ignored. */
-        const char *only = IS("--strategy") || IS("--requires") ? "hunt"
-                           : IS("--budget")                    ? "soak"
-                                                               : NULL;
-        if (only && strcmp(cmd, only) != 0)
-            return bad(c, "%s applies to 'leak-hunt %s' only", flag, only);
-        if (IS("--enable") && strcmp(cmd, "hunt") == 0)
-            return bad(c, "--enable does not apply to hunt: it chooses the "
-                          "configurations from --stages itself");
-        if (v == NULL)
-            return bad(c, "%s needs a value", flag);
-        if (IS("--tool")) {
-            c->tool_name = v;
-            c->tool = strcmp(v, "auto") == 0 ? NULL : lh_tool_find(v);
-            if (c->tool == NULL && strcmp(v, "auto") != 0)
-                return bad(c, "unknown tool '%s' (rss, heap, memcheck or "
-                              "auto)", v);
-        } else if (IS("--strategy")) {
-            if (strcmp(v, "auto") && strcmp(v, "linear") &&
-                strcmp(v, "bisect") && strcmp(v, "isolate") &&
-                strcmp(v, "ddmin"))
-                return bad(c, "unknown strategy '%s' (auto, linear, bisect, "
-                              "isolate or ddmin)", v);
-            c->strategy = v;
-        } else if (IS("--work")) {
-            rc = number(c, flag, v, 1, 1e12, &c->work);
-        } else if (IS("--duration")) {
-            rc = number(c, flag, v, 0.1, 7 * 86400, &c->duration);
-        } else if (IS("--timeout")) {
-            rc = number(c, flag, v, 1, 7 * 86400, &c->timeout);
-        } else if (IS("--threshold")) {
-            rc = number(c, flag, v, 0, 1e9, &c->threshold);
-        } else if (IS("--budget")) {
-            rc = number(c, flag, v, 0, 1e9, &c->budget);
-        } else if (IS("--extend")) {
-            rc = number(c, flag, v, 0, 6, &d);
-            c->max_extend = (int)d;
-        } else if (IS("--nodes")) {
-            rc = number(c, flag, v, 1, 64, &d);
-            c->nodes = (int)d;
-        } else if (IS("--report")) {
-            c->report_dir = v;
-        } else if (IS("--json")) {
-            c->json_path = v;
-        } else if (IS("--stages")) {
-            c->stages = v;
-        } else if (IS("--requires")) {
-            c->requires = v;
-        } else if (IS("--enable")) {
-            c->enable = v;
-        } else if (IS("--inject")) {
-            if (c->ninject == LH_CLI_MAX_INJECT)
-                return bad(c, "too many --inject options (at most %s)",
-                           "16");
-            c->inject[c->ninject++] = v;
-        } else if (IS("--scenario")) {
-            c->scenario = v;
-        } else if (IS("--stage-map")) {
-            c->stage_map = v;
-        }
-#undef IS
+        int rc = value_option(c, argc, argv, &i);
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+/* The built-in pipeline: its stages and requirements, and its program. */
+static int finish_builtin(lh_cli *c)
+{
+    if (c->stages == NULL)
+        c->stages = LH_SELFHEAL_STAGES;
+    if (c->requires == NULL) {
+        int rc = builtin_requires(c);
+        if (rc)
+            return rc;
+    }
+    c->target_wraps = 1;
+    if (access(c->selfheal, X_OK) != 0) {
+        fprintf(stderr, "leak-hunt %s: cannot find the built-in target "
+                        "%s: build it (ci/build) or give '-- TARGET'\n",
+                c->cmd, c->selfheal);
+        c->target_missing = 1;
+        return 2;
+    }
+    return 0;
+}
+
+/* --enable's default: every stage (--stages) for soak and for the
+ * built-in pipeline's run; no stage for another target's run, whose
+ * stages leak-hunt cannot know (issue 15: a user's own program). */
+static void default_enable(lh_cli *c)
+{
+    if (c->enable || strcmp(c->cmd, "hunt") == 0)
+        return;
+    if (strcmp(c->cmd, "run") == 0 && !c->builtin)
+        c->enable = "";
+    else
+        c->enable = c->stages ? c->stages : "";
+}
+
+int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
+{
+    defaults(c);
+    int rc = parse_args(c, argc, argv, help);
+    if (rc)
+        return rc;
     c->builtin = c->target == NULL;
     if (c->builtin) {
-        if (c->stages == NULL)
-            c->stages = LH_SELFHEAL_STAGES;
-        if (c->requires == NULL) {
-            int brc = builtin_requires(c);
-            if (brc)
-                return brc;
-        }
-        c->target_wraps = 1;
-        if (access(c->selfheal, X_OK) != 0) {
-            fprintf(stderr, "leak-hunt %s: cannot find the built-in target "
-                            "%s: build it (ci/build) or give '-- TARGET'\n",
-                    cmd, c->selfheal);
-            c->target_missing = 1;
-            return 2;
-        }
-    } else {
-        if (c->ninject || c->scenario)
-            return bad(c, "%s only applies to the built-in pipeline",
-                       c->ninject ? "--inject" : "--scenario");
+        rc = finish_builtin(c);
+        if (rc)
+            return rc;
+    } else if (c->ninject || c->scenario) {
+        return bad(c, "%s only applies to the built-in pipeline",
+                   c->ninject ? "--inject" : "--scenario");
     }
+    default_enable(c);
     if (c->enable && c->stages && lh_cli_check_stages(c->enable, c->stages))
         return 2;
     return 0;

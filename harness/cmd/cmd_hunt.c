@@ -1,18 +1,15 @@
 /*
- * leak-hunt hunt: find the stage that leaks (DESIGN section 5).
+ * leak-hunt hunt: find the stage that leaks (docs/architecture.md).
  *
- * Configurations are sets of stages closed under the requirements (a
- * stage brings what it needs).  The strategies:
- *   linear   growing prefixes, stop at the first that leaks (the story's
- *            "delete code", in reverse);
- *   bisect   binary search for the shortest leaking prefix;
- *   isolate  each stage alone with what it requires;
- *   ddmin    from the full set, drop stages while it still leaks: a
- *            1-minimal set of stages that leak together;
- *   auto     choose (hunt.c: the full set, then halve the ranges of
- *            prefixes whose increment is a leak, so each leaking stage is
- *            found and the rest are grouped in the breakdown), confirm,
- *            explain.
+ * The command is thin: it parses the options, runs the strategy the table
+ * in harness/hunt/strategies.c names (pure code over a "measure this
+ * configuration" callback, strategy.h), gives it a callback that measures
+ * over the runner, and builds the report once from the strategy's result
+ * and the runner's runs.  The callback picks the tool for each job
+ * (lh_tool_for), keeps one answer per configuration and tool (no
+ * configuration runs twice with the same tool, except when a strategy asks
+ * for a fresh run), and turns a job into a run plan: how long, and whether
+ * it may stop early.
  *
  * Where auto's time goes, and why it is spent so (rpc:reachable:64 on the
  * built-in pipeline, load ~2): before, every prefix ran 1.5M events (5 x
@@ -47,14 +44,24 @@
  * exit.
  * Results of a configuration are cached per tool: no configuration runs
  * twice with the same tool, except the confirmation's deliberate rerun.
+ *
+ * The baseline (no stage on) comes first, for every strategy.  Its search
+ * run is bounded in time, not in work: a target may do no work with no
+ * stage on (the built-in pipeline: forward off, A drops every event and
+ * the B nodes finish none), and a run that waits for work would wait for
+ * its timeout.  Such a run is decided again per second of time (its
+ * samples' memory against their time), so that idle growth is still seen;
+ * on the built-in pipeline it lasts BASELINE_SECONDS.
  */
 #include "cli.h"
 #include "commands.h"
+#include "alloc.h"
 #include "error.h"
 #include "hunt.h"
 #include "report.h"
 #include "runner.h"
 #include "slope.h"
+#include "strategy.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -69,16 +76,35 @@
 #define HEAP_EVENTS 300000.0
 /* Leak searches memcheck's kind-only run waits for. */
 #define KIND_SEARCHES 4
+/* The baseline's search run on the built-in pipeline, in seconds: it does
+ * no work with no stage on, and its B nodes' heap is flat to the byte
+ * once they have started (0.2 s); an undecided one is measured again,
+ * twice as long.  Not shorter: `selfheal up` stopped before its roles
+ * have all started takes ~10 s more to stop (3 s: 13.2 s a run, 4 s:
+ * 4.2 s, 5 s: 5.2 s, at load 5). */
+#define BASELINE_SECONDS 5.0
+/* The floor of a baseline decided per second on RSS (no heap= in the
+ * stats lines), unless --threshold says otherwise: a page a second.  RSS
+ * moves in pages as an idle process touches memory it already has; the
+ * floor in bytes per unit means nothing per second. */
+#define RSS_SECOND_FLOOR 4096.0
+/* Another target's baseline with a work budget: the seconds a run of
+ * such a target gets by default (lh_runner_measure_plan). */
+#define BASELINE_FOREIGN_SECONDS 20.0
+/* Baseline runs kept as decided per second. */
+#define MAX_PER_SECOND 8
 
 typedef struct hunt {
     lh_runner run;
     lh_cli cli;
     lh_hunt_stages st;
-    unsigned sets[LH_HUNT_MAX_STAGES + 1]; /* auto: distinct prefixes */
+    int failed; /* a run failed: target error or tool error */
+    size_t per_second[MAX_PER_SECOND]; /* runs decided per second */
+    int nper_second;
+    double floor;
+    lh_hunt_result res;
     lh_report rep;
     lh_stage_share shares[LH_HUNT_MAX_STAGES];
-    int failed; /* a run failed: target error or tool error */
-    int unconfirmed; /* auto: growth the heap tool charges to no culprit */
 } hunt;
 
 static const char help[] =
@@ -100,6 +126,10 @@ static const char help[] =
     "gets 1/50 of a work budget, valgrind being that much slower.  Search\n"
     "runs stop before their budget once two looks in a row (every 50k\n"
     "events, or a tenth of the budget) agree on leak or clean.\n"
+    "Every strategy first measures the baseline, no stage on: growth there\n"
+    "is a leak outside the stages (exit 1, no stage named), and a stage\n"
+    "is then charged only for what it adds over it.  A target that does no\n"
+    "work with no stage on is measured per second there.\n"
     "auto: the full set first (clean: done), then halves the ranges of\n"
     "prefixes that add a leak, down to the stages that do; then confirms:\n"
     "the first culprit's leak-free neighbour again (the culprit's step must\n"
@@ -108,8 +138,330 @@ static const char help[] =
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
-static int parse_stages(hunt *h)
+/* The tool that does a job: the search's is --tool's when given. */
+static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
 {
+    switch (job) {
+    case LH_HUNT_SITES:
+        return lh_tool_for(LH_TOOL_FOR_SITES);
+    case LH_HUNT_KIND:
+        return lh_tool_for(LH_TOOL_FOR_KIND);
+    case LH_HUNT_SEARCH:
+    default:
+        return h->cli.tool ? h->cli.tool : lh_tool_for(LH_TOOL_FOR_SEARCH);
+    }
+}
+
+/* The baseline's search run: bounded in time (the target may do no work
+ * with no stage on), with no extension of its own (baseline_longer
+ * decides what an undecided one gets). */
+static void baseline_plan(const hunt *h, const lh_hunt_plan *p,
+                          lh_run_plan *rp)
+{
+    rp->duration = h->cli.duration > 0 ? h->cli.duration
+                   : h->cli.builtin    ? BASELINE_SECONDS
+                                       : BASELINE_FOREIGN_SECONDS;
+    rp->extend = 1;
+    rp->look_every = p->whole ? 0 : LOOK_SHARE;
+}
+
+/* How a job is run.  A search run looks every LOOK_EVENTS (built-in) or
+ * every LOOK_SHARE of the budget, so it ends once it is decided; a second
+ * opinion runs to the whole budget.  The sites run is a fixed
+ * HEAP_EVENTS on the built-in pipeline (no early stop: its first
+ * 100-200k events overstate the slope while the profiler warms up).  The
+ * kind run ends when KIND_SEARCHES leak searches have come back: its work
+ * budget is spent at once. */
+static lh_run_plan run_plan(const hunt *h, const lh_hunt_plan *p)
+{
+    lh_run_plan rp = {0};
+    double work = lh_runner_default_work(&h->run);
+    switch (p->job) {
+    case LH_HUNT_SEARCH:
+        if (p->baseline)
+            baseline_plan(h, p, &rp);
+        else if (p->whole)
+            break;
+        else if (h->cli.builtin && work > 0)
+            rp.look_every =
+                LOOK_EVENTS < 0.5 * work ? LOOK_EVENTS / work : 0.5;
+        else
+            rp.look_every = LOOK_SHARE;
+        break;
+    case LH_HUNT_SITES:
+        if (h->cli.builtin && work > HEAP_EVENTS)
+            rp.work = HEAP_EVENTS;
+        break;
+    case LH_HUNT_KIND:
+        rp.tool_points = KIND_SEARCHES;
+        rp.extend = 1;
+        if (h->cli.builtin && work > 0)
+            rp.work = 1;
+        break;
+    }
+    return rp;
+}
+
+/* A kind-only run that stopped at its few leak searches says so, rather
+ * than that it needs more to decide. */
+static void note_kind_only(lh_run_result *mc)
+{
+    if (mc->verdict == LH_RUN_INCONCLUSIVE && mc->tool_series.n > 0 &&
+        mc->tool_series.n < 20)
+        snprintf(mc->reason, sizeof mc->reason,
+                 "asked for the kind of leak only (%zu leak searches)",
+                 mc->tool_series.n);
+}
+
+/* 1 when run i was decided per second. */
+static int per_second(const hunt *h, size_t i)
+{
+    for (int k = 0; k < h->nper_second; k++)
+        if (h->per_second[k] == i)
+            return 1;
+    return 0;
+}
+
+/* A baseline run of a target that reported stats but did no work (the
+ * built-in pipeline with forward off) could not be decided per unit: it
+ * is decided per second of time instead, against the same floor, on the
+ * signal it was measured on, and its series is kept against seconds (the
+ * report charts it so).  A tool with a signal of its own (memcheck)
+ * is left as it is.  Returns 1 when the run was decided again. */
+static int decide_per_second(hunt *h, lh_run_result *r)
+{
+    if (r->verdict != LH_RUN_INCONCLUSIVE || r->work > 0 ||
+        r->series.n == 0 || r->tool_series.n > 0 ||
+        h->nper_second == MAX_PER_SECOND)
+        return 0;
+    int heap = r->signal && strcmp(r->signal, "heap") == 0;
+    lh_slope_sample *v = lh_calloc(r->series.n, sizeof *v);
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < r->series.n; i++) {
+        v[i].work = i > 0 && r->series.v[i].t < v[i - 1].work
+                        ? v[i - 1].work
+                        : r->series.v[i].t;
+        v[i].bytes = heap ? r->series.v[i].heap : r->series.v[i].rss;
+        v[i].queue = -1;
+    }
+    lh_decide_opts o;
+    lh_decide_opts_init(&o);
+    o.threshold = heap || h->cli.threshold >= 0 ? h->floor : RSS_SECOND_FLOOR;
+    lh_decision d;
+    int rc = lh_decide(v, r->series.n, &o, &d);
+    lh_free(v);
+    if (rc < 0)
+        return 0;
+    /* the series as decided: memory against seconds, for the report */
+    for (size_t i = 0; i < r->series.n; i++)
+        r->series.v[i].work = r->series.v[i].t;
+    r->warmup_work = d.warmup_work;
+    r->slope = d.slope;
+    r->ci_low = d.ci_low;
+    r->ci_high = d.ci_high;
+    r->threshold = d.threshold;
+    r->verdict = d.verdict == LH_VERDICT_LEAK           ? LH_RUN_LEAK
+                 : d.verdict == LH_VERDICT_INCONCLUSIVE ? LH_RUN_INCONCLUSIVE
+                                                        : LH_RUN_CLEAN;
+    snprintf(r->reason, sizeof r->reason,
+             "per second: no work done with no stage on; %s",
+             lh_decide_reason_name(d.reason));
+    h->per_second[h->nper_second++] = (size_t)(r - h->run.runs);
+    if (!h->cli.quiet)
+        fprintf(stderr, "[%s] %-28s %-8s per second: slope %+.2f B/s "
+                        "(%s)\n",
+                r->tool, "(none)", lh_run_verdict_name(r->verdict),
+                r->slope, lh_decide_reason_name(d.reason));
+    return 1;
+}
+
+/* The last run of `name` with `tool` measured already, or NULL. */
+static lh_run_result *cached(hunt *h, const char *name, const lh_tool *tool)
+{
+    for (size_t i = h->run.nruns; i-- > 0;)
+        if (strcmp(h->run.runs[i].enabled, name) == 0 &&
+            strcmp(h->run.runs[i].tool, tool->name) == 0)
+            return &h->run.runs[i];
+    return NULL;
+}
+
+/* A baseline run that could not be decided in its first budget (it has
+ * no extension: see baseline_plan) is measured again, twice as long: with
+ * the command's extensions when it did work, as any configuration would
+ * be; decided per second again when it did none.  Returns the run that
+ * stands (NULL: the second failed). */
+static lh_run_result *baseline_longer(hunt *h, const char *name,
+                                      const lh_tool *tool, lh_run_result *r,
+                                      const lh_run_plan *first)
+{
+    if (r->verdict != LH_RUN_INCONCLUSIVE || h->failed ||
+        lh_runner_interrupted() || r->seconds >= 0.99 * h->cli.timeout)
+        return r; /* decided, stopped, or cut by --timeout: no longer */
+    int idle = per_second(h, (size_t)(r - h->run.runs));
+    lh_run_plan rp = *first;
+    rp.duration = 2 * first->duration;
+    rp.extend = idle ? 1 : 0;
+    if (!h->cli.quiet)
+        fprintf(stderr, "leak-hunt: the baseline (no stage on) could not "
+                        "be decided (%s): measuring it again, longer\n",
+                r->reason);
+    r = lh_runner_measure_plan(&h->run, name, tool, &rp);
+    if (r == NULL || r->verdict == LH_RUN_ERROR)
+        return NULL;
+    if (idle)
+        decide_per_second(h, r);
+    return r;
+}
+
+/* Measures a set with `tool` as plan p says.  NULL when the run could
+ * not be made or failed; a failure marks the hunt failed, except the
+ * baseline's (the hunt goes on without it). */
+static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
+                              const lh_hunt_plan *p)
+{
+    if (h->failed || lh_runner_interrupted())
+        return NULL;
+    lh_run_plan rp = run_plan(h, p);
+    lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, &rp);
+    if (r == NULL || r->verdict == LH_RUN_ERROR) {
+        /* a target that fails with no stage on may still work with
+         * stages; a tool that fails, or a signal, stops the hunt */
+        if (!p->baseline || r == NULL || h->run.tool_failed ||
+            h->run.interrupted)
+            h->failed = 1;
+        return NULL;
+    }
+    if (p->baseline && p->job == LH_HUNT_SEARCH) {
+        decide_per_second(h, r);
+        r = baseline_longer(h, name, tool, r, &rp);
+    }
+    return r;
+}
+
+/* The strategies' callback (strategy.h): measures a set over the runner,
+ * or gives the answer it has. */
+static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
+                       lh_hunt_answer *out)
+{
+    hunt *h = arg;
+    const lh_tool *tool = tool_for(h, p->job);
+    char name[512];
+    lh_hunt_set_name(&h->st, set, name, sizeof name);
+    lh_run_result *r = p->fresh ? NULL : cached(h, name, tool);
+    if (r == NULL)
+        r = run_set(h, name, tool, p);
+    if (r == NULL)
+        return LH_EIO;
+    if (p->job == LH_HUNT_KIND)
+        note_kind_only(r);
+    out->run = r;
+    out->per_second = per_second(h, (size_t)(r - h->run.runs));
+    return 0;
+}
+
+/* The breakdown's rows as the report shows them. */
+static void report_rows(hunt *h)
+{
+    for (int g = 0; g < h->res.nrows; g++) {
+        const lh_hunt_row *x = &h->res.rows[g];
+        lh_stage_share *s = &h->shares[g];
+        memset(s, 0, sizeof *s);
+        lh_hunt_set_name(&h->st, x->added, s->stages, sizeof s->stages);
+        size_t len = 0;
+        for (int i = 0; i < h->st.n && len < sizeof s->stage; i++)
+            if (x->added & (1u << i))
+                len += (size_t)snprintf(s->stage + len, sizeof s->stage - len,
+                                        "%s%s", len ? "+" : "",
+                                        h->st.names[i]);
+        s->bytes_per_unit = x->d.value;
+        s->ci_low = x->d.low;
+        s->ci_high = x->d.high;
+        s->leaks = x->leaks;
+    }
+    h->rep.shares = h->res.nrows ? h->shares : NULL;
+    h->rep.nshares = (size_t)h->res.nrows;
+}
+
+/* The verdict and the exit status, from the strategy's result and how the
+ * runs went. */
+static int report_verdict(hunt *h)
+{
+    lh_report *rep = &h->rep;
+    if (h->run.tool_failed) {
+        rep->verdict = "error";
+        snprintf(rep->error, sizeof rep->error, "a measurement tool could "
+                 "not run; see above and 'leak-hunt doctor'");
+        return 2;
+    }
+    if (h->failed || h->run.interrupted) {
+        const lh_run_result *last =
+            h->run.nruns ? &h->run.runs[h->run.nruns - 1] : NULL;
+        rep->verdict = "error";
+        snprintf(rep->error, sizeof rep->error, "%s",
+                 last && last->error[0] ? last->error : "a run failed");
+        return 3;
+    }
+    if (rep->nculprit > 0 || rep->outside_stages) {
+        rep->verdict = "leak";
+        return 1;
+    }
+    if (h->res.unconfirmed || h->res.undecided) {
+        /* growth, but no stage's; or a run that could not be decided */
+        rep->verdict = "inconclusive";
+        return 3;
+    }
+    rep->verdict = "clean";
+    return 0;
+}
+
+/* The baseline as report.json gives it. */
+static void report_baseline(hunt *h)
+{
+    const lh_hunt_baseline *b = &h->res.base;
+    lh_report *rep = &h->rep;
+    rep->has_baseline = 1;
+    rep->baseline_verdict = b->measured ? lh_run_verdict_name(b->verdict)
+                                        : "error";
+    rep->baseline_slope = b->measured ? b->point.slope : NAN;
+    rep->baseline_ci_low = b->measured ? b->point.ci_low : NAN;
+    rep->baseline_ci_high = b->measured ? b->point.ci_high : NAN;
+    rep->baseline_unit = b->per_second ? "second" : NULL;
+    rep->outside_stages = b->outside;
+}
+
+/* The report, built once: what the strategy found, then the runner's
+ * fields (lh_runner_report leaves those set here as they are). */
+static int build_report(hunt *h)
+{
+    lh_report *rep = &h->rep;
+    memset(rep, 0, sizeof *rep);
+    rep->strategy = h->cli.strategy;
+    for (int i = 0; i < h->res.nculprit; i++)
+        snprintf(rep->culprit[i], sizeof rep->culprit[i], "%.31s",
+                 h->st.names[h->res.culprit[i]]);
+    rep->nculprit = h->res.nculprit;
+    rep->memcheck_kind = h->res.memcheck_kind;
+    snprintf(rep->error, sizeof rep->error, "%s", h->res.note);
+    report_rows(h);
+    report_baseline(h);
+    int status = report_verdict(h);
+    lh_runner_report(&h->run, rep);
+    return status;
+}
+
+/* Options and stages; 0, or the exit status. */
+static int parse(hunt *h, int argc, char **argv)
+{
+    h->cli.cmd = "hunt";
+    int rc = lh_cli_parse(argc, argv, help, &h->cli);
+    if (rc)
+        return rc == 1 ? -1 : rc;
+    if (h->cli.stages == NULL) {
+        fprintf(stderr, "leak-hunt hunt: --stages LIST is required for a "
+                        "target other than the built-in pipeline\n");
+        return 2;
+    }
     char err[256];
     if (lh_hunt_stages_parse(&h->st, h->cli.stages, h->cli.requires, err,
                              sizeof err) < 0) {
@@ -119,577 +471,33 @@ static int parse_stages(hunt *h)
     return 0;
 }
 
-static unsigned closure(const hunt *h, unsigned set)
-{
-    return lh_hunt_closure(&h->st, set);
-}
-
-static void set_name(const hunt *h, unsigned set, char *buf, size_t cap)
-{
-    lh_hunt_set_name(&h->st, set, buf, cap);
-}
-
-static unsigned prefix(const hunt *h, int k)
-{
-    return closure(h, k >= 32 ? ~0u : (1u << k) - 1);
-}
-
-/* How a search run is measured: looks every LOOK_EVENTS (built-in) or
- * every LOOK_SHARE of the budget, so a run ends once it is decided. */
-static lh_run_plan search_plan(const hunt *h)
-{
-    lh_run_plan p = {0};
-    double work = lh_runner_default_work(&h->run);
-    if (h->cli.builtin && work > 0)
-        p.look_every = LOOK_EVENTS < 0.5 * work ? LOOK_EVENTS / work : 0.5;
-    else
-        p.look_every = LOOK_SHARE;
-    return p;
-}
-
-/* Measures a set (cached per tool unless fresh).  Returns the result or
- * NULL when the run could not be made. */
-static lh_run_result *measure_plan(hunt *h, unsigned set, const lh_tool *tool,
-                                   int fresh, const lh_run_plan *plan)
-{
-    char name[512];
-    set_name(h, set, name, sizeof name);
-    for (size_t i = 0; !fresh && i < h->run.nruns; i++)
-        if (strcmp(h->run.runs[i].enabled, name) == 0 &&
-            strcmp(h->run.runs[i].tool, tool->name) == 0)
-            return &h->run.runs[i];
-    if (h->failed || lh_runner_interrupted())
-        return NULL;
-    lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, plan);
-    if (r == NULL || r->verdict == LH_RUN_ERROR) {
-        h->failed = 1;
-        return NULL;
-    }
-    return r;
-}
-
-static const lh_tool *search_tool(const hunt *h)
-{
-    return h->cli.tool ? h->cli.tool : &lh_tool_rss;
-}
-
-/* A search run: the search tool, deciding as soon as it can. */
-static lh_run_result *measure(hunt *h, unsigned set)
-{
-    lh_run_plan p = search_plan(h);
-    return measure_plan(h, set, search_tool(h), 0, &p);
-}
-
-static int leaks(const lh_run_result *r)
-{
-    return r && r->verdict == LH_RUN_LEAK;
-}
-
-static void add_culprit(hunt *h, const char *stage)
-{
-    for (int i = 0; i < h->rep.nculprit; i++)
-        if (strcmp(h->rep.culprit[i], stage) == 0)
-            return;
-    if (h->rep.nculprit < 8)
-        snprintf(h->rep.culprit[h->rep.nculprit++], sizeof h->rep.culprit[0],
-                 "%.31s", stage);
-}
-
-/* The stage a leaking prefix k adds (the last one in order that the
- * previous prefix lacked). */
-static int added_stage(const hunt *h, int k)
-{
-    int st = lh_hunt_step_stage(&h->st, prefix(h, k) & ~prefix(h, k - 1));
-    return st >= 0 ? st : k - 1;
-}
-
-static double floor_of(const hunt *h)
-{
-    return h->cli.threshold >= 0 ? h->cli.threshold
-                                 : LH_DECIDE_DEFAULT_THRESHOLD;
-}
-
-/* A search run that could not be decided, even extended: linear and
- * bisect stop there, naming nothing (a later prefix's leak would not say
- * whether this one leaks), and the hunt is inconclusive.  Returns 1 when
- * r is undecided. */
-static int undecided(hunt *h, const lh_run_result *r)
-{
-    if (r->verdict != LH_RUN_INCONCLUSIVE)
-        return 0;
-    snprintf(h->rep.error, sizeof h->rep.error,
-             "%.400s could not be decided (%.200s): the search stops there",
-             r->enabled, r->reason);
-    return 1;
-}
-
-static void strategy_linear(hunt *h)
-{
-    for (int k = 1; k <= h->st.n; k++) {
-        lh_run_result *r = measure(h, prefix(h, k));
-        if (r == NULL || undecided(h, r))
-            return;
-        if (leaks(r)) {
-            add_culprit(h, h->st.names[added_stage(h, k)]);
-            return;
-        }
-    }
-}
-
-/* Smallest k whose prefix leaks, or 0 when the full set does not. */
-static int bisect_prefix(hunt *h)
-{
-    lh_run_result *full = measure(h, prefix(h, h->st.n));
-    if (!leaks(full))
-        return 0;
-    int lo = 0, hi = h->st.n; /* prefix lo is clean (empty), prefix hi leaks */
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        lh_run_result *r = measure(h, prefix(h, mid));
-        if (r == NULL || undecided(h, r))
-            return -1;
-        if (leaks(r))
-            hi = mid;
-        else
-            lo = mid;
-    }
-    return hi;
-}
-
-static void strategy_bisect(hunt *h)
-{
-    int k = bisect_prefix(h);
-    if (k > 0)
-        add_culprit(h, h->st.names[added_stage(h, k)]);
-}
-
-static void strategy_isolate(hunt *h)
-{
-    lh_run_result *alone[LH_HUNT_MAX_STAGES] = {0};
-    size_t at[LH_HUNT_MAX_STAGES]; /* the runner's array may move */
-    for (int i = 0; i < h->st.n; i++) {
-        lh_run_result *r = measure(h, closure(h, 1u << i));
-        if (r == NULL)
-            return;
-        at[i] = (size_t)(r - h->run.runs);
-    }
-    for (int i = 0; i < h->st.n; i++)
-        alone[i] = &h->run.runs[at[i]];
-    /* A stage is a culprit when its configuration leaks more than the
-     * configurations of what it requires explain. */
-    for (int i = 0; i < h->st.n; i++) {
-        if (!leaks(alone[i]))
-            continue;
-        double base = 0;
-        for (int d = 0; d < h->st.n; d++)
-            if ((h->st.req[i] & (1u << d)) && alone[d] && alone[d]->slope > base)
-                base = alone[d]->slope;
-        double floor = alone[i]->threshold > 0 ? alone[i]->threshold : 1;
-        if (alone[i]->ci_low - base > floor)
-            add_culprit(h, h->st.names[i]);
-    }
-}
-
-static void strategy_ddmin(hunt *h)
-{
-    unsigned set = prefix(h, h->st.n);
-    lh_run_result *r = measure(h, set);
-    if (!leaks(r))
-        return;
-    /* Drop one stage at a time (with the stages that require it) while the
-     * rest still leaks; repeat until no single removal keeps the leak. */
-    int changed = 1;
-    while (changed) {
-        changed = 0;
-        for (int i = h->st.n - 1; i >= 0; i--) {
-            if (!(set & (1u << i)))
-                continue;
-            unsigned without = set & ~(1u << i);
-            for (int j = 0; j < h->st.n; j++) /* drop dependants */
-                if ((without & (1u << j)) && (closure(h, 1u << j) & ~without))
-                    without &= ~(1u << j);
-            if (without == 0)
-                continue;
-            r = measure(h, without);
-            if (r == NULL)
-                return;
-            if (leaks(r)) {
-                set = without;
-                changed = 1;
-            }
-        }
-    }
-    /* The minimal set: name the stages that, removed, stop the leak. */
-    for (int i = 0; i < h->st.n; i++)
-        if (set & (1u << i)) {
-            int needed_by_others = 0;
-            for (int j = 0; j < h->st.n; j++)
-                if (j != i && (set & (1u << j)) && (h->st.req[j] & (1u << i)))
-                    needed_by_others = 1;
-            /* A pure requirement (forward) is not a culprit unless it is
-             * all there is. */
-            if (!needed_by_others || __builtin_popcount(set) == 1)
-                add_culprit(h, h->st.names[i]);
-        }
-}
-
-/* auto's measurement of distinct prefix k, for hunt.c's search. */
-static int auto_point(void *arg, int k, lh_hunt_point *out)
-{
-    hunt *h = arg;
-    lh_run_result *r = measure(h, h->sets[k]);
-    if (r == NULL)
-        return LH_EIO;
-    out->leaks = leaks(r);
-    out->slope = r->slope;
-    out->ci_low = r->ci_low;
-    out->ci_high = r->ci_high;
-    return 0;
-}
-
-/* The breakdown: one row per group of the search, culprits in order. */
-static void breakdown(hunt *h, const lh_hunt_outcome *o)
-{
-    for (int g = 0; g < o->ngroups; g++) {
-        const lh_hunt_group *x = &o->groups[g];
-        lh_stage_share *s = &h->shares[h->rep.nshares++];
-        memset(s, 0, sizeof *s);
-        set_name(h, x->added, s->stages, sizeof s->stages);
-        size_t len = 0;
-        for (int i = 0; i < h->st.n; i++)
-            if (x->added & (1u << i))
-                len += (size_t)snprintf(s->stage + len,
-                                        len < sizeof s->stage
-                                            ? sizeof s->stage - len
-                                            : 0,
-                                        "%s%s", len ? "+" : "",
-                                        h->st.names[i]);
-        s->bytes_per_unit = x->d.value;
-        s->ci_low = x->d.low;
-        s->ci_high = x->d.high;
-        s->leaks = x->leaks;
-    }
-    h->rep.shares = h->shares;
-    for (int i = 0; i < h->st.n; i++)
-        if (o->culprits & (1u << i))
-            add_culprit(h, h->st.names[i]);
-}
-
-/* Growth per unit the heap run charges to a stage's code. */
-static double charged(const lh_run_result *r, const char *stage)
-{
-    double sum = 0;
-    for (size_t i = 0; i < r->nsites; i++)
-        if (strcmp(r->sites[i].stage, stage) == 0 &&
-            r->sites[i].bytes_per_unit > 0)
-            sum += r->sites[i].bytes_per_unit;
-    return sum;
-}
-
-/* Keeps the culprits the heap run's sites back: when the run charges any
- * site to a stage (the target's files say which stage is which), a
- * culprit must have growth charged to it over the floor.  Returns how
- * many stand. */
-static int backed_by_sites(hunt *h, const lh_run_result *hr)
-{
-    int attributed = 0;
-    for (size_t i = 0; i < hr->nsites; i++)
-        if (hr->sites[i].stage[0] && hr->sites[i].bytes_per_unit > 0)
-            attributed = 1;
-    if (!attributed)
-        return h->rep.nculprit;
-    int kept = 0;
-    for (int i = 0; i < h->rep.nculprit; i++) {
-        double b = charged(hr, h->rep.culprit[i]);
-        if (b > floor_of(h)) {
-            if (kept != i)
-                memcpy(h->rep.culprit[kept], h->rep.culprit[i],
-                       sizeof h->rep.culprit[0]);
-            kept++;
-        } else if (!h->cli.quiet) {
-            fprintf(stderr, "leak-hunt: the heap tool charges %+.2f B/unit "
-                            "to stage %s's code: not a leak of that stage\n",
-                    b, h->rep.culprit[i]);
-        }
-    }
-    h->rep.nculprit = kept;
-    return kept;
-}
-
-/*
- * auto's second look at the boundary the search drew: the first culprit's
- * leak-free neighbour, the prefix just before the one that brought it in,
- * measured again with the search tool, afresh.  The culprit's step must
- * still add a leak over it (lh_hunt_adds_leak, the search's own test): a
- * neighbour that leaks as much on its second run means the search put the
- * boundary in the wrong place, and no culprit is named.  The culprit's own
- * configuration is measured again by the heap tool (confirm).  A culprit
- * that needs nothing (P[0], every stage off, is its neighbour) has no
- * neighbour to run.  Returns 1 when the step stands.
- */
-static int neighbour_stands(hunt *h, const lh_hunt_outcome *o)
-{
-    int k = o->first_leak - 1;
-    if (k < 1)
-        return 1;
-    lh_run_plan p = search_plan(h);
-    lh_run_result *r = measure_plan(h, o->sets[k], search_tool(h), 1, &p);
-    if (r == NULL)
-        return 0;
-    lh_hunt_point nb = {.leaks = leaks(r), .slope = r->slope,
-                        .ci_low = r->ci_low, .ci_high = r->ci_high};
-    if (lh_hunt_adds_leak(&nb, &o->points[o->first_leak], floor_of(h)))
-        return 1;
-    snprintf(h->rep.error, sizeof h->rep.error,
-             "the leak-free neighbour %.400s measured %+.1f B/unit on a "
-             "second run, and the step the search named adds no leak over "
-             "that: no culprit named", r->enabled, r->slope);
-    h->unconfirmed = 1;
-    return 0;
-}
-
-/* Whether the heap run's growth is all in blocks that come and go: no
- * site that only grows reaches the floor, whatever code it is in.  That
- * is events in flight whose floor rose as a queue filled (a B node that
- * falls behind on a loaded machine holds more items in its delay queue,
- * allocated in take_events, role_b.c), not memory kept. */
-static int only_in_flight(const hunt *h, const lh_run_result *hr)
-{
-    int any = 0;
-    for (size_t i = 0; i < hr->nsites; i++) {
-        if (hr->sites[i].bytes_per_unit < floor_of(h))
-            continue;
-        if (!hr->sites[i].in_flight)
-            return 0;
-        any = 1;
-    }
-    return any;
-}
-
-/* A second opinion: the search tool on `set` again, afresh, to the whole
- * budget, after saying why on stderr.  The runner's array may move: a
- * result taken before this call is not to be used after it. */
-static lh_run_result *measure_again(hunt *h, unsigned set, const char *why)
-{
-    if (!h->cli.quiet) {
-        char name[LH_HUNT_MAX_STAGES * 32];
-        set_name(h, set, name, sizeof name);
-        fprintf(stderr, "leak-hunt: %s: measuring %s again\n", why, name);
-    }
-    lh_run_plan again = {0};
-    return measure_plan(h, set, search_tool(h), 1, &again);
-}
-
-/* The search's leak was a queue filling up (only_in_flight): the search
- * tool measures the configuration again to the whole budget, and its
- * verdict stands, clean or not.  Growth again is reported as growth in
- * no stage's code (inconclusive), never as a culprit: the heap tool has
- * shown that no stage's code holds it.  Returns 0 (no culprit). */
-static int queue_filled(hunt *h, unsigned set, double heap_slope)
-{
-    char why[256];
-    snprintf(why, sizeof why, "the heap tool charges the growth (%+.2f "
-             "B/unit) to no stage's code, and only to blocks that come and "
-             "go (a queue that filled)", heap_slope);
-    lh_run_result *r = measure_again(h, set, why);
-    if (r == NULL || !leaks(r))
-        return 0;
-    snprintf(h->rep.error, sizeof h->rep.error,
-             "growth of %+.1f B/unit with %.400s on, twice, but in no "
-             "stage's code: only events in flight (a queue that filled)",
-             r->slope, r->enabled);
-    h->unconfirmed = 1;
-    return 0;
-}
-
-/* The heap tool on the smallest configuration that holds every culprit:
- * allocation sites, and the confirmation.  Returns 1 when culprits stand
- * (h->rep.culprit keeps those that do). */
-static int confirm(hunt *h, unsigned set)
-{
-    lh_run_plan p = {0};
-    double work = lh_runner_default_work(&h->run);
-    if (h->cli.builtin && work > HEAP_EVENTS)
-        p.work = HEAP_EVENTS;
-    lh_run_result *hr = measure_plan(h, set, &lh_tool_heap, 0, &p);
-    if (hr == NULL)
-        return 0;
-    if (leaks(hr)) {
-        /* The growth is there; is it in the culprits' code?  Growth that
-         * no stage's code accounts for names no stage. */
-        if (backed_by_sites(h, hr) > 0)
-            return 1;
-        if (only_in_flight(h, hr))
-            return queue_filled(h, set, hr->slope);
-        snprintf(h->rep.error, sizeof h->rep.error,
-                 "growth of %+.1f B/unit with %s on, but not in the code of "
-                 "the stage the search named: top site %s <- %s (%s:%d)",
-                 hr->slope, hr->enabled,
-                 hr->nsites ? hr->sites[0].function : "?",
-                 hr->nsites ? hr->sites[0].caller : "?",
-                 hr->nsites ? hr->sites[0].file : "?",
-                 hr->nsites ? hr->sites[0].line : 0);
-        h->unconfirmed = 1;
-        return 0;
-    }
-    char why[sizeof hr->reason + 96];
-    snprintf(why, sizeof why, "the heap tool did not confirm the leak "
-             "(%+.2f B/unit, %s)", hr->slope, hr->reason);
-    lh_run_result *r = measure_again(h, set, why); /* hr not used after */
-    if (leaks(r))
-        return 1;
-    if (r != NULL)
-        snprintf(h->rep.error, sizeof h->rep.error,
-                 "the leak the search saw with %.400s on did not stand a "
-                 "second run (the heap tool's, then the search tool's "
-                 "again): no culprit named", r->enabled);
-    return 0;
-}
-
-/* memcheck on the shortest leaking prefix, for the kind of leak only
- * (valgrind is slow: the fewer stages, the more events it sees). */
-static void kind(hunt *h, unsigned set)
-{
-    lh_run_plan p = {.tool_points = KIND_SEARCHES, .extend = 1};
-    if (h->cli.builtin && lh_runner_default_work(&h->run) > 0)
-        p.work = 1; /* spent at once: the leak searches decide the length */
-    lh_run_result *mc = measure_plan(h, set, &lh_tool_memcheck, 0, &p);
-    if (mc == NULL)
-        return;
-    if (mc->verdict == LH_RUN_INCONCLUSIVE && mc->tool_series.n > 0 &&
-        mc->tool_series.n < 20)
-        snprintf(mc->reason, sizeof mc->reason,
-                 "asked for the kind of leak only (%zu leak searches)",
-                 mc->tool_series.n);
-    int lost = mc->definitely_lost > 0 &&
-               mc->reachable_growth < mc->definitely_lost;
-    for (size_t i = 0; i < mc->nsites; i++)
-        if (strcmp(mc->sites[i].kind, "definitely lost") == 0)
-            lost = 1;
-    if (lost)
-        h->rep.memcheck_kind = "definitely lost";
-    else if (mc->reachable_growth > 0)
-        h->rep.memcheck_kind = "still reachable, not lost (seen only as "
-                               "reachable growth between leak searches)";
-    else
-        h->rep.memcheck_kind = "no growth seen under valgrind";
-}
-
-static void strategy_auto(hunt *h)
-{
-    lh_hunt_outcome o;
-    lh_hunt_prefixes(&h->st, h->sets);
-    if (lh_hunt_search(&h->st, floor_of(h), auto_point, h, &o) < 0)
-        return;
-    breakdown(h, &o);
-    if (o.culprits == 0)
-        return;
-    int confirmed = neighbour_stands(h, &o) && confirm(h, o.sets[o.last_leak]);
-    /* Rows of culprits the heap tool did not back are no leak either. */
-    unsigned standing = 0;
-    for (int i = 0; confirmed && i < h->rep.nculprit; i++)
-        for (int st = 0; st < h->st.n; st++)
-            if (strcmp(h->st.names[st], h->rep.culprit[i]) == 0)
-                standing |= 1u << st;
-    for (int g = 0; g < o.ngroups; g++)
-        if (o.groups[g].leaks &&
-            !(standing &
-              (1u << lh_hunt_step_stage(&h->st, o.groups[g].added))))
-            h->shares[g].leaks = 0;
-    if (!confirmed) {
-        h->rep.nculprit = 0;
-        return;
-    }
-    /* memcheck where the first standing culprit comes in. */
-    int k = 1;
-    while (k < o.m && !(o.sets[k] & standing))
-        k++;
-    kind(h, o.sets[k]);
-}
-
 int lh_cmd_hunt(int argc, char **argv)
 {
     static hunt h;
     memset(&h, 0, sizeof h);
-    h.cli.cmd = "hunt";
-    int rc = lh_cli_parse(argc, argv, help, &h.cli);
+    int rc = parse(&h, argc, argv);
     if (rc)
-        return rc == 1 ? 0 : rc;
-    if (h.cli.stages == NULL) {
-        fprintf(stderr, "leak-hunt hunt: --stages LIST is required for a "
-                        "target other than the built-in pipeline\n");
-        return 2;
-    }
-    rc = parse_stages(&h);
-    if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     rc = lh_runner_init(&h.run, &h.cli);
     if (rc)
         return rc;
+    h.floor = h.cli.threshold >= 0 ? h.cli.threshold
+                                   : LH_DECIDE_DEFAULT_THRESHOLD;
+    lh_hunt_ctx ctx = {
+        .st = &h.st,
+        .floor = h.floor,
+        .log = h.cli.quiet ? NULL : stderr,
+        .measure = measure_set,
+        .arg = &h,
+    };
+    const lh_hunt_strategy *s = lh_hunt_strategy_find(h.cli.strategy);
+    lh_hunt_run(s ? s : &lh_hunt_strategies[0], &ctx, &h.res);
 
-    const char *s = h.cli.strategy;
-    if (strcmp(s, "linear") == 0)
-        strategy_linear(&h);
-    else if (strcmp(s, "bisect") == 0)
-        strategy_bisect(&h);
-    else if (strcmp(s, "isolate") == 0)
-        strategy_isolate(&h);
-    else if (strcmp(s, "ddmin") == 0)
-        strategy_ddmin(&h);
-    else
-        strategy_auto(&h);
-
-    int nculprit = h.rep.nculprit;
-    char culprits[8][32];
-    memcpy(culprits, h.rep.culprit, sizeof culprits);
-    const char *kind = h.rep.memcheck_kind;
-    size_t nshares = h.rep.nshares;
-    char note[sizeof h.rep.error];
-    memcpy(note, h.rep.error, sizeof note);
-    lh_runner_report(&h.run, &h.rep);
-    memcpy(h.rep.error, note, sizeof note);
-    memcpy(h.rep.culprit, culprits, sizeof culprits);
-    h.rep.nculprit = nculprit;
-    h.rep.memcheck_kind = kind;
-    h.rep.strategy = s;
-    h.rep.shares = nshares ? h.shares : NULL;
-    h.rep.nshares = nshares;
-
-    int status;
-    if (h.run.tool_failed) {
-        h.rep.verdict = "error";
-        snprintf(h.rep.error, sizeof h.rep.error, "a measurement tool could "
-                 "not run; see above and 'leak-hunt doctor'");
-        status = 2;
-    } else if (h.failed || h.run.interrupted) {
-        h.rep.verdict = "error";
-        const lh_run_result *last = h.run.nruns ? &h.run.runs[h.run.nruns - 1]
-                                                : NULL;
-        const char *msg = last && last->error[0] ? last->error
-                                                 : "a run failed";
-        size_t len = strnlen(msg, sizeof h.rep.error - 1);
-        memmove(h.rep.error, msg, len);
-        h.rep.error[len] = '\0';
-        status = 3;
-    } else if (nculprit > 0) {
-        h.rep.verdict = "leak";
-        status = 1;
-    } else if (h.unconfirmed) {
-        /* Growth, but no stage's: not clean, and no culprit to name. */
-        h.rep.verdict = "inconclusive";
-        status = 3;
-    } else {
-        int inconclusive = 0;
-        for (size_t i = 0; i < h.run.nruns; i++)
-            if (h.run.runs[i].verdict == LH_RUN_INCONCLUSIVE)
-                inconclusive = 1;
-        h.rep.verdict = inconclusive ? "inconclusive" : "clean";
-        status = inconclusive ? 3 : 0;
-    }
+    int status = build_report(&h);
     lh_report_verdict(&h.rep, stdout);
     if (!h.cli.quiet)
         fprintf(stderr, "leak-hunt: strategy %s used %zu run%s in %.1f s\n",
-                s, h.run.nruns, h.run.nruns == 1 ? "" : "s",
+                h.cli.strategy, h.run.nruns, h.run.nruns == 1 ? "" : "s",
                 h.rep.elapsed_seconds);
     if (lh_runner_write(&h.run, &h.rep) < 0 && status < 2)
         status = 2;

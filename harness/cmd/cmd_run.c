@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: leak-hunt run --enable LIST [--tool rss|heap|memcheck]\n"
+    "usage: leak-hunt run [--enable LIST] [--tool rss|heap|memcheck]\n"
     "                     [--work N | --duration S] [--threshold B]\n"
     "                     [--report DIR] [--json FILE] [--stages LIST]\n"
     "                     [--inject STAGE:KIND:BYTES[:EVERY]]...\n"
@@ -23,6 +23,8 @@ static const char help[] =
     "Runs the target with the stages in LIST enabled under one tool, and\n"
     "says whether memory grows per unit of work.  Without '-- TARGET' the\n"
     "target is the built-in selfheal pipeline on the embedded broker.\n"
+    "Without --enable: every stage of the built-in pipeline, no stage of\n"
+    "another target.\n"
     "Exit: 0 clean, 1 leak, 2 usage or environment error, 3 inconclusive\n"
     "or target failure.\n";
 
@@ -32,15 +34,8 @@ int lh_cmd_run(int argc, char **argv)
     int rc = lh_cli_parse(argc, argv, help, &c);
     if (rc)
         return rc == 1 ? 0 : rc;
-    if (c.enable == NULL) {
-        if (!c.builtin) {
-            fprintf(stderr, "leak-hunt run: --enable LIST is required\n");
-            return 2;
-        }
-        c.enable = c.stages;
-    }
     if (c.tool == NULL)
-        c.tool = &lh_tool_rss;
+        c.tool = lh_tool_for(LH_TOOL_FOR_SEARCH);
 
     lh_runner run;
     rc = lh_runner_init(&run, &c);
@@ -48,7 +43,7 @@ int lh_cmd_run(int argc, char **argv)
         return rc;
     lh_run_result *res = lh_runner_measure(&run, c.enable, c.tool);
     int status = 3;
-    lh_report rep;
+    lh_report rep = {0};
     lh_runner_report(&run, &rep);
     if (res == NULL) {
         rep.verdict = "error";

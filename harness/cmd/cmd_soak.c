@@ -211,7 +211,7 @@ static void on_progress(void *arg, const lh_run_result *res, double elapsed,
 
     snprintf(path, sizeof path, "%s/samples.csv", res->dir);
     write_atomically(path, write_csv, &res->series);
-    lh_report rep;
+    lh_report rep = {0};
     lh_runner_report(r, &rep);
     rep.verdict = "inconclusive";
     rep.runs = &cur;
@@ -317,10 +317,8 @@ int lh_cmd_soak(int argc, char **argv)
         c.duration = 0; /* --work wins, as in run */
     if (!given(argc, argv, "--timeout"))
         c.timeout = c.duration * (1 << c.max_extend) + 300;
-    if (c.enable == NULL)
-        c.enable = c.stages ? c.stages : "";
     if (c.tool == NULL)
-        c.tool = &lh_tool_rss;
+        c.tool = lh_tool_for(LH_TOOL_FOR_SEARCH);
 
     lh_runner run;
     rc = lh_runner_init(&run, &c);
@@ -351,7 +349,7 @@ int lh_cmd_soak(int argc, char **argv)
 
     lh_run_result *res = lh_runner_measure(&run, c.enable, c.tool);
     gate(res);
-    lh_report rep;
+    lh_report rep = {0};
     lh_runner_report(&run, &rep);
     const char *verdict;
     int status = status_of(res, &run, bisect, &verdict);

@@ -242,12 +242,14 @@ static int split(search *x, int lo, int hi, int leaks)
 }
 
 int lh_hunt_search(const lh_hunt_stages *s, double floor,
-                   lh_hunt_measure_fn measure, void *arg,
-                   lh_hunt_outcome *out)
+                   const lh_hunt_point *base, lh_hunt_measure_fn measure,
+                   void *arg, lh_hunt_outcome *out)
 {
     memset(out, 0, sizeof *out);
     out->m = lh_hunt_prefixes(s, out->sets);
-    out->measured[0] = 1; /* the empty set: nothing runs, nothing grows */
+    out->measured[0] = 1; /* the empty set: the baseline, or no growth */
+    if (base)
+        out->points[0] = *base;
     search x = {s, floor, measure, arg, out};
     const lh_hunt_point *full;
     int rc = point(&x, out->m, &full);

@@ -123,11 +123,15 @@ typedef struct lh_hunt_outcome {
  * log2(m) + 1 runs (bisect's count), each further leaking stage a few
  * more.  Ranges that add nothing stay whole: their stages are not
  * measured apart, and the breakdown shows them as one row.
+ * P[0], every stage off, is not measured here: it is `base`, the
+ * baseline's point when the baseline leaks in the stages' unit (a leak
+ * outside the stages: each step is then judged over it), or NULL for a
+ * P[0] that does not grow.
  * 0, or the callback's negative code (the outcome holds what was found so
  * far, with no culprit).
  */
 int lh_hunt_search(const lh_hunt_stages *s, double floor,
-                   lh_hunt_measure_fn measure, void *arg,
-                   lh_hunt_outcome *out);
+                   const lh_hunt_point *base, lh_hunt_measure_fn measure,
+                   void *arg, lh_hunt_outcome *out);
 
 #endif

@@ -193,6 +193,10 @@ static double run_budget(const lh_runner *r, const lh_tool *tool,
         work = lh_tool_work_budget(tool, work);
     if (plan->work > 0)
         work = plan->work;
+    if (plan->duration > 0) { /* a time budget instead */
+        work = 0;
+        *duration = plan->duration;
+    }
     if (work > 0)
         *duration = 0;
     return work;
@@ -284,17 +288,24 @@ static double cpu_seconds(const struct rusage *u)
 
 void lh_runner_report(const lh_runner *r, lh_report *rep)
 {
-    memset(rep, 0, sizeof *rep);
     rep->command = r->cli->cmd;
-    rep->verdict = "inconclusive";
+    if (rep->verdict == NULL)
+        rep->verdict = "inconclusive";
     rep->runs = r->runs;
     rep->nruns = r->nruns;
     rep->elapsed_seconds = (double)lh_now_us() / 1e6 - r->start;
     rep->target = r->command;
-    rep->unit = r->cli->builtin ? "event" : "unit";
-    if (r->nruns && strcmp(r->runs[0].signal ? r->runs[0].signal : "", "") &&
-        !r->cli->builtin && r->runs[0].work == r->runs[0].seconds)
-        rep->unit = "second";
+    if (rep->unit == NULL) {
+        /* measured by time: the first run that was measured at all did
+         * work equal to its seconds */
+        const lh_run_result *x = r->runs;
+        while (x && x < r->runs + r->nruns && x->verdict == LH_RUN_ERROR)
+            x++;
+        rep->unit = r->cli->builtin ? "event" : "unit";
+        if (x && x < r->runs + r->nruns && x->signal && x->signal[0] &&
+            !r->cli->builtin && x->work == x->seconds)
+            rep->unit = "second";
+    }
     struct rusage self, kids;
     if (getrusage(RUSAGE_SELF, &self) == 0 &&
         getrusage(RUSAGE_CHILDREN, &kids) == 0) {

@@ -48,6 +48,8 @@ typedef struct lh_run_plan {
     int tool_points;   /* lh_measure_opts.tool_points */
     int extend;        /* 0: the command's --extend; > 0: at most
                           extend - 1 extensions (1: none) */
+    double duration;   /* > 0: a budget of that many seconds replaces
+                          the work budget (a target that may do no work) */
 } lh_run_plan;
 
 /* lh_runner_measure with a plan (NULL: none). */
@@ -59,8 +61,11 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
  * pipeline's default (events); 0 when runs are measured by duration. */
 double lh_runner_default_work(const lh_runner *r);
 
-/* Fills a report with the runner's runs and common fields, and with
- * getrusage's figures so far for leak-hunt and its reaped children. */
+/* Fills the runner's fields of a report: the command, the runs, the
+ * elapsed time, the target, getrusage's figures so far for leak-hunt and
+ * its reaped children, and the unit and verdict ("inconclusive") when they
+ * are NULL.  The fields a command fills (verdict, culprits, breakdown,
+ * error, ...) are left as they are: start from a zeroed report. */
 void lh_runner_report(const lh_runner *r, lh_report *rep);
 
 /* Writes --json and --report outputs.  0, or LH_EIO after printing. */

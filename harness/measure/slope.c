@@ -138,6 +138,7 @@
 #include "error.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,131 +737,172 @@ static const char *rate(char *buf, size_t len, double v)
     return buf;
 }
 
+/* The figures a decision's text quotes, formatted once. */
+typedef struct rates {
+    char s[24], lo[24], hi[24], t[24]; /* slope, its interval, the floor */
+    char late[24], late_lo[24], late_hi[24]; /* the last third */
+} rates;
+
+static void format_rates(const lh_decision *d, rates *r)
+{
+    rate(r->t, sizeof(r->t), d->threshold);
+    rate(r->s, sizeof(r->s), d->slope);
+    rate(r->lo, sizeof(r->lo), d->ci_low);
+    rate(r->hi, sizeof(r->hi), d->ci_high);
+    rate(r->late, sizeof(r->late), d->late_slope);
+    rate(r->late_lo, sizeof(r->late_lo), d->late_ci_low);
+    rate(r->late_hi, sizeof(r->late_hi), d->late_ci_high);
+}
+
+/* Appends to a text written up to `used` (nothing once it is full). */
+__attribute__((format(printf, 4, 5))) static int
+append(char *buf, size_t len, int used, const char *fmt, ...)
+{
+    if (used < 0 || (size_t)used >= len)
+        return used;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + used, len - (size_t)used, fmt, ap);
+    va_end(ap);
+    return n < 0 ? used : used + n;
+}
+
+static void describe_too_few(lh_decision *d)
+{
+    if (d->points > 0)
+        snprintf(d->text, sizeof(d->text),
+                 "inconclusive: the work of %zu samples after warm-up "
+                 "happened in a burst; run longer",
+                 d->n_used);
+    else if (d->work_span <= 0)
+        snprintf(d->text, sizeof(d->text),
+                 "inconclusive: no work done after warm-up (%zu samples); "
+                 "run longer",
+                 d->n_used);
+    else
+        snprintf(d->text, sizeof(d->text),
+                 "inconclusive: only %zu samples after warm-up (need %d); "
+                 "run longer",
+                 d->n_used, LH_DECIDE_MIN_SAMPLES);
+}
+
+static void describe_growth(lh_decision *d, const rates *r)
+{
+    char qs[24];
+    size_t len = sizeof(d->text);
+    int used = snprintf(d->text, len,
+                        "leak: %s B/unit (95%% CI %s..%s), over the floor "
+                        "%s B/unit; last third %s B/unit (95%% CI %s..%s)",
+                        r->s, r->lo, r->hi, r->t, r->late, r->late_lo,
+                        r->late_hi);
+    if (d->steps > 0)
+        used = append(d->text, len, used,
+                      "; %u one-off jump%s (%.1f KiB) set aside", d->steps,
+                      d->steps == 1 ? "" : "s", d->step_bytes / 1024);
+    if (d->queue_reported && !d->queue_growing)
+        used = append(d->text, len, used,
+                      "; queue flat near %.0f items, not a backlog",
+                      d->queue_level);
+    if (d->queue_growing)
+        append(d->text, len, used,
+               "; the queue grows too (%s items/unit), its share (~%.0f B "
+               "per item) set aside",
+               rate(qs, sizeof(qs), d->queue_slope), d->bytes_per_item);
+}
+
+static void describe_backlog(lh_decision *d, const rates *r)
+{
+    char a[24], b[24], c[24], qs[24];
+    snprintf(d->text, sizeof(d->text),
+             "backlog: memory grows %s B/unit (95%% CI %s..%s) with the "
+             "queue (%s items/unit, ~%.0f B per item); without the queue's "
+             "share %s B/unit (95%% CI %s..%s), under the floor %s B/unit",
+             rate(a, sizeof(a), d->raw_slope),
+             rate(b, sizeof(b), d->raw_ci_low),
+             rate(c, sizeof(c), d->raw_ci_high),
+             rate(qs, sizeof(qs), d->queue_slope), d->bytes_per_item, r->s,
+             r->lo, r->hi, r->t);
+}
+
+/* Inconclusive with the fits a longer run may change: the first two
+ * thirds (j->early) when it was fitted. */
+static void describe_open(lh_decision *d, const judgement *j,
+                          const rates *r)
+{
+    char a[24] = "", b[24] = "", c[24] = "";
+    size_t len = sizeof(d->text);
+    if (j->have_early) {
+        rate(a, sizeof(a), j->early.slope);
+        rate(b, sizeof(b), j->early.ci_low);
+        rate(c, sizeof(c), j->early.ci_high);
+    }
+    if (d->reason == LH_REASON_SLOWING)
+        snprintf(d->text, len,
+                 "inconclusive (slowing): last third %s B/unit (95%% CI "
+                 "%s..%s) below the first two thirds' %s B/unit (95%% CI "
+                 "%s..%s); growth may level off, run longer",
+                 r->late, r->late_lo, r->late_hi, a, b, c);
+    else if (j->have_early)
+        snprintf(d->text, len,
+                 "inconclusive: %s B/unit (95%% CI %s..%s), but the first "
+                 "two thirds %s B/unit (95%% CI %s..%s) are not clear of "
+                 "the floor %s B/unit; run longer",
+                 r->s, r->lo, r->hi, a, b, c, r->t);
+    else if (j->have_late)
+        snprintf(d->text, len,
+                 "inconclusive: %s B/unit (95%% CI %s..%s), last third %s "
+                 "B/unit (95%% CI %s..%s): not clear of the floor %s "
+                 "B/unit; run longer",
+                 r->s, r->lo, r->hi, r->late, r->late_lo, r->late_hi, r->t);
+    else
+        snprintf(d->text, len,
+                 "inconclusive: %s B/unit (95%% CI %s..%s) not clear of "
+                 "the floor %s B/unit; run longer",
+                 r->s, r->lo, r->hi, r->t);
+}
+
 /* The one-line text of a decision. */
 static void describe(lh_decision *d, const judgement *j)
 {
-    char s[24], lo[24], hi[24], t[24], a[24], b[24], c[24], qs[24];
+    rates r;
     size_t len = sizeof(d->text);
-    int used = 0;
-
-    rate(t, sizeof(t), d->threshold);
-    rate(s, sizeof(s), d->slope);
-    rate(lo, sizeof(lo), d->ci_low);
-    rate(hi, sizeof(hi), d->ci_high);
+    format_rates(d, &r);
     switch (d->reason) {
     case LH_REASON_TOO_FEW:
-        if (d->points > 0)
-            used = snprintf(d->text, len,
-                            "inconclusive: the work of %zu samples after "
-                            "warm-up happened in a burst; run longer",
-                            d->n_used);
-        else if (d->work_span <= 0)
-            used = snprintf(d->text, len,
-                            "inconclusive: no work done after warm-up "
-                            "(%zu samples); run longer",
-                            d->n_used);
-        else
-            used = snprintf(d->text, len,
-                            "inconclusive: only %zu samples after warm-up "
-                            "(need %d); run longer",
-                            d->n_used, LH_DECIDE_MIN_SAMPLES);
+        describe_too_few(d);
         break;
     case LH_REASON_FLAT:
-        used = snprintf(d->text, len,
-                        "clean: %s B/unit (95%% CI %s..%s), under the floor "
-                        "%s B/unit",
-                        s, lo, hi, t);
+        snprintf(d->text, len,
+                 "clean: %s B/unit (95%% CI %s..%s), under the floor %s "
+                 "B/unit",
+                 r.s, r.lo, r.hi, r.t);
         break;
     case LH_REASON_STEP:
-        used = snprintf(d->text, len,
-                        "clean (step): %u one-off jump%s, %.1f KiB in all; "
-                        "otherwise %s B/unit (95%% CI %s..%s), under the "
-                        "floor %s B/unit",
-                        d->steps, d->steps == 1 ? "" : "s",
-                        d->step_bytes / 1024, s, lo, hi, t);
+        snprintf(d->text, len,
+                 "clean (step): %u one-off jump%s, %.1f KiB in all; "
+                 "otherwise %s B/unit (95%% CI %s..%s), under the floor %s "
+                 "B/unit",
+                 d->steps, d->steps == 1 ? "" : "s", d->step_bytes / 1024,
+                 r.s, r.lo, r.hi, r.t);
         break;
     case LH_REASON_PLATEAU:
-        used = snprintf(d->text, len,
-                        "clean (plateau): grew %s B/unit, then levelled off: "
-                        "last third %s B/unit (95%% CI %s..%s), under the "
-                        "floor %s B/unit",
-                        s, rate(a, sizeof(a), d->late_slope),
-                        rate(b, sizeof(b), d->late_ci_low),
-                        rate(c, sizeof(c), d->late_ci_high), t);
+        snprintf(d->text, len,
+                 "clean (plateau): grew %s B/unit, then levelled off: last "
+                 "third %s B/unit (95%% CI %s..%s), under the floor %s "
+                 "B/unit",
+                 r.s, r.late, r.late_lo, r.late_hi, r.t);
         break;
     case LH_REASON_GROWTH:
-        used = snprintf(d->text, len,
-                        "leak: %s B/unit (95%% CI %s..%s), over the floor "
-                        "%s B/unit; last third %s B/unit (95%% CI %s..%s)",
-                        s, lo, hi, t, rate(a, sizeof(a), d->late_slope),
-                        rate(b, sizeof(b), d->late_ci_low),
-                        rate(c, sizeof(c), d->late_ci_high));
-        if (used > 0 && (size_t)used < len && d->steps > 0)
-            used += snprintf(d->text + used, len - (size_t)used,
-                             "; %u one-off jump%s (%.1f KiB) set aside",
-                             d->steps, d->steps == 1 ? "" : "s",
-                             d->step_bytes / 1024);
-        if (used > 0 && (size_t)used < len && d->queue_reported &&
-            !d->queue_growing)
-            used += snprintf(d->text + used, len - (size_t)used,
-                             "; queue flat near %.0f items, not a backlog",
-                             d->queue_level);
-        if (used > 0 && (size_t)used < len && d->queue_growing)
-            used += snprintf(d->text + used, len - (size_t)used,
-                             "; the queue grows too (%s items/unit), its "
-                             "share (~%.0f B per item) set aside",
-                             rate(qs, sizeof(qs), d->queue_slope),
-                             d->bytes_per_item);
+        describe_growth(d, &r);
         break;
     case LH_REASON_BACKLOG:
-        used = snprintf(d->text, len,
-                        "backlog: memory grows %s B/unit (95%% CI %s..%s) "
-                        "with the queue (%s items/unit, ~%.0f B per item); "
-                        "without the queue's share %s B/unit (95%% CI "
-                        "%s..%s), under the floor %s B/unit",
-                        rate(a, sizeof(a), d->raw_slope),
-                        rate(b, sizeof(b), d->raw_ci_low),
-                        rate(c, sizeof(c), d->raw_ci_high),
-                        rate(qs, sizeof(qs), d->queue_slope),
-                        d->bytes_per_item, s, lo, hi, t);
+        describe_backlog(d, &r);
         break;
     case LH_REASON_SLOWING:
-        used = snprintf(d->text, len,
-                        "inconclusive (slowing): last third %s B/unit (95%% "
-                        "CI %s..%s) below the first two thirds' %s B/unit "
-                        "(95%% CI %s..%s); growth may level off, run longer",
-                        rate(a, sizeof(a), d->late_slope),
-                        rate(b, sizeof(b), d->late_ci_low),
-                        rate(c, sizeof(c), d->late_ci_high),
-                        rate(s, sizeof(s), j->early.slope),
-                        rate(lo, sizeof(lo), j->early.ci_low),
-                        rate(hi, sizeof(hi), j->early.ci_high));
-        break;
     case LH_REASON_WIDE:
-        if (j->have_early)
-            used = snprintf(d->text, len,
-                            "inconclusive: %s B/unit (95%% CI %s..%s), but "
-                            "the first two thirds %s B/unit (95%% CI %s..%s) "
-                            "are not clear of the floor %s B/unit; run longer",
-                            s, lo, hi, rate(a, sizeof(a), j->early.slope),
-                            rate(b, sizeof(b), j->early.ci_low),
-                            rate(c, sizeof(c), j->early.ci_high), t);
-        else if (j->have_late)
-            used = snprintf(d->text, len,
-                            "inconclusive: %s B/unit (95%% CI %s..%s), last "
-                            "third %s B/unit (95%% CI %s..%s): not clear of "
-                            "the floor %s B/unit; run longer",
-                            s, lo, hi, rate(a, sizeof(a), d->late_slope),
-                            rate(b, sizeof(b), d->late_ci_low),
-                            rate(c, sizeof(c), d->late_ci_high), t);
-        else
-            used = snprintf(d->text, len,
-                            "inconclusive: %s B/unit (95%% CI %s..%s) not "
-                            "clear of the floor %s B/unit; run longer",
-                            s, lo, hi, t);
+        describe_open(d, j, &r);
         break;
     }
-    (void)used;
 }
 
 /* Copies a judgement's figures into the decision. */
@@ -911,33 +953,23 @@ static int check_samples(const lh_slope_sample *s, size_t n)
     return 0;
 }
 
-int lh_decide(const lh_slope_sample *s, size_t n, const lh_decide_opts *opts,
-              lh_decision *out)
+static int check_opts(const lh_decide_opts *opts)
 {
-    lh_decide_opts defaults;
-    lh_decision d;
-    work_area w;
-    judgement j;
-    int rc;
-
-    memset(&w, 0, sizeof(w));
-    memset(&j, 0, sizeof(j));
-    if (!opts) {
-        lh_decide_opts_init(&defaults);
-        opts = &defaults;
-    }
-    if (!out || (!s && n > 0) || !isfinite(opts->threshold) ||
-        opts->threshold < 0 || !(opts->warmup >= 0 && opts->warmup <= 0.9) ||
+    if (!isfinite(opts->threshold) || opts->threshold < 0 ||
+        !(opts->warmup >= 0 && opts->warmup <= 0.9) ||
         !valid_resamples(opts->resamples))
         return LH_EINVAL;
-    rc = check_samples(s, n);
-    if (rc < 0)
-        return rc;
+    return 0;
+}
 
-    memset(&d, 0, sizeof(d));
-    d.threshold = opts->threshold;
-    d.late_slope = d.late_ci_low = d.late_ci_high = NAN;
-    d.n_total = n;
+/* Starts a decision: the warm-up cut and what is left after it. */
+static void start_decision(lh_decision *d, const lh_slope_sample *s,
+                           size_t n, const lh_decide_opts *opts)
+{
+    memset(d, 0, sizeof(*d));
+    d->threshold = opts->threshold;
+    d->late_slope = d->late_ci_low = d->late_ci_high = NAN;
+    d->n_total = n;
 
     size_t cut = 0;
     if (n > 0) {
@@ -946,74 +978,118 @@ int lh_decide(const lh_slope_sample *s, size_t n, const lh_decide_opts *opts,
         if (opts->warmup > 0)
             while (cut < n && s[cut].work < cutoff)
                 cut++;
-        d.warmup_work = s[cut < n ? cut : n - 1].work - s[0].work;
+        d->warmup_work = s[cut < n ? cut : n - 1].work - s[0].work;
         if (cut < n)
-            d.work_span = s[n - 1].work - s[cut].work;
+            d->work_span = s[n - 1].work - s[cut].work;
     }
-    d.warmup_cut = cut;
-    d.n_used = n - cut;
+    d->warmup_cut = cut;
+    d->n_used = n - cut;
+}
+
+/* Too little after the warm-up to fit: inconclusive, run longer. */
+static void too_few(lh_decision *d, const judgement *j)
+{
+    d->verdict = LH_VERDICT_INCONCLUSIVE;
+    d->reason = LH_REASON_TOO_FEW;
+    d->run_longer = 1;
+    d->slope = d->ci_low = d->ci_high = NAN;
+    d->raw_slope = d->raw_ci_low = d->raw_ci_high = NAN;
+    describe(d, j);
+}
+
+/* Condenses the used samples into w (allocated here) and judges them. */
+static int fit_used(work_area *w, lh_decision *d, const lh_slope_sample *s,
+                    const lh_decide_opts *opts, judgement *j)
+{
+    const lh_slope_sample *used = s + d->warmup_cut;
+    size_t m = d->n_used < LH_SLOPE_POINTS ? d->n_used : LH_SLOPE_POINTS;
+    size_t group = (d->n_used + m - 1) / m;
+    int rc = area_alloc(w, m, group > m ? group : m, opts->resamples,
+                        opts->seed);
+    if (rc < 0)
+        return rc;
+    d->points = m;
+
+    d->queue_reported = 1;
+    for (size_t i = 0; i < d->n_used; i++)
+        if (!(used[i].queue >= 0))
+            d->queue_reported = 0;
+    condense(&used->work, sizeof(*used), d->n_used, m, w->x, w->tmp);
+    condense(&used->bytes, sizeof(*used), d->n_used, m, w->y, w->tmp);
+    if (d->queue_reported)
+        condense(&used->queue, sizeof(*used), d->n_used, m, w->q, w->tmp);
+
+    judge(w, w->y, opts->threshold, j);
+    d->raw_slope = j->raw.slope;
+    d->raw_ci_low = j->raw.ci_low;
+    d->raw_ci_high = j->raw.ci_high;
+    take_judgement(d, j);
+    return 0;
+}
+
+/* Growth with a growing queue: judged again without the queue's share
+ * (bytes per queued item, a Theil-Sen slope of bytes on depth).  Clean
+ * then is a backlog; otherwise that judgement stands, in *j. */
+static void judge_backlog(work_area *w, lh_decision *d, double threshold,
+                          judgement *j)
+{
+    size_t m = w->m;
+    d->queue_growing = 1;
+    double c = slope_on_queue(w, w->q, w->y, m);
+    memcpy(w->tmp, w->y, m * sizeof(double));
+    double ylevel = median_inplace(w->tmp, m);
+    if (!(isfinite(c) && c > 0 && c * d->queue_level <= ylevel))
+        return;
+    judgement jq;
+    for (size_t i = 0; i < m; i++)
+        w->yq[i] = w->y[i] - c * w->q[i];
+    judge(w, w->yq, threshold, &jq);
+    d->bytes_per_item = c;
+    take_judgement(d, &jq);
+    if (jq.verdict == LH_VERDICT_CLEAN) {
+        d->verdict = LH_VERDICT_BACKLOG;
+        d->reason = LH_REASON_BACKLOG;
+        d->late_slope = d->late_ci_low = d->late_ci_high = NAN;
+    } else {
+        *j = jq;
+    }
+}
+
+int lh_decide(const lh_slope_sample *s, size_t n, const lh_decide_opts *opts,
+              lh_decision *out)
+{
+    lh_decide_opts defaults;
+    lh_decision d;
+    work_area w;
+    judgement j;
+
+    memset(&w, 0, sizeof(w));
+    memset(&j, 0, sizeof(j));
+    if (!opts) {
+        lh_decide_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (!out || (!s && n > 0) || check_opts(opts) < 0)
+        return LH_EINVAL;
+    int rc = check_samples(s, n);
+    if (rc < 0)
+        return rc;
+
+    start_decision(&d, s, n, opts);
     if (d.n_used < LH_DECIDE_MIN_SAMPLES || d.work_span <= 0) {
-        d.verdict = LH_VERDICT_INCONCLUSIVE;
-        d.reason = LH_REASON_TOO_FEW;
-        d.run_longer = 1;
-        d.slope = d.ci_low = d.ci_high = NAN;
-        d.raw_slope = d.raw_ci_low = d.raw_ci_high = NAN;
-        describe(&d, &j);
+        too_few(&d, &j);
         *out = d;
         return 0;
     }
-
-    const lh_slope_sample *used = s + cut;
-    size_t m = d.n_used < LH_SLOPE_POINTS ? d.n_used : LH_SLOPE_POINTS;
-    size_t group = (d.n_used + m - 1) / m;
-    rc = area_alloc(&w, m, group > m ? group : m, opts->resamples,
-                    opts->seed);
+    rc = fit_used(&w, &d, s, opts, &j);
     if (rc < 0)
         goto out;
-    d.points = m;
-
-    d.queue_reported = 1;
-    for (size_t i = 0; i < d.n_used; i++)
-        if (!(used[i].queue >= 0))
-            d.queue_reported = 0;
-    condense(&used->work, sizeof(*used), d.n_used, m, w.x, w.tmp);
-    condense(&used->bytes, sizeof(*used), d.n_used, m, w.y, w.tmp);
-    if (d.queue_reported)
-        condense(&used->queue, sizeof(*used), d.n_used, m, w.q, w.tmp);
-
-    judge(&w, w.y, opts->threshold, &j);
-    d.raw_slope = j.raw.slope;
-    d.raw_ci_low = j.raw.ci_low;
-    d.raw_ci_high = j.raw.ci_high;
-    take_judgement(&d, &j);
-
     if (j.verdict != LH_VERDICT_CLEAN && d.queue_reported &&
-        queue_grows(&w, &d)) {
-        d.queue_growing = 1;
-        double c = slope_on_queue(&w, w.q, w.y, m);
-        memcpy(w.tmp, w.y, m * sizeof(double));
-        double ylevel = median_inplace(w.tmp, m);
-        if (isfinite(c) && c > 0 && c * d.queue_level <= ylevel) {
-            judgement jq;
-            for (size_t i = 0; i < m; i++)
-                w.yq[i] = w.y[i] - c * w.q[i];
-            judge(&w, w.yq, opts->threshold, &jq);
-            d.bytes_per_item = c;
-            if (jq.verdict == LH_VERDICT_CLEAN) {
-                take_judgement(&d, &jq);
-                d.verdict = LH_VERDICT_BACKLOG;
-                d.reason = LH_REASON_BACKLOG;
-                d.late_slope = d.late_ci_low = d.late_ci_high = NAN;
-            } else {
-                take_judgement(&d, &jq);
-                j = jq;
-            }
-        }
-    }
+        queue_grows(&w, &d))
+        judge_backlog(&w, &d, opts->threshold, &j);
     d.run_longer = d.verdict == LH_VERDICT_INCONCLUSIVE;
     describe(&d, &j);
     *out = d;
-    rc = 0;
 out:
     area_free(&w);
     return rc;

@@ -36,6 +36,16 @@ typedef struct lh_report {
     char error[2048];
     const char *memcheck_kind; /* "still reachable", "definitely lost", ... */
     int runs_by_strategy;
+    /* The baseline (hunt): the configuration with no stage on, measured
+     * before any stage is charged.  has_baseline 0: not measured (not
+     * written).  outside_stages: it leaks, growth charged to no stage
+     * ("leak outside the stages").  Its unit is "second" for a target
+     * that does no work with no stage on, else the report's unit. */
+    int has_baseline;
+    const char *baseline_verdict; /* "leak", "clean", "inconclusive" */
+    double baseline_slope, baseline_ci_low, baseline_ci_high;
+    const char *baseline_unit;
+    int outside_stages;
     /* What the hunt cost, from getrusage when lh_runner_report filled the
      * report: harness = leak-hunt itself (RUSAGE_SELF, all its threads);
      * target = every child it waited for (RUSAGE_CHILDREN: the targets

@@ -1164,6 +1164,28 @@ static void dir_of(const char *path, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* The summary's sentence on the baseline (hunt: no stage on). */
+static void baseline_sentence(FILE *f, const lh_report *r)
+{
+    if (!r->has_baseline)
+        return;
+    const char *v = r->baseline_verdict ? r->baseline_verdict : "error";
+    if (strcmp(v, "error") == 0 || !isfinite(r->baseline_slope)) {
+        fprintf(f, " With no stage on (the baseline): %s, no slope.",
+                strcmp(v, "error") == 0 ? "not measured" : v);
+        return;
+    }
+    fprintf(f, " With no stage on (the baseline): %s, %+.1f B/%s (95%% CI "
+               "%.1f..%.1f)%s.",
+            v, r->baseline_slope,
+            r->baseline_unit ? r->baseline_unit
+                             : r->unit ? r->unit : "unit",
+            r->baseline_ci_low, r->baseline_ci_high,
+            r->outside_stages ? ": growth outside the stages, charged to no "
+                                "stage"
+                              : "");
+}
+
 static void verdict_paragraph(FILE *f, const lh_report *r)
 {
     char *buf = NULL;
@@ -1232,6 +1254,7 @@ int lh_report_write_html(const lh_report *r, const char *path)
     }
     fprintf(f, ". Growth is in bytes per %s of work.",
             r->unit ? r->unit : "unit");
+    baseline_sentence(f, r);
     other_errors_note(f, r);
     fprintf(f, "</p>\n");
     /* The verdict paragraph of an error already is the error. */

@@ -22,6 +22,16 @@
 #include <math.h>
 #include <string.h>
 
+/* "key": [low, high] */
+static void kv_interval(lh_json *j, const char *key, double low, double high)
+{
+    lh_json_key(j, key);
+    lh_json_begin_array(j);
+    lh_json_number(j, low);
+    lh_json_number(j, high);
+    lh_json_end_array(j);
+}
+
 static void write_run(lh_json *j, const lh_run_result *r)
 {
     lh_json_begin_object(j);
@@ -39,11 +49,7 @@ static void write_run(lh_json *j, const lh_run_result *r)
     lh_json_kv_number(j, "rate", r->rate);
     lh_json_kv_string(j, "signal", r->signal ? r->signal : "");
     lh_json_kv_number(j, "slope_bytes_per_unit", r->slope);
-    lh_json_key(j, "ci95");
-    lh_json_begin_array(j);
-    lh_json_number(j, r->ci_low);
-    lh_json_number(j, r->ci_high);
-    lh_json_end_array(j);
+    kv_interval(j, "ci95", r->ci_low, r->ci_high);
     lh_json_kv_number(j, "threshold", r->threshold);
     lh_json_kv_string(j, "verdict", lh_run_verdict_name(r->verdict));
     lh_json_kv_string(j, "reason", r->reason);
@@ -84,6 +90,23 @@ static void write_run(lh_json *j, const lh_run_result *r)
     lh_json_end_object(j);
 }
 
+/* "outside_stages" and "baseline": the configuration with no stage on. */
+static void write_baseline(lh_json *j, const lh_report *r)
+{
+    lh_json_key(j, "outside_stages");
+    lh_json_bool(j, r->outside_stages);
+    lh_json_key(j, "baseline");
+    lh_json_begin_object(j);
+    lh_json_kv_string(j, "verdict",
+                      r->baseline_verdict ? r->baseline_verdict : "error");
+    lh_json_kv_number(j, "slope", r->baseline_slope);
+    kv_interval(j, "ci95", r->baseline_ci_low, r->baseline_ci_high);
+    lh_json_kv_string(j, "unit", r->baseline_unit ? r->baseline_unit
+                                 : r->unit        ? r->unit
+                                                  : "unit");
+    lh_json_end_object(j);
+}
+
 int lh_report_write_json(const lh_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -99,6 +122,8 @@ int lh_report_write_json(const lh_report *r, const char *path)
     for (int i = 0; i < r->nculprit; i++)
         lh_json_string(&j, r->culprit[i]);
     lh_json_end_array(&j);
+    if (r->has_baseline)
+        write_baseline(&j, r);
     if (r->strategy)
         lh_json_kv_string(&j, "strategy", r->strategy);
     lh_json_kv_number(&j, "elapsed_seconds", r->elapsed_seconds);
@@ -142,11 +167,8 @@ int lh_report_write_json(const lh_report *r, const char *path)
                 lh_json_string(&j, s);
             lh_json_end_array(&j);
             lh_json_kv_number(&j, "bytes_per_unit", r->shares[i].bytes_per_unit);
-            lh_json_key(&j, "ci95");
-            lh_json_begin_array(&j);
-            lh_json_number(&j, r->shares[i].ci_low);
-            lh_json_number(&j, r->shares[i].ci_high);
-            lh_json_end_array(&j);
+            kv_interval(&j, "ci95", r->shares[i].ci_low,
+                        r->shares[i].ci_high);
             lh_json_key(&j, "leaks");
             lh_json_bool(&j, r->shares[i].leaks);
             lh_json_end_object(&j);
@@ -212,6 +234,63 @@ static const lh_site *top_site(const lh_report *r, const char *stage)
     return NULL;
 }
 
+/* "; top site F <- CALLER (file:line)", as DESIGN's example reads; nothing
+ * for NULL. */
+static void print_site(FILE *f, const lh_site *site)
+{
+    if (site == NULL)
+        return;
+    fprintf(f, "; top site %s", site->function);
+    if (site->caller[0])
+        fprintf(f, " <- %s", site->caller);
+    if (site->caller_file[0] && site->caller_line > 0)
+        fprintf(f, " (%s:%d)", site->caller_file, site->caller_line);
+    else if (site->file[0])
+        fprintf(f, " (%s:%d)", site->file, site->line);
+}
+
+/* The top site of the runs with no stage on: the heap tool's first (a
+ * short heap run may end with one profile, and no site: memcheck's kind
+ * run has them too), one that only grows, at or over the floor, first;
+ * NULL when none had sites. */
+static const lh_site *baseline_site(const lh_report *r)
+{
+    const lh_site *best = NULL;
+    int best_rank = -1;
+    for (size_t i = 0; i < r->nruns; i++) {
+        const lh_run_result *x = &r->runs[i];
+        if (x->enabled[0])
+            continue;
+        int heap = x->tool && strcmp(x->tool, "heap") == 0;
+        for (size_t k = 0; k < x->nsites; k++) {
+            const lh_site *s = &x->sites[k];
+            int rank = 2 * heap + (!s->in_flight &&
+                                   s->bytes_per_unit >= x->threshold);
+            if (rank > best_rank ||
+                (rank == best_rank &&
+                 s->bytes_per_unit > best->bytes_per_unit)) {
+                best = s;
+                best_rank = rank;
+            }
+        }
+    }
+    return best;
+}
+
+/* "<lead>: +X B/unit (95% CI a-b) with no stage on; top site ...;
+ * memcheck: ..." for a leak outside the stages. */
+static void outside_verdict(const lh_report *r, FILE *f, const char *lead)
+{
+    const char *unit = r->baseline_unit ? r->baseline_unit
+                       : r->unit        ? r->unit
+                                        : "unit";
+    fprintf(f, "%s: %+.1f B/%s (95%% CI %.1f-%.1f) with no stage on", lead,
+            r->baseline_slope, unit, r->baseline_ci_low, r->baseline_ci_high);
+    print_site(f, baseline_site(r));
+    if (r->memcheck_kind)
+        fprintf(f, "; memcheck: %s", r->memcheck_kind);
+}
+
 void lh_report_verdict(const lh_report *r, FILE *f)
 {
     const char *unit = r->unit ? r->unit : "unit";
@@ -220,11 +299,15 @@ void lh_report_verdict(const lh_report *r, FILE *f)
         return;
     }
     /* The run the verdict rests on: the last leaking run with the sites
-     * tool (heap), else the last leaking run, else the last run. */
+     * tool (heap), else the last leaking run, else the last run; a
+     * culprit's is one with a stage on (the baseline's comes after it, as
+     * its own). */
     const char *sites = lh_tool_for(LH_TOOL_FOR_SITES)->name;
     const lh_run_result *best = NULL;
     for (size_t i = 0; i < r->nruns; i++) {
         const lh_run_result *x = &r->runs[i];
+        if (r->nculprit > 0 && r->has_baseline && x->enabled[0] == '\0')
+            continue;
         if (x->verdict == LH_RUN_LEAK &&
             (best == NULL || strcmp(x->tool, sites) == 0 ||
              strcmp(best->tool, sites) != 0))
@@ -243,6 +326,11 @@ void lh_report_verdict(const lh_report *r, FILE *f)
                     last->enabled[0] ? last->enabled : "nothing");
         if (r->error[0]) /* why there is no culprit (hunt) */
             fprintf(f, "; %s", r->error);
+        fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+        return;
+    }
+    if (r->nculprit == 0 && r->outside_stages) {
+        outside_verdict(r, f, "leak outside the stages");
         fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
         return;
     }
@@ -272,17 +360,11 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     for (int k = 0; k < nsites; k++) {
         const lh_site *site =
             top_site(r, r->nculprit >= 1 ? r->culprit[k] : NULL);
-        if (site == NULL)
-            continue;
-        fprintf(f, "; top site %s", site->function);
-        if (site->caller[0])
-            fprintf(f, " <- %s", site->caller);
-        if (site->caller_file[0] && site->caller_line > 0)
-            fprintf(f, " (%s:%d)", site->caller_file, site->caller_line);
-        else if (site->file[0])
-            fprintf(f, " (%s:%d)", site->file, site->line);
+        print_site(f, site);
     }
-    if (r->memcheck_kind)
+    if (r->outside_stages)
+        outside_verdict(r, f, "; and outside the stages");
+    else if (r->memcheck_kind)
         fprintf(f, "; memcheck: %s", r->memcheck_kind);
     fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
 }

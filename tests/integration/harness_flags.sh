@@ -57,7 +57,6 @@ bad "--inject only applies to the built-in pipeline" \
     hunt --stages parse --inject parse:lost:64 $T
 bad "--scenario only applies to the built-in pipeline" \
     run --enable parse --scenario abi-mismatch $T
-bad "--enable LIST is required" run --duration 2 $T
 bad "--stages LIST is required" hunt --duration 2 $T
 bad "bad --stages list 'parse,,emit'" hunt --stages parse,,emit $T
 bad "bad --requires entry 'emit:nosuch'" \

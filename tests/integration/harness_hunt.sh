@@ -3,7 +3,8 @@
 # toyprog --leak STAGE:64 (the generic target's --inject) is found in
 # exactly that stage by the linear strategy, for each stage (exit 1); the
 # clean program gives exit 0; bisect, isolate and ddmin each name the right
-# stage and say how many runs they used, the count the strategy implies;
+# stage and say how many runs they used, the count the strategy implies
+# (each after the baseline, every stage off: one run more);
 # with --requires, isolate and ddmin run the configurations it implies.
 #
 # usage: harness_hunt.sh LEAK_HUNT TOYPROG
@@ -38,48 +39,48 @@ expect_hunt() {
 
 # linear: growing prefixes, stops at the first that leaks.
 hunt linear-parse linear --leak parse:64
-expect_hunt linear-parse 1 '["parse"]' 1
+expect_hunt linear-parse 1 '["parse"]' 2
 expect_in linear-parse "$WORK/linear-parse.out" "leak in stage parse"
 hunt linear-filter linear --leak filter:64
-expect_hunt linear-filter 1 '["filter"]' 2
+expect_hunt linear-filter 1 '["filter"]' 3
 hunt linear-emit linear --leak emit:64
-expect_hunt linear-emit 1 '["emit"]' 3
+expect_hunt linear-emit 1 '["emit"]' 4
 # emit sees the 90% of records filter keeps: 0.9 * 80 B/unit.
 within "linear-emit slope" \
-    "$(jget "$WORK/linear-emit.json" "d['runs'][2]['slope_bytes_per_unit']")" 72 10
+    "$(jget "$WORK/linear-emit.json" "d['runs'][3]['slope_bytes_per_unit']")" 72 10
 hunt linear-clean linear
-expect_hunt linear-clean 0 '[]' 3
+expect_hunt linear-clean 0 '[]' 4
 [ "$(jget "$WORK/linear-clean.json" "d['verdict']")" = clean ] ||
     fail "linear-clean: verdict is not clean"
 
 # bisect: the full set, then prefix 1 (clean), then prefix 2 (leaks).
 hunt bisect-filter bisect --leak filter:64
-expect_hunt bisect-filter 1 '["filter"]' 3
+expect_hunt bisect-filter 1 '["filter"]' 4
 # isolate: each stage alone.
 hunt isolate-emit isolate --leak emit:64
-expect_hunt isolate-emit 1 '["emit"]' 3
+expect_hunt isolate-emit 1 '["emit"]' 4
 # ddmin: full, drop emit (leaks), drop filter (clean), drop parse (leaks):
 # {filter} is 1-minimal.
 hunt ddmin-filter ddmin --leak filter:64
-expect_hunt ddmin-filter 1 '["filter"]' 4
+expect_hunt ddmin-filter 1 '["filter"]' 5
 # parse leaks in every set that has it: drop emit, drop filter, done.
 hunt ddmin-parse ddmin --leak parse:64
-expect_hunt ddmin-parse 1 '["parse"]' 3
+expect_hunt ddmin-parse 1 '["parse"]' 4
 # --requires: each stage alone brings what it needs (isolate), and a
 # stage's growth is judged over its requirement's: parse leaks, so filter
 # and emit, which need it, leak as much and are no culprits.
 REQUIRES=filter:parse,emit:parse
 hunt isolate-req isolate --leak parse:64
-expect_hunt isolate-req 1 '["parse"]' 3
+expect_hunt isolate-req 1 '["parse"]' 4
 got=$(jget "$WORK/isolate-req.json" "[','.join(r['enabled']) for r in d['runs']]")
-[ "$got" = '["parse", "parse,filter", "parse,emit"]' ] ||
+[ "$got" = '["", "parse", "parse,filter", "parse,emit"]' ] ||
     fail "isolate-req: configurations $got"
 # ddmin: dropping parse drops the stages that need it too: {parse} is
 # 1-minimal after the full set, without emit, without filter.
 hunt ddmin-req ddmin --leak parse:64
-expect_hunt ddmin-req 1 '["parse"]' 3
+expect_hunt ddmin-req 1 '["parse"]' 4
 got=$(jget "$WORK/ddmin-req.json" "[','.join(r['enabled']) for r in d['runs']]")
-[ "$got" = '["parse,filter,emit", "parse,filter", "parse"]' ] ||
+[ "$got" = '["", "parse,filter,emit", "parse,filter", "parse"]' ] ||
     fail "ddmin-req: configurations $got"
 REQUIRES=
 echo "PASS"

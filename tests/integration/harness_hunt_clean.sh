@@ -1,21 +1,22 @@
 #!/bin/sh
 # harness_hunt_clean.sh - `leak-hunt hunt` on the built-in selfheal pipeline
 # says clean and exits 0 when nothing leaks (issue 6, "Done means"):
-#   no injection, the default strategy (auto): the full set is measured
-#     first, does not leak, and that ends the search: one rss run (decided
+#   no injection, the default strategy (auto): the baseline (every stage
+#     off: 5 s, no work) is clean, then the full set is measured, does not
+#     leak, and that ends the search: two rss runs (the full set's decided
 #     by two agreeing looks, ~150-250k events), a breakdown of one row
 #     (all five stages together, not leaking), and with no culprit neither
 #     the heap tool nor memcheck runs;
 #   --inject hash:cache:64: a bounded cache (4096 blocks a node) that
-#     fills and levels off is not a leak: the same, one run.
+#     fills and levels off is not a leak: the same, two runs.
 # On a loaded machine a B node that falls behind holds more events in its
 # delay queue, a few B/event over a run, and the search can read that as a
 # leak of the full set (once in 7 runs at load 5-8).  The heap tool then
 # finds that growth in no stage's code and only in blocks that come and go
 # (take_events <- read_inbound, role_b.c: the queued items), and auto
 # measures the full set again with the search tool to the whole budget;
-# that run's verdict stands.  Either way the verdict must be clean: one rss
-# run, or the search's runs, then heap and rss again on the set it named,
+# that run's verdict stands.  Either way the verdict must be clean: two rss
+# runs, or the search's runs, then heap and rss again on the set it named,
 # with that note on stderr.
 # Work budget per configuration: HUNT_WORK events (default 400000; a run
 # stops once decided).
@@ -47,14 +48,17 @@ for name in clean cache; do
         runs=$(hget $name "len(d['runs'])")
     else
         hexpect $name tools "$(hget $name "[r['tool'] for r in d['runs']]")" \
-            '["rss"]'
+            '["rss", "rss"]'
         hexpect $name "configurations run" "$(hget $name \
             "[','.join(r['enabled']) for r in d['runs']]")" \
-            '["forward,hash,enqueue,verify,rpc"]'
+            '["", "forward,hash,enqueue,verify,rpc"]'
+        hexpect $name baseline "$(hget $name \
+            "[d['outside_stages'], d['baseline']['verdict'], d['baseline']['unit']]")" \
+            '[false, "clean", "second"]'
         hexpect $name "breakdown" "$(hget $name \
             "[(s['stages'], s['leaks']) for s in d['breakdown']]")" \
             '[[["forward", "hash", "enqueue", "verify", "rpc"], false]]'
-        runs=1
+        runs=2
     fi
     verdict_starts $name "clean"
     grep -q "strategy auto used $runs runs\{0,1\} in" "$WORK/$name.err" || {

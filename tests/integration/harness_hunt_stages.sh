@@ -2,10 +2,11 @@
 # harness_hunt_stages.sh - `leak-hunt hunt --inject S:reachable:64` on the
 # built-in selfheal pipeline names exactly S, for each of its five stages,
 # and exits 1 (issue 6, "Done means"), with the default strategy (auto).
-# auto measures the full set, then halves the ranges of prefixes whose
-# increment is a leak (forward needs nothing, everything needs forward,
-# rpc needs verify): 3 rss runs for forward, hash and enqueue, 4 for
-# verify and rpc (bisect's counts); then the confirmation: the culprit's
+# auto measures the baseline (every stage off, 5 s: no work with forward
+# off), the full set, then halves the ranges of prefixes whose increment
+# is a leak (forward needs nothing, everything needs forward, rpc needs
+# verify): 4 rss runs for forward, hash and enqueue, 5 for verify and rpc
+# (the baseline and bisect's counts); then the confirmation: the culprit's
 # leak-free neighbour (the prefix before it; none for forward) again with
 # rss, the heap tool on the culprit's configuration (and the sites), and
 # memcheck on it for the kind.  Checked for each S:
@@ -30,11 +31,11 @@ stages=${HUNT_STAGES:-forward hash enqueue verify rpc}
 
 for stage in $stages; do
     case $stage in
-    forward) runs=3 conf=forward nb= ;;
-    hash) runs=4 conf=forward,hash nb=forward ;;
-    enqueue) runs=4 conf=forward,hash,enqueue nb=forward,hash ;;
-    verify) runs=5 conf=forward,hash,enqueue,verify nb=forward,hash,enqueue ;;
-    rpc) runs=5 conf=forward,hash,enqueue,verify,rpc nb=forward,hash,enqueue,verify ;;
+    forward) runs=4 conf=forward nb= ;;
+    hash) runs=5 conf=forward,hash nb=forward ;;
+    enqueue) runs=5 conf=forward,hash,enqueue nb=forward,hash ;;
+    verify) runs=6 conf=forward,hash,enqueue,verify nb=forward,hash,enqueue ;;
+    rpc) runs=6 conf=forward,hash,enqueue,verify,rpc nb=forward,hash,enqueue,verify ;;
     *) fail "unknown stage $stage" ;;
     esac
     lh_hunt "$stage" --work "$WORK_EVENTS" --timeout 150 --quiet \

@@ -67,8 +67,9 @@ interrupt run-early INT early:0.3 run --tool memcheck \
     --enable parse,filter,emit --duration 30 -- $toy_args
 expect_interrupted run-early 2
 
-# hunt: the second configuration is interrupted; the first one's result
-# is in the partial report, and no third run starts.
+# hunt: the second configuration (after the baseline) is interrupted;
+# the baseline's and the first one's results are in the partial report,
+# and no further run starts.
 start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
     --duration 2 --report "$WORK/hunt" -- $TOY --enable={stages} \
     --leak emit:64 >"$WORK/hunt.out" 2>"$WORK/hunt.err"
@@ -84,8 +85,9 @@ wait "$pid" || rc=$?
 note "hunt: exit $rc, $(head -n 1 "$WORK/hunt.out")"
 no_leftovers hunt
 expect_interrupted hunt 15
-[ "$(jget "$WORK/hunt/report.json" "len(d['runs'])")" -eq 2 ] ||
-    fail "hunt: report.json does not hold the 2 runs made"
-[ "$(jget "$WORK/hunt/report.json" "d['runs'][0]['verdict']")" = clean ] ||
-    fail "hunt: the finished first run lost its verdict"
+[ "$(jget "$WORK/hunt/report.json" "len(d['runs'])")" -eq 3 ] ||
+    fail "hunt: report.json does not hold the 3 runs made"
+[ "$(jget "$WORK/hunt/report.json" "[r['verdict'] for r in d['runs'][:2]]")" = \
+    '["clean", "clean"]' ] ||
+    fail "hunt: the finished runs lost their verdicts"
 echo "PASS"

@@ -5,6 +5,7 @@
  *   toyprog --enable=parse,filter,emit [--leak STAGE:BYTES]... [--units N]
  *           [--crash-after N] [--hang-after N] [--exit-after N]
  *           [--ignore-term] [--spawn-child] [--no-heap] [--rate N]
+ *           [--idle-without-stages] [--leak-per-second BYTES]
  *           [--tag TEXT]
  *
  * Each unit of work runs the enabled stages in order: parse builds a record
@@ -13,8 +14,16 @@
  * has allocator churn but no growth.  --leak STAGE:BYTES makes that stage
  * keep BYTES per unit on a list that is never freed (reachable); emit runs
  * only for the records filter keeps when filter is on (90% of them, evenly
- * spread), so an emit leak then grows by 0.9 * BYTES per unit.  Stats
- * lines go to LEAKHUNT_STATS every 100 ms; SIGTERM ends the run cleanly.
+ * spread), so an emit leak then grows by 0.9 * BYTES per unit.
+ * --leak main:BYTES keeps BYTES per unit in the main loop, outside every
+ * stage, whatever stages are on (leak-hunt's "leak outside the stages").
+ * Stats lines go to LEAKHUNT_STATS every 100 ms; SIGTERM ends the run
+ * cleanly.
+ *
+ * With --idle-without-stages and no stage enabled the program does no
+ * work (its stats lines say work=0, as selfheal's B nodes do with forward
+ * off, when nothing reaches them); --leak-per-second BYTES keeps BYTES a
+ * second whether it works or not (a timer that leaks: idle growth).
  *
  * Faults, for testing the harness (each counts units done, checked every
  * batch of 64):
@@ -46,8 +55,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-enum { PARSE, FILTER, EMIT, NSTAGES };
-static const char *const names[NSTAGES] = {"parse", "filter", "emit"};
+enum { PARSE, FILTER, EMIT, NSTAGES, MAIN = NSTAGES };
+/* the stages, then "main": the loop around them (--leak only) */
+static const char *const names[NSTAGES + 1] = {"parse", "filter", "emit",
+                                               "main"};
 
 typedef struct kept {
     struct kept *next;
@@ -55,7 +66,7 @@ typedef struct kept {
 
 static volatile sig_atomic_t stop;
 static int enabled[NSTAGES];
-static size_t leak_bytes[NSTAGES];
+static size_t leak_bytes[NSTAGES + 1];
 static kept *kept_list;
 
 static void on_term(int sig)
@@ -152,9 +163,10 @@ static int start_child(void)
     return 0;
 }
 
-static int stage_index(const char *name, size_t len)
+/* Index of a stage (or of "main" when `main_too`), -1 when unknown. */
+static int name_index(const char *name, size_t len, int main_too)
 {
-    for (int s = 0; s < NSTAGES; s++)
+    for (int s = 0; s < NSTAGES + (main_too ? 1 : 0); s++)
         if (strlen(names[s]) == len && strncmp(names[s], name, len) == 0)
             return s;
     return -1;
@@ -164,7 +176,7 @@ static int parse_enable(const char *list)
 {
     while (*list) {
         size_t len = strcspn(list, ",");
-        int s = stage_index(list, len);
+        int s = name_index(list, len, 0);
         if (s < 0) {
             fprintf(stderr, "toyprog: unknown stage '%.*s'\n", (int)len, list);
             return -1;
@@ -177,57 +189,169 @@ static int parse_enable(const char *list)
     return 0;
 }
 
-int main(int argc, char **argv)
+typedef struct opts {
+    unsigned long units; /* 0: until SIGTERM */
+    double rate;         /* units per second, 0: as fast as it goes */
+    unsigned long crash_after, hang_after, exit_after;
+    int ignore_term, spawn_child, no_heap, idle_without_stages;
+    size_t leak_per_second;
+} opts;
+
+static int usage(void)
 {
-    unsigned long units = 0; /* 0: until SIGTERM */
-    double rate = 0;         /* units per second, 0: as fast as it goes */
-    unsigned long crash_after = 0, hang_after = 0, exit_after = 0;
-    int ignore_term = 0, spawn_child = 0, no_heap = 0;
+    fprintf(stderr, "usage: toyprog --enable=LIST [--leak STAGE:BYTES]"
+                    " [--units N] [--crash-after N] [--hang-after N]"
+                    " [--exit-after N] [--ignore-term] [--spawn-child]"
+                    " [--no-heap] [--rate N] [--idle-without-stages]"
+                    " [--leak-per-second BYTES] [--tag TEXT]\n");
+    return 2;
+}
+
+/* --leak STAGE:BYTES (STAGE may be main).  0 or -1. */
+static int parse_leak(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    int s = colon ? name_index(spec, (size_t)(colon - spec), 1) : -1;
+    if (s < 0 || atol(colon + 1) <= 0) {
+        fprintf(stderr, "toyprog: bad --leak '%s'\n", spec);
+        return -1;
+    }
+    leak_bytes[s] = (size_t)atol(colon + 1);
+    return 0;
+}
+
+/* An option with a value: 1 taken, 0 not one of them. */
+static int value_arg(opts *o, const char *a, const char *v)
+{
+    if (strcmp(a, "--units") == 0)
+        o->units = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--crash-after") == 0)
+        o->crash_after = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--hang-after") == 0)
+        o->hang_after = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--exit-after") == 0)
+        o->exit_after = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--rate") == 0)
+        o->rate = strtod(v, NULL);
+    else if (strcmp(a, "--leak-per-second") == 0)
+        o->leak_per_second = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--tag") != 0)
+        return 0;
+    return 1;
+}
+
+/* A flag: 1 taken, 0 not one of them. */
+static int flag_arg(opts *o, const char *a)
+{
+    if (strcmp(a, "--ignore-term") == 0)
+        o->ignore_term = 1;
+    else if (strcmp(a, "--spawn-child") == 0)
+        o->spawn_child = 1;
+    else if (strcmp(a, "--no-heap") == 0)
+        o->no_heap = 1;
+    else if (strcmp(a, "--idle-without-stages") == 0)
+        o->idle_without_stages = 1;
+    else
+        return 0;
+    return 1;
+}
+
+/* 0, or the exit status. */
+static int parse_args(opts *o, int argc, char **argv)
+{
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--enable=", 9) == 0) {
-            if (parse_enable(argv[i] + 9) < 0)
+        const char *a = argv[i];
+        if (strncmp(a, "--enable=", 9) == 0) {
+            if (parse_enable(a + 9) < 0)
                 return 2;
-        } else if (strcmp(argv[i], "--leak") == 0 && i + 1 < argc) {
-            const char *spec = argv[++i];
-            const char *colon = strchr(spec, ':');
-            int s = colon ? stage_index(spec, (size_t)(colon - spec)) : -1;
-            if (s < 0 || atol(colon + 1) <= 0) {
-                fprintf(stderr, "toyprog: bad --leak '%s'\n", spec);
+        } else if (strcmp(a, "--leak") == 0 && i + 1 < argc) {
+            if (parse_leak(argv[++i]) < 0)
                 return 2;
-            }
-            leak_bytes[s] = (size_t)atol(colon + 1);
-        } else if (strcmp(argv[i], "--units") == 0 && i + 1 < argc) {
-            units = strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--crash-after") == 0 && i + 1 < argc) {
-            crash_after = strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--hang-after") == 0 && i + 1 < argc) {
-            hang_after = strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--exit-after") == 0 && i + 1 < argc) {
-            exit_after = strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--ignore-term") == 0) {
-            ignore_term = 1;
-        } else if (strcmp(argv[i], "--spawn-child") == 0) {
-            spawn_child = 1;
-        } else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
-            rate = strtod(argv[++i], NULL);
-        } else if (strcmp(argv[i], "--no-heap") == 0) {
-            no_heap = 1;
-        } else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc) {
+        } else if (i + 1 < argc && value_arg(o, a, argv[i + 1])) {
             i++;
-        } else {
-            fprintf(stderr, "usage: toyprog --enable=LIST [--leak STAGE:BYTES]"
-                            " [--units N] [--crash-after N] [--hang-after N]"
-                            " [--exit-after N] [--ignore-term] [--spawn-child]"
-                            " [--no-heap] [--rate N] [--tag TEXT]\n");
-            return 2;
+        } else if (!flag_arg(o, a)) {
+            return usage();
         }
     }
-    signal(SIGTERM, ignore_term ? SIG_IGN : on_term);
+    return 0;
+}
+
+/* One batch of 64 units through the enabled stages; returns the units
+ * done (none when idle: no stage on, --idle-without-stages). */
+static unsigned batch(const opts *o, unsigned long done, size_t *sink)
+{
+    if (o->idle_without_stages && !enabled[PARSE] && !enabled[FILTER] &&
+        !enabled[EMIT])
+        return 0;
+    for (int k = 0; k < 64; k++, done++) {
+        char *rec = enabled[PARSE] ? stage_parse(done) : NULL;
+        int pass = enabled[FILTER] ? stage_filter(rec) : 1;
+        if (pass && enabled[EMIT])
+            *sink += stage_emit(rec);
+        free(rec);
+        if (leak_bytes[MAIN])
+            keep(leak_bytes[MAIN]);
+    }
+    return 64;
+}
+
+/* The faults after a batch; 1 when the run is to end. */
+static int faults(const opts *o, unsigned long done)
+{
+    if (o->crash_after && done >= o->crash_after)
+        crash(done);
+    if (o->hang_after && done >= o->hang_after)
+        hang(done);
+    if (o->exit_after && done >= o->exit_after) {
+        fprintf(stderr, "toyprog: exiting early after %lu units\n", done);
+        return 1;
+    }
+    return 0;
+}
+
+/* Waits for the next batch: --rate's pace, or 200 us (about 250k
+ * units/s: a service, not a spin). */
+static void pace(const opts *o, unsigned long done, int64_t started)
+{
+    if (o->rate > 0) {
+        int64_t due = started + (int64_t)((double)done / o->rate * 1e6);
+        int64_t now = lh_now_us();
+        if (due > now)
+            lh_sleep_us(due - now);
+    } else {
+        lh_sleep_us(200);
+    }
+}
+
+/* A stats line (every 100 ms), with what --leak-per-second keeps. */
+static void report(const opts *o, lh_stats_writer *w, unsigned long done)
+{
+    if (o->leak_per_second)
+        keep(o->leak_per_second / 10);
+    if (w == NULL)
+        return;
+    lh_stats_line line = {.work = done, .pid = getpid(),
+                          .has = LH_STATS_HAS_PID};
+    uint64_t heap;
+    if (!o->no_heap && lh_mem_heap_live(&heap) == 0) {
+        line.heap = heap;
+        line.has |= LH_STATS_HAS_HEAP;
+    }
+    lh_stats_writer_put(w, &line);
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse_args(&o, argc, argv);
+    if (rc)
+        return rc;
+    signal(SIGTERM, o.ignore_term ? SIG_IGN : on_term);
     signal(SIGINT, on_term);
     fprintf(stderr, "toyprog: pid %ld started%s%s\n", (long)getpid(),
-            ignore_term ? ", ignoring SIGTERM" : "",
-            spawn_child ? ", with a child" : "");
-    if (spawn_child && start_child() < 0)
+            o.ignore_term ? ", ignoring SIGTERM" : "",
+            o.spawn_child ? ", with a child" : "");
+    if (o.spawn_child && start_child() < 0)
         return 1;
     lh_stats_writer *w = NULL;
     if (lh_stats_writer_from_env(&w) < 0) {
@@ -237,40 +361,17 @@ int main(int argc, char **argv)
     unsigned long done = 0;
     size_t sink = 0;
     int64_t next = lh_now_us(), started = next;
-    while (!stop && (units == 0 || done < units)) {
-        for (int k = 0; k < 64; k++, done++) {
-            char *rec = enabled[PARSE] ? stage_parse(done) : NULL;
-            int pass = enabled[FILTER] ? stage_filter(rec) : 1;
-            if (pass && enabled[EMIT])
-                sink += stage_emit(rec);
-            free(rec);
-        }
-        if (crash_after && done >= crash_after)
-            crash(done);
-        if (hang_after && done >= hang_after)
-            hang(done);
-        if (exit_after && done >= exit_after) {
-            fprintf(stderr, "toyprog: exiting early after %lu units\n", done);
+    while (!stop && (o.units == 0 || done < o.units)) {
+        unsigned n = batch(&o, done, &sink);
+        done += n;
+        if (faults(&o, done))
             break;
-        }
-        if (rate > 0) {
-            int64_t due = started + (int64_t)((double)done / rate * 1e6);
-            int64_t now = lh_now_us();
-            if (due > now)
-                lh_sleep_us(due - now);
-        } else {
-            lh_sleep_us(200); /* about 250k units/s: a service, not a spin */
-        }
-        if (w && lh_now_us() >= next) {
-            lh_stats_line line = {.work = done,
-                                  .pid = getpid(),
-                                  .has = LH_STATS_HAS_PID};
-            uint64_t heap;
-            if (!no_heap && lh_mem_heap_live(&heap) == 0) {
-                line.heap = heap;
-                line.has |= LH_STATS_HAS_HEAP;
-            }
-            lh_stats_writer_put(w, &line);
+        if (n == 0)
+            lh_sleep_us(10000); /* idle: nothing to do */
+        else
+            pace(&o, done, started);
+        if (lh_now_us() >= next) {
+            report(&o, w, done);
             next += 100000;
         }
     }
