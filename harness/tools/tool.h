@@ -33,11 +33,16 @@ typedef struct lh_tool_ctx {
     const char *bindir;    /* directory of the leak-hunt binary */
     const char *supp;      /* valgrind suppressions file, or NULL */
     const char *stage_map; /* --stage-map, or NULL */
+    char *const *argv;     /* the target's command */
     char wrap[2048];       /* prefix for the processes under test ("" none) */
     char *env[LH_TOOL_MAX_ENV + 1]; /* extra "NAME=value", owned */
     size_t nenv;
     int grace_ms;          /* stop grace the tool needs */
     double tick_seconds;   /* how often tick wants to run (0: never) */
+    char heap_log[1100];   /* the processes' live heap as their allocator
+                              counts it (heap: harness/shim/heaplog.h),
+                              read instead of their heap= figures; ""
+                              none */
     lh_run_result *res;
     pid_t pids[64];        /* processes under test, from the stats lines */
     size_t npids;

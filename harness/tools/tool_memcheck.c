@@ -49,6 +49,7 @@
 #include "clock.h"
 #include "doctor.h"
 #include "error.h"
+#include "preload.h"
 #include "slope.h"
 #include "process.h"
 #include "vgxml.h"
@@ -127,6 +128,9 @@ static int valgrind_works(lh_tool_ctx *c)
 
 static int mc_prepare(lh_tool_ctx *c)
 {
+    if (c->argv && lh_preload_valgrind_refuses(c->argv[0], c->res->error,
+                                               sizeof c->res->error))
+        return LH_ETOOL;
     if (!valgrind_works(c))
         return LH_ETOOL;
     mc_state *s = lh_calloc(1, sizeof *s);
