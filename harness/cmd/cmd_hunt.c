@@ -551,6 +551,13 @@ static int confirm(hunt *h, unsigned set)
 static void kind(hunt *h, unsigned set)
 {
     lh_run_plan p = {.tool_points = KIND_SEARCHES, .extend = 1};
+    char why[1024];
+    if (lh_tool_refuses(&lh_tool_memcheck, h->run.argv, why, sizeof why)) {
+        /* (a sanitizer build: the verdict stands without the kind) */
+        fprintf(stderr, "leak-hunt: the kind of leak is not measured: %s\n",
+                why);
+        return;
+    }
     if (h->cli.builtin && lh_runner_default_work(&h->run) > 0)
         p.work = 1; /* spent at once: the leak searches decide the length */
     lh_run_result *mc = measure_plan(h, set, &lh_tool_memcheck, 0, &p);

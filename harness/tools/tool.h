@@ -83,6 +83,13 @@ typedef struct lh_tool {
 
     /* Hooks (any may be NULL; call them through the wrappers below). */
 
+    /* 1 when the tool cannot measure the program `argv` runs at all, with
+     * the whole message (problem and fix) in why (memcheck: a program
+     * built with a sanitizer, which valgrind cannot run); 0 when it can.
+     * prepare refuses such a target (LH_ETOOL); a command that only asks
+     * the tool for more (hunt: the kind of leak) may skip it instead. */
+    int (*refuses)(char *const *argv, char *why, size_t cap);
+
     /* 0, or an error with a message already in res->error. */
     int (*prepare)(lh_tool_ctx *c);
     int (*tick)(lh_tool_ctx *c);
@@ -95,6 +102,11 @@ typedef struct lh_tool {
 } lh_tool;
 
 /* The hooks with their defaults. */
+static inline int lh_tool_refuses(const lh_tool *t, char *const *argv,
+                                  char *why, size_t cap)
+{
+    return t->refuses && argv && argv[0] ? t->refuses(argv, why, cap) : 0;
+}
 static inline int lh_tool_prepare(const lh_tool *t, lh_tool_ctx *c)
 {
     return t->prepare ? t->prepare(c) : 0;

@@ -126,10 +126,15 @@ static int valgrind_works(lh_tool_ctx *c)
     return 0;
 }
 
+static int mc_refuses(char *const *argv, char *why, size_t cap)
+{
+    return lh_preload_valgrind_refuses(argv[0], why, cap);
+}
+
 static int mc_prepare(lh_tool_ctx *c)
 {
-    if (c->argv && lh_preload_valgrind_refuses(c->argv[0], c->res->error,
-                                               sizeof c->res->error))
+    if (lh_tool_refuses(&lh_tool_memcheck, c->argv, c->res->error,
+                        sizeof c->res->error))
         return LH_ETOOL;
     if (!valgrind_works(c))
         return LH_ETOOL;
@@ -568,6 +573,7 @@ const lh_tool lh_tool_memcheck = {
     .point = "leak search",
     .points = "leak searches",
     .report_findings = 1,
+    .refuses = mc_refuses,
     .prepare = mc_prepare,
     .tick = mc_tick,
     .finish = mc_finish,
