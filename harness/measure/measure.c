@@ -828,6 +828,7 @@ static int conclude(measurement *m)
              "%s", lh_sampler_first_bad_line(m->smp));
     c->npids = lh_sampler_pids(m->smp, c->pids, 64);
     c->work = res->work;
+    c->last = 1;
     if (!m->exited)
         lh_tool_tick(o->tool, c); /* a last leak search / dump at the end */
     stop_target(m);

@@ -14,7 +14,8 @@
  *                   __sanitizer_get_current_allocated_bytes.
  *   heap-dump.req   one decimal number, the latest dump asked for; the
  *                   tool replaces the file whole (rename), each shim
- *                   polls it every 100 ms.
+ *                   polls it every 100 ms and answers it when it is new
+ *                   and at most LH_HEAPLOG_FRESH_MS old (by its mtime).
  *   heap.<pid>.<n>.heap
  *                   the profile of process <pid> for request <n> (%04d),
  *                   renamed into place once complete: a file that exists
@@ -50,5 +51,9 @@
 
 /* How often the shim writes its line and looks for a request. */
 #define LH_HEAPLOG_PERIOD_MS 100
+
+/* A request older than this is passed over (its dump would be charged
+ * the work done when it was made, long before). */
+#define LH_HEAPLOG_FRESH_MS 300
 
 #endif

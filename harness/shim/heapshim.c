@@ -174,14 +174,23 @@ static void write_live(pid_t pid)
     close(fd);
 }
 
-/* The latest request in heap-dump.req, 0 when none. */
-static unsigned long read_request(void)
+/* The latest request in heap-dump.req (0 when none), and whether it was
+ * made within the last LH_HEAPLOG_FRESH_MS. */
+static unsigned long read_request(int *fresh)
 {
     char buf[32];
+    struct stat st;
+    struct timespec now;
+    *fresh = 0;
     int fd = open(shim.request, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (fstat(fd, &st) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+        long long ms = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+                       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+        *fresh = ms <= LH_HEAPLOG_FRESH_MS;
+    }
     close(fd);
     if (n <= 0)
         return 0;
@@ -191,7 +200,7 @@ static unsigned long read_request(void)
 }
 
 /* Starts the profiler for this process, under its pid in the staging
- * directory; requests made before now are not this process's. */
+ * directory. */
 static void start_profiler(pid_t pid)
 {
     char prefix[PATH_CAP];
@@ -202,7 +211,6 @@ static void start_profiler(pid_t pid)
     mkdir(shim.staging, 0755);
     shim.start(prefix);
     shim.profiled = pid;
-    shim.served = read_request();
 }
 
 /* gperftools' count in a staging name "<pid>.<count>.heap", or -1 when
@@ -263,15 +271,21 @@ static void publish(pid_t pid, unsigned long request)
     close(dfd);
 }
 
-/* Answers the latest request, if it is new. */
+/* Answers the latest request if it is new and fresh: the tool notes the
+ * work done when it asks, so a dump much later than that (a process
+ * started, or stopped, since) would be charged the wrong work; such a
+ * request is passed over, and the process answers the next. */
 static void serve(pid_t pid)
 {
-    unsigned long request = read_request();
+    int fresh;
+    unsigned long request = read_request(&fresh);
     if (request <= shim.served)
         return;
     shim.served = request;
-    shim.dump("leak-hunt");
-    publish(pid, request);
+    if (fresh) {
+        shim.dump("leak-hunt");
+        publish(pid, request);
+    }
 }
 
 /* One wake-up: the profiler started for this process (its first, or the

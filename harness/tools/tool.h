@@ -47,6 +47,9 @@ typedef struct lh_tool_ctx {
     pid_t pids[64];        /* processes under test, from the stats lines */
     size_t npids;
     double work;           /* work done when tick/finish is called */
+    int last;              /* tick: the last one, the target is stopped
+                              next (a tool may wait, bounded, for what it
+                              asked for) */
     lh_series series;      /* a tool's own signal (memcheck: bytes in use
                               at each leak search against work), as
                               measured: the report charts it */

@@ -9,7 +9,9 @@
  * dumps a profile when asked.  Every couple of seconds the tool asks (it
  * writes the request's number in heap-dump.req: no signal, so no process
  * can be killed by one, and nothing waits for a dump) and notes the work
- * done then.  A profile appears as heap.<pid>.<request>.heap once
+ * done then (only the last request, before the target is stopped, is
+ * waited for, up to a second, from the processes that answered the one
+ * before).  A profile appears as heap.<pid>.<request>.heap once
  * complete, for every process that has the shim, children of the
  * processes under test included (each under its own pid).  At the end,
  * each process's dumps from its first after the warm-up on give each
@@ -25,6 +27,7 @@
 #include "tool.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "doctor.h"
 #include "error.h"
 #include "heaplog.h"
@@ -45,6 +48,8 @@
 #define DUMP_EVERY_S 2.0
 #define MAX_REQUESTS 65536
 #define MAX_UNPROFILED 16
+/* How long the last request's dumps are waited for. */
+#define LAST_WAIT_MS 1000
 
 typedef struct dump {
     pid_t pid;
@@ -134,6 +139,44 @@ static void check_profiled(heap_state *s, pid_t pid)
         s->unprofiled[s->nunprofiled++] = pid;
 }
 
+/* 1 when `name` is a profile's, heap.<pid>.<request>.heap. */
+static int dump_name(const char *name, int *pid, int *seq)
+{
+    char tail[8];
+    return sscanf(name, "heap.%d.%d%7s", pid, seq, tail) == 3 &&
+           strcmp(tail, ".heap") == 0 && *pid > 0 && *seq > 0;
+}
+
+/* 1 when heap.<pid>.<n>.heap exists. */
+static int have_dump(const lh_tool_ctx *c, pid_t pid, size_t n)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/heap.%d.%04zu.heap", c->dir, (int)pid, n);
+    return access(path, F_OK) == 0;
+}
+
+/* The last request before the target stops: waits, up to LAST_WAIT_MS,
+ * for the dumps of the processes that answered the one before (they are
+ * alive and have the shim; any other is never waited for). */
+static void await_last(const lh_tool_ctx *c, size_t n)
+{
+    pid_t pids[64];
+    size_t np = 0;
+    DIR *d = opendir(c->dir);
+    struct dirent *e;
+    while (d && np < 64 && (e = readdir(d)) != NULL) {
+        int pid, seq;
+        if (dump_name(e->d_name, &pid, &seq) && (size_t)seq == n - 1)
+            pids[np++] = pid;
+    }
+    if (d)
+        closedir(d);
+    int64_t deadline = lh_now_us() + LAST_WAIT_MS * 1000;
+    for (size_t i = 0; i < np; i++)
+        while (!have_dump(c, pids[i], n) && lh_now_us() < deadline)
+            lh_sleep_us(20000);
+}
+
 /* Asks every shim for a dump (heap-dump.req replaced whole) and notes
  * the work done now.  Never waits for a dump: the profiles are collected
  * by finish, and a request a process did not answer has no file. */
@@ -153,6 +196,8 @@ static int heap_tick(lh_tool_ctx *c)
     if (fclose(f) != 0 || bad || rename(s->tmp, s->request) != 0)
         return 0;
     s->work[s->nreqs++] = c->work;
+    if (c->last && s->nreqs > 1)
+        await_last(c, s->nreqs);
     return 0;
 }
 
@@ -422,10 +467,7 @@ static int find_dumps(const lh_tool_ctx *c, dump **out, size_t *n)
     int rc = 0;
     while (rc == 0 && (e = readdir(d)) != NULL) {
         int pid, seq;
-        char tail[8];
-        if (sscanf(e->d_name, "heap.%d.%d%7s", &pid, &seq, tail) != 3 ||
-            strcmp(tail, ".heap") != 0 || pid <= 0 || seq < 1 ||
-            (size_t)seq > s->nreqs)
+        if (!dump_name(e->d_name, &pid, &seq) || (size_t)seq > s->nreqs)
             continue;
         rc = lh_grow((void **)out, &cap, *n + 1, sizeof **out, 64);
         if (rc == 0)
