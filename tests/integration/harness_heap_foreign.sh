@@ -24,6 +24,7 @@ LH=$1 PROG=$2
 need_file "$LH" leak-hunt
 need_file "$PROG" mallinfo_leak
 need_cmd python3 "for the python target and to read the JSON"
+PYLEAK=$(cd "$(dirname "$0")/../targets" && pwd)/pyleak.py
 lh_setup heap-foreign
 
 # heap NAME COMMAND...: `leak-hunt run --tool heap --duration 6`; rc, J, R
@@ -116,17 +117,7 @@ expect_profiles shell 1
 expect "shell: processes profiled" "$(pids_profiled | wc -l)" -eq 2
 
 # Python, no stats lines: per second, on RSS; its own profiles.
-cat >"$WORK/leak.py" <<'PY'
-import time
-keep, t0, n = [], time.time(), 0
-while True:
-    n += 1
-    keep.append(bytearray(2000))
-    d = t0 + n / 200.0 - time.time()
-    if d > 0:
-        time.sleep(d)
-PY
-heap python python3 "$WORK/leak.py"
+heap python python3 "$PYLEAK" 2000 200
 expect_rc python "$rc" 1
 [ "$(jget "$J" "d['unit']")" = second ] || fail "python: not per second"
 n=$(ls "$R" | grep -c '^heap\.[0-9]*\.[0-9]*\.heap$' || :)

@@ -14,6 +14,7 @@ set -eu
 LH=$1
 need_file "$LH" leak-hunt
 need_cmd python3 "for the python targets and to read the JSON"
+PYLEAK=$(cd "$(dirname "$0")/../targets" && pwd)/pyleak.py
 lh_setup run-seconds
 
 # run NAME VERDICT RC COMMAND...: `leak-hunt run --duration 6` on COMMAND
@@ -46,21 +47,11 @@ while True:
     del x
     time.sleep(0.01)
 PY
-cat >"$WORK/leak.py" <<'PY'
-import time
-keep, t0, n = [], time.time(), 0
-while True:
-    n += 1
-    keep.append(bytearray(1000))
-    d = t0 + n / 200.0 - time.time()
-    if d > 0:
-        time.sleep(d)
-PY
 
 run sleep clean 0 sleep 1000
 run shell clean 0 sh -c 'i=0; while :; do i=$((i + 1)); x=$(echo $i); sleep 0.02; done'
 run steady clean 0 python3 "$WORK/steady.py"
-run leak leak 1 python3 "$WORK/leak.py"
+run leak leak 1 python3 "$PYLEAK" 1000 200
 s=$(jget "$J" "d['runs'][-1]['slope_bytes_per_unit']")
 note "leak: $s B/s for 200 KB/s kept"
 fcmp "$s" '>' 150000 && fcmp "$s" '<' 300000 ||
