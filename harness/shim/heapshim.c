@@ -231,7 +231,8 @@ static long staged_count(const char *name, const char *mine, size_t len)
  * are removed. */
 static void publish(pid_t pid, unsigned long request)
 {
-    char mine[32], best[256] = "", buf[4096];
+    char mine[32], best[256] = "";
+    _Alignas(struct dirent64) char buf[4096];
     size_t len = 0;
     long best_count = -1;
     put_number(mine, sizeof mine, &len, (uint64_t)pid, 0);
