@@ -48,6 +48,7 @@
 #define DUMP_EVERY_S 2.0
 #define MAX_REQUESTS 65536
 #define MAX_UNPROFILED 16
+#define MAX_SKIP_ROWS 8
 /* How long the last request's dumps are waited for. */
 #define LAST_WAIT_MS 1000
 
@@ -505,45 +506,87 @@ static void add_skipped(lh_run_result *res, const char *text)
              len ? "; " : "", room, text);
 }
 
-/* The pid of a heap-wrap.log line, 0 if none. */
-static pid_t wrap_line_pid(const char *line)
+/* Processes skipped for one reason: the reason, once, with their pids. */
+typedef struct skip_row {
+    char text[700];
+    pid_t pids[MAX_UNPROFILED];
+    size_t n;
+} skip_row;
+
+typedef struct skip_table {
+    skip_row rows[MAX_SKIP_ROWS];
+    size_t n;
+} skip_table;
+
+/* Notes pid under `text` (a row per distinct text; pids past the room
+ * are left out). */
+static void skip_add(skip_table *t, pid_t pid, const char *text)
 {
-    int pid = 0;
-    return sscanf(line, "pid=%d", &pid) == 1 && pid > 0 ? pid : 0;
+    skip_row *r = NULL;
+    for (size_t i = 0; i < t->n && r == NULL; i++)
+        if (strcmp(t->rows[i].text, text) == 0)
+            r = &t->rows[i];
+    if (r == NULL) {
+        if (t->n == MAX_SKIP_ROWS)
+            return;
+        r = &t->rows[t->n++];
+        snprintf(r->text, sizeof r->text, "%s", text);
+    }
+    if (r->n < MAX_UNPROFILED)
+        r->pids[r->n++] = pid;
+}
+
+static int skipped_pid(const skip_table *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t k = 0; k < t->rows[i].n; k++)
+            if (t->rows[i].pids[k] == pid)
+                return 1;
+    return 0;
+}
+
+/* The rows of heap-wrap.log ("pid=<pid> <program>: <why>; <instead>"). */
+static void read_wrap_log(const lh_tool_ctx *c, skip_table *t)
+{
+    char path[1200], line[1200];
+    snprintf(path, sizeof path, "%s/%s", c->dir, LH_HEAPLOG_WRAP);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        int pid = 0, skip = 0;
+        line[strcspn(line, "\n")] = '\0';
+        if (sscanf(line, "pid=%d %n", &pid, &skip) == 1 && pid > 0 && skip)
+            skip_add(t, pid, line + skip);
+    }
+    if (f)
+        fclose(f);
 }
 
 /* The run's `skipped` note: the processes the wrapper left without the
  * profiler, then the processes under test that had none without a word
- * from the wrapper; said once on stderr too. */
+ * from the wrapper, one entry per reason ("pid=12 ..." or "pids=12,34
+ * ..."); said once on stderr too. */
 static void note_skipped(lh_tool_ctx *c)
 {
     heap_state *s = c->state;
-    char path[1200], line[1200];
-    pid_t noted[MAX_UNPROFILED];
-    size_t nnoted = 0;
-    snprintf(path, sizeof path, "%s/%s", c->dir, LH_HEAPLOG_WRAP);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        pid_t pid = wrap_line_pid(line);
-        if (nnoted < MAX_UNPROFILED && pid)
-            noted[nnoted++] = pid;
-        add_skipped(c->res, line);
-    }
-    if (f)
-        fclose(f);
-    for (size_t i = 0; i < s->nunprofiled; i++) {
-        size_t k = 0;
-        while (k < nnoted && noted[k] != s->unprofiled[i])
-            k++;
-        if (k < nnoted)
-            continue;
-        snprintf(line, sizeof line, "pid=%d reported stats lines without "
-                 "the heap profiler (started without LEAKHUNT_WRAP, and "
-                 "without the LD_PRELOAD it sets): no profile; its live "
-                 "heap from its own heap= or RSS",
-                 (int)s->unprofiled[i]);
-        add_skipped(c->res, line);
+    skip_table t;
+    memset(&t, 0, sizeof t);
+    read_wrap_log(c, &t);
+    for (size_t i = 0; i < s->nunprofiled; i++)
+        if (!skipped_pid(&t, s->unprofiled[i]))
+            skip_add(&t, s->unprofiled[i],
+                     "reported stats lines without the heap profiler "
+                     "(started without LEAKHUNT_WRAP, and without the "
+                     "LD_PRELOAD it sets): no profile; its live heap from "
+                     "its own heap= or RSS");
+    for (size_t i = 0; i < t.n; i++) {
+        char entry[900];
+        size_t len = (size_t)snprintf(entry, sizeof entry, "%s=",
+                                      t.rows[i].n > 1 ? "pids" : "pid");
+        for (size_t k = 0; k < t.rows[i].n && len < 160; k++)
+            len += (size_t)snprintf(entry + len, sizeof entry - len, "%s%d",
+                                    k ? "," : "", (int)t.rows[i].pids[k]);
+        snprintf(entry + len, sizeof entry - len, " %.700s", t.rows[i].text);
+        add_skipped(c->res, entry);
     }
     if (c->res->skipped[0])
         fprintf(stderr, "leak-hunt: heap tool: %s\n", c->res->skipped);
