@@ -8,7 +8,11 @@
  * The live heap comes from the allocator in use.  tcmalloc exports
  * MallocExtension_GetNumericProperty as a C symbol; looking it up with
  * dlsym(RTLD_DEFAULT) finds it when tcmalloc is linked or preloaded, with
- * no link dependency on it.  Otherwise glibc's mallinfo2 gives bytes in use
+ * no link dependency on it.  A process built with a sanitizer (ASan and
+ * the others with an allocator of their own) counts its heap with
+ * __sanitizer_get_current_allocated_bytes, found the same way; its RSS
+ * grows with the quarantine of freed blocks whatever the program does.
+ * Otherwise glibc's mallinfo2 gives bytes in use
  * in the arenas (uordblks) plus mmapped chunks (hblkhd).  When glibc
  * reports no heap at all, another allocator (valgrind's, for instance) has
  * replaced it and its counters mean nothing: LH_EUNSUPPORTED.
@@ -163,7 +167,10 @@ int lh_mem_rollup_read(pid_t pid, lh_mem_rollup *out)
     return lh_mem_rollup_parse(buf, out);
 }
 
+typedef size_t (*sanitizer_bytes_fn)(void);
+
 static numeric_property_fn tcmalloc_fn;
+static sanitizer_bytes_fn sanitizer_fn;
 static pthread_once_t tcmalloc_once = PTHREAD_ONCE_INIT;
 
 static void find_tcmalloc(void)
@@ -172,6 +179,9 @@ static void find_tcmalloc(void)
     /* ISO C has no cast from object to function pointer; copy the bits. */
     if (sym != NULL)
         memcpy(&tcmalloc_fn, &sym, sizeof tcmalloc_fn);
+    sym = dlsym(RTLD_DEFAULT, "__sanitizer_get_current_allocated_bytes");
+    if (sym != NULL)
+        memcpy(&sanitizer_fn, &sym, sizeof sanitizer_fn);
 }
 
 /* Looked up once: a failed dlsym allocates its error message, which would
@@ -191,6 +201,10 @@ int lh_mem_tcmalloc_loaded(void)
 int lh_mem_heap_live(uint64_t *bytes)
 {
     numeric_property_fn fn = tcmalloc_property();
+    if (sanitizer_fn != NULL) {
+        *bytes = sanitizer_fn();
+        return 0;
+    }
     if (fn != NULL) {
         size_t value = 0;
         if (!fn("generic.current_allocated_bytes", &value))

@@ -83,11 +83,6 @@
  * have all started takes ~10 s more to stop (3 s: 13.2 s a run, 4 s:
  * 4.2 s, 5 s: 5.2 s, at load 5). */
 #define BASELINE_SECONDS 5.0
-/* The floor of a baseline decided per second on RSS (no heap= in the
- * stats lines), unless --threshold says otherwise: a page a second.  RSS
- * moves in pages as an idle process touches memory it already has; the
- * floor in bytes per unit means nothing per second. */
-#define RSS_SECOND_FLOOR 4096.0
 /* Another target's baseline with a work budget: the seconds a run of
  * such a target gets by default (lh_runner_measure_plan). */
 #define BASELINE_FOREIGN_SECONDS 20.0
@@ -247,7 +242,14 @@ static int decide_per_second(hunt *h, lh_run_result *r)
     }
     lh_decide_opts o;
     lh_decide_opts_init(&o);
-    o.threshold = heap || h->cli.threshold >= 0 ? h->floor : RSS_SECOND_FLOOR;
+    /* On RSS (no heap= in the stats lines), unless --threshold says
+     * otherwise, the floor of a run measured by time: RSS moves in pages
+     * as an idle process touches memory it already has, and the floor in
+     * bytes per unit means nothing per second. */
+    double span = r->series.v[r->series.n - 1].t - r->series.v[0].t;
+    o.threshold = heap || h->cli.threshold >= 0
+                      ? h->floor
+                      : lh_measure_rss_second_floor((1 - o.warmup) * span);
     lh_decision d;
     int rc = lh_decide(v, r->series.n, &o, &d);
     lh_free(v);
@@ -346,7 +348,15 @@ static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
 {
     hunt *h = arg;
     const lh_tool *tool = tool_for(h, p->job);
-    char name[512];
+    char name[512], why[512];
+    if (p->job == LH_HUNT_KIND &&
+        lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
+        /* (a sanitizer build: the verdict stands without the kind) */
+        if (!h->cli.quiet)
+            fprintf(stderr, "leak-hunt: the kind of leak is not measured: "
+                            "%s\n", why);
+        return LH_EUNSUPPORTED;
+    }
     lh_hunt_set_name(&h->st, set, name, sizeof name);
     lh_run_result *r = p->fresh ? NULL : cached(h, name, tool);
     if (r == NULL)

@@ -31,6 +31,8 @@
  */
 #include "strategy.h"
 
+#include "error.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -44,7 +46,9 @@ int lh_hunt_ask(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set,
     if (per_second)
         *per_second = *r ? a.per_second : 0;
     if (*r == NULL) {
-        if (!plan->baseline)
+        /* (LH_EUNSUPPORTED: the job's tool cannot run this target; the
+         * hunt goes on without that answer) */
+        if (!plan->baseline && rc != LH_EUNSUPPORTED)
             out->failed = 1;
         return rc < 0 ? rc : -1;
     }

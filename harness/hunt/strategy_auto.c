@@ -33,6 +33,8 @@
  */
 #include "strategy.h"
 
+#include "error.h"
+
 #include <string.h>
 
 typedef struct autox {
@@ -246,7 +248,11 @@ static void kind(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set)
 {
     lh_hunt_plan plan = {.job = LH_HUNT_KIND, .baseline = set == 0};
     const lh_run_result *mc;
-    if (lh_hunt_ask(c, out, set, &plan, &mc, NULL) < 0)
+    int rc = lh_hunt_ask(c, out, set, &plan, &mc, NULL);
+    if (rc == LH_EUNSUPPORTED)
+        out->memcheck_kind = "not measured (the target cannot run under "
+                             "valgrind: a sanitizer build)";
+    if (rc < 0)
         return;
     int lost = mc->definitely_lost > 0 &&
                mc->reachable_growth < mc->definitely_lost;

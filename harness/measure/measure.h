@@ -67,6 +67,11 @@ typedef struct lh_measure_opts {
  */
 int lh_measure(const lh_measure_opts *o, lh_run_result *res);
 
+/* The floor, in bytes per second, of a run measured by time on RSS (a
+ * program that writes no stats line) whose decision spans `seconds`
+ * after its warm-up: a few pages over the span (measure.c). */
+double lh_measure_rss_second_floor(double seconds);
+
 /* Attributes a source file / function to a stage: with a stage map the
  * first pattern that is a substring of file or function wins; without one,
  * a file whose base name is stage_<stage>.c (selfheal's layout).  Writes "" when

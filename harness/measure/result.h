@@ -56,6 +56,13 @@ typedef struct lh_run_result {
     double definitely_lost, reachable_growth;
     unsigned long other_errors;
     char first_error[256];
+    /* stats lines that were not the protocol's (docs/protocol.md section
+     * 2), and the first of them, printable */
+    unsigned long bad_stats_lines;
+    char first_bad_stats_line[128];
+    /* processes the tool could not measure its own way, and what it did
+     * instead (heap: built with a sanitizer, ...); "" none */
+    char skipped[1024];
     /* failure */
     char error[2048];
     char dir[1024];

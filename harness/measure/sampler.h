@@ -8,6 +8,15 @@
  * the summed RSS of those pids read from /proc at that moment.  A target
  * that reports nothing is measured by time: work is elapsed seconds and the
  * RSS is that of the fallback pid (the target's main process).
+ *
+ * Malformed stats lines are counted and the first is kept, printable, for
+ * messages (docs/protocol.md section 2).  With a heap log
+ * (lh_sampler_heap_log: the heap tool's shim, harness/shim/heaplog.h) a
+ * process's live heap is its allocator's count from there, never its own
+ * heap= figure, which it may compute with an allocator that is not in use
+ * (glibc's mallinfo2 under a preloaded tcmalloc).  A process whose count
+ * comes from a sanitizer's allocator makes the heap the signal even
+ * without heap= (RSS grows with the sanitizer's quarantine).
  */
 #ifndef LH_SAMPLER_H
 #define LH_SAMPLER_H
@@ -35,11 +44,28 @@ int lh_series_push(lh_series *s, const lh_sample *x);
 
 typedef struct lh_sampler lh_sampler;
 
+#define LH_SAMPLER_QUOTE_MAX 128
+
+/* One line of the heap log (heaplog.h). */
+typedef struct lh_heaplog_line {
+    pid_t pid;
+    uint64_t heap;
+    int sanitizer; /* from a sanitizer's allocator, not tcmalloc */
+} lh_heaplog_line;
+
+/* Parses one heap-log line of `len` bytes, '\n' included.  0, or
+ * LH_EPARSE. */
+int lh_heaplog_parse(const char *text, size_t len, lh_heaplog_line *out);
+
 /* stats_path may not exist yet.  fallback_pid is sampled when no line has
  * named a pid. */
 int lh_sampler_new(const char *stats_path, pid_t fallback_pid,
                    lh_sampler **out);
 void lh_sampler_free(lh_sampler *s);
+
+/* Takes each process's live heap from the heap log at `path` (may not
+ * exist yet) instead of its stats lines.  0 or LH_ENOMEM. */
+int lh_sampler_heap_log(lh_sampler *s, const char *path);
 
 /* Reads new stats lines and appends one sample to `series`.  Returns 0,
  * or LH_ENOMEM. */
@@ -50,6 +76,9 @@ int lh_sampler_reported(const lh_sampler *s); /* any valid stats line */
 int lh_sampler_has_heap(const lh_sampler *s);
 int lh_sampler_has_queue(const lh_sampler *s);
 unsigned long lh_sampler_bad_lines(const lh_sampler *s);
+/* The first malformed line, cut to LH_SAMPLER_QUOTE_MAX - 1 characters
+ * ("..." at the end when cut, non-printable bytes as '?'); "" if none. */
+const char *lh_sampler_first_bad_line(const lh_sampler *s);
 size_t lh_sampler_pids(const lh_sampler *s, pid_t *pids, size_t max);
 double lh_sampler_work(const lh_sampler *s);
 

@@ -57,6 +57,8 @@ static void write_run(lh_json *j, const lh_run_result *r)
     lh_json_bool(j, r->early);
     if (r->error[0])
         lh_json_kv_string(j, "error", r->error);
+    if (r->skipped[0])
+        lh_json_kv_string(j, "skipped", r->skipped);
     lh_json_key(j, "sites");
     lh_json_begin_array(j);
     for (size_t i = 0; i < r->nsites; i++) {
@@ -107,6 +109,28 @@ static void write_baseline(lh_json *j, const lh_report *r)
     lh_json_end_object(j);
 }
 
+/* "bad_stats_lines": {count, first} over all runs (first: null when
+ * every line was valid). */
+static void write_bad_lines(lh_json *j, const lh_report *r)
+{
+    unsigned long count = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < r->nruns; i++) {
+        count += r->runs[i].bad_stats_lines;
+        if (first == NULL && r->runs[i].first_bad_stats_line[0])
+            first = r->runs[i].first_bad_stats_line;
+    }
+    lh_json_key(j, "bad_stats_lines");
+    lh_json_begin_object(j);
+    lh_json_kv_int(j, "count", (long long)count);
+    lh_json_key(j, "first");
+    if (first)
+        lh_json_string(j, first);
+    else
+        lh_json_null(j);
+    lh_json_end_object(j);
+}
+
 int lh_report_write_json(const lh_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -133,6 +157,7 @@ int lh_report_write_json(const lh_report *r, const char *path)
         lh_json_kv_string(&j, "memcheck_kind", r->memcheck_kind);
     if (r->error[0])
         lh_json_kv_string(&j, "error", r->error);
+    write_bad_lines(&j, r);
     lh_json_kv_int(&j, "run_count", (long long)r->nruns);
     if (r->has_rusage) { /* under "rusage": "target" is taken above */
         lh_json_key(&j, "rusage");
@@ -294,6 +319,8 @@ static void outside_verdict(const lh_report *r, FILE *f, const char *lead)
 void lh_report_verdict(const lh_report *r, FILE *f)
 {
     const char *unit = r->unit ? r->unit : "unit";
+    if (strcmp(unit, "second") == 0)
+        unit = "s"; /* B/s */
     if (strcmp(r->verdict, "error") == 0) {
         fprintf(f, "error: %s\n", r->error);
         return;

@@ -33,15 +33,23 @@ typedef struct lh_tool_ctx {
     const char *bindir;    /* directory of the leak-hunt binary */
     const char *supp;      /* valgrind suppressions file, or NULL */
     const char *stage_map; /* --stage-map, or NULL */
+    char *const *argv;     /* the target's command */
     char wrap[2048];       /* prefix for the processes under test ("" none) */
     char *env[LH_TOOL_MAX_ENV + 1]; /* extra "NAME=value", owned */
     size_t nenv;
     int grace_ms;          /* stop grace the tool needs */
     double tick_seconds;   /* how often tick wants to run (0: never) */
+    char heap_log[1100];   /* the processes' live heap as their allocator
+                              counts it (heap: harness/shim/heaplog.h),
+                              read instead of their heap= figures; ""
+                              none */
     lh_run_result *res;
     pid_t pids[64];        /* processes under test, from the stats lines */
     size_t npids;
     double work;           /* work done when tick/finish is called */
+    int last;              /* tick: the last one, the target is stopped
+                              next (a tool may wait, bounded, for what it
+                              asked for) */
     lh_series series;      /* a tool's own signal (memcheck: bytes in use
                               at each leak search against work), as
                               measured: the report charts it */
@@ -78,6 +86,13 @@ typedef struct lh_tool {
 
     /* Hooks (any may be NULL; call them through the wrappers below). */
 
+    /* 1 when the tool cannot measure the program `argv` runs at all, with
+     * the whole message (problem and fix) in why (memcheck: a program
+     * built with a sanitizer, which valgrind cannot run); 0 when it can.
+     * prepare refuses such a target (LH_ETOOL); a command that only asks
+     * the tool for more (hunt: the kind of leak) may skip it instead. */
+    int (*refuses)(char *const *argv, char *why, size_t cap);
+
     /* 0, or an error with a message already in res->error. */
     int (*prepare)(lh_tool_ctx *c);
     int (*tick)(lh_tool_ctx *c);
@@ -90,6 +105,11 @@ typedef struct lh_tool {
 } lh_tool;
 
 /* The hooks with their defaults. */
+static inline int lh_tool_refuses(const lh_tool *t, char *const *argv,
+                                  char *why, size_t cap)
+{
+    return t->refuses && argv && argv[0] ? t->refuses(argv, why, cap) : 0;
+}
 static inline int lh_tool_prepare(const lh_tool *t, lh_tool_ctx *c)
 {
     return t->prepare ? t->prepare(c) : 0;

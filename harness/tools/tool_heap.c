@@ -1,16 +1,28 @@
 /*
  * heap: gperftools' heap profiler in every process under test.
  *
- * Each process runs under `leak-hunt __heap-wrap` (tcmalloc preloaded,
- * its own profile prefix, SIGUSR2 dumps a profile).  Every couple of
- * seconds the tool signals each process and notes the work done at that
- * dump.  With tcmalloc loaded, the processes' own heap= figures come from
- * tcmalloc's counter, which is the signal the runner decides on.  At the
- * end, each process's dumps from its first after the warm-up on give each
+ * Each process runs under `leak-hunt __heap-wrap` (cmd_heapwrap.c), which
+ * preloads tcmalloc and our shim (harness/shim/heapshim.c) into the
+ * programs that can take them.  The shim writes each process's live heap
+ * as tcmalloc counts it every 100 ms (heap-live.log: the sampler takes the
+ * heap series from there, never from the processes' heap= figures) and
+ * dumps a profile when asked.  Every couple of seconds the tool asks (it
+ * writes the request's number in heap-dump.req: no signal, so no process
+ * can be killed by one, and nothing waits for a dump) and notes the work
+ * done then (only the last request, before the target is stopped, is
+ * waited for, up to a second, from the processes that answered the one
+ * before).  A profile appears as heap.<pid>.<request>.heap once
+ * complete, for every process that has the shim, children of the
+ * processes under test included (each under its own pid).  At the end,
+ * each process's dumps from its first after the warm-up on give each
  * allocation site (heapprof.c parses and symbolises) a series of bytes
  * over that base dump, and the rise of the site's floor along it, per unit
  * of work, is the site's bytes per unit (process_growth).  The profiles
- * stay in the run directory for google-pprof.
+ * stay in the run directory for google-pprof.  The processes the wrapper
+ * left without the profiler (built with a sanitizer, with an allocator of
+ * their own, statically linked: heap-wrap.log), and the processes under
+ * test that reported stats lines without it, are named in the run's
+ * `skipped` note.
  */
 #include "tool.h"
 
@@ -18,13 +30,14 @@
 #include "clock.h"
 #include "doctor.h"
 #include "error.h"
+#include "heaplog.h"
 #include "heapprof.h"
 #include "measure.h"
 #include "slope.h"
 
-#include <signal.h>
-#include <sys/stat.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,37 +46,65 @@
 #endif
 
 #define DUMP_EVERY_S 2.0
-#define MAX_PROCS 64
-#define MAX_DUMPS 4096
+#define MAX_REQUESTS 65536
+#define MAX_UNPROFILED 16
+#define MAX_SKIP_ROWS 8
+/* How long the last request's dumps are waited for. */
+#define LAST_WAIT_MS 1000
 
 typedef struct dump {
     pid_t pid;
-    int seq;     /* gperftools' dump number: heap.<pid>.<seq>.heap */
+    int seq;     /* the request it answers: heap.<pid>.<seq>.heap */
     double work;
 } dump;
 
 typedef struct heap_state {
-    pid_t pids[MAX_PROCS];
-    int seqs[MAX_PROCS];
-    size_t nprocs;
-    dump dumps[MAX_DUMPS];
-    size_t ndumps;
+    double *work;          /* work done at request n: work[n - 1] */
+    size_t nreqs, cap;
+    pid_t unprofiled[MAX_UNPROFILED]; /* reported stats, had no shim */
+    size_t nunprofiled;
+    pid_t checked[64];     /* pids whose maps were read */
+    size_t nchecked;
+    char request[1100], tmp[1110];
 } heap_state;
 
-static int heap_prepare(lh_tool_ctx *c)
+/* "cannot use the heap tool" with the doctor's words for a missing
+ * file. */
+static int missing(lh_tool_ctx *c, const char *what, const char *path,
+                   const char *fix)
 {
-    if (access(LH_TCMALLOC_SO, R_OK) != 0) {
+    if (strcmp(what, "tcmalloc") == 0) {
         lh_doctor_check chk; /* the doctor's check words problem and fix */
-        lh_doctor_tcmalloc(LH_TCMALLOC_SO, &chk);
+        lh_doctor_tcmalloc(path, &chk);
         snprintf(c->res->error, sizeof c->res->error,
                  "cannot use the heap tool: %s; fix: %s ('leak-hunt doctor' "
                  "checks every tool)", chk.text, chk.fix);
-        return LH_ETOOL;
+    } else {
+        snprintf(c->res->error, sizeof c->res->error,
+                 "cannot use the heap tool: %.900s not found; fix: %s", path,
+                 fix);
     }
+    return LH_ETOOL;
+}
+
+static int heap_prepare(lh_tool_ctx *c)
+{
+    char shim[1100];
+    snprintf(shim, sizeof shim, "%s/%s", c->bindir, LH_HEAPLOG_SHIM);
+    if (access(LH_TCMALLOC_SO, R_OK) != 0)
+        return missing(c, "tcmalloc", LH_TCMALLOC_SO, NULL);
+    if (access(shim, R_OK) != 0)
+        return missing(c, "shim", shim, "build leak-hunt's target "
+                       "leakhunt-heap (it is built with leak-hunt)");
     heap_state *s = lh_calloc(1, sizeof *s);
     if (s == NULL)
         return LH_ENOMEM;
     c->state = s;
+    snprintf(s->request, sizeof s->request, "%s/%s", c->dir,
+             LH_HEAPLOG_REQUEST);
+    snprintf(s->tmp, sizeof s->tmp, "%s.tmp", s->request);
+    snprintf(c->heap_log, sizeof c->heap_log, "%s/%s", c->dir,
+             LH_HEAPLOG_LIVE);
     snprintf(c->wrap, sizeof c->wrap, "%s/leak-hunt __heap-wrap %s",
              c->bindir, c->dir);
     c->tick_seconds = DUMP_EVERY_S;
@@ -71,72 +112,100 @@ static int heap_prepare(lh_tool_ctx *c)
     return 0;
 }
 
-static int *seq_of(heap_state *s, pid_t pid)
+/* 1 when the process has our shim (and so the profiler) mapped. */
+static int has_shim(pid_t pid)
 {
-    for (size_t i = 0; i < s->nprocs; i++)
-        if (s->pids[i] == pid)
-            return &s->seqs[i];
-    if (s->nprocs == MAX_PROCS)
-        return NULL;
-    s->pids[s->nprocs] = pid;
-    s->seqs[s->nprocs] = 0;
-    return &s->seqs[s->nprocs++];
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 1; /* gone: nothing to say about it */
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "/" LH_HEAPLOG_SHIM) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Notes, once per pid, a process under test that runs without the shim
+ * (a child started without LEAKHUNT_WRAP and without our LD_PRELOAD). */
+static void check_profiled(heap_state *s, pid_t pid)
+{
+    for (size_t i = 0; i < s->nchecked; i++)
+        if (s->checked[i] == pid)
+            return;
+    if (s->nchecked < sizeof s->checked / sizeof s->checked[0])
+        s->checked[s->nchecked++] = pid;
+    if (!has_shim(pid) && s->nunprofiled < MAX_UNPROFILED)
+        s->unprofiled[s->nunprofiled++] = pid;
+}
+
+/* 1 when `name` is a profile's, heap.<pid>.<request>.heap. */
+static int dump_name(const char *name, int *pid, int *seq)
+{
+    char tail[8];
+    return sscanf(name, "heap.%d.%d%7s", pid, seq, tail) == 3 &&
+           strcmp(tail, ".heap") == 0 && *pid > 0 && *seq > 0;
+}
+
+/* 1 when heap.<pid>.<n>.heap exists. */
+static int have_dump(const lh_tool_ctx *c, pid_t pid, size_t n)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/heap.%d.%04zu.heap", c->dir, (int)pid, n);
+    return access(path, F_OK) == 0;
+}
+
+/* The last request before the target stops: waits, up to LAST_WAIT_MS,
+ * for the dumps of the processes that answered the one before (they are
+ * alive and have the shim; any other is never waited for). */
+static void await_last(const lh_tool_ctx *c, size_t n)
+{
+    pid_t pids[64];
+    size_t np = 0;
+    DIR *d = opendir(c->dir);
+    struct dirent *e;
+    while (d && np < 64 && (e = readdir(d)) != NULL) {
+        int pid, seq;
+        if (dump_name(e->d_name, &pid, &seq) && (size_t)seq == n - 1)
+            pids[np++] = pid;
+    }
+    if (d)
+        closedir(d);
+    int64_t deadline = lh_now_us() + LAST_WAIT_MS * 1000;
+    for (size_t i = 0; i < np; i++)
+        while (!have_dump(c, pids[i], n) && lh_now_us() < deadline)
+            lh_sleep_us(20000);
+}
+
+/* Asks every shim for a dump (heap-dump.req replaced whole) and notes
+ * the work done now.  Never waits for a dump: the profiles are collected
+ * by finish, and a request a process did not answer has no file. */
+static int heap_tick(lh_tool_ctx *c)
+{
+    heap_state *s = c->state;
+    for (size_t i = 0; i < c->npids; i++)
+        check_profiled(s, c->pids[i]);
+    if (s->nreqs == MAX_REQUESTS ||
+        lh_grow((void **)&s->work, &s->cap, s->nreqs + 1, sizeof *s->work,
+                256) < 0)
+        return 0;
+    FILE *f = fopen(s->tmp, "w");
+    if (f == NULL)
+        return 0;
+    int bad = fprintf(f, "%zu\n", s->nreqs + 1) < 0;
+    if (fclose(f) != 0 || bad || rename(s->tmp, s->request) != 0)
+        return 0;
+    s->work[s->nreqs++] = c->work;
+    if (c->last && s->nreqs > 1)
+        await_last(c, s->nreqs);
+    return 0;
 }
 
 static void profile_path(const lh_tool_ctx *c, const dump *d, char *buf,
                          size_t cap)
 {
     snprintf(buf, cap, "%s/heap.%d.%04d.heap", c->dir, (int)d->pid, d->seq);
-}
-
-/* A dump is complete once its last line (the end of MAPPED_LIBRARIES)
- * stops changing: wait for the file and for its size to settle. */
-static int dump_written(const char *path)
-{
-    struct stat a, b;
-    if (stat(path, &a) != 0 || a.st_size == 0)
-        return 0;
-    usleep(20000);
-    return stat(path, &b) == 0 && b.st_size == a.st_size;
-}
-
-static int heap_tick(lh_tool_ctx *c)
-{
-    heap_state *s = c->state;
-    size_t first = s->ndumps;
-    for (size_t i = 0; i < c->npids; i++) {
-        int *seq = seq_of(s, c->pids[i]);
-        if (seq == NULL || s->ndumps == MAX_DUMPS)
-            continue;
-        if (kill(c->pids[i], SIGUSR2) != 0)
-            continue;
-        ++*seq;
-        s->dumps[s->ndumps++] = (dump){c->pids[i], *seq, c->work};
-    }
-    /* Wait (bounded) for each dump to be written: the next file number
-     * gperftools uses is also the one its exit dump takes, so a dump that
-     * never came must be forgotten, or the exit dump (written after the
-     * process freed everything) would pass for it. */
-    int64_t deadline = lh_now_us() + 3000000;
-    char path[1200];
-    for (size_t i = first; i < s->ndumps;) {
-        profile_path(c, &s->dumps[i], path, sizeof path);
-        if (dump_written(path)) {
-            i++;
-            continue;
-        }
-        if (lh_now_us() < deadline) {
-            usleep(20000);
-            continue;
-        }
-        int *seq = seq_of(s, s->dumps[i].pid);
-        if (seq)
-            --*seq;
-        memmove(&s->dumps[i], &s->dumps[i + 1],
-                (s->ndumps - i - 1) * sizeof s->dumps[0]);
-        s->ndumps--;
-    }
-    return 0;
 }
 
 /* Strips the source root from a DWARF path, for display. */
@@ -310,8 +379,7 @@ out:
  * fuller at the end), over a 4 B/event lost block; their floor stays put
  * unless the queue's does.  A leak among short-lived blocks raises it.
  */
-static int process_growth(lh_tool_ctx *c, const dump *const *dumps,
-                          size_t n)
+static int process_growth(lh_tool_ctx *c, const dump *dumps, size_t n)
 {
     lh_heapprof *base = NULL;
     site_table t;
@@ -324,15 +392,15 @@ static int process_growth(lh_tool_ctx *c, const dump *const *dumps,
     if (work == NULL)
         return LH_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        work[i] = dumps[i]->work;
-    profile_path(c, dumps[0], path, sizeof path);
+        work[i] = dumps[i].work;
+    profile_path(c, &dumps[0], path, sizeof path);
     rc = lh_heapprof_load(path, &base, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "leak-hunt: cannot read heap profile: %s\n", why);
         goto out;
     }
     for (size_t k = 1; k < n; k++) {
-        profile_path(c, dumps[k], path, sizeof path);
+        profile_path(c, &dumps[k], path, sizeof path);
         rc = collect(c, base, path, &t, k);
         if (rc < 0)
             goto out;
@@ -377,43 +445,175 @@ out:
     return rc;
 }
 
-static int heap_finish(lh_tool_ctx *c)
+static int by_pid_then_request(const void *a, const void *b)
+{
+    const dump *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The profiles in the run directory that answer one of our requests
+ * (heap.<pid>.<request>.heap), by pid, then request.  0 or LH_ENOMEM. */
+static int find_dumps(const lh_tool_ctx *c, dump **out, size_t *n)
+{
+    const heap_state *s = c->state;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(c->dir);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        int pid, seq;
+        if (!dump_name(e->d_name, &pid, &seq) || (size_t)seq > s->nreqs)
+            continue;
+        rc = lh_grow((void **)out, &cap, *n + 1, sizeof **out, 64);
+        if (rc == 0)
+            (*out)[(*n)++] = (dump){pid, seq, s->work[seq - 1]};
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_pid_then_request);
+    return rc < 0 ? LH_ENOMEM : 0;
+}
+
+/* One process's dumps (in request order): from its first dump after the
+ * first 20% of the work they span, the base, on. */
+static int one_process(lh_tool_ctx *c, const dump *d, size_t n)
+{
+    if (n < 2)
+        return 0;
+    double cut = d[0].work + 0.2 * (d[n - 1].work - d[0].work);
+    size_t b = 0;
+    while (b < n && d[b].work < cut)
+        b++;
+    if (b + 1 >= n || d[n - 1].work <= d[b].work)
+        return 0;
+    return process_growth(c, d + b, n - b);
+}
+
+/* Appends text to the run's `skipped` note ("; " between parts). */
+static void add_skipped(lh_run_result *res, const char *text)
+{
+    size_t len = strlen(res->skipped);
+    if (len + 3 >= sizeof res->skipped)
+        return;
+    int room = (int)(sizeof res->skipped - len - 3);
+    snprintf(res->skipped + len, sizeof res->skipped - len, "%s%.*s",
+             len ? "; " : "", room, text);
+}
+
+/* Processes skipped for one reason: the reason, once, with their pids. */
+typedef struct skip_row {
+    char text[700];
+    pid_t pids[MAX_UNPROFILED];
+    size_t n;
+} skip_row;
+
+typedef struct skip_table {
+    skip_row rows[MAX_SKIP_ROWS];
+    size_t n;
+} skip_table;
+
+/* Notes pid under `text` (a row per distinct text; pids past the room
+ * are left out). */
+static void skip_add(skip_table *t, pid_t pid, const char *text)
+{
+    skip_row *r = NULL;
+    for (size_t i = 0; i < t->n && r == NULL; i++)
+        if (strcmp(t->rows[i].text, text) == 0)
+            r = &t->rows[i];
+    if (r == NULL) {
+        if (t->n == MAX_SKIP_ROWS)
+            return;
+        r = &t->rows[t->n++];
+        snprintf(r->text, sizeof r->text, "%s", text);
+    }
+    if (r->n < MAX_UNPROFILED)
+        r->pids[r->n++] = pid;
+}
+
+static int skipped_pid(const skip_table *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t k = 0; k < t->rows[i].n; k++)
+            if (t->rows[i].pids[k] == pid)
+                return 1;
+    return 0;
+}
+
+/* The rows of heap-wrap.log ("pid=<pid> <program>: <why>; <instead>"). */
+static void read_wrap_log(const lh_tool_ctx *c, skip_table *t)
+{
+    char path[1200], line[1200];
+    snprintf(path, sizeof path, "%s/%s", c->dir, LH_HEAPLOG_WRAP);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        int pid = 0, skip = 0;
+        line[strcspn(line, "\n")] = '\0';
+        if (sscanf(line, "pid=%d %n", &pid, &skip) == 1 && pid > 0 && skip)
+            skip_add(t, pid, line + skip);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* The run's `skipped` note: the processes the wrapper left without the
+ * profiler, then the processes under test that had none without a word
+ * from the wrapper, one entry per reason ("pid=12 ..." or "pids=12,34
+ * ..."); said once on stderr too. */
+static void note_skipped(lh_tool_ctx *c)
 {
     heap_state *s = c->state;
-    const dump **mine = lh_calloc(s->ndumps ? s->ndumps : 1, sizeof *mine);
-    if (mine == NULL)
-        return LH_ENOMEM;
-    int rc = 0;
-    for (size_t p = 0; p < s->nprocs; p++) {
-        /* This process's dumps that were written (a dump asked for just
-         * before the stop may never have been), from its first dump after
-         * the first 20% of the work they span: the base. */
-        size_t n = 0;
-        char path[1200];
-        for (size_t i = 0; i < s->ndumps; i++) {
-            profile_path(c, &s->dumps[i], path, sizeof path);
-            if (s->dumps[i].pid == s->pids[p] && access(path, R_OK) == 0)
-                mine[n++] = &s->dumps[i];
-        }
-        if (n < 2)
-            continue;
-        double cut = mine[0]->work + 0.2 * (mine[n - 1]->work - mine[0]->work);
-        size_t b = 0;
-        while (b < n && mine[b]->work < cut)
-            b++;
-        if (b + 1 >= n || mine[n - 1]->work <= mine[b]->work)
-            continue;
-        rc = process_growth(c, mine + b, n - b);
-        if (rc == LH_ENOMEM)
-            break;
-        rc = 0;
+    skip_table t;
+    memset(&t, 0, sizeof t);
+    read_wrap_log(c, &t);
+    for (size_t i = 0; i < s->nunprofiled; i++)
+        if (!skipped_pid(&t, s->unprofiled[i]))
+            skip_add(&t, s->unprofiled[i],
+                     "reported stats lines without the heap profiler "
+                     "(started without LEAKHUNT_WRAP, and without the "
+                     "LD_PRELOAD it sets): no profile; its live heap from "
+                     "its own heap= or RSS");
+    for (size_t i = 0; i < t.n; i++) {
+        char entry[900];
+        size_t len = (size_t)snprintf(entry, sizeof entry, "%s=",
+                                      t.rows[i].n > 1 ? "pids" : "pid");
+        for (size_t k = 0; k < t.rows[i].n && len < 160; k++)
+            len += (size_t)snprintf(entry + len, sizeof entry - len, "%s%d",
+                                    k ? "," : "", (int)t.rows[i].pids[k]);
+        snprintf(entry + len, sizeof entry - len, " %.700s", t.rows[i].text);
+        add_skipped(c->res, entry);
     }
-    lh_free(mine);
+    if (c->res->skipped[0])
+        fprintf(stderr, "leak-hunt: heap tool: %s\n", c->res->skipped);
+}
+
+static int heap_finish(lh_tool_ctx *c)
+{
+    dump *all = NULL;
+    size_t n = 0;
+    note_skipped(c);
+    int rc = find_dumps(c, &all, &n);
+    for (size_t i = 0, j; rc == 0 && i < n; i = j) {
+        for (j = i; j < n && all[j].pid == all[i].pid; j++)
+            ;
+        rc = one_process(c, all + i, j - i);
+        if (rc != LH_ENOMEM)
+            rc = 0;
+    }
+    lh_free(all);
     return rc;
 }
 
 static void heap_cleanup(lh_tool_ctx *c)
 {
+    heap_state *s = c->state;
+    if (s)
+        lh_free(s->work);
     lh_free(c->state);
     c->state = NULL;
 }

@@ -49,6 +49,7 @@
 #include "clock.h"
 #include "doctor.h"
 #include "error.h"
+#include "preload.h"
 #include "slope.h"
 #include "process.h"
 #include "vgxml.h"
@@ -125,8 +126,16 @@ static int valgrind_works(lh_tool_ctx *c)
     return 0;
 }
 
+static int mc_refuses(char *const *argv, char *why, size_t cap)
+{
+    return lh_preload_valgrind_refuses(argv[0], why, cap);
+}
+
 static int mc_prepare(lh_tool_ctx *c)
 {
+    if (lh_tool_refuses(&lh_tool_memcheck, c->argv, c->res->error,
+                        sizeof c->res->error))
+        return LH_ETOOL;
     if (!valgrind_works(c))
         return LH_ETOOL;
     mc_state *s = lh_calloc(1, sizeof *s);
@@ -564,6 +573,7 @@ const lh_tool lh_tool_memcheck = {
     .point = "leak search",
     .points = "leak searches",
     .report_findings = 1,
+    .refuses = mc_refuses,
     .prepare = mc_prepare,
     .tick = mc_tick,
     .finish = mc_finish,
