@@ -785,6 +785,12 @@ static int step(measurement *m)
  * WRAPPED_GRACE_MS; it ends as soon as it is done. */
 static void stop_target(measurement *m)
 {
+    if (m->o->before_stop && !m->exited) {
+        pid_t main_pid = lh_target_pid(m->t);
+        const pid_t *pids = m->ctx.npids ? m->ctx.pids : &main_pid;
+        m->o->before_stop(m->o->before_stop_arg, m->res, pids,
+                          m->ctx.npids ? m->ctx.npids : 1);
+    }
     int grace = m->ctx.grace_ms;
     if (m->o->target_wraps && grace < WRAPPED_GRACE_MS)
         grace = WRAPPED_GRACE_MS;

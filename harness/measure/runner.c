@@ -264,6 +264,8 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         .progress = r->progress,
         .progress_arg = r->progress_arg,
         .progress_every = r->progress_every,
+        .before_stop = r->before_stop,
+        .before_stop_arg = r->before_stop_arg,
         .look_every = plan->look_every,
         .tool_points = plan->tool_points,
     };

@@ -28,6 +28,9 @@ typedef struct lh_runner {
     lh_measure_progress_fn progress;
     void *progress_arg;
     double progress_every;
+    /* The same for lh_measure_opts.before_stop. */
+    lh_measure_probe_fn before_stop;
+    void *before_stop_arg;
 } lh_runner;
 
 /* 0, or 2 after printing an error. */
