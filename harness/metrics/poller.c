@@ -178,26 +178,21 @@ int lh_poller_feed(lh_poller *p, const lh_prom_scrape *s, double t,
 {
     char why[MSG_MAX] = "";
     double counter, memory;
-    lh_prom_stages *stages = lh_malloc(sizeof *stages);
+    lh_prom_stages stages;
     p->st.scrapes++;
-    if (stages == NULL) {
-        failed(p, LH_ENOMEM, NULL);
-        return LH_ENOMEM;
-    }
-    int rc = read_point(p, s, &counter, &memory, stages, why, sizeof why);
+    int rc = read_point(p, s, &counter, &memory, &stages, why, sizeof why);
     lh_prom_point pt = {.t = t, .memory = memory};
     if (rc == 0)
         rc = advance(p, &pt, counter, start_time(p, s));
     if (rc < 0) {
         failed(p, rc, why);
-    } else {
-        p->stages = *stages;
-        p->st.consecutive = 0;
-        p->st.last_ok_t = t;
-        *out = pt;
+        return rc;
     }
-    lh_free(stages);
-    return rc;
+    p->stages = stages;
+    p->st.consecutive = 0;
+    p->st.last_ok_t = t;
+    *out = pt;
+    return 0;
 }
 
 int lh_poller_take(lh_poller *p, lh_prom_point *out)

@@ -215,7 +215,7 @@ static void test_scrape_times_out_and_limits_the_size(void)
                  "timed out (connect 1000 ms, whole "
                  "request 500 ms)");
     double took = (double)(lh_now_us() - t0) / 1e6;
-    CU_ASSERT(took >= 0.45 && took < 1.5);
+    CU_ASSERT(took >= 0.45 && took < 3.0); /* not the 5 s answer */
     lh_scraper_free(sc);
     post("/mode", "big");
     lh_scrape_opts small = {.max_bytes = 1 << 20};
