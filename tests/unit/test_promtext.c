@@ -3,7 +3,8 @@
  * whole exposition of every type, the escapes, values and timestamps at
  * their edges, blank lines, CRLF and comments; and each way a body is not
  * the format refused with the line and the reason, leaving *out as it
- * was; every allocation failure handled without a leak.
+ * was; every allocation failure handled without a leak; and the recorded
+ * output of real exporters (tests/fixtures/prom).
  */
 #include "cu_main.h"
 
@@ -438,6 +439,56 @@ static void test_promtext_handles_long_names_and_many_families(void)
     lh_free(text);
 }
 
+/* A fixture read whole (tests/fixtures/prom: recorded real output). */
+static lh_prom_scrape *parse_fixture(const char *name)
+{
+    char path[512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/prom/%s", LH_FIXTURES, name);
+    FILE *f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    text = lh_malloc(1 << 20);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    len = fread(text, 1, 1 << 20, f);
+    fclose(f);
+    lh_prom_scrape *s = NULL;
+    int rc = lh_prom_parse(text, len, &s, why, sizeof why);
+    if (rc != 0)
+        fprintf(stderr, "%s refused: %s\n", name, why);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    lh_free(text);
+    return s;
+}
+
+static void test_promtext_reads_real_exporters(void)
+{
+    /* node_exporter 1.5.0 (Go's client library) */
+    lh_prom_scrape *s = parse_fixture("node_exporter-1.5.0.txt");
+    CU_ASSERT_EQUAL(s->nsamples, 507);
+    const lh_prom_sample *x = find(s, "go_gc_duration_seconds", 2);
+    CU_ASSERT_EQUAL(lh_prom_sample_type(s, x), LH_PROM_SUMMARY);
+    CU_ASSERT_STRING_EQUAL(lh_prom_label_value(x, "quantile"), "0.5");
+    x = find(s, "node_cpu_seconds_total", 0);
+    CU_ASSERT_EQUAL(lh_prom_sample_type(s, x), LH_PROM_COUNTER);
+    CU_ASSERT_DOUBLE_EQUAL(find(s, "process_resident_memory_bytes", 0)->value,
+                           1.523712e+07, 0);
+    CU_ASSERT_STRING_EQUAL(
+        lh_prom_label_value(find(s, "node_os_info", 0), "pretty_name"),
+        "Debian GNU/Linux 12 (bookworm)");
+    lh_prom_free(s);
+    /* Python's prometheus_client 0.16.0: counters as *_total, Info, Enum,
+     * a label value with every escape, a stages gauge with an old list */
+    s = parse_fixture("python_client-0.16.0.txt");
+    CU_ASSERT_EQUAL(s->nsamples, 45);
+    x = find(s, "jobs_total", 0);
+    CU_ASSERT_EQUAL(lh_prom_sample_type(s, x), LH_PROM_COUNTER);
+    CU_ASSERT_STRING_EQUAL(lh_prom_label_value(x, "kind"), "a\"b\\c\nd");
+    CU_ASSERT_EQUAL(lh_prom_sample_type(s, find(s, "lat_seconds_bucket", 0)),
+                    LH_PROM_HISTOGRAM);
+    CU_ASSERT_DOUBLE_EQUAL(find(s, "leakhunt_stages", 1)->value, 0, 0);
+    lh_prom_free(s);
+}
+
 static void test_promtext_survives_every_allocation_failure(void)
 {
     int failures = 0;
@@ -481,6 +532,7 @@ static CU_TestInfo tests[] = {
     {"formats series cut to fit", test_promtext_formats_series_cut_to_fit},
     {"handles long names and many families",
      test_promtext_handles_long_names_and_many_families},
+    {"reads real exporters", test_promtext_reads_real_exporters},
     {"survives every allocation failure",
      test_promtext_survives_every_allocation_failure},
     CU_TEST_INFO_NULL,
