@@ -6,7 +6,8 @@
  *
  * ON: queued (a full queue makes the event due at once rather than
  * buffering without bound; A's windows keep that from happening in
- * practice).  OFF: every event is due at once.
+ * practice).  OFF: every event is due at once.  Switched OFF while it
+ * runs: what is queued is due at once too, and goes on now, in due order.
  */
 #include "dqueue.h"
 #include "inject.h"
@@ -17,13 +18,11 @@
 
 #define RELEASE_BATCH 256
 
-static int enqueue_open(lh_node *node, int on, void **state)
+static int enqueue_open(lh_node *node, void **state)
 {
     lh_dqueue *q = NULL;
 
     *state = NULL;
-    if (!on)
-        return 0;
     int rc = lh_dqueue_new(lh_node_config(node)->queue_cap, &q);
     if (rc != 0)
         return rc;
@@ -50,10 +49,16 @@ static void release(lh_node *node, lh_dqueue *q, int64_t now_us,
 
 static void enqueue_close(lh_node *node, void *state)
 {
-    if (state == NULL)
+    if (state == NULL) /* open failed */
         return;
     release(node, state, INT64_MAX, lh_node_drop);
     lh_dqueue_free(state, NULL);
+}
+
+static void enqueue_switched(lh_node *node, void *state, int on)
+{
+    if (!on)
+        release(node, state, INT64_MAX, lh_node_resume);
 }
 
 static int enqueue_handle(lh_node *node, void *state, lh_item *it, int on)
@@ -74,7 +79,7 @@ static int enqueue_prepare(lh_node *node, void *state, struct pollfd *pfd,
     int64_t due;
     (void)node;
     (void)pfd;
-    if (state == NULL || lh_dqueue_next_due(state, &due) != 0)
+    if (lh_dqueue_next_due(state, &due) != 0)
         return 0;
     int64_t wait = due - lh_now_us();
     lh_timeout_min(timeout_ms, wait <= 0 ? 0 : (int)((wait + 999) / 1000));
@@ -85,14 +90,14 @@ static void enqueue_dispatch(lh_node *node, void *state, short revents,
                              int64_t now_us)
 {
     (void)revents;
-    if (state != NULL)
-        release(node, state, now_us, lh_node_resume);
+    release(node, state, now_us, lh_node_resume);
 }
 
 const lh_stage_ops lh_stage_enqueue = {
     .name = "enqueue",
     .open = enqueue_open,
     .close = enqueue_close,
+    .switched = enqueue_switched,
     .handle = enqueue_handle,
     .prepare = enqueue_prepare,
     .dispatch = enqueue_dispatch,
