@@ -831,13 +831,6 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
     snprintf(n->role, sizeof n->role, "b%u", (unsigned)o->id);
     lh_control_init(&n->ctl, n->role);
     lh_control_start(&n->ctl, &n->cfg.stages);
-    n->cfg.store = o->store;
-    const char *why = cannot_run(n, n->cfg.stages);
-    if (why != NULL) {
-        fprintf(stderr, "selfheal %s: %s\n", n->role, why);
-        return 2;
-    }
-    n->shown = n->cfg.stages;
     if (o->peers != NULL &&
         lh_strv_split(o->peers, ',', peer_addrs, &npeers) != 0)
         return 1;
@@ -859,6 +852,13 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
     n->cfg.queue_cap = (size_t)o->queue_cap;
     n->cfg.rpc_timeout_ms = (int)o->rpc_timeout_ms;
     n->max_items = (size_t)o->max_items;
+    n->cfg.store = o->store;
+    const char *why = cannot_run(n, n->cfg.stages);
+    if (why != NULL) {
+        fprintf(stderr, "selfheal b: %s\n", why);
+        return 2;
+    }
+    n->shown = n->cfg.stages;
     return 0;
 }
 
