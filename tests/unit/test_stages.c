@@ -157,6 +157,34 @@ static void test_stages_enqueue_switched_off_releases_the_queue_in_order(void)
     CU_ASSERT_EQUAL(n.nresumed, 5);
 }
 
+static void test_stages_enqueue_full_queue_makes_events_due_at_once(void)
+{
+    lh_node n = {.cfg = {.stages = F | E, .delay_us = 0, .queue_cap = 2,
+                         .nodes = 1}};
+    const lh_stage_ops *ops = &lh_stage_enqueue;
+    void *st = NULL;
+    lh_item *its[3];
+
+    CU_ASSERT_EQUAL_FATAL(ops->open(&n, &st), 0);
+    for (int i = 0; i < 3; i++)
+        its[i] = new_item((uint64_t)i + 1, LH_STAGE_ENQUEUE);
+    CU_ASSERT_EQUAL(ops->handle(&n, st, its[0], 1), LH_STEP_HELD);
+    CU_ASSERT_EQUAL(ops->handle(&n, st, its[1], 1), LH_STEP_HELD);
+    CU_ASSERT_EQUAL(ops->handle(&n, st, its[2], 1), LH_STEP_NEXT);
+    lh_free(its[2]);
+    CU_ASSERT_EQUAL(n.c.v[LH_C_enqueued], 2);
+    /* Due (no delay): released by the loop's dispatch, in order. */
+    lh_stage_dispatch(ops, &n, st, 0, INT64_MAX);
+    CU_ASSERT_EQUAL(n.nresumed, 2);
+    CU_ASSERT_EQUAL(n.resumed[0], 1);
+    CU_ASSERT_EQUAL(n.resumed[1], 2);
+    /* Room again. */
+    its[0] = new_item(4, LH_STAGE_ENQUEUE);
+    CU_ASSERT_EQUAL(ops->handle(&n, st, its[0], 1), LH_STEP_HELD);
+    ops->close(&n, st);
+    CU_ASSERT_EQUAL(n.dropped, 1);
+}
+
 /* The rpc stage ON with a store that cannot be reached (a port nothing
  * listens on), so that every event waits; then switched off. */
 static void rpc_waiters_switched_off(unsigned off_too, uint64_t want_verified,
@@ -214,6 +242,8 @@ static void test_stages_rpc_and_verify_switched_off_pass_the_waiters(void)
 static CU_TestInfo tests[] = {
     {"enqueue switched off releases the queue in order",
      test_stages_enqueue_switched_off_releases_the_queue_in_order},
+    {"enqueue full queue makes events due at once",
+     test_stages_enqueue_full_queue_makes_events_due_at_once},
     {"rpc switched off sends waiters down the local path",
      test_stages_rpc_switched_off_sends_waiters_down_the_local_path},
     {"rpc and verify switched off pass the waiters",
