@@ -703,6 +703,22 @@ static void control_step(lh_node *n, int64_t now)
         node_switch(n, mask);
 }
 
+/* The control file's list, when there is one, replaces the starting
+ * stages (a node restarted mid-run joins the running configuration). */
+static void control_start(lh_node *n)
+{
+    unsigned start = n->cfg.stages;
+    lh_control_init(&n->ctl, n->role);
+    if (lh_control_start(&n->ctl, &n->cfg.stages)) {
+        const char *why = cannot_run(n, n->cfg.stages);
+        if (why != NULL) {
+            n->cfg.stages = start;
+            lh_control_refuse(&n->ctl, why, start);
+        }
+    }
+    n->shown = n->cfg.stages;
+}
+
 static void write_stats(lh_node *n, lh_stats_writer *w)
 {
     lh_stats_line line = {0};
@@ -850,9 +866,6 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
         fprintf(stderr, "selfheal b: %s\n", err);
         return 2;
     }
-    snprintf(n->role, sizeof n->role, "b%u", (unsigned)o->id);
-    lh_control_init(&n->ctl, n->role);
-    lh_control_start(&n->ctl, &n->cfg.stages);
     if (o->peers != NULL &&
         lh_strv_split(o->peers, ',', peer_addrs, &npeers) != 0)
         return 1;
@@ -875,12 +888,13 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
     n->cfg.rpc_timeout_ms = (int)o->rpc_timeout_ms;
     n->max_items = (size_t)o->max_items;
     n->cfg.store = o->store;
+    snprintf(n->role, sizeof n->role, "b%u", n->cfg.self);
     const char *why = cannot_run(n, n->cfg.stages);
     if (why != NULL) {
         fprintf(stderr, "selfheal b: %s\n", why);
         return 2;
     }
-    n->shown = n->cfg.stages;
+    control_start(n);
     return 0;
 }
 
