@@ -686,10 +686,11 @@ int lh_role_a(int argc, char **argv)
     if (status != 0)
         return status;
     status = setup(&a, &o);
-    /* A is not a process under test (DESIGN section 4: the B nodes are),
-     * so it writes no LEAKHUNT_STATS lines: its work would be counted
-     * twice with the B nodes', and leak-hunt's tools would signal a
-     * process they do not wrap. */
+    /* A is not a process under test (docs/protocol.md section 3: the B
+     * nodes are), so it writes no LEAKHUNT_STATS lines: its work would be
+     * counted twice with the B nodes', and leak-hunt's tools would signal
+     * a process they do not wrap.  Its switches are acknowledged by the
+     * B nodes (live switching, above). */
     while (status == 0 && !lh_role_stop)
         status = step(&a);
     teardown(&a);

@@ -29,10 +29,10 @@
  *   buffer gets room for its largest frame or a few of them when it is
  *   set up (presize), instead of growing in steps whenever a burst first
  *   needs more, at random times in a run: a leak harness reads such steps
- *   as growth (they were much of the 0.01-1.49 B/event that clean runs
- *   measured; issue 13).  Items themselves are malloc'ed and freed per
- *   event: their number is the stats lines' queue=, which leak-hunt
- *   takes out as a backlog (a pool would turn it into a high-water mark).
+ *   as growth (clean runs measured up to 1.5 B/event of it).  Items
+ *   themselves are malloc'ed and freed per event: their number is the
+ *   stats lines' queue=, which leak-hunt takes out as a backlog (a pool
+ *   would turn it into a high-water mark).
  * - Bounded everything: at most max_items live items (inbound sockets are
  *   not read beyond that: TCP pushes back to A, whose window is the real
  *   bound), a peer window of PEER_WINDOW items, a fixed number of
@@ -44,8 +44,8 @@
  *   within HELLO_TIMEOUT_US, is closed and counted in refused.  Before
  *   its HELLO a connection may send LH_PROTO_MAX_HELLO bytes a frame.
  *   The others are served on.
- * - Every 100 ms: a stats line (DESIGN section 4) when LEAKHUNT_STATS is
- *   set, and the counters file with --counters.
+ * - Every 100 ms: a stats line (docs/protocol.md section 2) when
+ *   LEAKHUNT_STATS is set, and the counters file with --counters.
  * - With --ledger DIR, every event this node finishes gets a record
  *   (ledger.h: VERIFIED, PASSED with verify off, FAILED), and the records
  *   are handed to the kernel once per turn of the loop *before* any ack is
