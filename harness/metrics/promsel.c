@@ -7,21 +7,19 @@
  * times a second.
  *
  * The stage lists of leakhunt_stages follow the stats lines' rules
- * (docs/protocol.md section 1); stages_valid and stages_same below are
- * what core/stats.c gains with the live-hunting work
- * (lh_stats_stages_valid, lh_stats_stages_same), kept here until that is
- * merged and then replaced by those.
+ * (docs/protocol.md section 1) and are checked and compared by
+ * core/stats.c's lh_stats_stages_valid and lh_stats_stages_same.
  */
 #include "promsel.h"
 
 #include "alloc.h"
 #include "error.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#define NAME_MAX_ 31 /* a stage name's length limit */
 #define LIST_SHOWN 4 /* series named in an "several match" message */
 
 struct lh_prom_selector {
@@ -253,78 +251,6 @@ int lh_prom_select(const lh_prom_scrape *s, const lh_prom_selector *sel,
 
 /* ---- leakhunt_stages ---------------------------------------------------- */
 
-static int name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-/* 1 when list[0..len) holds the name s[0..n) as an item. */
-static int has_item(const char *list, size_t len, const char *s, size_t n)
-{
-    const char *p = list, *end = list + len;
-    while (p < end) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        const char *e = c ? c : end;
-        if ((size_t)(e - p) == n && memcmp(p, s, n) == 0)
-            return 1;
-        p = e + 1;
-    }
-    return 0;
-}
-
-/* "-", or distinct names of [A-Za-z0-9_.-]{1,31} (not "-") separated by
- * single commas (docs/protocol.md section 1). */
-static int stages_valid(const char *s)
-{
-    if (strcmp(s, "-") == 0)
-        return 1;
-    const char *p = s;
-    for (;;) {
-        const char *e = p;
-        while (name_char(*e))
-            e++;
-        size_t n = (size_t)(e - p);
-        if (n == 0 || n > NAME_MAX_ || (n == 1 && *p == '-') ||
-            (*e != ',' && *e != '\0') ||
-            (p > s && has_item(s, (size_t)(p - s - 1), p, n)))
-            return 0;
-        if (*e == '\0')
-            return 1;
-        p = e + 1;
-    }
-}
-
-/* The number of items of a valid list ("-": none). */
-static size_t items(const char *s)
-{
-    if (strcmp(s, "-") == 0)
-        return 0;
-    size_t n = 1;
-    for (; *s; s++)
-        n += *s == ',';
-    return n;
-}
-
-/* 1 when two valid lists name the same set. */
-static int stages_same(const char *a, const char *b)
-{
-    if (items(a) != items(b))
-        return 0;
-    if (items(a) == 0)
-        return 1;
-    const char *p = a;
-    for (;;) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        if (!has_item(b, strlen(b), p, n))
-            return 0;
-        if (c == NULL)
-            return 1;
-        p = c + 1;
-    }
-}
-
 /* The list of one leakhunt_stages series into buf (checked). */
 static int series_list(const lh_prom_scrape *s, const lh_prom_sample *x,
                        char *buf, size_t cap, char *why, size_t whylen)
@@ -353,12 +279,12 @@ static int series_list(const lh_prom_scrape *s, const lh_prom_sample *x,
     }
     if (v[0] == '\0')
         v = "-";
-    if (strlen(v) >= cap || !stages_valid(v)) {
+    if (strlen(v) >= cap || !lh_stats_stages_valid(v, strlen(v))) {
         lh_set_why(why, whylen,
                    "%s: '%.200s' is not a stage list "
                    "(distinct names of [A-Za-z0-9_.-], at most %d "
                    "characters, separated by commas; - for none)",
-                   series, v, NAME_MAX_);
+                   series, v, LH_STATS_NAME_MAX - 1);
         return LH_EPARSE;
     }
     memcpy(buf, v, strlen(v) + 1);
@@ -384,7 +310,7 @@ int lh_prom_stages_read(const lh_prom_scrape *s, const lh_prom_selector *filter,
             memcpy(r.list, list, sizeof list);
             r.state = LH_PROM_STAGES_AGREED;
         } else if (r.state == LH_PROM_STAGES_AGREED &&
-                   !stages_same(r.list, list)) {
+                   !lh_stats_stages_same(r.list, list)) {
             memcpy(r.other, list, sizeof list);
             r.state = LH_PROM_STAGES_MIXED;
         }
