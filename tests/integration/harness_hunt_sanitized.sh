@@ -1,0 +1,46 @@
+#!/bin/sh
+# harness_hunt_sanitized.sh - the built-in pipeline built with ASan+UBSan,
+# hunted as a user with a sanitizer build would (issue 18).  Registered in
+# the sanitized build only, where selfheal (every process of it) carries
+# the sanitizers' runtimes:
+#   - `hunt --inject rpc:reachable:64` (auto, the default tools) names
+#     rpc and exits 1: leak-hunt recognises the sanitizer build, preloads
+#     no tcmalloc ahead of the ASan runtime (every B node starts), takes
+#     the heap from the sanitizer's allocator, and skips memcheck's kind
+#     with a word instead of failing;
+#   - a clean hunt is clean (exit 0, no culprit);
+#   - no process of either hunt is left behind, and no sanitizer report
+#     (an ASan error, a UBSan runtime error) appears in any process's log.
+#
+# usage: harness_hunt_sanitized.sh LEAK_HUNT SOURCE_ROOT
+set -eu
+. "$(dirname "$0")/lib.sh"
+hunt_setup "$@"
+# the sanitizers' own leak report at exit would fail a B node stopped
+# mid-stream; UBSan stops at its first finding, so one fails the hunt
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+# no_sanitizer_report NAME: every log of the hunt free of sanitizer reports
+no_sanitizer_report() {
+    found=$(grep -rlE "ERROR: AddressSanitizer|runtime error:|does not come first" \
+        "$WORK/$1" 2>/dev/null || :)
+    [ -z "$found" ] || {
+        grep -hE -A5 "ERROR: AddressSanitizer|runtime error:|does not come first" \
+            $found | head -40 >&2
+        fail "$1: sanitizer reports in $found"
+    }
+}
+
+lh_hunt leak --inject rpc:reachable:64 --work "$WORK_EVENTS" --timeout 240
+expect_rc leak "$rc" 1
+hexpect leak culprit "$(hget leak "d['culprit']")" '["rpc"]'
+expect_in leak "$WORK/leak.err" "AddressSanitizer"
+no_sanitizer_report leak
+
+lh_hunt clean --work "$WORK_EVENTS" --timeout 240
+expect_rc clean "$rc" 0
+hexpect clean culprit "$(hget clean "d['culprit']")" '[]'
+no_sanitizer_report clean
+echo "PASS"
