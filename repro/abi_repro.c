@@ -1,6 +1,6 @@
 /*
  * abi_repro.c - abi-repro: the article's RPC/ABI-mismatch leak in one
- * process (DESIGN section 1, issue 4).
+ * process (README.md, "The story"; issue 4).
  *
  *   abi-repro --calls N [--variant 1|2] [--every K] [--window W] [--quiet]
  *
@@ -11,8 +11,8 @@
  * at the end, the growth per call (least-squares slope over the samples
  * after the first tenth of the run, the warm-up in which buffers reach
  * their working size).  --calls 0 runs until SIGTERM or SIGINT, for the
- * harness; LEAKHUNT_STATS gets `work=<calls> heap=<bytes>` lines (DESIGN
- * section 4).
+ * harness; LEAKHUNT_STATS gets `work=<calls> heap=<bytes>` lines (docs/protocol.md
+ * section 2).
  *
  * --variant selects which library-A API the framework carries bodies in,
  * that is which ABI break of A v2 a v1-compiled framework runs into:

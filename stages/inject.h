@@ -1,5 +1,5 @@
 /*
- * inject.h - planted leaks for testing the harness (DESIGN section 3).
+ * inject.h - planted leaks for testing the harness (docs/selfheal.md).
  *
  * `--inject STAGE:KIND:BYTES[:EVERY]` (repeatable, one spec per stage):
  * every EVERY-th event (default 1) that passes STAGE while it is ON

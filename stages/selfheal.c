@@ -1,5 +1,5 @@
 /*
- * selfheal - the reference self-healing pipeline (DESIGN section 3).
+ * selfheal - the reference self-healing pipeline (docs/selfheal.md).
  *
  * One binary, one subcommand per role; `up` starts the whole topology.
  */

@@ -1,12 +1,12 @@
 /*
- * stage.h - the stage interface of the selfheal pipeline (DESIGN section 3)
+ * stage.h - the stage interface of the selfheal pipeline (docs/selfheal.md)
  * and the services of a B node that stages use.
  *
  * A stage is a const struct of function pointers (lh_stage_ops), one file
  * per stage (stage_<name>.c), listed once in include/stage_list.h (which
  * says how to add one).  Every stage
  * implements both its ON and its OFF behaviour in its handle function, so
- * the table of DESIGN section 3 lives in the stage files:
+ * the table of docs/selfheal.md lives in the stage files:
  *
  *   forward  ON: A sends the event to a B node (role_a.c); on the B side
  *                handle marks the arrival from A.  OFF: A consumes and drops.

@@ -308,7 +308,7 @@ size_t lh_abicheck_mark_files(lh_abicheck *ac, const char *const *files,
                               size_t nfiles);
 
 /*
- * The exit status the checker's findings call for (DESIGN section 5):
+ * The exit status the checker's findings call for (docs/protocol.md section 7):
  * 2 when the check is incomplete (a named file could not be read, a
  * process could not be read) or no named file or mapped object had debug
  * info (dependencies alone are not the program), else 1

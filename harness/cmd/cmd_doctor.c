@@ -9,7 +9,7 @@
  * fix.  The debug-info check looks at TARGET (default: the selfheal beside
  * this leak-hunt); its ARGS are accepted so that the command line of a
  * hunt can be pasted as it is.  Exit status 0 when every check passed, 2
- * otherwise (DESIGN section 5: environment error).
+ * otherwise (docs/protocol.md section 7: environment error).
  */
 #include "commands.h"
 #include "doctor.h"

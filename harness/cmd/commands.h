@@ -3,8 +3,8 @@
  *
  * Each subcommand lives in its own file, harness/cmd_<name>.c, and defines
  * one entry point.  argv[0] is the subcommand's name ("hunt"), argv[1..]
- * its arguments; the return value is the process exit status (DESIGN
- * section 5): 0 no leak / no conflict, 1 leak found (or soak over budget, or
+ * its arguments; the return value is the process exit status (docs/protocol.md
+ * section 7): 0 no leak / no conflict, 1 leak found (or soak over budget, or
  * ABI conflicts), 2 usage or environment error, 3 inconclusive or target
  * failure.  A command prints its own messages, prefixed "leak-hunt: ".
  *

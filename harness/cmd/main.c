@@ -5,8 +5,8 @@
  * harness/cmd_<name>.c does not exist yet; CMake defines LH_HAVE_CMD_<NAME>
  * for each file present) and a one-line summary for --help (NULL for an
  * internal command, which --help does not list).  Dispatch is a linear
- * search over a handful of rows.  Usage errors exit with status 2 (DESIGN
- * section 5).
+ * search over a handful of rows.  Usage errors exit with status 2 (docs/protocol.md
+ * section 7).
  */
 #include "commands.h"
 

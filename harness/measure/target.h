@@ -1,5 +1,5 @@
 /*
- * target.h - starting, watching and stopping a target (DESIGN section 4).
+ * target.h - starting, watching and stopping a target (docs/protocol.md sections 3-4).
  *
  * A target runs in its own process group with the target protocol's
  * environment: LEAKHUNT_STAGES, LEAKHUNT_STATS, LEAKHUNT_WRAP, and every

@@ -1,6 +1,6 @@
 /*
  * json.h - a small streaming JSON writer (writing JSON by hand is fine;
- * reading it is not: DESIGN section 6).
+ * reading it is not, and leak-hunt reads no JSON).
  *
  * Commas and nesting are tracked for the caller; strings are escaped
  * (control characters, quotes, backslashes; bytes >= 0x80 pass through, so

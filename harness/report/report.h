@@ -1,6 +1,6 @@
 /*
  * report.h - what leak-hunt tells its user: the verdict paragraph on
- * stdout, report.json (DESIGN section 5's fields), and report.html.
+ * stdout, report.json (the fields of docs/protocol.md section 8), and report.html.
  */
 #ifndef LH_REPORT_H
 #define LH_REPORT_H
@@ -66,7 +66,7 @@ typedef struct lh_report {
     long target_max_rss_kb;
 } lh_report;
 
-/* Writes the verdict paragraph (DESIGN section 5) to f. */
+/* Writes the verdict paragraph (README.md shows one; exit codes: docs/protocol.md section 7) to f. */
 void lh_report_verdict(const lh_report *r, FILE *f);
 
 /* Writes report.json to `path`.  0, or LH_EIO. */

@@ -1,7 +1,7 @@
 /*
  * report.json and the verdict paragraph.
  *
- * report.json carries DESIGN section 5's fields (verdict, culprit,
+ * report.json carries the fields of docs/protocol.md section 8 (verdict, culprit,
  * elapsed_seconds, runs with enabled / tool / work / seconds /
  * slope_bytes_per_unit / ci95 / verdict / sites) and a few more that the
  * HTML report and people use: the per-stage breakdown, each run's signal,
@@ -260,8 +260,8 @@ static const lh_site *top_site(const lh_report *r, const char *stage)
     return NULL;
 }
 
-/* "; top site F <- CALLER (file:line)", as DESIGN's example reads; nothing
- * for NULL. */
+/* "; top site F <- CALLER (file:line)": the allocating function, its
+ * caller and the line of the call; nothing for NULL. */
 static void print_site(FILE *f, const lh_site *site)
 {
     if (site == NULL)
@@ -384,7 +384,7 @@ void lh_report_verdict(const lh_report *r, FILE *f)
                 best->ci_low, best->ci_high);
     }
     /* One top site per culprit (or one overall): the function, its caller
-     * and where the caller makes the call, as DESIGN's example reads. */
+     * and where the caller makes the call. */
     int nsites = r->nculprit > 1 ? r->nculprit : 1;
     for (int k = 0; k < nsites; k++) {
         const lh_site *site =

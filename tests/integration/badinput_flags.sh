@@ -1,6 +1,6 @@
 #!/bin/sh
 # badinput_flags.sh SELFHEAL - every selfheal role refuses bad flags the
-# same way (DESIGN: a one-line error, exit 2): unknown flags, missing
+# same way (a one-line error, exit 2): unknown flags, missing
 # values, malformed and out-of-range numbers, unknown stage names, bad
 # inject specs and tokens.  Each case must exit 2 within 10 s, print
 # exactly one line on stderr (naming the role) and nothing on stdout.

@@ -80,8 +80,8 @@ hexpect abi "abi_conflicts: the objects of each" "$(hget abi \
     '[["selfheal", "liba"]]'
 
 verdict_starts abi "leak in stage rpc: +"
-# the place shown is where the caller makes the call (DESIGN's
-# "a_buf_new <- rpc_call (stages/rpc.c:88)"): in the RPC framework
+# the place shown is where the caller makes the call ("a_buf_new <-
+# rpc_call (repro/rpc/rpc.c:N)"): in the RPC framework
 for text in "top site $fn <- $caller (repro/rpc/rpc.c:" \
     "memcheck: still reachable, not lost" \
     "ABI: struct a_buf (header a.h): 32 bytes in selfheal, 40 bytes in liba.so"; do

@@ -2,7 +2,7 @@
 # leak-hunt itself receives SIGINT or SIGTERM mid-run: it kills the
 # target's process group at once (a forked child included), says
 # "interrupted by signal N (...)", exits 3 (the measurement is
-# inconclusive: DESIGN's "inconclusive or target failure"), and with
+# inconclusive: docs/protocol.md section 7's "inconclusive or target failure"), and with
 # --report still writes report.json (verdict "error", the runs so far) and
 # report.html.  Also when the signal comes in early, while the memcheck tool
 # is still checking valgrind, and in the middle of a hunt.

@@ -3,7 +3,7 @@
 # by a browser (issue 6).
 #
 # 1. A hunt on toyprog with a 64 B/unit leak in `filter` (--duration 3):
-#    report.json has DESIGN section 5's fields and names filter; headless
+#    report.json has docs/protocol.md section 8's fields and names filter; headless
 #    Chromium loads report.html from disk (no network, no script) and its
 #    DOM has one chart per run with long polylines, axes with units, a
 #    fitted line, the breakdown with filter's bar longest, the overlay, a

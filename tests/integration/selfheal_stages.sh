@@ -1,7 +1,7 @@
 #!/bin/sh
 # selfheal_stages.sh SELFHEAL [EVENTS] - `selfheal up` for each growing
 # prefix of the stages (none; forward; forward,hash; ...; all five), each
-# run asserting the counters that DESIGN's OFF rules imply.  Also: stage
+# run asserting the counters that docs/selfheal.md's OFF rules imply.  Also: stage
 # lists with an unknown name or a missing requirement are refused (exit 2).
 set -eu
 . "$(dirname "$0")/lib.sh"

@@ -2,7 +2,7 @@
  * a.h - library A, version 1: message buffers with a registry of live
  * objects.  Prefix a_.
  *
- * Library A plays the "shared component" of the story (DESIGN section 1):
+ * Library A plays the "shared component" of the story (README.md, "The story"):
  * a library that an RPC framework uses for its message buffers and that is
  * shipped as a shared object (soname liba.so.1) and as a static archive.
  * Every block A hands out is recorded in a registry inside A, so A can

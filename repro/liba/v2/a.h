@@ -19,7 +19,7 @@
  * Neither break crashes: everything v1 code reads (data, len, cap) kept its
  * offset.
  *
- * Library A plays the "shared component" of the story (DESIGN section 1):
+ * Library A plays the "shared component" of the story (README.md, "The story"):
  * a library that an RPC framework uses for its message buffers and that is
  * shipped as a shared object (soname liba.so.1) and as a static archive.
  * Every block A hands out is recorded in a registry inside A, so A can
