@@ -327,6 +327,33 @@ static void test_decide_growth_with_a_growing_queue_is_a_backlog(void)
     CU_ASSERT(d.ci_high < d.threshold);
 }
 
+/* A leak of 3 B/unit beside a bursty queue that drifts up with the work
+ * (the pipeline's delay queue over a 30-minute soak: 0 to 57k items from
+ * one moment to the next, 21k more at the end than at the start), each
+ * item 224 bytes. */
+static void bursty_drifting_queue(rng *g, lh_slope_sample *s, size_t n,
+                                  double total)
+{
+    (void)total;
+    for (size_t i = 0; i < n; i++) {
+        s[i].queue = floor(0.0003 * s[i].work + 40000 * unif(g));
+        s[i].bytes += 224 * s[i].queue;
+    }
+}
+
+static void test_decide_leak_beside_a_drifting_bursty_queue_is_a_leak(void)
+{
+    lh_decision d = decide_on(&(synth){.seed = 14, .n = 15000,
+                                       .total = 64e6, .leak = 3,
+                                       .shape = bursty_drifting_queue,
+                                       .white = 16 * KIB});
+    CU_ASSERT_EQUAL(d.verdict, LH_VERDICT_LEAK);
+    CU_ASSERT(d.queue_growing);
+    /* (condensing pairs the medians of bytes and depth only roughly) */
+    CU_ASSERT_DOUBLE_EQUAL(d.bytes_per_item, 224, 224 * 0.25);
+    CU_ASSERT_DOUBLE_EQUAL(d.slope, 3, 0.3);
+}
+
 /* The article's gdb check: a few thousand items, not growing, while memory
  * grows.  A leak, and the text says the queue was flat. */
 static void flat_queue(rng *g, lh_slope_sample *s, size_t n, double total)
@@ -787,6 +814,8 @@ static CU_TestInfo tests[] = {
      test_decide_leak_with_a_step_keeps_the_leak_rate},
     {"growth_with_a_growing_queue_is_a_backlog",
      test_decide_growth_with_a_growing_queue_is_a_backlog},
+    {"leak_beside_a_drifting_bursty_queue_is_a_leak",
+     test_decide_leak_beside_a_drifting_bursty_queue_is_a_leak},
     {"growth_with_a_flat_queue_is_a_leak",
      test_decide_growth_with_a_flat_queue_is_a_leak},
     {"too_few_samples_is_inconclusive",
