@@ -1,0 +1,95 @@
+#!/bin/sh
+# orphans.sh LEAK_HUNT - no process is left behind when what started it
+# is killed with SIGKILL (no handler of its own runs then):
+# - `selfheal up` while the pipeline runs (producer mid-flight, store
+#   calls in flight): every child of up dies with it;
+# - `leak-hunt run` (rss) and `leak-hunt hunt` on the built-in pipeline,
+#   and `leak-hunt run --tool memcheck` (the target under valgrind): the
+#   target and everything it started die with leak-hunt.
+# The whole tree is checked: `mine` is every process whose working
+# directory is WORK, whoever its parent is now.  "Gone" means within
+# GONE_S seconds (SIGKILL reaches the children at once; the margin is for
+# a loaded machine).
+#
+# usage: orphans.sh LEAK_HUNT (selfheal beside it)
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+LH=${1:?usage: orphans.sh LEAK_HUNT}
+SH=$(dirname "$LH")/selfheal
+need_file "$LH" leak-hunt
+need_file "$SH" selfheal
+lh_setup orphans
+mkdir "$WORK/tmp" || fail "cannot make $WORK/tmp"
+TMPDIR=$WORK/tmp
+export TMPDIR
+GONE_S=${ORPHANS_GONE_S:-3}
+
+none_left() {
+    [ -z "$(mine)" ]
+}
+
+# killed NAME PID: SIGKILL to PID, reaped, then nothing of this test may
+# be left within GONE_S seconds; prints how long that took
+killed() {
+    t0=$(now)
+    kill -KILL "$2"
+    wait "$2" || :
+    i=0
+    until none_left; do
+        i=$((i + 1))
+        [ $i -lt $((GONE_S * 20)) ] || {
+            ps -o pid,ppid,pgid,stat,args -p "$(mine | tr '\n' ',' |
+                sed 's/,$//')" >&2 || :
+            fail "$1: processes left $GONE_S s after SIGKILL"
+        }
+        sleep 0.05
+    done
+    note "$1: nothing left $(elapsed "$t0") s after SIGKILL"
+}
+
+# producing: the built-in pipeline's producer runs and has sent events
+# (its counters file says so), so store calls are in flight
+producing() {
+    [ -n "$(mine_matching ' produce ')" ] || return 1
+    for f in "$WORK"/tmp/*/produce.cnt "$WORK"/run/produce.cnt; do
+        v=$(sed -n "s/^produced //p" "$f" 2>/dev/null | head -n 1)
+        [ -n "$v" ] && [ "$v" -gt 0 ] && return 0
+    done
+    return 1
+}
+
+# --- selfheal up, SIGKILLed mid-run (setsid: up leads its own group, as
+# under leak-hunt; the children lead theirs)
+start_in_work setsid "$SH" up --duration 120 --rate 20000 --dir "$WORK/run" \
+    --keep >"$WORK/up.out" 2>"$WORK/up.err"
+wait_until 60 "up's producer" producing
+sleep 1
+killed up $!
+
+# --- leak-hunt run (rss) on the pipeline, SIGKILLed mid-run
+start_in_work "$LH" run --tool rss --work 100000000 --timeout 300 \
+    >"$WORK/run.out" 2>"$WORK/run.err"
+pid=$!
+wait_until 60 "the run's producer" producing
+sleep 1
+killed run-rss "$pid"
+
+# --- leak-hunt hunt, SIGKILLed in its first configuration
+start_in_work "$LH" hunt --tool rss --inject rpc:reachable:64 \
+    >"$WORK/hunt.out" 2>"$WORK/hunt.err"
+pid=$!
+wait_until 60 "the hunt's producer" producing
+sleep 1
+killed hunt "$pid"
+
+# --- leak-hunt run --tool memcheck: up and its children under valgrind
+if command -v valgrind >/dev/null; then
+    start_in_work "$LH" run --tool memcheck --work 100000000 --timeout 300 \
+        >"$WORK/mc.out" 2>"$WORK/mc.err"
+    pid=$!
+    wait_until 120 "the memcheck run's producer" producing
+    sleep 1
+    killed run-memcheck "$pid"
+fi
+echo "PASS"
