@@ -43,6 +43,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -317,6 +318,27 @@ int lh_proc_read(lh_proc *p, lh_buf *out, size_t max, int64_t deadline_us)
         if (keep > 0 && lh_buf_append(out, chunk, keep) < 0)
             return LH_ENOMEM;
     }
+}
+
+int lh_pid_gone(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    text[n] = '\0';
+    /* the command name may hold spaces and ')': the state follows the
+     * last ')' */
+    const char *p = strrchr(text, ')');
+    char state;
+    if (p == NULL || sscanf(p + 1, " %c", &state) != 1)
+        return 1;
+    return state == 'Z' || state == 'X';
 }
 
 int lh_proc_poll(lh_proc *p)

@@ -101,6 +101,13 @@ int lh_proc_wait(lh_proc *p, int64_t deadline_us);
 void lh_proc_stop(lh_proc *p, int grace_ms);
 
 /*
+ * 1 when process pid no longer runs: gone, or a zombie (dead, not yet
+ * reaped: kill(pid, 0) still succeeds on it), from /proc/PID/stat.  For a
+ * caller that waits on something only that process can answer.
+ */
+int lh_pid_gone(pid_t pid);
+
+/*
  * Our environment with each "NAME=value" of `set` (NULL-terminated, or
  * NULL) in place of NAME, and each bare "NAME" removing it; entries of
  * `set` come last, in their order.  The strings are not copied: they must

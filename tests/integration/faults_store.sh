@@ -5,14 +5,17 @@
 #   outage  the store process is stopped (SIGSTOP) for 8 s mid-run, then
 #           continued.  The B nodes' store calls time out; each B closes
 #           its connection and retries with a doubling backoff, one probe
-#           call at a time, never giving an event up; nothing is
-#           acknowledged meanwhile, so A's window fills and A pauses its
-#           partitions (backpressure reaches Kafka); produce's store
-#           writes time out too and it goes on (their events published,
-#           healed later).  After SIGCONT everything recovers.
+#           call at a time, never giving an event up.  produce's store
+#           writes time out too: its window (role_produce.c) closes to
+#           one write at a time, so it makes about one change per timeout
+#           (the events of failed writes are published all the same,
+#           healed later).  It used to go on with 4,096 writes in flight
+#           and fill A's windows, which paused; now little reaches A, so
+#           A's window is not expected to fill, only never to be
+#           exceeded.  After SIGCONT everything recovers.
 #   slow    the store takes 400 us over every request (--store-delay-us:
 #           2,500 requests/s), the producer goes as fast as it can: the
-#           store is the bottleneck; A pauses.  produce's window adapts
+#           store is the bottleneck.  produce's window adapts
 #           (role_produce.c): it used to keep 4,096 writes in flight
 #           whatever the latency, 1.6 s of the store's work, and 28,151 of
 #           30,000 writes timed out (events published unwritten, healed
@@ -98,9 +101,12 @@ outage)
     grep -E "^produce:" "$WORK/err" || true
     grep -E "store answering again" "$WORK/err" || true
     check_rss "$t_stop" "$((t_cont + 1000))" "$t_base" "$t_stop"
-    # A's windows filled, so A paused (it may have been paused already).
-    expect "A outstanding at the fullest" "$max_out" -ge $((window * 3))
-    expect "A paused" "$paused1" -ge 1
+    # produce held back: what it had in flight (at most --inflight,
+    # 1,024) and one probe per 2 s timeout failed, not 8 s of changes.
+    pfail=$(sed -n 's/^produce: .* store_errors \([0-9]*\) .*/\1/p' \
+        "$WORK/err" | tail -n 1)
+    [ -n "$pfail" ] || fail "no produce summary line"
+    expect "produce's failed writes" "$pfail" -le $((1024 + 64))
     # A stops taking more once its windows are full, and never takes
     # more than they allow (a hard bound, not one batch over).
     expect "A outstanding during the outage" "$max_out" -le $((window * 3))
@@ -137,7 +143,8 @@ slow)
     echo "figures: produce: $pfail of $n store writes failed, at most" \
         "$pmax in flight"
     check_rss "$t_base" "$(now_ms)" 0 "$t_base"
-    expect "A paused" "$(jtot "$j" paused)" -gt 0
+    # (A no longer pauses here: produce's window holds it to what the
+    # store answers, so A's windows need not fill.)
     expect "produce's writes in flight" "$pmax" -le 1024
     # 94% failed with 4,096 in flight; a tenth leaves room for a loaded
     # machine.
