@@ -41,20 +41,11 @@ static int exited_with(int st, int code)
 }
 
 /* 1 once pid is gone or a zombie nobody reaps (a container's init may
- * not), within about two seconds. */
+ * not), within about two seconds (lh_pid_gone: tested on its own). */
 static int gone_soon(pid_t pid)
 {
     for (int i = 0; i < 200; i++) {
-        char path[64], text[256] = "";
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            return 1;
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        const char *p = strrchr(text, ')');
-        if (p && p[1] == ' ' && p[2] == 'Z')
+        if (lh_pid_gone(pid))
             return 1;
         lh_sleep_us(10000);
     }
@@ -360,6 +351,26 @@ static void test_process_stop_releases_the_keeper_and_the_group(void)
     lh_proc_stop(&p, 0);
 }
 
+static void test_process_pid_gone_sees_a_zombie_and_a_reaped_child(void)
+{
+    CU_ASSERT_EQUAL(lh_pid_gone(getpid()), 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    /* not reaped yet: a zombie, which kill(pid, 0) would call alive */
+    int zombie = 0;
+    for (int i = 0; i < 200 && !zombie; i++) {
+        zombie = lh_pid_gone(pid);
+        if (!zombie)
+            lh_sleep_us(10000);
+    }
+    CU_ASSERT(zombie);
+    CU_ASSERT_EQUAL(kill(pid, 0), 0);
+    CU_ASSERT_EQUAL(waitpid(pid, NULL, 0), pid);
+    CU_ASSERT_EQUAL(lh_pid_gone(pid), 1);
+}
+
 static void test_process_child_path_and_environment_come_from_env(void)
 {
     setenv("LH_SPAWN_OLD", "old", 1);
@@ -474,6 +485,8 @@ static CU_TestInfo tests[] = {
      test_process_group_dies_with_parent_killed},
     {"stop releases the keeper and the group",
      test_process_stop_releases_the_keeper_and_the_group},
+    {"pid_gone sees a zombie and a reaped child",
+     test_process_pid_gone_sees_a_zombie_and_a_reaped_child},
     {"the child's PATH and environment come from env",
      test_process_child_path_and_environment_come_from_env},
     {"bad input and failures leave nothing behind",
