@@ -67,29 +67,24 @@ wait_until 60 "up's producer" producing
 sleep 1
 killed up $!
 
-# --- leak-hunt run (rss) on the pipeline, SIGKILLed mid-run
-start_in_work "$LH" run --tool rss --work 100000000 --timeout 300 \
-    >"$WORK/run.out" 2>"$WORK/run.err"
-pid=$!
-wait_until 60 "the run's producer" producing
-sleep 1
-killed run-rss "$pid"
-
-# --- leak-hunt hunt, SIGKILLed in its first configuration
-start_in_work "$LH" hunt --tool rss --inject rpc:reachable:64 \
-    >"$WORK/hunt.out" 2>"$WORK/hunt.err"
-pid=$!
-wait_until 60 "the hunt's producer" producing
-sleep 1
-killed hunt "$pid"
-
-# --- leak-hunt run --tool memcheck: up and its children under valgrind
-if command -v valgrind >/dev/null; then
-    start_in_work "$LH" run --tool memcheck --work 100000000 --timeout 300 \
-        >"$WORK/mc.out" 2>"$WORK/mc.err"
+# kill_leak_hunt NAME WAIT_S ARGS...: `leak-hunt ARGS` on the built-in
+# pipeline, SIGKILLed once its producer has sent events
+kill_leak_hunt() {
+    name=$1 secs=$2
+    shift 2
+    start_in_work "$LH" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
     pid=$!
-    wait_until 120 "the memcheck run's producer" producing
+    wait_until "$secs" "$name's producer" producing
     sleep 1
-    killed run-memcheck "$pid"
+    killed "$name" "$pid"
+}
+
+kill_leak_hunt run-rss 60 run --tool rss --work 100000000 --timeout 300
+# a hunt, in its first configuration
+kill_leak_hunt hunt 60 hunt --tool rss --inject rpc:reachable:64
+# up and its children under valgrind
+if command -v valgrind >/dev/null; then
+    kill_leak_hunt run-memcheck 120 run --tool memcheck --work 100000000 \
+        --timeout 300
 fi
 echo "PASS"

@@ -290,6 +290,19 @@ static int group_gone_soon(pid_t pgid)
     return 0;
 }
 
+/* A shell that forks a sleep into its group (no death signal there),
+ * then becomes another sleep; its group dies with its parent. */
+static lh_spawn_opts group_opts(void)
+{
+    static char *const argv[] = {"sh", "-c", "sleep 30 & exec sleep 31",
+                                 NULL};
+    lh_spawn_opts o = {.argv = argv,
+                       .own_group = 1,
+                       .die_with_parent = 1,
+                       .group_dies_with_parent = 1};
+    return o;
+}
+
 static void test_process_group_dies_with_parent_killed(void)
 {
     /* the shell forks a sleep into its group (no death signal there),
@@ -299,11 +312,7 @@ static void test_process_group_dies_with_parent_killed(void)
     pid_t mid = fork();
     CU_ASSERT_FATAL(mid >= 0);
     if (mid == 0) {
-        char *const argv[] = {"sh", "-c", "sleep 30 & exec sleep 31", NULL};
-        lh_spawn_opts o = {.argv = argv,
-                           .own_group = 1,
-                           .die_with_parent = 1,
-                           .group_dies_with_parent = 1};
+        lh_spawn_opts o = group_opts();
         lh_proc p;
         pid_t ids[2] = {-1, -1};
         if (lh_spawn(&o, &p) == 0) {
@@ -328,11 +337,7 @@ static void test_process_group_dies_with_parent_killed(void)
 
 static void test_process_stop_releases_the_keeper_and_the_group(void)
 {
-    char *const argv[] = {"sh", "-c", "sleep 30 & exec sleep 31", NULL};
-    lh_spawn_opts o = {.argv = argv,
-                       .own_group = 1,
-                       .die_with_parent = 1,
-                       .group_dies_with_parent = 1};
+    lh_spawn_opts o = group_opts();
     lh_proc p;
     CU_ASSERT_EQUAL_FATAL(lh_spawn(&o, &p), 0);
     CU_ASSERT(p.keeper > 0);
