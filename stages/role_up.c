@@ -37,11 +37,13 @@
  *   then re-parented to a subreaper, not necessarily pid 1).  The death
  *   signal was SIGTERM, and a child that up's death reached between
  *   fork and exec ran up's handler, which ate it: the role then ran on,
- *   orphaned (reproduced with strace delaying the child; see
- *   tests/integration/orphans.sh).  Exec keeps the death signal (a
+ *   orphaned (seen with strace delaying the child;
+ *   tests/integration/orphans.sh checks that a SIGKILLed up leaves
+ *   nothing).  Exec keeps the death signal (a
  *   wrapper such as valgrind execs); the roles still bound their own stop
  *   (roleutil.h's stop deadline, 2 s unless LH_STOP_DEADLINE_MS says
- *   otherwise; wrapped children get the grace period instead) for up's
+ *   otherwise; wrapped children get 3/4 of the grace period instead, so
+ *   that they end by themselves before up's SIGKILL) for up's
  *   ordinary stop.
  * - --ledger: produce, A and the B nodes write the event ledger
  *   (ledger.h) into the run directory, one file per process instance
@@ -171,10 +173,12 @@ static int spawn(up *u, child *c)
                  LH_LIBA_V2_DIR);
         set[k++] = libpath;
     }
-    /* A wrapped child (valgrind) may stop as slowly as up lets it. */
+    /* A wrapped child (valgrind) may stop slowly, but its own deadline
+     * comes before up's SIGKILL (3/4 of the grace): it then exits by
+     * itself, says why, and valgrind still writes its summary. */
     if (c->wrap && u->nwrap > 0) {
         snprintf(deadline, sizeof deadline, "LH_STOP_DEADLINE_MS=%d",
-                 grace_ms(u));
+                 grace_ms(u) / 4 * 3);
         set[k++] = deadline;
     }
     set[k] = NULL;
