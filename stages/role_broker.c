@@ -462,10 +462,10 @@ int lh_role_broker(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    /* The only role without a bound on its stop: a hang in librdkafka's
-     * teardown (mock cluster, then its handle; known under valgrind,
-     * librdkafka#1640) held up's stop for its whole grace, 60 s under
-     * valgrind, and ended in a SIGKILL that left no valgrind summary. */
+    /* It was the only role without a bound on its stop: a hang in the
+     * mock cluster's teardown (its cause: kafka_broker.c's note on
+     * signals) held up's stop for its whole grace, 60 s under valgrind,
+     * and ended in a SIGKILL that left no valgrind summary. */
     if (lh_role_stop_deadline("broker") != 0) {
         lh_free(fs);
         return 2;
