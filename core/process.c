@@ -26,8 +26,10 @@
  * read end of a pipe whose only write end is ours (close-on-exec, so no
  * exec'd child holds it).  End of file there means we died, however
  * (SIGKILL included, and whichever thread started the child): the keeper
- * then SIGKILLs the child's group.  lh_proc_stop releases it (a byte on
- * the pipe); it also ends by itself once the group is empty.  It is a
+ * then SIGKILLs the child's group.  lh_proc_stop, which kills what is
+ * left of the group itself, releases it by closing the pipe (so no write:
+ * a keeper already gone would raise SIGPIPE in a caller that does not
+ * ignore it); it also ends by itself once the group is empty.  It is a
  * copy of the parent that runs no program: it ends by exec'ing
  * /bin/true, so that nothing of the parent's exit runs in it (under
  * valgrind: a leak report of the parent's heap).
@@ -139,7 +141,7 @@ static void child_exec(const lh_spawn_opts *o, int devnull, int outfd,
 }
 
 /* The keeper's side (a copy of the parent, no exec), its pipe on fd 0:
- * a byte releases it, end of file (the parent died) kills the group, an
+ * end of file (the parent died, or released it) kills the group, an
  * empty group ends it. */
 static void keeper_loop(pid_t group)
 {
@@ -148,10 +150,10 @@ static void keeper_loop(pid_t group)
         if (poll(&pfd, 1, KEEPER_POLL_MS) > 0) {
             char c;
             ssize_t n = read(0, &c, 1);
-            if (n == 0)
-                kill(-group, SIGKILL);
-            if (n >= 0 || errno != EINTR)
-                break;
+            if (n < 0 && errno == EINTR)
+                continue;
+            kill(-group, SIGKILL); /* end of file: nothing else is written */
+            break;
         }
         if (kill(-group, 0) < 0 && errno == ESRCH)
             break;
@@ -225,7 +227,6 @@ static void release_keeper(lh_proc *p)
         return;
     if (kill(-p->pid, 0) == 0)
         kill(-p->pid, SIGKILL);
-    (void)!write(p->keeper_fd, "", 1);
     close(p->keeper_fd);
     int64_t end = lh_now_us() + KEEPER_WAIT_US;
     while (waitpid(p->keeper, NULL, WNOHANG) == 0) {
