@@ -9,7 +9,12 @@
 # The whole tree is checked: `mine` is every process whose working
 # directory is WORK, whoever its parent is now.  "Gone" means within
 # GONE_S seconds (SIGKILL reaches the children at once; the margin is for
-# a loaded machine).
+# a loaded machine).  And they die at once, by SIGKILL, not through their
+# own stop: no child may say it is stopping afterwards.  Before (death
+# signal SIGTERM), up's children ran their stop paths with up gone: A
+# "exiting so that they are consumed again", produce flushing, then
+# "still stopping after 2000 ms; exiting now" (produce outliving up by
+# 2 s, waiting for store calls in flight); the timing alone passed then.
 #
 # usage: orphans.sh LEAK_HUNT (selfheal beside it)
 set -eu
@@ -46,6 +51,18 @@ killed() {
         sleep 0.05
     done
     note "$1: nothing left $(elapsed "$t0") s after SIGKILL"
+    no_stop_path "$1"
+}
+
+# no_stop_path NAME: no process of the pipeline ran its own stop (their
+# stderr: up's, or the target's log under leak-hunt)
+no_stop_path() {
+    said=$(grep -rhE "still stopping|^produce: changes|exiting so that" \
+        "$WORK"/*.err "$WORK"/tmp 2>/dev/null || :)
+    [ -z "$said" ] || {
+        echo "$said" | sed 's/^/    /' >&2
+        fail "$1: processes ran their own stop after the SIGKILL"
+    }
 }
 
 # producing: the built-in pipeline's producer runs and has sent events
