@@ -3,16 +3,36 @@
  * exec (the environment array and /dev/null are ready in the parent:
  * malloc is not safe between fork and exec in a threaded parent).  The
  * group is set on both sides of the fork, so whichever runs first wins and
- * kill(-pid) works as soon as lh_spawn returns.  The death signal is
- * armed, then the parent checked: a parent that died before prctl would
- * otherwise leave the child running.  lh_spawn returns only once the exec
- * has happened (or failed): a close-on-exec pipe, which the child writes
- * to only when exec fails, reads end-of-file when it succeeds.  Until
- * then the child is still a copy of the parent (under valgrind: catching
- * every signal), so a caller that signals it too early would hit the
- * wrong program.  Waiting polls with WNOHANG, so a
+ * kill(-pid) works as soon as lh_spawn returns.  Signals are blocked in
+ * the parent across the fork and the child puts every handler it
+ * inherited back to the default before unblocking them: until the exec
+ * the child is a copy of the parent, and a signal meant for the child
+ * (a stop, the death signal) must not be caught by the parent's handler
+ * and lost (reproduced for selfheal up's children: a SIGTERM in that
+ * window was eaten and the child ran on, orphaned).  The death signal is
+ * SIGKILL, armed, then the parent checked: a parent that died before
+ * prctl would otherwise leave the child running.  lh_spawn returns only
+ * once the exec has happened (or failed): a close-on-exec pipe, which the
+ * child writes to only when exec fails, reads end-of-file when it
+ * succeeds.  Until then the child is still a copy of the parent (under
+ * valgrind: catching every signal), so a caller that signals it too early
+ * would hit the wrong program.  Waiting polls with WNOHANG, so a
  * deadline bounds every wait; a child that outlives it is stopped and
  * reaped, never left behind.
+ *
+ * The keeper (group_dies_with_parent): PR_SET_PDEATHSIG reaches
+ * the child only, not what the child starts (a fork carries no death
+ * signal), so a second child of ours, in a group of its own, holds the
+ * read end of a pipe whose only write end is ours (close-on-exec, so no
+ * exec'd child holds it).  End of file there means we died, however
+ * (SIGKILL included, and whichever thread started the child): the keeper
+ * then SIGKILLs the child's group.  lh_proc_stop, which kills what is
+ * left of the group itself, releases it by closing the pipe (so no write:
+ * a keeper already gone would raise SIGPIPE in a caller that does not
+ * ignore it); it also ends by itself once the group is empty.  It is a
+ * copy of the parent that runs no program: it ends by exec'ing
+ * /bin/true, so that nothing of the parent's exit runs in it (under
+ * valgrind: a leak report of the parent's heap).
  */
 #include "process.h"
 
@@ -25,14 +45,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
 #define WAIT_STEP_US 5000
+#define KEEPER_POLL_MS 100
+#define KEEPER_WAIT_US 2000000
 
 /* Puts fd on `to` (0, 1 or 2) without close-on-exec. */
 static void put_fd(int fd, int to)
@@ -48,21 +72,54 @@ static void say(const char *s)
     (void)!write(2, s, strlen(s));
 }
 
+/* Child side, before exec: every signal the parent catches goes back to
+ * its default (async-signal-safe: sigaction only). */
+static void default_handlers(void)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction old;
+        if (sigaction(sig, NULL, &old) != 0)
+            continue;
+        if ((old.sa_flags & SA_SIGINFO) ||
+            (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))
+            sigaction(sig, &dfl, NULL);
+    }
+    signal(SIGPIPE, SIG_DFL);
+}
+
+static void unblock_all(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Blocks every signal in the calling thread around a fork; *old gets the
+ * mask to put back. */
+static void block_all(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
 /* Child side, between fork and exec: async-signal-safe calls only. */
 static void child_exec(const lh_spawn_opts *o, int devnull, int outfd,
                        int sync, pid_t parent)
 {
     if (o->own_group)
         setpgid(0, 0);
+    default_handlers();
     if (o->die_with_parent) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
+    unblock_all();
     put_fd(devnull, 0);
     put_fd(outfd, 1);
     put_fd(outfd, 2);
@@ -83,6 +140,43 @@ static void child_exec(const lh_spawn_opts *o, int devnull, int outfd,
     _exit(127);
 }
 
+/* The keeper's side (a copy of the parent, no exec), its pipe on fd 0:
+ * end of file (the parent died, or released it) kills the group, an
+ * empty group ends it. */
+static void keeper_loop(pid_t group)
+{
+    for (;;) {
+        struct pollfd pfd = {.fd = 0, .events = POLLIN};
+        if (poll(&pfd, 1, KEEPER_POLL_MS) > 0) {
+            char c;
+            ssize_t n = read(0, &c, 1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            kill(-group, SIGKILL); /* end of file: nothing else is written */
+            break;
+        }
+        if (kill(-group, 0) < 0 && errno == ESRCH)
+            break;
+    }
+    char *const argv[] = {"true", NULL};
+    char *const env[] = {NULL};
+    execve("/bin/true", argv, env);
+    _exit(0);
+}
+
+static void keeper_child(int rd, pid_t group)
+{
+    setpgid(0, 0); /* a kill of the parent's group leaves it standing */
+    default_handlers();
+    prctl(PR_SET_NAME, "lh-keeper");
+    dup2(rd, 0);
+    if (close_range(1, ~0u, 0) != 0)
+        for (int fd = 1; fd < 1024; fd++)
+            close(fd);
+    unblock_all();
+    keeper_loop(group);
+}
+
 static void close_fds(int *fds, size_t n)
 {
     int saved = errno;
@@ -101,12 +195,60 @@ static void wait_exec(int sync)
         ;
 }
 
+/* Starts p's keeper (see the design note).  0 or LH_ESYS. */
+static int start_keeper(lh_proc *p)
+{
+    int kp[2];
+    sigset_t old;
+    if (pipe2(kp, O_CLOEXEC) != 0)
+        return LH_ESYS;
+    block_all(&old);
+    pid_t k = fork();
+    if (k == 0)
+        keeper_child(kp[0], p->pid);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(kp[0]);
+    if (k < 0) {
+        close(kp[1]);
+        errno = saved;
+        return LH_ESYS;
+    }
+    p->keeper = k;
+    p->keeper_fd = kp[1];
+    return 0;
+}
+
+/* Releases p's keeper, if any, and reaps it; what is left of the group
+ * after the child dies with it. */
+static void release_keeper(lh_proc *p)
+{
+    if (p->keeper <= 0)
+        return;
+    if (kill(-p->pid, 0) == 0)
+        kill(-p->pid, SIGKILL);
+    close(p->keeper_fd);
+    int64_t end = lh_now_us() + KEEPER_WAIT_US;
+    while (waitpid(p->keeper, NULL, WNOHANG) == 0) {
+        if (lh_now_us() > end) {
+            kill(p->keeper, SIGKILL);
+            waitpid(p->keeper, NULL, 0);
+            break;
+        }
+        lh_sleep_us(1000);
+    }
+    p->keeper = 0;
+    p->keeper_fd = -1;
+}
+
 int lh_spawn(const lh_spawn_opts *o, lh_proc *p)
 {
     /* devnull, output pipe (read, write), sync pipe (read, write) */
     int fds[5] = {-1, -1, -1, -1, -1};
+    sigset_t mask;
     memset(p, 0, sizeof *p);
     p->fd = -1;
+    p->keeper_fd = -1;
     if (o == NULL || o->argv == NULL || o->argv[0] == NULL)
         return LH_EINVAL;
     fds[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -119,9 +261,13 @@ int lh_spawn(const lh_spawn_opts *o, lh_proc *p)
                 : o->out >= 0           ? o->out
                                         : fds[0];
     pid_t parent = getpid();
+    block_all(&mask);
     pid_t pid = fork();
     if (pid == 0)
         child_exec(o, fds[0], outfd, fds[4], parent);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    errno = saved;
     int read_end = fds[1];
     fds[1] = pid < 0 ? read_end : -1;
     int sync = fds[3];
@@ -138,6 +284,13 @@ int lh_spawn(const lh_spawn_opts *o, lh_proc *p)
     p->pid = pid;
     p->fd = read_end;
     p->group = o->own_group != 0;
+    if (o->own_group && o->die_with_parent && o->group_dies_with_parent &&
+        start_keeper(p) != 0) {
+        int saved_errno = errno;
+        lh_proc_stop(p, 0);
+        errno = saved_errno;
+        return LH_ESYS;
+    }
     return 0;
 }
 
@@ -166,6 +319,27 @@ int lh_proc_read(lh_proc *p, lh_buf *out, size_t max, int64_t deadline_us)
         if (keep > 0 && lh_buf_append(out, chunk, keep) < 0)
             return LH_ENOMEM;
     }
+}
+
+int lh_pid_gone(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    text[n] = '\0';
+    /* the command name may hold spaces and ')': the state follows the
+     * last ')' */
+    const char *p = strrchr(text, ')');
+    char state;
+    if (p == NULL || sscanf(p + 1, " %c", &state) != 1)
+        return 1;
+    return state == 'Z' || state == 'X';
 }
 
 int lh_proc_poll(lh_proc *p)
@@ -218,6 +392,7 @@ void lh_proc_stop(lh_proc *p, int grace_ms)
                 lh_sleep_us(1000);
         }
     }
+    release_keeper(p);
     if (p->fd >= 0)
         close(p->fd);
     p->fd = -1;

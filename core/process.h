@@ -2,12 +2,13 @@
  * process.h - starting a program as a child process: an argv, never a shell.
  * (Not spawn.h: that name would hide the C library's <spawn.h>.)
  *
- * Every child starts with stdin on /dev/null, no signal blocked and
- * SIGPIPE at its default, its stdout and stderr where the caller says
- * (/dev/null, a pipe the caller reads, or a descriptor of the caller's),
- * and, when asked, leading a process group of its own (so that one
- * kill(-pid) reaches whatever it starts) and dying with its parent
- * (PR_SET_PDEATHSIG).  Nothing goes through /bin/sh: each argument reaches
+ * Every child starts with stdin on /dev/null, no signal blocked, every
+ * handler and SIGPIPE at its default, its stdout and stderr where the
+ * caller says (/dev/null, a pipe the caller reads, or a descriptor of the
+ * caller's), and, when asked, leading a process group of its own (so that
+ * one kill(-pid) reaches whatever it starts) and dying with its parent
+ * (PR_SET_PDEATHSIG, SIGKILL), or its whole group with the parent
+ * (group_dies_with_parent).  Nothing goes through /bin/sh: each argument reaches
  * the program as it is, and PATH and the environment are taken as given.
  *
  * The environment is built in the parent (lh_spawn_env); between fork and
@@ -17,7 +18,7 @@
  * status 127, with a line on the child's stderr that says why.
  *
  * Used by the harness for its targets (target.c), the doctor's checks and
- * memcheck's vgdb leak searches.
+ * memcheck's vgdb leak searches, and by selfheal up for its children.
  */
 #ifndef LH_SPAWN_H
 #define LH_SPAWN_H
@@ -41,6 +42,12 @@ typedef struct lh_spawn_opts {
     int out;             /* LH_SPAWN_NULL, LH_SPAWN_PIPE or a descriptor */
     int own_group;       /* 1: the child leads a new process group */
     int die_with_parent; /* 1: SIGKILL when its parent dies */
+    int group_dies_with_parent; /* 1 (with own_group and die_with_parent):
+                            the whole group gets SIGKILL when the parent
+                            dies, however it dies and whichever thread
+                            started the child (what the child forks has
+                            no death signal): a keeper process
+                            (lh_proc.keeper) does it */
     const char *exec_error; /* written before "ARGV0: reason" when exec
                                fails; NULL: "cannot execute " */
 } lh_spawn_opts;
@@ -53,6 +60,9 @@ typedef struct lh_proc {
     int group;  /* it leads its own process group */
     int exited; /* reaped: status is its waitpid status (-1: unknown) */
     int status;
+    pid_t keeper;   /* the group's keeper (group_dies_with_parent), 0:
+                       none; released by lh_proc_stop */
+    int keeper_fd;  /* our end of the keeper's pipe */
 } lh_proc;
 
 /*
@@ -83,10 +93,19 @@ int lh_proc_wait(lh_proc *p, int64_t deadline_us);
 /*
  * Ends the child if it still runs: SIGTERM (to its group with own_group),
  * up to grace_ms for it to exit, then SIGKILL, and reaps it.  grace_ms 0:
- * SIGKILL at once.  Closes p->fd.  Accepts a child already reaped, and a
- * zeroed lh_proc with pid 0 (does nothing then).
+ * SIGKILL at once.  With a keeper, what is left of the group then gets
+ * SIGKILL too and the keeper is released and reaped.  Closes p->fd.
+ * Accepts a child already reaped (call it then too when it has a keeper),
+ * and a zeroed lh_proc with pid 0 (does nothing then).
  */
 void lh_proc_stop(lh_proc *p, int grace_ms);
+
+/*
+ * 1 when process pid no longer runs: gone, or a zombie (dead, not yet
+ * reaped: kill(pid, 0) still succeeds on it), from /proc/PID/stat.  For a
+ * caller that waits on something only that process can answer.
+ */
+int lh_pid_gone(pid_t pid);
 
 /*
  * Our environment with each "NAME=value" of `set` (NULL-terminated, or

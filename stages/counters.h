@@ -43,7 +43,10 @@
     X(stale)             /* b: events older than the store's value */         \
     X(healed)            /* b: heal writes the store applied */               \
     X(heal_ignored)      /* b: heal writes the store ignored as stale */      \
-    X(rpc_errors)        /* b: store calls that failed or timed out */        \
+    X(rpc_timeouts)      /* b: store calls not answered (timed out, or    \
+                            their connection lost): retried */          \
+    X(rpc_error_answers) /* b: store calls answered with an error, or     \
+                            failed here (counted against the tries) */  \
     X(finished)          /* b: events finished (the work unit) */             \
     X(store_gets)        /* store: GET requests */                            \
     X(store_puts)        /* store: PUT requests applied */                    \

@@ -340,9 +340,15 @@ static int connect_due(a_state *a, int64_t now)
 /* Backpressure: pauses the partitions when the windows or the ring are
  * full, resumes them when half of the windows drained.  1 when there is
  * room for another batch. */
+/* The sum of the windows: unacknowledged events A allows at most. */
+static uint64_t window_limit(const a_state *a)
+{
+    return a->window * (a->nconns ? a->nconns : 1);
+}
+
 static int pace(a_state *a, int live)
 {
-    uint64_t limit = a->window * (a->nconns ? a->nconns : 1);
+    uint64_t limit = window_limit(a);
     int room = a->tail - a->head + a->batch <= a->cap &&
                a->outstanding < limit && (!a->forward || live > 0);
     if (!a->paused && !room) {
@@ -357,18 +363,37 @@ static int pace(a_state *a, int live)
     return room;
 }
 
-/* Polls the consumer (while paused too: kafka.h, rebalances are served
- * from the poll; what it may still return fits in the ring's slack) and
- * takes what came.  0 and *got, or the exit status. */
-static int consume(a_state *a, int room, int *got)
+/* Events the next poll may return: a batch, but no more than the ring
+ * holds nor, forward on, than the windows still allow, so that the window
+ * is a hard bound (a whole batch taken with one event of room left
+ * overshot it by a batch).  Paused, the poll must go on (kafka.h:
+ * rebalances are served from it) and returns nothing: one then. */
+static size_t poll_want(const a_state *a)
+{
+    uint64_t want = a->batch;
+    uint64_t space = a->cap - (a->tail - a->head);
+    if (space < want)
+        want = space;
+    if (a->forward) {
+        uint64_t limit = window_limit(a);
+        uint64_t left = a->outstanding < limit ? limit - a->outstanding : 0;
+        if (left < want)
+            want = left;
+    }
+    if (want == 0 && a->paused && space > 0)
+        want = 1;
+    return (size_t)want;
+}
+
+/* Polls the consumer (while paused too, see poll_want) and takes what
+ * came.  0 and *got, or the exit status. */
+static int consume(a_state *a, int *got)
 {
     int pending_out = 0;
     for (size_t i = 0; i < a->nconns; i++)
         pending_out |= a->conns[i].fd >= 0 &&
                        lh_frame_writer_pending(&a->conns[i].wr) > 0;
-    uint64_t space = a->cap - (a->tail - a->head);
-    size_t want = room ? a->batch
-                       : (size_t)(space < a->batch ? space : a->batch);
+    size_t want = poll_want(a);
     *got = 0;
     if (want == 0)
         return 0;
@@ -512,7 +537,7 @@ static int step(a_state *a)
     int live = connect_due(a, lh_now_us());
     int room = pace(a, live);
     int n = 0;
-    int status = consume(a, room, &n);
+    int status = consume(a, &n);
     if (status == 0)
         status = serve_conns(a, n > 0 || room ? 0 : 10, room);
     if (status != 0)

@@ -3,11 +3,12 @@
  * it, sums its counters, stops it cleanly.
  *
  * Design:
- * - Children are this same binary (/proc/self/exe) in their roles, each
- *   in a process group of its own (a SIGTERM to up's group reaches up
- *   only, which then stops the children in order), with PR_SET_PDEATHSIG
- *   so none outlives a killed launcher, and their stdout sent to stderr
- *   (up's stdout carries only the summary).
+ * - Children are this same binary (/proc/self/exe) in their roles,
+ *   started by core's process layer (process.h), each in a process group
+ *   of its own (a SIGTERM to up's group reaches up only, which then stops
+ *   the children in order), dying with up (SIGKILL: PR_SET_PDEATHSIG),
+ *   and their stdout sent to stderr (up's stdout carries only the
+ *   summary).
  * - Start order: broker (unless --brokers), store, the B nodes, A, the
  *   producer; each waits for the port file of what it needs.  B nodes get
  *   ports up picks in advance (bound at once, then released), because each
@@ -29,14 +30,21 @@
  *   --stall-timeout seconds (an error).  Children are stopped in order:
  *   producer, A, B nodes, store, broker; each gets SIGTERM and a grace
  *   period (longer under a wrapper such as valgrind), then SIGKILL.
- * - No orphans: a child checks, after PR_SET_PDEATHSIG, that its parent is
- *   still the launcher that forked it (getppid() against the pid taken
- *   before fork: up may have died between fork and prctl, and the orphan
- *   is then re-parented to a subreaper, not necessarily pid 1) and exits
- *   if not.  The roles bound their own stop (roleutil.h's stop deadline,
- *   2 s unless LH_STOP_DEADLINE_MS says otherwise; wrapped children get
- *   the grace period instead), so a SIGKILLed up leaves nothing behind
- *   for longer than that.
+ * - No orphans: whatever kills up (SIGKILL included) kills its children
+ *   at once: their death signal is SIGKILL, armed before exec with every
+ *   handler of up's put back to its default first, then checked against
+ *   getppid() (up may have died between fork and prctl; the orphan is
+ *   then re-parented to a subreaper, not necessarily pid 1).  The death
+ *   signal was SIGTERM, and a child that up's death reached between
+ *   fork and exec ran up's handler, which ate it: the role then ran on,
+ *   orphaned (seen with strace delaying the child;
+ *   tests/integration/orphans.sh checks that a SIGKILLed up leaves
+ *   nothing).  Exec keeps the death signal (a
+ *   wrapper such as valgrind execs); the roles still bound their own stop
+ *   (roleutil.h's stop deadline, 2 s unless LH_STOP_DEADLINE_MS says
+ *   otherwise; wrapped children get 3/4 of the grace period instead, so
+ *   that they end by themselves before up's SIGKILL) for up's
+ *   ordinary stop.
  * - --ledger: produce, A and the B nodes write the event ledger
  *   (ledger.h) into the run directory, one file per process instance
  *   (a restarted B or A writes a new one); stale ledger files there are
@@ -59,7 +67,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -74,6 +81,7 @@
 #include "kafka_broker.h"
 #include "ledger.h"
 #include "net.h"
+#include "process.h"
 #include "registry.h"
 #include "roleutil.h"
 #include "up.h"
@@ -141,12 +149,18 @@ static int grace_ms(const up *u)
                               : (u->nwrap ? 60000 : 10000));
 }
 
+/* Starts child c (core/process.h): a process group of its own, so that a
+ * SIGTERM to up's group (how leak-hunt stops a target) reaches up alone,
+ * which then stops the children in order (the broker last, so A can
+ * commit and the producer can flush); SIGKILL when up dies, however it
+ * dies (nobody reads the children's counters then); its stdout on up's
+ * stderr.  0 or LH_ESYS (said). */
 static int spawn(up *u, child *c)
 {
     char *argv[MAX_ARGS + 32];
-    char deadline[32];
-    int n = 0;
-    pid_t launcher = getpid();
+    char deadline[48], libpath[sizeof LH_LIBA_V2_DIR + 32];
+    const char *set[3];
+    int n = 0, k = 0;
 
     if (c->wrap)
         for (size_t i = 0; i < u->nwrap && n < 32; i++)
@@ -154,38 +168,37 @@ static int spawn(up *u, child *c)
     for (int i = 0; i < c->argc; i++)
         argv[n++] = c->argv[i];
     argv[n] = NULL;
-    /* A wrapped child (valgrind) may stop as slowly as up lets it. */
-    snprintf(deadline, sizeof deadline, "%d", grace_ms(u));
+    if (c->v2) {
+        snprintf(libpath, sizeof libpath, "LD_LIBRARY_PATH=%s",
+                 LH_LIBA_V2_DIR);
+        set[k++] = libpath;
+    }
+    /* A wrapped child (valgrind) may stop slowly, but its own deadline
+     * comes before up's SIGKILL (3/4 of the grace): it then exits by
+     * itself, says why, and valgrind still writes its summary. */
+    if (c->wrap && u->nwrap > 0) {
+        snprintf(deadline, sizeof deadline, "LH_STOP_DEADLINE_MS=%d",
+                 grace_ms(u) / 4 * 3);
+        set[k++] = deadline;
+    }
+    set[k] = NULL;
+    char **env = lh_spawn_env(set);
+    lh_spawn_opts so = {.argv = argv,
+                        .env = env,
+                        .out = STDERR_FILENO,
+                        .own_group = 1,
+                        .die_with_parent = 1,
+                        .exec_error = "selfheal up: cannot run "};
+    lh_proc p;
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
+    int rc = env ? lh_spawn(&so, &p) : LH_ENOMEM;
+    lh_free(env);
+    if (rc != 0) {
         fprintf(stderr, "selfheal up: cannot start %s: %s\n", c->name,
-                strerror(errno));
+                lh_strerror(rc));
         return LH_ESYS;
     }
-    if (pid == 0) {
-        /* A process group of its own: a SIGTERM to up's group (how
-         * leak-hunt stops a target) reaches up alone, which then stops the
-         * children in order (the broker last, so A can commit and the
-         * producer can flush).  If up dies, the children get SIGTERM. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != launcher)
-            _exit(127); /* up died before prctl: nobody would stop us */
-        dup2(STDERR_FILENO, STDOUT_FILENO);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        if (c->v2)
-            setenv("LD_LIBRARY_PATH", LH_LIBA_V2_DIR, 1);
-        if (c->wrap && u->nwrap > 0)
-            setenv("LH_STOP_DEADLINE_MS", deadline, 1);
-        execvp(argv[0], argv);
-        fprintf(stderr, "selfheal up: cannot run %s: %s\n", argv[0],
-                strerror(errno));
-        _exit(127);
-    }
-    c->pid = pid;
+    c->pid = p.pid;
     c->exited = 0;
     return 0;
 }

@@ -29,10 +29,12 @@
  * slowly; an event is never given up because of that (it would be lost:
  * acknowledged upstream, committed, never verified).  So:
  *   - A call that fails for want of an answer (timeout, connection lost)
- *     is counted in rpc_errors and retried, without limit.  Only a call
+ *     is counted in rpc_timeouts and retried, without limit.  Only a call
  *     the store answered with an error (bad request, its own failure, an
- *     unreadable reply) counts against MAX_TRIES; after that the event is
- *     finished as failed.
+ *     unreadable reply) counts against MAX_TRIES, in rpc_error_answers
+ *     (with the calls that could not be sent and the events given up
+ *     after MAX_HEALS); after that the event is finished as failed.  Two
+ *     counters: a slow store and a broken one call for different fixes.
  *   - A timeout means the connection is not being answered: it is closed
  *     (its other calls come back and wait again; bytes still queued for a
  *     store that does not read are dropped with it, so memory stays
@@ -221,7 +223,7 @@ static void try_connect(rpc_stage *st, int64_t now)
  * waits to be sent again, however long that takes. */
 static void unanswered_call(rpc_stage *st, lh_item *it, int err)
 {
-    lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    lh_node_counters(st->node)->v[LH_C_rpc_timeouts]++;
     st->outage_retries++;
     if (err == LH_ETIMEOUT)
         st->suspect = 1;
@@ -232,7 +234,7 @@ static void unanswered_call(rpc_stage *st, lh_item *it, int err)
  * the event is finished as failed. */
 static void refused_call(rpc_stage *st, lh_item *it)
 {
-    lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    lh_node_counters(st->node)->v[LH_C_rpc_error_answers]++;
     backoff(st, lh_now_us(), 0);
     it->tries++;
     if (it->tries < MAX_TRIES) {
@@ -303,7 +305,7 @@ static void get_done(void *arg, int err, const rpc_reply *reply)
     c->v[LH_C_mismatched]++;
     if (heals_of(it) >= MAX_HEALS) {
         /* The store keeps losing what we write: give up on this one. */
-        c->v[LH_C_rpc_errors]++;
+        c->v[LH_C_rpc_error_answers]++;
         it->failed = 1;
         lh_node_finish(st->node, it);
         return;
@@ -383,7 +385,7 @@ static int submit(rpc_stage *st, lh_item *it)
     }
     if (rc == LH_EFULL || rc == LH_ECLOSED)
         return rc;
-    lh_node_counters(st->node)->v[LH_C_rpc_errors]++;
+    lh_node_counters(st->node)->v[LH_C_rpc_error_answers]++;
     it->failed = 1;
     lh_node_finish(st->node, it);
     return rc;

@@ -27,7 +27,8 @@ static const struct {
     {"passed-without-check", "passed_unchecked", LH_C_passed_unchecked},
     {"healed", "healed", LH_C_healed},
     {"corrupted", "corrupted", LH_C_corrupted},
-    {"RPC errors", "rpc_errors", LH_C_rpc_errors},
+    {"RPC timeouts", "rpc_timeouts", LH_C_rpc_timeouts},
+    {"RPC error answers", "rpc_error_answers", LH_C_rpc_error_answers},
 };
 
 void lh_up_print_summary(const up *u, const lh_counters *sum, double secs,
@@ -81,13 +82,14 @@ void lh_up_print_summary(const up *u, const lh_counters *sum, double secs,
         printf("    %-4s received %" PRIu64 ", hash-forwarded %" PRIu64
                ", hash-received %" PRIu64 ", enqueued %" PRIu64
                ", verified %" PRIu64 ", passed %" PRIu64 ", healed %" PRIu64
-               ", rpc errors %" PRIu64 ", finished %" PRIu64
+               ", rpc timeouts %" PRIu64 ", rpc error answers %" PRIu64 ", finished %" PRIu64
                ", bad frames %" PRIu64 ", refused %" PRIu64
                ", restarts %d\n",
                c->name, t.v[LH_C_received], t.v[LH_C_hash_forwarded],
                t.v[LH_C_hash_received], t.v[LH_C_enqueued],
                t.v[LH_C_verified], t.v[LH_C_passed_unchecked],
-               t.v[LH_C_healed], t.v[LH_C_rpc_errors], t.v[LH_C_finished],
+               t.v[LH_C_healed], t.v[LH_C_rpc_timeouts],
+               t.v[LH_C_rpc_error_answers], t.v[LH_C_finished],
                t.v[LH_C_bad_frames], t.v[LH_C_refused], c->restarts);
     }
     fflush(stdout);

@@ -354,6 +354,7 @@ int lh_target_start(const lh_target_opts *o, lh_target **out)
         .out = logfd,
         .own_group = 1,
         .die_with_parent = 1,
+        .group_dies_with_parent = 1, /* what it forks dies with us too */
         .exec_error = "leak-hunt: cannot execute target ",
     };
     rc = lh_spawn(&so, &t->proc);
@@ -477,6 +478,7 @@ void lh_target_free(lh_target *t)
     if (t == NULL)
         return;
     lh_target_stop(t, 0, NULL);
+    lh_proc_stop(&t->proc, 0); /* releases the group's keeper */
     lh_free(t);
 }
 

@@ -67,6 +67,7 @@
  * grace. */
 #define SEARCH_TIMEOUT_US (60 * 1000000LL)
 #define SEARCH_STOP_GRACE_MS 5000
+#define SEARCH_STEP_US 100000 /* how often a search checks its process */
 /* Bounds a hang of the start-up check only. */
 #define CHECK_TIMEOUT_MS 120000
 #define MAX_TRACKED 512
@@ -265,13 +266,22 @@ static int search_start(lh_tool_ctx *c, pid_t pid, lh_proc *p)
 
 /* What the search's vgdb says, into *text (all of it, or what fitted),
  * kept in the run directory for the raw data; vgdb is waited for until
- * the deadline, then stopped. */
+ * the deadline, or until the searched process dies (a crash mid-search:
+ * vgdb then waits on a FIFO that a surviving forked child of the target
+ * still holds open, and the crash was reported only at the deadline, a
+ * minute later), then stopped: at once when the process is gone. */
 static void search_read(lh_tool_ctx *c, pid_t pid, lh_proc *p,
                         int64_t deadline, lh_buf *text)
 {
-    if (lh_proc_read(p, text, SIZE_MAX, deadline) == 0)
+    int rc, gone = 0;
+    do {
+        int64_t step = lh_now_us() + SEARCH_STEP_US;
+        rc = lh_proc_read(p, text, SIZE_MAX, step < deadline ? step : deadline);
+    } while (rc == LH_ETIMEOUT && lh_now_us() < deadline &&
+             !(gone = lh_pid_gone(pid)));
+    if (rc == 0)
         lh_proc_wait(p, deadline);
-    lh_proc_stop(p, SEARCH_STOP_GRACE_MS);
+    lh_proc_stop(p, gone ? 0 : SEARCH_STOP_GRACE_MS);
     char path[1200];
     snprintf(path, sizeof path, "%s/leak-search.%d.txt", c->dir, (int)pid);
     FILE *f = fopen(path, "a");

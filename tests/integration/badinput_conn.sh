@@ -94,7 +94,8 @@ cat "$WORK/out"
 j=$WORK/run.json
 expect "produced" "$(jnum "$j" produced)" -eq "$n"
 expect "verified" "$(jnum "$j" verified)" -eq "$n"
-expect "rpc errors" "$(jnum "$j" rpc_errors)" -eq 0
+expect "rpc timeouts" "$(jnum "$j" rpc_timeouts)" -eq 0
+expect "rpc error answers" "$(jnum "$j" rpc_error_answers)" -eq 0
 expect "restarts" "$(jtot "$j" restarts)" -eq 0
 
 # node ROLE COUNTER: that counter of that node in up's JSON (0 if absent).

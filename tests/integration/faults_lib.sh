@@ -119,7 +119,8 @@ check_ledger() {
     dups=$(jnum "$j" duplicates)
     echo "figures: produced $(jnum "$j" produced) verified $(jnum "$j" verified)" \
         "lost $lost duplicates $dups restarts $(jtot "$j" restarts)" \
-        "rpc_errors $(jtot "$j" rpc_errors) (ledger: $(jnum "$j" ledger_produced)" \
+        "rpc_timeouts $(jtot "$j" rpc_timeouts)" \
+        "rpc_error_answers $(jtot "$j" rpc_error_answers) (ledger: $(jnum "$j" ledger_produced)" \
         "produced, $(jnum "$j" ledger_finished) finished," \
         "$(jnum "$j" ledger_events) records in $(jnum "$j" ledger_files) files;" \
         "load $(cut -d' ' -f1 /proc/loadavg))"

@@ -5,18 +5,23 @@
 #   outage  the store process is stopped (SIGSTOP) for 8 s mid-run, then
 #           continued.  The B nodes' store calls time out; each B closes
 #           its connection and retries with a doubling backoff, one probe
-#           call at a time, never giving an event up; nothing is
-#           acknowledged meanwhile, so A's window fills and A pauses its
-#           partitions (backpressure reaches Kafka); produce's store
-#           writes time out too and it goes on (their events published,
-#           healed later).  After SIGCONT everything recovers.
+#           call at a time, never giving an event up.  produce's store
+#           writes time out too: its window (role_produce.c) closes to
+#           one write at a time, so it makes about one change per timeout
+#           (the events of failed writes are published all the same,
+#           healed later).  It used to go on with 4,096 writes in flight
+#           and fill A's windows, which paused; now little reaches A, so
+#           A's window is not expected to fill, only never to be
+#           exceeded.  After SIGCONT everything recovers.
 #   slow    the store takes 400 us over every request (--store-delay-us:
 #           2,500 requests/s), the producer goes as fast as it can: the
-#           store is the bottleneck.  produce's 4,096 writes in flight
-#           alone are 1.6 s of its work and the B nodes' first windows
-#           (1,024 calls each) another 1.2 s, so calls outlive the 2 s
-#           timeout: B nodes close, back off, probe and grow their windows
-#           again; A pauses.
+#           store is the bottleneck.  produce's window adapts
+#           (role_produce.c): it used to keep 4,096 writes in flight
+#           whatever the latency, 1.6 s of the store's work, and 28,151 of
+#           30,000 writes timed out (events published unwritten, healed
+#           later).  Now at most --inflight (1,024) are in flight and
+#           almost none fails; the B nodes may or may not time out (their
+#           own first windows are 3 x 1,024 calls, 1.2 s of work).
 #
 # Both: the run finishes by itself with nothing lost by key and version
 # (the ledger), the store right, and the B nodes' memory bounded: RSS of
@@ -92,22 +97,24 @@ outage)
     echo "figures: store stopped $(((t_cont - t_stop) / 1000)) s: finished" \
         "$at_stop before, $at_cont at the end of it; A paused $paused0 times" \
         "before, $paused1 by its end, at most $max_out events outstanding" \
-        "(window $window x 3, + a batch)"
+        "(window $window x 3)"
     grep -E "^produce:" "$WORK/err" || true
     grep -E "store answering again" "$WORK/err" || true
     check_rss "$t_stop" "$((t_cont + 1000))" "$t_base" "$t_stop"
-    # A's windows filled, so A paused (it may have been paused already).
-    expect "A outstanding at the fullest" "$max_out" -ge $((window * 3))
-    expect "A paused" "$paused1" -ge 1
-    # A stops taking more once its windows are full; the batch it took
-    # last (--batch, 4096) may overshoot them.
-    expect "A outstanding during the outage" "$max_out" -le \
-        $((window * 3 + 4096))
+    # produce held back: what it had in flight (at most --inflight,
+    # 1,024) and one probe per 2 s timeout failed, not 8 s of changes.
+    pfail=$(sed -n 's/^produce: .* store_errors \([0-9]*\) .*/\1/p' \
+        "$WORK/err" | tail -n 1)
+    [ -n "$pfail" ] || fail "no produce summary line"
+    expect "produce's failed writes" "$pfail" -le $((1024 + 64))
+    # A stops taking more once its windows are full, and never takes
+    # more than they allow (a hard bound, not one batch over).
+    expect "A outstanding during the outage" "$max_out" -le $((window * 3))
     # Little was finished while the store was stopped: events that did not
     # need it (stale after a newer version was verified) at most.
     expect "finished while the store was stopped" $((at_cont - at_stop)) \
         -le $((window * 3))
-    expect "store calls that failed" "$(jtot "$j" rpc_errors)" -gt 0
+    expect "store calls unanswered" "$(jtot "$j" rpc_timeouts)" -gt 0
     for b in b0 b1 b2; do
         grep -q "selfheal $b: store answering again" "$WORK/err" ||
             fail "$b did not see the store answer again"
@@ -125,15 +132,25 @@ slow)
     wait_up
     stop_sampler
     check_ledger "$n"
+    pl=$(grep -E "^produce:" "$WORK/err" | tail -n 1)
+    pfail=$(echo "$pl" | sed -n 's/.* store_errors \([0-9]*\) .*/\1/p')
+    pmax=$(echo "$pl" | sed -n 's/.* inflight_max \([0-9]*\) .*/\1/p')
+    [ -n "$pfail" ] && [ -n "$pmax" ] || fail "no produce summary line"
     echo "figures: store at 400 us per request: $(jnum "$j" events_per_second)" \
-        "events/s, rpc_errors $(jtot "$j" rpc_errors), A paused" \
+        "events/s, rpc_timeouts $(jtot "$j" rpc_timeouts)," \
+        "rpc_error_answers $(jtot "$j" rpc_error_answers), A paused" \
         "$(jtot "$j" paused) times"
-    grep -E "^produce:" "$WORK/err" || true
+    echo "figures: produce: $pfail of $n store writes failed, at most" \
+        "$pmax in flight"
     check_rss "$t_base" "$(now_ms)" 0 "$t_base"
-    expect "A paused" "$(jtot "$j" paused)" -gt 0
-    expect "store calls that timed out" "$(jtot "$j" rpc_errors)" -gt 0
-    grep -q "store answering again" "$WORK/err" ||
-        fail "no B saw the store answer again after a timeout"
+    # (A no longer pauses here: produce's window holds it to what the
+    # store answers, so A's windows need not fill.)
+    expect "produce's writes in flight" "$pmax" -le 1024
+    # 94% failed with 4,096 in flight; a tenth leaves room for a loaded
+    # machine.
+    expect "produce's failed writes" "$pfail" -le $((n / 10))
+    # A slow store answers what it gets: no error answers.
+    expect "store error answers" "$(jtot "$j" rpc_error_answers)" -eq 0
     ;;
 *)
     fail "unknown mode $mode (outage or slow)"

@@ -27,6 +27,7 @@ expect "healed" "$h" -eq $((c - s))
 expect "store healed" "$(jtot "$j" store_healed)" -eq "$h"
 expect "unhealed" "$(jtot "$j" unhealed)" -eq 0
 expect "keys wrong" "$(jtot "$j" store_keys_wrong)" -eq 0
-expect "rpc errors" "$(jnum "$j" rpc_errors)" -eq 0
+expect "rpc timeouts" "$(jnum "$j" rpc_timeouts)" -eq 0
+expect "rpc error answers" "$(jnum "$j" rpc_error_answers)" -eq 0
 expect "restarts" "$(jtot "$j" restarts)" -eq 0
 echo "PASS: $n events, corrupted $c = healed $h + superseded $s"

@@ -96,7 +96,8 @@ expect "rpc corrupted" "$c" -gt 0
 expect "rpc healed" "$(jnum "$j" healed)" -eq $((c - s))
 expect "rpc unhealed" "$(jtot "$j" unhealed)" -eq 0
 expect "rpc keys wrong" "$(jtot "$j" store_keys_wrong)" -eq 0
-expect "rpc errors" "$(jnum "$j" rpc_errors)" -eq 0
+expect "rpc timeouts" "$(jnum "$j" rpc_timeouts)" -eq 0
+expect "rpc error answers" "$(jnum "$j" rpc_error_answers)" -eq 0
 # Several A's in one consumer group split the partitions; every event is
 # still consumed and verified exactly once.
 in_work "$bin" up --events "$n" --consumers 2 --delay-ms 200 \

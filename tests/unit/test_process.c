@@ -11,6 +11,7 @@
 #include "error.h"
 #include "process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,20 +41,11 @@ static int exited_with(int st, int code)
 }
 
 /* 1 once pid is gone or a zombie nobody reaps (a container's init may
- * not), within about two seconds. */
+ * not), within about two seconds (lh_pid_gone: tested on its own). */
 static int gone_soon(pid_t pid)
 {
     for (int i = 0; i < 200; i++) {
-        char path[64], text[256] = "";
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            return 1;
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        const char *p = strrchr(text, ')');
-        if (p && p[1] == ' ' && p[2] == 'Z')
+        if (lh_pid_gone(pid))
             return 1;
         lh_sleep_us(10000);
     }
@@ -257,6 +249,133 @@ static void test_process_die_with_parent_ends_the_child_with_its_parent(void)
         CU_ASSERT(gone_soon(child));
 }
 
+/* 1 when a live process (not a zombie) is in group pgid. */
+static int group_alive(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int alive = 0;
+    while (d && !alive && (de = readdir(d)) != NULL) {
+        char path[300], text[512] = "";
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        const char *p = strrchr(text, ')');
+        int ppid, pg;
+        char st;
+        if (p && sscanf(p + 1, " %c %d %d", &st, &ppid, &pg) == 3 &&
+            pg == pgid && st != 'Z')
+            alive = 1;
+    }
+    if (d)
+        closedir(d);
+    return alive;
+}
+
+/* 1 once no live process is left in group pgid, within about two
+ * seconds. */
+static int group_gone_soon(pid_t pgid)
+{
+    for (int i = 0; i < 200; i++) {
+        if (!group_alive(pgid))
+            return 1;
+        lh_sleep_us(10000);
+    }
+    return 0;
+}
+
+/* A shell that forks a sleep into its group (no death signal there),
+ * then becomes another sleep; its group dies with its parent. */
+static lh_spawn_opts group_opts(void)
+{
+    static char *const argv[] = {"sh", "-c", "sleep 30 & exec sleep 31",
+                                 NULL};
+    lh_spawn_opts o = {.argv = argv,
+                       .own_group = 1,
+                       .die_with_parent = 1,
+                       .group_dies_with_parent = 1};
+    return o;
+}
+
+static void test_process_group_dies_with_parent_killed(void)
+{
+    /* the shell forks a sleep into its group (no death signal there),
+     * then becomes another sleep; its parent is SIGKILLed */
+    int fd[2];
+    CU_ASSERT_FATAL(pipe(fd) == 0);
+    pid_t mid = fork();
+    CU_ASSERT_FATAL(mid >= 0);
+    if (mid == 0) {
+        lh_spawn_opts o = group_opts();
+        lh_proc p;
+        pid_t ids[2] = {-1, -1};
+        if (lh_spawn(&o, &p) == 0) {
+            ids[0] = p.pid;
+            ids[1] = p.keeper;
+        }
+        (void)!write(fd[1], ids, sizeof ids);
+        for (;;)
+            pause(); /* until SIGKILL */
+    }
+    close(fd[1]);
+    pid_t ids[2] = {-1, -1};
+    CU_ASSERT_EQUAL(read(fd[0], ids, sizeof ids), (ssize_t)sizeof ids);
+    close(fd[0]);
+    CU_ASSERT_FATAL(ids[0] > 0 && ids[1] > 0);
+    lh_sleep_us(200000); /* the shell has forked its sleep */
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    CU_ASSERT(group_gone_soon(ids[0]));
+    CU_ASSERT(gone_soon(ids[1])); /* the keeper did its job and ended */
+}
+
+static void test_process_stop_releases_the_keeper_and_the_group(void)
+{
+    lh_spawn_opts o = group_opts();
+    lh_proc p;
+    CU_ASSERT_EQUAL_FATAL(lh_spawn(&o, &p), 0);
+    CU_ASSERT(p.keeper > 0);
+    lh_sleep_us(200000);
+    /* only the leader is signalled, as a caller stopping it would */
+    kill(p.pid, SIGKILL);
+    CU_ASSERT_EQUAL(lh_proc_wait(&p, lh_now_us() + LONG_MS * 1000LL), 0);
+    lh_proc_stop(&p, 0);
+    CU_ASSERT_EQUAL(p.keeper, 0);
+    CU_ASSERT(group_gone_soon(p.pid));
+    CU_ASSERT_EQUAL(waitpid(-1, NULL, WNOHANG), -1); /* the keeper reaped */
+    /* without the flag: no keeper */
+    o.group_dies_with_parent = 0;
+    CU_ASSERT_EQUAL_FATAL(lh_spawn(&o, &p), 0);
+    CU_ASSERT_EQUAL(p.keeper, 0);
+    lh_proc_stop(&p, 0);
+}
+
+static void test_process_pid_gone_sees_a_zombie_and_a_reaped_child(void)
+{
+    CU_ASSERT_EQUAL(lh_pid_gone(getpid()), 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    /* not reaped yet: a zombie, which kill(pid, 0) would call alive */
+    int zombie = 0;
+    for (int i = 0; i < 200 && !zombie; i++) {
+        zombie = lh_pid_gone(pid);
+        if (!zombie)
+            lh_sleep_us(10000);
+    }
+    CU_ASSERT(zombie);
+    CU_ASSERT_EQUAL(kill(pid, 0), 0);
+    CU_ASSERT_EQUAL(waitpid(pid, NULL, 0), pid);
+    CU_ASSERT_EQUAL(lh_pid_gone(pid), 1);
+}
+
 static void test_process_child_path_and_environment_come_from_env(void)
 {
     setenv("LH_SPAWN_OLD", "old", 1);
@@ -367,6 +486,12 @@ static CU_TestInfo tests[] = {
      test_process_poll_sees_the_exit_and_stop_accepts_a_reaped_child},
     {"die_with_parent ends the child with its parent",
      test_process_die_with_parent_ends_the_child_with_its_parent},
+    {"the group dies with its parent, SIGKILLed",
+     test_process_group_dies_with_parent_killed},
+    {"stop releases the keeper and the group",
+     test_process_stop_releases_the_keeper_and_the_group},
+    {"pid_gone sees a zombie and a reaped child",
+     test_process_pid_gone_sees_a_zombie_and_a_reaped_child},
     {"the child's PATH and environment come from env",
      test_process_child_path_and_environment_come_from_env},
     {"bad input and failures leave nothing behind",
