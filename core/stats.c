@@ -8,9 +8,17 @@
  * and accepted; the formatter never writes them.  The result is built in a
  * local and copied out only on success, so *out is untouched on error.
  *
- * The formatter refuses what the parser would refuse (a bad role, a value
- * over 2^63-1, a negative pid), so every line it writes parses back to the
- * same fields.
+ * The formatter refuses what the parser would refuse (a bad role or stage
+ * list, a value over 2^63-1, a negative pid, a line over the limit), so
+ * every line it writes parses back to the same fields.  It writes the
+ * fixed-size fields into a small local buffer first: then the whole
+ * line's length is known before anything goes into the caller's buffer,
+ * and "too long for the protocol" (LH_EINVAL) is told apart from "too long
+ * for this buffer" (LH_ETRUNC).
+ *
+ * Stage lists are checked in place, item by item; a name is compared with
+ * every earlier one for duplicates, which is quadratic in the number of
+ * names but bounded by the line limit (at most ~500 names).
  *
  * The writer formats into a stack buffer and emits the line with a single
  * write(2) on an O_APPEND descriptor.  Appends to a regular file are
@@ -36,26 +44,118 @@ struct lh_stats_writer {
     int fd;
 };
 
-enum key { KEY_WORK, KEY_QUEUE, KEY_HEAP, KEY_PID, KEY_ROLE, KEY_COUNT };
+/* The fields before stages= at their longest: five keys and separators,
+ * four 19-digit numbers and a role. */
+#define HEAD_MAX (sizeof "work= queue= heap= pid= role=" + 4 * 19 +          \
+                  LH_STATS_ROLE_MAX)
+#define STAGES_KEY " stages="
+
+enum key {
+    KEY_WORK,
+    KEY_QUEUE,
+    KEY_HEAP,
+    KEY_PID,
+    KEY_ROLE,
+    KEY_STAGES,
+    KEY_COUNT
+};
 
 static const char *const key_names[KEY_COUNT] = {"work", "queue", "heap",
-                                                  "pid", "role"};
+                                                  "pid",  "role",  "stages"};
 
-static int role_char(char c)
+static int name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-static int role_valid(const char *s, size_t len)
+/* 1 when s[0..len) is 1..max-1 characters of [A-Za-z0-9_.-]. */
+static int name_valid(const char *s, size_t len, size_t max)
 {
-    if (len == 0 || len >= LH_STATS_ROLE_MAX)
+    if (len == 0 || len >= max)
         return 0;
     for (size_t i = 0; i < len; i++) {
-        if (!role_char(s[i]))
+        if (!name_char(s[i]))
             return 0;
     }
     return 1;
+}
+
+static int role_valid(const char *s, size_t len)
+{
+    return name_valid(s, len, LH_STATS_ROLE_MAX);
+}
+
+/* The next comma-separated item of list[0..len) from *pos (0 at first):
+ * 1 with *name and *n, 0 after the last.  An empty list has no item; ","
+ * has two empty ones. */
+static int next_item(const char *list, size_t len, size_t *pos,
+                     const char **name, size_t *n)
+{
+    if (len == 0 || *pos > len)
+        return 0;
+    const char *comma = memchr(list + *pos, ',', len - *pos);
+    size_t end = comma ? (size_t)(comma - list) : len;
+    *name = list + *pos;
+    *n = end - *pos;
+    *pos = end + 1;
+    return 1;
+}
+
+/* 1 when name[0..n) is an item of list[0..len). */
+static int has_item(const char *list, size_t len, const char *name, size_t n)
+{
+    size_t pos = 0, m;
+    const char *item;
+    while (next_item(list, len, &pos, &item, &m)) {
+        if (m == n && memcmp(item, name, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int lh_stats_stages_valid(const char *s, size_t len)
+{
+    size_t pos = 0, n;
+    const char *name;
+
+    if (len == 1 && s[0] == '-')
+        return 1;
+    if (len == 0)
+        return 0;
+    while (next_item(s, len, &pos, &name, &n)) {
+        size_t at = (size_t)(name - s);
+        if (!name_valid(name, n, LH_STATS_NAME_MAX) ||
+            (n == 1 && name[0] == '-') ||
+            (at > 0 && has_item(s, at - 1, name, n)))
+            return 0;
+    }
+    return 1;
+}
+
+/* The items of a valid list: "-" has none. */
+static size_t list_len(const char *s)
+{
+    size_t len = strlen(s);
+    return len == 1 && s[0] == '-' ? 0 : len;
+}
+
+int lh_stats_stages_same(const char *a, const char *b)
+{
+    size_t alen = list_len(a), blen = list_len(b);
+    size_t pos = 0, n, count = 0;
+    const char *name;
+
+    /* The items are distinct: a within b and as many of each. */
+    while (next_item(a, alen, &pos, &name, &n)) {
+        if (!has_item(b, blen, name, n))
+            return 0;
+        count++;
+    }
+    pos = 0;
+    while (next_item(b, blen, &pos, &name, &n))
+        count--;
+    return count == 0;
 }
 
 static int parse_number(const char *s, size_t len, uint64_t *out)
@@ -84,6 +184,19 @@ static int find_key(const char *s, size_t len)
     return -1;
 }
 
+/* A text field's value, checked (ok) and fitting dst: copied, marked
+ * present.  0 or LH_EPARSE. */
+static int take_text(int ok, const char *val, size_t vlen, char *dst,
+                     unsigned bit, lh_stats_line *line)
+{
+    if (!ok)
+        return LH_EPARSE;
+    memcpy(dst, val, vlen);
+    dst[vlen] = '\0';
+    line->has |= bit;
+    return 0;
+}
+
 /* Parses one key=value field into line; seen tracks repeated keys. */
 static int parse_field(const char *f, size_t len, int first, unsigned *seen,
                        lh_stats_line *line)
@@ -100,12 +213,11 @@ static int parse_field(const char *f, size_t len, int first, unsigned *seen,
     uint64_t n = 0;
     switch (key) {
     case KEY_ROLE:
-        if (!role_valid(val, vlen))
-            return LH_EPARSE;
-        memcpy(line->role, val, vlen);
-        line->role[vlen] = '\0';
-        line->has |= LH_STATS_HAS_ROLE;
-        return 0;
+        return take_text(role_valid(val, vlen), val, vlen, line->role,
+                         LH_STATS_HAS_ROLE, line);
+    case KEY_STAGES:
+        return take_text(lh_stats_stages_valid(val, vlen), val, vlen,
+                         line->stages, LH_STATS_HAS_STAGES, line);
     case KEY_WORK:
         if (parse_number(val, vlen, &n))
             return LH_EPARSE;
@@ -136,7 +248,7 @@ int lh_stats_parse(const char *text, size_t len, lh_stats_line *out)
 {
     if (len > 0 && text[len - 1] == '\n')
         len--;
-    if (len == 0)
+    if (len == 0 || len >= LH_STATS_LINE_MAX)
         return LH_EPARSE;
     lh_stats_line line;
     memset(&line, 0, sizeof line);
@@ -161,57 +273,71 @@ int lh_stats_parse(const char *text, size_t len, lh_stats_line *out)
     return 0;
 }
 
-/* Appends printf output at *pos; LH_ETRUNC when it does not fit. */
-static int emit(char *buf, size_t cap, size_t *pos, const char *key,
-                uint64_t v)
+/* Appends " key=v" (no space first) at *pos; buf has room (HEAD_MAX). */
+static void emit(char *buf, size_t *pos, const char *key, uint64_t v)
 {
-    int n = snprintf(buf + *pos, cap - *pos, "%s%s=%llu", *pos ? " " : "",
-                     key, (unsigned long long)v);
-    if (n < 0 || (size_t)n >= cap - *pos)
-        return LH_ETRUNC;
+    int n = snprintf(buf + *pos, HEAD_MAX - *pos, "%s%s=%llu",
+                     *pos ? " " : "", key, (unsigned long long)v);
     *pos += (size_t)n;
-    return 0;
 }
 
-int lh_stats_format(const lh_stats_line *line, char *buf, size_t cap)
+/* 1 when the parser would take the line's fields (the length aside). */
+static int fields_valid(const lh_stats_line *line)
 {
     if (line->work > VALUE_MAX ||
         ((line->has & LH_STATS_HAS_QUEUE) && line->queue > VALUE_MAX) ||
         ((line->has & LH_STATS_HAS_HEAP) && line->heap > VALUE_MAX) ||
         ((line->has & LH_STATS_HAS_PID) && line->pid < 0))
-        return LH_EINVAL;
+        return 0;
     if ((line->has & LH_STATS_HAS_ROLE) &&
         !role_valid(line->role, strnlen(line->role, LH_STATS_ROLE_MAX)))
-        return LH_EINVAL;
-    if (cap == 0)
-        return LH_ETRUNC;
+        return 0;
+    return !(line->has & LH_STATS_HAS_STAGES) ||
+           lh_stats_stages_valid(line->stages,
+                                 strnlen(line->stages, LH_STATS_LINE_MAX));
+}
+
+/* The fields before stages= into head[HEAD_MAX]; returns their length. */
+static size_t format_head(const lh_stats_line *line, char *head)
+{
     size_t pos = 0;
-    int err = emit(buf, cap, &pos, "work", line->work);
-    if (err == 0 && (line->has & LH_STATS_HAS_QUEUE))
-        err = emit(buf, cap, &pos, "queue", line->queue);
-    if (err == 0 && (line->has & LH_STATS_HAS_HEAP))
-        err = emit(buf, cap, &pos, "heap", line->heap);
-    if (err == 0 && (line->has & LH_STATS_HAS_PID))
-        err = emit(buf, cap, &pos, "pid", (uint64_t)line->pid);
-    if (err == 0 && (line->has & LH_STATS_HAS_ROLE)) {
-        size_t rlen = strlen(line->role);
-        if (cap - pos <= rlen + 6)
-            err = LH_ETRUNC;
-        else {
-            memcpy(buf + pos, " role=", 6);
-            memcpy(buf + pos + 6, line->role, rlen);
-            pos += 6 + rlen;
-        }
+    emit(head, &pos, "work", line->work);
+    if (line->has & LH_STATS_HAS_QUEUE)
+        emit(head, &pos, "queue", line->queue);
+    if (line->has & LH_STATS_HAS_HEAP)
+        emit(head, &pos, "heap", line->heap);
+    if (line->has & LH_STATS_HAS_PID)
+        emit(head, &pos, "pid", (uint64_t)line->pid);
+    if (line->has & LH_STATS_HAS_ROLE) {
+        int n = snprintf(head + pos, HEAD_MAX - pos, " role=%s", line->role);
+        pos += (size_t)n;
     }
-    if (err == 0 && cap - pos < 2)
-        err = LH_ETRUNC;
-    if (err) {
-        buf[0] = '\0';
-        return err;
+    return pos;
+}
+
+int lh_stats_format(const lh_stats_line *line, char *buf, size_t cap)
+{
+    char head[HEAD_MAX];
+
+    if (!fields_valid(line))
+        return LH_EINVAL;
+    size_t hlen = format_head(line, head);
+    size_t slen = line->has & LH_STATS_HAS_STAGES ? strlen(line->stages) : 0;
+    size_t skey = line->has & LH_STATS_HAS_STAGES ? strlen(STAGES_KEY) : 0;
+    size_t total = hlen + skey + slen + 1; /* and the '\n' */
+    if (total > LH_STATS_LINE_MAX)
+        return LH_EINVAL;
+    if (total >= cap) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return LH_ETRUNC;
     }
-    buf[pos++] = '\n';
-    buf[pos] = '\0';
-    return (int)pos;
+    memcpy(buf, head, hlen);
+    memcpy(buf + hlen, STAGES_KEY, skey);
+    memcpy(buf + hlen + skey, line->stages, slen);
+    buf[total - 1] = '\n';
+    buf[total] = '\0';
+    return (int)total;
 }
 
 int lh_stats_writer_open(const char *path, lh_stats_writer **out)
@@ -242,7 +368,7 @@ int lh_stats_writer_from_env(lh_stats_writer **out)
 
 int lh_stats_writer_put(lh_stats_writer *w, const lh_stats_line *line)
 {
-    char buf[LH_STATS_LINE_MAX];
+    char buf[LH_STATS_LINE_MAX + 1];
     int n = lh_stats_format(line, buf, sizeof buf);
     if (n < 0)
         return LH_EINVAL;

@@ -1,5 +1,5 @@
 /*
- * proto.c - HELLO, EVENTS and ACKS frames.
+ * proto.c - HELLO, EVENTS, ACKS and STAGES frames.
  *
  * Batches are written straight into the frame writer's queue: begin
  * reserves the frame header, records are appended after it, end patches
@@ -13,16 +13,19 @@
 #include "byteorder.h"
 #include "error.h"
 #include "event.h"
+#include "registry.h"
 
 _Static_assert(LH_PROTO_MAX_BATCH >= LH_PROTO_RECORD_HEADER +
                                          LH_EVENT_HEADER_SIZE +
                                          LH_EVENT_MAX_KEY +
                                          LH_EVENT_MAX_PAYLOAD,
                "an EVENTS frame holds the largest event");
+_Static_assert(sizeof LH_STAGE_NAMES <= LH_PROTO_MAX_STAGES,
+               "a STAGES frame holds every stage");
 
 int lh_proto_put_hello(lh_frame_writer *w, uint8_t kind, uint32_t id)
 {
-    uint8_t p[8] = {kind, 0, 0, 0};
+    uint8_t p[8] = {kind, LH_PROTO_VERSION, 0, 0};
     lh_put_le32(p + 4, id);
     return lh_frame_writer_put(w, LH_PROTO_HELLO, p, sizeof p);
 }
@@ -31,7 +34,7 @@ int lh_proto_parse_hello(const uint8_t *p, uint32_t len, uint8_t *kind,
                          uint32_t *id)
 {
     if (len != 8 || (p[0] != LH_PROTO_FROM_A && p[0] != LH_PROTO_FROM_B) ||
-        p[1] || p[2] || p[3])
+        p[1] > LH_PROTO_VERSION || p[2] || p[3])
         return LH_EPARSE;
     *kind = p[0];
     *id = lh_get_le32(p + 4);
@@ -41,7 +44,7 @@ int lh_proto_parse_hello(const uint8_t *p, uint32_t len, uint8_t *kind,
 int lh_proto_put_hello_auth(lh_frame_writer *w, uint8_t kind, uint32_t id,
                             const char *token)
 {
-    uint8_t p[LH_PROTO_MAX_HELLO] = {kind, 0, 0, 0};
+    uint8_t p[LH_PROTO_MAX_HELLO] = {kind, LH_PROTO_VERSION, 0, 0};
     size_t n = token ? strlen(token) : 0;
     if (n > LH_PROTO_MAX_TOKEN)
         return LH_ETOOBIG;
@@ -141,6 +144,25 @@ int lh_proto_next_event(const uint8_t *p, uint32_t len, uint32_t *pos,
     *ev_len = n;
     *pos += LH_PROTO_RECORD_HEADER + n;
     return 1;
+}
+
+int lh_proto_put_stages(lh_frame_writer *w, unsigned mask)
+{
+    char names[LH_PROTO_MAX_STAGES + 1];
+    lh_stages_format(mask, names, sizeof names);
+    return lh_frame_writer_put(w, LH_PROTO_STAGES, names,
+                               (uint32_t)strlen(names));
+}
+
+int lh_proto_parse_stages(const uint8_t *p, uint32_t len, unsigned *mask)
+{
+    char names[LH_PROTO_MAX_STAGES + 1];
+
+    if (len > LH_PROTO_MAX_STAGES || memchr(p, '\0', len) != NULL)
+        return LH_EPARSE;
+    memcpy(names, p, len);
+    names[len] = '\0';
+    return lh_stages_parse(names, mask, NULL, 0) == 0 ? 0 : LH_EPARSE;
 }
 
 int lh_proto_ack_add(lh_buf *acks, uint64_t tag)

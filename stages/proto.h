@@ -3,17 +3,32 @@
  * (core/frame.h carries them).
  *
  *   LH_PROTO_HELLO   first frame on a connection, from the connecting side:
- *                    u8 kind (LH_PROTO_FROM_A / LH_PROTO_FROM_B), u8[3] 0,
+ *                    u8 kind (LH_PROTO_FROM_A / LH_PROTO_FROM_B), u8 the
+ *                    sender's node protocol version (below), u8[2] 0,
  *                    u32 sender id, then (only when the nodes share an
  *                    auth token) the token's bytes, at most
  *                    LH_PROTO_MAX_TOKEN.
  *   LH_PROTO_EVENTS  a batch of events: repeated { u64 tag, u32 len,
  *                    len bytes of encoded event (core/event.h) }.
  *   LH_PROTO_ACKS    events finished: repeated u64 tag (the sender's tags).
+ *   LH_PROTO_STAGES  (version 1, from A only) the stages A runs now: their
+ *                    names, comma-separated, no NUL, empty for none, at
+ *                    most LH_PROTO_MAX_STAGES bytes.  A sends one right
+ *                    after its HELLO and one after every switch, forward
+ *                    on or off (docs/protocol.md section 5: a B node
+ *                    acknowledges a list only once A announced it too).
  *
  * Integers little-endian.  The sender chooses tags; the receiver echoes
  * each tag once in an ACKS frame on the same connection when the event is
  * finished.  Parsing treats input as untrusted.
+ *
+ * Versions (the HELLO's second byte): 0 is HELLO, EVENTS and ACKS (the
+ * byte was a reserved 0); 1 adds STAGES.  A receiver takes HELLOs of every
+ * version up to its own (LH_PROTO_VERSION) and refuses newer ones, and a
+ * STAGES frame on a version 0 connection is a protocol error: a node of
+ * version 0 refuses a version 1 HELLO (a parse error, the connection
+ * closed), so nodes of different versions fail at once, in the open,
+ * rather than mid-stream.
  */
 #ifndef LH_PROTO_H
 #define LH_PROTO_H
@@ -27,7 +42,12 @@ enum {
     LH_PROTO_HELLO = 1,
     LH_PROTO_EVENTS = 2,
     LH_PROTO_ACKS = 3,
+    LH_PROTO_STAGES = 4,
 };
+
+/* The node protocol version this build speaks (and writes in HELLOs). */
+#define LH_PROTO_VERSION 1u
+#define LH_PROTO_MAX_STAGES 512u
 
 enum {
     LH_PROTO_FROM_A = 1,
@@ -45,12 +65,19 @@ enum {
  * per ~1,000 events. */
 #define LH_PROTO_MAX_BATCH (128u * 1024u)
 
-/* Queues a HELLO frame.  0 or LH_ENOMEM. */
+/* Queues a HELLO frame (of version LH_PROTO_VERSION).  0 or LH_ENOMEM. */
 int lh_proto_put_hello(lh_frame_writer *w, uint8_t kind, uint32_t id);
 
-/* Parses a HELLO payload without a token.  0 or LH_EPARSE. */
+/* Parses a HELLO payload without a token.  0 or LH_EPARSE (also for a
+ * version over LH_PROTO_VERSION). */
 int lh_proto_parse_hello(const uint8_t *p, uint32_t len, uint8_t *kind,
                          uint32_t *id);
+
+/* The sender's protocol version, of a HELLO payload that parsed. */
+static inline uint8_t lh_proto_hello_version(const uint8_t *p)
+{
+    return p[1];
+}
 
 #define LH_PROTO_MAX_TOKEN 256u
 #define LH_PROTO_MAX_HELLO (8u + LH_PROTO_MAX_TOKEN)
@@ -104,6 +131,14 @@ int lh_proto_batch_push(lh_proto_batch *b, lh_frame_writer *w, uint64_t tag,
  * record (ev points into p), 0 at the end, LH_EPARSE on a bad record. */
 int lh_proto_next_event(const uint8_t *p, uint32_t len, uint32_t *pos,
                         uint64_t *tag, const uint8_t **ev, uint32_t *ev_len);
+
+/* Queues a STAGES frame for the stages in `mask` (LH_STAGE_BITs, named
+ * as stage_list.h names them).  0 or LH_ENOMEM. */
+int lh_proto_put_stages(lh_frame_writer *w, unsigned mask);
+
+/* Parses a STAGES payload into a mask.  0, or LH_EPARSE (too long, a name
+ * this build does not know, a list that breaks the requirements). */
+int lh_proto_parse_stages(const uint8_t *p, uint32_t len, unsigned *mask);
 
 /* Acks accumulate in a buffer (u64 each) and go out as one frame. */
 int lh_proto_ack_add(lh_buf *acks, uint64_t tag);

@@ -15,10 +15,22 @@
  *   unacknowledged events.  When the total reaches the sum of the windows
  *   (or the ring has no room for another batch) A pauses its partitions,
  *   and resumes when half of it has drained: A never buffers without bound.
- * - forward OFF: A consumes, drops each event and marks it done at once.
- *   With --ledger DIR it first records each one as DROPPED (ledger.h) and
- *   hands the records to the kernel before marking any offset done, so a
- *   committed offset never passes an event without its record.
+ * - forward OFF: A consumes and drops each event.  With --ledger DIR it
+ *   first records each one as DROPPED (ledger.h) and hands the records to
+ *   the kernel before marking any offset done, so a committed offset never
+ *   passes an event without its record.  A dropped event takes a ring
+ *   entry too, finished at once: its offset is marked done in consumption
+ *   order, after the events forwarded before it (forward may just have
+ *   been switched off with events still at the B nodes).
+ * - Live switching (docs/protocol.md section 5, control.h): A runs one
+ *   stage, forward, and looks at LEAKHUNT_CONTROL every 50 ms from its
+ *   loop.  A is not a process under test, so it writes no stats lines; it
+ *   acknowledges through the B nodes instead: it keeps a connection to
+ *   every B node whether forward is on or off, and announces the list it
+ *   runs in a STAGES frame (proto.h) after its HELLO and after every
+ *   switch.  A B node shows a list in its stats lines only once A
+ *   announced it too (role_b.c).  Connections, ring and ledger are sized
+ *   at start for forward on, so forward can be switched either way.
  * - A lost B connection with unacknowledged events ends A with status 3:
  *   those events exist only in Kafka now, so the supervisor (up) starts A
  *   again, which consumes them again from the committed offsets.
@@ -38,6 +50,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "control.h"
 #include "counters.h"
 #include "error.h"
 #include "event.h"
@@ -91,13 +104,15 @@ typedef struct a_state {
     uint64_t batch;  /* events per poll */
     uint64_t outstanding;
     int paused;
-    int forward;
+    unsigned stages; /* LH_STAGE_BITs: what A runs and announces */
+    int forward;     /* forward is in stages */
+    lh_control ctl;  /* LEAKHUNT_CONTROL */
     const char *name; /* role name in stats lines and counters */
     lh_counters c;
     int64_t last_counters;
     lh_kmsg *msgs;       /* one poll's messages */
     struct pollfd *pfd;  /* one per connection */
-    lh_ledger *ledger; /* forward OFF with --ledger, else NULL */
+    lh_ledger *ledger; /* --ledger, else NULL */
     int64_t done_off[MAX_PARTITIONS_TRACKED];
     uint8_t done_set[MAX_PARTITIONS_TRACKED];
 } a_state;
@@ -144,7 +159,8 @@ static void conn_down(bconn *b)
     lh_frame_writer_free(&b->wr);
 }
 
-static void conn_try(bconn *b, int64_t now)
+/* Connects to a B node and queues the HELLO and A's stages (`stages`). */
+static void conn_try(bconn *b, unsigned stages, int64_t now)
 {
     int fd = lh_net_connect(b->addr, 200);
     if (fd < 0) {
@@ -158,7 +174,8 @@ static void conn_try(bconn *b, int64_t now)
     b->fd = fd;
     lh_frame_reader_init(&b->rd, 0);
     lh_frame_writer_init(&b->wr);
-    if (lh_proto_put_hello_auth(&b->wr, LH_PROTO_FROM_A, 0, b->token) != 0) {
+    if (lh_proto_put_hello_auth(&b->wr, LH_PROTO_FROM_A, 0, b->token) != 0 ||
+        lh_proto_put_stages(&b->wr, stages) != 0) {
         conn_down(b);
         return;
     }
@@ -241,7 +258,8 @@ static void advance_head(a_state *a)
     flush_done(a);
 }
 
-/* forward OFF: the event is consumed and dropped (recorded first). */
+/* forward OFF: the event is consumed and dropped (recorded first); its
+ * ring entry is finished at once (advance_head marks it done in order). */
 static void drop(a_state *a, const lh_kmsg *m)
 {
     lh_event ev;
@@ -250,7 +268,12 @@ static void drop(a_state *a, const lh_kmsg *m)
         lh_event_decode(m->value, m->value_len, &ev) >= 0)
         lh_ledger_add(a->ledger, ev.key, ev.key_len, ev.version,
                       LH_LEDGER_DROPPED);
-    note_done(a, m->partition, m->offset);
+    entry *e = &a->ring[a->tail % a->cap];
+    e->partition = m->partition;
+    e->offset = m->offset;
+    e->conn = UINT16_MAX;
+    e->acked = 1;
+    a->tail++;
 }
 
 /* Queues the event for connection ci and gives it its ring entry. */
@@ -308,7 +331,7 @@ static int connect_due(a_state *a, int64_t now)
     int live = 0;
     for (size_t i = 0; i < a->nconns; i++) {
         if (a->conns[i].fd < 0 && now >= a->conns[i].retry_at)
-            conn_try(&a->conns[i], now);
+            conn_try(&a->conns[i], a->stages, now);
         live += a->conns[i].fd >= 0;
     }
     return live;
@@ -425,10 +448,45 @@ static int serve_conns(a_state *a, int timeout_ms, int room)
     return 0;
 }
 
+/* ---- live switching ---- */
+
+/* Tells every connected B node the stages A runs now. */
+static void announce(a_state *a)
+{
+    for (size_t i = 0; i < a->nconns; i++) {
+        bconn *b = &a->conns[i];
+        if (b->fd >= 0 && lh_proto_put_stages(&b->wr, a->stages) != 0)
+            fprintf(stderr, "selfheal %s: out of memory announcing the "
+                    "stages to %s\n", a->name, b->addr);
+    }
+}
+
+/* A look at the control file (when due); a new list is applied: forward
+ * on or off from the next event consumed, and announced. */
+static void control_step(a_state *a, int64_t now)
+{
+    unsigned mask;
+    char names[256];
+
+    if (lh_control_poll(&a->ctl, now, 0, a->stages, &mask) != 1 ||
+        mask == a->stages)
+        return;
+    if ((mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) && a->naddrs == 0) {
+        lh_control_refuse(&a->ctl, "forward needs --nodes", a->stages);
+        return;
+    }
+    a->stages = mask;
+    a->forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+    announce(a);
+    lh_control_format(mask, names, sizeof names);
+    fprintf(stderr, "selfheal %s: stages now %s\n", a->name, names);
+}
+
 /* One turn of the main loop.  0 to go on, else the exit status (1: a
  * failure; 3: events that only Kafka holds now, to be consumed again). */
 static int step(a_state *a)
 {
+    control_step(a, lh_now_us());
     int live = connect_due(a, lh_now_us());
     int room = pace(a, live);
     int n = 0;
@@ -463,8 +521,12 @@ static void usage(FILE *out)
             "  --name    role name in stats lines and counters (default "
             "a)\n"
             "  --auth-token  sent to the B nodes (default: LH_AUTH_TOKEN)\n"
-            "  --ledger  with forward off, record dropped events there "
-            "(ledger.h)\n");
+            "  --ledger  record the events dropped with forward off there "
+            "(ledger.h)\n"
+            "LEAKHUNT_CONTROL: a file whose stage list A switches to while "
+            "it runs\n"
+            "(docs/protocol.md); A then keeps a connection to every B node "
+            "in --nodes.\n");
 }
 
 
@@ -505,6 +567,9 @@ static int check_opts(a_state *a, const a_opts *o)
         fprintf(stderr, "selfheal a: %s\n", err);
         return 2;
     }
+    lh_control_init(&a->ctl, a->name);
+    lh_control_start(&a->ctl, &mask);
+    a->stages = mask;
     a->forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
     if (o->brokers == NULL || o->window == 0 || o->batch == 0 ||
         o->batch > 65536) {
@@ -532,7 +597,7 @@ static int setup(a_state *a, const a_opts *o)
     }
     a->window = o->window;
     a->batch = o->batch;
-    a->nconns = a->forward ? a->naddrs : 0;
+    a->nconns = a->naddrs; /* forward on or off: it may be switched */
     a->cap = o->window * (a->nconns ? a->nconns : 1) + 4 * o->batch;
     a->ring = lh_calloc(a->cap, sizeof *a->ring);
     a->conns = lh_calloc(a->nconns + 1, sizeof *a->conns);
@@ -549,7 +614,7 @@ static int setup(a_state *a, const a_opts *o)
     lh_role_signals();
     if (lh_role_stop_deadline(a->name) != 0)
         return 2;
-    if (!a->forward && o->ledger != NULL) {
+    if (o->ledger != NULL) {
         int rc = lh_ledger_open(o->ledger, a->name, &a->ledger);
         if (rc != 0) {
             fprintf(stderr, "selfheal a: cannot create a ledger in %s: %s\n",

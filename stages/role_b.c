@@ -10,10 +10,29 @@
  *   start with a HELLO frame, then carry EVENTS one way and ACKS back.
  *   An item remembers its inbound connection by slot and generation, so an
  *   item that outlives its connection is not acknowledged to a stranger.
- * - Outbound connections go to every peer B (only with hash on).  An item
- *   sent to its owner stays here in a slot table until the owner acks it;
- *   the slot number is the tag.  When a peer connection dies, its items go
- *   on locally (they are not lost, and A's acks still come).
+ * - Outbound connections go to every peer B (hash on or off: the stage may
+ *   be switched on at any time).  An item sent to its owner stays here in
+ *   a slot table until the owner acks it; the slot number is the tag.
+ *   When a peer connection dies, its items go on locally (they are not
+ *   lost, and A's acks still come).
+ * - Live switching (docs/protocol.md section 5, control.h): with
+ *   LEAKHUNT_CONTROL set, the loop looks at the control file every 50 ms
+ *   and applies a new list at once (node_switch: the stages' switched
+ *   hooks hand on what they hold, stage.h), and every stats line carries
+ *   stages=.  That field shows a list only once A runs it too: each A
+ *   announces its list in a STAGES frame (proto.h) after its HELLO and
+ *   after each switch, and the node shows its own list when every A
+ *   connected to it that announced one announced the same; until then
+ *   it shows the list it showed before.  A refused list (control.h) is
+ *   said on stderr and changes nothing, so the field keeps the old list.
+ * - Buffers sized up front: every connection's reader, writer and ack
+ *   buffer gets room for its largest frame or a few of them when it is
+ *   set up (presize), instead of growing in steps whenever a burst first
+ *   needs more, at random times in a run: a leak harness reads such steps
+ *   as growth (they were much of the 0.01-1.49 B/event that clean runs
+ *   measured; issue 13).  Items themselves are malloc'ed and freed per
+ *   event: their number is the stats lines' queue=, which leak-hunt
+ *   takes out as a backlog (a pool would turn it into a high-water mark).
  * - Bounded everything: at most max_items live items (inbound sockets are
  *   not read beyond that: TCP pushes back to A, whose window is the real
  *   bound), a peer window of PEER_WINDOW items, a fixed number of
@@ -48,6 +67,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "control.h"
 #include "counters.h"
 #include "error.h"
 #include "frame.h"
@@ -69,12 +89,19 @@
 #define DEFAULT_QUEUE_CAP 1000000u
 #define HELLO_TIMEOUT_US 5000000
 #define MAX_CLOSE_MESSAGES 20 /* then bad connections are only counted */
+/* Room each connection's buffers get when it is set up (presize): */
+#define ROOM_FRAMES (2 * LH_PROTO_MAX_BATCH) /* frames queued to send */
+#define ROOM_ACKS LH_PROTO_MAX_BATCH          /* acks of one turn */
+#define ROOM_READ (LH_FRAME_HEADER_SIZE + LH_PROTO_MAX_BATCH) /* a frame */
 
 _Static_assert(LH_AUTH_TOKEN_MAX == LH_PROTO_MAX_TOKEN, "one token limit");
 
 typedef struct conn {
     int fd;
     uint8_t kind; /* 0 until HELLO, then LH_PROTO_FROM_A or _FROM_B */
+    uint8_t version;   /* the sender's, from its HELLO */
+    uint8_t announced; /* an A that sent its stages (in `stages`) */
+    unsigned stages;
     uint32_t gen;
     uint32_t sender;
     int64_t hello_by; /* close it if no HELLO came by then */
@@ -110,6 +137,8 @@ struct lh_node {
     unsigned close_messages;
     char role[16];
     lh_ledger *ledger; /* --ledger, else NULL */
+    lh_control ctl;    /* LEAKHUNT_CONTROL */
+    unsigned shown;    /* the stages the stats lines show */
 };
 
 /* ---- node services for the stages ---- */
@@ -122,22 +151,6 @@ const lh_node_cfg *lh_node_config(const lh_node *n)
 lh_counters *lh_node_counters(lh_node *n)
 {
     return &n->c;
-}
-
-int lh_node_stage_on(const lh_node *n, int id)
-{
-    return (n->cfg.stages & LH_STAGE_BIT(id)) != 0;
-}
-
-int lh_item_decode(lh_item *it)
-{
-    if (it->decoded)
-        return 0;
-    int rc = lh_event_decode(it->data, it->len, &it->ev);
-    if (rc < 0)
-        return rc;
-    it->decoded = 1;
-    return 0;
 }
 
 static void run_from(lh_node *n, lh_item *it, int from)
@@ -270,6 +283,14 @@ static void conn_drop(lh_node *n, uint32_t slot, int why)
     conn_close(n, slot);
 }
 
+/* Gives b room for `room` bytes in all now.  If that fails, the buffer
+ * grows when it must. */
+static void presize(lh_buf *b, size_t room)
+{
+    if (lh_buf_len(b) < room)
+        (void)lh_buf_reserve(b, room - lh_buf_len(b));
+}
+
 static void accept_all(lh_node *n)
 {
     for (;;) {
@@ -310,13 +331,9 @@ static int take_events(lh_node *n, uint32_t slot, const uint8_t *p,
         rc = lh_proto_next_event(p, len, &pos, &tag, &ev, &ev_len);
         if (rc != 1)
             break;
-        lh_item *it = lh_malloc(sizeof *it + ev_len);
+        lh_item *it = lh_item_new(ev, ev_len, tag);
         if (it == NULL)
             return LH_ENOMEM;
-        memset(it, 0, sizeof *it);
-        memcpy(it->data, ev, ev_len);
-        it->len = ev_len;
-        it->tag = tag;
         it->origin = (uint64_t)c->gen << 32 | slot;
         it->from_peer = c->kind == LH_PROTO_FROM_B;
         n->live++;
@@ -330,6 +347,18 @@ static int take_events(lh_node *n, uint32_t slot, const uint8_t *p,
         /* The pipeline may not close connections, so c is still valid. */
     }
     return rc;
+}
+
+/* A STAGES frame: what an A (version 1 or later) runs now. */
+static int take_stages(conn *c, const uint8_t *p, uint32_t len)
+{
+    unsigned mask;
+    if (c->kind != LH_PROTO_FROM_A || c->version < 1 ||
+        lh_proto_parse_stages(p, len, &mask) != 0)
+        return LH_EPARSE;
+    c->stages = mask;
+    c->announced = 1;
+    return 0;
 }
 
 /* Reads what an inbound connection has and handles its frames.  Returns
@@ -360,15 +389,22 @@ static int read_inbound(lh_node *n, uint32_t slot)
                 !lh_token_equal(tok, tok_len, n->cfg.auth_token))
                 return LH_EAUTH;
             c->kind = kind;
+            c->version = lh_proto_hello_version(p);
             c->rd.max_payload = LH_FRAME_DEFAULT_MAX;
             /* Room for the largest EVENTS frame now: the buffer grows to
              * it anyway, but in steps whenever a burst first makes a
              * larger batch, which leak-hunt measured as growth (rss: 9
-             * B/event for a 6 B/event leak in 2 of 12 runs).  If this
-             * fails, the reader grows when it must. */
-            size_t room = LH_FRAME_HEADER_SIZE + LH_PROTO_MAX_BATCH;
-            if (lh_buf_len(&c->rd.in) < room)
-                (void)lh_buf_reserve(&c->rd.in, room - lh_buf_len(&c->rd.in));
+             * B/event for a 6 B/event leak in 2 of 12 runs).  The acks
+             * going back likewise. */
+            presize(&c->rd.in, ROOM_READ);
+            presize(&c->wr.out, ROOM_FRAMES);
+            presize(&c->acks, ROOM_ACKS);
+            continue;
+        }
+        if (type == LH_PROTO_STAGES) {
+            rc = take_stages(c, p, len);
+            if (rc < 0)
+                return rc;
             continue;
         }
         if (type != LH_PROTO_EVENTS)
@@ -415,6 +451,8 @@ static void peer_connect(lh_node *n, uint32_t id, int64_t now)
     p->fd = fd;
     lh_frame_reader_init(&p->rd, 0);
     lh_frame_writer_init(&p->wr);
+    presize(&p->rd.in, ROOM_READ);
+    presize(&p->wr.out, ROOM_FRAMES);
     if (lh_proto_put_hello_auth(&p->wr, LH_PROTO_FROM_B, n->cfg.self,
                                 n->cfg.auth_token) != 0) {
         peer_down(n, id);
@@ -527,6 +565,7 @@ static int prepare(lh_node *n, poll_set *ps)
     int64_t now = lh_now_us();
 
     ps->n = 0;
+    lh_timeout_min(&timeout, lh_control_wait_ms(&n->ctl, now));
     poll_add(ps, n->listen_fd, POLLIN, FD_LISTEN, 0);
     prepare_inbound(n, ps, now, &timeout);
     prepare_peers(n, ps, now, &timeout);
@@ -608,6 +647,62 @@ static void flush_all(lh_node *n)
     }
 }
 
+/* ---- live switching ---- */
+
+/* The stages the stats lines show: the node's own once every A connected
+ * here that announced its stages announced the same (an A runs forward),
+ * else those shown before. */
+static unsigned shown_stages(lh_node *n)
+{
+    for (uint32_t s = 0; s < MAX_CONNS; s++) {
+        const conn *c = n->in[s];
+        if (c != NULL && c->kind == LH_PROTO_FROM_A && c->announced &&
+            c->stages != n->cfg.stages)
+            return n->shown;
+    }
+    n->shown = n->cfg.stages;
+    return n->shown;
+}
+
+/* Why this node cannot run `mask` (NULL: it can): what lh_stages_parse
+ * does not know, the node's own means. */
+static const char *cannot_run(const lh_node *n, unsigned mask)
+{
+    if ((mask & LH_STAGE_BIT(LH_STAGE_RPC)) && n->cfg.store == NULL)
+        return "stage rpc needs --store";
+    return NULL;
+}
+
+/* Runs `mask` from now on; the stages whose state changes are told, in
+ * pipeline order, with the new set in force (stage.h). */
+static void node_switch(lh_node *n, unsigned mask)
+{
+    unsigned old = n->cfg.stages;
+    char names[256];
+
+    n->cfg.stages = mask;
+    for (int i = 0; i < LH_STAGE_COUNT; i++)
+        if ((old ^ mask) & LH_STAGE_BIT(i))
+            lh_stage_switched(lh_stage_registry[i].ops, n, n->st[i],
+                              (mask & LH_STAGE_BIT(i)) != 0);
+    lh_control_format(mask, names, sizeof names);
+    fprintf(stderr, "selfheal %s: stages now %s\n", n->role, names);
+}
+
+/* A look at the control file (when due); a new list is applied. */
+static void control_step(lh_node *n, int64_t now)
+{
+    unsigned mask;
+    if (lh_control_poll(&n->ctl, now, 0, n->cfg.stages, &mask) != 1 ||
+        mask == n->cfg.stages)
+        return;
+    const char *why = cannot_run(n, mask);
+    if (why != NULL)
+        lh_control_refuse(&n->ctl, why, n->cfg.stages);
+    else
+        node_switch(n, mask);
+}
+
 static void write_stats(lh_node *n, lh_stats_writer *w)
 {
     lh_stats_line line = {0};
@@ -623,6 +718,10 @@ static void write_stats(lh_node *n, lh_stats_writer *w)
         line.has |= LH_STATS_HAS_HEAP;
     }
     snprintf(line.role, sizeof line.role, "%s", n->role);
+    if (lh_control_on(&n->ctl)) {
+        lh_control_format(shown_stages(n), line.stages, sizeof line.stages);
+        line.has |= LH_STATS_HAS_STAGES;
+    }
     lh_stats_writer_put(w, &line);
 }
 
@@ -648,6 +747,7 @@ static int serve(lh_node *n, const char *counters_path)
         if (ready < 0)
             continue;
         dispatch(n, &ps);
+        control_step(n, lh_now_us());
         /* Finish records reach the kernel before their acks leave. */
         ledger_flush(n);
         flush_all(n);
@@ -750,6 +850,9 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
         fprintf(stderr, "selfheal b: %s\n", err);
         return 2;
     }
+    snprintf(n->role, sizeof n->role, "b%u", (unsigned)o->id);
+    lh_control_init(&n->ctl, n->role);
+    lh_control_start(&n->ctl, &n->cfg.stages);
     if (o->peers != NULL &&
         lh_strv_split(o->peers, ',', peer_addrs, &npeers) != 0)
         return 1;
@@ -769,10 +872,15 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
     n->cfg.nodes = (uint32_t)npeers;
     n->cfg.delay_us = (int64_t)o->delay_ms * 1000;
     n->cfg.queue_cap = (size_t)o->queue_cap;
-    n->cfg.store = o->store;
     n->cfg.rpc_timeout_ms = (int)o->rpc_timeout_ms;
     n->max_items = (size_t)o->max_items;
-    snprintf(n->role, sizeof n->role, "b%u", n->cfg.self);
+    n->cfg.store = o->store;
+    const char *why = cannot_run(n, n->cfg.stages);
+    if (why != NULL) {
+        fprintf(stderr, "selfheal b: %s\n", why);
+        return 2;
+    }
+    n->shown = n->cfg.stages;
     return 0;
 }
 
@@ -805,11 +913,11 @@ static int node_listen(lh_node *n, const b_opts *o, char **peer_addrs)
     return 0;
 }
 
-/* The peers (with hash on and more than one node), not yet connected.
- * 0 or LH_ENOMEM. */
+/* The peers (with more than one node, hash on or off), not yet
+ * connected.  0 or LH_ENOMEM. */
 static int peers_new(lh_node *n, char **peer_addrs)
 {
-    if (!lh_node_stage_on(n, LH_STAGE_HASH) || n->cfg.nodes <= 1)
+    if (n->cfg.nodes <= 1)
         return 0;
     n->peers = lh_calloc(n->cfg.nodes, sizeof *n->peers);
     if (n->peers == NULL)
@@ -839,7 +947,7 @@ static int stages_open(lh_node *n)
         const lh_stage_ops *ops = lh_stage_registry[i].ops;
         n->st[i] = NULL;
         if (ops->open != NULL) {
-            int rc = ops->open(n, lh_node_stage_on(n, i), &n->st[i]);
+            int rc = ops->open(n, &n->st[i]);
             if (rc != 0) {
                 fprintf(stderr, "selfheal b: cannot start stage %s: %s\n",
                         ops->name, lh_strerror(rc));

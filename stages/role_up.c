@@ -15,8 +15,11 @@
  *   same port again.
  * - B nodes run under LEAKHUNT_WRAP (a command prefix split on spaces),
  *   and, with --scenario abi-mismatch, with LD_LIBRARY_PATH at library A
- *   v2.  LEAKHUNT_STAGES and LEAKHUNT_STATS pass through the environment;
- *   --stages sets LEAKHUNT_STAGES.
+ *   v2.  LEAKHUNT_STAGES, LEAKHUNT_STATS and LEAKHUNT_CONTROL pass through
+ *   the environment; --stages sets LEAKHUNT_STAGES.  With LEAKHUNT_CONTROL
+ *   the A's and B nodes switch stages live (docs/protocol.md section 5):
+ *   every A gets --nodes whatever the starting stages, and the summary
+ *   counts the run's end in events finished or dropped.
  * - Supervision every 50 ms: a B or A that dies is started again (its
  *   counters so far are kept and added to the new instance's); a broker
  *   or store that dies ends the run with an error.
@@ -455,11 +458,10 @@ static int start_b_nodes(up *u, int startup_ms)
     return 0;
 }
 
-/* The A's (--consumers of them, one group). */
+/* The A's (--consumers of them, one group), each told every B node
+ * whether forward is on or off: it may be switched (LEAKHUNT_CONTROL). */
 static int start_consumers(up *u)
 {
-    int forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
-
     for (uint64_t k = 0; k < u->o.consumers; k++) {
         char name[16];
         int rc = 0;
@@ -470,8 +472,7 @@ static int start_consumers(up *u)
         child *a = new_child(u, K_A, name, &rc);
         rc |= add_opt(a, "--name", "%s", name);
         rc |= add_opt(a, "--brokers", "%s", u->brokers);
-        if (forward)
-            rc |= add_opt(a, "--nodes", "%s", u->peers);
+        rc |= add_opt(a, "--nodes", "%s", u->peers);
         rc |= add_opt(a, "--window", "%" PRIu64, u->o.window);
         rc |= add_opt(a, "--counters", "%s", a->counters_path);
         if (u->o.ledger)
@@ -654,8 +655,10 @@ static void usage(FILE *out)
         "LEAKHUNT_WRAP prefixes the B nodes' command (--wrap-roles: the "
         "roles it\n"
         "prefixes, of broker,store,b,a,produce; default b); "
-        "LEAKHUNT_STAGES and\n"
-        "LEAKHUNT_STATS pass through to the children.  --auth-token (or "
+        "LEAKHUNT_STAGES,\n"
+        "LEAKHUNT_STATS and LEAKHUNT_CONTROL (live switching: "
+        "docs/protocol.md) pass\n"
+        "through to the children.  --auth-token (or "
         "LH_AUTH_TOKEN):\n"
         "a token every connection between the processes must carry (given "
         "to the\n"
@@ -907,7 +910,6 @@ static int setup(up *u)
 typedef struct progress {
     lh_counters sum;
     uint64_t target;  /* --events, 0: none */
-    int forward;      /* the forward stage is on */
     int64_t t_start;  /* the topology was up */
     int64_t t10, t90; /* 10% and 90% of the target finished */
     int64_t last_move;
@@ -915,6 +917,13 @@ typedef struct progress {
     int reached; /* the run ended by reaching --events */
     int failed;
 } progress;
+
+/* Events at the end of the pipeline: finished by a B node, or dropped by
+ * A (forward off); forward may be switched during the run. */
+static uint64_t finished_or_dropped(const lh_counters *sum)
+{
+    return sum->v[LH_C_finished] + sum->v[LH_C_dropped];
+}
 
 /* One look at the running topology (every 50 ms): restarts, counters, the
  * throughput window, the end.  0 to go on, 1 to stop. */
@@ -935,7 +944,7 @@ static int watch_step(up *u, progress *pg)
         pg->last_work = work;
         pg->last_move = now;
     }
-    uint64_t measure = pg->forward ? sum->v[LH_C_finished] : done;
+    uint64_t measure = finished_or_dropped(sum);
     if (target > 0) {
         if (pg->t10 == 0 && measure >= target / 10)
             pg->t10 = now;
@@ -976,12 +985,12 @@ static void watch(up *u, progress *pg)
      * above then ends with finished still short of 90% and the window
      * without its end (2 runs in 5 reported no rate).  Read the files
      * again for up to 500 ms. */
-    for (int tries = 0; pg->reached && pg->forward && pg->t10 > 0 &&
-                        pg->t90 == 0 && tries < 10;
+    for (int tries = 0; pg->reached && pg->t10 > 0 && pg->t90 == 0 &&
+                        tries < 10;
          tries++) {
         lh_sleep_us(50000);
         poll_counters(u, &pg->sum);
-        if (pg->sum.v[LH_C_finished] >= pg->target - pg->target / 10)
+        if (finished_or_dropped(&pg->sum) >= pg->target - pg->target / 10)
             pg->t90 = lh_now_us();
     }
 }
@@ -1049,7 +1058,6 @@ static int run(up *u)
     pg.t_start = lh_now_us();
     pg.last_move = pg.t_start;
     pg.target = u->o.events;
-    pg.forward = (u->stages & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
     watch(u, &pg);
     double secs = (double)(lh_now_us() - pg.t_start) / 1e6;
     lh_klag_free(u->klag); /* before the broker goes */

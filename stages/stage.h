@@ -26,6 +26,27 @@
  * Ownership: the node owns items; a stage that holds an item must hand it
  * back (resume or finish) or give it up in its close function by calling
  * lh_node_drop (shutdown: not acknowledged, so upstream sends them again).
+ *
+ * Live switching (docs/protocol.md section 5): a node may switch stages on
+ * and off while it runs (role_b.c reads LEAKHUNT_CONTROL).  So every
+ * stage's state is opened at start, whether the stage starts ON or OFF,
+ * and a stage that holds items implements `switched`, which the node calls
+ * after the switch for each stage whose state changed, in pipeline order,
+ * with the node's new stage set already in force.  Switched OFF, a stage
+ * hands on what it holds, so that the OFF behaviour of the table above
+ * holds from the switch on and no event is lost or finished twice:
+ *
+ *   enqueue  what is queued is due at once: resumed now, in due order
+ *            (verified now too, when verify is on).
+ *   rpc      the events waiting to be sent go on locally (verified, or
+ *            passed when verify went off as well); calls in flight finish
+ *            and the event then goes on locally instead of another call.
+ *   hash     nothing to hand on: events at their owner are finished
+ *            there and acknowledged back; new events stay here.
+ *   forward, verify  hold nothing.
+ *
+ * Switched ON, a stage takes the events that reach it from then on.  A
+ * switch hands nothing to close: close is for shutdown only.
  */
 #ifndef LH_STAGE_H
 #define LH_STAGE_H
@@ -76,7 +97,7 @@ typedef struct lh_inject lh_inject;
 typedef struct lh_node_cfg {
     uint32_t self;       /* this node's id */
     uint32_t nodes;      /* the B nodes are ids 0 .. nodes-1 */
-    unsigned stages;     /* enabled stages, LH_STAGE_BIT mask */
+    unsigned stages;     /* enabled stages now, LH_STAGE_BIT mask */
     int64_t delay_us;    /* enqueue delay (default 1 s) */
     size_t queue_cap;    /* delay queue capacity */
     const char *store;   /* store address host:port (rpc stage) */
@@ -94,11 +115,17 @@ enum lh_step {
 
 typedef struct lh_stage_ops {
     const char *name;
-    /* Optional: sets up the stage's state (*state, NULL if none).  Called
-     * for every stage, ON or OFF.  0 or an lh error (the node fails). */
-    int (*open)(lh_node *node, int on, void **state);
-    /* Optional: releases the state, giving up held items. */
+    /* Optional: sets up the stage's state (*state, NULL if none), ready
+     * for the stage to be ON whenever it is switched on.  Called for every
+     * stage at start, ON or OFF (lh_node_stage_on says which).  0 or an
+     * lh error (the node fails). */
+    int (*open)(lh_node *node, void **state);
+    /* Optional: releases the state at shutdown, giving up held items. */
     void (*close)(lh_node *node, void *state);
+    /* Optional: the stage was switched ON (on = 1) or OFF while the node
+     * runs; called after the switch (above).  Switched OFF, it hands on
+     * the items it holds. */
+    void (*switched)(lh_node *node, void *state, int on);
     /* Required: one item, ON or OFF behaviour.  Returns an lh_step. */
     int (*handle)(lh_node *node, void *state, lh_item *it, int on);
     /* Optional: before each poll, fills *pfd and returns 1 when the stage
@@ -125,6 +152,12 @@ static inline void lh_stage_dispatch(const lh_stage_ops *ops, lh_node *n,
     if (ops->dispatch)
         ops->dispatch(n, st, revents, now);
 }
+static inline void lh_stage_switched(const lh_stage_ops *ops, lh_node *n,
+                                     void *st, int on)
+{
+    if (ops->switched)
+        ops->switched(n, st, on);
+}
 
 /* The stages, one per file: lh_stage_forward in stage_forward.c, ... */
 #define LH_STAGE_EXTERN_(ID, name, req)                                        \
@@ -150,8 +183,11 @@ const lh_node_cfg *lh_node_config(const lh_node *n);
 /* The node's counters (the stages count their work here). */
 lh_counters *lh_node_counters(lh_node *n);
 
-/* 1 when stage `id` is enabled on this node. */
-int lh_node_stage_on(const lh_node *n, int id);
+/* 1 when stage `id` is enabled on this node now. */
+static inline int lh_node_stage_on(const lh_node *n, int id)
+{
+    return (lh_node_config(n)->stages & LH_STAGE_BIT(id)) != 0;
+}
 
 /* Runs the stages after it->at. */
 void lh_node_resume(lh_node *n, lh_item *it);
@@ -177,6 +213,15 @@ int lh_node_send_peer(lh_node *n, uint32_t node, lh_item *it);
 
 /* 1 when the connection to peer B `node` is up (this node itself: 1). */
 int lh_node_peer_up(const lh_node *n, uint32_t node);
+
+/*
+ * Items (item.c).
+ */
+
+/* A new item holding a copy of the event's len bytes at data, with
+ * upstream's tag, everything else zero; the caller owns it (the node frees
+ * it when it ends).  NULL when out of memory. */
+lh_item *lh_item_new(const uint8_t *data, uint32_t len, uint64_t tag);
 
 /* Decodes it->data into it->ev once.  0 or the lh_event_decode error. */
 int lh_item_decode(lh_item *it);

@@ -1,69 +1,94 @@
 /*
- * stage_enqueue.c - enqueue: the owner holds each event in a delay queue
- * (core/dqueue.h) until it is due, delay after its arrival (default 1 s);
- * the timer is the node's poll loop: prepare sleeps until the next due
- * time, dispatch releases what is due, in due order.
+ * stage_enqueue.c - enqueue: the owner holds each event until it is due,
+ * delay after its arrival (default 1 s); the timer is the node's poll
+ * loop: prepare sleeps until the next due time, dispatch releases what is
+ * due, in due order.
  *
- * ON: queued (a full queue makes the event due at once rather than
- * buffering without bound; A's windows keep that from happening in
- * practice).  OFF: every event is due at once.
+ * ON: queued (a full queue, --queue-cap events, makes the event due at
+ * once rather than buffering without bound; A's windows keep that from
+ * happening in practice).  OFF: every event is due at once.  Switched OFF
+ * while it runs: what is queued is due at once too, and goes on now, in
+ * due order.
+ *
+ * Design: every event waits the same delay on a monotonic clock, so due
+ * order is arrival order and the delay queue is a FIFO, threaded through
+ * the items' `next` (a general delay queue, core/dqueue.h, is a heap in an
+ * array of its own).  So the queue has no storage to grow: its memory is
+ * the items', which the node reports as queue= in its stats lines
+ * (docs/protocol.md section 2), where an array that doubles at each new
+ * high-water mark of the backlog would be steps that a leak harness reads
+ * as growth.
  */
-#include "dqueue.h"
 #include "inject.h"
 #include "stage.h"
 
+#include "alloc.h"
 #include "clock.h"
 #include "error.h"
 
-#define RELEASE_BATCH 256
+typedef struct fifo {
+    lh_item *head, *tail;
+    size_t len, cap;
+} fifo;
 
-static int enqueue_open(lh_node *node, int on, void **state)
+static int enqueue_open(lh_node *node, void **state)
 {
-    lh_dqueue *q = NULL;
+    fifo *q = lh_calloc(1, sizeof *q);
 
-    *state = NULL;
-    if (!on)
-        return 0;
-    int rc = lh_dqueue_new(lh_node_config(node)->queue_cap, &q);
-    if (rc != 0)
-        return rc;
     *state = q;
+    if (q == NULL)
+        return LH_ENOMEM;
+    q->cap = lh_node_config(node)->queue_cap;
     return 0;
 }
 
 /* Hands every item due at now_us to `to` (lh_node_resume, or
  * lh_node_drop when closing), in due order. */
-static void release(lh_node *node, lh_dqueue *q, int64_t now_us,
+static void release(lh_node *node, fifo *q, int64_t now_us,
                     void (*to)(lh_node *, lh_item *))
 {
-    void *items[RELEASE_BATCH];
-    size_t n;
-
-    for (;;) {
-        n = lh_dqueue_pop_due(q, now_us, items, RELEASE_BATCH);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++)
-            to(node, items[i]);
+    while (q->head != NULL && q->head->due_us <= now_us) {
+        lh_item *it = q->head;
+        q->head = it->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        q->len--;
+        it->next = NULL;
+        to(node, it);
     }
 }
 
 static void enqueue_close(lh_node *node, void *state)
 {
-    if (state == NULL)
+    if (state == NULL) /* open failed */
         return;
     release(node, state, INT64_MAX, lh_node_drop);
-    lh_dqueue_free(state, NULL);
+    lh_free(state);
+}
+
+static void enqueue_switched(lh_node *node, void *state, int on)
+{
+    if (!on)
+        release(node, state, INT64_MAX, lh_node_resume);
 }
 
 static int enqueue_handle(lh_node *node, void *state, lh_item *it, int on)
 {
+    fifo *q = state;
+
     if (!on)
         return LH_STEP_NEXT;
     LH_INJECT(lh_node_config(node)->inject, LH_STAGE_ENQUEUE);
-    it->due_us = lh_now_us() + lh_node_config(node)->delay_us;
-    if (lh_dqueue_push(state, it->due_us, it) != 0)
+    if (q->len == q->cap)
         return LH_STEP_NEXT;
+    it->due_us = lh_now_us() + lh_node_config(node)->delay_us;
+    it->next = NULL;
+    if (q->tail != NULL)
+        q->tail->next = it;
+    else
+        q->head = it;
+    q->tail = it;
+    q->len++;
     lh_node_counters(node)->v[LH_C_enqueued]++;
     return LH_STEP_HELD;
 }
@@ -71,12 +96,12 @@ static int enqueue_handle(lh_node *node, void *state, lh_item *it, int on)
 static int enqueue_prepare(lh_node *node, void *state, struct pollfd *pfd,
                            int *timeout_ms)
 {
-    int64_t due;
+    const fifo *q = state;
     (void)node;
     (void)pfd;
-    if (state == NULL || lh_dqueue_next_due(state, &due) != 0)
+    if (q->head == NULL)
         return 0;
-    int64_t wait = due - lh_now_us();
+    int64_t wait = q->head->due_us - lh_now_us();
     lh_timeout_min(timeout_ms, wait <= 0 ? 0 : (int)((wait + 999) / 1000));
     return 0;
 }
@@ -85,14 +110,14 @@ static void enqueue_dispatch(lh_node *node, void *state, short revents,
                              int64_t now_us)
 {
     (void)revents;
-    if (state != NULL)
-        release(node, state, now_us, lh_node_resume);
+    release(node, state, now_us, lh_node_resume);
 }
 
 const lh_stage_ops lh_stage_enqueue = {
     .name = "enqueue",
     .open = enqueue_open,
     .close = enqueue_close,
+    .switched = enqueue_switched,
     .handle = enqueue_handle,
     .prepare = enqueue_prepare,
     .dispatch = enqueue_dispatch,

@@ -5,8 +5,10 @@
  * forward is on); on the B side this handle marks an event's arrival from
  * A, which is where the stage's planted leak (if any) sits, so that heap
  * profiles of B nodes attribute it to this file.  OFF: A consumes and drops
- * every event, so nothing reaches a B node; an event arriving anyway just
- * goes on.
+ * every event, so nothing reaches a B node; an event arriving anyway (sent
+ * before A switched forward off) just goes on.  A applies switches of
+ * forward itself (role_a.c) and announces its list to the B nodes, which
+ * acknowledge a list only once A runs it too (docs/protocol.md section 5).
  */
 #include "inject.h"
 #include "stage.h"

@@ -10,7 +10,11 @@
  * next node on it, and it returns when its connection is back.  An owner
  * whose window is full leaves the event here: the pipeline degrades to
  * local work instead of stalling.
- * OFF: the receiving node keeps every event.
+ * OFF: the receiving node keeps every event.  Switched OFF while it runs:
+ * events already sent to their owner are finished there (its ack comes
+ * back as usual); nothing is held here to hand on.  The ring is kept
+ * (membership follows the peers whether the stage is on or off), so the
+ * stage can be switched on again at once.
  */
 #include "inject.h"
 #include "ring.h"
@@ -36,15 +40,13 @@ static void hash_close(lh_node *node, void *state)
     lh_free(h);
 }
 
-static int hash_open(lh_node *node, int on, void **state)
+static int hash_open(lh_node *node, void **state)
 {
     const lh_node_cfg *cfg = lh_node_config(node);
     hash_state *h;
     int rc = LH_ENOMEM;
 
     *state = NULL;
-    if (!on)
-        return 0;
     h = lh_calloc(1, sizeof *h);
     if (h == NULL)
         return LH_ENOMEM;
@@ -113,8 +115,6 @@ static void hash_dispatch(lh_node *node, void *state, short revents,
     hash_state *h = state;
     (void)revents;
     (void)now_us;
-    if (h == NULL)
-        return;
     for (uint32_t id = 0; id < h->nodes; id++)
         if (!h->member[id] && lh_node_peer_up(node, id) &&
             lh_ring_add(h->ring, id) == 0)

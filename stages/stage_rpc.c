@@ -17,7 +17,13 @@
  * first write like any other (--corrupt-rate); so a heal is verified like
  * the write it replaces.  At most MAX_HEALS heals per event; a mismatch
  * after that finishes the event as failed.
- * OFF: verification stays local (stage_verify.c).
+ * OFF: verification stays local (stage_verify.c).  Switched OFF while it
+ * runs: the events waiting to be sent go on locally at once (counted
+ * verified, or passed when verify went off too); calls in flight finish,
+ * and an event whose call comes back (answered or not) then goes on
+ * locally instead of being sent again (no heal, no retry).  The store
+ * connection is kept for the calls in flight and for the next switch ON;
+ * a node started with rpc OFF connects when it is first switched on.
  *
  * The store may stop answering (down, stopped, overloaded) or answer
  * slowly; an event is never given up because of that (it would be lost:
@@ -133,6 +139,26 @@ static lh_item *wait_pop(rpc_stage *st)
     return it;
 }
 
+/* Goes on without the store: verify counted it neither verified nor
+ * passed (the rpc stage does, at its end), so this does. */
+static void go_local(rpc_stage *st, lh_item *it)
+{
+    int verify = lh_node_stage_on(st->node, LH_STAGE_VERIFY);
+    lh_node_counters(st->node)->v[verify ? LH_C_verified
+                                         : LH_C_passed_unchecked]++;
+    lh_node_resume(st->node, it);
+}
+
+/* An item that needs another call: it waits for it, or goes on locally
+ * when the stage has been switched off meanwhile. */
+static void again(rpc_stage *st, lh_item *it)
+{
+    if (lh_node_stage_on(st->node, LH_STAGE_RPC))
+        wait_push(st, it);
+    else
+        go_local(st, it);
+}
+
 /* A failure: the window closes to one call and sending waits for the
  * backoff, which doubles for the next failure.  `outage`: the store did
  * not answer (logged once per outage), rather than answered an error. */
@@ -199,7 +225,7 @@ static void unanswered_call(rpc_stage *st, lh_item *it, int err)
     st->outage_retries++;
     if (err == LH_ETIMEOUT)
         st->suspect = 1;
-    wait_push(st, it);
+    again(st, it);
 }
 
 /* The store answered with an error: retried MAX_TRIES times in all, then
@@ -210,7 +236,7 @@ static void refused_call(rpc_stage *st, lh_item *it)
     backoff(st, lh_now_us(), 0);
     it->tries++;
     if (it->tries < MAX_TRIES) {
-        wait_push(st, it);
+        again(st, it);
         return;
     }
     it->failed = 1;
@@ -283,7 +309,7 @@ static void get_done(void *arg, int err, const rpc_reply *reply)
         return;
     }
     set_phase(it, PHASE_HEAL, heals_of(it) + 1);
-    wait_push(st, it);
+    again(st, it);
 }
 
 static void put_done(void *arg, int err, const rpc_reply *reply)
@@ -305,7 +331,7 @@ static void put_done(void *arg, int err, const rpc_reply *reply)
     } else {
         /* Applied as a first write (which the store may damage): check. */
         set_phase(it, PHASE_GET, heals_of(it));
-        wait_push(st, it);
+        again(st, it);
         return;
     }
     verified(st, it);
@@ -363,26 +389,42 @@ static int submit(rpc_stage *st, lh_item *it)
     return rc;
 }
 
-static int rpc_open(lh_node *node, int on, void **state)
+static int rpc_open(lh_node *node, void **state)
 {
     *state = NULL;
-    if (!on)
-        return 0;
     rpc_stage *st = lh_calloc(1, sizeof *st);
     if (st == NULL)
         return LH_ENOMEM;
     st->node = node;
     st->limit = MAX_INFLIGHT;
     st->backoff_us = BACKOFF_MIN_US;
-    if (lh_node_config(node)->store == NULL) {
-        fprintf(stderr, "selfheal b%u: stage rpc needs --store\n",
-                lh_node_config(node)->self);
-        lh_free(st);
-        return LH_EINVAL;
-    }
-    try_connect(st, lh_now_us());
+    /* Without --store the node never switches rpc on (role_b.c). */
+    if (lh_node_stage_on(node, LH_STAGE_RPC))
+        try_connect(st, lh_now_us());
     *state = st;
     return 0;
+}
+
+/* Switched off: the waiting events go on locally (calls in flight come
+ * back to again()).  Switched on: connect at the next turn if not
+ * connected. */
+static void rpc_switched(lh_node *node, void *state, int on)
+{
+    rpc_stage *st = state;
+    lh_item *it;
+    (void)node;
+
+    if (on) {
+        if (st->client == NULL)
+            st->reconnect_at = 0;
+        return;
+    }
+    for (;;) {
+        it = wait_pop(st);
+        if (it == NULL)
+            break;
+        go_local(st, it);
+    }
 }
 
 static void rpc_close(lh_node *node, void *state)
@@ -430,10 +472,9 @@ static int rpc_prepare(lh_node *node, void *state, struct pollfd *pfd,
 {
     rpc_stage *st = state;
     int64_t now = lh_now_us();
-    (void)node;
 
-    if (st == NULL)
-        return 0;
+    if (st->client == NULL && !lh_node_stage_on(node, LH_STAGE_RPC))
+        return 0; /* off and not connected: nothing to wait for */
     if (st->client == NULL) {
         int64_t wait = st->reconnect_at - now;
         lh_timeout_min(timeout_ms, wait <= 0 ? 0 : (int)(wait / 1000) + 1);
@@ -466,10 +507,7 @@ static void rpc_dispatch(lh_node *node, void *state, short revents,
                          int64_t now_us)
 {
     rpc_stage *st = state;
-    (void)node;
 
-    if (st == NULL)
-        return;
     if (st->client != NULL && rpc_client_process(st->client, revents) != 0) {
         fprintf(stderr, "selfheal b%u: store connection lost (reconnecting)\n",
                 lh_node_config(node)->self);
@@ -477,7 +515,8 @@ static void rpc_dispatch(lh_node *node, void *state, short revents,
     }
     if (st->client != NULL && st->suspect)
         drop_client(st, now_us); /* a call timed out: nobody answers */
-    if (st->client == NULL && now_us >= st->reconnect_at)
+    if (st->client == NULL && now_us >= st->reconnect_at &&
+        lh_node_stage_on(node, LH_STAGE_RPC))
         try_connect(st, now_us);
     while (st->wait_head != NULL && can_send(st, now_us)) {
         lh_item *it = wait_pop(st);
@@ -493,6 +532,7 @@ const lh_stage_ops lh_stage_rpc = {
     .name = "rpc",
     .open = rpc_open,
     .close = rpc_close,
+    .switched = rpc_switched,
     .handle = rpc_handle,
     .prepare = rpc_prepare,
     .dispatch = rpc_dispatch,

@@ -1,5 +1,6 @@
 /*
- * test_proto.c - HELLO, EVENTS and ACKS frames between A and B nodes.
+ * test_proto.c - HELLO, EVENTS, ACKS and STAGES frames between A and B
+ * nodes, and the HELLO's protocol version.
  */
 #include "cu_main.h"
 
@@ -12,6 +13,7 @@
 #include "error.h"
 #include "frame.h"
 #include "proto.h"
+#include "registry.h"
 
 /* Moves everything queued in w into a reader. */
 static void pipe_to(lh_frame_writer *w, lh_frame_reader *r)
@@ -157,7 +159,7 @@ static void test_proto_ack_payload_of_partial_tag_is_an_error(void)
     CU_ASSERT_EQUAL(tag, 99);
 }
 
-static void test_proto_hello_round_trips_and_refuses_unknown_kinds(void)
+static void test_proto_hello_round_trips_and_refuses_unknown_kinds_and_versions(void)
 {
     lh_frame_writer w;
     uint8_t kind = 0;
@@ -174,6 +176,18 @@ static void test_proto_hello_round_trips_and_refuses_unknown_kinds(void)
     CU_ASSERT_EQUAL(lh_proto_parse_hello(bad, 8, &kind, &id), LH_EPARSE);
     CU_ASSERT_EQUAL(kind, 0);
     CU_ASSERT_EQUAL(lh_proto_parse_hello(p, 7, &kind, &id), LH_EPARSE);
+    /* The version: this build's is written; version 0 (before STAGES,
+     * when the byte was reserved) is taken; a newer one is not, nor are
+     * the bytes still reserved. */
+    CU_ASSERT_EQUAL(lh_proto_hello_version(p), LH_PROTO_VERSION);
+    uint8_t v0[8] = {LH_PROTO_FROM_A, 0, 0, 0, 5, 0, 0, 0};
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(v0, 8, &kind, &id), 0);
+    CU_ASSERT_EQUAL(lh_proto_hello_version(v0), 0);
+    CU_ASSERT_EQUAL(id, 5);
+    uint8_t v2[8] = {LH_PROTO_FROM_A, LH_PROTO_VERSION + 1, 0, 0, 5, 0, 0, 0};
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(v2, 8, &kind, &id), LH_EPARSE);
+    uint8_t r2[8] = {LH_PROTO_FROM_A, 1, 1, 0, 5, 0, 0, 0};
+    CU_ASSERT_EQUAL(lh_proto_parse_hello(r2, 8, &kind, &id), LH_EPARSE);
     lh_frame_writer_free(&w);
 }
 
@@ -196,6 +210,8 @@ static void test_proto_hello_auth_carries_the_token_and_bounds_it(void)
     CU_ASSERT_EQUAL(kind, LH_PROTO_FROM_A);
     CU_ASSERT_EQUAL(id, 7);
     CU_ASSERT_EQUAL(tlen, 3);
+    CU_ASSERT_EQUAL(lh_proto_hello_version(h + LH_FRAME_HEADER_SIZE),
+                    LH_PROTO_VERSION);
     CU_ASSERT(tok != NULL && memcmp(tok, "tok", 3) == 0);
     /* The plain parser refuses a HELLO with a token. */
     CU_ASSERT_EQUAL(lh_proto_parse_hello(h + LH_FRAME_HEADER_SIZE, 11, &kind,
@@ -344,6 +360,62 @@ static void test_proto_read_acks_hands_each_tag_and_refuses_other_frames(void)
     lh_frame_reader_free(&r);
 }
 
+static void test_proto_stages_round_trip_every_set(void)
+{
+    lh_frame_writer w;
+    lh_frame_reader r;
+    uint8_t type;
+    const uint8_t *p;
+    uint32_t len;
+    unsigned bad = 0, checked = 0;
+
+    lh_frame_writer_init(&w);
+    lh_frame_reader_init(&r, 0);
+    /* Every set that meets the requirements goes over as itself. */
+    for (unsigned m = 0; m <= LH_STAGES_ALL; m++) {
+        unsigned need_ok = 1, back = ~0u;
+        for (int i = 0; i < LH_STAGE_COUNT; i++)
+            if ((m & LH_STAGE_BIT(i)) &&
+                (m & lh_stage_needs(i)) != lh_stage_needs(i))
+                need_ok = 0;
+        if (!need_ok)
+            continue;
+        CU_ASSERT_EQUAL(lh_proto_put_stages(&w, m), 0);
+        pipe_to(&w, &r);
+        CU_ASSERT_EQUAL_FATAL(lh_frame_reader_next(&r, &type, &p, &len), 1);
+        CU_ASSERT_EQUAL(type, LH_PROTO_STAGES);
+        if (lh_proto_parse_stages(p, len, &back) != 0 || back != m)
+            bad++;
+        checked++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(checked > 5);
+    lh_frame_writer_free(&w);
+    lh_frame_reader_free(&r);
+}
+
+static void test_proto_stages_refuses_what_this_build_cannot_run(void)
+{
+    unsigned mask = 12345;
+    static const char *const bad[] = {
+        "forward,nosuch", "hash",     /* unknown, requirement missing */
+        "forward,rpc",    "fo\0rward", /* requirement, NUL */
+    };
+    static const uint32_t lens[] = {14, 4, 11, 8};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(lh_proto_parse_stages((const uint8_t *)bad[i], lens[i],
+                                              &mask),
+                        LH_EPARSE);
+    CU_ASSERT_EQUAL(mask, 12345); /* untouched */
+    static uint8_t big[LH_PROTO_MAX_STAGES + 1];
+    memset(big, ',', sizeof big);
+    CU_ASSERT_EQUAL(lh_proto_parse_stages(big, sizeof big, &mask), LH_EPARSE);
+    CU_ASSERT_EQUAL(lh_proto_parse_stages(big, LH_PROTO_MAX_STAGES, &mask), 0);
+    CU_ASSERT_EQUAL(mask, 0); /* only separators: no stage */
+    CU_ASSERT_EQUAL(lh_proto_parse_stages((const uint8_t *)"", 0, &mask), 0);
+    CU_ASSERT_EQUAL(mask, 0);
+}
+
 static CU_TestInfo tests[] = {
     {"batch round-trips tags and bytes",
      test_proto_batch_round_trips_tags_and_bytes},
@@ -362,10 +434,13 @@ static CU_TestInfo tests[] = {
      test_proto_read_acks_hands_each_tag_and_refuses_other_frames},
     {"ack payload of a partial tag is an error",
      test_proto_ack_payload_of_partial_tag_is_an_error},
-    {"hello round-trips and refuses unknown kinds",
-     test_proto_hello_round_trips_and_refuses_unknown_kinds},
+    {"hello round-trips and refuses unknown kinds and versions",
+     test_proto_hello_round_trips_and_refuses_unknown_kinds_and_versions},
     {"hello auth carries the token and bounds it",
      test_proto_hello_auth_carries_the_token_and_bounds_it},
+    {"stages round trip every set", test_proto_stages_round_trip_every_set},
+    {"stages refuses what this build cannot run",
+     test_proto_stages_refuses_what_this_build_cannot_run},
     CU_TEST_INFO_NULL,
 };
 

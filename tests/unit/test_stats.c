@@ -76,6 +76,8 @@ static int lines_equal(const lh_stats_line *a, const lh_stats_line *b)
         return 0;
     if ((a->has & LH_STATS_HAS_ROLE) && strcmp(a->role, b->role) != 0)
         return 0;
+    if ((a->has & LH_STATS_HAS_STAGES) && strcmp(a->stages, b->stages) != 0)
+        return 0;
     return 1;
 }
 
@@ -95,6 +97,17 @@ static void test_stats_format_writes_documented_line(void)
     lh_stats_line bare = {.work = 0};
     CU_ASSERT_EQUAL(lh_stats_format(&bare, buf, sizeof buf), 7);
     CU_ASSERT_STRING_EQUAL(buf, "work=0\n");
+    lh_stats_line live = {.work = 9, .pid = 7, .role = "b0",
+                          .stages = "forward,hash",
+                          .has = LH_STATS_HAS_PID | LH_STATS_HAS_ROLE |
+                                 LH_STATS_HAS_STAGES};
+    want = "work=9 pid=7 role=b0 stages=forward,hash\n";
+    CU_ASSERT_EQUAL(lh_stats_format(&live, buf, sizeof buf), (int)strlen(want));
+    CU_ASSERT_STRING_EQUAL(buf, want);
+    lh_stats_line none = {.work = 1, .stages = "-",
+                          .has = LH_STATS_HAS_STAGES};
+    CU_ASSERT_EQUAL(lh_stats_format(&none, buf, sizeof buf), 16);
+    CU_ASSERT_STRING_EQUAL(buf, "work=1 stages=-\n");
 }
 
 static void test_stats_round_trip_of_all_fields(void)
@@ -103,10 +116,12 @@ static void test_stats_round_trip_of_all_fields(void)
                                (uint64_t)INT64_MAX - 1, (uint64_t)INT64_MAX};
     const size_t nv = sizeof values / sizeof values[0];
     const char *roles[] = {"a", "b0", "store", "A.b_c-9", "x23456789012345678901234567890y"};
-    char buf[LH_STATS_LINE_MAX];
+    const char *stages[] = {"-", "forward", "rpc,verify,forward", "a.b-c_9,-x,x-",
+                            "x23456789012345678901234567890y,z"};
+    char buf[LH_STATS_LINE_MAX + 1];
     unsigned long checked = 0, bad = 0;
     /* Every combination of optional fields, with values at the edges. */
-    for (unsigned has = 0; has < 16; has++) {
+    for (unsigned has = 0; has < 32; has++) {
         for (size_t i = 0; i < nv; i++) {
             lh_stats_line in = {.work = values[i],
                                 .queue = values[(i + 1) % nv],
@@ -114,6 +129,7 @@ static void test_stats_round_trip_of_all_fields(void)
                                 .pid = (int64_t)values[(i + 3) % nv],
                                 .has = has};
             snprintf(in.role, sizeof in.role, "%s", roles[i % 5]);
+            snprintf(in.stages, sizeof in.stages, "%s", stages[i % 5]);
             int n = lh_stats_format(&in, buf, sizeof buf);
             lh_stats_line out;
             memset(&out, 0xa5, sizeof out);
@@ -123,7 +139,7 @@ static void test_stats_round_trip_of_all_fields(void)
             checked++;
         }
     }
-    CU_ASSERT_EQUAL(checked, 16 * nv);
+    CU_ASSERT_EQUAL(checked, 32 * nv);
     CU_ASSERT_EQUAL(bad, 0);
 }
 
@@ -147,6 +163,84 @@ static void test_stats_parse_accepts_any_order_after_work_and_no_newline(void)
     CU_ASSERT_EQUAL(out.work, 12);
     CU_ASSERT_EQUAL(lh_stats_parse("work=9223372036854775807", 24, &out), 0);
     CU_ASSERT_EQUAL(out.work, (uint64_t)INT64_MAX);
+    /* stages= anywhere after work, as written (order kept). */
+    text = "work=3 stages=verify,forward pid=4\n";
+    CU_ASSERT_EQUAL_FATAL(lh_stats_parse(text, strlen(text), &out), 0);
+    CU_ASSERT_STRING_EQUAL(out.stages, "verify,forward");
+    CU_ASSERT_EQUAL(out.has, LH_STATS_HAS_STAGES | LH_STATS_HAS_PID);
+    text = "work=3 stages=-";
+    CU_ASSERT_EQUAL_FATAL(lh_stats_parse(text, strlen(text), &out), 0);
+    CU_ASSERT_STRING_EQUAL(out.stages, "-");
+}
+
+/* A line of exactly `len` bytes with its '\n': "work=1 stages=" and
+ * distinct names, the last one padded to the length. */
+static void long_line(char *buf, size_t len)
+{
+    size_t pos = (size_t)sprintf(buf, "work=1 stages=");
+    for (unsigned k = 0; pos + 6 <= len - 1; k++)
+        pos += (size_t)sprintf(buf + pos, "%ss%04u", k ? "," : "", k);
+    while (pos < len - 1)
+        buf[pos++] = 'x';
+    buf[len - 1] = '\n';
+    buf[len] = '\0';
+}
+
+static void test_stats_line_limit_is_1_kib_with_its_newline(void)
+{
+    char text[LH_STATS_LINE_MAX + 2];
+    lh_stats_line out;
+    long_line(text, LH_STATS_LINE_MAX);
+    CU_ASSERT_EQUAL(strlen(text), LH_STATS_LINE_MAX);
+    CU_ASSERT_EQUAL_FATAL(lh_stats_parse(text, strlen(text), &out), 0);
+    /* The same without its '\n' is one byte shorter: still fine. */
+    CU_ASSERT_EQUAL(lh_stats_parse(text, strlen(text) - 1, &out), 0);
+    /* It formats back, exactly as long. */
+    char buf[LH_STATS_LINE_MAX + 1];
+    CU_ASSERT_EQUAL(lh_stats_format(&out, buf, sizeof buf), LH_STATS_LINE_MAX);
+    CU_ASSERT_STRING_EQUAL(buf, text);
+    long_line(text, LH_STATS_LINE_MAX + 1);
+    CU_ASSERT_EQUAL(lh_stats_parse(text, strlen(text), &out), LH_EPARSE);
+    CU_ASSERT_EQUAL(lh_stats_parse(text, strlen(text) - 1, &out), LH_EPARSE);
+    /* A line over the limit is the protocol's refusal (LH_EINVAL), not
+     * the buffer's, whatever the buffer. */
+    lh_stats_line big = {.work = 12, .has = LH_STATS_HAS_STAGES};
+    memcpy(big.stages, out.stages, sizeof big.stages);
+    size_t slen = strlen(big.stages);
+    big.stages[slen] = ',';
+    big.stages[slen + 1] = 'z';
+    big.stages[slen + 2] = '\0';
+    char huge[2 * LH_STATS_LINE_MAX];
+    CU_ASSERT_EQUAL(lh_stats_format(&big, huge, sizeof huge), LH_EINVAL);
+    CU_ASSERT_EQUAL(lh_stats_format(&big, huge, 4), LH_EINVAL);
+}
+
+static void test_stats_stages_valid_and_compared_as_sets(void)
+{
+    static const char *const good[] = {
+        "-", "a", "forward", "a,b", "b,a", "x-,-x,a.b,A_9",
+        "x23456789012345678901234567890y", "--",
+    };
+    static const char *const bad[] = {
+        "", ",", "a,", ",a", "a,,b", "-,a", "a,-", "a-,-", "a,a", "b,a,c,a",
+        "a b", "a;b", "a\n", "x23456789012345678901234567890yz", "\xc3\xa9",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CU_ASSERT(lh_stats_stages_valid(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (lh_stats_stages_valid(bad[i], strlen(bad[i]))) {
+            fprintf(stderr, "\n    accepted stage list \"%s\"", bad[i]);
+            CU_FAIL("bad stage list accepted");
+        }
+    CU_ASSERT(lh_stats_stages_same("-", "-"));
+    CU_ASSERT(lh_stats_stages_same("a,b,c", "c,a,b"));
+    CU_ASSERT(lh_stats_stages_same("forward", "forward"));
+    CU_ASSERT(!lh_stats_stages_same("a,b", "a"));
+    CU_ASSERT(!lh_stats_stages_same("a", "a,b"));
+    CU_ASSERT(!lh_stats_stages_same("-", "a"));
+    CU_ASSERT(!lh_stats_stages_same("a", "-"));
+    CU_ASSERT(!lh_stats_stages_same("ab", "a,b"));
+    CU_ASSERT(!lh_stats_stages_same("a,b", "a,c"));
 }
 
 static void test_stats_parse_rejects_malformed_lines(void)
@@ -193,6 +287,18 @@ static void test_stats_parse_rejects_malformed_lines(void)
         {"double newline", "work=1\n\n", 0},
         {"embedded NUL", "work=1\0 queue=2", 15},
         {"space in value", "work=1 2", 0},
+        {"empty stages", "work=1 stages=", 0},
+        {"stages with empty item", "work=1 stages=a,,b", 0},
+        {"stages leading comma", "work=1 stages=,a", 0},
+        {"stages trailing comma", "work=1 stages=a,", 0},
+        {"stages none in a list", "work=1 stages=a,-", 0},
+        {"stages duplicate name", "work=1 stages=a,b,a", 0},
+        {"stages bad char", "work=1 stages=a/b", 0},
+        {"stages with space", "work=1 stages=a, b", 0},
+        {"stages name too long",
+         "work=1 stages=x23456789012345678901234567890yz", 0},
+        {"duplicate stages", "work=1 stages=a stages=a", 0},
+        {"stages first", "stages=a work=1", 0},
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -230,6 +336,14 @@ static void test_stats_format_refuses_what_parser_refuses(void)
     CU_ASSERT_EQUAL(lh_stats_format(&bigq, buf, sizeof buf), LH_EINVAL);
     lh_stats_line negpid = {.work = 1, .pid = -1, .has = LH_STATS_HAS_PID};
     CU_ASSERT_EQUAL(lh_stats_format(&negpid, buf, sizeof buf), LH_EINVAL);
+    lh_stats_line st = {.work = 1, .has = LH_STATS_HAS_STAGES};
+    CU_ASSERT_EQUAL(lh_stats_format(&st, buf, sizeof buf), LH_EINVAL); /* "" */
+    strcpy(st.stages, "a,a");
+    CU_ASSERT_EQUAL(lh_stats_format(&st, buf, sizeof buf), LH_EINVAL);
+    strcpy(st.stages, "a,-");
+    CU_ASSERT_EQUAL(lh_stats_format(&st, buf, sizeof buf), LH_EINVAL);
+    memset(st.stages, 'a', sizeof st.stages); /* not NUL-terminated */
+    CU_ASSERT_EQUAL(lh_stats_format(&st, buf, sizeof buf), LH_EINVAL);
     /* Values of absent fields do not matter. */
     lh_stats_line absent = {.work = 1, .queue = UINT64_MAX, .pid = -1};
     CU_ASSERT_EQUAL(lh_stats_format(&absent, buf, sizeof buf), 7);
@@ -238,10 +352,13 @@ static void test_stats_format_refuses_what_parser_refuses(void)
 static void test_stats_format_short_buffer_is_etrunc(void)
 {
     lh_stats_line line = {.work = 123, .heap = 4567, .role = "store",
-                          .has = LH_STATS_HAS_HEAP | LH_STATS_HAS_ROLE};
+                          .stages = "a,bc",
+                          .has = LH_STATS_HAS_HEAP | LH_STATS_HAS_ROLE |
+                                 LH_STATS_HAS_STAGES};
     char buf[LH_STATS_LINE_MAX];
     int full = lh_stats_format(&line, buf, sizeof buf);
-    CU_ASSERT_EQUAL_FATAL(full, (int)strlen("work=123 heap=4567 role=store\n"));
+    CU_ASSERT_EQUAL_FATAL(
+        full, (int)strlen("work=123 heap=4567 role=store stages=a,bc\n"));
     /* Every cap too small for the line and its NUL is refused; the exact
      * size is enough. */
     for (size_t cap = 0; cap <= (size_t)full; cap++) {
@@ -435,6 +552,10 @@ static CU_TestInfo tests[] = {
     {"parse_accepts_any_order_after_work_and_no_newline",
      test_stats_parse_accepts_any_order_after_work_and_no_newline},
     {"parse_rejects_malformed_lines", test_stats_parse_rejects_malformed_lines},
+    {"line_limit_is_1_kib_with_its_newline",
+     test_stats_line_limit_is_1_kib_with_its_newline},
+    {"stages_valid_and_compared_as_sets",
+     test_stats_stages_valid_and_compared_as_sets},
     {"format_refuses_what_parser_refuses",
      test_stats_format_refuses_what_parser_refuses},
     {"format_short_buffer_is_etrunc", test_stats_format_short_buffer_is_etrunc},
