@@ -56,8 +56,10 @@
 #include "cli.h"
 #include "commands.h"
 #include "alloc.h"
+#include "clock.h"
 #include "error.h"
 #include "hunt.h"
+#include "preload.h"
 #include "report.h"
 #include "runner.h"
 #include "slope.h"
@@ -88,6 +90,14 @@
 #define BASELINE_FOREIGN_SECONDS 20.0
 /* Baseline runs kept as decided per second. */
 #define MAX_PER_SECOND 8
+/* What memcheck's run for the kind needs at least, of what --timeout
+ * leaves a live hunt (the target's start, 4 leak searches, valgrind's
+ * exit report: 6.5-10 s on the built-in pipeline); less: skipped. */
+#define KIND_ROOM_S 10.0
+
+#ifndef LH_TCMALLOC_SO
+#define LH_TCMALLOC_SO "libtcmalloc.so.4"
+#endif
 
 typedef struct hunt {
     lh_runner run;
@@ -100,6 +110,8 @@ typedef struct hunt {
     lh_hunt_result res;
     lh_report rep;
     lh_stage_share shares[LH_HUNT_MAX_STAGES];
+    double verdict_at;   /* seconds: culprits and sites known */
+    char kind_note[256]; /* why memcheck's run was skipped */
 } hunt;
 
 static const char help[] =
@@ -109,7 +121,8 @@ static const char help[] =
     "                      [--report DIR] [--json FILE] [--stages LIST]\n"
     "                      [--requires S:DEP,...] [--inject SPEC]...\n"
     "                      [--scenario NAME] [--nodes N] [--stage-map MAP]\n"
-    "                      [--timeout S] [--quiet] [-- TARGET ARGS...]\n"
+    "                      [--timeout S] [--restart] [--quiet]\n"
+    "                      [-- TARGET ARGS...]\n"
     "\n"
     "Finds which stage of the target leaks by measuring configurations of\n"
     "its stages.  Without '-- TARGET' the target is the built-in selfheal\n"
@@ -125,6 +138,13 @@ static const char help[] =
     "is a leak outside the stages (exit 1, no stage named), and a stage\n"
     "is then charged only for what it adds over it.  A target that does no\n"
     "work with no stage on is measured per second there.\n"
+    "Live (the default): the target is started once and its stages are\n"
+    "switched under it through LEAKHUNT_CONTROL (docs/protocol.md section\n"
+    "5); each configuration is a segment of that run, measured after the\n"
+    "switch has settled, under the heap profiler (unless --tool rss or the\n"
+    "program cannot take it), and --timeout bounds the whole hunt.  A\n"
+    "target that never shows stages= on its stats lines is restarted per\n"
+    "configuration, as --restart asks for (--timeout: per run then).\n"
     "auto: the full set first (clean: done), then halves the ranges of\n"
     "prefixes that add a leak, down to the stages that do; then confirms:\n"
     "the first culprit's leak-free neighbour again (the culprit's step must\n"
@@ -133,7 +153,9 @@ static const char help[] =
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
-/* The tool that does a job: the search's is --tool's when given. */
+/* The tool that does a job: the search's is the live run's, else
+ * --tool's when given.  Under the heap tool the live run's segments are
+ * the sites job's answers too (no run of its own). */
 static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
 {
     switch (job) {
@@ -143,8 +165,60 @@ static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
         return lh_tool_for(LH_TOOL_FOR_KIND);
     case LH_HUNT_SEARCH:
     default:
+        if (h->run.live_tool)
+            return h->run.live_tool;
         return h->cli.tool ? h->cli.tool : lh_tool_for(LH_TOOL_FOR_SEARCH);
     }
+}
+
+/* 1 when the heap tool can serve the target's program (preload.h: not
+ * built with a sanitizer, no allocator of its own, not static); else 0
+ * with the note for the report. */
+static int heap_serves(const hunt *h, char *note, size_t cap)
+{
+    const char *ours = strrchr(LH_TCMALLOC_SO, '/');
+    ours = ours ? ours + 1 : LH_TCMALLOC_SO;
+    lh_preload_check chk;
+    if (lh_preload_check_program(h->run.argv[0], getenv("LD_PRELOAD"), ours,
+                                 &chk) < 0 ||
+        chk.kind == LH_PRELOAD_OK || chk.kind == LH_PRELOAD_UNKNOWN)
+        return 1;
+    snprintf(note, cap, "the heap tool cannot serve %.200s (%.200s): the "
+             "live run is not under it, nothing is preloaded", chk.program,
+             chk.why);
+    return 0;
+}
+
+/* Live (docs/protocol.md section 5) unless --restart, or a search tool
+ * with a signal of its own (memcheck's leak searches are gathered per
+ * run); under the heap tool unless --tool names another or the target's
+ * program cannot take it (then the search tool's, rss). */
+static void choose_mode(hunt *h)
+{
+    const lh_tool *t = h->cli.tool;
+    const lh_tool *sites = lh_tool_for(LH_TOOL_FOR_SITES);
+    char note[512] = "";
+    if (h->cli.restart) {
+        lh_runner_restart(&h->run, "--restart");
+        return;
+    }
+    if (t && t->own_signal) {
+        snprintf(note, sizeof note, "--tool %s decides on a signal of its "
+                 "own, gathered per run: each configuration runs in a "
+                 "target of its own", t->name);
+        lh_runner_restart(&h->run, note);
+        return;
+    }
+    if ((t == NULL || t == sites) && heap_serves(h, note, sizeof note)) {
+        lh_runner_go_live(&h->run, sites, NULL);
+        return;
+    }
+    if (t && t != sites)
+        snprintf(note, sizeof note, "--tool %s: the live run is not under "
+                 "the heap profiler", t->name);
+    lh_runner_go_live(&h->run, t && t != sites ? t
+                                               : lh_tool_for(LH_TOOL_FOR_SEARCH),
+                      note);
 }
 
 /* The baseline's search run: bounded in time (the target may do no work
@@ -326,11 +400,11 @@ static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
         return NULL;
     lh_run_plan rp = run_plan(h, p);
     lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, &rp);
-    if (r == NULL || r->verdict == LH_RUN_ERROR) {
+    if (r == NULL || r->verdict == LH_RUN_ERROR || h->run.live_failed) {
         /* a target that fails with no stage on may still work with
          * stages; a tool that fails, or a signal, stops the hunt */
         if (!p->baseline || r == NULL || h->run.tool_failed ||
-            h->run.interrupted)
+            h->run.interrupted || h->run.env_failed || h->run.live_failed)
             h->failed = 1;
         return NULL;
     }
@@ -341,6 +415,33 @@ static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
     return r;
 }
 
+/* Before memcheck's run for the kind: the verdict's time, and whether
+ * the run is skipped (the tool refuses the target: a sanitizer build; or
+ * a live hunt's --timeout leaves it no room), said with a note. */
+static int skip_kind(hunt *h, const lh_tool *tool, lh_hunt_answer *out)
+{
+    char why[512];
+    if (h->verdict_at <= 0)
+        h->verdict_at = (double)lh_now_us() / 1e6 - h->run.start;
+    if (lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
+        /* (a sanitizer build: the verdict stands without the kind) */
+        if (!h->cli.quiet)
+            fprintf(stderr, "leak-hunt: the kind of leak is not measured: "
+                            "%s\n", why);
+        return 1;
+    }
+    double room = lh_runner_time_left(&h->run);
+    if (!h->run.live_tool || room >= KIND_ROOM_S)
+        return 0;
+    snprintf(h->kind_note, sizeof h->kind_note, "not measured: --timeout "
+             "leaves %.0f s, and memcheck's run needs about %.0f", room,
+             KIND_ROOM_S);
+    if (!h->cli.quiet)
+        fprintf(stderr, "leak-hunt: the kind of leak is %s\n", h->kind_note);
+    out->note = h->kind_note;
+    return 1;
+}
+
 /* The strategies' callback (strategy.h): measures a set over the runner,
  * or gives the answer it has. */
 static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
@@ -348,15 +449,9 @@ static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
 {
     hunt *h = arg;
     const lh_tool *tool = tool_for(h, p->job);
-    char name[512], why[512];
-    if (p->job == LH_HUNT_KIND &&
-        lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
-        /* (a sanitizer build: the verdict stands without the kind) */
-        if (!h->cli.quiet)
-            fprintf(stderr, "leak-hunt: the kind of leak is not measured: "
-                            "%s\n", why);
+    char name[512];
+    if (p->job == LH_HUNT_KIND && skip_kind(h, tool, out))
         return LH_EUNSUPPORTED;
-    }
     lh_hunt_set_name(&h->st, set, name, sizeof name);
     lh_run_result *r = p->fresh ? NULL : cached(h, name, tool);
     if (r == NULL)
@@ -398,16 +493,24 @@ static void report_rows(hunt *h)
 static int report_verdict(hunt *h)
 {
     lh_report *rep = &h->rep;
+    const lh_run_result *last =
+        h->run.nruns ? &h->run.runs[h->run.nruns - 1] : NULL;
     if (h->run.tool_failed) {
         rep->verdict = "error";
         snprintf(rep->error, sizeof rep->error, "a measurement tool could "
                  "not run; see above and 'leak-hunt doctor'");
         return 2;
     }
-    if (h->failed || h->run.interrupted) {
-        const lh_run_result *last =
-            h->run.nruns ? &h->run.runs[h->run.nruns - 1] : NULL;
+    if (h->run.env_failed) { /* the control file: environment */
         rep->verdict = "error";
+        snprintf(rep->error, sizeof rep->error, "%s",
+                 last && last->error[0] ? last->error : "a run failed");
+        return 2;
+    }
+    if (h->failed || h->run.interrupted) {
+        rep->verdict = h->run.live_failed && !h->run.interrupted
+                           ? "inconclusive"
+                           : "error";
         snprintf(rep->error, sizeof rep->error, "%s",
                  last && last->error[0] ? last->error : "a run failed");
         return 3;
@@ -457,6 +560,8 @@ static int build_report(hunt *h)
     report_baseline(h);
     int status = report_verdict(h);
     lh_runner_report(&h->run, rep);
+    rep->verdict_seconds =
+        h->verdict_at > 0 ? h->verdict_at : rep->elapsed_seconds;
     return status;
 }
 
@@ -491,6 +596,7 @@ int lh_cmd_hunt(int argc, char **argv)
     rc = lh_runner_init(&h.run, &h.cli);
     if (rc)
         return rc;
+    choose_mode(&h);
     h.floor = h.cli.threshold >= 0 ? h.cli.threshold
                                    : LH_DECIDE_DEFAULT_THRESHOLD;
     lh_hunt_ctx ctx = {
@@ -502,13 +608,15 @@ int lh_cmd_hunt(int argc, char **argv)
     };
     const lh_hunt_strategy *s = lh_hunt_strategy_find(h.cli.strategy);
     lh_hunt_run(s ? s : &lh_hunt_strategies[0], &ctx, &h.res);
+    lh_runner_end_live(&h.run);
 
     int status = build_report(&h);
     lh_report_verdict(&h.rep, stdout);
     if (!h.cli.quiet)
-        fprintf(stderr, "leak-hunt: strategy %s used %zu run%s in %.1f s\n",
+        fprintf(stderr, "leak-hunt: strategy %s used %zu run%s (%s) in "
+                        "%.1f s\n",
                 h.cli.strategy, h.run.nruns, h.run.nruns == 1 ? "" : "s",
-                h.rep.elapsed_seconds);
+                h.rep.mode, h.rep.elapsed_seconds);
     if (lh_runner_write(&h.run, &h.rep) < 0 && status < 2)
         status = 2;
     lh_runner_free(&h.run);

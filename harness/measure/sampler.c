@@ -57,6 +57,8 @@ struct lh_sampler {
     int sanitizer_heap; /* a heap-log line came from a sanitizer */
     pid_t fallback;
     int64_t start_us;
+    lh_sampler_line_fn on_line;
+    void *on_line_arg;
 };
 
 void lh_series_free(lh_series *s)
@@ -154,6 +156,8 @@ static void apply_stats(lh_sampler *s, const char *text, size_t len)
         return;
     }
     s->reported = 1;
+    if (s->on_line)
+        s->on_line(s->on_line_arg, &line);
     if (line.has & LH_STATS_HAS_HEAP)
         s->has_heap = 1;
     if (line.has & LH_STATS_HAS_QUEUE)
@@ -342,6 +346,12 @@ int lh_sampler_take(lh_sampler *s, lh_series *series)
             x.rss = (double)rss;
     }
     return lh_series_push(series, &x);
+}
+
+void lh_sampler_on_line(lh_sampler *s, lh_sampler_line_fn fn, void *arg)
+{
+    s->on_line = fn;
+    s->on_line_arg = arg;
 }
 
 int lh_sampler_reported(const lh_sampler *s)

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "stats.h"
+
 typedef struct lh_sample {
     double t;     /* seconds since the sampler started */
     double work;  /* units (events), or seconds when nothing is reported */
@@ -70,6 +72,11 @@ int lh_sampler_heap_log(lh_sampler *s, const char *path);
 /* Reads new stats lines and appends one sample to `series`.  Returns 0,
  * or LH_ENOMEM. */
 int lh_sampler_take(lh_sampler *s, lh_series *series);
+
+/* Calls fn(arg, line) with every valid stats line as it is read (a live
+ * run's acknowledgements: ack.h); fn NULL: none. */
+typedef void (*lh_sampler_line_fn)(void *arg, const lh_stats_line *line);
+void lh_sampler_on_line(lh_sampler *s, lh_sampler_line_fn fn, void *arg);
 
 /* What has been seen so far. */
 int lh_sampler_reported(const lh_sampler *s); /* any valid stats line */

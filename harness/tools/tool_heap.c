@@ -470,6 +470,9 @@ static int find_dumps(const lh_tool_ctx *c, dump **out, size_t *n)
         int pid, seq;
         if (!dump_name(e->d_name, &pid, &seq) || (size_t)seq > s->nreqs)
             continue;
+        double w = s->work[seq - 1];
+        if (c->seg_to > 0 && (w < c->seg_from || w > c->seg_to))
+            continue; /* (another segment's, in a live run) */
         rc = lh_grow((void **)out, &cap, *n + 1, sizeof **out, 64);
         if (rc == 0)
             (*out)[(*n)++] = (dump){pid, seq, s->work[seq - 1]};
@@ -481,12 +484,14 @@ static int find_dumps(const lh_tool_ctx *c, dump **out, size_t *n)
 }
 
 /* One process's dumps (in request order): from its first dump after the
- * first 20% of the work they span, the base, on. */
+ * first 20% of the work they span, the base, on (a live segment's: from
+ * its first, taken once it settled). */
 static int one_process(lh_tool_ctx *c, const dump *d, size_t n)
 {
     if (n < 2)
         return 0;
-    double cut = d[0].work + 0.2 * (d[n - 1].work - d[0].work);
+    double share = c->seg_to > 0 ? 0 : 0.2;
+    double cut = d[0].work + share * (d[n - 1].work - d[0].work);
     size_t b = 0;
     while (b < n && d[b].work < cut)
         b++;
