@@ -74,6 +74,11 @@
 #define LOOK_EVENTS 50000.0
 /* Other targets: a look every tenth of the budget. */
 #define LOOK_SHARE 0.1
+/* A live segment's search: a look every LIVE_LOOK_S of its measured part
+ * (its rate depends on the configuration: 15-50k events/s under the heap
+ * tool); a decision needs 12 samples after the warm-up anyway, so the
+ * first two that agree come 1.5-1.8 s in. */
+#define LIVE_LOOK_S 0.3
 /* The heap tool's run on the built-in pipeline, at most. */
 #define HEAP_EVENTS 300000.0
 /* Leak searches memcheck's kind-only run waits for. */
@@ -85,6 +90,11 @@
  * have all started takes ~10 s more to stop (3 s: 13.2 s a run, 4 s:
  * 4.2 s, 5 s: 5.2 s, at load 5). */
 #define BASELINE_SECONDS 5.0
+/* The same in a live run, where nothing is stopped after it: long enough
+ * for a decision per second (12 samples after its warm-up, the first
+ * stats line ~0.3 s after the start).  The consumer group's join (~3 s)
+ * goes on into the next segment, whose settle period waits for work. */
+#define LIVE_BASELINE_SECONDS 2.5
 /* Another target's baseline with a work budget: the seconds a run of
  * such a target gets by default (lh_runner_measure_plan). */
 #define BASELINE_FOREIGN_SECONDS 20.0
@@ -111,6 +121,8 @@ typedef struct hunt {
     lh_report rep;
     lh_stage_share shares[LH_HUNT_MAX_STAGES];
     double verdict_at;   /* seconds: culprits and sites known */
+    lh_hunt_ctx *ctx;    /* the strategy's: its floor is learnt */
+    int floor_known;
     char kind_note[256]; /* why memcheck's run was skipped */
 } hunt;
 
@@ -228,15 +240,20 @@ static void baseline_plan(const hunt *h, const lh_hunt_plan *p,
                           lh_run_plan *rp)
 {
     rp->duration = h->cli.duration > 0 ? h->cli.duration
-                   : h->cli.builtin    ? BASELINE_SECONDS
-                                       : BASELINE_FOREIGN_SECONDS;
+                   : !h->cli.builtin   ? BASELINE_FOREIGN_SECONDS
+                   : h->run.live_tool  ? LIVE_BASELINE_SECONDS
+                                       : BASELINE_SECONDS;
     rp->extend = 1;
-    rp->look_every = p->whole ? 0 : LOOK_SHARE;
+    if (!p->whole && h->run.live_tool)
+        rp->look_seconds = LIVE_LOOK_S;
+    else if (!p->whole)
+        rp->look_every = LOOK_SHARE;
 }
 
 /* How a job is run.  A search run looks every LOOK_EVENTS (built-in) or
- * every LOOK_SHARE of the budget, so it ends once it is decided; a second
- * opinion runs to the whole budget.  The sites run is a fixed
+ * every LOOK_SHARE of the budget, or in a live run every LIVE_LOOK_S, so
+ * it ends once it is decided; a second opinion runs to the whole
+ * budget.  The sites run is a fixed
  * HEAP_EVENTS on the built-in pipeline (no early stop: its first
  * 100-200k events overstate the slope while the profiler warms up).  The
  * kind run ends when KIND_SEARCHES leak searches have come back: its work
@@ -251,6 +268,8 @@ static lh_run_plan run_plan(const hunt *h, const lh_hunt_plan *p)
             baseline_plan(h, p, &rp);
         else if (p->whole)
             break;
+        else if (h->run.live_tool)
+            rp.look_seconds = LIVE_LOOK_S;
         else if (h->cli.builtin && work > 0)
             rp.look_every =
                 LOOK_EVENTS < 0.5 * work ? LOOK_EVENTS / work : 0.5;
@@ -442,6 +461,20 @@ static int skip_kind(hunt *h, const lh_tool *tool, lh_hunt_answer *out)
     return 1;
 }
 
+/* The hunt compares runs against their own floor: the decision's for the
+ * signal the target gives (measure.c: a heap figure's is lower than
+ * RSS's), taken from the first run decided per unit; --threshold fixes
+ * it. */
+static void learn_floor(hunt *h, const lh_run_result *r, int per_second)
+{
+    if (h->floor_known || h->cli.threshold >= 0 || per_second ||
+        !(r->threshold > 0) || !isfinite(r->slope) || r->tool_series.n > 0)
+        return;
+    h->floor = r->threshold;
+    h->ctx->floor = r->threshold;
+    h->floor_known = 1;
+}
+
 /* The strategies' callback (strategy.h): measures a set over the runner,
  * or gives the answer it has. */
 static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
@@ -462,6 +495,7 @@ static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
         note_kind_only(r);
     out->run = r;
     out->per_second = per_second(h, (size_t)(r - h->run.runs));
+    learn_floor(h, r, out->per_second);
     return 0;
 }
 
@@ -606,6 +640,7 @@ int lh_cmd_hunt(int argc, char **argv)
         .measure = measure_set,
         .arg = &h,
     };
+    h.ctx = &ctx;
     const lh_hunt_strategy *s = lh_hunt_strategy_find(h.cli.strategy);
     lh_hunt_run(s ? s : &lh_hunt_strategies[0], &ctx, &h.res);
     lh_runner_end_live(&h.run);

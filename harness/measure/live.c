@@ -326,6 +326,10 @@ int lh_live_phase(measurement *m)
 {
     lh_live *l = m->live;
     const lh_series *s = &m->res->series;
+    if (l->ph == PHASE_MEASURING) { /* no switch */
+        begin_measuring(m);
+        return 0;
+    }
     if (l->ph == PHASE_SWITCHING) {
         if (lh_ack_check(&l->ack, now_s(l), alive, l) != LH_ACK_DONE) {
             lh_measure_show(m, "switching");
@@ -346,11 +350,18 @@ int lh_live_phase(measurement *m)
     return 0;
 }
 
+int lh_live_findings_wanted(const measurement *m)
+{
+    return m->res->verdict != LH_RUN_CLEAN || m->live->segments == 1;
+}
+
 void lh_live_finish(measurement *m)
 {
     lh_live *l = m->live;
     lh_tool_ctx *c = m->ctx;
     c->res = m->res;
+    if (!lh_live_findings_wanted(m))
+        return;
     c->work = lh_sampler_work(l->smp);
     if (l->segments > 1) {
         c->seg_from = l->seg_from;
@@ -410,8 +421,9 @@ static int segment_begin(lh_live *l, measurement *m)
     }
     m->warmup = LIVE_WARMUP;
     if (same_list(l->running, want)) {
-        l->ph = PHASE_SETTLING;
-        l->ack_at = 0;
+        /* no switch: nothing to settle; the first sample is the
+         * measured part's start (lh_live_phase) */
+        l->ph = PHASE_MEASURING;
         return 0;
     }
     int rc = write_control(l, want, m->res->error, sizeof m->res->error);

@@ -227,21 +227,36 @@ double lh_measure_rss_second_floor(double seconds)
                                                : LH_DECIDE_DEFAULT_THRESHOLD;
 }
 
+/* The floor of a decision: --threshold, else the signal's.  Live bytes
+ * as the allocator counts them (heap) resolve a fraction of a byte per
+ * unit (LH_DECIDE_HEAP_THRESHOLD); RSS moves in pages
+ * (LH_DECIDE_DEFAULT_THRESHOLD, or per second the page floor); a tool's
+ * own signal keeps the default. */
+static double floor_of(const lh_measure_opts *o, const lh_slope_sample *v,
+                       size_t n, int own, int use_heap, int per_second,
+                       double warmup)
+{
+    if (o->threshold >= 0)
+        return o->threshold;
+    if (!own && use_heap)
+        return LH_DECIDE_HEAP_THRESHOLD;
+    if (!own && per_second && n > 1)
+        return lh_measure_rss_second_floor((1 - warmup) *
+                                           (v[n - 1].work - v[0].work));
+    return LH_DECIDE_DEFAULT_THRESHOLD;
+}
+
 /* lh_decide on v, then again on bytes - c * queue (per_queued_item) unless
  * the series as measured is a backlog (a growing queue explains the
  * growth: that is reported as such).  0, or < 0 when the series cannot be
  * judged.  Changes v's bytes. */
-static int judge(const lh_measure_opts *o, lh_slope_sample *v, size_t n,
-                 int rss_per_second, double warmup, lh_decision *d)
+static int judge(lh_slope_sample *v, size_t n, double floor, double warmup,
+                 lh_decision *d)
 {
     lh_decide_opts opts;
     lh_decide_opts_init(&opts);
     opts.warmup = warmup;
-    if (o->threshold >= 0)
-        opts.threshold = o->threshold;
-    else if (rss_per_second && n > 1)
-        opts.threshold = lh_measure_rss_second_floor(
-            (1 - opts.warmup) * (v[n - 1].work - v[0].work));
+    opts.threshold = floor;
     int rc = lh_decide(v, n, &opts, d);
     if (rc < 0)
         return rc;
@@ -316,8 +331,8 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
     }
     res->signal = own ? res->tool : use_heap ? "heap" : "rss";
     lh_decision d;
-    int rc = judge(o, v, src->n, per_second && !own && !use_heap, warmup,
-                   &d);
+    double floor = floor_of(o, v, src->n, own, use_heap, per_second, warmup);
+    int rc = judge(v, src->n, floor, warmup, &d);
     lh_free(v);
     if (rc < 0) {
         res->verdict = LH_RUN_INCONCLUSIVE;
@@ -620,6 +635,15 @@ static int start(measurement *m)
     return rc;
 }
 
+/* How far apart looks are: in seconds (look_seconds), else in the
+ * budget's units. */
+static double look_step(const lh_measure_opts *o)
+{
+    if (o->look_seconds > 0)
+        return o->look_seconds;
+    return o->look_every * (o->work > 0 ? o->work : o->duration);
+}
+
 void lh_measure_clocks(measurement *m)
 {
     const lh_measure_opts *o = m->o;
@@ -630,7 +654,7 @@ void lh_measure_clocks(measurement *m)
     m->next_progress = m->start + (int64_t)(o->progress_every * 1e6);
     m->budget_work = o->work;
     m->budget_time = o->duration;
-    m->next_look = o->look_every * (o->work > 0 ? o->work : o->duration);
+    m->next_look = look_step(o);
     m->last_look = LH_RUN_ERROR;
 }
 
@@ -741,10 +765,12 @@ static int budget_spent(measurement *m, double elapsed, double work)
 static int early_look(measurement *m, double elapsed, double work)
 {
     const lh_measure_opts *o = m->o;
-    double at = o->work > 0 ? work - m->work_from : elapsed - m->time_from;
-    if (o->look_every <= 0 || !o->tool->early_looks || at < m->next_look)
+    double at = o->work > 0 && o->look_seconds <= 0 ? work - m->work_from
+                                                    : elapsed - m->time_from;
+    if ((o->look_every <= 0 && o->look_seconds <= 0) ||
+        !o->tool->early_looks || at < m->next_look)
         return 0;
-    m->next_look = at + o->look_every * (o->work > 0 ? o->work : o->duration);
+    m->next_look = at + look_step(o);
     decide_run(m);
     lh_run_verdict v = m->res->verdict;
     if ((v == LH_RUN_LEAK || v == LH_RUN_CLEAN) && v == m->last_look) {
@@ -909,7 +935,7 @@ static void last_figures(measurement *m)
     c->npids = lh_sampler_pids(m->smp, c->pids, 64);
     c->work = lh_sampler_work(m->smp);
     c->last = 1;
-    if (!m->exited)
+    if (!m->exited && (!m->live || lh_live_findings_wanted(m)))
         lh_tool_tick(m->o->tool, c); /* a last leak search / dump */
     c->last = 0;
 }

@@ -94,8 +94,13 @@ int lh_live_take(measurement *m);
  * else 0. */
 int lh_live_check(measurement *m);
 
+/* 1 when the segment's findings are wanted (its last tick, the sites of
+ * its growth): not for a segment decided clean, which has no growth to
+ * attribute. */
+int lh_live_findings_wanted(const measurement *m);
+
 /* The tool's findings for the segment (its part of what the tool
- * collected), after its last tick. */
+ * collected), after its last tick, when they are wanted. */
 void lh_live_finish(measurement *m);
 
 #endif

@@ -372,6 +372,7 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         .progress_arg = r->progress_arg,
         .progress_every = r->progress_every,
         .look_every = plan->look_every,
+        .look_seconds = plan->look_seconds,
         .tool_points = plan->tool_points,
     };
     int rc;

@@ -73,6 +73,7 @@ typedef struct lh_run_plan {
                           (the tool's budget_divisor is not applied
                           to it) */
     double look_every; /* lh_measure_opts.look_every */
+    double look_seconds; /* lh_measure_opts.look_seconds */
     int tool_points;   /* lh_measure_opts.tool_points */
     int extend;        /* 0: the command's --extend; > 0: at most
                           extend - 1 extensions (1: none) */

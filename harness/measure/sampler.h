@@ -12,9 +12,12 @@
  * Malformed stats lines are counted and the first is kept, printable, for
  * messages (docs/protocol.md section 2).  With a heap log
  * (lh_sampler_heap_log: the heap tool's shim, harness/shim/heaplog.h) a
- * process's live heap is its allocator's count from there, never its own
+ * process's live heap is its allocator's count from there, not its own
  * heap= figure, which it may compute with an allocator that is not in use
- * (glibc's mallinfo2 under a preloaded tcmalloc).  A process whose count
+ * (glibc's mallinfo2 under a preloaded tcmalloc); unless that figure
+ * agrees with the log's (within 20% in 80% of at least 10 samples): then
+ * it is the allocator's count too, and taken, being taken with the
+ * line's queue= (sampler.c, heap_of).  A process whose count
  * comes from a sanitizer's allocator makes the heap the signal even
  * without heap= (RSS grows with the sanitizer's quarantine).
  */

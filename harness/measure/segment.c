@@ -9,11 +9,9 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "slope.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-#define SETTLE_MIN_SECONDS 0.5
+#define SETTLE_MIN_SECONDS 1.0
 #define SETTLE_MIN_WORK 0.0
 #define SETTLE_WINDOW 0.5
 #define SETTLE_QUEUE_ABS 64.0
@@ -30,14 +28,10 @@ void lh_settle_opts_init(lh_settle_opts *o)
     o->max_seconds = SETTLE_MAX_SECONDS;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median queue of v[lo..hi) (hi > lo), or -1 when out of memory. */
-static double median_queue(const lh_sample *v, size_t lo, size_t hi)
+/* The median queue of v[lo..hi) (hi > lo) and its interquartile range;
+ * -1 when out of memory. */
+static int queue_level(const lh_sample *v, size_t lo, size_t hi,
+                       double *median, double *iqr)
 {
     size_t n = hi - lo;
     double *q = lh_calloc(n, sizeof *q);
@@ -45,10 +39,10 @@ static double median_queue(const lh_sample *v, size_t lo, size_t hi)
         return -1;
     for (size_t k = 0; k < n; k++)
         q[k] = v[lo + k].queue;
-    qsort(q, n, sizeof *q, cmp_double);
-    double m = n % 2 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
+    *median = lh_slope_quantile(q, n, 0.5);
+    *iqr = lh_slope_quantile(q, n, 0.75) - lh_slope_quantile(q, n, 0.25);
     lh_free(q);
-    return m;
+    return 0;
 }
 
 /* 1 when the queue's level is the same over the last two windows ending
@@ -66,14 +60,29 @@ static int queue_stable(const lh_sample *v, size_t ack, size_t i,
     /* both windows covered (samples come every 100 ms or so) */
     if (lo == mid || mid == i + 1 || t - v[lo].t < 2 * o->window - 0.15)
         return 0;
-    double a = median_queue(v, lo, mid), b = median_queue(v, mid, i + 1);
-    if (a < 0 || b < 0)
+    double a, b, sa, sb;
+    if (queue_level(v, lo, mid, &a, &sa) < 0 ||
+        queue_level(v, mid, i + 1, &b, &sb) < 0)
         return 0;
     double level = a > b ? a : b;
     double room = o->queue_rel * level;
     if (room < o->queue_abs)
         room = o->queue_abs;
+    if (room < sa)
+        room = sa;
+    if (room < sb)
+        room = sb;
     return (a > b ? a - b : b - a) <= room;
+}
+
+/* Index of the first sample after v[ack] whose work is more than at
+ * v[ack] (work flows from there), or i + 1 when none up to i. */
+static size_t first_work(const lh_sample *v, size_t ack, size_t i)
+{
+    size_t k = ack + 1;
+    while (k <= i && !(v[k].work > v[ack].work))
+        k++;
+    return k;
 }
 
 lh_settle lh_settle_at(const lh_sample *v, size_t n, size_t ack, size_t i,
@@ -84,7 +93,9 @@ lh_settle lh_settle_at(const lh_sample *v, size_t n, size_t ack, size_t i,
     double secs = v[i].t - v[ack].t, work = v[i].work - v[ack].work;
     if (secs >= o->max_seconds)
         return LH_SETTLE_FORCED;
-    if (secs < o->min_seconds || work < o->min_work)
+    size_t w = first_work(v, ack, i);
+    if (w > i || v[i].t - v[w - 1].t < o->min_seconds ||
+        work < o->min_work)
         return LH_SETTLE_WAIT;
     if (has_queue && !queue_stable(v, ack, i, o))
         return LH_SETTLE_WAIT;

@@ -50,10 +50,14 @@ typedef enum lh_settle {
 /*
  * Whether a segment is settled at sample i of v (the segment's series, in
  * time order; v[ack] the first sample at or after the acknowledgement,
- * ack <= i < n): at least min_seconds and min_work after v[ack], and,
+ * ack <= i < n): work has flowed for at least min_seconds (from the last
+ * sample at v[ack]'s work: a pipeline whose consumers are still joining
+ * does its first work late), at least min_work after v[ack], and,
  * when the target reports its queue (has_queue), the queue's median over
- * the last `window` seconds within max(queue_abs, queue_rel * level) of
- * its median over the window before, both windows after v[ack].  After
+ * the last `window` seconds within max(queue_abs, queue_rel * level, the
+ * larger interquartile range of the two windows) of its median over the
+ * window before, both windows after v[ack]: a queue that fills or drains
+ * steadily is waited for, a bursty one at its level is not.  After
  * max_seconds: FORCED.
  */
 lh_settle lh_settle_at(const lh_sample *v, size_t n, size_t ack, size_t i,
