@@ -318,19 +318,23 @@ static int per_second(const hunt *h, size_t i)
  * is left as it is.  Returns 1 when the run was decided again. */
 static int decide_per_second(hunt *h, lh_run_result *r)
 {
-    if (r->verdict != LH_RUN_INCONCLUSIVE || r->work > 0 ||
-        r->series.n == 0 || r->tool_series.n > 0 ||
+    /* (a live segment's measured part: after its switch and settle) */
+    size_t from = r->measured_from < r->series.n ? r->measured_from : 0;
+    const lh_sample *s = r->series.v + from;
+    size_t n = r->series.n - from;
+    /* (a run of its own counts its work from the target's start) */
+    if (r->verdict != LH_RUN_INCONCLUSIVE || n == 0 ||
+        s[n - 1].work - (from > 0 ? s[0].work : 0) > 0 ||
+        r->tool_series.n > 0 ||
         h->nper_second == MAX_PER_SECOND)
         return 0;
     int heap = r->signal && strcmp(r->signal, "heap") == 0;
-    lh_slope_sample *v = lh_calloc(r->series.n, sizeof *v);
+    lh_slope_sample *v = lh_calloc(n, sizeof *v);
     if (v == NULL)
         return 0;
-    for (size_t i = 0; i < r->series.n; i++) {
-        v[i].work = i > 0 && r->series.v[i].t < v[i - 1].work
-                        ? v[i - 1].work
-                        : r->series.v[i].t;
-        v[i].bytes = heap ? r->series.v[i].heap : r->series.v[i].rss;
+    for (size_t i = 0; i < n; i++) {
+        v[i].work = i > 0 && s[i].t < v[i - 1].work ? v[i - 1].work : s[i].t;
+        v[i].bytes = heap ? s[i].heap : s[i].rss;
         v[i].queue = -1;
     }
     lh_decide_opts o;
@@ -339,19 +343,20 @@ static int decide_per_second(hunt *h, lh_run_result *r)
      * otherwise, the floor of a run measured by time: RSS moves in pages
      * as an idle process touches memory it already has, and the floor in
      * bytes per unit means nothing per second. */
-    double span = r->series.v[r->series.n - 1].t - r->series.v[0].t;
+    double span = s[n - 1].t - s[0].t;
     o.threshold = heap || h->cli.threshold >= 0
                       ? h->floor
                       : lh_measure_rss_second_floor((1 - o.warmup) * span);
     lh_decision d;
-    int rc = lh_decide(v, r->series.n, &o, &d);
+    int rc = lh_decide(v, n, &o, &d);
     lh_free(v);
     if (rc < 0)
         return 0;
     /* the series as decided: memory against seconds, for the report */
+    double cut = r->series.v[from].t + d.warmup_work;
     for (size_t i = 0; i < r->series.n; i++)
         r->series.v[i].work = r->series.v[i].t;
-    r->warmup_work = d.warmup_work;
+    r->warmup_work = cut - r->series.v[0].t;
     r->slope = d.slope;
     r->ci_low = d.ci_low;
     r->ci_high = d.ci_high;

@@ -453,11 +453,12 @@ int lh_live_measure(lh_live *l, const lh_measure_opts *o, lh_run_result *res)
     return rc;
 }
 
-/* The whole run's samples.csv. */
+/* The whole run's series, live.csv (its first segment's own is
+ * samples.csv, in the same directory). */
 static void write_series(const lh_live *l)
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/samples.csv", l->dir);
+    snprintf(path, sizeof path, "%s/live.csv", l->dir);
     FILE *f = fopen(path, "w");
     if (f) {
         lh_series_write_csv(&l->series, f);

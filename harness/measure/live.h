@@ -28,7 +28,8 @@ typedef struct lh_live_opts {
     int target_wraps;      /* lh_measure_opts.target_wraps */
     const lh_tool *tool;   /* for the whole run (rss or heap) */
     const char *dir;       /* the run's directory: control file, stats,
-                              target log, the tool's files (created) */
+                              target log, the tool's files, live.csv
+                              (created; a segment's may be the same) */
     const char *bindir;
     const char *supp;
     const char *stage_map;
@@ -83,7 +84,8 @@ size_t lh_live_pids(const lh_live *l, pid_t *pids, size_t max);
 
 /*
  * Stops the target (with the grace its tool and launcher need), writes
- * the whole run's samples.csv in its directory, and frees everything;
+ * the whole run's series to live.csv in its directory, and frees
+ * everything;
  * *series (may be NULL) takes the whole run's series (free it with
  * lh_series_free).  Accepts NULL.
  */

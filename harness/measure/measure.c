@@ -481,6 +481,7 @@ static void decide_run(measurement *m)
         return;
     size_t from = m->from < res->series.n ? m->from : 0;
     lh_series part = {res->series.v + from, res->series.n - from, 0};
+    res->measured_from = from;
     decide(m->o, res, &part, lh_sampler_has_heap(m->smp),
            lh_sampler_has_queue(m->smp), !lh_sampler_reported(m->smp), ts,
            note, m->warmup);

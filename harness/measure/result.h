@@ -58,6 +58,8 @@ typedef struct lh_run_result {
      * command that measured the others live (memcheck's). */
     int live, separate;
     double work_from;
+    size_t measured_from; /* the first sample of the measured part in
+                             series (a segment's: after its settle) */
     lh_site *sites;
     size_t nsites;
     /* memcheck */

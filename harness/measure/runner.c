@@ -256,14 +256,15 @@ double lh_runner_time_left(const lh_runner *r)
     return t > 1 ? t : 1;
 }
 
-/* A new live run, started with `first`.  0, or an error with res->error
- * set (the control file: env_failed). */
-static int open_live(lh_runner *r, const char *first, lh_run_result *res)
+/* A new live run, started with `first`, its raw data in the directory
+ * of its first segment, `dir` (a target that cannot switch leaves it laid
+ * out as a run of its own's).  0, or an error with res->error set (the
+ * control file: env_failed). */
+static int open_live(lh_runner *r, const char *first, const char *dir,
+                     lh_run_result *res)
 {
     const lh_cli *c = r->cli;
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s/runs/live%d-%s", r->dir, ++r->nlive,
-             r->live_tool->name);
+    r->nlive++;
     lh_live_opts lo = {
         .argv = r->argv,
         .target_wraps = c->target_wraps,
@@ -308,7 +309,7 @@ static int measure_live(lh_runner *r, lh_measure_opts *o,
 {
     int first = r->live == NULL;
     if (first) {
-        int rc = open_live(r, o->enabled, res);
+        int rc = open_live(r, o->enabled, o->dir, res);
         if (rc < 0) {
             snprintf(res->enabled, sizeof res->enabled, "%s", o->enabled);
             res->tool = o->tool->name;

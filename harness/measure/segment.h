@@ -35,6 +35,9 @@ typedef struct lh_settle_opts {
     double queue_rel;
     double max_seconds; /* settled anyway this long after the
                            acknowledgement */
+    double no_work_seconds; /* no work flowed this long after the
+                               acknowledgement: a configuration that does
+                               none (settled by the time alone) */
 } lh_settle_opts;
 
 /* Fills o with the defaults. */
@@ -52,7 +55,9 @@ typedef enum lh_settle {
  * time order; v[ack] the first sample at or after the acknowledgement,
  * ack <= i < n): work has flowed for at least min_seconds (from the last
  * sample at v[ack]'s work: a pipeline whose consumers are still joining
- * does its first work late), at least min_work after v[ack], and,
+ * does its first work late; with no work at all no_work_seconds after
+ * v[ack], a configuration that does none: from there, by the time
+ * alone), at least min_work after v[ack], and,
  * when the target reports its queue (has_queue), the queue's median over
  * the last `window` seconds within max(queue_abs, queue_rel * level, the
  * larger interquartile range of the two windows) of its median over the

@@ -2,8 +2,9 @@
 # harness_hunt_clean.sh - `leak-hunt hunt` on the built-in selfheal pipeline
 # says clean and exits 0 when nothing leaks (issue 6, "Done means"):
 #   no injection, the default strategy (auto): the baseline (every stage
-#     off: 5 s, no work) is clean, then the full set is measured, does not
-#     leak, and that ends the search: two rss runs (the full set's decided
+#     off: 5 s, no work; 2.5 s live) is clean, then the full set is
+#     measured, does not leak, and that ends the search: two search runs
+#     (rss; live: segments under the heap tool; the full set's decided
 #     by two agreeing looks, ~150-250k events), a breakdown of one row
 #     (all five stages together, not leaking), and with no culprit neither
 #     the heap tool nor memcheck runs;
@@ -33,6 +34,11 @@ for name in clean cache; do
     esac
     expect_rc $name "$rc" 0
     hexpect $name verdict "$(hget $name "d['verdict']")" clean
+    # live (docs/protocol.md section 5): every search run a segment of
+    # one live run under the heap tool, which is the sites tool too;
+    # restarted: rss for the search, heap for the sites
+    search=rss sites=heap
+    [ "$(hget $name "d['mode']")" = live ] && search=heap
     hexpect $name culprit "$(hget $name "d['culprit']")" "[]"
     if grep -q "a queue that filled.*measuring" "$WORK/$name.err"; then
         # The search saw growth: its runs, then the heap tool's and the
@@ -42,13 +48,13 @@ for name in clean cache; do
             "in flight only, and a second rss run said clean"
         hexpect $name "last two runs" "$(hget $name \
             "' '.join([d['runs'][-2]['tool'], d['runs'][-1]['tool'], str(d['runs'][-2]['enabled'] == d['runs'][-1]['enabled'])])")" \
-            "heap rss True"
+            "$sites $search True"
         hexpect $name "breakdown rows leaking" "$(hget $name \
             "[s['stages'] for s in d['breakdown'] if s['leaks']]")" "[]"
         runs=$(hget $name "len(d['runs'])")
     else
         hexpect $name tools "$(hget $name "[r['tool'] for r in d['runs']]")" \
-            '["rss", "rss"]'
+            "[\"$search\", \"$search\"]"
         hexpect $name "configurations run" "$(hget $name \
             "[','.join(r['enabled']) for r in d['runs']]")" \
             '["", "forward,hash,enqueue,verify,rpc"]'
