@@ -17,6 +17,7 @@ lh_require_pkg(PROFILER libprofiler libgoogle-perftools-dev)
 lh_require_pkg(CUNIT    cunit       libcunit1-dev)
 lh_require_pkg(LIBDW    libdw       libdw-dev)
 lh_require_pkg(EXPAT    expat       libexpat1-dev)
+lh_require_pkg(LIBCURL  libcurl     libcurl4-openssl-dev)
 
 find_program(LH_PPROF NAMES google-pprof pprof)
 if(NOT LH_PPROF)

@@ -450,6 +450,28 @@ static int serve_conns(a_state *a, int timeout_ms, int room)
 
 /* ---- live switching ---- */
 
+/* Why A cannot run `mask` (NULL: it can). */
+static const char *cannot_run(const a_state *a, unsigned mask)
+{
+    if ((mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) && a->naddrs == 0)
+        return "forward needs --nodes";
+    return NULL;
+}
+
+/* A's stages: `start` (options, LEAKHUNT_STAGES), or the control file's
+ * list when there is one that A can run. */
+static void control_start(a_state *a, unsigned start)
+{
+    unsigned mask = start;
+    lh_control_init(&a->ctl, a->name);
+    if (lh_control_start(&a->ctl, &mask) && cannot_run(a, mask) != NULL) {
+        lh_control_refuse(&a->ctl, cannot_run(a, mask), start);
+        mask = start;
+    }
+    a->stages = mask;
+    a->forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
+}
+
 /* Tells every connected B node the stages A runs now. */
 static void announce(a_state *a)
 {
@@ -471,8 +493,8 @@ static void control_step(a_state *a, int64_t now)
     if (lh_control_poll(&a->ctl, now, 0, a->stages, &mask) != 1 ||
         mask == a->stages)
         return;
-    if ((mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) && a->naddrs == 0) {
-        lh_control_refuse(&a->ctl, "forward needs --nodes", a->stages);
+    if (cannot_run(a, mask) != NULL) {
+        lh_control_refuse(&a->ctl, cannot_run(a, mask), a->stages);
         return;
     }
     a->stages = mask;
@@ -567,10 +589,6 @@ static int check_opts(a_state *a, const a_opts *o)
         fprintf(stderr, "selfheal a: %s\n", err);
         return 2;
     }
-    lh_control_init(&a->ctl, a->name);
-    lh_control_start(&a->ctl, &mask);
-    a->stages = mask;
-    a->forward = (mask & LH_STAGE_BIT(LH_STAGE_FORWARD)) != 0;
     if (o->brokers == NULL || o->window == 0 || o->batch == 0 ||
         o->batch > 65536) {
         fprintf(stderr, "selfheal a: --brokers is required; --window and "
@@ -580,6 +598,7 @@ static int check_opts(a_state *a, const a_opts *o)
     if (o->nodes != NULL &&
         lh_strv_split(o->nodes, ',', &a->addrs, &a->naddrs) != 0)
         return 1;
+    control_start(a, mask);
     return 0;
 }
 
@@ -667,10 +686,11 @@ int lh_role_a(int argc, char **argv)
     if (status != 0)
         return status;
     status = setup(&a, &o);
-    /* A is not a process under test (DESIGN section 4: the B nodes are),
-     * so it writes no LEAKHUNT_STATS lines: its work would be counted
-     * twice with the B nodes', and leak-hunt's tools would signal a
-     * process they do not wrap. */
+    /* A is not a process under test (docs/protocol.md section 3: the B
+     * nodes are), so it writes no LEAKHUNT_STATS lines: its work would be
+     * counted twice with the B nodes', and leak-hunt's tools would signal
+     * a process they do not wrap.  Its switches are acknowledged by the
+     * B nodes (live switching, above). */
     while (status == 0 && !lh_role_stop)
         status = step(&a);
     teardown(&a);

@@ -29,10 +29,10 @@
  *   buffer gets room for its largest frame or a few of them when it is
  *   set up (presize), instead of growing in steps whenever a burst first
  *   needs more, at random times in a run: a leak harness reads such steps
- *   as growth (they were much of the 0.01-1.49 B/event that clean runs
- *   measured; issue 13).  Items themselves are malloc'ed and freed per
- *   event: their number is the stats lines' queue=, which leak-hunt
- *   takes out as a backlog (a pool would turn it into a high-water mark).
+ *   as growth (clean runs measured up to 1.5 B/event of it).  Items
+ *   themselves are malloc'ed and freed per event: their number is the
+ *   stats lines' queue=, which leak-hunt takes out as a backlog (a pool
+ *   would turn it into a high-water mark).
  * - Bounded everything: at most max_items live items (inbound sockets are
  *   not read beyond that: TCP pushes back to A, whose window is the real
  *   bound), a peer window of PEER_WINDOW items, a fixed number of
@@ -44,8 +44,8 @@
  *   within HELLO_TIMEOUT_US, is closed and counted in refused.  Before
  *   its HELLO a connection may send LH_PROTO_MAX_HELLO bytes a frame.
  *   The others are served on.
- * - Every 100 ms: a stats line (DESIGN section 4) when LEAKHUNT_STATS is
- *   set, and the counters file with --counters.
+ * - Every 100 ms: a stats line (docs/protocol.md section 2) when
+ *   LEAKHUNT_STATS is set, and the counters file with --counters.
  * - With --ledger DIR, every event this node finishes gets a record
  *   (ledger.h: VERIFIED, PASSED with verify off, FAILED), and the records
  *   are handed to the kernel once per turn of the loop *before* any ack is
@@ -703,6 +703,22 @@ static void control_step(lh_node *n, int64_t now)
         node_switch(n, mask);
 }
 
+/* The control file's list, when there is one, replaces the starting
+ * stages (a node restarted mid-run joins the running configuration). */
+static void control_start(lh_node *n)
+{
+    unsigned start = n->cfg.stages;
+    lh_control_init(&n->ctl, n->role);
+    if (lh_control_start(&n->ctl, &n->cfg.stages)) {
+        const char *why = cannot_run(n, n->cfg.stages);
+        if (why != NULL) {
+            n->cfg.stages = start;
+            lh_control_refuse(&n->ctl, why, start);
+        }
+    }
+    n->shown = n->cfg.stages;
+}
+
 static void write_stats(lh_node *n, lh_stats_writer *w)
 {
     lh_stats_line line = {0};
@@ -850,9 +866,6 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
         fprintf(stderr, "selfheal b: %s\n", err);
         return 2;
     }
-    snprintf(n->role, sizeof n->role, "b%u", (unsigned)o->id);
-    lh_control_init(&n->ctl, n->role);
-    lh_control_start(&n->ctl, &n->cfg.stages);
     if (o->peers != NULL &&
         lh_strv_split(o->peers, ',', peer_addrs, &npeers) != 0)
         return 1;
@@ -875,12 +888,13 @@ static int configure(lh_node *n, const b_opts *o, char ***peer_addrs)
     n->cfg.rpc_timeout_ms = (int)o->rpc_timeout_ms;
     n->max_items = (size_t)o->max_items;
     n->cfg.store = o->store;
+    snprintf(n->role, sizeof n->role, "b%u", n->cfg.self);
     const char *why = cannot_run(n, n->cfg.stages);
     if (why != NULL) {
         fprintf(stderr, "selfheal b: %s\n", why);
         return 2;
     }
-    n->shown = n->cfg.stages;
+    control_start(n);
     return 0;
 }
 

@@ -84,6 +84,7 @@
 
 /* ---- children ---- */
 
+__attribute__((format(printf, 2, 0)))
 static int add_argv(child *c, const char *fmt, va_list ap)
 {
     char buf[2048];

@@ -55,6 +55,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "abiprobe.h"
 #include "alloc.h"
 #include "clock.h"
 #include "error.h"
@@ -95,6 +96,8 @@
  * stats line ~0.3 s after the start).  The consumer group's join (~3 s)
  * goes on into the next segment, whose settle period waits for work. */
 #define LIVE_BASELINE_SECONDS 2.5
+/* Sites of the culprit's runs whose files mark ABI conflicts. */
+#define ABI_STACK_SITES 5
 /* Another target's baseline with a work budget: the seconds a run of
  * such a target gets by default (lh_runner_measure_plan). */
 #define BASELINE_FOREIGN_SECONDS 20.0
@@ -124,6 +127,7 @@ typedef struct hunt {
     lh_hunt_ctx *ctx;    /* the strategy's: its floor is learnt */
     int floor_known;
     char kind_note[256]; /* why memcheck's run was skipped */
+    lh_abiprobe *abi; /* every run's processes checked before they stop */
 } hunt;
 
 static const char help[] =
@@ -582,6 +586,77 @@ static void report_baseline(hunt *h)
     rep->outside_stages = b->outside;
 }
 
+/* The runner's before_stop: the ABI of the processes under test, while
+ * they still run (each set of loaded objects checked once). */
+static void probe_abi(void *arg, lh_run_result *res, const pid_t *pids,
+                      size_t npids)
+{
+    hunt *h = arg;
+    if (h->abi && lh_abiprobe_check(h->abi, (size_t)(res - h->run.runs), pids,
+                                    npids) < 0 && !h->cli.quiet)
+        fprintf(stderr, "leak-hunt: out of memory checking the ABI of %s\n",
+                res->enabled[0] ? res->enabled : "(none)");
+}
+
+/* 1 when the comma list `enabled` has stage `name`. */
+static int has_stage(const char *enabled, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = enabled; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == enabled || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* The run of the culprit's configuration whose processes were checked:
+ * the last leaking run with every culprit on (with none on for a leak
+ * outside the stages only), else the last checked run with them on. */
+static const lh_run_result *culprit_run(const hunt *h, int leaking)
+{
+    for (size_t i = h->run.nruns; i-- > 0;) {
+        const lh_run_result *x = &h->run.runs[i];
+        int all = h->rep.nculprit > 0 || x->enabled[0] == '\0';
+        for (int k = 0; k < h->rep.nculprit; k++)
+            all &= has_stage(x->enabled, h->rep.culprit[k]);
+        if (all && (!leaking || x->verdict == LH_RUN_LEAK) &&
+            lh_abiprobe_of(h->abi, i) != NULL)
+            return x;
+    }
+    return NULL;
+}
+
+/* The conflicts of the culprit's processes for the report, those whose
+ * units are on the top allocation stacks of that configuration's runs
+ * marked (each site's file and its caller's). */
+static void report_abi(hunt *h)
+{
+    if (h->rep.nculprit == 0 && !h->rep.outside_stages)
+        return;
+    const lh_run_result *run = culprit_run(h, 1);
+    if (run == NULL)
+        run = culprit_run(h, 0);
+    if (run == NULL)
+        return;
+    lh_abiconflicts *c = lh_abiprobe_of(h->abi, (size_t)(run - h->run.runs));
+    const char *files[2 * ABI_STACK_SITES];
+    size_t nfiles = 0;
+    for (size_t i = 0; i < h->run.nruns; i++) {
+        const lh_run_result *x = &h->run.runs[i];
+        if (strcmp(x->enabled, run->enabled) != 0)
+            continue;
+        for (size_t k = 0; k < x->nsites && k < ABI_STACK_SITES &&
+                           nfiles + 2 <= sizeof files / sizeof files[0];
+             k++) {
+            if (x->sites[k].file[0])
+                files[nfiles++] = x->sites[k].file;
+            if (x->sites[k].caller_file[0])
+                files[nfiles++] = x->sites[k].caller_file;
+        }
+    }
+    lh_abiconflicts_mark(c, files, nfiles);
+    h->rep.abi = c;
+}
+
 /* The report, built once: what the strategy found, then the runner's
  * fields (lh_runner_report leaves those set here as they are). */
 static int build_report(hunt *h)
@@ -598,6 +673,8 @@ static int build_report(hunt *h)
     report_rows(h);
     report_baseline(h);
     int status = report_verdict(h);
+    if (status == 1)
+        report_abi(h);
     lh_runner_report(&h->run, rep);
     rep->verdict_seconds =
         h->verdict_at > 0 ? h->verdict_at : rep->elapsed_seconds;
@@ -646,6 +723,12 @@ int lh_cmd_hunt(int argc, char **argv)
         .arg = &h,
     };
     h.ctx = &ctx;
+    /* The ABI check reads debug info from the files here; libdw would
+     * otherwise ask a debuginfod server for every library without it. */
+    unsetenv("DEBUGINFOD_URLS");
+    h.abi = lh_abiprobe_new();
+    h.run.before_stop = probe_abi;
+    h.run.before_stop_arg = &h;
     const lh_hunt_strategy *s = lh_hunt_strategy_find(h.cli.strategy);
     lh_hunt_run(s ? s : &lh_hunt_strategies[0], &ctx, &h.res);
     lh_runner_end_live(&h.run);
@@ -660,5 +743,6 @@ int lh_cmd_hunt(int argc, char **argv)
     if (lh_runner_write(&h.run, &h.rep) < 0 && status < 2)
         status = 2;
     lh_runner_free(&h.run);
+    lh_abiprobe_free(h.abi);
     return status;
 }

@@ -471,8 +471,6 @@ void lh_live_close(lh_live *l, lh_series *series)
     if (l == NULL)
         return;
     if (l->t) {
-        /* (the lead's before_stop probe, with lh_live_pids, goes here
-         * once main has it: measure.c's stop of a target calls it) */
         lh_measure_stop_target(l->t, &l->ctx, l->o.target_wraps);
     }
     lh_tool_cleanup(l->o.tool, &l->ctx);

@@ -941,6 +941,19 @@ static void last_figures(measurement *m)
     c->last = 0;
 }
 
+/* The caller's look at the processes under test (lh_measure_opts
+ * .before_stop) while they still run: at the end of a run of its own, just
+ * before it is stopped, and at the end of each live segment. */
+static void probe_before_stop(measurement *m)
+{
+    if (m->o->before_stop == NULL || m->exited)
+        return;
+    pid_t main_pid = lh_target_pid(m->t);
+    const pid_t *pids = m->ctx->npids ? m->ctx->pids : &main_pid;
+    m->o->before_stop(m->o->before_stop_arg, m->res, pids,
+                      m->ctx->npids ? m->ctx->npids : 1);
+}
+
 /* After the loop: the run's figures, a last tick, the target stopped (a
  * run of its own), the tool's findings and the final decision, the sites
  * attributed and ranked.  0, or LH_EIO when the target exited on its own
@@ -950,6 +963,7 @@ static int conclude(measurement *m)
     const lh_measure_opts *o = m->o;
     lh_run_result *res = m->res;
     last_figures(m);
+    probe_before_stop(m);
     if (!m->live)
         lh_measure_stop_target(m->t, m->ctx, m->o->target_wraps);
     if (m->exited) {

@@ -20,6 +20,13 @@
 typedef void (*lh_measure_progress_fn)(void *arg, const lh_run_result *res,
                                        double elapsed, double work);
 
+/* Called once just before the target of a run is stopped (see
+ * lh_measure_opts.before_stop), while its processes still run: `pids` are
+ * the processes under test (those that wrote stats lines with pid=, else
+ * the target's main process).  It must not keep `res` or `pids`. */
+typedef void (*lh_measure_probe_fn)(void *arg, lh_run_result *res,
+                                    const pid_t *pids, size_t npids);
+
 typedef struct lh_measure_opts {
     char *const *argv;     /* target command; "{stages}" is substituted */
     int target_wraps;      /* 1: the target applies LEAKHUNT_WRAP itself
@@ -59,6 +66,11 @@ typedef struct lh_measure_opts {
      * few): for a run that is there for the tool's findings (the kind of
      * leak), not for its slope. */
     int tool_points;
+    /* Or NULL: looks at the processes under test before they are stopped
+     * (a hunt checks their ABI: abi/abiconflicts.h).  Not called when the
+     * target exited by itself. */
+    lh_measure_probe_fn before_stop;
+    void *before_stop_arg;
 } lh_measure_opts;
 
 /*

@@ -56,6 +56,9 @@ typedef struct lh_runner {
     int env_failed;     /* the control file could not be written: exit 2 */
     int live_failed;    /* a switch went wrong (not acknowledged, a list
                            not asked for): inconclusive, exit 3 */
+    /* The same for lh_measure_opts.before_stop. */
+    lh_measure_probe_fn before_stop;
+    void *before_stop_arg;
 } lh_runner;
 
 /* 0, or 2 after printing an error. */

@@ -9,6 +9,8 @@
 
 #include "result.h"
 
+struct lh_abiconflicts; /* abi/abiconflicts.h */
+
 /* One row of the per-stage breakdown: what switching on a stage (or a
  * group of stages, measured together) added. */
 typedef struct lh_stage_share {
@@ -58,6 +60,11 @@ typedef struct lh_report {
     double baseline_slope, baseline_ci_low, baseline_ci_high;
     const char *baseline_unit;
     int outside_stages;
+    /* The ABI conflicts of the processes of the culprit's configuration,
+     * checked while they ran (hunt, when it names a culprit; NULL: not
+     * checked, not written), with those whose units are on the culprit's
+     * top allocation stacks marked. */
+    const struct lh_abiconflicts *abi;
     /* What the hunt cost, from getrusage when lh_runner_report filled the
      * report: harness = leak-hunt itself (RUSAGE_SELF, all its threads);
      * target = every child it waited for (RUSAGE_CHILDREN: the targets
@@ -76,6 +83,17 @@ void lh_report_verdict(const lh_report *r, FILE *f);
 
 /* Writes report.json to `path`.  0, or LH_EIO. */
 int lh_report_write_json(const lh_report *r, const char *path);
+
+/* The ABI conflicts of the culprit (report_abi.c): report.json's
+ * "abi_conflicts", the verdict line's clause, report.html's section.
+ * Each writes nothing when r->abi is NULL. */
+struct lh_json;
+void lh_report_abi_json(const lh_report *r, struct lh_json *j);
+void lh_report_abi_verdict(const lh_report *r, FILE *f);
+void lh_report_abi_html(const lh_report *r, FILE *f);
+
+/* Writes s with HTML's special characters escaped (report.html's files). */
+void lh_report_esc(FILE *f, const char *s);
 
 /* Writes report.html to `path` (self-contained, inline SVG).  0, or LH_EIO. */
 int lh_report_write_html(const lh_report *r, const char *path);

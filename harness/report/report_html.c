@@ -75,6 +75,11 @@ static void esc(FILE *f, const char *s)
     }
 }
 
+void lh_report_esc(FILE *f, const char *s)
+{
+    esc(f, s);
+}
+
 /* A path as a URL: unreserved characters and '/' as they are, the rest
  * percent-encoded (so the result needs no HTML escaping either). */
 static void url(FILE *f, const char *s)
@@ -1240,7 +1245,9 @@ static const char STYLE[] =
     "td.files{font-size:.85em;white-space:nowrap}.size{color:#888}"
     ".v{font-weight:bold}.v.leak{color:#c00}.v.clean{color:#1a7f1a}"
     ".v.inconclusive{color:#a67800}.v.error{color:#7f0000}"
-    "pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}";
+    "pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}"
+    ".differs,td.differs{color:#c00;font-weight:bold}"
+    "table.abi td{white-space:normal}";
 
 /* The directory part of `path` ("" for a bare name). */
 static void dir_of(const char *path, char *out, size_t cap)
@@ -1384,6 +1391,7 @@ int lh_report_write_html(const lh_report *r, const char *path)
     runs_table(f, r, base);
     sites_table(f, r);
     findings_sections(f, r);
+    lh_report_abi_html(r, f);
     errors_section(f, r);
     fprintf(f, "<p class=\"note\">Written by leak-hunt.  Raw data of each run "
                "is in its directory: samples.csv (t, work, heap, rss, queue), "

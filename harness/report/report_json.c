@@ -176,6 +176,7 @@ int lh_report_write_json(const lh_report *r, const char *path)
     if (r->error[0])
         lh_json_kv_string(&j, "error", r->error);
     write_bad_lines(&j, r);
+    lh_report_abi_json(r, &j);
     lh_json_kv_int(&j, "run_count", (long long)r->nruns);
     if (r->has_rusage) { /* under "rusage": "target" is taken above */
         lh_json_key(&j, "rusage");
@@ -376,6 +377,7 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     }
     if (r->nculprit == 0 && r->outside_stages) {
         outside_verdict(r, f, "leak outside the stages");
+        lh_report_abi_verdict(r, f);
         fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
         return;
     }
@@ -411,5 +413,6 @@ void lh_report_verdict(const lh_report *r, FILE *f)
         outside_verdict(r, f, "; and outside the stages");
     else if (r->memcheck_kind)
         fprintf(f, "; memcheck: %s", r->memcheck_kind);
+    lh_report_abi_verdict(r, f);
     fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
 }

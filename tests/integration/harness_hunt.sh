@@ -52,6 +52,13 @@ hunt linear-clean linear
 expect_hunt linear-clean 0 '[]' 4
 [ "$(jget "$WORK/linear-clean.json" "d['verdict']")" = clean ] ||
     fail "linear-clean: verdict is not clean"
+# The culprit's processes were checked for ABI conflicts while they ran:
+# toyprog and its libraries have none (an injected leak is no ABI bug);
+# a clean hunt names no culprit and checks nothing.
+[ "$(jget "$WORK/linear-emit.json" "d['abi_conflicts']")" = "[]" ] ||
+    fail "linear-emit: abi_conflicts is not []"
+[ "$(jget "$WORK/linear-clean.json" "'abi_conflicts' in d")" = false ] ||
+    fail "linear-clean: abi_conflicts written without a culprit"
 
 # bisect: the full set, then prefix 1 (clean), then prefix 2 (leaks).
 hunt bisect-filter bisect --leak filter:64

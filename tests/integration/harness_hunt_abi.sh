@@ -9,6 +9,11 @@
 #   - memcheck saw the growth only as reachable growth between its leak
 #     searches, nothing definitely lost (valgrind's default report is
 #     silent: the story's blind spot);
+#   - the processes of rpc's configuration, checked by pid while they ran,
+#     hold library A's a_buf and a_msg in two layouts each (the B nodes'
+#     selfheal built against v1's header, liba.so.1 v2), exchanged across
+#     the two objects and marked as on the leak's allocation stacks
+#     (report.json abi_conflicts; the verdict names a_buf);
 #   - the verdict paragraph says all of it.
 # auto: the full set, then halving (4 rss runs: rpc is the last stage),
 # rss on the leak-free neighbour again (forward..verify), the heap tool on
@@ -69,11 +74,19 @@ case "$(hget abi "d['memcheck_kind']")" in
     ;;
 esac
 
+hexpect abi "abi_conflicts: types, verdicts, marked" "$(hget abi \
+    "sorted((c['name'], c['verdict'], c['marked']) for c in d['abi_conflicts'])")" \
+    '[["a_buf", "across", true], ["a_msg", "across", true]]'
+hexpect abi "abi_conflicts: the objects of each" "$(hget abi \
+    "sorted(set(tuple(o.split('/')[-1].split('.so')[0] for o in c['objects']) for c in d['abi_conflicts']))")" \
+    '[["selfheal", "liba"]]'
+
 verdict_starts abi "leak in stage rpc: +"
 # the place shown is where the caller makes the call (DESIGN's
 # "a_buf_new <- rpc_call (stages/rpc.c:88)"): in the RPC framework
 for text in "top site $fn <- $caller (repro/rpc/rpc.c:" \
-    "memcheck: still reachable, not lost"; do
+    "memcheck: still reachable, not lost" \
+    "ABI: struct a_buf (header a.h): 32 bytes in selfheal, 40 bytes in liba.so"; do
     grep -qF -- "$text" "$WORK/abi.out" || {
         why abi
         fail "abi: the verdict does not say '$text'"

@@ -13,6 +13,7 @@
  */
 #include "abicheck.h"
 #include "abiconflicts.h"
+#include "abiprobe.h"
 
 #include "alloc.h"
 #include "cu_main.h"
@@ -1086,6 +1087,33 @@ static void test_abicheck_running_process_is_checked_by_pid(void)
     CU_ASSERT_TRUE(error_contains(c.checker, "no such process"));
     lh_abiconflicts_free(&c);
 }
+
+/* The hunt's probe: runs that map the same objects share one check; a
+ * process that maps others gets its own; a run never probed has none. */
+static void test_abicheck_probe_checks_each_set_of_objects_once(void)
+{
+    pid_t repro = start_repro(), self = getpid();
+    lh_abiprobe *p = lh_abiprobe_new();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(lh_abiprobe_check(p, 0, &repro, 1), 0);
+    CU_ASSERT_EQUAL(lh_abiprobe_check(p, 3, &repro, 1), 0);
+    CU_ASSERT_EQUAL(lh_abiprobe_checks(p), 1);
+    CU_ASSERT_PTR_EQUAL(lh_abiprobe_of(p, 0), lh_abiprobe_of(p, 3));
+    CU_ASSERT_EQUAL(lh_abiprobe_of(p, 3)->count, 2); /* a_buf, a_msg */
+    CU_ASSERT_EQUAL(lh_abiprobe_check(p, 4, &self, 1), 0);
+    CU_ASSERT_EQUAL(lh_abiprobe_checks(p), 2);
+    CU_ASSERT_EQUAL(lh_abiprobe_of(p, 4)->count, 0);
+    CU_ASSERT_PTR_NULL(lh_abiprobe_of(p, 1));
+    /* out of memory while checking: an error, nothing kept for the run */
+    lh_alloc_fail_after(0, 1);
+    CU_ASSERT_EQUAL(lh_abiprobe_check(p, 5, &repro, 1), LH_ENOMEM);
+    lh_alloc_fail_after(-1, 0);
+    CU_ASSERT_PTR_NULL(lh_abiprobe_of(p, 5));
+    lh_abiprobe_free(p);
+    lh_abiprobe_free(NULL);
+    stop(repro);
+}
 #endif
 
 static void test_abicheck_maps_lines_are_parsed(void)
@@ -1208,6 +1236,8 @@ static CU_TestInfo tests[] = {
      test_abicheck_conflicts_are_marked_by_source_file},
     {"a running process is checked by pid",
      test_abicheck_running_process_is_checked_by_pid},
+    {"the probe checks each set of objects once",
+     test_abicheck_probe_checks_each_set_of_objects_once},
 #endif
     {"maps lines are parsed", test_abicheck_maps_lines_are_parsed},
     {"bad pids make the check incomplete",
