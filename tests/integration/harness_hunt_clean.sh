@@ -67,9 +67,10 @@ for name in clean cache; do
         runs=2
     fi
     verdict_starts $name "clean"
-    grep -q "strategy auto used $runs runs\{0,1\} in" "$WORK/$name.err" || {
+    mode=$(hget $name "d['mode']")
+    grep -q "strategy auto used $runs runs\{0,1\} ($mode) in" "$WORK/$name.err" || {
         why $name
-        fail "$name: no 'strategy auto used $runs run(s)' on stderr"
+        fail "$name: no 'strategy auto used $runs run(s) ($mode)' on stderr"
     }
 done
 echo "PASS"
