@@ -328,7 +328,7 @@ void lh_hunt_strategy_auto(const lh_hunt_ctx *c, lh_hunt_result *out)
     lh_hunt_outcome o;
     lh_hunt_point base = lh_hunt_base_point(out);
     lh_hunt_prefixes(c->st, a.sets);
-    if (lh_hunt_search(c->st, c->floor, &base, auto_point, &a, &o) < 0)
+    if (lh_hunt_search(c->st, &c->floor, &base, auto_point, &a, &o) < 0)
         return;
     breakdown(c, out, &o);
     if (o.culprits)

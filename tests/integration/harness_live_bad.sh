@@ -82,15 +82,23 @@ fcmp "$secs" '<' 15 || fail "hang: took $secs s"
 TIMEOUT=60
 BUDGET="--duration 2"
 
-# SIGINT in the second segment.
-start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
-    --duration 3 --report "$WORK/int" -- "$TOY" --enable='{stages}' \
-    >"$WORK/int.out" 2>"$WORK/int.err"
-pid=$!
-second_segment() {
-    [ -d "$WORK/int/runs/02-heap-parse" ]
+# start_hunt NAME SECONDS RUN_DIR: a linear hunt on toyprog in the
+# background (its report in WORK/NAME, SECONDS a configuration) -> pid,
+# once its run RUN_DIR (runs/RUN_DIR) has begun
+start_hunt() {
+    start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
+        --duration "$2" --report "$WORK/$1" -- "$TOY" --enable='{stages}' \
+        >"$WORK/$1.out" 2>"$WORK/$1.err"
+    pid=$!
+    run_dir=$WORK/$1/runs/$3
+    wait_until 20 "$1: run $3" run_begun
 }
-wait_until 20 "int: the second segment" second_segment
+run_begun() {
+    [ -d "$run_dir" ]
+}
+
+# SIGINT in the second segment.
+start_hunt int 3 02-heap-parse
 sleep 0.5
 kill -INT "$pid"
 rc=0
@@ -106,14 +114,7 @@ expect_in int "$WORK/int.err" "interrupted by signal 2"
 
 # A control file that cannot be written: its temporary file's path taken
 # by a directory while the baseline runs.
-start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
-    --duration 2 --report "$WORK/ctl" -- "$TOY" --enable='{stages}' \
-    >"$WORK/ctl.out" 2>"$WORK/ctl.err"
-pid=$!
-live_dir() {
-    [ -d "$WORK/ctl/runs/01-heap-none" ]
-}
-wait_until 20 "ctl: the live run" live_dir
+start_hunt ctl 2 01-heap-none
 mkdir "$WORK/ctl/runs/01-heap-none/control.tmp"
 rc=0
 wait "$pid" || rc=$?
