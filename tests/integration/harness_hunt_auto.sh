@@ -4,7 +4,8 @@
 # heap tool) and memcheck (the kind); live, then with --restart.  Names
 # exactly emit (exit 1), gives the per-stage breakdown with only emit
 # leaking, the top allocation site in stage_emit, and memcheck's kind
-# "still reachable" (toyprog keeps the blocks on a list).
+# "still reachable" (toyprog keeps the blocks on a list).  A live hunt
+# whose --timeout leaves memcheck no room skips it, saying so.
 #
 # usage: harness_hunt_auto.sh LEAK_HUNT TOYPROG
 set -eu
@@ -55,6 +56,28 @@ j=$WORK/auto.json
     '["memcheck"]' ] || fail "auto: memcheck's run is not the separate one"
 [ "$(jget "$j" "len(set(r.get('live_run') for r in d['runs'] if r['tool'] == 'heap'))")" = 1 ] ||
     fail "auto: the heap tool's segments are not of one live run"
+
+# Live, with a --timeout that leaves memcheck's run less than the ~10 s it
+# needs (cmd_hunt.c, KIND_ROOM_S): the search's time above plus 6 s.  The
+# verdict stands, the kind is skipped with a word on stderr and in the
+# report, and no memcheck run is started.
+limit=$(jget "$j" "int(d['verdict_seconds'] + 6)")
+rc=0
+in_work "$LH" hunt --stages parse,filter,emit --duration 3 --timeout "$limit" \
+    --json "$WORK/short.json" -- "$TOY" --enable='{stages}' --leak emit:64 \
+    >"$WORK/short.out" 2>"$WORK/short.err" || rc=$?
+note "short (--timeout $limit): exit $rc, $(cat "$WORK/short.out")"
+no_leftovers short
+expect_rc short "$rc" 1
+j=$WORK/short.json
+[ "$(jget "$j" "d['culprit']")" = '["emit"]' ] || fail "short: culprit"
+[ "$(jget "$j" "[r['tool'] for r in d['runs'] if r['tool'] != 'heap']")" = \
+    '[]' ] || fail "short: memcheck ran with no room for it"
+jget "$j" "d['memcheck_kind']" | grep -q "^not measured: --timeout leaves" ||
+    fail "short: memcheck_kind '$(jget "$j" "d.get('memcheck_kind')")'"
+[ "$(grep -c "the kind of leak is not measured: --timeout" "$WORK/short.err")" -eq 1 ] ||
+    fail "short: the skip not said once on stderr"
+expect_in short "$WORK/short.out" "memcheck: not measured"
 
 # --restart: a target for each configuration, as before live runs: the
 # search with rss, then the heap tool for sites and memcheck for the kind.
