@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """report_check.py - checks a leak-hunt report directory (report_html.sh).
 
-  report_check.py json  REPORT_DIR EXPECT        report.json has DESIGN
-                                                 section 5's fields
+  report_check.py json  REPORT_DIR EXPECT        report.json has the fields
+                                                 of docs/protocol.md s. 8
   report_check.py dom   REPORT_DIR DOM_FILE EXPECT  the DOM Chromium built
                                                  from report.html
   report_check.py png   PNG_FILE WIDTH HEIGHT    the screenshot shows charts
