@@ -1,11 +1,13 @@
 #!/bin/sh
 # harness_hunt_clean.sh - `leak-hunt hunt` on the built-in selfheal pipeline
 # says clean and exits 0 when nothing leaks (issue 6, "Done means"):
-#   no injection, the default strategy (auto): the baseline (every stage
-#     off: 5 s, no work; 2.5 s live) is clean, then the full set is
-#     measured, does not leak, and that ends the search: two search runs
-#     (rss; live: segments under the heap tool; the full set's decided
-#     by two agreeing looks, ~150-250k events), a breakdown of one row
+#   no injection, the default strategy (auto), live (the pipeline
+#     switches its stages: docs/protocol.md section 5; harness_live_pipeline.sh
+#     has the other live hunts): the baseline (every stage off: 2.5 s, no
+#     work) is clean, then the full set is measured, does not leak, and
+#     that ends the search: two search runs (segments of one live run
+#     under the heap tool; the full set's decided by two agreeing looks,
+#     ~30-130k events), a breakdown of one row
 #     (all five stages together, not leaking), and with no culprit neither
 #     the heap tool nor memcheck runs;
 #   --inject hash:cache:64: a bounded cache (4096 blocks a node) that
@@ -16,8 +18,8 @@
 # finds that growth in no stage's code and only in blocks that come and go
 # (take_events <- read_inbound, role_b.c: the queued items), and auto
 # measures the full set again with the search tool to the whole budget;
-# that run's verdict stands.  Either way the verdict must be clean: two rss
-# runs, or the search's runs, then heap and rss again on the set it named,
+# that run's verdict stands.  Either way the verdict must be clean: two
+# search runs, or the search's runs, then heap and rss again on the set it named,
 # with that note on stderr.
 # Work budget per configuration: HUNT_WORK events (default 400000; a run
 # stops once decided).
@@ -35,10 +37,11 @@ for name in clean cache; do
     expect_rc $name "$rc" 0
     hexpect $name verdict "$(hget $name "d['verdict']")" clean
     # live (docs/protocol.md section 5): every search run a segment of
-    # one live run under the heap tool, which is the sites tool too;
-    # restarted: rss for the search, heap for the sites
-    search=rss sites=heap
-    [ "$(hget $name "d['mode']")" = live ] && search=heap
+    # one live run under the heap tool, which is the sites tool too
+    hexpect $name mode "$(hget $name "d['mode']")" live
+    hexpect $name "live runs" "$(hget $name \
+        "sorted(set(r.get('live_run', 0) for r in d['runs'] if r['tool'] == 'heap'))")" "[1]"
+    search=heap sites=heap
     hexpect $name culprit "$(hget $name "d['culprit']")" "[]"
     if grep -q "a queue that filled.*measuring" "$WORK/$name.err"; then
         # The search saw growth: its runs, then the heap tool's and the

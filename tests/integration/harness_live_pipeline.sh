@@ -7,7 +7,7 @@
 #     figures printed (verdict_seconds, elapsed_seconds);
 #   rpc:reachable:64, bisect: rpc named, live;
 #   clean, and --inject hash:cache:64 (a cache that fills and levels
-#     off): clean, exit 0;
+#     off), live: harness_hunt_clean.sh;
 #   a 3 s delay queue (selfheal up as the target, --delay-ms 3000) filled
 #     in a long enqueue segment, then enqueue switched off (isolate: the
 #     forward,enqueue segment is followed by forward,verify): what the
@@ -50,16 +50,6 @@ lh_hunt bisect --strategy bisect --work "$WORK_EVENTS" \
 expect_rc bisect "$rc" 1
 hexpect bisect culprit "$(hget bisect "d['culprit']")" '["rpc"]'
 expect_live bisect
-
-for name in clean cache; do
-    case $name in
-    clean) lh_hunt clean --work "$WORK_EVENTS" ;;
-    cache) lh_hunt cache --work "$WORK_EVENTS" --inject hash:cache:64 ;;
-    esac
-    expect_rc $name "$rc" 0
-    hexpect $name verdict "$(hget $name "d['verdict']")" clean
-    expect_live $name
-done
 
 # A long enqueue segment with a 3 s delay queue, then enqueue off.
 lh_hunt queue --strategy isolate --work "$WORK_EVENTS" --target-wraps \
