@@ -123,6 +123,8 @@ static int switch_flag(lh_cli *c, const char *a)
         c->target_wraps = 1;
     else if (strcmp(a, "--git-bisect") == 0 && strcmp(c->cmd, "soak") == 0)
         c->git_bisect = 1;
+    else if (strcmp(a, "--restart") == 0 && strcmp(c->cmd, "soak") != 0)
+        c->restart = 1;
     else
         return 0;
     return 1;

@@ -33,6 +33,8 @@ typedef struct lh_cli {
     const char *stage_map;
     int quiet;
     int target_wraps;        /* --target-wraps: target applies LEAKHUNT_WRAP */
+    int restart;             /* --restart: a target of its own for each
+                                configuration, never live (run, hunt) */
     int git_bisect;
     char **target;           /* argv after "--", NULL: built-in selfheal */
     int builtin;

@@ -57,8 +57,10 @@
 #include "commands.h"
 #include "abiprobe.h"
 #include "alloc.h"
+#include "clock.h"
 #include "error.h"
 #include "hunt.h"
+#include "preload.h"
 #include "report.h"
 #include "runner.h"
 #include "slope.h"
@@ -73,6 +75,11 @@
 #define LOOK_EVENTS 50000.0
 /* Other targets: a look every tenth of the budget. */
 #define LOOK_SHARE 0.1
+/* A live segment's search: a look every LIVE_LOOK_S of its measured part
+ * (its rate depends on the configuration: 15-50k events/s under the heap
+ * tool); a decision needs 12 samples after the warm-up anyway, so the
+ * first two that agree come 1.5-1.8 s in. */
+#define LIVE_LOOK_S 0.3
 /* The heap tool's run on the built-in pipeline, at most. */
 #define HEAP_EVENTS 300000.0
 /* Leak searches memcheck's kind-only run waits for. */
@@ -84,6 +91,11 @@
  * have all started takes ~10 s more to stop (3 s: 13.2 s a run, 4 s:
  * 4.2 s, 5 s: 5.2 s, at load 5). */
 #define BASELINE_SECONDS 5.0
+/* The same in a live run, where nothing is stopped after it: long enough
+ * for a decision per second (12 samples after its warm-up, the first
+ * stats line ~0.3 s after the start).  The consumer group's join (~3 s)
+ * goes on into the next segment, whose settle period waits for work. */
+#define LIVE_BASELINE_SECONDS 2.5
 /* Sites of the culprit's runs whose files mark ABI conflicts. */
 #define ABI_STACK_SITES 5
 /* Another target's baseline with a work budget: the seconds a run of
@@ -91,6 +103,14 @@
 #define BASELINE_FOREIGN_SECONDS 20.0
 /* Baseline runs kept as decided per second. */
 #define MAX_PER_SECOND 8
+/* What memcheck's run for the kind needs at least, of what --timeout
+ * leaves a live hunt (the target's start, 4 leak searches, valgrind's
+ * exit report: 6.5-10 s on the built-in pipeline); less: skipped. */
+#define KIND_ROOM_S 10.0
+
+#ifndef LH_TCMALLOC_SO
+#define LH_TCMALLOC_SO "libtcmalloc.so.4"
+#endif
 
 typedef struct hunt {
     lh_runner run;
@@ -103,6 +123,10 @@ typedef struct hunt {
     lh_hunt_result res;
     lh_report rep;
     lh_stage_share shares[LH_HUNT_MAX_STAGES];
+    double verdict_at;   /* seconds: culprits and sites known */
+    lh_hunt_ctx *ctx;    /* the strategy's: its floor is learnt */
+    int floor_known;
+    char kind_note[256]; /* why memcheck's run was skipped */
     lh_abiprobe *abi; /* every run's processes checked before they stop */
 } hunt;
 
@@ -113,7 +137,8 @@ static const char help[] =
     "                      [--report DIR] [--json FILE] [--stages LIST]\n"
     "                      [--requires S:DEP,...] [--inject SPEC]...\n"
     "                      [--scenario NAME] [--nodes N] [--stage-map MAP]\n"
-    "                      [--timeout S] [--quiet] [-- TARGET ARGS...]\n"
+    "                      [--timeout S] [--restart] [--quiet]\n"
+    "                      [-- TARGET ARGS...]\n"
     "\n"
     "Finds which stage of the target leaks by measuring configurations of\n"
     "its stages.  Without '-- TARGET' the target is the built-in selfheal\n"
@@ -129,6 +154,13 @@ static const char help[] =
     "is a leak outside the stages (exit 1, no stage named), and a stage\n"
     "is then charged only for what it adds over it.  A target that does no\n"
     "work with no stage on is measured per second there.\n"
+    "Live (the default): the target is started once and its stages are\n"
+    "switched under it through LEAKHUNT_CONTROL (docs/protocol.md section\n"
+    "5); each configuration is a segment of that run, measured after the\n"
+    "switch has settled, under the heap profiler (unless --tool rss or the\n"
+    "program cannot take it), and --timeout bounds the whole hunt.  A\n"
+    "target that never shows stages= on its stats lines is restarted per\n"
+    "configuration, as --restart asks for (--timeout: per run then).\n"
     "auto: the full set first (clean: done), then halves the ranges of\n"
     "prefixes that add a leak, down to the stages that do; then confirms:\n"
     "the first culprit's leak-free neighbour again (the culprit's step must\n"
@@ -137,7 +169,9 @@ static const char help[] =
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
-/* The tool that does a job: the search's is --tool's when given. */
+/* The tool that does a job: the search's is the live run's, else
+ * --tool's when given.  Under the heap tool the live run's segments are
+ * the sites job's answers too (no run of its own). */
 static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
 {
     switch (job) {
@@ -147,8 +181,60 @@ static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
         return lh_tool_for(LH_TOOL_FOR_KIND);
     case LH_HUNT_SEARCH:
     default:
+        if (h->run.live_tool)
+            return h->run.live_tool;
         return h->cli.tool ? h->cli.tool : lh_tool_for(LH_TOOL_FOR_SEARCH);
     }
+}
+
+/* 1 when the heap tool can serve the target's program (preload.h: not
+ * built with a sanitizer, no allocator of its own, not static); else 0
+ * with the note for the report. */
+static int heap_serves(const hunt *h, char *note, size_t cap)
+{
+    const char *ours = strrchr(LH_TCMALLOC_SO, '/');
+    ours = ours ? ours + 1 : LH_TCMALLOC_SO;
+    lh_preload_check chk;
+    if (lh_preload_check_program(h->run.argv[0], getenv("LD_PRELOAD"), ours,
+                                 &chk) < 0 ||
+        chk.kind == LH_PRELOAD_OK || chk.kind == LH_PRELOAD_UNKNOWN)
+        return 1;
+    snprintf(note, cap, "the heap tool cannot serve %.200s (%.200s): the "
+             "live run is not under it, nothing is preloaded", chk.program,
+             chk.why);
+    return 0;
+}
+
+/* Live (docs/protocol.md section 5) unless --restart, or a search tool
+ * with a signal of its own (memcheck's leak searches are gathered per
+ * run); under the heap tool unless --tool names another or the target's
+ * program cannot take it (then the search tool's, rss). */
+static void choose_mode(hunt *h)
+{
+    const lh_tool *t = h->cli.tool;
+    const lh_tool *sites = lh_tool_for(LH_TOOL_FOR_SITES);
+    char note[512] = "";
+    if (h->cli.restart) {
+        lh_runner_restart(&h->run, "--restart");
+        return;
+    }
+    if (t && t->own_signal) {
+        snprintf(note, sizeof note, "--tool %s decides on a signal of its "
+                 "own, gathered per run: each configuration runs in a "
+                 "target of its own", t->name);
+        lh_runner_restart(&h->run, note);
+        return;
+    }
+    if ((t == NULL || t == sites) && heap_serves(h, note, sizeof note)) {
+        lh_runner_go_live(&h->run, sites, NULL);
+        return;
+    }
+    if (t && t != sites)
+        snprintf(note, sizeof note, "--tool %s: the live run is not under "
+                 "the heap profiler", t->name);
+    lh_runner_go_live(&h->run, t && t != sites ? t
+                                               : lh_tool_for(LH_TOOL_FOR_SEARCH),
+                      note);
 }
 
 /* The baseline's search run: bounded in time (the target may do no work
@@ -158,15 +244,20 @@ static void baseline_plan(const hunt *h, const lh_hunt_plan *p,
                           lh_run_plan *rp)
 {
     rp->duration = h->cli.duration > 0 ? h->cli.duration
-                   : h->cli.builtin    ? BASELINE_SECONDS
-                                       : BASELINE_FOREIGN_SECONDS;
+                   : !h->cli.builtin   ? BASELINE_FOREIGN_SECONDS
+                   : h->run.live_tool  ? LIVE_BASELINE_SECONDS
+                                       : BASELINE_SECONDS;
     rp->extend = 1;
-    rp->look_every = p->whole ? 0 : LOOK_SHARE;
+    if (!p->whole && h->run.live_tool)
+        rp->look_seconds = LIVE_LOOK_S;
+    else if (!p->whole)
+        rp->look_every = LOOK_SHARE;
 }
 
 /* How a job is run.  A search run looks every LOOK_EVENTS (built-in) or
- * every LOOK_SHARE of the budget, so it ends once it is decided; a second
- * opinion runs to the whole budget.  The sites run is a fixed
+ * every LOOK_SHARE of the budget, or in a live run every LIVE_LOOK_S, so
+ * it ends once it is decided; a second opinion runs to the whole
+ * budget.  The sites run is a fixed
  * HEAP_EVENTS on the built-in pipeline (no early stop: its first
  * 100-200k events overstate the slope while the profiler warms up).  The
  * kind run ends when KIND_SEARCHES leak searches have come back: its work
@@ -181,6 +272,8 @@ static lh_run_plan run_plan(const hunt *h, const lh_hunt_plan *p)
             baseline_plan(h, p, &rp);
         else if (p->whole)
             break;
+        else if (h->run.live_tool)
+            rp.look_seconds = LIVE_LOOK_S;
         else if (h->cli.builtin && work > 0)
             rp.look_every =
                 LOOK_EVENTS < 0.5 * work ? LOOK_EVENTS / work : 0.5;
@@ -229,19 +322,23 @@ static int per_second(const hunt *h, size_t i)
  * is left as it is.  Returns 1 when the run was decided again. */
 static int decide_per_second(hunt *h, lh_run_result *r)
 {
-    if (r->verdict != LH_RUN_INCONCLUSIVE || r->work > 0 ||
-        r->series.n == 0 || r->tool_series.n > 0 ||
+    /* (a live segment's measured part: after its switch and settle) */
+    size_t from = r->measured_from < r->series.n ? r->measured_from : 0;
+    const lh_sample *s = r->series.v + from;
+    size_t n = r->series.n - from;
+    /* (a run of its own counts its work from the target's start) */
+    if (r->verdict != LH_RUN_INCONCLUSIVE || n == 0 ||
+        s[n - 1].work - (from > 0 ? s[0].work : 0) > 0 ||
+        r->tool_series.n > 0 ||
         h->nper_second == MAX_PER_SECOND)
         return 0;
     int heap = r->signal && strcmp(r->signal, "heap") == 0;
-    lh_slope_sample *v = lh_calloc(r->series.n, sizeof *v);
+    lh_slope_sample *v = lh_calloc(n, sizeof *v);
     if (v == NULL)
         return 0;
-    for (size_t i = 0; i < r->series.n; i++) {
-        v[i].work = i > 0 && r->series.v[i].t < v[i - 1].work
-                        ? v[i - 1].work
-                        : r->series.v[i].t;
-        v[i].bytes = heap ? r->series.v[i].heap : r->series.v[i].rss;
+    for (size_t i = 0; i < n; i++) {
+        v[i].work = i > 0 && s[i].t < v[i - 1].work ? v[i - 1].work : s[i].t;
+        v[i].bytes = heap ? s[i].heap : s[i].rss;
         v[i].queue = -1;
     }
     lh_decide_opts o;
@@ -250,19 +347,20 @@ static int decide_per_second(hunt *h, lh_run_result *r)
      * otherwise, the floor of a run measured by time: RSS moves in pages
      * as an idle process touches memory it already has, and the floor in
      * bytes per unit means nothing per second. */
-    double span = r->series.v[r->series.n - 1].t - r->series.v[0].t;
+    double span = s[n - 1].t - s[0].t;
     o.threshold = heap || h->cli.threshold >= 0
                       ? h->floor
                       : lh_measure_rss_second_floor((1 - o.warmup) * span);
     lh_decision d;
-    int rc = lh_decide(v, r->series.n, &o, &d);
+    int rc = lh_decide(v, n, &o, &d);
     lh_free(v);
     if (rc < 0)
         return 0;
     /* the series as decided: memory against seconds, for the report */
+    double cut = r->series.v[from].t + d.warmup_work;
     for (size_t i = 0; i < r->series.n; i++)
         r->series.v[i].work = r->series.v[i].t;
-    r->warmup_work = d.warmup_work;
+    r->warmup_work = cut - r->series.v[0].t;
     r->slope = d.slope;
     r->ci_low = d.ci_low;
     r->ci_high = d.ci_high;
@@ -330,11 +428,11 @@ static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
         return NULL;
     lh_run_plan rp = run_plan(h, p);
     lh_run_result *r = lh_runner_measure_plan(&h->run, name, tool, &rp);
-    if (r == NULL || r->verdict == LH_RUN_ERROR) {
+    if (r == NULL || r->verdict == LH_RUN_ERROR || h->run.live_failed) {
         /* a target that fails with no stage on may still work with
          * stages; a tool that fails, or a signal, stops the hunt */
         if (!p->baseline || r == NULL || h->run.tool_failed ||
-            h->run.interrupted)
+            h->run.interrupted || h->run.env_failed || h->run.live_failed)
             h->failed = 1;
         return NULL;
     }
@@ -345,6 +443,47 @@ static lh_run_result *run_set(hunt *h, const char *name, const lh_tool *tool,
     return r;
 }
 
+/* Before memcheck's run for the kind: the verdict's time, and whether
+ * the run is skipped (the tool refuses the target: a sanitizer build; or
+ * a live hunt's --timeout leaves it no room), said with a note. */
+static int skip_kind(hunt *h, const lh_tool *tool, lh_hunt_answer *out)
+{
+    char why[512];
+    if (h->verdict_at <= 0)
+        h->verdict_at = (double)lh_now_us() / 1e6 - h->run.start;
+    if (lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
+        /* (a sanitizer build: the verdict stands without the kind) */
+        if (!h->cli.quiet)
+            fprintf(stderr, "leak-hunt: the kind of leak is not measured: "
+                            "%s\n", why);
+        return 1;
+    }
+    double room = lh_runner_time_left(&h->run);
+    if (!h->run.live_tool || room >= KIND_ROOM_S)
+        return 0;
+    snprintf(h->kind_note, sizeof h->kind_note, "not measured: --timeout "
+             "leaves %.0f s, and memcheck's run needs about %.0f", room,
+             KIND_ROOM_S);
+    if (!h->cli.quiet)
+        fprintf(stderr, "leak-hunt: the kind of leak is %s\n", h->kind_note);
+    out->note = h->kind_note;
+    return 1;
+}
+
+/* The hunt compares runs against their own floor: the decision's for the
+ * signal the target gives (measure.c: a heap figure's is lower than
+ * RSS's), taken from the first run decided per unit; --threshold fixes
+ * it. */
+static void learn_floor(hunt *h, const lh_run_result *r, int per_second)
+{
+    if (h->floor_known || h->cli.threshold >= 0 || per_second ||
+        !(r->threshold > 0) || !isfinite(r->slope) || r->tool_series.n > 0)
+        return;
+    h->floor = r->threshold;
+    h->ctx->floor = r->threshold;
+    h->floor_known = 1;
+}
+
 /* The strategies' callback (strategy.h): measures a set over the runner,
  * or gives the answer it has. */
 static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
@@ -352,15 +491,9 @@ static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
 {
     hunt *h = arg;
     const lh_tool *tool = tool_for(h, p->job);
-    char name[512], why[512];
-    if (p->job == LH_HUNT_KIND &&
-        lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
-        /* (a sanitizer build: the verdict stands without the kind) */
-        if (!h->cli.quiet)
-            fprintf(stderr, "leak-hunt: the kind of leak is not measured: "
-                            "%s\n", why);
+    char name[512];
+    if (p->job == LH_HUNT_KIND && skip_kind(h, tool, out))
         return LH_EUNSUPPORTED;
-    }
     lh_hunt_set_name(&h->st, set, name, sizeof name);
     lh_run_result *r = p->fresh ? NULL : cached(h, name, tool);
     if (r == NULL)
@@ -371,6 +504,7 @@ static int measure_set(void *arg, unsigned set, const lh_hunt_plan *p,
         note_kind_only(r);
     out->run = r;
     out->per_second = per_second(h, (size_t)(r - h->run.runs));
+    learn_floor(h, r, out->per_second);
     return 0;
 }
 
@@ -402,16 +536,24 @@ static void report_rows(hunt *h)
 static int report_verdict(hunt *h)
 {
     lh_report *rep = &h->rep;
+    const lh_run_result *last =
+        h->run.nruns ? &h->run.runs[h->run.nruns - 1] : NULL;
     if (h->run.tool_failed) {
         rep->verdict = "error";
         snprintf(rep->error, sizeof rep->error, "a measurement tool could "
                  "not run; see above and 'leak-hunt doctor'");
         return 2;
     }
-    if (h->failed || h->run.interrupted) {
-        const lh_run_result *last =
-            h->run.nruns ? &h->run.runs[h->run.nruns - 1] : NULL;
+    if (h->run.env_failed) { /* the control file: environment */
         rep->verdict = "error";
+        snprintf(rep->error, sizeof rep->error, "%s",
+                 last && last->error[0] ? last->error : "a run failed");
+        return 2;
+    }
+    if (h->failed || h->run.interrupted) {
+        rep->verdict = h->run.live_failed && !h->run.interrupted
+                           ? "inconclusive"
+                           : "error";
         snprintf(rep->error, sizeof rep->error, "%s",
                  last && last->error[0] ? last->error : "a run failed");
         return 3;
@@ -534,6 +676,8 @@ static int build_report(hunt *h)
     if (status == 1)
         report_abi(h);
     lh_runner_report(&h->run, rep);
+    rep->verdict_seconds =
+        h->verdict_at > 0 ? h->verdict_at : rep->elapsed_seconds;
     return status;
 }
 
@@ -568,6 +712,7 @@ int lh_cmd_hunt(int argc, char **argv)
     rc = lh_runner_init(&h.run, &h.cli);
     if (rc)
         return rc;
+    choose_mode(&h);
     h.floor = h.cli.threshold >= 0 ? h.cli.threshold
                                    : LH_DECIDE_DEFAULT_THRESHOLD;
     lh_hunt_ctx ctx = {
@@ -577,6 +722,7 @@ int lh_cmd_hunt(int argc, char **argv)
         .measure = measure_set,
         .arg = &h,
     };
+    h.ctx = &ctx;
     /* The ABI check reads debug info from the files here; libdw would
      * otherwise ask a debuginfod server for every library without it. */
     unsetenv("DEBUGINFOD_URLS");
@@ -585,13 +731,15 @@ int lh_cmd_hunt(int argc, char **argv)
     h.run.before_stop_arg = &h;
     const lh_hunt_strategy *s = lh_hunt_strategy_find(h.cli.strategy);
     lh_hunt_run(s ? s : &lh_hunt_strategies[0], &ctx, &h.res);
+    lh_runner_end_live(&h.run);
 
     int status = build_report(&h);
     lh_report_verdict(&h.rep, stdout);
     if (!h.cli.quiet)
-        fprintf(stderr, "leak-hunt: strategy %s used %zu run%s in %.1f s\n",
+        fprintf(stderr, "leak-hunt: strategy %s used %zu run%s (%s) in "
+                        "%.1f s\n",
                 h.cli.strategy, h.run.nruns, h.run.nruns == 1 ? "" : "s",
-                h.rep.elapsed_seconds);
+                h.rep.mode, h.rep.elapsed_seconds);
     if (lh_runner_write(&h.run, &h.rep) < 0 && status < 2)
         status = 2;
     lh_runner_free(&h.run);

@@ -18,13 +18,17 @@ static const char help[] =
     "                     [--inject STAGE:KIND:BYTES[:EVERY]]...\n"
     "                     [--scenario NAME] [--nodes N] [--stage-map MAP]\n"
     "                     [--timeout S] [--extend N] [--target-wraps]\n"
-    "                     [--quiet] [-- TARGET ARGS...]\n"
+    "                     [--restart] [--quiet] [-- TARGET ARGS...]\n"
     "\n"
     "Runs the target with the stages in LIST enabled under one tool, and\n"
     "says whether memory grows per unit of work.  Without '-- TARGET' the\n"
     "target is the built-in selfheal pipeline on the embedded broker.\n"
     "Without --enable: every stage of the built-in pipeline, no stage of\n"
     "another target.\n"
+    "The target gets LEAKHUNT_CONTROL (live switching, docs/protocol.md\n"
+    "section 5); report.json says \"mode\": \"live\" when it acknowledges\n"
+    "(stages= on its stats lines).  --restart, or --tool memcheck: a\n"
+    "plain run.\n"
     "Exit: 0 clean, 1 leak, 2 usage or environment error, 3 inconclusive\n"
     "or target failure.\n";
 
@@ -41,7 +45,14 @@ int lh_cmd_run(int argc, char **argv)
     rc = lh_runner_init(&run, &c);
     if (rc)
         return rc;
+    if (c.restart || c.tool->own_signal)
+        lh_runner_restart(&run, c.restart ? "--restart"
+                                          : "a tool with a signal of its "
+                                            "own, gathered per run");
+    else
+        lh_runner_go_live(&run, c.tool, NULL);
     lh_run_result *res = lh_runner_measure(&run, c.enable, c.tool);
+    lh_runner_end_live(&run);
     int status = 3;
     lh_report rep = {0};
     lh_runner_report(&run, &rep);
@@ -64,7 +75,7 @@ int lh_cmd_run(int argc, char **argv)
             }
         }
     }
-    if (run.tool_failed)
+    if (run.tool_failed || run.env_failed)
         status = 2;
     lh_report_verdict(&rep, stdout);
     if (lh_runner_write(&run, &rep) < 0 && status != 2)

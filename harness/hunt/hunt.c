@@ -168,7 +168,7 @@ int lh_hunt_adds_leak(const lh_hunt_point *a, const lh_hunt_point *b,
 
 typedef struct search {
     const lh_hunt_stages *s;
-    double floor;
+    const double *floor; /* (lh_hunt_search: read when compared) */
     lh_hunt_measure_fn measure;
     void *arg;
     lh_hunt_outcome *out;
@@ -222,8 +222,8 @@ static int split(search *x, int lo, int hi, int leaks)
     int rc = point(x, mid, &c);
     if (rc < 0)
         return rc;
-    int left = lh_hunt_adds_leak(a, c, x->floor);
-    int right = lh_hunt_adds_leak(c, b, x->floor);
+    int left = lh_hunt_adds_leak(a, c, *x->floor);
+    int right = lh_hunt_adds_leak(c, b, *x->floor);
     if (!left && !right) {
         /* The leak is spread under the floor in each half: follow the half
          * that adds more. */
@@ -241,7 +241,7 @@ static int split(search *x, int lo, int hi, int leaks)
     return split(x, mid, hi, right);
 }
 
-int lh_hunt_search(const lh_hunt_stages *s, double floor,
+int lh_hunt_search(const lh_hunt_stages *s, const double *floor,
                    const lh_hunt_point *base, lh_hunt_measure_fn measure,
                    void *arg, lh_hunt_outcome *out)
 {
@@ -255,7 +255,7 @@ int lh_hunt_search(const lh_hunt_stages *s, double floor,
     int rc = point(&x, out->m, &full);
     if (rc == 0)
         rc = split(&x, 0, out->m,
-                   lh_hunt_adds_leak(&out->points[0], full, floor));
+                   lh_hunt_adds_leak(&out->points[0], full, *floor));
     if (rc < 0) {
         out->ngroups = 0;
         out->culprits = 0;

@@ -127,10 +127,13 @@ typedef struct lh_hunt_outcome {
  * baseline's point when the baseline leaks in the stages' unit (a leak
  * outside the stages: each step is then judged over it), or NULL for a
  * P[0] that does not grow.
+ * *floor is read at each comparison, not once: the hunt learns its floor
+ * from its first run decided per unit (cmd_hunt.c), which is this search's
+ * full set.
  * 0, or the callback's negative code (the outcome holds what was found so
  * far, with no culprit).
  */
-int lh_hunt_search(const lh_hunt_stages *s, double floor,
+int lh_hunt_search(const lh_hunt_stages *s, const double *floor,
                    const lh_hunt_point *base, lh_hunt_measure_fn measure,
                    void *arg, lh_hunt_outcome *out);
 

@@ -40,8 +40,10 @@ int lh_hunt_ask(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set,
                 const lh_hunt_plan *plan, const lh_run_result **r,
                 int *per_second)
 {
-    lh_hunt_answer a = {NULL, 0};
+    lh_hunt_answer a = {NULL, 0, NULL};
     int rc = c->measure(c->arg, set, plan, &a);
+    if (rc == LH_EUNSUPPORTED)
+        out->skip_note = a.note;
     *r = rc < 0 ? NULL : a.run;
     if (per_second)
         *per_second = *r ? a.per_second : 0;

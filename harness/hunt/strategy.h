@@ -64,13 +64,17 @@ typedef struct lh_hunt_answer {
     const lh_run_result *run; /* valid until the next call */
     int per_second; /* the baseline of a target that did no work with no
                        stage on: its slope is bytes per second */
+    const char *note; /* with LH_EUNSUPPORTED: why the job was not done
+                         (static text, or NULL) */
 } lh_hunt_answer;
 
 /*
  * Measures stage set `set` (bit i: stage i, closed under the
  * requirements) as `plan` says.  0 with *out set; or negative when the
  * run could not be made or failed (target error, tool error,
- * interrupted): the strategy stops.
+ * interrupted): the strategy stops; LH_EUNSUPPORTED (with out->note):
+ * the job was skipped (its tool cannot run this target, or no time is
+ * left for it), and the hunt goes on without it.
  */
 typedef int (*lh_hunt_measure_set_fn)(void *arg, unsigned set,
                                       const lh_hunt_plan *plan,
@@ -113,6 +117,8 @@ typedef struct lh_hunt_result {
     int unconfirmed;           /* growth, but in no stage's code */
     int undecided;             /* answers that were inconclusive (the
                                   baseline's not counted) */
+    const char *skip_note;     /* why the last job skipped was (answer's
+                                  note), or NULL */
     lh_hunt_baseline base;
 } lh_hunt_result;
 

@@ -250,8 +250,10 @@ static void kind(const lh_hunt_ctx *c, lh_hunt_result *out, unsigned set)
     const lh_run_result *mc;
     int rc = lh_hunt_ask(c, out, set, &plan, &mc, NULL);
     if (rc == LH_EUNSUPPORTED)
-        out->memcheck_kind = "not measured (the target cannot run under "
-                             "valgrind: a sanitizer build)";
+        out->memcheck_kind = out->skip_note
+                                 ? out->skip_note
+                                 : "not measured (the target cannot run "
+                                   "under valgrind: a sanitizer build)";
     if (rc < 0)
         return;
     int lost = mc->definitely_lost > 0 &&
@@ -326,7 +328,7 @@ void lh_hunt_strategy_auto(const lh_hunt_ctx *c, lh_hunt_result *out)
     lh_hunt_outcome o;
     lh_hunt_point base = lh_hunt_base_point(out);
     lh_hunt_prefixes(c->st, a.sets);
-    if (lh_hunt_search(c->st, c->floor, &base, auto_point, &a, &o) < 0)
+    if (lh_hunt_search(c->st, &c->floor, &base, auto_point, &a, &o) < 0)
         return;
     breakdown(c, out, &o);
     if (o.culprits)

@@ -23,6 +23,7 @@
  * (wait for its points, decide on them), early_looks.
  */
 #include "measure.h"
+#include "measure_int.h"
 
 #include "alloc.h"
 #include "clock.h"
@@ -51,7 +52,7 @@
  * that are not yet a leak (lh_measure_rss_second_floor). */
 #define FLOOR_PAGES 4
 
-static int mkdir_p(const char *path)
+int lh_measure_mkdir(const char *path)
 {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -133,7 +134,7 @@ static double per_queued_item(const lh_slope_sample *v, size_t n,
 {
     if (n == 0)
         return 0;
-    double cut = v[n - 1].work * warmup;
+    double cut = v[0].work + (v[n - 1].work - v[0].work) * warmup;
     double mw = 0, mq = 0, my = 0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -226,20 +227,36 @@ double lh_measure_rss_second_floor(double seconds)
                                                : LH_DECIDE_DEFAULT_THRESHOLD;
 }
 
+/* The floor of a decision: --threshold, else the signal's.  Live bytes
+ * as the allocator counts them (heap) resolve a fraction of a byte per
+ * unit (LH_DECIDE_HEAP_THRESHOLD); RSS moves in pages
+ * (LH_DECIDE_DEFAULT_THRESHOLD, or per second the page floor); a tool's
+ * own signal keeps the default. */
+static double floor_of(const lh_measure_opts *o, const lh_slope_sample *v,
+                       size_t n, int own, int use_heap, int per_second,
+                       double warmup)
+{
+    if (o->threshold >= 0)
+        return o->threshold;
+    if (!own && use_heap)
+        return LH_DECIDE_HEAP_THRESHOLD;
+    if (!own && per_second && n > 1)
+        return lh_measure_rss_second_floor((1 - warmup) *
+                                           (v[n - 1].work - v[0].work));
+    return LH_DECIDE_DEFAULT_THRESHOLD;
+}
+
 /* lh_decide on v, then again on bytes - c * queue (per_queued_item) unless
  * the series as measured is a backlog (a growing queue explains the
  * growth: that is reported as such).  0, or < 0 when the series cannot be
  * judged.  Changes v's bytes. */
-static int judge(const lh_measure_opts *o, lh_slope_sample *v, size_t n,
-                 int rss_per_second, lh_decision *d)
+static int judge(lh_slope_sample *v, size_t n, double floor, double warmup,
+                 lh_decision *d)
 {
     lh_decide_opts opts;
     lh_decide_opts_init(&opts);
-    if (o->threshold >= 0)
-        opts.threshold = o->threshold;
-    else if (rss_per_second && n > 1)
-        opts.threshold = lh_measure_rss_second_floor(
-            (1 - opts.warmup) * (v[n - 1].work - v[0].work));
+    opts.warmup = warmup;
+    opts.threshold = floor;
     int rc = lh_decide(v, n, &opts, d);
     if (rc < 0)
         return rc;
@@ -302,7 +319,7 @@ static void set_verdict(lh_run_result *res, lh_decision d, int own,
 static void decide(const lh_measure_opts *o, lh_run_result *res,
                    const lh_series *s, int use_heap, int has_queue,
                    int per_second, const lh_series *tool_series,
-                   const char *note)
+                   const char *note, double warmup)
 {
     const lh_series *src = tool_series ? tool_series : s;
     int own = src == tool_series;
@@ -314,7 +331,8 @@ static void decide(const lh_measure_opts *o, lh_run_result *res,
     }
     res->signal = own ? res->tool : use_heap ? "heap" : "rss";
     lh_decision d;
-    int rc = judge(o, v, src->n, per_second && !own && !use_heap, &d);
+    double floor = floor_of(o, v, src->n, own, use_heap, per_second, warmup);
+    int rc = judge(v, src->n, floor, warmup, &d);
     lh_free(v);
     if (rc < 0) {
         res->verdict = LH_RUN_INCONCLUSIVE;
@@ -363,17 +381,21 @@ static void rank_steady_first(lh_run_result *res)
  * stats lines, so without them the RSS sampled is that of the launcher,
  * and a flat launcher is no evidence (memcheck --duration 5 on the
  * built-in pipeline said clean while valgrind was still starting the B
- * nodes).  Also a reporting target that did no work at all.
+ * nodes).  Also a reporting target that did no work at all in the
+ * measured part.
  */
-static void too_little_work(const lh_measure_opts *o, lh_run_result *res,
-                            const lh_sampler *smp)
+static void too_little_work(const measurement *m)
 {
-    if (!lh_sampler_reported(smp) && o->target_wraps) {
+    lh_run_result *res = m->res;
+    const lh_series *s = &res->series;
+    double work = s->n > m->from ? s->v[s->n - 1].work - s->v[m->from].work
+                                 : 0;
+    if (!lh_sampler_reported(m->smp) && m->o->target_wraps) {
         res->verdict = LH_RUN_INCONCLUSIVE;
         snprintf(res->reason, sizeof res->reason,
                  "too-few: no stats line from the processes under test "
                  "(LEAKHUNT_STATS); nothing measured, run longer");
-    } else if (lh_sampler_reported(smp) && !(lh_sampler_work(smp) > 0)) {
+    } else if (lh_sampler_reported(m->smp) && !(work > 0)) {
         res->verdict = LH_RUN_INCONCLUSIVE;
         snprintf(res->reason, sizeof res->reason,
                  "too-few: the target reported no work done; nothing "
@@ -406,48 +428,71 @@ static const char *points_word(const lh_tool *t, size_t n)
     return w ? w : n == 1 ? "point" : "points";
 }
 
-/*
- * The decision at the end of a budget.  A tool with its own signal
- * (memcheck) is judged on it, through the tool's `signal` when it has one;
- * with fewer than MIN_TOOL_POINTS it is inconclusive (its first points
- * came late: a short run under valgrind; or none came: vgdb failing), not
- * judged on the samples of processes that run under valgrind.
- * Whatever the series, a run whose work after the warm-up is too little
- * to see the floor in is never clean (min_work).
- */
-static void decide_run(const lh_measure_opts *o, lh_run_result *res,
-                       lh_sampler *smp, lh_tool_ctx *ctx)
+/* The tool's own signal when it has enough points: into *sig (through
+ * its `signal`) or *ts = its series as measured.  0, or 1 when it has a
+ * signal of its own with too few points (res decided inconclusive). */
+static int tool_signal(const measurement *m, lh_series *sig,
+                       const lh_series **ts, const char **note)
 {
+    lh_tool_ctx *ctx = m->ctx;
+    lh_run_result *res = m->res;
+    const lh_tool *tool = m->o->tool;
+    if (ctx->series.n >= MIN_TOOL_POINTS) {
+        *ts = &ctx->series;
+        if (lh_tool_signal(tool, ctx, LH_DECIDE_DEFAULT_WARMUP, sig) == 0 &&
+            sig->n == ctx->series.n) {
+            *ts = sig;
+            *note = ctx->note;
+        }
+        return 0;
+    }
+    if (ctx->series.n == 0 && !tool->own_signal)
+        return 0;
+    /* (a tool with a signal of its own that gave no point: valgrind
+     * still starting the processes, or vgdb failing; the samples of
+     * processes under valgrind are no evidence either way) */
+    res->verdict = LH_RUN_INCONCLUSIVE;
+    res->slope = res->ci_low = res->ci_high = NAN;
+    snprintf(res->reason, sizeof res->reason,
+             "too-few: %zu %s of the %d a decision needs; run longer",
+             ctx->series.n, points_word(tool, ctx->series.n),
+             MIN_TOOL_POINTS);
+    return 1;
+}
+
+/*
+ * The decision at the end of a budget, on the measured part of the
+ * series (a live segment's after its settle period: m->from).  A tool
+ * with its own signal (memcheck) is judged on it, through the tool's
+ * `signal` when it has one; with fewer than MIN_TOOL_POINTS it is
+ * inconclusive (its first points came late: a short run under valgrind;
+ * or none came: vgdb failing), not judged on the samples of processes
+ * that run under valgrind.  Whatever the series, a run whose work after
+ * the warm-up is too little to see the floor in is never clean
+ * (min_work).
+ */
+static void decide_run(measurement *m)
+{
+    lh_run_result *res = m->res;
     lh_series sig = {0};
     const lh_series *ts = NULL;
     const char *note = NULL;
-    if (ctx->series.n >= MIN_TOOL_POINTS) {
-        ts = &ctx->series;
-        if (lh_tool_signal(o->tool, ctx, LH_DECIDE_DEFAULT_WARMUP, &sig) ==
-                0 &&
-            sig.n == ctx->series.n) {
-            ts = &sig;
-            note = ctx->note;
-        }
-    } else if (ctx->series.n > 0 || o->tool->own_signal) {
-        /* (a tool with a signal of its own that gave no point: valgrind
-         * still starting the processes, or vgdb failing; the samples of
-         * processes under valgrind are no evidence either way) */
-        res->verdict = LH_RUN_INCONCLUSIVE;
-        res->slope = res->ci_low = res->ci_high = NAN;
-        snprintf(res->reason, sizeof res->reason,
-                 "too-few: %zu %s of the %d a decision needs; run longer",
-                 ctx->series.n, points_word(o->tool, ctx->series.n),
-                 MIN_TOOL_POINTS);
+    if (tool_signal(m, &sig, &ts, &note))
         return;
-    }
-    decide(o, res, &res->series, lh_sampler_has_heap(smp),
-           lh_sampler_has_queue(smp), !lh_sampler_reported(smp), ts, note);
+    size_t from = m->from < res->series.n ? m->from : 0;
+    lh_series part = {res->series.v + from, res->series.n - from, 0};
+    res->measured_from = from;
+    decide(m->o, res, &part, lh_sampler_has_heap(m->smp),
+           lh_sampler_has_queue(m->smp), !lh_sampler_reported(m->smp), ts,
+           note, m->warmup);
     lh_series_free(&sig);
-    if (malformed_only(smp))
-        no_valid_line(res, smp);
+    /* the chart shades what was left out: the settle period too */
+    if (ts == NULL && part.n > 0)
+        res->warmup_work += part.v[0].work - res->series.v[0].work;
+    if (malformed_only(m->smp))
+        no_valid_line(res, m->smp);
     else if (res->verdict == LH_RUN_CLEAN)
-        too_little_work(o, res, smp);
+        too_little_work(m);
 }
 
 /* The slope so far, for the progress line on a terminal: Theil-Sen after
@@ -482,10 +527,11 @@ static double slope_so_far(const lh_series *s, int use_heap, int tool_series)
 
 /* The progress line: one that updates on a terminal while the run goes,
  * and the final one.  `per_second`: the work is time (no stats line),
- * slopes are in B/s. */
+ * slopes are in B/s.  `phase`: what a live segment waits for before its
+ * measured part ("switching", "settling"), or NULL. */
 static void progress(const lh_measure_opts *o, const lh_run_result *res,
                      double elapsed, double work, double budget, int final,
-                     double slope, int per_second)
+                     double slope, int per_second, const char *phase)
 {
     if (o->quiet)
         return;
@@ -508,10 +554,14 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
         char line[512], tail[64] = "";
         if (isfinite(slope))
             snprintf(tail, sizeof tail, "  %+.2f %s so far", slope, unit);
-        int len = snprintf(line, sizeof line, "[%s] %s  %.1fs  %.0f/%.0f "
-                           "%s%s", res->tool, o->label ? o->label : "",
-                           elapsed, work, budget,
-                           per_second ? "s" : "units", tail);
+        int len = phase
+                      ? snprintf(line, sizeof line, "[%s] %s  %.1fs  %s",
+                                 res->tool, o->label ? o->label : "",
+                                 elapsed, phase)
+                      : snprintf(line, sizeof line, "[%s] %s  %.1fs  "
+                                 "%.0f/%.0f %s%s", res->tool,
+                                 o->label ? o->label : "", elapsed, work,
+                                 budget, per_second ? "s" : "units", tail);
         struct winsize ws;
         if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
             len >= (int)ws.ws_col && (size_t)ws.ws_col <= sizeof line)
@@ -528,40 +578,20 @@ static void progress(const lh_measure_opts *o, const lh_run_result *res,
     fflush(stderr);
 }
 
-/* One measurement under way: lh_measure's state from set-up to teardown. */
-typedef struct measurement {
-    const lh_measure_opts *o;
-    lh_run_result *res;
-    lh_tool_ctx ctx;
-    lh_target *t;
-    lh_sampler *smp;
-    char stats[1100], log[1100], csv[1100];
-    int64_t start;
-    int64_t next_tick;
-    int64_t next_slope; /* progress line's slope, once a second */
-    int64_t next_progress;
-    double live;        /* that slope */
-    double budget_work, budget_time;
-    double next_look;   /* sequential decision: work or time of the next */
-    lh_run_verdict last_look;
-    int extensions, status, exited, timed_out;
-    int bad_said;       /* the first malformed stats line was quoted */
-} measurement;
-
-/* The raw-data directory and the paths in it; stale stats and log
- * removed.  0, or LH_EIO with res->error set. */
-static int make_dir(measurement *m)
+int lh_measure_make_dir(measurement *m, int own)
 {
     const lh_measure_opts *o = m->o;
-    if (mkdir_p(o->dir) < 0) {
+    if (lh_measure_mkdir(o->dir) < 0) {
         snprintf(m->res->error, sizeof m->res->error,
                  "cannot create report directory %.900s: %s", o->dir,
                  strerror(errno));
         return LH_EIO;
     }
+    snprintf(m->csv, sizeof m->csv, "%s/samples.csv", o->dir);
+    if (!own)
+        return 0;
     snprintf(m->stats, sizeof m->stats, "%s/stats.log", o->dir);
     snprintf(m->log, sizeof m->log, "%s/target.log", o->dir);
-    snprintf(m->csv, sizeof m->csv, "%s/samples.csv", o->dir);
     unlink(m->stats);
     unlink(m->log);
     return 0;
@@ -573,7 +603,7 @@ static int make_dir(measurement *m)
 static int start(measurement *m)
 {
     const lh_measure_opts *o = m->o;
-    lh_tool_ctx *c = &m->ctx;
+    lh_tool_ctx *c = m->ctx;
     c->dir = o->dir;
     c->bindir = o->bindir;
     c->supp = o->supp;
@@ -606,55 +636,89 @@ static int start(measurement *m)
     return rc;
 }
 
-/* Set-up: the result's identity, the directory, the tool and the target,
- * the loop's clocks and budget.  0, or lh_measure's error. */
+/* How far apart looks are: in seconds (look_seconds), else in the
+ * budget's units. */
+static double look_step(const lh_measure_opts *o)
+{
+    if (o->look_seconds > 0)
+        return o->look_seconds;
+    return o->look_every * (o->work > 0 ? o->work : o->duration);
+}
+
+void lh_measure_clocks(measurement *m)
+{
+    const lh_measure_opts *o = m->o;
+    m->start = lh_now_us();
+    m->next_tick = m->start;
+    m->next_slope = m->start;
+    m->shown_slope = NAN;
+    m->next_progress = m->start + (int64_t)(o->progress_every * 1e6);
+    m->budget_work = o->work;
+    m->budget_time = o->duration;
+    m->next_look = look_step(o);
+    m->last_look = LH_RUN_ERROR;
+}
+
+/* Set-up of a run of its own: the result's identity, the directory, the
+ * tool and the target, the loop's clocks and budget; measured from the
+ * start, with the default warm-up.  0, or lh_measure's error. */
 static int setup(measurement *m, const lh_measure_opts *o, lh_run_result *res)
 {
     memset(m, 0, sizeof *m);
     m->o = o;
     m->res = res;
+    m->ctx = &m->own_ctx;
     snprintf(res->enabled, sizeof res->enabled, "%s", o->enabled);
     snprintf(res->dir, sizeof res->dir, "%s", o->dir);
     res->tool = o->tool->name;
     res->verdict = LH_RUN_ERROR;
-    int rc = make_dir(m);
+    m->measuring = 1;
+    m->warmup = LH_DECIDE_DEFAULT_WARMUP;
+    int rc = lh_measure_make_dir(m, 1);
     if (rc == 0)
         rc = start(m);
     if (rc < 0)
         return rc;
-    m->start = lh_now_us();
-    m->next_tick = m->start;
-    m->next_slope = m->start;
-    m->live = NAN;
-    m->next_progress = m->start + (int64_t)(o->progress_every * 1e6);
-    m->budget_work = o->work;
-    m->budget_time = o->duration;
-    m->next_look = o->look_every * (o->work > 0 ? o->work : o->duration);
-    m->last_look = LH_RUN_ERROR;
+    lh_measure_clocks(m);
     return 0;
+}
+
+double lh_measure_work(const measurement *m)
+{
+    if (!lh_sampler_reported(m->smp))
+        return (double)(lh_now_us() - m->start) / 1e6;
+    return lh_sampler_work(m->smp) - m->work_origin;
+}
+
+void lh_measure_show(measurement *m, const char *phase)
+{
+    const lh_measure_opts *o = m->o;
+    double elapsed = (double)(lh_now_us() - m->start) / 1e6;
+    double work = lh_measure_work(m);
+    if (!o->quiet && isatty(2) && lh_now_us() >= m->next_slope) {
+        m->shown_slope = m->ctx->series.n >= 3
+                             ? slope_so_far(&m->ctx->series, 0, 1)
+                             : slope_so_far(&m->res->series,
+                                            lh_sampler_has_heap(m->smp), 0);
+        m->next_slope = lh_now_us() + 1000000;
+    }
+    progress(o, m->res, elapsed, work - m->work_from,
+             m->budget_work > 0 ? m->budget_work : m->budget_time, 0,
+             m->shown_slope, !lh_sampler_reported(m->smp), phase);
 }
 
 /* The tool's tick when it is due; the progress line and callback. */
 static void tick_and_show(measurement *m, double elapsed, double work)
 {
     const lh_measure_opts *o = m->o;
-    lh_tool_ctx *c = &m->ctx;
+    lh_tool_ctx *c = m->ctx;
     if (c->tick_seconds > 0 && lh_now_us() >= m->next_tick) {
         c->npids = lh_sampler_pids(m->smp, c->pids, 64);
-        c->work = work;
+        c->work = lh_sampler_work(m->smp);
         lh_tool_tick(o->tool, c);
         m->next_tick = lh_now_us() + (int64_t)(c->tick_seconds * 1e6);
     }
-    if (!o->quiet && isatty(2) && lh_now_us() >= m->next_slope) {
-        m->live = c->series.n >= 3
-                      ? slope_so_far(&c->series, 0, 1)
-                      : slope_so_far(&m->res->series,
-                                     lh_sampler_has_heap(m->smp), 0);
-        m->next_slope = lh_now_us() + 1000000;
-    }
-    progress(o, m->res, elapsed, work,
-             m->budget_work > 0 ? m->budget_work : m->budget_time, 0, m->live,
-             !lh_sampler_reported(m->smp));
+    lh_measure_show(m, NULL);
     if (o->progress && o->progress_every > 0 &&
         lh_now_us() >= m->next_progress) {
         o->progress(o->progress_arg, m->res, elapsed, work);
@@ -662,12 +726,15 @@ static void tick_and_show(measurement *m, double elapsed, double work)
     }
 }
 
-/* 1 when the budget counts as spent (or the timeout is reached). */
+/* 1 when the budget counts as spent (or the timeout is reached).  The
+ * budget counts from the measured part's start; the timeout from the
+ * run's (or the segment's). */
 static int budget_spent(measurement *m, double elapsed, double work)
 {
     const lh_measure_opts *o = m->o;
-    int spent = m->budget_work > 0 ? work >= m->budget_work
-                                   : elapsed >= m->budget_time;
+    double w = work - m->work_from, t = elapsed - m->time_from;
+    int spent = m->budget_work > 0 ? w >= m->budget_work
+                                   : t >= m->budget_time;
     if (o->timeout > 0 && elapsed >= o->timeout) {
         /* A run cut short by the timeout (a hung or slow target) is
          * inconclusive whatever its partial series looks like: a hung
@@ -685,7 +752,7 @@ static int budget_spent(measurement *m, double elapsed, double work)
      * A tool that gives no point at all in TOOL_FIRST_POINT_S (vgdb
      * failing) is waited for no longer: the run is inconclusive
      * (decide_run). */
-    size_t points = m->ctx.series.n;
+    size_t points = m->ctx->series.n;
     if (spent && o->tool->own_signal &&
         points < (o->tool_points > 0 ? (size_t)o->tool_points
                                      : MIN_TOOL_POINTS) &&
@@ -699,11 +766,13 @@ static int budget_spent(measurement *m, double elapsed, double work)
 static int early_look(measurement *m, double elapsed, double work)
 {
     const lh_measure_opts *o = m->o;
-    double at = o->work > 0 ? work : elapsed;
-    if (o->look_every <= 0 || !o->tool->early_looks || at < m->next_look)
+    double at = o->work > 0 && o->look_seconds <= 0 ? work - m->work_from
+                                                    : elapsed - m->time_from;
+    if ((o->look_every <= 0 && o->look_seconds <= 0) ||
+        !o->tool->early_looks || at < m->next_look)
         return 0;
-    m->next_look = at + o->look_every * (o->work > 0 ? o->work : o->duration);
-    decide_run(o, m->res, m->smp, &m->ctx);
+    m->next_look = at + look_step(o);
+    decide_run(m);
     lh_run_verdict v = m->res->verdict;
     if ((v == LH_RUN_LEAK || v == LH_RUN_CLEAN) && v == m->last_look) {
         m->res->early = 1;
@@ -719,7 +788,7 @@ static int decide_or_extend(measurement *m, double elapsed, double work)
 {
     const lh_measure_opts *o = m->o;
     lh_run_result *res = m->res;
-    decide_run(o, res, m->smp, &m->ctx);
+    decide_run(m);
     if (m->timed_out || malformed_only(m->smp))
         return 0; /* (longer would not make a stats line valid) */
     if (res->verdict != LH_RUN_INCONCLUSIVE || m->extensions >= o->max_extend)
@@ -728,8 +797,9 @@ static int decide_or_extend(measurement *m, double elapsed, double work)
     /* Twice what was actually run: a tool that needed more points
      * than the budget gave (memcheck) has already run past it, and
      * doubling the budget alone would decide again on the same data. */
-    m->budget_work = 2 * (work > m->budget_work ? work : m->budget_work);
-    m->budget_time = 2 * (elapsed > m->budget_time ? elapsed : m->budget_time);
+    double w = work - m->work_from, t = elapsed - m->time_from;
+    m->budget_work = 2 * (w > m->budget_work ? w : m->budget_work);
+    m->budget_time = 2 * (t > m->budget_time ? t : m->budget_time);
     if (!o->quiet)
         fprintf(stderr, "%s[%s] %s: inconclusive (%+.2f %s, CI "
                 "%.2f..%.2f): running twice as long\n",
@@ -753,22 +823,37 @@ static void say_bad_line(measurement *m)
             lh_sampler_first_bad_line(m->smp));
 }
 
+/* One sample: into the run's series, or a live run's and the
+ * segment's. */
+static int take(measurement *m)
+{
+    if (m->live)
+        return lh_live_take(m);
+    return lh_sampler_take(m->smp, &m->res->series);
+}
+
 /* One turn of the loop: sleep, sample, tick, and decide when the budget
- * is spent.  1 to go on, 0 when the run is over, or an error. */
+ * is spent (a live segment: its switch and settle period first).  1 to
+ * go on, 0 when the run is over, or an error. */
 static int step(measurement *m)
 {
     lh_sleep_us(SAMPLE_US);
-    int rc = lh_sampler_take(m->smp, &m->res->series);
+    int rc = take(m);
     if (rc < 0)
         return rc;
     say_bad_line(m);
     double elapsed = (double)(lh_now_us() - m->start) / 1e6;
-    double work = lh_sampler_work(m->smp);
-    if (!lh_sampler_reported(m->smp))
-        work = elapsed;
+    double work = lh_measure_work(m);
     if (lh_target_exited(m->t, &m->status)) {
         m->exited = 1;
         return 0;
+    }
+    if (m->live) {
+        rc = lh_live_check(m);
+        if (rc == 0 && !m->measuring)
+            rc = lh_live_phase(m);
+        if (rc != 0)
+            return rc; /* an error, or still waiting (1) */
     }
     tick_and_show(m, elapsed, work);
     if (!budget_spent(m, elapsed, work))
@@ -783,19 +868,14 @@ static int step(measurement *m)
  * alone: the heap tool's 10 s ran out under load (B nodes writing their
  * last profiles) and a broker outlived the run.  So it gets at least
  * WRAPPED_GRACE_MS; it ends as soon as it is done. */
-static void stop_target(measurement *m)
+void lh_measure_stop_target(lh_target *t, const lh_tool_ctx *c,
+                            int target_wraps)
 {
-    if (m->o->before_stop && !m->exited) {
-        pid_t main_pid = lh_target_pid(m->t);
-        const pid_t *pids = m->ctx.npids ? m->ctx.pids : &main_pid;
-        m->o->before_stop(m->o->before_stop_arg, m->res, pids,
-                          m->ctx.npids ? m->ctx.npids : 1);
-    }
-    int grace = m->ctx.grace_ms;
-    if (m->o->target_wraps && grace < WRAPPED_GRACE_MS)
+    int grace = c->grace_ms;
+    if (target_wraps && grace < WRAPPED_GRACE_MS)
         grace = WRAPPED_GRACE_MS;
     int stop_status = 0;
-    lh_target_stop(m->t, grace, &stop_status);
+    lh_target_stop(t, grace, &stop_status);
 }
 
 /* A tool with its own signal (memcheck) decides on it, now with the last
@@ -806,10 +886,10 @@ static void stop_target(measurement *m)
 static void decide_last(measurement *m)
 {
     lh_run_result *res = m->res;
-    if (m->ctx.series.n < MIN_TOOL_POINTS)
+    if (m->ctx->series.n < MIN_TOOL_POINTS)
         return;
     lh_run_result before = *res;
-    decide_run(m->o, res, m->smp, &m->ctx);
+    decide_run(m);
     if (res->verdict == LH_RUN_INCONCLUSIVE &&
         (before.verdict == LH_RUN_LEAK || before.verdict == LH_RUN_CLEAN)) {
         res->verdict = before.verdict;
@@ -822,41 +902,80 @@ static void decide_last(measurement *m)
     }
 }
 
-/* After the loop: the run's figures, a last tick, the target stopped, the
- * tool's findings and the final decision, the sites attributed and
- * ranked.  0, or LH_EIO when the target exited on its own (res->error
- * has its status and the end of its log). */
-static int conclude(measurement *m)
+/* The error of a target that exited before the measurement was done. */
+static void exited_error(measurement *m)
 {
-    const lh_measure_opts *o = m->o;
     lh_run_result *res = m->res;
-    lh_tool_ctx *c = &m->ctx;
+    char how[128], tail[1024], what[700] = "";
+    lh_target_describe_status(m->status, how, sizeof how);
+    lh_target_log_tail(m->log, 8, tail, sizeof tail);
+    if (m->live)
+        snprintf(what, sizeof what, " (a live run, while running %.600s)",
+                 res->enabled[0] ? res->enabled : "no stage");
+    res->verdict = LH_RUN_ERROR;
+    snprintf(res->error, sizeof res->error,
+             "target exited before the measurement finished%s (%s) after "
+             "%.0f units; last lines of %.300s:\n%.1000s",
+             what, how, res->work, m->log, tail);
+}
+
+/* The run's figures and a last tick, before the target is stopped (a
+ * live segment's: its last dump). */
+static void last_figures(measurement *m)
+{
+    lh_run_result *res = m->res;
+    lh_tool_ctx *c = m->ctx;
     res->seconds = (double)(lh_now_us() - m->start) / 1e6;
-    res->work = lh_sampler_reported(m->smp) ? lh_sampler_work(m->smp)
-                                            : res->seconds;
+    res->work = lh_measure_work(m);
+    if (!lh_sampler_reported(m->smp))
+        res->work = res->seconds;
     res->rate = res->seconds > 0 ? res->work / res->seconds : 0;
     res->bad_stats_lines = lh_sampler_bad_lines(m->smp);
     snprintf(res->first_bad_stats_line, sizeof res->first_bad_stats_line,
              "%s", lh_sampler_first_bad_line(m->smp));
     c->npids = lh_sampler_pids(m->smp, c->pids, 64);
-    c->work = res->work;
+    c->work = lh_sampler_work(m->smp);
     c->last = 1;
-    if (!m->exited)
-        lh_tool_tick(o->tool, c); /* a last leak search / dump at the end */
-    stop_target(m);
+    if (!m->exited && (!m->live || lh_live_findings_wanted(m)))
+        lh_tool_tick(m->o->tool, c); /* a last leak search / dump */
+    c->last = 0;
+}
+
+/* The caller's look at the processes under test (lh_measure_opts
+ * .before_stop) while they still run: at the end of a run of its own, just
+ * before it is stopped, and at the end of each live segment. */
+static void probe_before_stop(measurement *m)
+{
+    if (m->o->before_stop == NULL || m->exited)
+        return;
+    pid_t main_pid = lh_target_pid(m->t);
+    const pid_t *pids = m->ctx->npids ? m->ctx->pids : &main_pid;
+    m->o->before_stop(m->o->before_stop_arg, m->res, pids,
+                      m->ctx->npids ? m->ctx->npids : 1);
+}
+
+/* After the loop: the run's figures, a last tick, the target stopped (a
+ * run of its own), the tool's findings and the final decision, the sites
+ * attributed and ranked.  0, or LH_EIO when the target exited on its own
+ * (res->error has its status and the end of its log). */
+static int conclude(measurement *m)
+{
+    const lh_measure_opts *o = m->o;
+    lh_run_result *res = m->res;
+    last_figures(m);
+    probe_before_stop(m);
+    if (!m->live)
+        lh_measure_stop_target(m->t, m->ctx, m->o->target_wraps);
     if (m->exited) {
-        char how[128], tail[1024];
-        lh_target_describe_status(m->status, how, sizeof how);
-        lh_target_log_tail(m->log, 8, tail, sizeof tail);
-        res->verdict = LH_RUN_ERROR;
-        snprintf(res->error, sizeof res->error,
-                 "target exited before the measurement finished (%s) after "
-                 "%.0f units; last lines of %.300s:\n%.1000s",
-                 how, res->work, m->log, tail);
+        exited_error(m);
         return LH_EIO;
     }
-    c->work = res->work;
-    lh_tool_finish(o->tool, c);
+    if (m->live) {
+        lh_live_finish(m);
+    } else {
+        m->ctx->work = res->work;
+        lh_tool_finish(o->tool, m->ctx);
+    }
     decide_last(m);
     if (m->timed_out) {
         res->verdict = LH_RUN_INCONCLUSIVE;
@@ -880,7 +999,7 @@ static void write_outputs(measurement *m)
 {
     lh_run_result *res = m->res;
     progress(m->o, res, res->seconds, res->work, 0, 1, NAN,
-             !lh_sampler_reported(m->smp));
+             !lh_sampler_reported(m->smp), NULL);
     FILE *f = fopen(m->csv, "w");
     if (f) {
         lh_series_write_csv(&res->series, f);
@@ -888,32 +1007,39 @@ static void write_outputs(measurement *m)
     }
 }
 
-/* Frees what the measurement holds; the tool's series goes to the result,
- * for the report's chart. */
+/* Frees what a run of its own holds; the tool's series goes to the
+ * result, for the report's chart. */
 static void teardown(measurement *m)
 {
-    lh_tool_cleanup(m->o->tool, &m->ctx);
-    for (size_t i = 0; i < m->ctx.nenv; i++)
-        lh_free(m->ctx.env[i]);
+    lh_tool_cleanup(m->o->tool, m->ctx);
+    for (size_t i = 0; i < m->ctx->nenv; i++)
+        lh_free(m->ctx->env[i]);
     lh_series_free(&m->res->tool_series);
-    m->res->tool_series = m->ctx.series;
+    m->res->tool_series = m->ctx->series;
     lh_sampler_free(m->smp);
     lh_target_free(m->t);
+}
+
+int lh_measure_loop(measurement *m)
+{
+    int rc, more = 1;
+    while (more) {
+        rc = step(m);
+        more = rc > 0;
+    }
+    if (rc == 0) {
+        rc = conclude(m);
+        write_outputs(m);
+    }
+    return rc;
 }
 
 int lh_measure(const lh_measure_opts *o, lh_run_result *res)
 {
     measurement m;
     int rc = setup(&m, o, res);
-    int more = rc == 0;
-    while (more) {
-        rc = step(&m);
-        more = rc > 0;
-    }
-    if (rc == 0) {
-        rc = conclude(&m);
-        write_outputs(&m);
-    }
+    if (rc == 0)
+        rc = lh_measure_loop(&m);
     teardown(&m);
     return rc;
 }

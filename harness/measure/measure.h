@@ -57,6 +57,9 @@ typedef struct lh_measure_opts {
      * too (res->early is set); the budget stays the limit.  0: judged only
      * when the budget is spent. */
     double look_every;
+    double look_seconds; /* > 0: a look every that many seconds of the
+                            measured part instead (a live segment: its
+                            rate depends on the configuration) */
     /* A tool with its own signal (memcheck): its points (leak searches)
      * to wait for before the budget counts as spent (0: the number a
      * decision needs).  Fewer than that give an inconclusive verdict (too

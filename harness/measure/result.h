@@ -50,6 +50,16 @@ typedef struct lh_run_result {
     double warmup_work;    /* work discarded as warm-up by the decision */
     int early;             /* decided by two agreeing looks before the
                               budget was spent (lh_measure_opts.look_every) */
+    /* A live run's segment (docs/protocol.md section 5): its work counts
+     * from work_from, the live run's work at its switch (work_range
+     * [work_from, work_from + work]); series and warmup_work are the
+     * segment's own, from the switch, with the acknowledgement and the
+     * settle period in the warm-up.  `separate`: a run of its own in a
+     * command that measured the others live (memcheck's). */
+    int live, separate;
+    double work_from;
+    size_t measured_from; /* the first sample of the measured part in
+                             series (a segment's: after its settle) */
     lh_site *sites;
     size_t nsites;
     /* memcheck */

@@ -212,7 +212,9 @@ static void note_failure(lh_runner *r, lh_run_result *res, int rc)
         res->verdict = LH_RUN_ERROR;
         fprintf(stderr, "leak-hunt: %s\n", res->error);
     } else if (rc < 0 || res->verdict == LH_RUN_ERROR) {
-        res->verdict = LH_RUN_ERROR;
+        /* (a live switch that went wrong stays inconclusive: live.h) */
+        if (res->verdict != LH_RUN_INCONCLUSIVE || rc != LH_EIO || got_signal)
+            res->verdict = LH_RUN_ERROR;
         if (got_signal)
             snprintf(res->error, sizeof res->error,
                      "interrupted by signal %d (%s): target stopped",
@@ -221,6 +223,112 @@ static void note_failure(lh_runner *r, lh_run_result *res, int rc)
     }
     if (got_signal)
         r->interrupted = 1;
+}
+
+void lh_runner_go_live(lh_runner *r, const lh_tool *tool, const char *note)
+{
+    r->live_tool = tool;
+    r->mode = "live";
+    snprintf(r->mode_note, sizeof r->mode_note, "%s", note ? note : "");
+}
+
+void lh_runner_restart(lh_runner *r, const char *why)
+{
+    r->live_tool = NULL;
+    r->mode = "restart";
+    snprintf(r->mode_note, sizeof r->mode_note, "%s", why ? why : "");
+}
+
+void lh_runner_end_live(lh_runner *r)
+{
+    if (r->live == NULL)
+        return;
+    lh_series_free(&r->live_series);
+    lh_live_close(r->live, &r->live_series);
+    r->live = NULL;
+}
+
+double lh_runner_time_left(const lh_runner *r)
+{
+    double t = r->cli->timeout;
+    if (r->live_tool)
+        t -= (double)lh_now_us() / 1e6 - r->start;
+    return t > 1 ? t : 1;
+}
+
+/* A new live run, started with `first`, its raw data in the directory
+ * of its first segment, `dir` (a target that cannot switch leaves it laid
+ * out as a run of its own's).  0, or an error with res->error set (the
+ * control file: env_failed). */
+static int open_live(lh_runner *r, const char *first, const char *dir,
+                     lh_run_result *res)
+{
+    const lh_cli *c = r->cli;
+    r->nlive++;
+    lh_live_opts lo = {
+        .argv = r->argv,
+        .target_wraps = c->target_wraps,
+        .tool = r->live_tool,
+        .dir = dir,
+        .bindir = c->bindir,
+        .supp = c->supp[0] ? c->supp : NULL,
+        .stage_map = c->stage_map,
+        .first = first,
+    };
+    int rc = lh_live_open(&lo, &r->live, res->error, sizeof res->error);
+    if (rc == LH_ESYS)
+        r->env_failed = 1;
+    return rc == LH_ETOOL || rc == LH_ESYS || rc == LH_ENOMEM ? rc : rc < 0
+                                                                   ? LH_EIO
+                                                                   : 0;
+}
+
+/* The target turned out unable to switch (lh_live_find_mode): its run
+ * stands as a run of its own, and every later configuration gets one;
+ * said once. */
+static void fall_back(lh_runner *r, lh_run_result *res)
+{
+    res->live = 0;
+    lh_runner_end_live(r);
+    lh_series_free(&r->live_series);
+    lh_runner_restart(r, "the target showed no stages= within 2 s of its "
+                         "first stats line: it cannot switch live "
+                         "(docs/protocol.md section 5), so each "
+                         "configuration runs in a target of its own");
+    if (!r->live_said && !r->cli->quiet)
+        fprintf(stderr, "%sleak-hunt: %s\n", isatty(2) ? "\r\033[K" : "",
+                r->mode_note);
+    r->live_said = 1;
+}
+
+/* Configuration o->enabled as a segment of the live run (started if
+ * none is under way).  lh_live_measure's codes; a live run that failed
+ * is ended. */
+static int measure_live(lh_runner *r, lh_measure_opts *o,
+                        lh_run_result *res)
+{
+    int first = r->live == NULL;
+    if (first) {
+        int rc = open_live(r, o->enabled, o->dir, res);
+        if (rc < 0) {
+            snprintf(res->enabled, sizeof res->enabled, "%s", o->enabled);
+            res->tool = o->tool->name;
+            res->verdict = LH_RUN_ERROR;
+            return rc;
+        }
+    }
+    o->timeout = lh_runner_time_left(r);
+    int rc = lh_live_measure(r->live, o, res);
+    res->live = r->nlive;
+    if (rc == LH_ESYS)
+        r->env_failed = 1;
+    if (rc == LH_EIO && res->verdict == LH_RUN_INCONCLUSIVE)
+        r->live_failed = 1;
+    if (rc == 0 && first && lh_live_find_mode(r->live) == 0)
+        fall_back(r, res);
+    if (rc < 0)
+        lh_runner_end_live(r);
+    return rc;
 }
 
 lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
@@ -267,6 +375,7 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         .before_stop = r->before_stop,
         .before_stop_arg = r->before_stop_arg,
         .look_every = plan->look_every,
+        .look_seconds = plan->look_seconds,
         .tool_points = plan->tool_points,
     };
     int rc;
@@ -275,7 +384,15 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         res->tool = tool->name;
         res->verdict = LH_RUN_ERROR;
         rc = LH_EIO;
+    } else if (r->live_tool && tool == r->live_tool) {
+        rc = measure_live(r, &o, res);
     } else {
+        /* a run of its own: the live run's target does not share the
+         * CPUs with it */
+        res->separate = r->live_tool != NULL;
+        lh_runner_end_live(r);
+        if (res->separate)
+            o.timeout = lh_runner_time_left(r);
         rc = lh_measure(&o, res);
     }
     note_failure(r, res, rc);
@@ -297,6 +414,10 @@ void lh_runner_report(const lh_runner *r, lh_report *rep)
     rep->nruns = r->nruns;
     rep->elapsed_seconds = (double)lh_now_us() / 1e6 - r->start;
     rep->target = r->command;
+    rep->mode = r->mode ? r->mode : "restart";
+    rep->mode_note = r->mode_note;
+    rep->live_series = r->live_series.n ? &r->live_series : NULL;
+    rep->live_run = r->nlive;
     if (rep->unit == NULL) {
         /* measured by time: the first run that was measured at all did
          * work equal to its seconds */
@@ -348,6 +469,8 @@ int lh_runner_write(lh_runner *r, const lh_report *rep)
 
 void lh_runner_free(lh_runner *r)
 {
+    lh_runner_end_live(r);
+    lh_series_free(&r->live_series);
     for (size_t i = 0; i < r->nruns; i++)
         lh_run_result_free(&r->runs[i]);
     lh_free(r->runs);

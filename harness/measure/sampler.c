@@ -19,17 +19,27 @@
 #include <unistd.h>
 
 #define MAX_PIDS 256
+/* heap_of: a process's heap= is its allocator's count when, over at
+ * least TRUST_AFTER samples, AGREE_SHARE of them were within AGREE of the
+ * heap log's figure. */
+#define TRUST_AFTER 10
+#define AGREE 0.2
+#define AGREE_SHARE 0.8
 
 typedef struct proc_state {
     pid_t pid;
     uint64_t work, heap, queue;
+    int has_heap; /* its last line had heap= */
 } proc_state;
 
 /* A process's live heap as its allocator counts it (the heap tool's
- * heap log: docs/architecture.md, harness/shim/heapshim.c). */
+ * heap log: docs/architecture.md, harness/shim/heapshim.c), and how its
+ * own heap= compared with it (heap_of). */
 typedef struct alloc_state {
     pid_t pid;
     uint64_t heap;
+    unsigned compared, agreed; /* samples with both, and within AGREE */
+    int trusted;               /* its heap= is the allocator's count */
 } alloc_state;
 
 /* A file read as lines as it grows: what was appended since the last
@@ -49,6 +59,7 @@ struct lh_sampler {
     size_t nprocs;
     uint64_t anon_work, anon_heap, anon_queue; /* lines without pid= */
     int anon;           /* a line without pid= was seen */
+    int anon_has_heap;
     int reported, has_heap, has_queue;
     unsigned long bad_lines;
     char first_bad[LH_SAMPLER_QUOTE_MAX];
@@ -57,6 +68,8 @@ struct lh_sampler {
     int sanitizer_heap; /* a heap-log line came from a sanitizer */
     pid_t fallback;
     int64_t start_us;
+    lh_sampler_line_fn on_line;
+    void *on_line_arg;
 };
 
 void lh_series_free(lh_series *s)
@@ -154,6 +167,8 @@ static void apply_stats(lh_sampler *s, const char *text, size_t len)
         return;
     }
     s->reported = 1;
+    if (s->on_line)
+        s->on_line(s->on_line_arg, &line);
     if (line.has & LH_STATS_HAS_HEAP)
         s->has_heap = 1;
     if (line.has & LH_STATS_HAS_QUEUE)
@@ -162,6 +177,7 @@ static void apply_stats(lh_sampler *s, const char *text, size_t len)
         s->anon = 1;
         s->anon_work = line.work;
         s->anon_heap = line.heap;
+        s->anon_has_heap = (line.has & LH_STATS_HAS_HEAP) != 0;
         s->anon_queue = line.queue;
         return;
     }
@@ -179,6 +195,7 @@ static void apply_stats(lh_sampler *s, const char *text, size_t len)
     }
     p->work = line.work;
     p->heap = line.heap;
+    p->has_heap = (line.has & LH_STATS_HAS_HEAP) != 0;
     p->queue = line.queue;
 }
 
@@ -305,12 +322,34 @@ static void read_lines(lh_sampler *s, tail *t, line_fn fn)
     }
 }
 
-/* A process's live heap: its allocator's count from the heap log when
- * there is one, else what it reported on its stats line. */
-static double heap_of(lh_sampler *s, pid_t pid, uint64_t reported)
+/*
+ * A process's live heap: its allocator's count from the heap log when
+ * there is one, else what it reported on its stats line.  But a process
+ * whose heap= is its allocator's count too (it agrees with the log,
+ * TRUST_AFTER) is taken at its heap=: that figure was taken with the
+ * line's queue=, at the same moment, while the log's comes from another
+ * thread up to 100 ms apart.  A pipeline's heap moves with its queue
+ * (~220 B an item), and the skew alone left 370-480 KB of noise around
+ * the queue-corrected fit of the built-in pipeline under the heap tool,
+ * against 0-70 KB with heap= (issue 13; tests/bench: sampled 2026-11-27,
+ * 110 samples a configuration).  A heap= from another allocator
+ * (mallinfo2 under a preloaded tcmalloc) never agrees.
+ */
+static double heap_of(lh_sampler *s, pid_t pid, int has_heap,
+                      uint64_t reported)
 {
-    const alloc_state *a = pid > 0 ? alloc_of(s, pid) : NULL;
-    return (double)(a ? a->heap : reported);
+    alloc_state *a = pid > 0 ? alloc_of(s, pid) : NULL;
+    if (a == NULL)
+        return (double)reported;
+    if (has_heap && !a->trusted && a->heap > 0) {
+        double r = (double)reported / (double)a->heap;
+        a->compared++;
+        if (r >= 1 - AGREE && r <= 1 + AGREE)
+            a->agreed++;
+        a->trusted = a->compared >= TRUST_AFTER &&
+                     a->agreed >= AGREE_SHARE * a->compared;
+    }
+    return (double)(a->trusted && has_heap ? reported : a->heap);
 }
 
 int lh_sampler_take(lh_sampler *s, lh_series *series)
@@ -323,11 +362,14 @@ int lh_sampler_take(lh_sampler *s, lh_series *series)
     if (s->reported) {
         x.work = (double)s->anon_work;
         /* lines without pid= come from the target's main process */
-        x.heap = s->anon ? heap_of(s, s->fallback, s->anon_heap) : 0;
+        x.heap = s->anon ? heap_of(s, s->fallback, s->anon_has_heap,
+                                   s->anon_heap)
+                         : 0;
         x.queue = (double)s->anon_queue;
         for (size_t i = 0; i < s->nprocs; i++) {
             x.work += (double)s->procs[i].work;
-            x.heap += heap_of(s, s->procs[i].pid, s->procs[i].heap);
+            x.heap += heap_of(s, s->procs[i].pid, s->procs[i].has_heap,
+                              s->procs[i].heap);
             x.queue += (double)s->procs[i].queue;
             if (lh_mem_rss(s->procs[i].pid, &rss) == 0)
                 x.rss += (double)rss;
@@ -337,11 +379,17 @@ int lh_sampler_take(lh_sampler *s, lh_series *series)
             x.rss = (double)rss;
     } else {
         x.work = x.t;
-        x.heap = heap_of(s, s->fallback, 0);
+        x.heap = heap_of(s, s->fallback, 0, 0);
         if (s->fallback > 0 && lh_mem_rss(s->fallback, &rss) == 0)
             x.rss = (double)rss;
     }
     return lh_series_push(series, &x);
+}
+
+void lh_sampler_on_line(lh_sampler *s, lh_sampler_line_fn fn, void *arg)
+{
+    s->on_line = fn;
+    s->on_line_arg = arg;
 }
 
 int lh_sampler_reported(const lh_sampler *s)

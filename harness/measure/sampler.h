@@ -12,9 +12,12 @@
  * Malformed stats lines are counted and the first is kept, printable, for
  * messages (docs/protocol.md section 2).  With a heap log
  * (lh_sampler_heap_log: the heap tool's shim, harness/shim/heaplog.h) a
- * process's live heap is its allocator's count from there, never its own
+ * process's live heap is its allocator's count from there, not its own
  * heap= figure, which it may compute with an allocator that is not in use
- * (glibc's mallinfo2 under a preloaded tcmalloc).  A process whose count
+ * (glibc's mallinfo2 under a preloaded tcmalloc); unless that figure
+ * agrees with the log's (within 20% in 80% of at least 10 samples): then
+ * it is the allocator's count too, and taken, being taken with the
+ * line's queue= (sampler.c, heap_of).  A process whose count
  * comes from a sanitizer's allocator makes the heap the signal even
  * without heap= (RSS grows with the sanitizer's quarantine).
  */
@@ -25,6 +28,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include "stats.h"
 
 typedef struct lh_sample {
     double t;     /* seconds since the sampler started */
@@ -70,6 +75,11 @@ int lh_sampler_heap_log(lh_sampler *s, const char *path);
 /* Reads new stats lines and appends one sample to `series`.  Returns 0,
  * or LH_ENOMEM. */
 int lh_sampler_take(lh_sampler *s, lh_series *series);
+
+/* Calls fn(arg, line) with every valid stats line as it is read (a live
+ * run's acknowledgements: ack.h); fn NULL: none. */
+typedef void (*lh_sampler_line_fn)(void *arg, const lh_stats_line *line);
+void lh_sampler_on_line(lh_sampler *s, lh_sampler_line_fn fn, void *arg);
 
 /* What has been seen so far. */
 int lh_sampler_reported(const lh_sampler *s); /* any valid stats line */

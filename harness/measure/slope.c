@@ -287,6 +287,12 @@ static double quantile_sorted(const double *v, size_t n, double p)
     return v[lo] + frac * (v[lo + 1] - v[lo]);
 }
 
+double lh_slope_quantile(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return quantile_sorted(v, n, p);
+}
+
 /* Reads field `i` of a strided column (stride in bytes). */
 static double column_at(const void *base, size_t stride, size_t i)
 {

@@ -273,15 +273,21 @@ static int push_words(strvec *s, const char *words)
 
 /* The target protocol's variables, each set or removed (a LEAKHUNT_WRAP
  * of leak-hunt's own environment must not reach a target that wraps
- * itself), then the tool's extra ones.  Entries point into `lines` and
+ * itself, nor a LEAKHUNT_CONTROL one that is restarted per
+ * configuration), then the tool's extra ones.  Entries point into `lines` and
  * o->env.  NULL on no memory; free with lh_free. */
-static char **build_env(const lh_target_opts *o, char lines[3][4096])
+static char **build_env(const lh_target_opts *o, char lines[4][4096])
 {
-    const char *set[3 + 3 + 64 + 1];
+    const char *set[4 + 4 + 64 + 1];
     size_t n = 0;
     set[n++] = "LEAKHUNT_STAGES";
     set[n++] = "LEAKHUNT_STATS";
     set[n++] = "LEAKHUNT_WRAP";
+    set[n++] = "LEAKHUNT_CONTROL";
+    if (o->control_path) {
+        snprintf(lines[3], 4096, "LEAKHUNT_CONTROL=%s", o->control_path);
+        set[n++] = lines[3];
+    }
     if (o->stages) {
         snprintf(lines[0], 4096, "LEAKHUNT_STAGES=%s", o->stages);
         set[n++] = lines[0];
@@ -321,7 +327,7 @@ int lh_target_start(const lh_target_opts *o, lh_target **out)
     if (o == NULL || o->argv == NULL || o->argv[0] == NULL)
         return LH_EINVAL;
     strvec argv = {0};
-    char lines[3][4096];
+    char lines[4][4096];
     char **env = NULL;
     lh_target *t = NULL;
     int logfd = -1;

@@ -2,7 +2,8 @@
  * target.h - starting, watching and stopping a target (docs/protocol.md sections 3-4).
  *
  * A target runs in its own process group with the target protocol's
- * environment: LEAKHUNT_STAGES, LEAKHUNT_STATS, LEAKHUNT_WRAP, and every
+ * environment: LEAKHUNT_STAGES, LEAKHUNT_STATS, LEAKHUNT_WRAP,
+ * LEAKHUNT_CONTROL (a live run's), and every
  * "{stages}" in its argv replaced by the stage list.  Its stdout and stderr
  * go to a log file.  Stopping sends SIGTERM to the whole group, waits a
  * grace period (valgrind needs it for its final report), then SIGKILLs the
@@ -29,6 +30,8 @@ typedef struct lh_target_opts {
                                targets) instead of exporting it */
     const char *log_path;   /* stdout+stderr of the target, or NULL: /dev/null */
     char *const *env;       /* extra "NAME=value" entries, NULL-terminated, or NULL */
+    const char *control_path; /* LEAKHUNT_CONTROL (a live run's control
+                                 file), or NULL: unset */
 } lh_target_opts;
 
 typedef struct lh_target lh_target;

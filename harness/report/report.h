@@ -37,6 +37,18 @@ typedef struct lh_report {
     size_t nshares;
     char error[2048];
     const char *memcheck_kind; /* "still reachable", "definitely lost", ... */
+    /* "live": configurations measured as segments of one running target
+     * (docs/protocol.md section 5); "restart": each in a run of its own.
+     * mode_note: why restarts, or what the live run left out ("" none).
+     * live_series: the last live run's whole series (its segments are the
+     * runs whose `live` is live_run), or NULL. */
+    const char *mode;
+    const char *mode_note;
+    const lh_series *live_series;
+    int live_run;
+    /* hunt: seconds from the start until the culprits and their sites
+     * were known (before memcheck's run for the kind); 0: not given */
+    double verdict_seconds;
     int runs_by_strategy;
     /* The baseline (hunt): the configuration with no stage on, measured
      * before any stage is charged.  has_baseline 0: not measured (not

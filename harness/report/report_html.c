@@ -363,14 +363,19 @@ static int fit_matches(const lh_run_result *r)
            isfinite(r->slope);
 }
 
-/* Index of the first sample after the warm-up (slope.h's default: the
- * first 20% of the work), as lh_decide cuts it. */
-static size_t warmup_cut(const lh_series *s)
+/* Index of the first sample after the warm-up (a live segment's: after
+ * its switch and settle period too), as the run's decision cut it: its
+ * warmup_work, or slope.h's default share for a run without one. */
+static size_t warmup_cut(const lh_run_result *r)
 {
+    const lh_series *s = &r->series;
     if (s->n == 0)
         return 0;
     double start = s->v[0].work;
-    double cut = start + LH_DECIDE_DEFAULT_WARMUP * (s->v[s->n - 1].work - start);
+    double cut = r->warmup_work > 0 && isfinite(r->warmup_work)
+                     ? start + r->warmup_work
+                     : start + LH_DECIDE_DEFAULT_WARMUP *
+                                   (s->v[s->n - 1].work - start);
     size_t i = 0;
     while (i < s->n && s->v[i].work < cut)
         i++;
@@ -567,7 +572,7 @@ static void run_chart(FILE *f, const lh_report *rep, const lh_run_result *r,
     chart c = {.w = 560, .h = 300, .left = 62, .right = 16, .top = 14,
                .bottom = 44, .x0 = INFINITY, .x1 = -INFINITY,
                .y0 = INFINITY, .y1 = -INFINITY};
-    size_t cut = warmup_cut(s);
+    size_t cut = warmup_cut(r);
     fit_line fit = run_fit(r, heap, cut);
     run_range(r, heap, &fit, &c);
     fprintf(f, "<figure class=\"chart\" id=\"run-%zu\">\n", idx + 1);
@@ -596,7 +601,7 @@ static int in_overlay(const lh_run_result *r)
 static void overlay_range(const lh_run_result *r, chart *c)
 {
     int heap = plots_heap(r);
-    size_t cut = warmup_cut(&r->series);
+    size_t cut = warmup_cut(r);
     const lh_sample *v = r->series.v;
     for (size_t i = cut; i < r->series.n; i++) {
         double x = v[i].work - v[cut].work;
@@ -671,7 +676,7 @@ static void overlay_chart(FILE *f, const lh_report *rep)
         if (!in_overlay(r))
             continue;
         int heap = plots_heap(r);
-        size_t cut = warmup_cut(&r->series);
+        size_t cut = warmup_cut(r);
         double x0 = r->series.v[cut].work;
         chart ck = c; /* shifted so this run starts at its cut */
         ck.x0 = c.x0 + x0;
@@ -680,6 +685,87 @@ static void overlay_chart(FILE *f, const lh_report *rep)
                  yval(&r->series.v[cut], heap), colour(k), (int)k + 1);
     }
     overlay_legend(f, rep, shown);
+}
+
+/* ---- the live run -------------------------------------------------------- */
+
+/* 1 when run r is a segment of the live run the chart shows. */
+static int in_live_chart(const lh_report *rep, const lh_run_result *r)
+{
+    return rep->live_run > 0 && r->live == rep->live_run;
+}
+
+/* A segment's band: shaded from its switch to its end, darker over its
+ * switch and settle period and warm-up, labelled with its
+ * configuration. */
+static void live_band(FILE *f, const chart *c, const lh_run_result *r,
+                      size_t idx, int odd)
+{
+    double x0 = px(c, r->work_from), x1 = px(c, r->work_from + r->work);
+    double xs = px(c, r->work_from + fmin(r->warmup_work, r->work));
+    double top = c->top, h = c->h - c->top - c->bottom;
+    if (!isfinite(x0) || !isfinite(x1))
+        return;
+    fprintf(f, "<a href=\"#run-%zu\"><rect class=\"seg%s\" x=\"%.1f\" "
+               "y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+            idx + 1, odd ? " odd" : "", x0, top, fmax(x1 - x0, 1), h);
+    if (isfinite(xs) && xs > x0)
+        fprintf(f, "<rect class=\"settle\" x=\"%.1f\" y=\"%.1f\" "
+                   "width=\"%.1f\" height=\"%.1f\"/>",
+                x0, top, xs - x0, h);
+    fprintf(f, "<text class=\"seglabel\" transform=\"translate(%.1f %.1f) "
+               "rotate(90)\">#%zu ",
+            x0 + 3, top + 4, idx + 1);
+    esc(f, r->enabled[0] ? r->enabled : "(none)");
+    fprintf(f, " %s</text></a>\n", lh_run_verdict_name(r->verdict));
+}
+
+/* The whole live run on one chart: memory against the run's work, each
+ * segment a band with its configuration (docs/protocol.md section 5). */
+static void live_chart(FILE *f, const lh_report *rep)
+{
+    const lh_series *s = rep->live_series;
+    const lh_run_result *first = NULL;
+    for (size_t k = 0; k < rep->nruns && first == NULL; k++)
+        if (in_live_chart(rep, &rep->runs[k]))
+            first = &rep->runs[k];
+    if (s == NULL || s->n < 2 || first == NULL)
+        return;
+    int heap = plots_heap(first);
+    chart c = {.w = 1100, .h = 360, .left = 62, .right = 16, .top = 14,
+               .bottom = 44, .x0 = INFINITY, .x1 = -INFINITY,
+               .y0 = INFINITY, .y1 = -INFINITY};
+    for (size_t i = 0; i < s->n; i++) {
+        double y = yval(&s->v[i], heap);
+        if (!isfinite(y) || !isfinite(s->v[i].work))
+            continue;
+        c.x0 = fmin(c.x0, s->v[i].work);
+        c.x1 = fmax(c.x1, s->v[i].work);
+        c.y0 = fmin(c.y0, y);
+        c.y1 = fmax(c.y1, y);
+    }
+    if (!(c.x1 > c.x0))
+        return;
+    min_span(&c);
+    double xstep = nice_range(&c.x0, &c.x1, 8);
+    double ystep = nice_range(&c.y0, &c.y1, 5);
+    fprintf(f, "<h3>The live run: every configuration a segment</h3>\n"
+               "<figure class=\"wide\"><svg id=\"live\" xmlns=\"http://"
+               "www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+               "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s "
+               "of the live run against its work\">\n",
+            c.w, c.h, c.w, c.h, heap ? "live heap" : "RSS");
+    axes(f, &c, xstep, ystep, units_word(rep), heap ? "live heap" : "RSS");
+    int odd = 0;
+    for (size_t k = 0; k < rep->nruns; k++)
+        if (in_live_chart(rep, &rep->runs[k]))
+            live_band(f, &c, &rep->runs[k], k, odd++ % 2);
+    polyline(f, &c, s, 0, heap, 0, colour(0), 0);
+    fprintf(f, "</svg><figcaption>One target, started once, its stages "
+               "switched under it: each band is a configuration's segment "
+               "(darker: its switch, settle period and warm-up, left out of "
+               "the fit), labelled with its run number, stages and "
+               "verdict.</figcaption></figure>\n");
 }
 
 /* The breakdown's chart: x from the lowest to the highest figure (0 and
@@ -1141,6 +1227,9 @@ static const char STYLE[] =
     "svg .stage{font-size:13px}svg .value{font-size:12px}"
     "svg .grid{stroke:#e4e4e4;stroke-width:1}"
     "svg .warmup{fill:#eeeeee}"
+    "svg .seg{fill:#eef4fb}svg .seg.odd{fill:#f7f1e8}"
+    "svg .settle{fill:#000;fill-opacity:.07}"
+    "svg .seglabel{font-size:10px;fill:#555}"
     "svg .fit{stroke:#000;stroke-width:1.5;stroke-dasharray:6 4}"
     "svg .axis{stroke:#333;stroke-width:1}"
     "svg .floor{stroke:#d62728;stroke-width:1.2;stroke-dasharray:5 4}"
@@ -1169,6 +1258,21 @@ static void dir_of(const char *path, char *out, size_t cap)
         n = cap - 1;
     memcpy(out, path, n);
     out[n] = '\0';
+}
+
+/* The summary's sentence on the mode: live or restarts, and why. */
+static void mode_sentence(FILE *f, const lh_report *r)
+{
+    if (r->mode && strcmp(r->mode, "live") == 0)
+        fprintf(f, " Measured live: one target, its stages switched under "
+                   "it, each configuration a segment.");
+    else
+        fprintf(f, " Each configuration in a target of its own.");
+    if (r->mode_note && r->mode_note[0]) {
+        fprintf(f, " (");
+        esc(f, r->mode_note);
+        fprintf(f, ")");
+    }
 }
 
 /* The summary's sentence on the baseline (hunt: no stage on). */
@@ -1261,6 +1365,7 @@ int lh_report_write_html(const lh_report *r, const char *path)
     }
     fprintf(f, ". Growth is in bytes per %s of work.",
             r->unit ? r->unit : "unit");
+    mode_sentence(f, r);
     baseline_sentence(f, r);
     other_errors_note(f, r);
     fprintf(f, "</p>\n");
@@ -1274,6 +1379,7 @@ int lh_report_write_html(const lh_report *r, const char *path)
     breakdown_chart(f, r);
     if (r->nruns > 0) {
         fprintf(f, "<h2>Memory against work</h2>\n");
+        live_chart(f, r);
         overlay_chart(f, r);
         fprintf(f, "<h3>Each run</h3>\n<p class=\"note\">Grey: the warm-up, "
                    "left out of the fit.  Dashed: the fitted slope over the "

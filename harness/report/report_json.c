@@ -7,7 +7,13 @@
  * HTML report and people use: the per-stage breakdown, each run's signal,
  * rate, reason, memcheck figures and raw-data directory, and "rusage":
  * leak-hunt's own CPU time and peak RSS against its targets' (harness,
- * target).  Numbers that are not finite are written as null (json.c).
+ * target).  A live command (docs/protocol.md section 5) says "mode":
+ * "live" (else "restart", with "mode_note" saying why when there is a
+ * reason); each run then is a segment with its "work_range" in the live
+ * run's work and the number of its live run ("live_run"), and a run of
+ * its own among them (memcheck's) is "separate"; "verdict_seconds" is
+ * when a hunt knew its culprits and sites.  Numbers that are not finite
+ * are written as null (json.c).
  *
  * The verdict paragraph is one line: the culprit stage(s), the slope with
  * its interval, the top allocation site (the heap tool's when it has one)
@@ -45,6 +51,13 @@ static void write_run(lh_json *j, const lh_run_result *r)
     lh_json_end_array(j);
     lh_json_kv_string(j, "tool", r->tool);
     lh_json_kv_number(j, "work", r->work);
+    kv_interval(j, "work_range", r->work_from, r->work_from + r->work);
+    if (r->live)
+        lh_json_kv_int(j, "live_run", r->live);
+    if (r->separate) {
+        lh_json_key(j, "separate");
+        lh_json_bool(j, 1);
+    }
     lh_json_kv_number(j, "seconds", r->seconds);
     lh_json_kv_number(j, "rate", r->rate);
     lh_json_kv_string(j, "signal", r->signal ? r->signal : "");
@@ -150,7 +163,12 @@ int lh_report_write_json(const lh_report *r, const char *path)
         write_baseline(&j, r);
     if (r->strategy)
         lh_json_kv_string(&j, "strategy", r->strategy);
+    lh_json_kv_string(&j, "mode", r->mode ? r->mode : "restart");
+    if (r->mode_note && r->mode_note[0])
+        lh_json_kv_string(&j, "mode_note", r->mode_note);
     lh_json_kv_number(&j, "elapsed_seconds", r->elapsed_seconds);
+    if (r->verdict_seconds > 0)
+        lh_json_kv_number(&j, "verdict_seconds", r->verdict_seconds);
     lh_json_kv_string(&j, "target", r->target ? r->target : "");
     lh_json_kv_string(&j, "unit", r->unit ? r->unit : "unit");
     if (r->memcheck_kind)

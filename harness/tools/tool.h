@@ -49,7 +49,14 @@ typedef struct lh_tool_ctx {
     double work;           /* work done when tick/finish is called */
     int last;              /* tick: the last one, the target is stopped
                               next (a tool may wait, bounded, for what it
-                              asked for) */
+                              asked for); in a live run, the last of a
+                              segment */
+    double seg_from, seg_to; /* a live run's segment (docs/protocol.md
+                              section 5): finish looks only at what was
+                              collected at work (as `work` above) from
+                              seg_from to seg_to, from its first point on,
+                              with no warm-up of its own; seg_to 0: the
+                              whole run, with the tool's warm-up */
     lh_series series;      /* a tool's own signal (memcheck: bytes in use
                               at each leak search against work), as
                               measured: the report charts it */

@@ -324,13 +324,15 @@ static void describe_site(const lh_tool_ctx *c, const lh_heapprof_site *x,
 }
 
 /* Notes, at point k of the table, each site's bytes in `path` over the
- * base profile. */
+ * base profile, symbolised with st (one symbol table for all the
+ * process's profiles: building one reads the DWARF of every mapping, a
+ * tenth of a second a profile). */
 static int collect(const lh_tool_ctx *c, const lh_heapprof *base,
-                   const char *path, site_table *t, size_t k)
+                   lh_heapprof_symtab *st, const char *path, site_table *t,
+                   size_t k)
 {
     lh_heapprof *b = NULL;
     lh_heapprof_delta *d = NULL;
-    lh_heapprof_symtab *st = NULL;
     lh_heapprof_site *sites = NULL;
     size_t nd = 0, ns = 0;
     char why[256] = "";
@@ -340,8 +342,6 @@ static int collect(const lh_tool_ctx *c, const lh_heapprof *base,
         goto out;
     }
     rc = lh_heapprof_diff(base, b, &d, &nd);
-    if (rc == 0)
-        rc = lh_heapprof_symtab_new(b, &st);
     if (rc == 0)
         /* whole chains (depth 0): library_entry() looks past the first
          * two frames; rows merge what it shows alike */
@@ -363,7 +363,6 @@ static int collect(const lh_tool_ctx *c, const lh_heapprof *base,
     }
 out:
     lh_heapprof_sites_free(sites, ns);
-    lh_heapprof_symtab_free(st);
     lh_free(d);
     lh_heapprof_free(b);
     return rc;
@@ -381,7 +380,8 @@ out:
  */
 static int process_growth(lh_tool_ctx *c, const dump *dumps, size_t n)
 {
-    lh_heapprof *base = NULL;
+    lh_heapprof *base = NULL, *last = NULL;
+    lh_heapprof_symtab *st = NULL;
     site_table t;
     double *work = lh_calloc(n, sizeof *work);
     char path[1200], why[256] = "";
@@ -399,9 +399,19 @@ static int process_growth(lh_tool_ctx *c, const dump *dumps, size_t n)
         fprintf(stderr, "leak-hunt: cannot read heap profile: %s\n", why);
         goto out;
     }
+    /* the last profile's mappings cover the earlier ones' */
+    profile_path(c, &dumps[n - 1], path, sizeof path);
+    rc = lh_heapprof_load(path, &last, why, sizeof why);
+    if (rc == 0)
+        rc = lh_heapprof_symtab_new(last, &st);
+    if (rc < 0) {
+        if (why[0])
+            fprintf(stderr, "leak-hunt: cannot read heap profile: %s\n", why);
+        goto out;
+    }
     for (size_t k = 1; k < n; k++) {
         profile_path(c, &dumps[k], path, sizeof path);
-        rc = collect(c, base, path, &t, k);
+        rc = collect(c, base, st, path, &t, k);
         if (rc < 0)
             goto out;
     }
@@ -440,6 +450,8 @@ static int process_growth(lh_tool_ctx *c, const dump *dumps, size_t n)
     rc = 0;
 out:
     table_free(&t);
+    lh_heapprof_symtab_free(st);
+    lh_heapprof_free(last);
     lh_heapprof_free(base);
     lh_free(work);
     return rc;
@@ -470,6 +482,9 @@ static int find_dumps(const lh_tool_ctx *c, dump **out, size_t *n)
         int pid, seq;
         if (!dump_name(e->d_name, &pid, &seq) || (size_t)seq > s->nreqs)
             continue;
+        double w = s->work[seq - 1];
+        if (c->seg_to > 0 && (w < c->seg_from || w > c->seg_to))
+            continue; /* (another segment's, in a live run) */
         rc = lh_grow((void **)out, &cap, *n + 1, sizeof **out, 64);
         if (rc == 0)
             (*out)[(*n)++] = (dump){pid, seq, s->work[seq - 1]};
@@ -481,12 +496,14 @@ static int find_dumps(const lh_tool_ctx *c, dump **out, size_t *n)
 }
 
 /* One process's dumps (in request order): from its first dump after the
- * first 20% of the work they span, the base, on. */
+ * first 20% of the work they span, the base, on (a live segment's: from
+ * its first, taken once it settled). */
 static int one_process(lh_tool_ctx *c, const dump *d, size_t n)
 {
     if (n < 2)
         return 0;
-    double cut = d[0].work + 0.2 * (d[n - 1].work - d[0].work);
+    double share = c->seg_to > 0 ? 0 : 0.2;
+    double cut = d[0].work + share * (d[n - 1].work - d[0].work);
     size_t b = 0;
     while (b < n && d[b].work < cut)
         b++;

@@ -11,7 +11,8 @@
 #            largest single process, not a sum.
 #
 # The hunts: when LH_BENCH_OUT already holds the time-to-localise reports
-# (localise-STAGE-STRATEGY-N.json, as after `ci/bench localise cost`),
+# (localise-STAGE-STRATEGY-MODE-N.json, as after `ci/bench localise
+# cost`; figures per strategy and mode, live or restart),
 # those are used - the same hunts, not run again; otherwise (or with
 # BENCH_COST_FRESH=1) it runs its own:
 #   leak-hunt hunt --strategy S --tool rss --inject rpc:reachable:64
@@ -59,12 +60,12 @@ for path in sys.argv[1:]:
         u = d["rusage"]
     except Exception:
         continue
-    s = d.get("strategy", "?")
+    s = "%s %s" % (d.get("strategy", "?"), d.get("mode", "restart"))
     h, t = u["harness"], u["target"]
     row = (d["elapsed_seconds"], h["cpu_seconds"], h["max_rss_kb"],
            t["cpu_seconds"], t["max_rss_kb"], d["run_count"])
     by.setdefault(s, []).append(row)
-    print("  %-28s %-6s %6.1f s %2d runs: leak-hunt %6.2f s CPU %7d kB peak; "
+    print("  %-30s %-14s %6.1f s %2d runs: leak-hunt %6.2f s CPU %7d kB peak; "
           "target %7.2f s CPU %7d kB peak" % (os.path.basename(path)[:-5], s,
           row[0], row[5], row[1], row[2], row[3], row[4]))
 med = statistics.median

@@ -36,7 +36,9 @@ hexpect abi culprit "$(hget abi "d['culprit']")" '["rpc"]'
 hexpect abi "stages the breakdown calls leaking" "$(hget abi \
     "[s['stage'] for s in d['breakdown'] if s['leaks']]")" '["rpc"]'
 
-top="[r for r in d['runs'] if r['tool'] == 'heap'][0]['sites'][0]"
+# the heap tool's leaking run (live: the full set's segment; restarted:
+# its confirmation run)
+top="[r for r in d['runs'] if r['tool'] == 'heap' and r['verdict'] == 'leak' and r['sites']][0]['sites'][0]"
 fn=$(hget abi "$top['function']")
 case "$fn" in
 a_alloc | a_buf_new) ;;

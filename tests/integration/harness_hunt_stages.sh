@@ -20,6 +20,11 @@
 #   - the heap tool charges over half the leak to stage S's code, and the
 #     verdict names S's site (S_handle, where selfheal plants it);
 #   - memcheck: still reachable, not lost.
+# Live (the default: docs/protocol.md section 5) the search's runs are
+# segments of one live run under the heap tool, whose sites on the
+# culprit's configuration are the confirmation (no run of its own): the
+# same counts with heap for rss and no heap run after the neighbour's;
+# with HUNT_RESTART=1 (--restart) as described above.
 # Work budget per configuration: HUNT_WORK events (default 400000; runs
 # stop once decided).
 #
@@ -39,37 +44,44 @@ for stage in $stages; do
     *) fail "unknown stage $stage" ;;
     esac
     lh_hunt "$stage" --work "$WORK_EVENTS" --timeout 150 --quiet \
-        --inject "$stage:reachable:64"
+        --inject "$stage:reachable:64" ${HUNT_RESTART:+--restart}
     expect_rc "$stage" "$rc" 1
     hexpect "$stage" verdict "$(hget "$stage" "d['verdict']")" leak
     hexpect "$stage" culprit "$(hget "$stage" "d['culprit']")" "[\"$stage\"]"
     hexpect "$stage" "leaking breakdown rows" "$(hget "$stage" \
         "[s['stage'] for s in d['breakdown'] if s['leaks']]")" "[\"$stage\"]"
-    # one more when the heap run did not say leak (on a loaded machine
-    # its pipeline falls behind): the culprit's configuration measured
-    # again with rss, which must then leak
-    if [ "$(hget "$stage" "[r['verdict'] for r in d['runs'] if r['tool'] == 'heap']")" != '["leak"]' ]; then
-        note "$stage: the heap run did not say leak; rss measured $conf again"
-        runs=$((runs + 1))
-        hexpect "$stage" "second opinion" "$(hget "$stage" \
-            "[(','.join(r['enabled']), r['verdict']) for r in d['runs'] if r['tool'] == 'rss'][-1]")" \
-            "[\"$conf\", \"leak\"]"
+    # the search's tool, and the confirmation's run of its own (restart)
+    if [ "$(hget "$stage" "d['mode']")" = live ]; then
+        search=heap confirm=
+    else
+        search=rss confirm="[\"heap\", \"$conf\"], "
+        # one more when the heap run did not say leak (on a loaded
+        # machine its pipeline falls behind): the culprit's configuration
+        # measured again with rss, which must then leak
+        if [ "$(hget "$stage" "[r['verdict'] for r in d['runs'] if r['tool'] == 'heap']")" != '["leak"]' ]; then
+            note "$stage: the heap run did not say leak; rss measured $conf again"
+            runs=$((runs + 1))
+            hexpect "$stage" "second opinion" "$(hget "$stage" \
+                "[(','.join(r['enabled']), r['verdict']) for r in d['runs'] if r['tool'] == 'rss'][-1]")" \
+                "[\"$conf\", \"leak\"]"
+        fi
     fi
     # the confirmation's rerun of the leak-free neighbour (none for
-    # forward: its neighbour is every stage off): the last rss run before
-    # the heap run, on the neighbour's configuration, the second one there
+    # forward: its neighbour is every stage off): the last search run
+    # before the first run of another tool, on the neighbour's
+    # configuration, the second one there
     if [ -n "$nb" ]; then
         hexpect "$stage" "neighbour rerun" "$(hget "$stage" \
-            "[(r['tool'], ','.join(r['enabled'])) for r in d['runs']][[r['tool'] for r in d['runs']].index('heap') - 1]")" \
-            "[\"rss\", \"$nb\"]"
-        hexpect "$stage" "neighbour's rss runs" "$(hget "$stage" \
-            "len([r for r in d['runs'] if r['tool'] == 'rss' and ','.join(r['enabled']) == '$nb'])")" 2
+            "[(r['tool'], ','.join(r['enabled'])) for r in d['runs']][[r['tool'] != '$search' for r in d['runs']].index(True) - 1]")" \
+            "[\"$search\", \"$nb\"]"
+        hexpect "$stage" "neighbour's $search runs" "$(hget "$stage" \
+            "len([r for r in d['runs'] if r['tool'] == '$search' and ','.join(r['enabled']) == '$nb'])")" 2
     fi
-    hexpect "$stage" "rss runs" "$(hget "$stage" \
-        "len([r for r in d['runs'] if r['tool'] == 'rss'])")" "$runs"
+    hexpect "$stage" "$search runs" "$(hget "$stage" \
+        "len([r for r in d['runs'] if r['tool'] == '$search'])")" "$runs"
     hexpect "$stage" "confirmation and kind runs" "$(hget "$stage" \
-        "[(r['tool'], ','.join(r['enabled'])) for r in d['runs'] if r['tool'] != 'rss']")" \
-        "[[\"heap\", \"$conf\"], [\"memcheck\", \"$conf\"]]"
+        "[(r['tool'], ','.join(r['enabled'])) for r in d['runs'] if r['tool'] != '$search']")" \
+        "[$confirm[\"memcheck\", \"$conf\"]]"
     # 64 B a block plus the allocator's header and the list's node: ~80
     # under glibc, ~64 under tcmalloc; a sanity bound only
     hexpect "$stage" "leaking runs' slopes within 32-160 B/event" "$(hget \
@@ -78,7 +90,7 @@ for stage in $stages; do
     # add up to over half the leak (the top site overall may be another:
     # the B nodes' inbound buffers, growing while a node falls behind)
     hexpect "$stage" "heap growth charged to $stage over 32 B/event" "$(hget \
-        "$stage" "sum(s['bytes_per_unit'] for r in d['runs'] if r['tool'] == 'heap' for s in r['sites'] if s['stage'] == '$stage') > 32")" \
+        "$stage" "max(sum(s['bytes_per_unit'] for s in r['sites'] if s['stage'] == '$stage') for r in d['runs'] if r['tool'] == 'heap' and ','.join(r['enabled']) == '$conf') > 32")" \
         true
     case "$(head -n 1 "$WORK/$stage.out")" in
     *"top site ${stage}_handle <- "*) ;;

@@ -69,8 +69,10 @@ expect_interrupted run-early 2
 
 # hunt: the second configuration (after the baseline) is interrupted;
 # the baseline's and the first one's results are in the partial report,
-# and no further run starts.
-start_in_work "$LH" hunt --strategy linear --stages parse,filter,emit \
+# and no further run starts.  --restart: each configuration is a target
+# of its own, started with its stages (a live hunt's SIGINT:
+# harness_live_bad.sh).
+start_in_work "$LH" hunt --restart --strategy linear --stages parse,filter,emit \
     --duration 2 --report "$WORK/hunt" -- $TOY --enable={stages} \
     --leak emit:64 >"$WORK/hunt.out" 2>"$WORK/hunt.err"
 pid=$!

@@ -216,6 +216,30 @@ def check_svg_coords(svg, what):
                   "%s: point %g,%g outside %gx%g" % (what, x, y, w, h))
 
 
+def check_live_chart(root, d):
+    """A live hunt: the whole live run on one chart, a band per segment
+    labelled with its run number and configuration, one long series."""
+    if d.get("mode") != "live":
+        return
+    last = max(r.get("live_run", 0) for r in d["runs"])
+    segs = [(i, r) for i, r in enumerate(d["runs"], 1)
+            if r.get("live_run") == last]
+    lv = one(root, "live run chart", tag="svg", id_="live")
+    bands = find(lv, tag="rect", cls="seg")
+    check(len(bands) == len(segs), "live chart: %d bands for %d segments" %
+          (len(bands), len(segs)))
+    labels = [" ".join(x.all_text().split())
+              for x in find(lv, tag="text", cls="seglabel")]
+    for (i, r), lab in zip(segs, labels):
+        want = "#%d %s" % (i, ",".join(r["enabled"]) or "(none)")
+        check(lab.startswith(want), "live chart label %r, want %r" %
+              (lab, want))
+    polys = find(lv, tag="polyline", cls="series")
+    check(len(polys) == 1 and len(points(polys[0])) >= 30,
+          "live chart: not one long series")
+    check_svg_coords(lv, "live chart")
+
+
 def check_dom(rdir, dom_file, expect, target=None):
     with open(os.path.join(rdir, "report.json")) as f:
         d = json.load(f)
@@ -325,6 +349,7 @@ def check_dom(rdir, dom_file, expect, target=None):
         check(all(len(points(p)) >= 10 for p in polys),
               "an overlay series with few points")
         check_svg_coords(ov, "overlay")
+        check_live_chart(root, d)
         sites = one(root, "sites table", id_="sites")
         first = " ".join(find(sites, tag="tr")[1].all_text().split())
         check(any(s["function"] in first for r in d["runs"]

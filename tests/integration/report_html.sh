@@ -6,7 +6,9 @@
 #    report.json has docs/protocol.md section 8's fields and names filter; headless
 #    Chromium loads report.html from disk (no network, no script) and its
 #    DOM has one chart per run with long polylines, axes with units, a
-#    fitted line, the breakdown with filter's bar longest, the overlay, a
+#    fitted line, the breakdown with filter's bar longest, the overlay,
+#    the live run's chart with a labelled band per segment (the hunt is
+#    live: toyprog switches its stages under LEAKHUNT_CONTROL), a
 #    runs table that links every raw file of every run (and the links
 #    resolve), the allocation sites and memcheck's other errors; a
 #    screenshot shows the chart colours drawn.
@@ -67,10 +69,10 @@ browser --dump-dom "file://$hunt/report.html" >"$WORK/hunt.dom" ||
     fail "chromium could not load report.html: $(tail -3 "$WORK/chromium.log")"
 check dom "$hunt" "$WORK/hunt.dom" leak:filter
 
-browser --screenshot="$WORK/hunt.png" --window-size=1400,2000 \
+browser --screenshot="$WORK/hunt.png" --window-size=1400,2400 \
     "file://$hunt/report.html" >/dev/null ||
     fail "chromium could not take a screenshot: $(tail -3 "$WORK/chromium.log")"
-check png "$WORK/hunt.png" 1400 2000
+check png "$WORK/hunt.png" 1400 2400
 
 # --- 2. a clean run; markup in the target's name ----------------------------
 odd="$WORK/toy<b>&'x\"prog"

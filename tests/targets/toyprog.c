@@ -6,7 +6,8 @@
  *           [--crash-after N] [--hang-after N] [--exit-after N]
  *           [--ignore-term] [--spawn-child] [--no-heap] [--rate N]
  *           [--idle-without-stages] [--leak-per-second BYTES]
- *           [--tag TEXT]
+ *           [--tag TEXT] [--no-live] [--live-lag-ms MS] [--live-reverse]
+ *           [--live-wrong] [--live-mute-after N]
  *
  * Each unit of work runs the enabled stages in order: parse builds a record
  * from a line of text, filter keeps or drops it, emit formats it into a
@@ -19,6 +20,20 @@
  * stage, whatever stages are on (leak-hunt's "leak outside the stages").
  * Stats lines go to LEAKHUNT_STATS every 100 ms; SIGTERM ends the run
  * cleanly.
+ *
+ * Live switching (docs/protocol.md section 5): with LEAKHUNT_CONTROL set,
+ * the program starts with the list in that file when it is there (instead
+ * of --enable), looks at it every 50 ms (a stat, and a read when the
+ * file's inode, size or mtime changed), applies a new list at once, and
+ * every stats line carries stages=, the list it runs now ('-' for none).
+ * A list naming an unknown stage is refused with a message on stderr and
+ * the running list kept.  --no-live turns all of it off (a target that
+ * cannot switch: leak-hunt restarts it per configuration).  Misbehaviour,
+ * for testing leak-hunt's checks: --live-lag-ms MS applies a new list MS
+ * late; --live-reverse writes the list in reverse order (a set all the
+ * same); --live-wrong shows, from the first switch on, a list it was not
+ * asked for (the asked one with emit toggled); --live-mute-after N drops
+ * stages= from its lines after N switches.
  *
  * With --idle-without-stages and no stage enabled the program does no
  * work (its stats lines say work=0, as selfheal's B nodes do with forward
@@ -48,11 +63,13 @@
 #include "memsample.h"
 #include "stats.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { PARSE, FILTER, EMIT, NSTAGES, MAIN = NSTAGES };
@@ -172,20 +189,66 @@ static int name_index(const char *name, size_t len, int main_too)
     return -1;
 }
 
-static int parse_enable(const char *list)
+/* The stages of a comma list as a mask (bit s: stage s).  0, or -1 with
+ * the unknown name in why. */
+static int list_mask(const char *list, unsigned *mask, char *why, size_t cap)
 {
+    unsigned m = 0;
     while (*list) {
         size_t len = strcspn(list, ",");
         int s = name_index(list, len, 0);
         if (s < 0) {
-            fprintf(stderr, "toyprog: unknown stage '%.*s'\n", (int)len, list);
+            snprintf(why, cap, "unknown stage '%.*s'", (int)len, list);
             return -1;
         }
-        enabled[s] = 1;
+        m |= 1u << s;
         list += len;
         if (*list == ',')
             list++;
     }
+    *mask = m;
+    return 0;
+}
+
+static void set_mask(unsigned mask)
+{
+    for (int s = 0; s < NSTAGES; s++)
+        enabled[s] = (mask >> s) & 1u;
+}
+
+static unsigned mask_now(void)
+{
+    unsigned m = 0;
+    for (int s = 0; s < NSTAGES; s++)
+        if (enabled[s])
+            m |= 1u << s;
+    return m;
+}
+
+/* "parse,emit", or "-" for none; reversed: "emit,parse". */
+static void format_mask(unsigned mask, int reversed, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < NSTAGES; k++) {
+        int s = reversed ? NSTAGES - 1 - k : k;
+        if (mask & (1u << s))
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+                                    len ? "," : "", names[s]);
+    }
+    if (len == 0)
+        snprintf(buf, cap, "-");
+}
+
+static int parse_enable(const char *list)
+{
+    char why[128];
+    unsigned mask;
+    if (list_mask(list, &mask, why, sizeof why) < 0) {
+        fprintf(stderr, "toyprog: %s\n", why);
+        return -1;
+    }
+    set_mask(mask);
     return 0;
 }
 
@@ -195,6 +258,8 @@ typedef struct opts {
     unsigned long crash_after, hang_after, exit_after;
     int ignore_term, spawn_child, no_heap, idle_without_stages;
     size_t leak_per_second;
+    int no_live, live_reverse, live_wrong;
+    unsigned long live_lag_ms, live_mute_after;
 } opts;
 
 static int usage(void)
@@ -203,7 +268,9 @@ static int usage(void)
                     " [--units N] [--crash-after N] [--hang-after N]"
                     " [--exit-after N] [--ignore-term] [--spawn-child]"
                     " [--no-heap] [--rate N] [--idle-without-stages]"
-                    " [--leak-per-second BYTES] [--tag TEXT]\n");
+                    " [--leak-per-second BYTES] [--tag TEXT] [--no-live]"
+                    " [--live-lag-ms MS] [--live-reverse] [--live-wrong]"
+                    " [--live-mute-after N]\n");
     return 2;
 }
 
@@ -235,6 +302,10 @@ static int value_arg(opts *o, const char *a, const char *v)
         o->rate = strtod(v, NULL);
     else if (strcmp(a, "--leak-per-second") == 0)
         o->leak_per_second = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--live-lag-ms") == 0)
+        o->live_lag_ms = strtoul(v, NULL, 10);
+    else if (strcmp(a, "--live-mute-after") == 0)
+        o->live_mute_after = strtoul(v, NULL, 10);
     else if (strcmp(a, "--tag") != 0)
         return 0;
     return 1;
@@ -251,6 +322,12 @@ static int flag_arg(opts *o, const char *a)
         o->no_heap = 1;
     else if (strcmp(a, "--idle-without-stages") == 0)
         o->idle_without_stages = 1;
+    else if (strcmp(a, "--no-live") == 0)
+        o->no_live = 1;
+    else if (strcmp(a, "--live-reverse") == 0)
+        o->live_reverse = 1;
+    else if (strcmp(a, "--live-wrong") == 0)
+        o->live_wrong = 1;
     else
         return 0;
     return 1;
@@ -323,8 +400,111 @@ static void pace(const opts *o, unsigned long done, int64_t started)
     }
 }
 
+/* Live switching: the control file as last read, and a list waiting
+ * for --live-lag-ms. */
+typedef struct live {
+    const char *path; /* LEAKHUNT_CONTROL; NULL: off */
+    int64_t next_us;  /* the next look */
+    int seen;         /* ino, size, mtime are the last file's */
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    int waiting;      /* `want` applies at apply_us */
+    unsigned want;
+    int64_t apply_us;
+    unsigned long switches;
+} live;
+
+/* The list in the control file: 1 and *mask when it changed and is
+ * valid, 0 when nothing new, -1 when refused (said on stderr). */
+static int read_control(live *l, unsigned *mask)
+{
+    struct stat st;
+    if (stat(l->path, &st) != 0) {
+        l->seen = 0;
+        return 0;
+    }
+    if (l->seen && st.st_ino == l->ino && st.st_size == l->size &&
+        st.st_mtim.tv_sec == l->mtime.tv_sec &&
+        st.st_mtim.tv_nsec == l->mtime.tv_nsec)
+        return 0;
+    l->seen = 1;
+    l->ino = st.st_ino;
+    l->size = st.st_size;
+    l->mtime = st.st_mtim;
+    char text[1100], why[160], now[64];
+    int fd = open(l->path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n < 0)
+        return 0; /* gone between the stat and the open: the next look */
+    text[n] = '\0';
+    text[strcspn(text, "\n")] = '\0';
+    if (list_mask(text, mask, why, sizeof why) == 0)
+        return 1;
+    format_mask(mask_now(), 0, now, sizeof now);
+    fprintf(stderr, "toyprog: refusing stage list '%s' from %s: %s; "
+            "keeping '%s'\n", text, l->path, why, now);
+    return -1;
+}
+
+/* Every 50 ms: a new list in the control file is applied (after
+ * --live-lag-ms). */
+static void poll_control(const opts *o, live *l)
+{
+    int64_t now = lh_now_us();
+    if (l->path == NULL)
+        return;
+    if (l->waiting && now >= l->apply_us) {
+        set_mask(l->want);
+        l->waiting = 0;
+        l->switches++;
+    }
+    if (now < l->next_us)
+        return;
+    l->next_us = now + 50000;
+    unsigned mask;
+    if (read_control(l, &mask) != 1 || mask == mask_now())
+        return;
+    l->want = mask;
+    l->waiting = 1;
+    l->apply_us = now + (int64_t)o->live_lag_ms * 1000;
+    if (o->live_lag_ms == 0)
+        poll_control(o, l);
+}
+
+/* The starting list: the control file's when it is there and valid. */
+static void start_live(const opts *o, live *l)
+{
+    const char *path = getenv("LEAKHUNT_CONTROL");
+    memset(l, 0, sizeof *l);
+    if (o->no_live || path == NULL || path[0] == '\0')
+        return;
+    l->path = path;
+    unsigned mask;
+    if (read_control(l, &mask) == 1)
+        set_mask(mask);
+}
+
+/* The stages= a stats line carries: the running list, or one it was not
+ * asked for (--live-wrong); nothing when live switching is off or muted
+ * (--live-mute-after). */
+static void put_stages(const opts *o, const live *l, lh_stats_line *line)
+{
+    if (l->path == NULL ||
+        (o->live_mute_after && l->switches >= o->live_mute_after))
+        return;
+    unsigned shown = mask_now();
+    if (o->live_wrong && l->switches > 0)
+        shown ^= 1u << EMIT;
+    format_mask(shown, o->live_reverse, line->stages, sizeof line->stages);
+    line->has |= LH_STATS_HAS_STAGES;
+}
+
 /* A stats line (every 100 ms), with what --leak-per-second keeps. */
-static void report(const opts *o, lh_stats_writer *w, unsigned long done)
+static void report(const opts *o, const live *l, lh_stats_writer *w,
+                   unsigned long done)
 {
     if (o->leak_per_second)
         keep(o->leak_per_second / 10);
@@ -332,6 +512,7 @@ static void report(const opts *o, lh_stats_writer *w, unsigned long done)
         return;
     lh_stats_line line = {.work = done, .pid = getpid(),
                           .has = LH_STATS_HAS_PID};
+    put_stages(o, l, &line);
     uint64_t heap;
     if (!o->no_heap && lh_mem_heap_live(&heap) == 0) {
         line.heap = heap;
@@ -358,10 +539,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "toyprog: cannot open LEAKHUNT_STATS\n");
         return 1;
     }
+    live l;
+    start_live(&o, &l);
     unsigned long done = 0;
     size_t sink = 0;
     int64_t next = lh_now_us(), started = next;
     while (!stop && (o.units == 0 || done < o.units)) {
+        poll_control(&o, &l);
         unsigned n = batch(&o, done, &sink);
         done += n;
         if (faults(&o, done))
@@ -371,7 +555,7 @@ int main(int argc, char **argv)
         else
             pace(&o, done, started);
         if (lh_now_us() >= next) {
-            report(&o, w, done);
+            report(&o, &l, w, done);
             next += 100000;
         }
     }
