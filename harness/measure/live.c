@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "error.h"
 #include "measure_int.h"
+#include "process.h"
 #include "segment.h"
 #include "slope.h"
 
@@ -92,24 +93,13 @@ static void on_line(void *arg, const lh_stats_line *line)
 }
 
 /* ack.h's liveness: pid 0 is the target itself; another process is alive
- * while /proc has it and it is not a zombie. */
+ * while /proc has it and it is not a zombie (lh_pid_gone). */
 static int alive(void *arg, pid_t pid)
 {
     lh_live *l = arg;
     if (pid == 0)
         return !l->dead;
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    return !lh_pid_gone(pid);
 }
 
 /* The list to the control file: a temporary file in the same directory,
