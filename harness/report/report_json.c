@@ -38,6 +38,36 @@ static void kv_interval(lh_json *j, const char *key, double low, double high)
     lh_json_end_array(j);
 }
 
+/* "metrics": a run measured through a service's metrics (docs/protocol.md
+ * section 9): its scrapes, and the restarts the fit started again at. */
+static void write_scrapes(lh_json *j, const lh_run_result *r)
+{
+    lh_json_key(j, "metrics");
+    lh_json_begin_object(j);
+    lh_json_kv_int(j, "scrapes", (long long)r->scrapes);
+    lh_json_kv_int(j, "failed", (long long)r->scrape_failures);
+    if (r->scrape_error[0])
+        lh_json_kv_string(j, "first_error", r->scrape_error);
+    lh_json_kv_number(j, "fetch_mean_seconds", r->fetch_mean_s);
+    lh_json_kv_number(j, "fetch_max_seconds", r->fetch_max_s);
+    lh_json_kv_int(j, "restart_count", (long long)r->nrestarts);
+    lh_json_key(j, "restarts");
+    lh_json_begin_array(j);
+    for (size_t i = 0; i < r->nrestarts && i < LH_RUN_MAX_RESTARTS; i++) {
+        const lh_run_restart *x = &r->restarts[i];
+        lh_json_begin_object(j);
+        lh_json_kv_number(j, "seconds", x->seconds);
+        lh_json_kv_number(j, "work", x->work);
+        lh_json_kv_number(j, "counter_before", x->counter_before);
+        lh_json_kv_number(j, "counter_after", x->counter_after);
+        lh_json_key(j, "by_start_time");
+        lh_json_bool(j, x->by_start_time);
+        lh_json_end_object(j);
+    }
+    lh_json_end_array(j);
+    lh_json_end_object(j);
+}
+
 static void write_run(lh_json *j, const lh_run_result *r)
 {
     lh_json_begin_object(j);
@@ -72,6 +102,8 @@ static void write_run(lh_json *j, const lh_run_result *r)
         lh_json_kv_string(j, "error", r->error);
     if (r->skipped[0])
         lh_json_kv_string(j, "skipped", r->skipped);
+    if (r->scraped)
+        write_scrapes(j, r);
     lh_json_key(j, "sites");
     lh_json_begin_array(j);
     for (size_t i = 0; i < r->nsites; i++) {
