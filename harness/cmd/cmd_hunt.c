@@ -174,6 +174,8 @@ static const char help[] =
  * the sites job's answers too (no run of its own). */
 static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
 {
+    if (h->cli.metrics) /* the service's own figures: no other tool */
+        return h->cli.tool;
     switch (job) {
     case LH_HUNT_SITES:
         return lh_tool_for(LH_TOOL_FOR_SITES);
@@ -214,6 +216,17 @@ static void choose_mode(hunt *h)
     const lh_tool *t = h->cli.tool;
     const lh_tool *sites = lh_tool_for(LH_TOOL_FOR_SITES);
     char note[512] = "";
+    if (h->cli.watch) {
+        lh_runner_go_live(&h->run, h->cli.tool, "watch mode: nothing "
+                          "started; each configuration a segment of the "
+                          "running service, switched by --switch-cmd");
+        return;
+    }
+    if (h->cli.metrics) {
+        lh_runner_restart(&h->run, "measured through --metrics: each "
+                                   "configuration in a target of its own");
+        return;
+    }
     if (h->cli.restart) {
         lh_runner_restart(&h->run, "--restart");
         return;
@@ -451,6 +464,13 @@ static int skip_kind(hunt *h, const lh_tool *tool, lh_hunt_answer *out)
     char why[512];
     if (h->verdict_at <= 0)
         h->verdict_at = (double)lh_now_us() / 1e6 - h->run.start;
+    if (h->cli.metrics) {
+        snprintf(h->kind_note, sizeof h->kind_note, "not measured: the "
+                 "service is measured through its metrics, valgrind cannot "
+                 "look into it");
+        out->note = h->kind_note;
+        return 1;
+    }
     if (lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
         /* (a sanitizer build: the verdict stands without the kind) */
         if (!h->cli.quiet)

@@ -903,16 +903,19 @@ static int take(measurement *m)
     if (m->live)
         return lh_live_take(m);
     if (m->src) {
-        int rc = lh_measure_take_metrics(m, &m->res->series);
+        int restarted;
+        int rc = lh_measure_take_metrics(m, &m->res->series, &restarted);
+        if (rc > 0 && restarted)
+            lh_measure_refit(m);
         return rc > 0 ? 0 : rc;
     }
     return lh_sampler_take(m->smp, &m->res->series);
 }
 
-int lh_measure_take_metrics(measurement *m, lh_series *into)
+int lh_measure_take_metrics(measurement *m, lh_series *into,
+                            int *restarted)
 {
-    int restarted;
-    int rc = lh_promsource_take(m->src, into, &restarted, m->res->error,
+    int rc = lh_promsource_take(m->src, into, restarted, m->res->error,
                                 sizeof m->res->error);
     if (rc == LH_EIO) {
         m->res->verdict = LH_RUN_INCONCLUSIVE;
@@ -920,16 +923,18 @@ int lh_measure_take_metrics(measurement *m, lh_series *into)
         snprintf(m->res->reason, sizeof m->res->reason,
                  "too many failed scrapes");
     }
-    if (rc > 0 && restarted && m->measuring) {
-        /* The service restarted: its memory fell with it and grows
-         * again through its warm-up; the fit is of this process alone,
-         * from its first point, its warm-up left out by the decision.
-         * (m->res->series is the run's; a segment's is cut from the
-         * whole run's in the same step: its last sample is this one.) */
-        m->from = m->res->series.n ? m->res->series.n - 1 : 0;
-        m->warmup = LH_DECIDE_DEFAULT_WARMUP;
-    }
     return rc;
+}
+
+void lh_measure_refit(measurement *m)
+{
+    /* The service restarted: its memory fell with it and grows again
+     * through its warm-up; the fit is of this process alone, from its
+     * first point, its warm-up left out by the decision. */
+    if (!m->measuring || m->res->series.n == 0)
+        return;
+    m->from = m->res->series.n - 1;
+    m->warmup = LH_DECIDE_DEFAULT_WARMUP;
 }
 
 /* One turn of the loop: sleep, sample, tick, and decide when the budget

@@ -69,9 +69,14 @@ int lh_measure_has_heap(const measurement *m);
 int lh_measure_has_queue(const measurement *m);
 
 /* One sample from the metrics into `into`: lh_promsource_take's answer
- * (1, 0: skipped, an error with res->error set), and on a restart the
- * fit starting again from that sample (m->from). */
-int lh_measure_take_metrics(measurement *m, lh_series *into);
+ * (1, 0: skipped, an error with res->error set and the run
+ * inconclusive); *restarted set when it is the first after a restart. */
+int lh_measure_take_metrics(measurement *m, lh_series *into,
+                            int *restarted);
+
+/* After a restart of the service: the fit starts again at the last
+ * sample of m->res->series (when the measured part has begun). */
+void lh_measure_refit(measurement *m);
 
 /* The work done since the measurement began (the sampler's work minus
  * work_origin; seconds since start when nothing reported). */

@@ -295,10 +295,15 @@ static int open_live(lh_runner *r, const char *first, const char *dir,
         .supp = c->supp[0] ? c->supp : NULL,
         .stage_map = c->stage_map,
         .first = first,
+        .metrics = c->watch ? r->metrics : NULL,
+        .switch_cmd = c->switch_cmd,
+        .quiet = c->quiet,
     };
     int rc = lh_live_open(&lo, &r->live, res->error, sizeof res->error);
     if (rc == LH_ESYS)
         r->env_failed = 1;
+    if (rc == LH_EINVAL) /* watch mode: the metrics cannot be used */
+        res->usage_error = 1;
     return rc == LH_ETOOL || rc == LH_ESYS || rc == LH_ENOMEM ? rc : rc < 0
                                                                    ? LH_EIO
                                                                    : 0;
