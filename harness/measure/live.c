@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -357,6 +358,7 @@ static int watch_late(measurement *m)
         snprintf(shows, sizeof shows, "leakhunt_stages shows '%s'",
                  st->state == LH_PROM_STAGES_MIXED ? st->other : st->list);
     m->res->verdict = LH_RUN_INCONCLUSIVE;
+    m->res->slope = m->res->ci_low = m->res->ci_high = NAN;
     snprintf(m->res->error, sizeof m->res->error,
              "live switching failed while measuring %.500s: %.600s %.0f s "
              "after the switch command returned", l->want[0] ? l->want
@@ -524,6 +526,7 @@ static int switch_watch(lh_live *l, measurement *m, const char *want)
                               sizeof why);
     if (rc == LH_EIO) {
         m->res->verdict = LH_RUN_INCONCLUSIVE;
+        m->res->slope = m->res->ci_low = m->res->ci_high = NAN;
         snprintf(m->res->error, sizeof m->res->error,
                  "cannot switch the service to %.400s: %s",
                  want[0] ? want : "no stage", why);
