@@ -96,6 +96,9 @@ int lh_switchcmd_run(const char *cmd, const char *list, const char *log_path,
     if (!done || status != 0) {
         if (log_path)
             lh_target_log_tail(log_path, 4, tail, sizeof tail);
+        size_t n = strlen(tail);
+        while (n > 0 && tail[n - 1] == '\n')
+            tail[--n] = '\0';
         snprintf(why, cap, "the switch command `%.300s` failed: %s%s%.600s",
                  line, how, tail[0] ? "; its last lines:\n" : "", tail);
         rc = LH_EIO;
