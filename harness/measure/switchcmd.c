@@ -87,7 +87,7 @@ int lh_switchcmd_run(const char *cmd, const char *list, const char *log_path,
     char tail[600] = "", how[128];
     if (!done) {
         lh_target_stop(t, STOP_GRACE_MS, &status);
-        snprintf(how, sizeof how, "did not finish in %.0f s (stopped)",
+        snprintf(how, sizeof how, "did not finish in %g s (stopped)",
                  timeout_s);
     } else {
         lh_target_describe_status(status, how, sizeof how);
