@@ -16,10 +16,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/metrics_lib.sh"
-LH=$1
-need_file "$LH" leak-hunt
-need_cmd python3 "for the test service"
-lh_setup metrics-bad
+metrics_setup "$1" metrics-bad
 
 # bad NAME WANT-TEXT URL [FLAGS...]: a watch-mode run on URL exits 2
 # saying WANT-TEXT, with no verdict

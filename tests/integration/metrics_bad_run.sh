@@ -15,11 +15,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/metrics_lib.sh"
-LH=$1
-need_file "$LH" leak-hunt
-need_cmd python3 "for the test service"
-need_cmd curl "to change the service's behaviour"
-lh_setup metrics-bad-run
+metrics_setup "$1" metrics-bad-run
 
 # no_verdict NAME: report.json's verdict is neither leak nor clean
 no_verdict() {

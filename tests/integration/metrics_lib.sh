@@ -5,6 +5,16 @@
 
 SERVICE=$(cd "$(dirname "$0")/../targets" && pwd)/metrics_service.py
 
+# metrics_setup LEAK_HUNT NAME: the test's programs checked (LH set), and
+# lh_setup NAME
+metrics_setup() {
+    LH=$1
+    need_file "$LH" leak-hunt
+    need_cmd python3 "for the test service"
+    need_cmd curl "to talk to the test service"
+    lh_setup "$2"
+}
+
 # free_port -> a TCP port free on 127.0.0.1 now
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

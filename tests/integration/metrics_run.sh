@@ -14,10 +14,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/metrics_lib.sh"
-LH=$1
-need_file "$LH" leak-hunt
-need_cmd python3 "for the test service"
-lh_setup metrics-run
+metrics_setup "$1" metrics-run
 
 # metrics_run NAME DURATION LEAK-HUNT-FLAGS... -- SERVICE-FLAGS...
 metrics_run() {

@@ -13,10 +13,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/metrics_lib.sh"
-LH=$1
-need_file "$LH" leak-hunt
-need_cmd python3 "for the test service"
-lh_setup metrics-watch
+metrics_setup "$1" metrics-watch
 
 # watch NAME MEMORY-METRIC SERVICE-FLAGS...
 watch() {

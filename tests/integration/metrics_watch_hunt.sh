@@ -13,11 +13,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/metrics_lib.sh"
-LH=$1
-need_file "$LH" leak-hunt
-need_cmd python3 "for the test service"
-need_cmd curl "to switch the service's stages"
-lh_setup metrics-watch-hunt
+metrics_setup "$1" metrics-watch-hunt
 
 # check NAME: the hunt named b, live, every run a segment
 check() {

@@ -8,32 +8,15 @@
  * with a message that counts them.
  */
 #include "cu_main.h"
+#include "netutil.h"
 
 #include "error.h"
 #include "promsource.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 static char why[2048], url[128];
-
-/* A URL on a port nobody listens on: bound, then closed. */
-static void closed_url(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    CU_ASSERT_EQUAL_FATAL(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics",
-             ntohs(a.sin_port));
-}
 
 static void test_promsource_refuses_a_bad_selector(void)
 {
@@ -49,16 +32,22 @@ static void test_promsource_refuses_a_bad_selector(void)
     lh_sampler_free(smp);
 }
 
-static void test_promsource_says_a_first_scrape_that_fails(void)
+/* A source on the closed URL over a sampler of nothing (watch mode's). */
+static void open_closed(lh_promsource *s, lh_sampler **smp)
 {
-    closed_url();
-    lh_sampler *smp = NULL;
-    CU_ASSERT_EQUAL_FATAL(lh_sampler_new("/nonexistent/stats", 0, &smp), 0);
+    lh_test_closed_url(url, sizeof url);
+    CU_ASSERT_EQUAL_FATAL(lh_sampler_new("/nonexistent/stats", 0, smp), 0);
     lh_poller_opts o = {.url = url, .work_metric = "work_total",
                         .memory_metric = "mem"};
-    lh_promsource s;
-    CU_ASSERT_EQUAL_FATAL(lh_promsource_open(&s, &o, smp, 1, why,
+    CU_ASSERT_EQUAL_FATAL(lh_promsource_open(s, &o, *smp, 1, why,
                                              sizeof why), 0);
+}
+
+static void test_promsource_says_a_first_scrape_that_fails(void)
+{
+    lh_sampler *smp = NULL;
+    lh_promsource s;
+    open_closed(&s, &smp);
     CU_ASSERT_EQUAL(lh_promsource_first(&s, NULL, 5, why, sizeof why),
                     LH_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "cannot measure through --metrics"));
@@ -69,14 +58,9 @@ static void test_promsource_says_a_first_scrape_that_fails(void)
 
 static void test_promsource_ends_the_run_when_most_scrapes_fail(void)
 {
-    closed_url();
     lh_sampler *smp = NULL;
-    CU_ASSERT_EQUAL_FATAL(lh_sampler_new("/nonexistent/stats", 0, &smp), 0);
-    lh_poller_opts o = {.url = url, .work_metric = "work_total",
-                        .memory_metric = "mem"};
     lh_promsource s;
-    CU_ASSERT_EQUAL_FATAL(lh_promsource_open(&s, &o, smp, 1, why,
-                                             sizeof why), 0);
+    open_closed(&s, &smp);
     lh_series series = {0};
     int restarted = 1, rc = 0, n = 0;
     while (n < 100) {
