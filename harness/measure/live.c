@@ -611,6 +611,12 @@ static void restore(lh_live *l)
         return;
     char why[1500];
     const char *what = l->original[0] ? l->original : "no stage";
+    if (l->o.interrupted && l->o.interrupted()) {
+        fprintf(stderr, "leak-hunt: the service was not switched back to "
+                "%s (interrupted): it runs %s, or is switching to it\n",
+                what, l->want[0] ? l->want : "no stage");
+        return;
+    }
     int rc = lh_switchcmd_run(l->o.switch_cmd, l->original, l->switch_log,
                               0, why, sizeof why);
     if (rc < 0)

@@ -45,6 +45,9 @@ typedef struct lh_live_opts {
     const struct lh_poller_opts *metrics;
     const char *switch_cmd;
     int quiet;
+    int (*interrupted)(void); /* or NULL: lh_measure_opts.interrupted;
+                                 no switch back once it says so (no
+                                 process can start then) */
 } lh_live_opts;
 
 /* Watch mode: a switch not acknowledged this long after its command

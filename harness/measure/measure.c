@@ -943,6 +943,10 @@ void lh_measure_refit(measurement *m)
 static int step(measurement *m)
 {
     lh_sleep_us(SAMPLE_US);
+    if (m->t == NULL && m->o->interrupted && m->o->interrupted()) {
+        snprintf(m->res->error, sizeof m->res->error, "interrupted");
+        return LH_EIO; /* watch mode: no target whose end says so */
+    }
     int rc = take(m);
     if (rc < 0)
         return rc;

@@ -79,6 +79,10 @@ typedef struct lh_measure_opts {
      * begins (else res->usage_error, LH_EINVAL); a restart seen restarts
      * the fit. */
     const struct lh_poller_opts *metrics;
+    /* Or NULL: 1 once the command was told to stop (SIGINT, SIGTERM).
+     * A target's stop ends its run; in watch mode there is none, so the
+     * loop asks this at each step (the run then fails: LH_EIO). */
+    int (*interrupted)(void);
 } lh_measure_opts;
 
 /*

@@ -228,8 +228,10 @@ static void note_failure(lh_runner *r, lh_run_result *res, int rc)
             res->verdict = LH_RUN_ERROR;
         if (got_signal)
             snprintf(res->error, sizeof res->error,
-                     "interrupted by signal %d (%s): target stopped",
-                     (int)got_signal, strsignal((int)got_signal));
+                     "interrupted by signal %d (%s): %s", (int)got_signal,
+                     strsignal((int)got_signal),
+                     r->cli->watch ? "measurement stopped"
+                                   : "target stopped");
         fprintf(stderr, "leak-hunt: %s\n", res->error);
     }
     if (res->usage_error)
@@ -298,6 +300,7 @@ static int open_live(lh_runner *r, const char *first, const char *dir,
         .metrics = c->watch ? r->metrics : NULL,
         .switch_cmd = c->switch_cmd,
         .quiet = c->quiet,
+        .interrupted = lh_runner_interrupted,
     };
     int rc = lh_live_open(&lo, &r->live, res->error, sizeof res->error);
     if (rc == LH_ESYS)
@@ -404,6 +407,7 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         .look_seconds = plan->look_seconds,
         .tool_points = plan->tool_points,
         .metrics = r->metrics,
+        .interrupted = lh_runner_interrupted,
     };
     int rc;
     if (got_signal) { /* told to stop between two runs: start nothing */
