@@ -647,8 +647,14 @@ static int start(measurement *m)
     int rc = lh_tool_prepare(o->tool, c);
     if (rc < 0)
         return rc;
-    if (o->argv == NULL || o->argv[0] == NULL) /* watch mode */
+    if (o->argv == NULL || o->argv[0] == NULL) { /* watch mode */
+        if (o->metrics == NULL) {
+            snprintf(m->res->error, sizeof m->res->error, "no target "
+                     "command, and no metrics to watch");
+            return LH_EINVAL;
+        }
         return start_metrics(m);
+    }
     lh_target_opts to = {
         .argv = o->argv,
         .stages = o->enabled,
