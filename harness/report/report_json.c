@@ -394,14 +394,18 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     if (strcmp(r->verdict, "leak") != 0) {
         const lh_run_result *last = r->nruns ? &r->runs[r->nruns - 1] : NULL;
         fprintf(f, "%s", r->verdict);
+        char on[600] = "";
+        if (last && r->mode && strcmp(r->mode, "watch") == 0)
+            snprintf(on, sizeof on, " of the service as it runs");
+        else if (last)
+            snprintf(on, sizeof on, " with %.512s on",
+                     last->enabled[0] ? last->enabled : "nothing");
         if (last && isfinite(last->slope) && isfinite(last->ci_low) &&
             isfinite(last->ci_high))
-            fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f, %s) with %s on",
-                    last->slope, unit, last->ci_low, last->ci_high,
-                    last->reason, last->enabled[0] ? last->enabled : "nothing");
+            fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f, %s)%s", last->slope,
+                    unit, last->ci_low, last->ci_high, last->reason, on);
         else if (last)
-            fprintf(f, ": no slope (%s) with %s on", last->reason,
-                    last->enabled[0] ? last->enabled : "nothing");
+            fprintf(f, ": no slope (%s)%s", last->reason, on);
         if (r->error[0]) /* why there is no culprit (hunt) */
             fprintf(f, "; %s", r->error);
         fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
