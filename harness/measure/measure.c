@@ -1168,6 +1168,8 @@ int lh_measure_loop(measurement *m)
     if (rc == 0) {
         rc = conclude(m);
         write_outputs(m);
+    } else if (m->src) { /* the scrapes that ended it, for the report */
+        lh_promsource_result(m->src, m->res, m->src_t0, m->src_work0);
     }
     return rc;
 }

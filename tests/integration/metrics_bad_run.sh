@@ -36,6 +36,11 @@ expect_in gone404 "$WORK/gone404.err" "HTTP 404"
 [ "$(grep -c 'a scrape failed' "$WORK/gone404.err")" = 1 ] ||
     fail "gone404: each failed scrape said, not the first"
 fcmp "$SECS" '<' 9 || fail "gone404: $SECS s, the run went on"
+# the scrapes counted in report.json, the first failure quoted
+f=$(jget "$WORK/gone404.json" "d['runs'][0]['metrics']['failed']")
+expect "gone404: failed scrapes counted" "$f" -ge 10
+jget "$WORK/gone404.json" "d['runs'][0]['metrics']['first_error']" |
+    grep -q "HTTP 404" || fail "gone404: the first failure not in report.json"
 service_stop
 
 service_start switch --rate 1000 --leak 100 --leak-stage b --stages a,b
