@@ -367,6 +367,20 @@ static void outside_verdict(const lh_report *r, FILE *f, const char *lead)
         fprintf(f, "; memcheck: %s", r->memcheck_kind);
 }
 
+/* The verdict's last clause: restarts of a service measured through its
+ * metrics (docs/protocol.md section 9), and how many runs. */
+static void runs_clause(const lh_report *r, FILE *f)
+{
+    size_t restarts = 0;
+    for (size_t i = 0; i < r->nruns; i++)
+        restarts += r->runs[i].nrestarts;
+    if (restarts)
+        fprintf(f, "; the service restarted %zu time%s (growth across a "
+                   "restart not counted: fitted after it)",
+                restarts, restarts == 1 ? "" : "s");
+    fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+}
+
 void lh_report_verdict(const lh_report *r, FILE *f)
 {
     const char *unit = r->unit ? r->unit : "unit";
@@ -408,13 +422,13 @@ void lh_report_verdict(const lh_report *r, FILE *f)
             fprintf(f, ": no slope (%s)%s", last->reason, on);
         if (r->error[0]) /* why there is no culprit (hunt) */
             fprintf(f, "; %s", r->error);
-        fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+        runs_clause(r, f);
         return;
     }
     if (r->nculprit == 0 && r->outside_stages) {
         outside_verdict(r, f, "leak outside the stages");
         lh_report_abi_verdict(r, f);
-        fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+        runs_clause(r, f);
         return;
     }
     if (r->nculprit > 0) {
@@ -450,5 +464,5 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     else if (r->memcheck_kind)
         fprintf(f, "; memcheck: %s", r->memcheck_kind);
     lh_report_abi_verdict(r, f);
-    fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+    runs_clause(r, f);
 }

@@ -59,6 +59,7 @@ slope_near restart "$J" 300 5
 [ "$(jget "$J" "d['runs'][0]['metrics']['restart_count']")" = 1 ] ||
     fail "restart: not one restart in report.json"
 expect_in restart "$WORK/restart.err" "the service restarted"
+expect_in restart "$WORK/restart.out" "; the service restarted 1 time (growth across a restart not counted"
 expect_in restart "$WORK/restart.err" "the fit starts again from here"
 expect_in restart "$WORK/restart/report.html" "the service restarted at"
 r=$(jget "$J" "d['runs'][0]['reason']")
