@@ -234,6 +234,18 @@ static int check_role(const lh_prom_value *v, lh_prom_role role, char *why,
     return 0;
 }
 
+/* Sample x of s as a selection's value. */
+static lh_prom_value value_of(const lh_prom_scrape *s, const lh_prom_sample *x)
+{
+    lh_prom_value v = {
+        .value = x->value,
+        .type = lh_prom_sample_type(s, x),
+        .part = x->part,
+        .sample = x,
+    };
+    return v;
+}
+
 /* sum(...): every series the selector matches (at least one), each
  * checked for the role, added; the first stands for them in *out. */
 static int select_sum(const lh_prom_scrape *s, const lh_prom_selector *sel,
@@ -245,12 +257,7 @@ static int select_sum(const lh_prom_scrape *s, const lh_prom_selector *sel,
         const lh_prom_sample *x = &s->samples[i];
         if (!lh_prom_selector_matches(sel, x))
             continue;
-        lh_prom_value v = {
-            .value = x->value,
-            .type = lh_prom_sample_type(s, x),
-            .part = x->part,
-            .sample = x,
-        };
+        lh_prom_value v = value_of(s, x);
         int rc = check_role(&v, role, why, whylen);
         if (rc < 0)
             return rc;
@@ -288,12 +295,7 @@ int lh_prom_select(const lh_prom_scrape *s, const lh_prom_selector *sel,
                    count, lh_prom_selector_text(sel), list);
         return LH_EINVAL;
     }
-    lh_prom_value v = {
-        .value = found->value,
-        .type = lh_prom_sample_type(s, found),
-        .part = found->part,
-        .sample = found,
-    };
+    lh_prom_value v = value_of(s, found);
     int rc = check_role(&v, role, why, whylen);
     if (rc == 0)
         *out = v;
