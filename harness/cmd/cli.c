@@ -319,6 +319,9 @@ static int check_metrics(lh_cli *c)
                           "leak-hunt starts gets its stages itself");
         return 0;
     }
+    if (c->restart)
+        return bad(c, "--restart does not apply to watch mode: nothing is "
+                      "started");
     if (c->memory_metric == NULL)
         return bad(c, "watch mode (--metrics with no '-- TARGET') needs "
                       "--memory-metric: nothing is started, so there is no "

@@ -10,7 +10,8 @@
 #   badsel     a selector that does not parse
 #   flags      watch mode without --memory-metric, --work-metric without
 #              --metrics, --tool heap with --metrics, a watch-mode hunt
-#              without --switch-cmd, --switch-cmd with a target
+#              without --switch-cmd, --switch-cmd with a target, --restart
+#              in watch mode
 #
 # usage: metrics_bad.sh LEAK_HUNT
 set -eu
@@ -65,5 +66,7 @@ usage noswitch "needs --switch-cmd" hunt --metrics "$U" --memory-metric m \
     --stages a,b
 usage switchtarget "--switch-cmd applies to watch mode only" hunt \
     --metrics "$U" --stages a,b --switch-cmd true -- sleep 10
+usage restart "--restart does not apply to watch mode" run --metrics "$U" \
+    --memory-metric m --restart
 no_leftovers bad
 echo "PASS"
