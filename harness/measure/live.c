@@ -500,6 +500,7 @@ static void segment_setup(lh_live *l, measurement *m,
     m->work_origin = lh_sampler_work(l->smp);
     if (l->watch) {
         m->src = &l->src;
+        lh_promsource_mark(&l->src);
         m->src_t0 = lh_promsource_now(&l->src);
         m->work_origin = m->src_work0 = lh_promsource_work(&l->src);
     }

@@ -55,10 +55,7 @@ int lh_promsource_first(lh_promsource *s, lh_target *t, double wait_s,
     for (;;) {
         int rc = lh_poller_take(s->poll, &pt);
         if (rc == 0) {
-            lh_poller_stats st;
-            lh_poller_get_stats(s->poll, &st);
-            s->before = st.scrapes;
-            s->failed_before = st.failures;
+            lh_promsource_mark(s);
             return 0;
         }
         if (rc == LH_ENOMEM)
@@ -99,7 +96,7 @@ static int failed(lh_promsource *s, char *why, size_t cap)
         fprintf(stderr, "%sleak-hunt: a scrape failed (skipped; more are "
                 "counted, not said): %s\n", isatty(2) ? "\r\033[K" : "",
                 lh_poller_error(s->poll));
-    if (!s->said)
+    if (s->first_error[0] == '\0')
         snprintf(s->first_error, sizeof s->first_error, "%s",
                  lh_poller_error(s->poll));
     s->said = 1;
@@ -156,6 +153,15 @@ int lh_promsource_take(lh_promsource *s, lh_series *into, int *restarted,
         }
     }
     return 1;
+}
+
+void lh_promsource_mark(lh_promsource *s)
+{
+    lh_poller_stats st;
+    lh_poller_get_stats(s->poll, &st);
+    s->before = st.scrapes;
+    s->failed_before = st.failures;
+    s->first_error[0] = '\0';
 }
 
 double lh_promsource_work(const lh_promsource *s)

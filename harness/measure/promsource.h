@@ -47,8 +47,8 @@ typedef struct lh_promsource {
     int said;            /* the first failed scrape was said */
     lh_prom_point last;  /* the last good point */
     int have;
-    /* the scrapes before the run (lh_promsource_first), not counted in
-     * its figures, and the run's first failure */
+    /* the scrapes before the run or segment (lh_promsource_mark), not
+     * counted in its figures, and its first failure */
     unsigned long before, failed_before;
     char first_error[512];
 } lh_promsource;
@@ -97,6 +97,10 @@ int lh_promsource_has_work(const lh_promsource *s);
  */
 void lh_promsource_result(const lh_promsource *s, lh_run_result *res,
                           double from_t, double from_work);
+
+/* The scrapes lh_promsource_result counts start here (a live segment's
+ * own; the stop rule still counts them all). */
+void lh_promsource_mark(lh_promsource *s);
 
 /* Seconds on the poller's clock now. */
 double lh_promsource_now(const lh_promsource *s);
