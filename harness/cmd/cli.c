@@ -99,6 +99,11 @@ static const struct option {
     {"--timeout", OPT_NUMBER, offsetof(lh_cli, timeout), 1, 7 * 86400, NULL},
     {"--budget", OPT_NUMBER, offsetof(lh_cli, budget), 0, 1e9, "soak"},
     {"--extend", OPT_INT, offsetof(lh_cli, max_extend), 0, 6, NULL},
+    {"--metrics", OPT_TEXT, offsetof(lh_cli, metrics), 0, 0, NULL},
+    {"--work-metric", OPT_TEXT, offsetof(lh_cli, work_metric), 0, 0, NULL},
+    {"--memory-metric", OPT_TEXT, offsetof(lh_cli, memory_metric), 0, 0,
+     NULL},
+    {"--switch-cmd", OPT_TEXT, offsetof(lh_cli, switch_cmd), 0, 0, "hunt"},
 };
 
 static void defaults(lh_cli *c)
@@ -285,13 +290,61 @@ static void default_enable(lh_cli *c)
         c->enable = c->stages ? c->stages : "";
 }
 
+/* --metrics and what goes with it (docs/protocol.md section 9): the
+ * metric flags need it; with no target it is watch mode, which starts
+ * nothing, so needs a memory metric (there is no process of ours to read
+ * the RSS of) and, for a hunt, the command that switches the service's
+ * stages.  The measurement is the metrics': rss only (the heap profiler
+ * and valgrind measure processes of ours).  0 or 2. */
+static int check_metrics(lh_cli *c)
+{
+    if (c->metrics == NULL) {
+        if (c->work_metric || c->memory_metric || c->switch_cmd)
+            return bad(c, "%s needs --metrics URL",
+                       c->work_metric     ? "--work-metric"
+                       : c->memory_metric ? "--memory-metric"
+                                          : "--switch-cmd");
+        return 0;
+    }
+    if (c->tool && strcmp(c->tool->name, "rss") != 0)
+        return bad(c, "--tool %s cannot measure through --metrics (the "
+                      "service's own figures): leave --tool out, or rss",
+                   c->tool->name);
+    c->tool = lh_tool_find("rss");
+    c->watch = c->target == NULL;
+    if (!c->watch) {
+        if (c->switch_cmd)
+            return bad(c, "--switch-cmd applies to watch mode only "
+                          "(--metrics with no '-- TARGET'); a target "
+                          "leak-hunt starts gets its stages itself");
+        return 0;
+    }
+    if (c->restart)
+        return bad(c, "--restart does not apply to watch mode: nothing is "
+                      "started");
+    if (c->memory_metric == NULL)
+        return bad(c, "watch mode (--metrics with no '-- TARGET') needs "
+                      "--memory-metric: nothing is started, so there is no "
+                      "process of leak-hunt's to read the RSS of");
+    if (strcmp(c->cmd, "hunt") == 0 && c->switch_cmd == NULL)
+        return bad(c, "a hunt in watch mode needs --switch-cmd 'CMD "
+                      "{stages}', the command that switches the service's "
+                      "stages");
+    if (strcmp(c->cmd, "soak") == 0)
+        return bad(c, "soak does not watch a service: give '-- TARGET'");
+    return 0;
+}
+
 int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *c)
 {
     defaults(c);
     int rc = parse_args(c, argc, argv, help);
     if (rc)
         return rc;
-    c->builtin = c->target == NULL;
+    rc = check_metrics(c);
+    if (rc)
+        return rc;
+    c->builtin = c->target == NULL && !c->watch;
     if (c->builtin) {
         rc = finish_builtin(c);
         if (rc)
@@ -392,6 +445,10 @@ char **lh_cli_target_argv(const lh_cli *c)
     size_t n = 0;
     int rc = 0;
     char nodes[16];
+    if (c->watch) {
+        v = lh_calloc(1, sizeof *v); /* nothing to start */
+        return v;
+    }
     if (!c->builtin) {
         for (size_t i = 0; rc == 0 && c->target[i]; i++)
             rc = push(&v, &n, c->target[i]);

@@ -36,7 +36,17 @@ typedef struct lh_cli {
     int restart;             /* --restart: a target of its own for each
                                 configuration, never live (run, hunt) */
     int git_bisect;
-    char **target;           /* argv after "--", NULL: built-in selfheal */
+    /* Prometheus metrics (docs/protocol.md section 9): the endpoint, the
+     * work counter's and the memory gauge's selectors (NULL: none), and
+     * watch mode: --metrics with no target, nothing started. */
+    const char *metrics;
+    const char *work_metric;
+    const char *memory_metric;
+    const char *switch_cmd;  /* hunt in watch mode: switches the service's
+                                stages, {stages} replaced (sh -c) */
+    int watch;
+    char **target;           /* argv after "--", NULL: built-in selfheal
+                                (or watch mode) */
     int builtin;
     int target_missing; /* parse failed: the built-in target is not built */
     char bindir[1024];
@@ -55,7 +65,8 @@ typedef struct lh_cli {
 int lh_cli_parse(int argc, char **argv, const char *help, lh_cli *out);
 
 /* Builds the target argv: the user's command, or selfheal up with the
- * built-in options.  NULL-terminated, free with lh_cli_free_argv. */
+ * built-in options, or in watch mode an empty one (argv[0] NULL).
+ * NULL-terminated, free with lh_cli_free_argv; NULL when out of memory. */
 char **lh_cli_target_argv(const lh_cli *c);
 void lh_cli_free_argv(char **argv);
 

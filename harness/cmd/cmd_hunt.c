@@ -138,6 +138,8 @@ static const char help[] =
     "                      [--requires S:DEP,...] [--inject SPEC]...\n"
     "                      [--scenario NAME] [--nodes N] [--stage-map MAP]\n"
     "                      [--timeout S] [--restart] [--quiet]\n"
+    "                      [--metrics URL [--work-metric SEL]\n"
+    "                       [--memory-metric SEL] [--switch-cmd CMD]]\n"
     "                      [-- TARGET ARGS...]\n"
     "\n"
     "Finds which stage of the target leaks by measuring configurations of\n"
@@ -166,6 +168,17 @@ static const char help[] =
     "the first culprit's leak-free neighbour again (the culprit's step must\n"
     "still add a leak), the heap tool on the culprits' configuration (sites,\n"
     "in the culprits' code), and memcheck until 4 leak searches (the kind).\n"
+    "--metrics URL: work and memory from the service's Prometheus metrics\n"
+    "(docs/protocol.md section 9; see 'leak-hunt run --help'); with a\n"
+    "target, it is started per configuration.  Watch mode (no '--\n"
+    "TARGET'): nothing is started; --memory-metric and --switch-cmd 'CMD\n"
+    "{stages}' are required: leak-hunt runs CMD through sh -c with\n"
+    "{stages} replaced by the shell-quoted list ('' for none) for each\n"
+    "configuration (the baseline too), waits for the service's\n"
+    "leakhunt_stages series to show it (or its work counter to move\n"
+    "again), measures it as a segment, and switches the service back to\n"
+    "its first list at the end.  A switch command that fails (non-zero,\n"
+    "or 20 s) or a switch not shown in 10 s: exit 3, naming the list.\n"
     "Exit: 0 no leak, 1 leak found, 2 usage or environment error,\n"
     "3 inconclusive or target failure.\n";
 
@@ -174,6 +187,8 @@ static const char help[] =
  * the sites job's answers too (no run of its own). */
 static const lh_tool *tool_for(const hunt *h, lh_hunt_job job)
 {
+    if (h->cli.metrics) /* the service's own figures: no other tool */
+        return h->cli.tool;
     switch (job) {
     case LH_HUNT_SITES:
         return lh_tool_for(LH_TOOL_FOR_SITES);
@@ -214,6 +229,17 @@ static void choose_mode(hunt *h)
     const lh_tool *t = h->cli.tool;
     const lh_tool *sites = lh_tool_for(LH_TOOL_FOR_SITES);
     char note[512] = "";
+    if (h->cli.watch) {
+        lh_runner_go_live(&h->run, h->cli.tool, "watch mode: nothing "
+                          "started; each configuration a segment of the "
+                          "running service, switched by --switch-cmd");
+        return;
+    }
+    if (h->cli.metrics) {
+        lh_runner_restart(&h->run, "measured through --metrics: each "
+                                   "configuration in a target of its own");
+        return;
+    }
     if (h->cli.restart) {
         lh_runner_restart(&h->run, "--restart");
         return;
@@ -451,6 +477,13 @@ static int skip_kind(hunt *h, const lh_tool *tool, lh_hunt_answer *out)
     char why[512];
     if (h->verdict_at <= 0)
         h->verdict_at = (double)lh_now_us() / 1e6 - h->run.start;
+    if (h->cli.metrics) {
+        snprintf(h->kind_note, sizeof h->kind_note, "not measured: the "
+                 "service is measured through its metrics, valgrind cannot "
+                 "look into it");
+        out->note = h->kind_note;
+        return 1;
+    }
     if (lh_tool_refuses(tool, h->run.argv, why, sizeof why)) {
         /* (a sanitizer build: the verdict stands without the kind) */
         if (!h->cli.quiet)

@@ -18,7 +18,9 @@ static const char help[] =
     "                     [--inject STAGE:KIND:BYTES[:EVERY]]...\n"
     "                     [--scenario NAME] [--nodes N] [--stage-map MAP]\n"
     "                     [--timeout S] [--extend N] [--target-wraps]\n"
-    "                     [--restart] [--quiet] [-- TARGET ARGS...]\n"
+    "                     [--restart] [--quiet]\n"
+    "                     [--metrics URL [--work-metric SEL]\n"
+    "                      [--memory-metric SEL]] [-- TARGET ARGS...]\n"
     "\n"
     "Runs the target with the stages in LIST enabled under one tool, and\n"
     "says whether memory grows per unit of work.  Without '-- TARGET' the\n"
@@ -29,6 +31,18 @@ static const char help[] =
     "section 5); report.json says \"mode\": \"live\" when it acknowledges\n"
     "(stages= on its stats lines).  --restart, or --tool memcheck: a\n"
     "plain run.\n"
+    "--metrics URL: work and memory from the service's Prometheus metrics\n"
+    "(docs/protocol.md section 9), scraped 10 times a second: the work\n"
+    "counter --work-metric (name, name{label=\"v\"}, or sum(...) of the\n"
+    "series it matches; without: per second), the memory gauge\n"
+    "--memory-metric (the same forms; without: the RSS of the\n"
+    "processes leak-hunt started).  A restart of the service (its counter\n"
+    "going back) starts the fit again.  With no '-- TARGET' it is watch\n"
+    "mode: nothing is started, the running service (any host) is measured\n"
+    "for --duration S (default 20), and --memory-metric is required.\n"
+    "A first scrape that fails exits 2; failing scrapes during the run are\n"
+    "skipped, and end it inconclusive (3) after 5 s without a good one or\n"
+    "when more than half fail.\n"
     "Exit: 0 clean, 1 leak, 2 usage or environment error, 3 inconclusive\n"
     "or target failure.\n";
 
@@ -45,7 +59,12 @@ int lh_cmd_run(int argc, char **argv)
     rc = lh_runner_init(&run, &c);
     if (rc)
         return rc;
-    if (c.restart || c.tool->own_signal)
+    if (c.watch)
+        lh_runner_watch(&run);
+    else if (c.metrics)
+        lh_runner_restart(&run, "measured through --metrics: the target's "
+                                "stages are not switched live");
+    else if (c.restart || c.tool->own_signal)
         lh_runner_restart(&run, c.restart ? "--restart"
                                           : "a tool with a signal of its "
                                             "own, gathered per run");
@@ -63,6 +82,8 @@ int lh_cmd_run(int argc, char **argv)
         snprintf(rep.error, sizeof rep.error, "%s", res->error);
     } else {
         rep.verdict = lh_run_verdict_name(res->verdict);
+        if (res->verdict == LH_RUN_INCONCLUSIVE && res->error[0])
+            snprintf(rep.error, sizeof rep.error, "%s", res->error);
         status = res->verdict == LH_RUN_LEAK    ? 1
                  : res->verdict == LH_RUN_CLEAN ? 0
                                                 : 3;

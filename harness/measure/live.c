@@ -33,9 +33,11 @@
 #include "process.h"
 #include "segment.h"
 #include "slope.h"
+#include "switchcmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,7 +77,22 @@ struct lh_live {
     int forced;            /* its settle period was cut (max_seconds) */
     double seg_from;       /* the run's work at its base dump */
     lh_settle_opts settle;
+    /* watch mode (live.h) */
+    int watch;
+    lh_promsource src;
+    char original[LH_PROM_STAGES_MAX]; /* the list shown at the start */
+    int has_original;
+    char want[512];        /* the list switched to last */
+    int switched;          /* a switch command was run */
+    char switch_log[1100];
+    double asked_at;       /* when its switch command returned */
+    double settle_work;    /* the work LH_LIVE_WATCH_SETTLE_S after (-1:
+                              not yet) */
 };
+
+/* The running list when it is not known (watch mode, a service that does
+ * not say): never the same as a list asked for. */
+#define UNKNOWN_LIST "\001"
 
 static double now_s(const lh_live *l)
 {
@@ -130,6 +147,30 @@ static int write_control(lh_live *l, const char *list, char *why, size_t cap)
     return 0;
 }
 
+/* Watch mode: a sampler that reads no process (the run's clock), the
+ * metrics over it, their first good scrape, and the list the service
+ * shows.  0, LH_EINVAL (why: the metrics cannot be used), LH_ENOMEM. */
+static int start_watch(lh_live *l, char *why, size_t cap)
+{
+    int rc = lh_sampler_new(l->stats, 0, &l->smp);
+    if (rc == 0)
+        rc = lh_promsource_open(&l->src, l->o.metrics, l->smp, l->o.quiet,
+                                why, cap);
+    if (rc == 0)
+        rc = lh_promsource_first(&l->src, NULL, 0, why, cap);
+    if (rc < 0)
+        return rc == LH_ENOMEM ? rc : LH_EINVAL;
+    const lh_prom_stages *st = lh_poller_stages(l->src.poll);
+    if (st->state == LH_PROM_STAGES_AGREED) {
+        snprintf(l->original, sizeof l->original, "%s",
+                 strcmp(st->list, "-") == 0 ? "" : st->list);
+        l->has_original = 1;
+        snprintf(l->running, sizeof l->running, "%.511s", l->original);
+    }
+    l->mode = 1;
+    return 0;
+}
+
 /* The tool prepared for the whole run, and the target started with the
  * control file's list.  0, or an error with why set. */
 static int start(lh_live *l, char *why, size_t cap)
@@ -149,6 +190,8 @@ static int start(lh_live *l, char *why, size_t cap)
     }
     if (c->tick_seconds > LIVE_TICK_S)
         c->tick_seconds = LIVE_TICK_S;
+    if (l->watch)
+        return start_watch(l, why, cap);
     lh_target_opts to = {
         .argv = l->o.argv,
         .stages = l->o.first,
@@ -189,17 +232,20 @@ int lh_live_open(const lh_live_opts *o, lh_live **out, char *why, size_t cap)
              l->dir);
     snprintf(l->stats, sizeof l->stats, "%s/stats.log", l->dir);
     snprintf(l->log, sizeof l->log, "%s/target.log", l->dir);
+    snprintf(l->switch_log, sizeof l->switch_log, "%s/switch.log", l->dir);
+    l->watch = o->argv == NULL || o->argv[0] == NULL;
     int rc = 0;
     if (lh_measure_mkdir(l->dir) < 0) {
         snprintf(why, cap, "cannot create the live run's directory %.900s: "
                  "%s", l->dir, strerror(errno));
         rc = LH_ESYS;
     }
-    if (rc == 0)
+    if (rc == 0 && !l->watch)
         rc = write_control(l, o->first, why, cap);
     l->start_us = lh_now_us();
     lh_ack_init(&l->ack, o->first, 0);
-    snprintf(l->running, sizeof l->running, "%s", o->first);
+    snprintf(l->running, sizeof l->running, "%s",
+             l->watch ? UNKNOWN_LIST : o->first);
     if (rc == 0)
         rc = start(l, why, cap);
     if (rc < 0) {
@@ -254,14 +300,73 @@ int lh_live_find_mode(lh_live *l)
 int lh_live_take(measurement *m)
 {
     lh_live *l = m->live;
-    int rc = lh_sampler_take(l->smp, &l->series);
-    if (rc < 0)
-        return rc;
+    int restarted = 0;
+    int rc = l->watch ? lh_measure_take_metrics(m, &l->series, &restarted)
+                      : lh_sampler_take(l->smp, &l->series);
+    if (rc < 0 || (l->watch && rc == 0))
+        return rc; /* (a failed scrape: no sample) */
     const lh_sample *origin = &l->series.v[l->seg_start];
     if (m->res->series.n == 0)
         m->work_origin = origin->work;
     lh_sample x = lh_segment_sample(&l->series.v[l->series.n - 1], origin);
-    return lh_series_push(&m->res->series, &x);
+    rc = lh_series_push(&m->res->series, &x);
+    if (rc == 0 && restarted)
+        lh_measure_refit(m);
+    return rc;
+}
+
+/* Watch mode's acknowledgement (docs/protocol.md section 9): every
+ * leakhunt_stages series at 1 shows the list asked for; with none, the
+ * work counter moving again LH_LIVE_WATCH_SETTLE_S after the switch
+ * command returned.  Late after LH_LIVE_WATCH_ACK_S. */
+static lh_ack_state watch_ack(lh_live *l)
+{
+    const lh_prom_stages *st = lh_poller_stages(l->src.poll);
+    double since = now_s(l) - l->asked_at;
+    if (st->state == LH_PROM_STAGES_AGREED &&
+        lh_stats_stages_same(st->list, l->want[0] ? l->want : "-"))
+        return LH_ACK_DONE;
+    if (st->state == LH_PROM_STAGES_ABSENT &&
+        since >= LH_LIVE_WATCH_SETTLE_S) {
+        double w = lh_promsource_work(&l->src);
+        if (l->settle_work < 0)
+            l->settle_work = w;
+        else if (w > l->settle_work)
+            return LH_ACK_DONE;
+    }
+    return since > LH_LIVE_WATCH_ACK_S ? LH_ACK_LATE : LH_ACK_PENDING;
+}
+
+/* The switch asked for last: done, pending, or gone wrong. */
+static lh_ack_state switch_state(lh_live *l)
+{
+    if (l->watch)
+        return watch_ack(l);
+    return lh_ack_check(&l->ack, now_s(l), alive, l);
+}
+
+/* Watch mode: a switch not acknowledged in time. */
+static int watch_late(measurement *m)
+{
+    lh_live *l = m->live;
+    const lh_prom_stages *st = lh_poller_stages(l->src.poll);
+    char shows[LH_PROM_STAGES_MAX + 64];
+    if (st->state == LH_PROM_STAGES_ABSENT)
+        snprintf(shows, sizeof shows, "no leakhunt_stages series, and the "
+                 "work counter did not move");
+    else
+        snprintf(shows, sizeof shows, "leakhunt_stages shows '%s'",
+                 st->state == LH_PROM_STAGES_MIXED ? st->other : st->list);
+    m->res->verdict = LH_RUN_INCONCLUSIVE;
+    m->res->slope = m->res->ci_low = m->res->ci_high = NAN;
+    snprintf(m->res->error, sizeof m->res->error,
+             "live switching failed while measuring %.500s: %.600s %.0f s "
+             "after the switch command returned", l->want[0] ? l->want
+                                                             : "no stage",
+             shows, LH_LIVE_WATCH_ACK_S);
+    snprintf(m->res->reason, sizeof m->res->reason,
+             "live switching failed");
+    return LH_EIO;
 }
 
 /* The switch went wrong: the segment is inconclusive, the run over. */
@@ -285,6 +390,10 @@ int lh_live_check(measurement *m)
     find_mode(l);
     if (l->mode == 0)
         return 0; /* a target that cannot switch: nothing to check */
+    if (l->watch)
+        return l->ph == PHASE_SWITCHING && watch_ack(l) == LH_ACK_LATE
+                   ? watch_late(m)
+                   : 0;
     lh_ack_state st = lh_ack_check(&l->ack, now_s(l), alive, l);
     if (st == LH_ACK_STRAY || st == LH_ACK_MUTE ||
         (st == LH_ACK_LATE && l->ph == PHASE_SWITCHING))
@@ -321,7 +430,7 @@ int lh_live_phase(measurement *m)
         return 0;
     }
     if (l->ph == PHASE_SWITCHING) {
-        if (lh_ack_check(&l->ack, now_s(l), alive, l) != LH_ACK_DONE) {
+        if (switch_state(l) != LH_ACK_DONE) {
             lh_measure_show(m, "switching");
             return 1;
         }
@@ -389,12 +498,48 @@ static void segment_setup(lh_live *l, measurement *m,
     l->seg_start = l->series.n;
     l->forced = 0;
     m->work_origin = lh_sampler_work(l->smp);
+    if (l->watch) {
+        m->src = &l->src;
+        lh_promsource_mark(&l->src);
+        m->src_t0 = lh_promsource_now(&l->src);
+        m->work_origin = m->src_work0 = lh_promsource_work(&l->src);
+    }
 }
 
-/* 1 when two comma lists ("" for none) name the same stages. */
+/* 1 when two comma lists ("" for none) name the same stages; never for
+ * a list not known (UNKNOWN_LIST). */
 static int same_list(const char *a, const char *b)
 {
+    if (strcmp(a, UNKNOWN_LIST) == 0 || strcmp(b, UNKNOWN_LIST) == 0)
+        return 0;
     return lh_stats_stages_same(a[0] ? a : "-", b[0] ? b : "-");
+}
+
+/* Watch mode's switch: the user's command for `want`.  0, or LH_EIO
+ * (it failed: the segment inconclusive, naming the configuration),
+ * LH_ENOMEM. */
+static int switch_watch(lh_live *l, measurement *m, const char *want)
+{
+    char why[1500];
+    snprintf(l->want, sizeof l->want, "%s", want);
+    l->switched = 1;
+    int rc = lh_switchcmd_run(l->o.switch_cmd, want, l->switch_log, 0, why,
+                              sizeof why);
+    if (rc == LH_EIO) {
+        m->res->verdict = LH_RUN_INCONCLUSIVE;
+        m->res->slope = m->res->ci_low = m->res->ci_high = NAN;
+        snprintf(m->res->error, sizeof m->res->error,
+                 "cannot switch the service to %.400s: %s",
+                 want[0] ? want : "no stage", why);
+        snprintf(m->res->reason, sizeof m->res->reason,
+                 "the switch command failed");
+    }
+    if (rc < 0)
+        return rc;
+    l->asked_at = now_s(l);
+    l->settle_work = -1;
+    l->ph = PHASE_SWITCHING;
+    return 0;
 }
 
 /* How the segment begins: the target's start (measured at once, with a
@@ -403,7 +548,7 @@ static int same_list(const char *a, const char *b)
 static int segment_begin(lh_live *l, measurement *m)
 {
     const char *want = m->o->enabled;
-    if (l->segments == 0) {
+    if (l->segments == 0 && !l->watch) {
         m->measuring = 1;
         m->warmup = LH_DECIDE_DEFAULT_WARMUP;
         l->ph = PHASE_MEASURING;
@@ -416,6 +561,8 @@ static int segment_begin(lh_live *l, measurement *m)
         l->ph = PHASE_MEASURING;
         return 0;
     }
+    if (l->watch)
+        return switch_watch(l, m, want);
     int rc = write_control(l, want, m->res->error, sizeof m->res->error);
     if (rc < 0)
         return rc;
@@ -456,6 +603,32 @@ static void write_series(const lh_live *l)
     }
 }
 
+/* Watch mode's end: the service switched back to the list it showed at
+ * the start, when it was known and was changed. */
+static void restore(lh_live *l)
+{
+    if (!l->has_original || !l->switched ||
+        (same_list(l->want, l->original) && same_list(l->running, l->want)))
+        return;
+    char why[1500];
+    const char *what = l->original[0] ? l->original : "no stage";
+    if (l->o.interrupted && l->o.interrupted()) {
+        fprintf(stderr, "leak-hunt: the service was not switched back to "
+                "%s (interrupted): it runs %s, or is switching to it\n",
+                what, l->want[0] ? l->want : "no stage");
+        return;
+    }
+    int rc = lh_switchcmd_run(l->o.switch_cmd, l->original, l->switch_log,
+                              0, why, sizeof why);
+    if (rc < 0)
+        fprintf(stderr, "leak-hunt: cannot switch the service back to %s "
+                "(it ran that at the start): %s\n", what,
+                rc == LH_EIO ? why : lh_strerror(rc));
+    else if (!l->o.quiet)
+        fprintf(stderr, "leak-hunt: switched the service back to %s (it "
+                "ran that at the start)\n", what);
+}
+
 void lh_live_close(lh_live *l, lh_series *series)
 {
     if (l == NULL)
@@ -463,6 +636,9 @@ void lh_live_close(lh_live *l, lh_series *series)
     if (l->t) {
         lh_measure_stop_target(l->t, &l->ctx, l->o.target_wraps);
     }
+    if (l->watch)
+        restore(l);
+    lh_promsource_close(&l->src);
     lh_tool_cleanup(l->o.tool, &l->ctx);
     for (size_t i = 0; i < l->ctx.nenv; i++)
         lh_free(l->ctx.env[i]);

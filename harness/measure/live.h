@@ -34,7 +34,27 @@ typedef struct lh_live_opts {
     const char *supp;
     const char *stage_map;
     const char *first;     /* the starting list (comma list, "" none) */
+    /* Watch mode (argv empty: docs/protocol.md section 9): nothing is
+     * started; the service's metrics are the source (required), its
+     * stages are switched by running switch_cmd (switchcmd.h) instead of
+     * writing the control file, and acknowledged by its leakhunt_stages
+     * series (or, without any, by its work counter moving again after
+     * LH_LIVE_WATCH_SETTLE_S).  The first segment switches too, unless
+     * the service shows its list already; the list the service showed
+     * at the start is switched back to at the end. */
+    const struct lh_poller_opts *metrics;
+    const char *switch_cmd;
+    int quiet;
+    int (*interrupted)(void); /* or NULL: lh_measure_opts.interrupted;
+                                 no switch back once it says so (no
+                                 process can start then) */
 } lh_live_opts;
+
+/* Watch mode: a switch not acknowledged this long after its command
+ * returned fails; without leakhunt_stages, the work counter must move
+ * after this long. */
+#define LH_LIVE_WATCH_ACK_S 10.0
+#define LH_LIVE_WATCH_SETTLE_S 1.0
 
 typedef struct lh_live lh_live;
 
@@ -43,7 +63,8 @@ typedef struct lh_live lh_live;
  * target.  0 and *out; or, with the message in why (cap bytes): LH_ESYS
  * when the directory or the control file cannot be written (the path and
  * the reason), LH_ETOOL when the tool cannot run (its message and fix),
- * LH_EIO when the target cannot be started, LH_ENOMEM.
+ * LH_EIO when the target cannot be started, LH_EINVAL in watch mode when
+ * the metrics cannot be used (the first scrape failed), LH_ENOMEM.
  */
 int lh_live_open(const lh_live_opts *o, lh_live **out, char *why,
                  size_t cap);
@@ -54,6 +75,10 @@ int lh_live_open(const lh_live_opts *o, lh_live **out, char *why,
  * directory for its samples.csv, o->timeout what is left of the live
  * run's time).  Returns as lh_measure does (LH_EIO with verdict ERROR:
  * the target exited, naming the configuration it ran), and:
+ *   - watch mode: LH_EIO with verdict INCONCLUSIVE when the switch
+ *     command failed or the switch was not acknowledged within
+ *     LH_LIVE_WATCH_ACK_S (res->error names the configuration), or when
+ *     too many scrapes failed;
  *   - LH_ESYS when the control file cannot be written (res->error: the
  *     path and the reason; verdict ERROR);
  *   - LH_EIO with verdict INCONCLUSIVE and res->error set when the switch
@@ -83,7 +108,9 @@ const lh_series *lh_live_series(const lh_live *l);
 size_t lh_live_pids(const lh_live *l, pid_t *pids, size_t max);
 
 /*
- * Stops the target (with the grace its tool and launcher need), writes
+ * Stops the target (with the grace its tool and launcher need), or in
+ * watch mode switches the service back to the list it showed at the
+ * start (when known and changed; said on stderr), writes
  * the whole run's series to live.csv in its directory, and frees
  * everything;
  * *series (may be NULL) takes the whole run's series (free it with

@@ -390,12 +390,12 @@ static void too_little_work(const measurement *m)
     const lh_series *s = &res->series;
     double work = s->n > m->from ? s->v[s->n - 1].work - s->v[m->from].work
                                  : 0;
-    if (!lh_sampler_reported(m->smp) && m->o->target_wraps) {
+    if (!lh_measure_reported(m) && m->o->target_wraps) {
         res->verdict = LH_RUN_INCONCLUSIVE;
         snprintf(res->reason, sizeof res->reason,
                  "too-few: no stats line from the processes under test "
                  "(LEAKHUNT_STATS); nothing measured, run longer");
-    } else if (lh_sampler_reported(m->smp) && !(work > 0)) {
+    } else if (lh_measure_reported(m) && !(work > 0)) {
         res->verdict = LH_RUN_INCONCLUSIVE;
         snprintf(res->reason, sizeof res->reason,
                  "too-few: the target reported no work done; nothing "
@@ -406,9 +406,10 @@ static void too_little_work(const measurement *m)
 /* 1 when the target wrote stats lines and none of them was the
  * protocol's: nothing it reported can be used, and a run measured by
  * time instead would be judged on something else than it meant. */
-static int malformed_only(const lh_sampler *smp)
+static int malformed_only(const measurement *m)
 {
-    return !lh_sampler_reported(smp) && lh_sampler_bad_lines(smp) > 0;
+    return m->src == NULL && !lh_sampler_reported(m->smp) &&
+           lh_sampler_bad_lines(m->smp) > 0;
 }
 
 /* The verdict of a run whose stats lines were all malformed. */
@@ -482,14 +483,16 @@ static void decide_run(measurement *m)
     size_t from = m->from < res->series.n ? m->from : 0;
     lh_series part = {res->series.v + from, res->series.n - from, 0};
     res->measured_from = from;
-    decide(m->o, res, &part, lh_sampler_has_heap(m->smp),
-           lh_sampler_has_queue(m->smp), !lh_sampler_reported(m->smp), ts,
-           note, m->warmup);
+    decide(m->o, res, &part, lh_measure_has_heap(m),
+           lh_measure_has_queue(m), !lh_measure_reported(m), ts, note,
+           m->warmup);
+    if (m->src && ts == NULL)
+        res->signal = "metrics";
     lh_series_free(&sig);
     /* the chart shades what was left out: the settle period too */
     if (ts == NULL && part.n > 0)
         res->warmup_work += part.v[0].work - res->series.v[0].work;
-    if (malformed_only(m->smp))
+    if (malformed_only(m))
         no_valid_line(res, m->smp);
     else if (res->verdict == LH_RUN_CLEAN)
         too_little_work(m);
@@ -597,6 +600,36 @@ int lh_measure_make_dir(measurement *m, int own)
     return 0;
 }
 
+/* The metrics of a run of its own (o->metrics): the source over the
+ * run's sampler (in watch mode one that reads no stats file and no
+ * process: the clock), and its first good scrape before the run begins.
+ * 0 (also when the target exited first: the loop says so), or LH_EINVAL
+ * with res->error and usage_error set. */
+static int start_metrics(measurement *m)
+{
+    const lh_measure_opts *o = m->o;
+    lh_run_result *res = m->res;
+    int rc = 0;
+    if (m->smp == NULL)
+        rc = lh_sampler_new(m->stats, 0, &m->smp);
+    if (rc < 0)
+        return rc;
+    m->src = &m->own_src;
+    rc = lh_promsource_open(m->src, o->metrics, m->smp, o->quiet,
+                            res->error, sizeof res->error);
+    if (rc == 0)
+        rc = lh_promsource_first(m->src, m->t, LH_PROMSOURCE_START_S,
+                                 res->error, sizeof res->error);
+    if (rc == LH_ENOMEM)
+        return rc;
+    if (rc < 0) {
+        res->usage_error = 1;
+        return LH_EINVAL;
+    }
+    m->src_t0 = lh_promsource_now(m->src);
+    return 0;
+}
+
 /* Prepares the tool, starts the target wrapped as the tool asks, and its
  * sampler.  0, or an error (res->error set for the tool's and the
  * target's). */
@@ -614,6 +647,14 @@ static int start(measurement *m)
     int rc = lh_tool_prepare(o->tool, c);
     if (rc < 0)
         return rc;
+    if (o->argv == NULL || o->argv[0] == NULL) { /* watch mode */
+        if (o->metrics == NULL) {
+            snprintf(m->res->error, sizeof m->res->error, "no target "
+                     "command, and no metrics to watch");
+            return LH_EINVAL;
+        }
+        return start_metrics(m);
+    }
     lh_target_opts to = {
         .argv = o->argv,
         .stages = o->enabled,
@@ -633,6 +674,8 @@ static int start(measurement *m)
     rc = lh_sampler_new(m->stats, lh_target_pid(m->t), &m->smp);
     if (rc == 0 && c->heap_log[0])
         rc = lh_sampler_heap_log(m->smp, c->heap_log);
+    if (rc == 0 && o->metrics)
+        rc = start_metrics(m);
     return rc;
 }
 
@@ -683,9 +726,28 @@ static int setup(measurement *m, const lh_measure_opts *o, lh_run_result *res)
     return 0;
 }
 
+int lh_measure_reported(const measurement *m)
+{
+    if (m->src)
+        return lh_promsource_has_work(m->src);
+    return lh_sampler_reported(m->smp);
+}
+
+int lh_measure_has_heap(const measurement *m)
+{
+    return m->src == NULL && lh_sampler_has_heap(m->smp);
+}
+
+int lh_measure_has_queue(const measurement *m)
+{
+    return m->src == NULL && lh_sampler_has_queue(m->smp);
+}
+
 double lh_measure_work(const measurement *m)
 {
-    if (!lh_sampler_reported(m->smp))
+    if (m->src && lh_promsource_has_work(m->src))
+        return lh_promsource_work(m->src) - m->work_origin;
+    if (!lh_sampler_reported(m->smp) || m->src)
         return (double)(lh_now_us() - m->start) / 1e6;
     return lh_sampler_work(m->smp) - m->work_origin;
 }
@@ -699,12 +761,12 @@ void lh_measure_show(measurement *m, const char *phase)
         m->shown_slope = m->ctx->series.n >= 3
                              ? slope_so_far(&m->ctx->series, 0, 1)
                              : slope_so_far(&m->res->series,
-                                            lh_sampler_has_heap(m->smp), 0);
+                                            lh_measure_has_heap(m), 0);
         m->next_slope = lh_now_us() + 1000000;
     }
     progress(o, m->res, elapsed, work - m->work_from,
              m->budget_work > 0 ? m->budget_work : m->budget_time, 0,
-             m->shown_slope, !lh_sampler_reported(m->smp), phase);
+             m->shown_slope, !lh_measure_reported(m), phase);
 }
 
 /* The tool's tick when it is due; the progress line and callback. */
@@ -824,7 +886,7 @@ static int decide_or_extend(measurement *m, double elapsed, double work)
     const lh_measure_opts *o = m->o;
     lh_run_result *res = m->res;
     decide_run(m);
-    if (m->timed_out || malformed_only(m->smp))
+    if (m->timed_out || malformed_only(m))
         return 0; /* (longer would not make a stats line valid) */
     if (res->verdict != LH_RUN_INCONCLUSIVE || m->extensions >= o->max_extend)
         return 0;
@@ -840,7 +902,7 @@ static int decide_or_extend(measurement *m, double elapsed, double work)
                 "%.2f..%.2f): running twice as long\n",
                 isatty(2) ? "\r\033[K" : "", res->tool,
                 o->label ? o->label : "", res->slope,
-                lh_sampler_reported(m->smp) ? "B/unit" : "B/s", res->ci_low,
+                lh_measure_reported(m) ? "B/unit" : "B/s", res->ci_low,
                 res->ci_high);
     return 1;
 }
@@ -849,7 +911,7 @@ static int decide_or_extend(measurement *m, double elapsed, double work)
  * (docs/protocol.md section 2). */
 static void say_bad_line(measurement *m)
 {
-    if (m->bad_said || lh_sampler_bad_lines(m->smp) == 0)
+    if (m->bad_said || m->src || lh_sampler_bad_lines(m->smp) == 0)
         return;
     m->bad_said = 1;
     fprintf(stderr, "%sleak-hunt: malformed stats line in %s (counted, "
@@ -864,7 +926,39 @@ static int take(measurement *m)
 {
     if (m->live)
         return lh_live_take(m);
+    if (m->src) {
+        int restarted;
+        int rc = lh_measure_take_metrics(m, &m->res->series, &restarted);
+        if (rc > 0 && restarted)
+            lh_measure_refit(m);
+        return rc > 0 ? 0 : rc;
+    }
     return lh_sampler_take(m->smp, &m->res->series);
+}
+
+int lh_measure_take_metrics(measurement *m, lh_series *into,
+                            int *restarted)
+{
+    int rc = lh_promsource_take(m->src, into, restarted, m->res->error,
+                                sizeof m->res->error);
+    if (rc == LH_EIO) {
+        m->res->verdict = LH_RUN_INCONCLUSIVE;
+        m->res->slope = m->res->ci_low = m->res->ci_high = NAN;
+        snprintf(m->res->reason, sizeof m->res->reason,
+                 "too many failed scrapes");
+    }
+    return rc;
+}
+
+void lh_measure_refit(measurement *m)
+{
+    /* The service restarted: its memory fell with it and grows again
+     * through its warm-up; the fit is of this process alone, from its
+     * first point, its warm-up left out by the decision. */
+    if (!m->measuring || m->res->series.n == 0)
+        return;
+    m->from = m->res->series.n - 1;
+    m->warmup = LH_DECIDE_DEFAULT_WARMUP;
 }
 
 /* One turn of the loop: sleep, sample, tick, and decide when the budget
@@ -873,13 +967,17 @@ static int take(measurement *m)
 static int step(measurement *m)
 {
     lh_sleep_us(SAMPLE_US);
+    if (m->t == NULL && m->o->interrupted && m->o->interrupted()) {
+        snprintf(m->res->error, sizeof m->res->error, "interrupted");
+        return LH_EIO; /* watch mode: no target whose end says so */
+    }
     int rc = take(m);
     if (rc < 0)
         return rc;
     say_bad_line(m);
     double elapsed = (double)(lh_now_us() - m->start) / 1e6;
     double work = lh_measure_work(m);
-    if (lh_target_exited(m->t, &m->status)) {
+    if (m->t && lh_target_exited(m->t, &m->status)) {
         m->exited = 1;
         return 0;
     }
@@ -962,10 +1060,12 @@ static void last_figures(measurement *m)
     lh_tool_ctx *c = m->ctx;
     res->seconds = (double)(lh_now_us() - m->start) / 1e6;
     res->work = lh_measure_work(m);
-    if (!lh_sampler_reported(m->smp))
+    if (!lh_measure_reported(m))
         res->work = res->seconds;
     res->rate = res->seconds > 0 ? res->work / res->seconds : 0;
-    res->bad_stats_lines = lh_sampler_bad_lines(m->smp);
+    res->bad_stats_lines = m->src ? 0 : lh_sampler_bad_lines(m->smp);
+    if (m->src)
+        lh_promsource_result(m->src, res, m->src_t0, m->src_work0);
     snprintf(res->first_bad_stats_line, sizeof res->first_bad_stats_line,
              "%s", lh_sampler_first_bad_line(m->smp));
     c->npids = lh_sampler_pids(m->smp, c->pids, 64);
@@ -981,12 +1081,30 @@ static void last_figures(measurement *m)
  * before it is stopped, and at the end of each live segment. */
 static void probe_before_stop(measurement *m)
 {
-    if (m->o->before_stop == NULL || m->exited)
+    if (m->o->before_stop == NULL || m->exited || m->t == NULL)
         return;
     pid_t main_pid = lh_target_pid(m->t);
     const pid_t *pids = m->ctx->npids ? m->ctx->pids : &main_pid;
     m->o->before_stop(m->o->before_stop_arg, m->res, pids,
                       m->ctx->npids ? m->ctx->npids : 1);
+}
+
+/* A service measured through its metrics that restarted: the reason
+ * says that the fit is of what followed the last restart. */
+static void say_restarts(lh_run_result *res)
+{
+    if (res->nrestarts == 0)
+        return;
+    size_t last = res->nrestarts <= LH_RUN_MAX_RESTARTS
+                      ? res->nrestarts - 1
+                      : LH_RUN_MAX_RESTARTS - 1;
+    size_t len = strlen(res->reason);
+    char times[48] = "once,";
+    if (res->nrestarts > 1)
+        snprintf(times, sizeof times, "%zu times, the last", res->nrestarts);
+    snprintf(res->reason + len, sizeof res->reason - len,
+             "; the service restarted %s at %.1f s: fitted from there",
+             times, res->restarts[last].seconds);
 }
 
 /* After the loop: the run's figures, a last tick, the target stopped (a
@@ -999,7 +1117,7 @@ static int conclude(measurement *m)
     lh_run_result *res = m->res;
     last_figures(m);
     probe_before_stop(m);
-    if (!m->live)
+    if (!m->live && m->t)
         lh_measure_stop_target(m->t, m->ctx, m->o->target_wraps);
     if (m->exited) {
         exited_error(m);
@@ -1019,6 +1137,7 @@ static int conclude(measurement *m)
                  res->work, o->work > 0 ? o->work : o->duration,
                  o->work > 0 ? "units" : "seconds");
     }
+    say_restarts(res);
     for (size_t i = 0; i < res->nsites; i++)
         if (res->sites[i].stage[0] == '\0')
             lh_measure_attribute(o->stage_map, res->sites[i].function,
@@ -1034,7 +1153,7 @@ static void write_outputs(measurement *m)
 {
     lh_run_result *res = m->res;
     progress(m->o, res, res->seconds, res->work, 0, 1, NAN,
-             !lh_sampler_reported(m->smp), NULL);
+             !lh_measure_reported(m), NULL);
     FILE *f = fopen(m->csv, "w");
     if (f) {
         lh_series_write_csv(&res->series, f);
@@ -1051,6 +1170,8 @@ static void teardown(measurement *m)
         lh_free(m->ctx->env[i]);
     lh_series_free(&m->res->tool_series);
     m->res->tool_series = m->ctx->series;
+    if (m->src == &m->own_src)
+        lh_promsource_close(m->src);
     lh_sampler_free(m->smp);
     lh_target_free(m->t);
 }
@@ -1065,6 +1186,8 @@ int lh_measure_loop(measurement *m)
     if (rc == 0) {
         rc = conclude(m);
         write_outputs(m);
+    } else if (m->src) { /* the scrapes that ended it, for the report */
+        lh_promsource_result(m->src, m->res, m->src_t0, m->src_work0);
     }
     return rc;
 }

@@ -28,7 +28,9 @@ typedef void (*lh_measure_probe_fn)(void *arg, lh_run_result *res,
                                     const pid_t *pids, size_t npids);
 
 typedef struct lh_measure_opts {
-    char *const *argv;     /* target command; "{stages}" is substituted */
+    char *const *argv;     /* target command; "{stages}" is substituted.
+                              Empty (argv[0] NULL): watch mode, nothing is
+                              started and `metrics` is the only source */
     int target_wraps;      /* 1: the target applies LEAKHUNT_WRAP itself
                               (multi-process, like selfheal); 0: leak-hunt
                               wraps the whole command */
@@ -71,14 +73,26 @@ typedef struct lh_measure_opts {
      * target exited by itself. */
     lh_measure_probe_fn before_stop;
     void *before_stop_arg;
+    /* Or NULL: the work and memory come from the service's Prometheus
+     * metrics (--metrics, docs/protocol.md section 9; promsource.h), not
+     * from stats lines.  Its first scrape must be good before the run
+     * begins (else res->usage_error, LH_EINVAL); a restart seen restarts
+     * the fit. */
+    const struct lh_poller_opts *metrics;
+    /* Or NULL: 1 once the command was told to stop (SIGINT, SIGTERM).
+     * A target's stop ends its run; in watch mode there is none, so the
+     * loop asks this at each step (the run then fails: LH_EIO). */
+    int (*interrupted)(void);
 } lh_measure_opts;
 
 /*
  * Runs the measurement into *res (which the caller zeroes first and frees
  * with lh_run_result_free).  Returns 0 with res->verdict set (CLEAN, LEAK,
  * INCONCLUSIVE), LH_TOOL when the tool could not run (res->error says why
- * and how to fix it), or LH_EIO when the target failed (res->error has its
- * status and the last lines of its log; verdict ERROR).
+ * and how to fix it), LH_EIO when the target failed (res->error has its
+ * status and the last lines of its log; verdict ERROR) or, with metrics,
+ * too many scrapes failed (verdict INCONCLUSIVE), or LH_EINVAL when the
+ * metrics could not be used at all (res->usage_error set).
  */
 int lh_measure(const lh_measure_opts *o, lh_run_result *res);
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "measure.h"
+#include "promsource.h"
 #include "sampler.h"
 #include "target.h"
 
@@ -48,12 +49,34 @@ typedef struct measurement {
     double warmup;        /* share of its work the decision leaves out */
     double work_origin;   /* the sampler's work at start (a segment's
                              work counts from its switch) */
+    /* --metrics: the source of work and memory (NULL: the stats lines),
+     * the run's own or the live run's, and where on its clock and its
+     * work the run or segment began (for the restarts it reports). */
+    lh_promsource *src;
+    lh_promsource own_src;
+    double src_t0, src_work0;
 } measurement;
 
 /* Runs the loop of an m set up by its owner until the run is over, then
  * concludes it (the decision, the tool's findings) and writes
  * samples.csv.  0, or lh_measure's errors. */
 int lh_measure_loop(measurement *m);
+
+/* 1 when the work is units reported (stats lines or a work counter), 0
+ * when it is time; whether the series has a live heap and a queue. */
+int lh_measure_reported(const measurement *m);
+int lh_measure_has_heap(const measurement *m);
+int lh_measure_has_queue(const measurement *m);
+
+/* One sample from the metrics into `into`: lh_promsource_take's answer
+ * (1, 0: skipped, an error with res->error set and the run
+ * inconclusive); *restarted set when it is the first after a restart. */
+int lh_measure_take_metrics(measurement *m, lh_series *into,
+                            int *restarted);
+
+/* After a restart of the service: the fit starts again at the last
+ * sample of m->res->series (when the measured part has begun). */
+void lh_measure_refit(measurement *m);
 
 /* The work done since the measurement began (the sampler's work minus
  * work_origin; seconds since start when nothing reported). */

@@ -35,6 +35,19 @@ typedef struct lh_site {
                            sites that only grow (measure.c) */
 } lh_site;
 
+/* A restart of a service measured through its metrics (--metrics): its
+ * work counter went backwards, or its process start time changed
+ * (docs/protocol.md section 9). */
+typedef struct lh_run_restart {
+    double seconds;        /* into the run (or segment), the first scrape
+                              after it */
+    double work;           /* the run's work there */
+    double counter_before, counter_after; /* the counter as scraped */
+    int by_start_time;     /* seen by process_start_time_seconds */
+} lh_run_restart;
+
+#define LH_RUN_MAX_RESTARTS 8
+
 typedef struct lh_run_result {
     char enabled[512];  /* comma list */
     const char *tool;
@@ -73,6 +86,20 @@ typedef struct lh_run_result {
     /* processes the tool could not measure its own way, and what it did
      * instead (heap: built with a sanitizer, ...); "" none */
     char skipped[1024];
+    /* Measured through Prometheus metrics (docs/protocol.md section 9):
+     * scraped 1, the scrapes made and failed, the first failure's
+     * message, the transfer times of the good ones, and the restarts seen
+     * (their count; the first LH_RUN_MAX_RESTARTS kept).  The decision
+     * fits only what follows the last restart. */
+    int scraped;
+    unsigned long scrapes, scrape_failures;
+    char scrape_error[512];
+    double fetch_mean_s, fetch_max_s;
+    size_t nrestarts;
+    lh_run_restart restarts[LH_RUN_MAX_RESTARTS];
+    /* The run could not begin for a reason that is the user's to fix (a
+     * metrics URL or metric that cannot be used): exit 2, not 3. */
+    int usage_error;
     /* failure */
     char error[2048];
     char dir[1024];

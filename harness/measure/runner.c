@@ -151,6 +151,17 @@ int lh_runner_init(lh_runner *r, const lh_cli *cli)
     for (size_t i = 0; r->argv[i] && len < sizeof r->command; i++)
         len += (size_t)snprintf(r->command + len, sizeof r->command - len,
                                 "%s%s", i ? " " : "", r->argv[i]);
+    if (cli->watch)
+        snprintf(r->command, sizeof r->command, "watch %.1000s",
+                 cli->metrics);
+    if (cli->metrics) {
+        r->metrics_opts = (lh_poller_opts){
+            .url = cli->metrics,
+            .work_metric = cli->work_metric,
+            .memory_metric = cli->memory_metric,
+        };
+        r->metrics = &r->metrics_opts;
+    }
     if (!cli->report_dir && make_temp_dir(r) != 0) {
         lh_cli_free_argv(r->argv);
         r->argv = NULL;
@@ -217,10 +228,14 @@ static void note_failure(lh_runner *r, lh_run_result *res, int rc)
             res->verdict = LH_RUN_ERROR;
         if (got_signal)
             snprintf(res->error, sizeof res->error,
-                     "interrupted by signal %d (%s): target stopped",
-                     (int)got_signal, strsignal((int)got_signal));
+                     "interrupted by signal %d (%s): %s", (int)got_signal,
+                     strsignal((int)got_signal),
+                     r->cli->watch ? "measurement stopped"
+                                   : "target stopped");
         fprintf(stderr, "leak-hunt: %s\n", res->error);
     }
+    if (res->usage_error)
+        r->env_failed = 1; /* metrics that cannot be used: exit 2 */
     if (got_signal)
         r->interrupted = 1;
 }
@@ -237,6 +252,14 @@ void lh_runner_restart(lh_runner *r, const char *why)
     r->live_tool = NULL;
     r->mode = "restart";
     snprintf(r->mode_note, sizeof r->mode_note, "%s", why ? why : "");
+}
+
+void lh_runner_watch(lh_runner *r)
+{
+    r->live_tool = NULL;
+    r->mode = "watch";
+    snprintf(r->mode_note, sizeof r->mode_note, "nothing started: the "
+             "service at %.400s measured as it runs", r->cli->metrics);
 }
 
 void lh_runner_end_live(lh_runner *r)
@@ -274,10 +297,16 @@ static int open_live(lh_runner *r, const char *first, const char *dir,
         .supp = c->supp[0] ? c->supp : NULL,
         .stage_map = c->stage_map,
         .first = first,
+        .metrics = c->watch ? r->metrics : NULL,
+        .switch_cmd = c->switch_cmd,
+        .quiet = c->quiet,
+        .interrupted = lh_runner_interrupted,
     };
     int rc = lh_live_open(&lo, &r->live, res->error, sizeof res->error);
     if (rc == LH_ESYS)
         r->env_failed = 1;
+    if (rc == LH_EINVAL) /* watch mode: the metrics cannot be used */
+        res->usage_error = 1;
     return rc == LH_ETOOL || rc == LH_ESYS || rc == LH_ENOMEM ? rc : rc < 0
                                                                    ? LH_EIO
                                                                    : 0;
@@ -377,6 +406,8 @@ lh_run_result *lh_runner_measure_plan(lh_runner *r, const char *enabled,
         .look_every = plan->look_every,
         .look_seconds = plan->look_seconds,
         .tool_points = plan->tool_points,
+        .metrics = r->metrics,
+        .interrupted = lh_runner_interrupted,
     };
     int rc;
     if (got_signal) { /* told to stop between two runs: start nothing */

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "live.h"
 #include "measure.h"
+#include "poller.h"
 #include "report.h"
 #include "result.h"
 
@@ -56,6 +57,9 @@ typedef struct lh_runner {
     int env_failed;     /* the control file could not be written: exit 2 */
     int live_failed;    /* a switch went wrong (not acknowledged, a list
                            not asked for): inconclusive, exit 3 */
+    /* --metrics: every run's source (lh_measure_opts.metrics), or NULL */
+    const struct lh_poller_opts *metrics;
+    struct lh_poller_opts metrics_opts;
     /* The same for lh_measure_opts.before_stop. */
     lh_measure_probe_fn before_stop;
     void *before_stop_arg;
@@ -97,6 +101,11 @@ void lh_runner_go_live(lh_runner *r, const lh_tool *tool, const char *note);
 /* Measures each configuration in a run of its own, saying why in the
  * report ("--restart"). */
 void lh_runner_restart(lh_runner *r, const char *why);
+
+/* Watch mode (--metrics with no target): nothing is started, the one
+ * configuration is the service as it runs; mode "watch" in the
+ * report. */
+void lh_runner_watch(lh_runner *r);
 
 /* Ends the live run under way, if any: its target stopped (the whole
  * run's series kept for the report). */

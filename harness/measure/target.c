@@ -230,8 +230,7 @@ static void strvec_free(strvec *s)
     s->n = s->cap = 0;
 }
 
-/* Replaces every "{stages}" in arg with stages. */
-static char *substitute(const char *arg, const char *stages)
+char *lh_target_substitute(const char *arg, const char *stages)
 {
     static const char pat[] = "{stages}";
     size_t plen = sizeof pat - 1, slen = strlen(stages), count = 0;
@@ -313,7 +312,8 @@ static int build_argv(const lh_target_opts *o, strvec *argv)
     if (o->wrap && o->wrap_self)
         rc = push_words(argv, o->wrap);
     for (size_t i = 0; rc == 0 && o->argv[i]; i++) {
-        char *arg = substitute(o->argv[i], o->stages ? o->stages : "");
+        char *arg =
+            lh_target_substitute(o->argv[i], o->stages ? o->stages : "");
         if (arg == NULL)
             return LH_ENOMEM;
         rc = strvec_push(argv, arg);

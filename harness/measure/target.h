@@ -46,6 +46,10 @@ int lh_target_start(const lh_target_opts *o, lh_target **out);
 /* The process (and group) id of the target. */
 pid_t lh_target_pid(const lh_target *t);
 
+/* A copy of arg with every "{stages}" replaced by `stages` (free with
+ * lh_free), or NULL when out of memory. */
+char *lh_target_substitute(const char *arg, const char *stages);
+
 /* Non-blocking: 1 and *status (waitpid status) when the target's main
  * process has exited, 0 while it runs. */
 int lh_target_exited(lh_target *t, int *status);

@@ -25,7 +25,23 @@
 struct lh_prom_selector {
     char *text;
     lh_prom_scrape *series; /* one sample: the name and labels */
+    int sum;                /* sum(...): every series it matches, added */
 };
+
+/* "sum(" ... ")" around a selector (spaces around it allowed): the inner
+ * text's start and length in *inner and *len, and 1; else 0. */
+static int sum_of(const char *text, const char **inner, size_t *len)
+{
+    const char *p = text + strspn(text, " \t");
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (n < 5 || strncmp(p, "sum(", 4) != 0 || p[n - 1] != ')')
+        return 0;
+    *inner = p + 4;
+    *len = n - 5;
+    return 1;
+}
 
 int lh_prom_selector_parse(const char *text, lh_prom_selector **out, char *why,
                            size_t whylen)
@@ -39,13 +55,17 @@ int lh_prom_selector_parse(const char *text, lh_prom_selector **out, char *why,
         lh_free(sel);
         return LH_ENOMEM;
     }
-    int rc = lh_prom_parse_series(text, strlen(text), &sel->series, reason,
+    const char *inner = text;
+    size_t len = strlen(text);
+    sel->sum = sum_of(text, &inner, &len);
+    int rc = lh_prom_parse_series(inner, len, &sel->series, reason,
                                   sizeof reason);
     if (rc < 0) {
         if (rc == LH_EPARSE)
             lh_set_why(why, whylen,
                        "bad metric selector '%.200s': %s "
-                       "(name or name{label=\"value\",...})",
+                       "(name, name{label=\"value\",...}, or sum(...) "
+                       "of either)",
                        text, reason);
         lh_prom_selector_free(sel);
         return rc;
@@ -214,6 +234,42 @@ static int check_role(const lh_prom_value *v, lh_prom_role role, char *why,
     return 0;
 }
 
+/* Sample x of s as a selection's value. */
+static lh_prom_value value_of(const lh_prom_scrape *s, const lh_prom_sample *x)
+{
+    lh_prom_value v = {
+        .value = x->value,
+        .type = lh_prom_sample_type(s, x),
+        .part = x->part,
+        .sample = x,
+    };
+    return v;
+}
+
+/* sum(...): every series the selector matches (at least one), each
+ * checked for the role, added; the first stands for them in *out. */
+static int select_sum(const lh_prom_scrape *s, const lh_prom_selector *sel,
+                      lh_prom_role role, lh_prom_value *out, char *why,
+                      size_t whylen)
+{
+    lh_prom_value total = {0};
+    for (size_t i = 0; i < s->nsamples; i++) {
+        const lh_prom_sample *x = &s->samples[i];
+        if (!lh_prom_selector_matches(sel, x))
+            continue;
+        lh_prom_value v = value_of(s, x);
+        int rc = check_role(&v, role, why, whylen);
+        if (rc < 0)
+            return rc;
+        if (total.sample == NULL)
+            total = v;
+        else
+            total.value += v.value;
+    }
+    *out = total;
+    return 0;
+}
+
 int lh_prom_select(const lh_prom_scrape *s, const lh_prom_selector *sel,
                    lh_prom_role role, lh_prom_value *out, char *why,
                    size_t whylen)
@@ -228,6 +284,8 @@ int lh_prom_select(const lh_prom_scrape *s, const lh_prom_selector *sel,
     }
     if (count == 0)
         return none_found(s, sel, why, whylen);
+    if (sel->sum)
+        return select_sum(s, sel, role, out, why, whylen);
     if (count > 1) {
         char list[512];
         list_series(s, sel, 1, list, sizeof list);
@@ -237,12 +295,7 @@ int lh_prom_select(const lh_prom_scrape *s, const lh_prom_selector *sel,
                    count, lh_prom_selector_text(sel), list);
         return LH_EINVAL;
     }
-    lh_prom_value v = {
-        .value = found->value,
-        .type = lh_prom_sample_type(s, found),
-        .part = found->part,
-        .sample = found,
-    };
+    lh_prom_value v = value_of(s, found);
     int rc = check_role(&v, role, why, whylen);
     if (rc == 0)
         *out = v;

@@ -7,7 +7,9 @@
  * that carry every label given with that value (a label given as "" selects
  * series without it), and must select exactly one: several are an error
  * that names them, none an error that names the metric (and what there is
- * instead).  The value is checked for its role: a work metric is a counter
+ * instead).  `sum(name{...})` selects every series it matches (at least
+ * one) and adds their values, each checked for its role: the B nodes of a
+ * pipeline served from one endpoint, `sum(events_total{role="b"})`.  The value is checked for its role: a work metric is a counter
  * (its sample, or name_total of a counter family), the _count of a
  * histogram or summary (a counter too), or an untyped series whose name
  * ends in _total; a memory metric is a gauge or untyped.  Either must hold

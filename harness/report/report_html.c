@@ -528,6 +528,22 @@ static void run_svg(FILE *f, const lh_report *rep, const lh_run_result *r,
     fprintf(f, "</svg>\n");
 }
 
+/* A run measured through a service's metrics: its scrapes, and where
+ * the fit started again after a restart. */
+static void scrapes_caption(FILE *f, const lh_run_result *r)
+{
+    fprintf(f, "; %lu scrapes (%lu failed), %.1f ms each on average",
+            r->scrapes, r->scrape_failures, r->fetch_mean_s * 1e3);
+    for (size_t i = 0; i < r->nrestarts && i < LH_RUN_MAX_RESTARTS; i++)
+        fprintf(f, "; the service restarted at %.1f s (work %.0f): the fit "
+                   "starts again there", r->restarts[i].seconds,
+                r->restarts[i].work);
+    if (r->scrape_error[0]) {
+        fprintf(f, "; the first failed scrape: ");
+        esc(f, r->scrape_error);
+    }
+}
+
 /* Under the chart: verdict, tool, stages, slope, reason, what is plotted
  * (and closes the figure). */
 static void run_caption(FILE *f, const lh_report *rep, const lh_run_result *r,
@@ -558,8 +574,10 @@ static void run_caption(FILE *f, const lh_report *rep, const lh_run_result *r,
         esc(f, own->points ? own->points : "own signal");
         fprintf(f, " (not plotted); chart: sampled %s", sig);
     } else
-        fprintf(f, "; signal: %s%s", sig,
+        fprintf(f, "; signal: %s%s", r->scraped ? "the memory metric" : sig,
                 fit->shown ? "; dashed: the fitted slope" : "");
+    if (r->scraped)
+        scrapes_caption(f, r);
     fprintf(f, "</figcaption></figure>\n");
 }
 

@@ -38,6 +38,36 @@ static void kv_interval(lh_json *j, const char *key, double low, double high)
     lh_json_end_array(j);
 }
 
+/* "metrics": a run measured through a service's metrics (docs/protocol.md
+ * section 9): its scrapes, and the restarts the fit started again at. */
+static void write_scrapes(lh_json *j, const lh_run_result *r)
+{
+    lh_json_key(j, "metrics");
+    lh_json_begin_object(j);
+    lh_json_kv_int(j, "scrapes", (long long)r->scrapes);
+    lh_json_kv_int(j, "failed", (long long)r->scrape_failures);
+    if (r->scrape_error[0])
+        lh_json_kv_string(j, "first_error", r->scrape_error);
+    lh_json_kv_number(j, "fetch_mean_seconds", r->fetch_mean_s);
+    lh_json_kv_number(j, "fetch_max_seconds", r->fetch_max_s);
+    lh_json_kv_int(j, "restart_count", (long long)r->nrestarts);
+    lh_json_key(j, "restarts");
+    lh_json_begin_array(j);
+    for (size_t i = 0; i < r->nrestarts && i < LH_RUN_MAX_RESTARTS; i++) {
+        const lh_run_restart *x = &r->restarts[i];
+        lh_json_begin_object(j);
+        lh_json_kv_number(j, "seconds", x->seconds);
+        lh_json_kv_number(j, "work", x->work);
+        lh_json_kv_number(j, "counter_before", x->counter_before);
+        lh_json_kv_number(j, "counter_after", x->counter_after);
+        lh_json_key(j, "by_start_time");
+        lh_json_bool(j, x->by_start_time);
+        lh_json_end_object(j);
+    }
+    lh_json_end_array(j);
+    lh_json_end_object(j);
+}
+
 static void write_run(lh_json *j, const lh_run_result *r)
 {
     lh_json_begin_object(j);
@@ -72,6 +102,8 @@ static void write_run(lh_json *j, const lh_run_result *r)
         lh_json_kv_string(j, "error", r->error);
     if (r->skipped[0])
         lh_json_kv_string(j, "skipped", r->skipped);
+    if (r->scraped)
+        write_scrapes(j, r);
     lh_json_key(j, "sites");
     lh_json_begin_array(j);
     for (size_t i = 0; i < r->nsites; i++) {
@@ -335,6 +367,20 @@ static void outside_verdict(const lh_report *r, FILE *f, const char *lead)
         fprintf(f, "; memcheck: %s", r->memcheck_kind);
 }
 
+/* The verdict's last clause: restarts of a service measured through its
+ * metrics (docs/protocol.md section 9), and how many runs. */
+static void runs_clause(const lh_report *r, FILE *f)
+{
+    size_t restarts = 0;
+    for (size_t i = 0; i < r->nruns; i++)
+        restarts += r->runs[i].nrestarts;
+    if (restarts)
+        fprintf(f, "; the service restarted %zu time%s (growth across a "
+                   "restart not counted: fitted after it)",
+                restarts, restarts == 1 ? "" : "s");
+    fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+}
+
 void lh_report_verdict(const lh_report *r, FILE *f)
 {
     const char *unit = r->unit ? r->unit : "unit";
@@ -362,23 +408,27 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     if (strcmp(r->verdict, "leak") != 0) {
         const lh_run_result *last = r->nruns ? &r->runs[r->nruns - 1] : NULL;
         fprintf(f, "%s", r->verdict);
+        char on[600] = "";
+        if (last && r->mode && strcmp(r->mode, "watch") == 0)
+            snprintf(on, sizeof on, " of the service as it runs");
+        else if (last)
+            snprintf(on, sizeof on, " with %.512s on",
+                     last->enabled[0] ? last->enabled : "nothing");
         if (last && isfinite(last->slope) && isfinite(last->ci_low) &&
             isfinite(last->ci_high))
-            fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f, %s) with %s on",
-                    last->slope, unit, last->ci_low, last->ci_high,
-                    last->reason, last->enabled[0] ? last->enabled : "nothing");
+            fprintf(f, ": %+.1f B/%s (95%% CI %.1f-%.1f, %s)%s", last->slope,
+                    unit, last->ci_low, last->ci_high, last->reason, on);
         else if (last)
-            fprintf(f, ": no slope (%s) with %s on", last->reason,
-                    last->enabled[0] ? last->enabled : "nothing");
+            fprintf(f, ": no slope (%s)%s", last->reason, on);
         if (r->error[0]) /* why there is no culprit (hunt) */
             fprintf(f, "; %s", r->error);
-        fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+        runs_clause(r, f);
         return;
     }
     if (r->nculprit == 0 && r->outside_stages) {
         outside_verdict(r, f, "leak outside the stages");
         lh_report_abi_verdict(r, f);
-        fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+        runs_clause(r, f);
         return;
     }
     if (r->nculprit > 0) {
@@ -414,5 +464,5 @@ void lh_report_verdict(const lh_report *r, FILE *f)
     else if (r->memcheck_kind)
         fprintf(f, "; memcheck: %s", r->memcheck_kind);
     lh_report_abi_verdict(r, f);
-    fprintf(f, "; %zu run%s\n", r->nruns, r->nruns == 1 ? "" : "s");
+    runs_clause(r, f);
 }

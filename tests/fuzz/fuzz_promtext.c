@@ -174,7 +174,7 @@ static void round_trip(const lh_prom_scrape *s)
 static void read_scrape(const lh_prom_scrape *s)
 {
     static const char *const sels[] = {"leakhunt_stages", "work_total",
-                                       "m{a=\"\"}"};
+                                       "m{a=\"\"}", "sum(m)"};
     char why[256];
     lh_prom_stages st;
     int rc = lh_prom_stages_read(s, NULL, &st, why, sizeof why);

@@ -13,7 +13,8 @@ what a unit allocates is freed.  GET /metrics serves, in the text format
   lh_test_heap_bytes          gauge    bytes the leak holds
   process_resident_memory_bytes gauge  RSS from /proc/self/status
   process_start_time_seconds  gauge    changes on a restart
-  leakhunt_stages{stages=...} 1        the stages run now ("-": none)
+  leakhunt_stages{stages=...} 1        the stages run now ("-": none;
+                                       left out with --no-stages-metric)
   lh_test_requests_total{code=...}     two series (for selector tests)
   lh_test_connections_total   counter  TCP connections accepted
   lh_test_latency_seconds     histogram, and --extra-series gauges
@@ -137,9 +138,14 @@ def exposition(st):
         "# HELP process_start_time_seconds Start time since the epoch.",
         "# TYPE process_start_time_seconds gauge",
         "process_start_time_seconds %.3f" % start,
-        "# HELP leakhunt_stages The stages run now.",
-        "# TYPE leakhunt_stages gauge",
-        'leakhunt_stages{stages="%s"} 1' % stages,
+    ]
+    if not st.args.no_stages_metric:
+        out += [
+            "# HELP leakhunt_stages The stages run now.",
+            "# TYPE leakhunt_stages gauge",
+            'leakhunt_stages{stages="%s"} 1' % stages,
+        ]
+    out += [
         "# HELP lh_test_requests_total Requests, by code \\\\ \"quoted\".",
         "# TYPE lh_test_requests_total counter",
         'lh_test_requests_total{code="200",path="/a\\"b\\\\c"} %d' % work,
@@ -273,6 +279,8 @@ def main():
                     choices=("ok", "404", "garbage", "html", "slow", "big"))
     ap.add_argument("--restart-after", type=float)
     ap.add_argument("--extra-series", type=int, default=0)
+    ap.add_argument("--no-stages-metric", action="store_true",
+                    help="do not say the stages run (leakhunt_stages)")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
 

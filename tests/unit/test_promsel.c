@@ -144,6 +144,22 @@ static void test_promsel_names_the_series_when_several_match(void)
     lh_prom_free(s);
 }
 
+static void test_promsel_sums_the_series_sum_selects(void)
+{
+    static const role_case cases[] = {
+        {"sum(mem_bytes)", LH_PROM_MEMORY, 0, 3000, NULL},
+        {"sum(requests_total{code=\"200\"})", LH_PROM_WORK, 0, 21, NULL},
+        {"sum(requests_total)", LH_PROM_WORK, 0, 24, NULL},
+        {"sum(jobs_done_total)", LH_PROM_WORK, 0, 120, NULL}, /* one */
+        {"sum(mem_bytes{role=\"b9\"})", LH_PROM_MEMORY, LH_ENOTFOUND, 0,
+         "no series of mem_bytes matches"},
+        /* each series checked for the role */
+        {"sum(mem_bytes)", LH_PROM_WORK, LH_EINVAL, 0, "not a counter"},
+        {" sum( mem_bytes{role=\"b0\"} ) ", LH_PROM_MEMORY, 0, 1000, NULL},
+    };
+    CHECK_EACH(cases);
+}
+
 static void test_promsel_names_the_metric_when_none_matches(void)
 {
     static const role_case cases[] = {
@@ -214,6 +230,9 @@ static void test_promsel_refuses_bad_selectors(void)
         {"a{b=\"c\"", "expected ',' or '}'"},
         {"9a", "expected a metric name"},
         {"a{b=\"\\x\"}", "invalid escape"},
+        {"sum(a", "bad character in metric name 'sum(a'"},
+        {"sum()", "expected a metric name"},
+        {"sum(a b)", "unexpected 'b' after the series"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         lh_prom_selector *x = (lh_prom_selector *)why;
@@ -346,6 +365,7 @@ static CU_TestInfo tests[] = {
     {"selects exactly one series", test_promsel_selects_exactly_one_series},
     {"names the series when several match",
      test_promsel_names_the_series_when_several_match},
+    {"sums the series sum selects", test_promsel_sums_the_series_sum_selects},
     {"names the metric when none matches",
      test_promsel_names_the_metric_when_none_matches},
     {"work metric must be a counter",

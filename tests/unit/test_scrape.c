@@ -9,6 +9,7 @@
  * and an outage.  Timings go to stderr (figures, not assertions).
  */
 #include "cu_main.h"
+#include "netutil.h"
 
 #include "clock.h"
 #include "error.h"
@@ -18,11 +19,9 @@
 
 #include <curl/curl.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static char why[1024];
@@ -233,15 +232,7 @@ static void test_scrape_times_out_and_limits_the_size(void)
 
 static void test_scrape_reports_a_port_that_refuses(void)
 {
-    /* a port nobody listens on: bound, then closed */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    CU_ASSERT_EQUAL_FATAL(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", ntohs(a.sin_port));
+    lh_test_closed_url(url, sizeof url);
     lh_scraper *sc = scraper(NULL);
     int64_t t0 = lh_now_us();
     scrape_fails(sc, LH_EIO, url);
