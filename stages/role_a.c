@@ -559,7 +559,15 @@ static void usage(FILE *out)
             "                  [--stages LIST] [--window N] [--batch N] "
             "[--counters FILE]\n"
             "                  [--name NAME] [--auth-token TOKEN] "
-            "[--ledger DIR]\n"
+            "[--ledger DIR] [-X NAME=VALUE]...\n"
+            "  --topic   the topic to consume (default %s; it must exist "
+            "unless\n"
+            "            -X allow.auto.create.topics=true)\n"
+            "  --group   the consumer group (default %s)\n"
+            "  -X        a librdkafka property for the consumer, as kcat "
+            "takes it\n"
+            "            (security.protocol, sasl.*, ssl.*, ...; "
+            "repeatable)\n"
             "  --nodes   the B nodes to forward to (needed with forward on)\n"
             "  --window  unacknowledged events per B connection (default "
             "65536)\n"
@@ -573,9 +581,15 @@ static void usage(FILE *out)
             "LEAKHUNT_CONTROL: a file whose stage list A switches to while "
             "it runs\n"
             "(docs/protocol.md); A then keeps a connection to every B node "
-            "in --nodes.\n");
+            "in --nodes.\n",
+            LH_KAFKA_DEFAULT_TOPIC, LH_KAFKA_DEFAULT_GROUP);
 }
 
+static int take_prop(void *opts, const char *val)
+{
+    (void)opts;
+    return lh_opt_kafka_prop("a", val);
+}
 
 static const lh_opt a_options[] = {
     LH_OPT_S(a_opts, "--brokers", brokers),
@@ -589,6 +603,7 @@ static const lh_opt a_options[] = {
     LH_OPT_S(a_opts, "--ledger", ledger),
     LH_OPT_N(a_opts, "--window", window, 1, 1u << 24),
     LH_OPT_N(a_opts, "--batch", batch, 1, 65536),
+    LH_OPT_C("-X", take_prop),
 };
 
 
@@ -666,11 +681,14 @@ static int setup(a_state *a, const a_opts *o)
             return 1;
         }
     }
+    int status = lh_role_topic_check(a->name, o->brokers, o->topic);
+    if (status != 0)
+        return status;
     int rc = lh_kconsumer_new(o->brokers, o->group, o->topic, &a->kc);
     if (rc != 0) {
         fprintf(stderr, "selfheal a: cannot join group %s on %s: %s\n",
                 o->group, o->brokers, lh_strerror(rc));
-        return 1;
+        return rc == LH_EINVAL ? 2 : 1;
     }
     return 0;
 }
@@ -703,13 +721,18 @@ int lh_role_a(int argc, char **argv)
 
     if (status == 1)
         usage(stdout);
-    if (status != 0)
+    if (status != 0) {
+        lh_kafka_props_clear();
         return status == 1 ? 0 : status;
+    }
     memset(&a, 0, sizeof a);
     a.o = &o;
     status = check_opts(&a, &o);
-    if (status != 0)
+    if (status != 0) {
+        lh_strv_free(a.addrs);
+        lh_kafka_props_clear();
         return status;
+    }
     status = setup(&a, &o);
     /* A is not a process under test (docs/protocol.md section 3: the B
      * nodes are), so it writes no LEAKHUNT_STATS lines: its work would be
@@ -719,5 +742,6 @@ int lh_role_a(int argc, char **argv)
     while (status == 0 && !lh_role_stop)
         status = step(&a);
     teardown(&a);
+    lh_kafka_props_clear();
     return status;
 }

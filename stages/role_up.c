@@ -408,6 +408,9 @@ static int start_broker(up *u, int startup_ms)
     }
     child *c = new_child(u, K_BROKER, "broker", &rc);
     rc |= add_opt(c, "--partitions", "%" PRIu64, u->o.partitions);
+    rc |= add_opt(c, "--brokers-count", "%" PRIu64, u->o.brokers_count);
+    rc |= add_opt(c, "--topic", "%s", u->o.topic);
+    rc |= add_opt(c, "--group", "%s", u->o.group);
     rc |= add_opt(c, "--port-file", "%s/broker.addr", u->dir);
     /* fault plans mid-run (tests) */
     rc |= add_opt(c, "--control", "%s/broker.ctl", u->dir);
@@ -472,6 +475,16 @@ static int start_b_nodes(up *u, int startup_ms)
     return 0;
 }
 
+/* The topic, the group and the -X properties of a Kafka client role. */
+static int add_kafka_opts(up *u, child *c)
+{
+    int rc = add_opt(c, "--topic", "%s", u->o.topic);
+    rc |= add_opt(c, "--group", "%s", u->o.group);
+    for (int i = 0; i < u->o.nprops; i++)
+        rc |= add_opt(c, "-X", "%s", u->o.props[i]);
+    return rc;
+}
+
 /* The A's (--consumers of them, one group), each told every B node
  * whether forward is on or off: it may be switched (LEAKHUNT_CONTROL). */
 static int start_consumers(up *u)
@@ -486,6 +499,7 @@ static int start_consumers(up *u)
         child *a = new_child(u, K_A, name, &rc);
         rc |= add_opt(a, "--name", "%s", name);
         rc |= add_opt(a, "--brokers", "%s", u->brokers);
+        rc |= add_kafka_opts(u, a);
         rc |= add_opt(a, "--nodes", "%s", u->peers);
         rc |= add_opt(a, "--window", "%" PRIu64, u->o.window);
         rc |= add_opt(a, "--counters", "%s", a->counters_path);
@@ -526,6 +540,7 @@ static int start_producer(up *u)
     int rc = 0;
     child *p = new_child(u, K_PRODUCE, "produce", &rc);
     rc |= add_opt(p, "--brokers", "%s", u->brokers);
+    rc |= add_kafka_opts(u, p);
     rc |= add_opt(p, "--store", "%s", u->store_addr);
     rc |= add_opt(p, "--events", "%" PRIu64,
                   u->o.events ? u->o.events : (uint64_t)1000000000000);
@@ -620,8 +635,7 @@ static int group_caught_up(up *u)
 {
     int64_t lag = -1;
     if (u->klag == NULL &&
-        lh_klag_new(u->brokers, LH_KAFKA_DEFAULT_GROUP, LH_KAFKA_DEFAULT_TOPIC,
-                    &u->klag) != 0)
+        lh_klag_new(u->brokers, u->o.group, u->o.topic, &u->klag) != 0)
         return 0;
     return lh_klag_get(u->klag, 1000, &lag) == 0 && lag == 0;
 }
@@ -656,6 +670,10 @@ static void usage(FILE *out)
         "LIST] [--consumers N]\n"
         "                   [--auth-token TOKEN] [--broker-faults SPEC] "
         "[--store-delay-us US]\n"
+        "                   [--topic T] [--group G] [-X NAME=VALUE]... "
+        "[--brokers-count N]\n"
+        "                   [--metrics-port PORT] [--metrics-port-file "
+        "FILE]\n"
         "Starts broker (unless --brokers), store, producer, A (--consumers "
         "of them in one\n"
         "consumer group, default 1) and N B nodes (default 3),\n"
@@ -692,7 +710,33 @@ static void usage(FILE *out)
         "when it\n"
         "appears, progress in DIR/broker.ctl.status.  --store-delay-us: the "
         "store\n"
-        "takes that long over each request (selfheal store --help).\n");
+        "takes that long over each request (selfheal store --help).\n"
+        "Kafka: --topic (default changes) and --group (default selfheal) "
+        "go to the\n"
+        "broker, produce and the A's; -X NAME=VALUE (repeatable) is a "
+        "librdkafka property\n"
+        "for produce, the A's and up's own lag reader, as kcat takes it "
+        "(security.protocol,\n"
+        "sasl.*, ssl.*, ...); with --brokers the topic must exist unless "
+        "-X\n"
+        "allow.auto.create.topics=true.  --brokers-count N: brokers in the "
+        "embedded\n"
+        "cluster (default 1); a broker taken down (--broker-faults "
+        "down:ID) hands its\n"
+        "partitions and the group's coordinator to a broker still up.\n");
+}
+
+static int take_prop(void *opts, const char *val)
+{
+    up_opts *o = opts;
+    if (o->nprops == MAX_PROPS) {
+        fprintf(stderr, "selfheal up: at most %d -X\n", MAX_PROPS);
+        return 2;
+    }
+    if (lh_opt_kafka_prop("up", val) != 0)
+        return 2;
+    o->props[o->nprops++] = val;
+    return 0;
 }
 
 static int take_inject(void *opts, const char *val)
@@ -735,6 +779,10 @@ static const lh_opt up_options[] = {
     LH_OPT_S(up_opts, "--auth-token", auth_token),
     LH_OPT_S(up_opts, "--broker-faults", broker_faults),
     LH_OPT_N(up_opts, "--store-delay-us", store_delay_us, 0, 10000000),
+    LH_OPT_S(up_opts, "--topic", topic),
+    LH_OPT_S(up_opts, "--group", group),
+    LH_OPT_C("-X", take_prop),
+    LH_OPT_N(up_opts, "--brokers-count", brokers_count, 1, 64),
 };
 
 
@@ -791,7 +839,10 @@ static int parse(int argc, char **argv, up_opts *o)
                    .max_lag = 400000, .delay_ms = 1000, .window = 131072,
                    .partitions = 32, .stall_s = 60, .grace_s = 0,
                    .consumers = 1,
-                   .corrupt_rate = 0.01};
+                   .corrupt_rate = 0.01,
+                   .topic = LH_KAFKA_DEFAULT_TOPIC,
+                   .group = LH_KAFKA_DEFAULT_GROUP,
+                   .brokers_count = 1};
     int rc = lh_opts_parse("up", argc, argv, up_options,
                            sizeof up_options / sizeof up_options[0], o);
     if (rc == 1) {
@@ -819,6 +870,16 @@ static int parse(int argc, char **argv, up_opts *o)
         return 2;
     if (check_faults(o) != 0)
         return 2;
+    if (o->topic[0] == '\0' || o->group[0] == '\0') {
+        fprintf(stderr, "selfheal up: --topic and --group must not be "
+                "empty\n");
+        return 2;
+    }
+    if (o->brokers != NULL && o->brokers_count != 1) {
+        fprintf(stderr, "selfheal up: --brokers-count is the embedded "
+                "broker's (not with --brokers)\n");
+        return 2;
+    }
     return check_scenario(o);
 }
 
@@ -1104,6 +1165,7 @@ static void teardown(up *u)
     lh_klag_free(u->klag);
     lh_strv_free(u->wrap);
     lh_free(u);
+    lh_kafka_props_clear();
 }
 
 int lh_role_up(int argc, char **argv)
@@ -1118,6 +1180,8 @@ int lh_role_up(int argc, char **argv)
         status = check_injects(&u->o);
     if (status == 0)
         status = setup(u);
+    if (status == 0 && u->o.brokers != NULL) /* before anything starts */
+        status = lh_role_topic_check("up", u->o.brokers, u->o.topic);
     if (status == 0)
         status = run(u);
     teardown(u);

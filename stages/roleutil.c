@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "kafka.h"
 
 volatile sig_atomic_t lh_role_stop;
 
@@ -303,4 +304,46 @@ int lh_token_equal(const uint8_t *p, size_t n, const char *want)
     for (size_t i = 0; i < wn; i++)
         diff |= (unsigned)(uint8_t)want[i] ^ (i < n ? p[i] : 0u);
     return diff == 0;
+}
+
+int lh_opt_kafka_prop(const char *role, const char *spec)
+{
+    char err[512];
+    int rc = lh_kafka_prop_add(spec, err, sizeof err);
+
+    if (rc == LH_EINVAL) {
+        fprintf(stderr, "selfheal %s: -X %s: %s\n", role, spec, err);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "selfheal %s: -X %s: %s\n", role, spec,
+                lh_strerror(rc));
+        return 2;
+    }
+    return 0;
+}
+
+int lh_role_topic_check(const char *role, const char *brokers,
+                        const char *topic)
+{
+    int rc = lh_kafka_topic_check(brokers, topic, 5000);
+
+    switch (rc) {
+    case 0:
+        return 0;
+    case LH_ENOTFOUND:
+        fprintf(stderr, "selfheal %s: topic %s not found on %s (create it, "
+                "or give -X allow.auto.create.topics=true if the cluster "
+                "may create it)\n", role, topic, brokers);
+        return 2;
+    case LH_EINVAL:
+        fprintf(stderr, "selfheal %s: the Kafka client properties were "
+                "refused (above)\n", role);
+        return 2;
+    default: /* the clients will retry, and say what fails */
+        fprintf(stderr, "selfheal %s: cannot check that topic %s exists on "
+                "%s: %s; going on\n", role, topic, brokers,
+                rc == LH_ETIMEOUT ? "no answer in 5 s" : lh_strerror(rc));
+        return 0;
+    }
 }

@@ -19,6 +19,7 @@
 #define MAX_ARGS 96
 #define MAX_INJECT 8
 #define MAX_CONSUMERS 16
+#define MAX_PROPS 32 /* -X */
 
 enum kind { K_BROKER, K_STORE, K_B, K_A, K_PRODUCE };
 
@@ -48,6 +49,10 @@ typedef struct up_opts {
     const char *broker_faults; /* the broker's --faults plan, NULL: none */
     const char *inject[MAX_INJECT];
     int ninject;
+    const char *topic, *group; /* --topic, --group */
+    const char *props[MAX_PROPS]; /* -X, for produce and the A's */
+    int nprops;
+    uint64_t brokers_count; /* the embedded broker's --brokers-count */
     int keep;
     int ledger; /* --ledger */
 } up_opts;
