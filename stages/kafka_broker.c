@@ -230,6 +230,14 @@ int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down)
 
     if (!b)
         return LH_EINVAL;
+    /* Leadership moves first, as in a controlled shutdown: a client that
+     * sees the broker go and asks for metadata at once must find the new
+     * leaders (moved after, a refresh in between saw the old ones and the
+     * clients waited for the broker: a run stalled in 1 of 2). */
+    if (down && broker_id >= 1 && broker_id <= b->brokers) {
+        b->down[broker_id] = 1;
+        failover(b, broker_id);
+    }
     err = down ? rd_kafka_mock_broker_set_down(b->mc, broker_id)
                : rd_kafka_mock_broker_set_up(b->mc, broker_id);
     if (err) {
@@ -243,8 +251,6 @@ int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down)
     for (int id = 1; id <= b->brokers; id++)
         if (broker_id == -1 || broker_id == id)
             b->down[id] = (uint8_t)(down != 0);
-    if (down && broker_id > 0)
-        failover(b, broker_id);
     return 0;
 }
 
