@@ -62,6 +62,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -199,6 +200,7 @@ static int spawn(up *u, child *c)
         return LH_ESYS;
     }
     c->pid = p.pid;
+    c->started = (double)lh_wall_us() / 1e6;
     c->exited = 0;
     return 0;
 }
@@ -783,6 +785,8 @@ static const lh_opt up_options[] = {
     LH_OPT_S(up_opts, "--group", group),
     LH_OPT_C("-X", take_prop),
     LH_OPT_N(up_opts, "--brokers-count", brokers_count, 1, 64),
+    LH_OPT_N(up_opts, "--metrics-port", metrics_port, 0, 65535),
+    LH_OPT_S(up_opts, "--metrics-port-file", metrics_port_file),
 };
 
 
@@ -842,7 +846,8 @@ static int parse(int argc, char **argv, up_opts *o)
                    .corrupt_rate = 0.01,
                    .topic = LH_KAFKA_DEFAULT_TOPIC,
                    .group = LH_KAFKA_DEFAULT_GROUP,
-                   .brokers_count = 1};
+                   .brokers_count = 1,
+                   .metrics_port = UINT64_MAX};
     int rc = lh_opts_parse("up", argc, argv, up_options,
                            sizeof up_options / sizeof up_options[0], o);
     if (rc == 1) {
@@ -1047,11 +1052,33 @@ static int watch_step(up *u, progress *pg)
     return 0;
 }
 
+/* Waits `us`, serving /metrics meanwhile when it is on. */
+static void pause_serving(up *u, int64_t us)
+{
+    int64_t end = lh_now_us() + us;
+
+    if (u->metrics == NULL) {
+        lh_sleep_us(us);
+        return;
+    }
+    for (int64_t now = lh_now_us(); now < end && !lh_role_stop;
+         now = lh_now_us()) {
+        struct pollfd pfd = {.fd = lh_metrics_fd(u->metrics),
+                             .events = POLLIN};
+        int ms = (int)((end - now + 999) / 1000);
+        int most = lh_metrics_wait_ms(u->metrics);
+        if (most < ms)
+            ms = most;
+        if (poll(&pfd, 1, ms) >= 0)
+            lh_metrics_run(u->metrics);
+    }
+}
+
 /* Supervises until the run ends (watch_step) or a stop signal. */
 static void watch(up *u, progress *pg)
 {
     while (!pg->failed && !lh_role_stop) {
-        lh_sleep_us(50000);
+        pause_serving(u, 50000);
         if (lh_role_stop || watch_step(u, pg))
             break;
     }
@@ -1129,6 +1156,11 @@ static int run(up *u)
 
     memset(&pg, 0, sizeof pg);
     lh_role_signals();
+    int status = lh_role_metrics_start("up", u->o.metrics_port,
+                                       u->o.metrics_port_file,
+                                       lh_up_render_metrics, u, &u->metrics);
+    if (status != 0)
+        return status;
     pg.failed = start_all(u) != 0;
     pg.t_start = lh_now_us();
     pg.last_move = pg.t_start;
@@ -1158,6 +1190,7 @@ static int run(up *u)
 
 static void teardown(up *u)
 {
+    lh_metrics_stop(u->metrics);
     for (int i = 0; i < u->nkids; i++)
         child_free(&u->kids[i]);
     if (u->made_dir && !u->o.keep)

@@ -347,3 +347,32 @@ int lh_role_topic_check(const char *role, const char *brokers,
         return 0;
     }
 }
+
+int lh_role_metrics_start(const char *role, uint64_t port,
+                          const char *port_file, lh_metrics_render_fn render,
+                          void *arg, lh_metrics **out)
+{
+    *out = NULL;
+    if (port == UINT64_MAX) {
+        if (port_file == NULL)
+            return 0;
+        fprintf(stderr, "selfheal %s: --metrics-port-file needs "
+                "--metrics-port\n", role);
+        return 2;
+    }
+    int rc = lh_metrics_start((uint16_t)port, render, arg, out);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal %s: cannot serve metrics on port %" PRIu64
+                ": %s\n", role, port, strerror(errno));
+        return 1;
+    }
+    unsigned bound = lh_metrics_port(*out);
+    if (port_file != NULL && lh_port_file_write(port_file, bound) != 0) {
+        fprintf(stderr, "selfheal %s: cannot write %s: %s\n", role,
+                port_file, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "selfheal %s: metrics at http://0.0.0.0:%u/metrics\n",
+            role, bound);
+    return 0;
+}

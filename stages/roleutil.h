@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 /* Set by SIGTERM / SIGINT once lh_role_signals ran. */
 extern volatile sig_atomic_t lh_role_stop;
 
@@ -118,6 +120,16 @@ int lh_opt_kafka_prop(const char *role, const char *spec);
  * does not, or when librdkafka refused the -X properties. */
 int lh_role_topic_check(const char *role, const char *brokers,
                         const char *topic);
+
+/* --metrics-port PORT and --metrics-port-file FILE (metrics.h): with
+ * port UINT64_MAX (not given) nothing, *out NULL; else serves /metrics
+ * on the port (0: the kernel picks), says "selfheal ROLE: metrics at
+ * http://HOST:PORT/metrics" on stderr and writes the port to the file
+ * (lh_port_file_write).  0; 2 after a one-line message (a port file
+ * without a port); 1 after one (cannot listen, or write the file). */
+int lh_role_metrics_start(const char *role, uint64_t port,
+                          const char *port_file, lh_metrics_render_fn render,
+                          void *arg, lh_metrics **out);
 
 /* Longest auth token (the RPC framework's RPC_MAX_TOKEN too). */
 #define LH_AUTH_TOKEN_MAX 256u
