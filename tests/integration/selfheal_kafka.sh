@@ -7,7 +7,8 @@
 # - --topic and --group honoured: the broker has only topic t1; up runs
 #   on it in group g1 with every event finished; afterwards a fresh A in
 #   g1 finds nothing left to consume (g1 committed it all), while one in
-#   g2 consumes every event of t1.
+#   g2 consumes every event of t1 (read from its own /metrics:
+#   `selfheal a --metrics-port 0`).
 # - a missing topic: up, a and produce exit 2 naming the topic and the
 #   bootstrap servers, before anything starts; with
 #   -X allow.auto.create.topics=true the cluster creates it and up runs.
@@ -71,10 +72,16 @@ expect "verified" "$(jnum "$WORK/up.json" verified)" -ge $N
 for g in g1 g2; do
     start_in_work "$bin" a --brokers "$brokers" --topic t1 --group $g \
         --stages '' --name a_$g --counters "$WORK/$g.cnt" \
+        --metrics-port 0 --metrics-port-file "$WORK/$g.mport" \
         >"$WORK/$g.out" 2>"$WORK/$g.err"
 done
 count() { sed -n "s/^$2 //p" "$WORK/$1.cnt" 2>/dev/null; }
-g2_done() { [ "$(count g2 consumed)" = $N ]; }
+g2_done() {
+    [ -s "$WORK/g2.mport" ] &&
+        [ "$(python3 "$(dirname "$0")/prom_read.py" \
+            "http://127.0.0.1:$(cat "$WORK/g2.mport")/metrics" \
+            'selfheal_consumed_total{role="a",node="a_g2"}')" = $N ]
+}
 g1_joined() { [ "$(count g1 assigned)" -gt 0 ] 2>/dev/null; }
 wait_until 15 "A in group g2 consuming all $N events of t1" g2_done
 wait_until 5 "A in group g1 joining" g1_joined
