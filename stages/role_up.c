@@ -255,9 +255,31 @@ static int exited_early(child *c)
     return 1;
 }
 
+/* Waits `us`, serving /metrics meanwhile when it is on. */
+static void pause_serving(up *u, int64_t us)
+{
+    int64_t end = lh_now_us() + us;
+
+    if (u->metrics == NULL) {
+        lh_sleep_us(us);
+        return;
+    }
+    for (int64_t now = lh_now_us(); now < end && !lh_role_stop;
+         now = lh_now_us()) {
+        struct pollfd pfd = {.fd = lh_metrics_fd(u->metrics),
+                             .events = POLLIN};
+        int ms = (int)((end - now + 999) / 1000);
+        int most = lh_metrics_wait_ms(u->metrics);
+        if (most < ms)
+            ms = most;
+        if (poll(&pfd, 1, ms) >= 0)
+            lh_metrics_run(u->metrics);
+    }
+}
+
 /* Waits up to timeout_ms for a port file; 0 and *port, or LH_ETIMEOUT.
  * Fails early when `c` exits meanwhile. */
-static int wait_port(child *c, const char *path, int timeout_ms,
+static int wait_port(up *u, child *c, const char *path, int timeout_ms,
                      unsigned *port)
 {
     int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
@@ -266,14 +288,14 @@ static int wait_port(child *c, const char *path, int timeout_ms,
             return 0;
         if (exited_early(c))
             return LH_ECLOSED;
-        lh_sleep_us(10000);
+        pause_serving(u, 10000);
     }
     fprintf(stderr, "selfheal up: %s did not start in time (%s)\n",
             c ? c->name : "child", path);
     return LH_ETIMEOUT;
 }
 
-static int wait_text_file(child *c, const char *path, int timeout_ms,
+static int wait_text_file(up *u, child *c, const char *path, int timeout_ms,
                           char *out, size_t cap)
 {
     int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
@@ -290,7 +312,7 @@ static int wait_text_file(child *c, const char *path, int timeout_ms,
         }
         if (exited_early(c))
             return LH_ECLOSED;
-        lh_sleep_us(10000);
+        pause_serving(u, 10000);
     }
     fprintf(stderr, "selfheal up: %s did not start in time\n", c->name);
     return LH_ETIMEOUT;
@@ -421,7 +443,7 @@ static int start_broker(up *u, int startup_ms)
     if (rc || spawn(u, c) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/broker.addr", u->dir);
-    return wait_text_file(c, path, startup_ms, u->brokers, sizeof u->brokers);
+    return wait_text_file(u, c, path, startup_ms, u->brokers, sizeof u->brokers);
 }
 
 /* The store, up when its port file is there. */
@@ -440,7 +462,7 @@ static int start_store(up *u, int startup_ms)
     if (rc || spawn(u, s) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/store.port", u->dir);
-    rc = wait_port(s, path, startup_ms, &port);
+    rc = wait_port(u, s, path, startup_ms, &port);
     if (rc != 0)
         return rc;
     snprintf(u->store_addr, sizeof u->store_addr, "127.0.0.1:%u", port);
@@ -470,7 +492,7 @@ static int start_b_nodes(up *u, int startup_ms)
     }
     for (uint32_t id = 0; id < u->o.nodes; id++) {
         snprintf(path, sizeof path, "%s/b%u.port", u->dir, id);
-        rc = wait_port(&u->kids[first_b + (int)id], path, startup_ms, &port);
+        rc = wait_port(u, &u->kids[first_b + (int)id], path, startup_ms, &port);
         if (rc != 0)
             return rc;
     }
@@ -532,7 +554,7 @@ static int wait_joined(up *u, int first_a, int startup_ms)
         }
         if (joined == u->nkids - first_a)
             break;
-        lh_sleep_us(20000);
+        pause_serving(u, 20000);
     }
     return 0;
 }
@@ -1050,28 +1072,6 @@ static int watch_step(up *u, progress *pg)
         return 1;
     }
     return 0;
-}
-
-/* Waits `us`, serving /metrics meanwhile when it is on. */
-static void pause_serving(up *u, int64_t us)
-{
-    int64_t end = lh_now_us() + us;
-
-    if (u->metrics == NULL) {
-        lh_sleep_us(us);
-        return;
-    }
-    for (int64_t now = lh_now_us(); now < end && !lh_role_stop;
-         now = lh_now_us()) {
-        struct pollfd pfd = {.fd = lh_metrics_fd(u->metrics),
-                             .events = POLLIN};
-        int ms = (int)((end - now + 999) / 1000);
-        int most = lh_metrics_wait_ms(u->metrics);
-        if (most < ms)
-            ms = most;
-        if (poll(&pfd, 1, ms) >= 0)
-            lh_metrics_run(u->metrics);
-    }
 }
 
 /* Supervises until the run ends (watch_step) or a stop signal. */
