@@ -212,6 +212,8 @@ int lh_metrics_sample(lh_buf *out, const char *name, const char *labels,
 static int sample_u64(lh_buf *out, const char *name, const char *labels,
                       uint64_t v)
 {
+    if (labels == NULL || *labels == '\0')
+        return put(out, "%s %" PRIu64 "\n", name, v);
     return put(out, "%s{%s} %" PRIu64 "\n", name, labels, v);
 }
 
@@ -312,7 +314,9 @@ int lh_metrics_nodes(lh_buf *out, const lh_metrics_node_info *nodes,
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (nodes[i].stages == NULL)
             continue;
-        snprintf(labels, sizeof labels, "%s,stages=\"%s\"", nodes[i].labels,
+        const char *own = nodes[i].labels ? nodes[i].labels : "";
+        snprintf(labels, sizeof labels, "%s%sstages=\"%s\"", own,
+                 *own ? "," : "",
                  lh_metrics_escape(nodes[i].stages, esc, sizeof esc));
         rc = lh_metrics_sample(out, "leakhunt_stages", labels, 1);
     }

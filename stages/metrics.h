@@ -18,7 +18,11 @@
  * counter) or `selfheal_NAME` (gauges), process_resident_memory_bytes,
  * selfheal_heap_live_bytes, process_start_time_seconds, and the stages it
  * runs as `leakhunt_stages{...,stages="LIST"} 1` (docs/protocol.md
- * section 9), each with the node's labels.
+ * section 9), each with the node's labels.  A node that serves only
+ * itself has none (as a Prometheus exporter of one process: the scraper
+ * adds its job and instance), so that leak-hunt sees an unlabelled
+ * process_start_time_seconds (its restart signal) and selects a series
+ * by its bare name.
  */
 #ifndef LH_METRICS_H
 #define LH_METRICS_H
@@ -64,7 +68,8 @@ uint64_t lh_metrics_scrapes(const lh_metrics *m);
 
 /* One node's figures. */
 typedef struct lh_metrics_node_info {
-    const char *labels;   /* `role="b",node="b0"`: every series gets them */
+    const char *labels;   /* `role="b",node="b0"`: every series gets them;
+                             "" for a node that serves only itself */
     const lh_counters *c; /* counters (over the node's restarts); NULL:
                              none (the broker) */
     uint64_t heap_live;   /* its current instance's */

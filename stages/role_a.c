@@ -555,19 +555,17 @@ static int step(a_state *a)
     return 0;
 }
 
-/* /metrics: A's series (metrics.h), labelled role="a", node=its name.
- * No leakhunt_stages: A is not a process under test, and its list
+/* /metrics: A's series (metrics.h), unlabelled: the endpoint serves this
+ * process only.  No leakhunt_stages: A is not a process under test, and its list
  * (forward or none) is announced through the B nodes, whose series
  * show the whole list (as with stats lines). */
 static int render_metrics(void *arg, lh_buf *out)
 {
     a_state *a = arg;
-    char labels[96];
-    lh_metrics_node_info info = {.labels = labels,
+    lh_metrics_node_info info = {.labels = "",
                                  .c = &a->c,
                                  .start_time = a->started};
 
-    snprintf(labels, sizeof labels, "role=\"a\",node=\"%s\"", a->name);
     info.has_heap = lh_mem_heap_live(&info.heap_live) == 0;
     info.has_rss = lh_mem_rss(getpid(), &info.rss) == 0;
     return lh_metrics_nodes(out, &info, 1);

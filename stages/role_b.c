@@ -756,18 +756,17 @@ static void note_stages(lh_node *n)
     n->c.v[LH_C_stages_mask] = (uint64_t)shown_stages(n) + 1;
 }
 
-/* /metrics: this node's series (metrics.h), labelled role="b",
- * node="bN". */
+/* /metrics: this node's series (metrics.h), unlabelled: the endpoint
+ * serves this process only. */
 static int render_metrics(void *arg, lh_buf *out)
 {
     lh_node *n = arg;
-    char labels[64], stages[256];
-    lh_metrics_node_info info = {.labels = labels,
+    char stages[256];
+    lh_metrics_node_info info = {.labels = "",
                                  .c = &n->c,
                                  .start_time = n->started,
                                  .stages = stages};
 
-    snprintf(labels, sizeof labels, "role=\"b\",node=\"%s\"", n->role);
     note_stages(n);
     lh_control_format(shown_stages(n), stages, sizeof stages);
     info.has_heap = lh_mem_heap_live(&info.heap_live) == 0;

@@ -10,7 +10,8 @@
 #   list switched through LEAKHUNT_CONTROL shows on every one within 5 s;
 #   /nope answers 404 and a POST 405.
 # - a B node alone (`selfheal b --metrics-port 0`) serves its own series,
-#   labelled node="b0", with its stages.
+#   unlabelled (one process: an unlabelled process_start_time_seconds),
+#   with its stages.
 # - bad input: a port out of range or a port file without a port exit 2;
 #   a port taken exits 1 naming it.
 set -eu
@@ -91,8 +92,11 @@ wait_until 10 "the B node's port file" test -s "$WORK/bport"
 burl=http://127.0.0.1:$(cat "$WORK/bport")/metrics
 v=$(read_metrics "$burl" stages:leakhunt_stages)
 [ "$v" = "forward,hash" ] || fail "b alone: stages $v"
-v=$(read_metrics "$burl" 'selfheal_finished_total{role="b",node="b0"}')
+v=$(read_metrics "$burl" 'selfheal_finished_total')
 [ "$v" = 0 ] || fail "b alone: finished $v"
+curl -sS -o "$WORK/bm" "$burl"
+grep -q '^process_start_time_seconds [0-9]' "$WORK/bm" ||
+    fail "b alone: no unlabelled process_start_time_seconds"
 kill -TERM "$bpid"
 wait "$bpid"
 

@@ -83,6 +83,25 @@ static void test_metrics_nodes_write_each_family_once_typed(void)
     lh_buf_free(&out);
 }
 
+static void test_metrics_node_alone_is_unlabelled(void)
+{
+    lh_counters c;
+    lh_buf out = LH_BUF_INIT;
+
+    memset(&c, 0, sizeof c);
+    c.v[LH_C_finished] = 5;
+    lh_metrics_node_info node = {.labels = "", .c = &c, .start_time = 2.5,
+                                 .stages = "-"};
+    CU_ASSERT_FATAL(lh_metrics_nodes(&out, &node, 1) == 0);
+    char *t = text_of(&out);
+    CU_ASSERT(strstr(t, "\nselfheal_finished_total 5\n") != NULL);
+    CU_ASSERT(strstr(t, "\nprocess_start_time_seconds 2.5\n") != NULL);
+    CU_ASSERT(strstr(t, "\nleakhunt_stages{stages=\"-\"} 1\n") != NULL);
+    CU_ASSERT(strstr(t, "{}") == NULL);
+    lh_free(t);
+    lh_buf_free(&out);
+}
+
 static void test_metrics_escape_quotes_backslashes_newlines(void)
 {
     char buf[32];
@@ -179,6 +198,7 @@ static void test_metrics_server_answers_200_404_405_500(void)
 static CU_TestInfo tests[] = {
     {"nodes write each family once, typed",
      test_metrics_nodes_write_each_family_once_typed},
+    {"a node alone is unlabelled", test_metrics_node_alone_is_unlabelled},
     {"escape quotes, backslashes, newlines",
      test_metrics_escape_quotes_backslashes_newlines},
     {"server answers 200, 404, 405, 500",
