@@ -747,7 +747,13 @@ static void usage(FILE *out)
         "embedded\n"
         "cluster (default 1); a broker taken down (--broker-faults "
         "down:ID) hands its\n"
-        "partitions and the group's coordinator to a broker still up.\n");
+        "partitions and the group's coordinator to a broker still up.\n"
+        "--metrics-port PORT: Prometheus /metrics of every child (labels "
+        "role, node)\n"
+        "and per-role sums (selfheal_role_*); 0: a port the kernel picks, "
+        "written to\n"
+        "--metrics-port-file FILE and said on stderr (docs/selfheal.md, "
+        "Metrics).\n");
 }
 
 static int take_prop(void *opts, const char *val)
