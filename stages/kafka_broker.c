@@ -119,8 +119,11 @@ static void failover(lh_kbroker *b, int32_t gone)
     if (b->group != NULL && b->coordinator == gone) {
         int32_t to = live_broker(b, gone, gone);
         if (to > 0 && rd_kafka_mock_coordinator_set(b->mc, "group", b->group,
-                                                    to) == 0)
+                                                    to) == 0) {
             b->coordinator = to;
+            fprintf(stderr, "kafka: broker %d down: group %s coordinated by "
+                    "broker %d now\n", (int)gone, b->group, (int)to);
+        }
     }
     if (moved > 0)
         fprintf(stderr, "kafka: broker %d down: %d partition(s) of %s led "
