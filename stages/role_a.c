@@ -556,9 +556,9 @@ static int step(a_state *a)
 }
 
 /* /metrics: A's series (metrics.h), unlabelled: the endpoint serves this
- * process only.  No leakhunt_stages: A is not a process under test, and its list
- * (forward or none) is announced through the B nodes, whose series
- * show the whole list (as with stats lines). */
+ * process only.  No leakhunt_stages: A is not a process under test, and
+ * its list (forward or none) is announced through the B nodes, whose
+ * series show the whole list (as with stats lines). */
 static int render_metrics(void *arg, lh_buf *out)
 {
     a_state *a = arg;

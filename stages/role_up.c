@@ -443,7 +443,8 @@ static int start_broker(up *u, int startup_ms)
     if (rc || spawn(u, c) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/broker.addr", u->dir);
-    return wait_text_file(u, c, path, startup_ms, u->brokers, sizeof u->brokers);
+    return wait_text_file(u, c, path, startup_ms, u->brokers,
+                          sizeof u->brokers);
 }
 
 /* The store, up when its port file is there. */
