@@ -18,6 +18,7 @@ lh_require_pkg(CUNIT    cunit       libcunit1-dev)
 lh_require_pkg(LIBDW    libdw       libdw-dev)
 lh_require_pkg(EXPAT    expat       libexpat1-dev)
 lh_require_pkg(LIBCURL  libcurl     libcurl4-openssl-dev)
+lh_require_pkg(MHD      libmicrohttpd libmicrohttpd-dev)
 
 find_program(LH_PPROF NAMES google-pprof pprof)
 if(NOT LH_PPROF)

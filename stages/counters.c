@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "memsample.h"
 
 static const char *const names[LH_C_COUNT] = {
 #define LH_COUNTER_NAME_(name) #name,
@@ -63,9 +64,13 @@ int lh_counters_write(const lh_counters *c, const char *role, const char *path)
         cpu_sys = (uint64_t)ru.ru_stime.tv_sec * 1000 +
                   (uint64_t)ru.ru_stime.tv_usec / 1000;
     }
+    uint64_t heap = c->v[LH_C_heap_live];
+    if (lh_mem_heap_live(&heap) != 0)
+        heap = c->v[LH_C_heap_live];
     for (int i = 0; i < LH_C_COUNT && len < sizeof buf; i++) {
         uint64_t v = i == LH_C_cpu_user_ms ? cpu_user
                      : i == LH_C_cpu_sys_ms ? cpu_sys
+                     : i == LH_C_heap_live  ? heap
                                             : c->v[i];
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s %" PRIu64 "\n",
                                 names[i], v);
@@ -150,6 +155,25 @@ void lh_counters_add(lh_counters *sum, const lh_counters *c)
 {
     for (int i = 0; i < LH_C_COUNT; i++)
         sum->v[i] += c->v[i];
+    sum->v[LH_C_stages_mask] -= c->v[LH_C_stages_mask];
+    if (c->v[LH_C_stages_mask] != 0)
+        sum->v[LH_C_stages_mask] = c->v[LH_C_stages_mask];
+}
+
+int lh_counter_is_gauge(int id)
+{
+    switch (id) {
+    case LH_C_assigned:
+    case LH_C_outstanding:
+    case LH_C_store_keys:
+    case LH_C_store_keys_wrong:
+    case LH_C_unhealed:
+    case LH_C_heap_live:
+    case LH_C_stages_mask:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 int lh_counters_tick(const lh_counters *c, const char *role, const char *path,

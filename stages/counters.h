@@ -67,7 +67,12 @@
     X(cpu_user_ms)       /* every role: its user CPU time (set on write) */   \
     X(cpu_sys_ms)        /* every role: its system CPU time (set on write) */ \
     X(ledger_errors)     /* produce, a, b: ledger records lost to failed     \
-                            writes (the ledger is then incomplete) */
+                            writes (the ledger is then incomplete) */       \
+    X(heap_live)         /* every role: its live heap in bytes (a gauge,    \
+                            set on write: lh_mem_heap_live) */              \
+    X(stages_mask)       /* b: the stages it runs as its stats lines show   \
+                            them, LH_STAGE_BITs + 1 (a gauge; 0: not said;  \
+                            not summed: see lh_counters_add) */
 
 enum lh_counter_id {
 #define LH_COUNTER_ENUM_(name) LH_C_##name,
@@ -98,8 +103,14 @@ int lh_counters_write(const lh_counters *c, const char *role, const char *path);
 int lh_counters_read(const char *path, lh_counters *out, char *role,
                      size_t rolecap);
 
-/* sum += c, counter by counter. */
+/* sum += c, counter by counter; stages_mask is not summed: c's replaces
+ * sum's when it is not 0. */
 void lh_counters_add(lh_counters *sum, const lh_counters *c);
+
+/* 1 for a counter that is a gauge (it goes down as well as up: assigned,
+ * outstanding, store_keys, store_keys_wrong, unhealed, heap_live,
+ * stages_mask), 0 for the others, which only grow within a process. */
+int lh_counter_is_gauge(int id);
 
 /* Rewrites the file when at least 100 ms passed since *last_us (monotonic
  * microseconds), or always when `force`; updates *last_us.  path NULL does

@@ -15,7 +15,8 @@
  *
  * Errors are lh error codes; every failure also logs one line naming the
  * librdkafka error to stderr.  One file per client: kafka_producer.c,
- * kafka_consumer.c, kafka_lag.c (their set-up is kafka_conf.c's).
+ * kafka_consumer.c, kafka_lag.c (their set-up, the -X properties and the
+ * topic check are kafka_conf.c's).
  */
 #ifndef LH_KAFKA_H
 #define LH_KAFKA_H
@@ -26,6 +27,43 @@
 #define LH_KAFKA_DEFAULT_TOPIC "changes"
 #define LH_KAFKA_DEFAULT_PARTITIONS 8
 #define LH_KAFKA_DEFAULT_GROUP "selfheal"
+
+/*
+ * Client properties: `-X name=value`, as kcat takes them.  They are the
+ * process's (each selfheal role is one process): every producer,
+ * consumer and lag reader created after lh_kafka_prop_add gets them, set
+ * after the layer's own settings, so they override them
+ * (security.protocol, sasl.*, ssl.*, or anything librdkafka knows; the
+ * embedded broker's own handle does not get them).
+ */
+
+/* Adds one property from "name=value".  The name and value are checked
+ * with librdkafka at once (rd_kafka_conf_set on a scratch configuration).
+ * 0; LH_EINVAL with the reason in err[0..errcap) (no '=', or
+ * librdkafka's own message: `No such configuration property: "foo"`,
+ * `Invalid value "x" for configuration property "security.protocol"`);
+ * LH_ENOMEM.  Nothing is added on failure. */
+int lh_kafka_prop_add(const char *spec, char *err, size_t errcap);
+
+/* The value of a property added, or NULL.  The last one added wins. */
+const char *lh_kafka_prop(const char *name);
+
+/* Forgets every property (frees them).  Call before exit. */
+void lh_kafka_props_clear(void);
+
+/*
+ * Checks that `topic` exists on the cluster at `brokers`, from the
+ * cluster's list of topics (asking for the topic by name would create it
+ * on a cluster that auto-creates topics, as librdkafka's mock cluster
+ * always does).  With the property allow.auto.create.topics=true added
+ * (lh_kafka_prop_add), a missing topic is the cluster's to create: 0 at
+ * once.  0 (there); LH_ENOTFOUND (not there: said on stderr by the
+ * caller); LH_ETIMEOUT (no answer within timeout_ms); LH_EINVAL (a
+ * property librdkafka refused when the client was made, said); LH_EIO,
+ * LH_ENOMEM.
+ */
+int lh_kafka_topic_check(const char *brokers, const char *topic,
+                         int timeout_ms);
 
 /* Keyed producer: one key always maps to one partition. */
 typedef struct lh_kproducer lh_kproducer;

@@ -47,6 +47,12 @@ struct lh_kbroker {
     rd_kafka_t *rk;
     rd_kafka_mock_cluster_t *mc;
     int brokers; /* ids 1 .. brokers */
+    char *topic;
+    int partitions;
+    int32_t *leader; /* per partition: the broker that leads it */
+    uint8_t *down;   /* per broker id (1 .. brokers): 1 while down */
+    char *group;     /* lh_kbroker_set_group's, NULL: none */
+    int32_t coordinator; /* the group's, when group is set */
 };
 
 /* rd_kafka_mock_cluster_new with every signal blocked in the thread it
@@ -61,13 +67,95 @@ static rd_kafka_mock_cluster_t *new_cluster(rd_kafka_t *rk, int brokers)
     return mc;
 }
 
+/* Leaders spread over the brokers (partition p on broker 1 + p % n),
+ * set and remembered, so that failover knows what a broker led. */
+static int leaders_init(lh_kbroker *b, const char *topic, int partitions)
+{
+    b->topic = lh_strdup(topic);
+    b->leader = lh_calloc((size_t)partitions, sizeof *b->leader);
+    b->down = lh_calloc((size_t)b->brokers + 1, sizeof *b->down);
+    if (b->topic == NULL || b->leader == NULL || b->down == NULL)
+        return LH_ENOMEM;
+    b->partitions = partitions;
+    for (int p = 0; p < partitions; p++) {
+        b->leader[p] = 1 + p % b->brokers;
+        if (b->brokers > 1 &&
+            rd_kafka_mock_partition_set_leader(b->mc, topic, p,
+                                               b->leader[p]) != 0)
+            return LH_EIO;
+    }
+    return 0;
+}
+
+/* A broker up, other than `not`, taking turns from `after`; -1: none. */
+static int32_t live_broker(const lh_kbroker *b, int32_t not, int32_t after)
+{
+    for (int k = 1; k <= b->brokers; k++) {
+        int32_t id = 1 + (after + k - 1) % b->brokers;
+        if (id != not && !b->down[id])
+            return id;
+    }
+    return -1;
+}
+
+/* What a real cluster's controller does when a broker goes: the
+ * partitions it led and the group it coordinated move to brokers still
+ * up (when there is one; nothing moves back when it returns). */
+static void failover(lh_kbroker *b, int32_t gone)
+{
+    int moved = 0;
+
+    for (int p = 0; p < b->partitions; p++) {
+        if (b->leader[p] != gone)
+            continue;
+        int32_t to = live_broker(b, gone, p);
+        if (to < 0)
+            return;
+        if (rd_kafka_mock_partition_set_leader(b->mc, b->topic, p, to) == 0) {
+            b->leader[p] = to;
+            moved++;
+        }
+    }
+    if (b->group != NULL && b->coordinator == gone) {
+        int32_t to = live_broker(b, gone, gone);
+        if (to > 0 && rd_kafka_mock_coordinator_set(b->mc, "group", b->group,
+                                                    to) == 0) {
+            b->coordinator = to;
+            fprintf(stderr, "kafka: broker %d down: group %s coordinated by "
+                    "broker %d now\n", (int)gone, b->group, (int)to);
+        }
+    }
+    if (moved > 0)
+        fprintf(stderr, "kafka: broker %d down: %d partition(s) of %s led "
+                "elsewhere now\n", (int)gone, moved, b->topic);
+}
+
+int lh_kbroker_set_group(lh_kbroker *b, const char *group)
+{
+    if (!b || !group || !*group)
+        return LH_EINVAL;
+    char *g = lh_strdup(group);
+    if (!g)
+        return LH_ENOMEM;
+    int32_t to = live_broker(b, -1, 0);
+    if (to < 0 || rd_kafka_mock_coordinator_set(b->mc, "group", g, to) != 0) {
+        lh_free(g);
+        return LH_EIO;
+    }
+    lh_free(b->group);
+    b->group = g;
+    b->coordinator = to;
+    return 0;
+}
+
 int lh_kbroker_start(int brokers, const char *topic, int partitions,
                      lh_kbroker **out, char *bootstrap, size_t cap)
 {
     static const char *const kv[] = {"log_level", "3", NULL};
     const lh_kafka_cfg cfg = {.type = RD_KAFKA_PRODUCER,
                               .what = "the mock cluster's handle",
-                              .kv = kv};
+                              .kv = kv,
+                              .no_props = 1};
     lh_kbroker *b = NULL;
     rd_kafka_resp_err_t err;
     const char *servers;
@@ -89,13 +177,17 @@ int lh_kbroker_start(int brokers, const char *topic, int partitions,
         rc = LH_EIO;
         goto out;
     }
-    err = rd_kafka_mock_topic_create(b->mc, topic, partitions, 1);
+    err = rd_kafka_mock_topic_create(b->mc, topic, partitions,
+                                     brokers < 3 ? brokers : 3);
     if (err) {
         fprintf(stderr, "kafka: cannot create topic %s: %s\n", topic,
                 rd_kafka_err2str(err));
         rc = LH_EIO;
         goto out;
     }
+    rc = leaders_init(b, topic, partitions);
+    if (rc != 0)
+        goto out;
     servers = rd_kafka_mock_cluster_bootstraps(b->mc);
     if (strlen(servers) >= cap) {
         rc = LH_ETRUNC;
@@ -118,6 +210,10 @@ void lh_kbroker_stop(lh_kbroker *b)
         rd_kafka_mock_cluster_destroy(b->mc);
     if (b->rk)
         rd_kafka_destroy(b->rk);
+    lh_free(b->topic);
+    lh_free(b->leader);
+    lh_free(b->down);
+    lh_free(b->group);
     lh_free(b);
 }
 
@@ -137,6 +233,14 @@ int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down)
 
     if (!b)
         return LH_EINVAL;
+    /* Leadership moves first, as in a controlled shutdown: a client that
+     * sees the broker go and asks for metadata at once must find the new
+     * leaders (moved after, a refresh in between saw the old ones and the
+     * clients waited for the broker: a run stalled in 1 of 2). */
+    if (down && broker_id >= 1 && broker_id <= b->brokers) {
+        b->down[broker_id] = 1;
+        failover(b, broker_id);
+    }
     err = down ? rd_kafka_mock_broker_set_down(b->mc, broker_id)
                : rd_kafka_mock_broker_set_up(b->mc, broker_id);
     if (err) {
@@ -147,6 +251,9 @@ int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down)
                    ? LH_ENOTFOUND
                    : LH_EIO;
     }
+    for (int id = 1; id <= b->brokers; id++)
+        if (broker_id == -1 || broker_id == id)
+            b->down[id] = (uint8_t)(down != 0);
     return 0;
 }
 

@@ -17,15 +17,25 @@
 typedef struct lh_kbroker lh_kbroker;
 
 /* Starts a mock cluster of `brokers` brokers (>= 1) with `topic` created
- * with `partitions` partitions, listening on loopback.  Writes the
+ * with `partitions` partitions (replicated on up to 3 brokers, their
+ * leaders spread over the brokers), listening on loopback.  Writes the
  * bootstrap servers ("127.0.0.1:port,...") into bootstrap[0..cap). */
 int lh_kbroker_start(int brokers, const char *topic, int partitions,
                      lh_kbroker **out, char *bootstrap, size_t cap);
 void lh_kbroker_stop(lh_kbroker *b); /* accepts NULL */
 
+/* Makes a broker up the coordinator of consumer group `group`, which then
+ * moves with failover (lh_kbroker_set_down).  0, LH_EINVAL, LH_ENOMEM or
+ * LH_EIO (no broker up). */
+int lh_kbroker_set_group(lh_kbroker *b, const char *group);
+
 /* Error injection for fault tests: the next `count` requests of the Kafka
  * API `api_key` fail with `error` (an rd_kafka_resp_err_t value), and
- * brokers going down and up. */
+ * brokers going down and up.  A broker taken down alone (broker_id > 0)
+ * fails over as in a real cluster: the partitions of the topic it led,
+ * and the coordinator of the group (lh_kbroker_set_group), move to a
+ * broker still up, when there is one (the mock itself moves nothing);
+ * they do not move back when it comes up again. */
 int lh_kbroker_inject_errors(lh_kbroker *b, int api_key, int count, int error);
 int lh_kbroker_set_down(lh_kbroker *b, int broker_id, int down);
 

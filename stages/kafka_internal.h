@@ -16,6 +16,8 @@ typedef struct lh_kafka_cfg {
     const char *group;     /* group.id; NULL: not set */
     const char *const *kv; /* more name, value pairs, NULL-terminated;
                               NULL: none */
+    int no_props;          /* 1: without the -X properties
+                              (lh_kafka_prop_add) */
     void *opaque;          /* handed to the callbacks */
     /* Optional: sets the client's callbacks on conf. */
     void (*callbacks)(rd_kafka_conf_t *conf);
@@ -23,9 +25,12 @@ typedef struct lh_kafka_cfg {
 
 /*
  * Creates a handle as cfg says, logging librdkafka's errors to stderr
- * with a "kafka:" prefix.  0 and *out; LH_ENOMEM (no configuration
- * object), LH_EINVAL (a property refused) or LH_EIO (no handle), each but
- * the first logged naming the property or the client.
+ * with a "kafka:" prefix.  The -X properties (kafka.h) come last unless
+ * cfg->no_props.  0 and *out; LH_ENOMEM (no configuration object),
+ * LH_EINVAL (a property refused, or librdkafka refused the configuration
+ * as a whole: "sasl.username and sasl.password must be set") or LH_EIO
+ * (no handle), each but the first logged naming the property or the
+ * client.
  */
 int lh_kafka_handle_new(const lh_kafka_cfg *cfg, rd_kafka_t **out);
 

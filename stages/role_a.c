@@ -57,6 +57,7 @@
 #include "kafka.h"
 #include "ledger.h"
 #include "memsample.h"
+#include "metrics.h"
 #include "net.h"
 #include "proto.h"
 #include "registry.h"
@@ -86,8 +87,9 @@ typedef struct entry {
 
 typedef struct a_opts {
     const char *brokers, *nodes, *stages, *topic, *group, *counters, *name;
-    const char *auth_token, *ledger;
+    const char *auth_token, *ledger, *metrics_port_file;
     uint64_t window, batch;
+    uint64_t metrics_port; /* UINT64_MAX: no --metrics-port */
 } a_opts;
 
 typedef struct a_state {
@@ -113,6 +115,8 @@ typedef struct a_state {
     lh_kmsg *msgs;       /* one poll's messages */
     struct pollfd *pfd;  /* one per connection */
     lh_ledger *ledger; /* --ledger, else NULL */
+    lh_metrics *metrics; /* --metrics-port, else NULL */
+    double started;      /* wall clock at start, seconds */
     int64_t done_off[MAX_PARTITIONS_TRACKED];
     uint8_t done_set[MAX_PARTITIONS_TRACKED];
 } a_state;
@@ -546,7 +550,25 @@ static int step(a_state *a)
     a->c.v[LH_C_assigned] = (uint64_t)lh_kconsumer_assigned(a->kc);
     a->c.v[LH_C_outstanding] = a->outstanding;
     lh_counters_tick(&a->c, a->name, a->o->counters, &a->last_counters, 0);
+    if (a->metrics != NULL) /* non-blocking; the loop turns every 10 ms */
+        lh_metrics_run(a->metrics);
     return 0;
+}
+
+/* /metrics: A's series (metrics.h), unlabelled: the endpoint serves this
+ * process only.  No leakhunt_stages: A is not a process under test, and
+ * its list (forward or none) is announced through the B nodes, whose
+ * series show the whole list (as with stats lines). */
+static int render_metrics(void *arg, lh_buf *out)
+{
+    a_state *a = arg;
+    lh_metrics_node_info info = {.labels = "",
+                                 .c = &a->c,
+                                 .start_time = a->started};
+
+    info.has_heap = lh_mem_heap_live(&info.heap_live) == 0;
+    info.has_rss = lh_mem_rss(getpid(), &info.rss) == 0;
+    return lh_metrics_nodes(out, &info, 1);
 }
 
 /* ---- options, set-up and teardown ---- */
@@ -559,7 +581,15 @@ static void usage(FILE *out)
             "                  [--stages LIST] [--window N] [--batch N] "
             "[--counters FILE]\n"
             "                  [--name NAME] [--auth-token TOKEN] "
-            "[--ledger DIR]\n"
+            "[--ledger DIR] [-X NAME=VALUE]...\n"
+            "  --topic   the topic to consume (default %s; it must exist "
+            "unless\n"
+            "            -X allow.auto.create.topics=true)\n"
+            "  --group   the consumer group (default %s)\n"
+            "  -X        a librdkafka property for the consumer, as kcat "
+            "takes it\n"
+            "            (security.protocol, sasl.*, ssl.*, ...; "
+            "repeatable)\n"
             "  --nodes   the B nodes to forward to (needed with forward on)\n"
             "  --window  unacknowledged events per B connection (default "
             "65536)\n"
@@ -570,12 +600,22 @@ static void usage(FILE *out)
             "  --auth-token  sent to the B nodes (default: LH_AUTH_TOKEN)\n"
             "  --ledger  record the events dropped with forward off there "
             "(ledger.h)\n"
+            "  --metrics-port PORT  serve Prometheus /metrics there (0: one "
+            "the kernel\n"
+            "            picks, written to --metrics-port-file FILE and said "
+            "on stderr)\n"
             "LEAKHUNT_CONTROL: a file whose stage list A switches to while "
             "it runs\n"
             "(docs/protocol.md); A then keeps a connection to every B node "
-            "in --nodes.\n");
+            "in --nodes.\n",
+            LH_KAFKA_DEFAULT_TOPIC, LH_KAFKA_DEFAULT_GROUP);
 }
 
+static int take_prop(void *opts, const char *val)
+{
+    (void)opts;
+    return lh_opt_kafka_prop("a", val);
+}
 
 static const lh_opt a_options[] = {
     LH_OPT_S(a_opts, "--brokers", brokers),
@@ -589,6 +629,9 @@ static const lh_opt a_options[] = {
     LH_OPT_S(a_opts, "--ledger", ledger),
     LH_OPT_N(a_opts, "--window", window, 1, 1u << 24),
     LH_OPT_N(a_opts, "--batch", batch, 1, 65536),
+    LH_OPT_C("-X", take_prop),
+    LH_OPT_N(a_opts, "--metrics-port", metrics_port, 0, 65535),
+    LH_OPT_S(a_opts, "--metrics-port-file", metrics_port_file),
 };
 
 
@@ -658,6 +701,12 @@ static int setup(a_state *a, const a_opts *o)
     lh_role_signals();
     if (lh_role_stop_deadline(a->name) != 0)
         return 2;
+    a->started = (double)lh_wall_us() / 1e6;
+    int status = lh_role_metrics_start(a->name, o->metrics_port,
+                                       o->metrics_port_file, render_metrics,
+                                       a, &a->metrics);
+    if (status != 0)
+        return status;
     if (o->ledger != NULL) {
         int rc = lh_ledger_open(o->ledger, a->name, &a->ledger);
         if (rc != 0) {
@@ -666,11 +715,14 @@ static int setup(a_state *a, const a_opts *o)
             return 1;
         }
     }
+    status = lh_role_topic_check(a->name, o->brokers, o->topic);
+    if (status != 0)
+        return status;
     int rc = lh_kconsumer_new(o->brokers, o->group, o->topic, &a->kc);
     if (rc != 0) {
         fprintf(stderr, "selfheal a: cannot join group %s on %s: %s\n",
                 o->group, o->brokers, lh_strerror(rc));
-        return 1;
+        return rc == LH_EINVAL ? 2 : 1;
     }
     return 0;
 }
@@ -679,6 +731,7 @@ static void teardown(a_state *a)
 {
     ledger_flush(a);
     lh_counters_tick(&a->c, a->name, a->o->counters, &a->last_counters, 1);
+    lh_metrics_stop(a->metrics);
     lh_kconsumer_free(a->kc);
     lh_ledger_close(a->ledger);
     for (size_t i = 0; a->conns && i < a->nconns; i++)
@@ -696,20 +749,26 @@ int lh_role_a(int argc, char **argv)
                 .group = LH_KAFKA_DEFAULT_GROUP,
                 .name = "a",
                 .window = 65536,
-                .batch = 4096};
+                .batch = 4096,
+                .metrics_port = UINT64_MAX};
     a_state a;
     int status = lh_opts_parse("a", argc, argv, a_options,
                                sizeof a_options / sizeof a_options[0], &o);
 
     if (status == 1)
         usage(stdout);
-    if (status != 0)
+    if (status != 0) {
+        lh_kafka_props_clear();
         return status == 1 ? 0 : status;
+    }
     memset(&a, 0, sizeof a);
     a.o = &o;
     status = check_opts(&a, &o);
-    if (status != 0)
+    if (status != 0) {
+        lh_strv_free(a.addrs);
+        lh_kafka_props_clear();
         return status;
+    }
     status = setup(&a, &o);
     /* A is not a process under test (docs/protocol.md section 3: the B
      * nodes are), so it writes no LEAKHUNT_STATS lines: its work would be
@@ -719,5 +778,6 @@ int lh_role_a(int argc, char **argv)
     while (status == 0 && !lh_role_stop)
         status = step(&a);
     teardown(&a);
+    lh_kafka_props_clear();
     return status;
 }

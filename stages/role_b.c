@@ -74,6 +74,7 @@
 #include "inject.h"
 #include "ledger.h"
 #include "memsample.h"
+#include "metrics.h"
 #include "net.h"
 #include "proto.h"
 #include "registry.h"
@@ -139,6 +140,8 @@ struct lh_node {
     lh_ledger *ledger; /* --ledger, else NULL */
     lh_control ctl;    /* LEAKHUNT_CONTROL */
     unsigned shown;    /* the stages the stats lines show */
+    lh_metrics *metrics; /* --metrics-port, else NULL */
+    double started;      /* wall clock at start, seconds */
 };
 
 /* ---- node services for the stages ---- */
@@ -493,8 +496,8 @@ static int read_peer(lh_node *n, uint32_t id)
 
 /* ---- the poll loop ---- */
 
-enum { NPFD = 1 + MAX_CONNS + MAX_PEERS + LH_STAGE_COUNT };
-enum { FD_LISTEN, FD_INBOUND, FD_PEER, FD_STAGE };
+enum { NPFD = 2 + MAX_CONNS + MAX_PEERS + LH_STAGE_COUNT };
+enum { FD_LISTEN, FD_INBOUND, FD_PEER, FD_STAGE, FD_METRICS };
 
 /* What one turn of the loop polls: for each pollfd, what it is (FD_...)
  * and which (connection slot, peer id). */
@@ -567,6 +570,10 @@ static int prepare(lh_node *n, poll_set *ps)
     ps->n = 0;
     lh_timeout_min(&timeout, lh_control_wait_ms(&n->ctl, now));
     poll_add(ps, n->listen_fd, POLLIN, FD_LISTEN, 0);
+    if (n->metrics != NULL) {
+        poll_add(ps, lh_metrics_fd(n->metrics), POLLIN, FD_METRICS, 0);
+        lh_timeout_min(&timeout, lh_metrics_wait_ms(n->metrics));
+    }
     prepare_inbound(n, ps, now, &timeout);
     prepare_peers(n, ps, now, &timeout);
     for (int i = 0; i < LH_STAGE_COUNT; i++) {
@@ -593,6 +600,8 @@ static void dispatch(lh_node *n, const poll_set *ps)
             continue;
         if (ps->kind[k] == FD_LISTEN) {
             accept_all(n);
+        } else if (ps->kind[k] == FD_METRICS) {
+            lh_metrics_run(n->metrics);
         } else if (ps->kind[k] == FD_INBOUND && n->in[i] != NULL) {
             if (readable)
                 r = read_inbound(n, i);
@@ -741,6 +750,30 @@ static void write_stats(lh_node *n, lh_stats_writer *w)
     lh_stats_writer_put(w, &line);
 }
 
+/* The stages this node shows, in its counters (up serves them). */
+static void note_stages(lh_node *n)
+{
+    n->c.v[LH_C_stages_mask] = (uint64_t)shown_stages(n) + 1;
+}
+
+/* /metrics: this node's series (metrics.h), unlabelled: the endpoint
+ * serves this process only. */
+static int render_metrics(void *arg, lh_buf *out)
+{
+    lh_node *n = arg;
+    char stages[256];
+    lh_metrics_node_info info = {.labels = "",
+                                 .c = &n->c,
+                                 .start_time = n->started,
+                                 .stages = stages};
+
+    note_stages(n);
+    lh_control_format(shown_stages(n), stages, sizeof stages);
+    info.has_heap = lh_mem_heap_live(&info.heap_live) == 0;
+    info.has_rss = lh_mem_rss(getpid(), &info.rss) == 0;
+    return lh_metrics_nodes(out, &info, 1);
+}
+
 static int serve(lh_node *n, const char *counters_path)
 {
     poll_set ps;
@@ -772,6 +805,7 @@ static int serve(lh_node *n, const char *counters_path)
             last_stats = now;
             write_stats(n, sw);
         }
+        note_stages(n);
         lh_counters_tick(&n->c, n->role, counters_path, &last_counters, 0);
     }
     write_stats(n, sw);
@@ -797,6 +831,8 @@ typedef struct b_opts {
     uint64_t queue_cap;
     uint64_t max_items;
     uint64_t rpc_timeout_ms;
+    uint64_t metrics_port; /* UINT64_MAX: no --metrics-port */
+    const char *metrics_port_file;
     lh_inject *inject; /* --inject specs go here */
 } b_opts;
 
@@ -812,6 +848,8 @@ static void usage(FILE *out)
             "STAGE:KIND:BYTES[:EVERY]]...\n"
             "                  [--counters FILE] [--auth-token TOKEN] "
             "[--ledger DIR]\n"
+            "                  [--metrics-port PORT [--metrics-port-file "
+            "FILE]]\n"
             "--peers lists every B node's address, index = id; the node "
             "listens on its own\n"
             "entry (or on --listen, default 127.0.0.1:0).  Stages default "
@@ -820,7 +858,10 @@ static void usage(FILE *out)
             "it, and it is\n"
             "sent to peers and the store.  --ledger: record every "
             "finished event there\n"
-            "(ledger.h).\n");
+            "(ledger.h).  --metrics-port: serve Prometheus /metrics on that "
+            "port (0: one the\n"
+            "kernel picks, written to --metrics-port-file and said on "
+            "stderr).\n");
 }
 
 static int take_inject(void *opts, const char *val)
@@ -850,6 +891,8 @@ static const lh_opt b_options[] = {
     LH_OPT_S(b_opts, "--counters", counters),
     LH_OPT_S(b_opts, "--auth-token", auth_token),
     LH_OPT_S(b_opts, "--ledger", ledger),
+    LH_OPT_N(b_opts, "--metrics-port", metrics_port, 0, 65535),
+    LH_OPT_S(b_opts, "--metrics-port-file", metrics_port_file),
 };
 
 
@@ -993,11 +1036,17 @@ static int setup(lh_node *n, const b_opts *o, char ***peer_addrs)
         }
     }
     lh_role_signals();
-    return lh_role_stop_deadline(n->role) != 0 ? 2 : 0;
+    if (lh_role_stop_deadline(n->role) != 0)
+        return 2;
+    n->started = (double)lh_wall_us() / 1e6;
+    return lh_role_metrics_start(n->role, o->metrics_port,
+                                 o->metrics_port_file, render_metrics, n,
+                                 &n->metrics);
 }
 
 static void node_free(lh_node *n, char **peer_addrs)
 {
+    lh_metrics_stop(n->metrics);
     for (int i = LH_STAGE_COUNT - 1; i >= 0; i--)
         if (n->opened[i] && lh_stage_registry[i].ops->close)
             lh_stage_registry[i].ops->close(n, n->st[i]);
@@ -1032,7 +1081,8 @@ int lh_role_b(int argc, char **argv)
     b_opts o = {.delay_ms = 1000,
                 .queue_cap = DEFAULT_QUEUE_CAP,
                 .max_items = DEFAULT_MAX_ITEMS,
-                .rpc_timeout_ms = 2000};
+                .rpc_timeout_ms = 2000,
+                .metrics_port = UINT64_MAX};
     lh_node n;
     char **peer_addrs = NULL;
     int status;

@@ -93,11 +93,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: selfheal broker [--partitions N] [--brokers-count N] "
-            "[--topic T] [--port-file F]\n"
-            "                       [--faults SPEC] [--control FILE]\n"
+            "[--topic T] [--group G]\n"
+            "                       [--port-file F] [--faults SPEC] "
+            "[--control FILE]\n"
             "  --partitions N     partitions of the topic (default %d)\n"
             "  --brokers-count N  brokers in the mock cluster (default 1)\n"
             "  --topic T          topic to create (default %s)\n"
+            "  --group G          the consumer group whose coordinator "
+            "fails over (default %s)\n"
             "  --port-file F      also write the bootstrap servers to F\n"
             "  --faults SPEC      run a fault plan from the start\n"
             "  --control FILE     run the plan written to FILE whenever it "
@@ -111,7 +114,11 @@ static void usage(FILE *out)
             "                                   fail with ERROR (on each "
             "broker by default)\n"
             "  down[:BROKER], up[:BROKER]       a broker (default all) "
-            "stops serving / serves\n"
+            "stops serving / serves;\n"
+            "                                   one broker down hands its "
+            "partitions and the\n"
+            "                                   group's coordinator to a "
+            "broker still up\n"
             "  rtt:MS[:BROKER]                  delay responses by MS\n"
             "API: Produce, Fetch, ListOffsets, Metadata, OffsetCommit, "
             "OffsetFetch,\n"
@@ -122,7 +129,8 @@ static void usage(FILE *out)
             "_TRANSPORT, ...) or a number.  Brokers are 1..N.  Example:\n"
             "  --faults sleep:5000,err:Produce:NOT_LEADER_FOR_PARTITION:20,"
             "down,sleep:3000,up\n",
-            LH_KAFKA_DEFAULT_PARTITIONS, LH_KAFKA_DEFAULT_TOPIC);
+            LH_KAFKA_DEFAULT_PARTITIONS, LH_KAFKA_DEFAULT_TOPIC,
+            LH_KAFKA_DEFAULT_GROUP);
 }
 
 /* Parses a positive int no larger than max; 0 or LH_EINVAL. */
@@ -338,7 +346,7 @@ static void write_status(faults *fs, lh_kbroker *b, int64_t now)
 
 typedef struct broker_opts {
     int partitions, brokers;
-    const char *topic, *port_file;
+    const char *topic, *group, *port_file;
     const char *spec;    /* --faults */
     const char *control; /* --control */
 } broker_opts;
@@ -352,6 +360,8 @@ static int take_opt(broker_opts *o, const char *a, const char *v)
         return parse_count(v, 64, &o->brokers);
     if (strcmp(a, "--topic") == 0 && *v)
         o->topic = v;
+    else if (strcmp(a, "--group") == 0 && *v)
+        o->group = v;
     else if (strcmp(a, "--port-file") == 0 && *v)
         o->port_file = v;
     else if (strcmp(a, "--faults") == 0)
@@ -399,6 +409,12 @@ static int broker_start(const broker_opts *o, lh_kbroker **b)
                 lh_strerror(rc));
         return 1;
     }
+    rc = lh_kbroker_set_group(*b, o->group);
+    if (rc < 0) {
+        fprintf(stderr, "selfheal broker: cannot place the coordinator of "
+                "group %s: %s\n", o->group, lh_strerror(rc));
+        return 1;
+    }
     printf("%s\n", servers);
     fflush(stdout);
     if (o->port_file) {
@@ -438,7 +454,8 @@ int lh_role_broker(int argc, char **argv)
 {
     broker_opts o = {.partitions = LH_KAFKA_DEFAULT_PARTITIONS,
                      .brokers = 1,
-                     .topic = LH_KAFKA_DEFAULT_TOPIC};
+                     .topic = LH_KAFKA_DEFAULT_TOPIC,
+                     .group = LH_KAFKA_DEFAULT_GROUP};
     lh_kbroker *b = NULL;
     struct sigaction sa;
     int status = parse_args(argc, argv, &o);

@@ -176,7 +176,13 @@ static void usage(FILE *out)
             "  --topic T         topic (default %s)\n"
             "  --counters FILE   counters file (see counters.h)\n"
             "  --ledger DIR      write the event ledger there (ledger.h)\n"
-            "  --auth-token T    sent to the store (default: LH_AUTH_TOKEN)\n",
+            "  --auth-token T    sent to the store (default: LH_AUTH_TOKEN)\n"
+            "  -X NAME=VALUE     a librdkafka property for the producer and "
+            "the lag reader,\n"
+            "                    as kcat takes it (security.protocol, sasl.*, "
+            "ssl.*, ...;\n"
+            "                    repeatable)\n"
+            "The topic must exist unless -X allow.auto.create.topics=true.\n",
             LH_KAFKA_DEFAULT_GROUP, LH_KAFKA_DEFAULT_TOPIC);
 }
 
@@ -214,7 +220,10 @@ static int parse_args(int argc, char **argv, opts *o)
             return 1;
         if (!v || !*v)
             rc = LH_EINVAL;
-        else if (strcmp(a, "--brokers") == 0)
+        else if (strcmp(a, "-X") == 0) {
+            if (lh_opt_kafka_prop("produce", v) != 0)
+                return LH_EINVAL; /* said */
+        } else if (strcmp(a, "--brokers") == 0)
             o->brokers = v;
         else if (strcmp(a, "--store") == 0)
             o->store = v;
@@ -551,6 +560,8 @@ static int setup_memory(producer *p)
  * (--max-lag auto becomes a number here).  0 or an error (said). */
 static int setup_kafka(producer *p)
 {
+    if (lh_role_topic_check("produce", p->o.brokers, p->o.topic) != 0)
+        return LH_EINVAL; /* said: a usage error */
     int rc = lh_kproducer_new(p->o.brokers, p->o.topic, &p->kp);
     if (rc < 0) {
         fprintf(stderr, "selfheal produce: cannot create the producer: %s\n",
@@ -707,6 +718,7 @@ int lh_role_produce(int argc, char **argv)
     if (rc != 0) {
         if (rc > 0)
             usage(stdout); /* errors are one line, said already */
+        lh_kafka_props_clear();
         return rc > 0 ? 0 : 2;
     }
     memset(&sa, 0, sizeof sa);
@@ -714,8 +726,10 @@ int lh_role_produce(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (lh_role_stop_deadline("produce") != 0)
+    if (lh_role_stop_deadline("produce") != 0) {
+        lh_kafka_props_clear();
         return 2;
+    }
 
     t0 = lh_now_us();
     rc = setup(&p);
@@ -742,6 +756,9 @@ int lh_role_produce(int argc, char **argv)
         fflush(stdout);
     }
     teardown(&p);
+    lh_kafka_props_clear();
+    if (rc == LH_EINVAL) /* the topic, or the -X properties (said) */
+        return 2;
     if (rc < 0)
         return 1;
     return failed ? 1 : 0;

@@ -62,6 +62,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -199,6 +200,7 @@ static int spawn(up *u, child *c)
         return LH_ESYS;
     }
     c->pid = p.pid;
+    c->started = (double)lh_wall_us() / 1e6;
     c->exited = 0;
     return 0;
 }
@@ -253,9 +255,31 @@ static int exited_early(child *c)
     return 1;
 }
 
+/* Waits `us`, serving /metrics meanwhile when it is on. */
+static void pause_serving(up *u, int64_t us)
+{
+    int64_t end = lh_now_us() + us;
+
+    if (u->metrics == NULL) {
+        lh_sleep_us(us);
+        return;
+    }
+    for (int64_t now = lh_now_us(); now < end && !lh_role_stop;
+         now = lh_now_us()) {
+        struct pollfd pfd = {.fd = lh_metrics_fd(u->metrics),
+                             .events = POLLIN};
+        int ms = (int)((end - now + 999) / 1000);
+        int most = lh_metrics_wait_ms(u->metrics);
+        if (most < ms)
+            ms = most;
+        if (poll(&pfd, 1, ms) >= 0)
+            lh_metrics_run(u->metrics);
+    }
+}
+
 /* Waits up to timeout_ms for a port file; 0 and *port, or LH_ETIMEOUT.
  * Fails early when `c` exits meanwhile. */
-static int wait_port(child *c, const char *path, int timeout_ms,
+static int wait_port(up *u, child *c, const char *path, int timeout_ms,
                      unsigned *port)
 {
     int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
@@ -264,14 +288,14 @@ static int wait_port(child *c, const char *path, int timeout_ms,
             return 0;
         if (exited_early(c))
             return LH_ECLOSED;
-        lh_sleep_us(10000);
+        pause_serving(u, 10000);
     }
     fprintf(stderr, "selfheal up: %s did not start in time (%s)\n",
             c ? c->name : "child", path);
     return LH_ETIMEOUT;
 }
 
-static int wait_text_file(child *c, const char *path, int timeout_ms,
+static int wait_text_file(up *u, child *c, const char *path, int timeout_ms,
                           char *out, size_t cap)
 {
     int64_t end = lh_now_us() + (int64_t)timeout_ms * 1000;
@@ -288,7 +312,7 @@ static int wait_text_file(child *c, const char *path, int timeout_ms,
         }
         if (exited_early(c))
             return LH_ECLOSED;
-        lh_sleep_us(10000);
+        pause_serving(u, 10000);
     }
     fprintf(stderr, "selfheal up: %s did not start in time\n", c->name);
     return LH_ETIMEOUT;
@@ -408,6 +432,9 @@ static int start_broker(up *u, int startup_ms)
     }
     child *c = new_child(u, K_BROKER, "broker", &rc);
     rc |= add_opt(c, "--partitions", "%" PRIu64, u->o.partitions);
+    rc |= add_opt(c, "--brokers-count", "%" PRIu64, u->o.brokers_count);
+    rc |= add_opt(c, "--topic", "%s", u->o.topic);
+    rc |= add_opt(c, "--group", "%s", u->o.group);
     rc |= add_opt(c, "--port-file", "%s/broker.addr", u->dir);
     /* fault plans mid-run (tests) */
     rc |= add_opt(c, "--control", "%s/broker.ctl", u->dir);
@@ -416,7 +443,8 @@ static int start_broker(up *u, int startup_ms)
     if (rc || spawn(u, c) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/broker.addr", u->dir);
-    return wait_text_file(c, path, startup_ms, u->brokers, sizeof u->brokers);
+    return wait_text_file(u, c, path, startup_ms, u->brokers,
+                          sizeof u->brokers);
 }
 
 /* The store, up when its port file is there. */
@@ -435,7 +463,7 @@ static int start_store(up *u, int startup_ms)
     if (rc || spawn(u, s) != 0)
         return LH_ESYS;
     snprintf(path, sizeof path, "%s/store.port", u->dir);
-    rc = wait_port(s, path, startup_ms, &port);
+    rc = wait_port(u, s, path, startup_ms, &port);
     if (rc != 0)
         return rc;
     snprintf(u->store_addr, sizeof u->store_addr, "127.0.0.1:%u", port);
@@ -465,11 +493,21 @@ static int start_b_nodes(up *u, int startup_ms)
     }
     for (uint32_t id = 0; id < u->o.nodes; id++) {
         snprintf(path, sizeof path, "%s/b%u.port", u->dir, id);
-        rc = wait_port(&u->kids[first_b + (int)id], path, startup_ms, &port);
+        rc = wait_port(u, &u->kids[first_b + (int)id], path, startup_ms, &port);
         if (rc != 0)
             return rc;
     }
     return 0;
+}
+
+/* The topic, the group and the -X properties of a Kafka client role. */
+static int add_kafka_opts(up *u, child *c)
+{
+    int rc = add_opt(c, "--topic", "%s", u->o.topic);
+    rc |= add_opt(c, "--group", "%s", u->o.group);
+    for (int i = 0; i < u->o.nprops; i++)
+        rc |= add_opt(c, "-X", "%s", u->o.props[i]);
+    return rc;
 }
 
 /* The A's (--consumers of them, one group), each told every B node
@@ -486,6 +524,7 @@ static int start_consumers(up *u)
         child *a = new_child(u, K_A, name, &rc);
         rc |= add_opt(a, "--name", "%s", name);
         rc |= add_opt(a, "--brokers", "%s", u->brokers);
+        rc |= add_kafka_opts(u, a);
         rc |= add_opt(a, "--nodes", "%s", u->peers);
         rc |= add_opt(a, "--window", "%" PRIu64, u->o.window);
         rc |= add_opt(a, "--counters", "%s", a->counters_path);
@@ -516,7 +555,7 @@ static int wait_joined(up *u, int first_a, int startup_ms)
         }
         if (joined == u->nkids - first_a)
             break;
-        lh_sleep_us(20000);
+        pause_serving(u, 20000);
     }
     return 0;
 }
@@ -526,6 +565,7 @@ static int start_producer(up *u)
     int rc = 0;
     child *p = new_child(u, K_PRODUCE, "produce", &rc);
     rc |= add_opt(p, "--brokers", "%s", u->brokers);
+    rc |= add_kafka_opts(u, p);
     rc |= add_opt(p, "--store", "%s", u->store_addr);
     rc |= add_opt(p, "--events", "%" PRIu64,
                   u->o.events ? u->o.events : (uint64_t)1000000000000);
@@ -620,8 +660,7 @@ static int group_caught_up(up *u)
 {
     int64_t lag = -1;
     if (u->klag == NULL &&
-        lh_klag_new(u->brokers, LH_KAFKA_DEFAULT_GROUP, LH_KAFKA_DEFAULT_TOPIC,
-                    &u->klag) != 0)
+        lh_klag_new(u->brokers, u->o.group, u->o.topic, &u->klag) != 0)
         return 0;
     return lh_klag_get(u->klag, 1000, &lag) == 0 && lag == 0;
 }
@@ -656,6 +695,10 @@ static void usage(FILE *out)
         "LIST] [--consumers N]\n"
         "                   [--auth-token TOKEN] [--broker-faults SPEC] "
         "[--store-delay-us US]\n"
+        "                   [--topic T] [--group G] [-X NAME=VALUE]... "
+        "[--brokers-count N]\n"
+        "                   [--metrics-port PORT] [--metrics-port-file "
+        "FILE]\n"
         "Starts broker (unless --brokers), store, producer, A (--consumers "
         "of them in one\n"
         "consumer group, default 1) and N B nodes (default 3),\n"
@@ -692,7 +735,39 @@ static void usage(FILE *out)
         "when it\n"
         "appears, progress in DIR/broker.ctl.status.  --store-delay-us: the "
         "store\n"
-        "takes that long over each request (selfheal store --help).\n");
+        "takes that long over each request (selfheal store --help).\n"
+        "Kafka: --topic (default changes) and --group (default selfheal) "
+        "go to the\n"
+        "broker, produce and the A's; -X NAME=VALUE (repeatable) is a "
+        "librdkafka property\n"
+        "for produce, the A's and up's own lag reader, as kcat takes it "
+        "(security.protocol,\n"
+        "sasl.*, ssl.*, ...); with --brokers the topic must exist unless "
+        "-X\n"
+        "allow.auto.create.topics=true.  --brokers-count N: brokers in the "
+        "embedded\n"
+        "cluster (default 1); a broker taken down (--broker-faults "
+        "down:ID) hands its\n"
+        "partitions and the group's coordinator to a broker still up.\n"
+        "--metrics-port PORT: Prometheus /metrics of every child (labels "
+        "role, node)\n"
+        "and per-role sums (selfheal_role_*); 0: a port the kernel picks, "
+        "written to\n"
+        "--metrics-port-file FILE and said on stderr (docs/selfheal.md, "
+        "Metrics).\n");
+}
+
+static int take_prop(void *opts, const char *val)
+{
+    up_opts *o = opts;
+    if (o->nprops == MAX_PROPS) {
+        fprintf(stderr, "selfheal up: at most %d -X\n", MAX_PROPS);
+        return 2;
+    }
+    if (lh_opt_kafka_prop("up", val) != 0)
+        return 2;
+    o->props[o->nprops++] = val;
+    return 0;
 }
 
 static int take_inject(void *opts, const char *val)
@@ -735,6 +810,12 @@ static const lh_opt up_options[] = {
     LH_OPT_S(up_opts, "--auth-token", auth_token),
     LH_OPT_S(up_opts, "--broker-faults", broker_faults),
     LH_OPT_N(up_opts, "--store-delay-us", store_delay_us, 0, 10000000),
+    LH_OPT_S(up_opts, "--topic", topic),
+    LH_OPT_S(up_opts, "--group", group),
+    LH_OPT_C("-X", take_prop),
+    LH_OPT_N(up_opts, "--brokers-count", brokers_count, 1, 64),
+    LH_OPT_N(up_opts, "--metrics-port", metrics_port, 0, 65535),
+    LH_OPT_S(up_opts, "--metrics-port-file", metrics_port_file),
 };
 
 
@@ -791,7 +872,11 @@ static int parse(int argc, char **argv, up_opts *o)
                    .max_lag = 400000, .delay_ms = 1000, .window = 131072,
                    .partitions = 32, .stall_s = 60, .grace_s = 0,
                    .consumers = 1,
-                   .corrupt_rate = 0.01};
+                   .corrupt_rate = 0.01,
+                   .topic = LH_KAFKA_DEFAULT_TOPIC,
+                   .group = LH_KAFKA_DEFAULT_GROUP,
+                   .brokers_count = 1,
+                   .metrics_port = UINT64_MAX};
     int rc = lh_opts_parse("up", argc, argv, up_options,
                            sizeof up_options / sizeof up_options[0], o);
     if (rc == 1) {
@@ -819,6 +904,16 @@ static int parse(int argc, char **argv, up_opts *o)
         return 2;
     if (check_faults(o) != 0)
         return 2;
+    if (o->topic[0] == '\0' || o->group[0] == '\0') {
+        fprintf(stderr, "selfheal up: --topic and --group must not be "
+                "empty\n");
+        return 2;
+    }
+    if (o->brokers != NULL && o->brokers_count != 1) {
+        fprintf(stderr, "selfheal up: --brokers-count is the embedded "
+                "broker's (not with --brokers)\n");
+        return 2;
+    }
     return check_scenario(o);
 }
 
@@ -990,7 +1085,7 @@ static int watch_step(up *u, progress *pg)
 static void watch(up *u, progress *pg)
 {
     while (!pg->failed && !lh_role_stop) {
-        lh_sleep_us(50000);
+        pause_serving(u, 50000);
         if (lh_role_stop || watch_step(u, pg))
             break;
     }
@@ -1068,6 +1163,11 @@ static int run(up *u)
 
     memset(&pg, 0, sizeof pg);
     lh_role_signals();
+    int status = lh_role_metrics_start("up", u->o.metrics_port,
+                                       u->o.metrics_port_file,
+                                       lh_up_render_metrics, u, &u->metrics);
+    if (status != 0)
+        return status;
     pg.failed = start_all(u) != 0;
     pg.t_start = lh_now_us();
     pg.last_move = pg.t_start;
@@ -1097,6 +1197,7 @@ static int run(up *u)
 
 static void teardown(up *u)
 {
+    lh_metrics_stop(u->metrics);
     for (int i = 0; i < u->nkids; i++)
         child_free(&u->kids[i]);
     if (u->made_dir && !u->o.keep)
@@ -1104,6 +1205,7 @@ static void teardown(up *u)
     lh_klag_free(u->klag);
     lh_strv_free(u->wrap);
     lh_free(u);
+    lh_kafka_props_clear();
 }
 
 int lh_role_up(int argc, char **argv)
@@ -1118,6 +1220,8 @@ int lh_role_up(int argc, char **argv)
         status = check_injects(&u->o);
     if (status == 0)
         status = setup(u);
+    if (status == 0 && u->o.brokers != NULL) /* before anything starts */
+        status = lh_role_topic_check("up", u->o.brokers, u->o.topic);
     if (status == 0)
         status = run(u);
     teardown(u);

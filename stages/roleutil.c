@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "kafka.h"
 
 volatile sig_atomic_t lh_role_stop;
 
@@ -303,4 +304,75 @@ int lh_token_equal(const uint8_t *p, size_t n, const char *want)
     for (size_t i = 0; i < wn; i++)
         diff |= (unsigned)(uint8_t)want[i] ^ (i < n ? p[i] : 0u);
     return diff == 0;
+}
+
+int lh_opt_kafka_prop(const char *role, const char *spec)
+{
+    char err[512];
+    int rc = lh_kafka_prop_add(spec, err, sizeof err);
+
+    if (rc == LH_EINVAL) {
+        fprintf(stderr, "selfheal %s: -X %s: %s\n", role, spec, err);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "selfheal %s: -X %s: %s\n", role, spec,
+                lh_strerror(rc));
+        return 2;
+    }
+    return 0;
+}
+
+int lh_role_topic_check(const char *role, const char *brokers,
+                        const char *topic)
+{
+    int rc = lh_kafka_topic_check(brokers, topic, 5000);
+
+    switch (rc) {
+    case 0:
+        return 0;
+    case LH_ENOTFOUND:
+        fprintf(stderr, "selfheal %s: topic %s not found on %s (create it, "
+                "or give -X allow.auto.create.topics=true if the cluster "
+                "may create it)\n", role, topic, brokers);
+        return 2;
+    case LH_EINVAL:
+        fprintf(stderr, "selfheal %s: the Kafka client properties were "
+                "refused (above)\n", role);
+        return 2;
+    default: /* the clients will retry, and say what fails */
+        fprintf(stderr, "selfheal %s: cannot check that topic %s exists on "
+                "%s: %s; going on\n", role, topic, brokers,
+                rc == LH_ETIMEOUT ? "no answer in 5 s" : lh_strerror(rc));
+        return 0;
+    }
+}
+
+int lh_role_metrics_start(const char *role, uint64_t port,
+                          const char *port_file, lh_metrics_render_fn render,
+                          void *arg, lh_metrics **out)
+{
+    *out = NULL;
+    if (port == UINT64_MAX) {
+        if (port_file == NULL)
+            return 0;
+        fprintf(stderr, "selfheal %s: --metrics-port-file needs "
+                "--metrics-port\n", role);
+        return 2;
+    }
+    int rc = lh_metrics_start((uint16_t)port, render, arg, out);
+    if (rc != 0) {
+        fprintf(stderr, "selfheal %s: cannot serve metrics on port %" PRIu64
+                ": %s\n", role, port, strerror(errno));
+        return 1;
+    }
+    unsigned bound = lh_metrics_port(*out);
+    if (port_file != NULL && lh_port_file_write(port_file, bound) != 0) {
+        fprintf(stderr, "selfheal %s: cannot write %s: %s\n", role,
+                port_file, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "selfheal %s: metrics at http://0.0.0.0:%u/metrics\n",
+            role, bound);
+    return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 /* Set by SIGTERM / SIGINT once lh_role_signals ran. */
 extern volatile sig_atomic_t lh_role_stop;
 
@@ -105,6 +107,29 @@ typedef struct lh_opt {
  */
 int lh_opts_parse(const char *role, int argc, char **argv,
                   const lh_opt *opts_table, size_t n, void *opts);
+
+/* `-X name=value` (kafka.h, lh_kafka_prop_add): 0, or 2 after
+ * "selfheal ROLE: -X SPEC: REASON" on stderr.  For a table's LH_OPT_C row
+ * (opts unused). */
+int lh_opt_kafka_prop(const char *role, const char *spec);
+
+/* The start-up check that the topic exists (lh_kafka_topic_check, 5 s at
+ * most).  0 when it does, or when the check failed otherwise (no answer
+ * in time, ...: said, and the role goes on; its clients retry); 2 after
+ * a one-line message naming the topic and the bootstrap servers when it
+ * does not, or when librdkafka refused the -X properties. */
+int lh_role_topic_check(const char *role, const char *brokers,
+                        const char *topic);
+
+/* --metrics-port PORT and --metrics-port-file FILE (metrics.h): with
+ * port UINT64_MAX (not given) nothing, *out NULL; else serves /metrics
+ * on the port (0: the kernel picks), says "selfheal ROLE: metrics at
+ * http://HOST:PORT/metrics" on stderr and writes the port to the file
+ * (lh_port_file_write).  0; 2 after a one-line message (a port file
+ * without a port); 1 after one (cannot listen, or write the file). */
+int lh_role_metrics_start(const char *role, uint64_t port,
+                          const char *port_file, lh_metrics_render_fn render,
+                          void *arg, lh_metrics **out);
 
 /* Longest auth token (the RPC framework's RPC_MAX_TOKEN too). */
 #define LH_AUTH_TOKEN_MAX 256u

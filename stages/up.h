@@ -14,11 +14,13 @@
 #include "counters.h"
 #include "kafka.h"
 #include "ledger.h"
+#include "metrics.h"
 
 #define MAX_NODES 64
 #define MAX_ARGS 96
 #define MAX_INJECT 8
 #define MAX_CONSUMERS 16
+#define MAX_PROPS 32 /* -X */
 
 enum kind { K_BROKER, K_STORE, K_B, K_A, K_PRODUCE };
 
@@ -34,6 +36,7 @@ typedef struct child {
     int exited;
     int restarts;
     char counters_path[PATH_MAX];
+    double started;   /* wall clock when this instance started, s */
     lh_counters base; /* counters of earlier instances */
     lh_counters last; /* last read from the running instance */
 } child;
@@ -48,6 +51,12 @@ typedef struct up_opts {
     const char *broker_faults; /* the broker's --faults plan, NULL: none */
     const char *inject[MAX_INJECT];
     int ninject;
+    const char *topic, *group; /* --topic, --group */
+    const char *props[MAX_PROPS]; /* -X, for produce and the A's */
+    int nprops;
+    uint64_t brokers_count; /* the embedded broker's --brokers-count */
+    uint64_t metrics_port;  /* --metrics-port, UINT64_MAX: none */
+    const char *metrics_port_file;
     int keep;
     int ledger; /* --ledger */
 } up_opts;
@@ -69,7 +78,13 @@ typedef struct up {
     lh_klag *klag;
     lh_ledger_sum led; /* the merged ledger, when led_ok */
     int led_ok;
+    lh_metrics *metrics; /* --metrics-port, else NULL */
 } up;
+
+/* /metrics of the whole topology (up_metrics.c): every child's series,
+ * labelled role and node, and per-role sums.  A render callback
+ * (metrics.h); arg is the up. */
+int lh_up_render_metrics(void *arg, lh_buf *out);
 
 /* A child's counts over all its instances. */
 static inline void lh_up_total_of(const child *c, lh_counters *out)

@@ -122,10 +122,13 @@ static void json_ledger(FILE *f, const up *u, const lh_counters *sum)
  * node's in full, the others' non-zero ones). */
 static void json_counters(FILE *f, const up *u, const lh_counters *sum)
 {
+    /* stages_mask is a node's own (its /metrics' leakhunt_stages), not a
+     * count: not in the JSON. */
     fprintf(f, "  \"totals\": {");
     for (int i = 0; i < LH_C_COUNT; i++)
-        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", lh_counter_name(i),
-                sum->v[i]);
+        if (i != LH_C_stages_mask)
+            fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "",
+                    lh_counter_name(i), sum->v[i]);
     fprintf(f, "},\n  \"nodes\": [");
     int first = 1;
     for (int k = 0; k < u->nkids; k++) {
@@ -138,7 +141,7 @@ static void json_counters(FILE *f, const up *u, const lh_counters *sum)
         fprintf(f, "%s\n    {\"role\": \"%s\", \"restarts\": %d", first ? ""
                 : ",", c->name, c->restarts);
         for (int i = 0; i < LH_C_COUNT; i++)
-            if (t.v[i] != 0 || c->kind == K_B)
+            if ((t.v[i] != 0 || c->kind == K_B) && i != LH_C_stages_mask)
                 fprintf(f, ", \"%s\": %" PRIu64, lh_counter_name(i), t.v[i]);
         fprintf(f, "}");
         first = 0;

@@ -9,7 +9,6 @@
 #   hunt   a watch-mode hunt whose --switch-cmd writes the control file
 #          (a temporary file renamed over it): names rpc, and the file
 #          holds every stage again at the end
-# Skipped (77) when this selfheal has no --metrics-port.
 #
 # usage: metrics_selfheal.sh LEAK_HUNT SELFHEAL
 set -eu
@@ -17,10 +16,6 @@ set -eu
 . "$(dirname "$0")/metrics_lib.sh"
 SELFHEAL=$2
 need_file "$SELFHEAL" selfheal
-"$SELFHEAL" up --help 2>&1 | grep -q -- --metrics-port || {
-    echo "SKIP: selfheal up has no --metrics-port"
-    exit 77
-}
 metrics_setup "$1" metrics-selfheal
 
 ALL=forward,hash,enqueue,verify,rpc

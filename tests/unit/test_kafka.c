@@ -663,6 +663,91 @@ static void test_kafka_produce_role_writes_store_then_publishes_within_max_lag(v
     lh_free(st);
 }
 
+
+static void test_kafka_props_are_checked_applied_and_cleared(void)
+{
+    lh_kproducer *p = NULL;
+    char err[512];
+
+    CU_ASSERT(lh_kafka_prop_add("no.such.property=1", err, sizeof err) ==
+              LH_EINVAL);
+    CU_ASSERT(strstr(err, "no.such.property") != NULL);
+    CU_ASSERT(lh_kafka_prop_add("security.protocol=pigeon", err,
+                                sizeof err) == LH_EINVAL);
+    CU_ASSERT(strstr(err, "security.protocol") != NULL);
+    CU_ASSERT(lh_kafka_prop_add("client.id", err, sizeof err) == LH_EINVAL);
+    CU_ASSERT(lh_kafka_prop_add("=x", err, sizeof err) == LH_EINVAL);
+    CU_ASSERT(lh_kafka_prop("security.protocol") == NULL);
+    /* Refused ones are not kept; good ones are, the last one winning. */
+    CU_ASSERT(lh_kafka_prop_add("client.id=one", err, sizeof err) == 0);
+    CU_ASSERT(lh_kafka_prop_add("client.id=two=2", err, sizeof err) == 0);
+    CU_ASSERT_STRING_EQUAL(lh_kafka_prop("client.id"), "two=2");
+    /* Applied to the clients: SASL PLAIN without its user is refused by
+     * librdkafka when the client is made. */
+    CU_ASSERT(lh_kafka_prop_add("security.protocol=sasl_plaintext", err,
+                                sizeof err) == 0);
+    CU_ASSERT(lh_kafka_prop_add("sasl.mechanisms=PLAIN", err, sizeof err) ==
+              0);
+    CU_ASSERT(lh_kproducer_new("127.0.0.1:1", TOPIC, &p) == LH_EINVAL);
+    CU_ASSERT(p == NULL);
+    lh_kafka_props_clear();
+    CU_ASSERT(lh_kafka_prop("client.id") == NULL);
+    CU_ASSERT_FATAL(lh_kproducer_new("127.0.0.1:1", TOPIC, &p) == 0);
+    lh_kproducer_free(p);
+    /* An allocation failure adds nothing. */
+    lh_alloc_fail_after(0, 0);
+    CU_ASSERT(lh_kafka_prop_add("client.id=x", err, sizeof err) == LH_ENOMEM);
+    lh_alloc_fail_after(-1, 0);
+    CU_ASSERT(lh_kafka_prop("client.id") == NULL);
+}
+
+static void test_kafka_topic_check_lists_topics_and_creates_none(void)
+{
+    char err[256];
+
+    start_broker();
+    CU_ASSERT(lh_kafka_topic_check(servers, TOPIC, 10000) == 0);
+    CU_ASSERT(lh_kafka_topic_check(servers, "missing", 10000) ==
+              LH_ENOTFOUND);
+    /* The mock auto-creates any topic a Metadata request names: the
+     * check named none, so it is still missing. */
+    CU_ASSERT(lh_kafka_topic_check(servers, "missing", 10000) ==
+              LH_ENOTFOUND);
+    CU_ASSERT(lh_kafka_prop_add("allow.auto.create.topics=true", err,
+                                sizeof err) == 0);
+    CU_ASSERT(lh_kafka_topic_check(servers, "missing", 10000) == 0);
+    lh_kafka_props_clear();
+    CU_ASSERT(lh_kafka_topic_check(servers, "", 1000) == LH_EINVAL);
+    CU_ASSERT(lh_kafka_topic_check(NULL, TOPIC, 1000) == LH_EINVAL);
+    stop_broker();
+    /* Nobody there: no answer in time. */
+    int rc = lh_kafka_topic_check("127.0.0.1:1", TOPIC, 500);
+    CU_ASSERT(rc == LH_ETIMEOUT || rc == LH_EIO);
+}
+
+static void test_kafka_broker_down_fails_over_to_brokers_up(void)
+{
+    lh_kproducer *p = NULL;
+    char key[16];
+
+    broker = NULL;
+    CU_ASSERT_FATAL(lh_kbroker_start(3, TOPIC, 6, &broker, servers,
+                                     sizeof servers) == 0);
+    CU_ASSERT(lh_kbroker_set_group(broker, "g") == 0);
+    CU_ASSERT(lh_kbroker_set_group(broker, "") == LH_EINVAL);
+    CU_ASSERT(lh_kbroker_set_down(broker, 2, 1) == 0);
+    /* Every partition, broker 2's two among them, takes messages. */
+    CU_ASSERT_FATAL(lh_kproducer_new(servers, TOPIC, &p) == 0);
+    for (int i = 0; i < 60; i++) {
+        int kl = snprintf(key, sizeof key, "k%d", i);
+        CU_ASSERT(lh_kproducer_send(p, key, (size_t)kl, "v", 1) == 0);
+    }
+    CU_ASSERT(lh_kproducer_flush(p, 15000) == 0);
+    CU_ASSERT(lh_kproducer_delivered(p) == 60);
+    lh_kproducer_free(p);
+    stop_broker();
+}
+
 static CU_TestInfo tests[] = {
     {"produce role writes the store, then publishes within --max-lag",
      test_kafka_produce_role_writes_store_then_publishes_within_max_lag},
@@ -687,6 +772,12 @@ static CU_TestInfo tests[] = {
     {"bad arguments are rejected", test_kafka_bad_arguments_are_rejected},
     {"allocation failures leave nothing behind",
      test_kafka_allocation_failures_leave_nothing_behind},
+    {"-X properties are checked, applied and cleared",
+     test_kafka_props_are_checked_applied_and_cleared},
+    {"the topic check lists topics and creates none",
+     test_kafka_topic_check_lists_topics_and_creates_none},
+    {"a broker down fails over to the brokers up",
+     test_kafka_broker_down_fails_over_to_brokers_up},
     CU_TEST_INFO_NULL,
 };
 
